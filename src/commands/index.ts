@@ -1,0 +1,41 @@
+import type { Command } from '../shell/command.js';
+import { clearchanges } from './clearchanges/index.js';
+import { commit } from './commit/index.js';
+import { makeHelp } from './help/index.js';
+import { interfaceconfig } from './interfaceconfig/index.js';
+import { listenerconfig } from './listenerconfig/index.js';
+import { loadconfig } from './loadconfig/index.js';
+import { quit } from './quit/index.js';
+import { rollbackconfig } from './rollbackconfig/index.js';
+import { saveconfig } from './saveconfig/index.js';
+import { showchanges } from './showchanges/index.js';
+import { showconfig } from './showconfig/index.js';
+import { status } from './status/index.js';
+import { version } from './version/index.js';
+
+const commands: Command[] = [
+  clearchanges,
+  commit,
+  interfaceconfig,
+  listenerconfig,
+  loadconfig,
+  quit,
+  rollbackconfig,
+  saveconfig,
+  showchanges,
+  showconfig,
+  status,
+  version,
+];
+
+/** Commands are case-insensitive, aliases included. */
+export function findCommand(name: string): Command | undefined {
+  const n = name.toLowerCase();
+  return commands.find((c) => c.name === n || c.aliases?.includes(n));
+}
+
+commands.push(makeHelp(() => [...commands].sort((a, b) => a.name.localeCompare(b.name)), findCommand));
+
+export function allCommands(): readonly Command[] {
+  return commands;
+}

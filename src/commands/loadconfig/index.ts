@@ -1,0 +1,41 @@
+import { readFile } from 'node:fs/promises';
+import { diffConfig } from '../../store/diff.js';
+import { configurationFile } from '../../store/paths.js';
+import { loadSavedConfig } from '../../store/savedConfig.js';
+import { type Command, parseOptions, required } from '../../shell/command.js';
+import { CommandError } from '../../shell/errors.js';
+import { readPassphraseFile } from '../passphrase.js';
+
+export const loadconfig: Command = {
+  name: 'loadconfig',
+  summary: 'Load a saved configuration file as pending changes',
+  usage: ['loadconfig FILE [--passphrase-file FILE]'],
+  details: ['The loaded configuration replaces the draft; review it with showchanges and apply it with commit.'],
+  async run(session, args) {
+    const { values, positionals } = parseOptions(this, args, { 'passphrase-file': { type: 'string' } });
+    let name = positionals[0];
+    if (name === undefined && args.length === 0) {
+      name = await session.io.ask('Enter the name of the file to import:');
+    }
+    const file = configurationFile(session.paths, required(this, name, 'FILE'));
+    if (session.hasChanges()) {
+      const discard = session.io.interactive && (await session.io.confirm('Do you want to discard your uncommitted changes?', false));
+      if (!discard) throw new CommandError('There are uncommitted changes. Commit them or run "clearchanges" first.');
+    }
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new CommandError(`Error: the file "${file}" ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as Error).message})`}.`);
+    }
+    const config = await loadSavedConfig(text, () =>
+      values['passphrase-file'] ? readPassphraseFile(session, values['passphrase-file']) : session.io.secret('Enter your Passphrase to make changes:'),
+    );
+    if (diffConfig(session.draft, config).length === 0) {
+      session.io.print('No changes detected.');
+      return;
+    }
+    session.draft = config;
+    session.io.print('Values have been loaded. "showchanges" lists them; "commit" applies them.');
+  },
+};

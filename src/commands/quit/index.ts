@@ -1,0 +1,20 @@
+import type { Command } from '../../shell/command.js';
+import { commitDraft } from '../commit/index.js';
+
+export const quit: Command = {
+  name: 'quit',
+  aliases: ['exit'],
+  summary: 'Leave the shell',
+  usage: ['quit', 'exit'],
+  needsConfig: false,
+  async run(session) {
+    session.quitRequested = true;
+    if (!session.hasChanges()) return;
+    if (session.io.interactive && (await session.io.confirm('There are uncommitted changes. Do you want to commit before exiting?', false))) {
+      const comment = await session.io.ask('Please enter some comments describing your changes:', { default: '', allowEmpty: true });
+      await commitDraft(session, comment);
+      return;
+    }
+    session.io.warn('Uncommitted changes were discarded.');
+  },
+};

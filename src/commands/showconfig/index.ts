@@ -1,0 +1,14 @@
+import { ctime } from '../../engine/log/ctime.js';
+import type { Command } from '../../shell/command.js';
+import { maskSecrets } from '../../store/secrets.js';
+
+export const showconfig: Command = {
+  name: 'showconfig',
+  summary: 'Print the committed configuration (secrets masked)',
+  usage: ['showconfig'],
+  async run(session) {
+    session.io.print(`Current Time: ${ctime()}`, `Configuration version: ${session.baseVersion}`);
+    if (session.hasChanges()) session.io.print('(This session has uncommitted changes; "showchanges" lists them.)');
+    session.io.print(JSON.stringify(maskSecrets(session.committed), null, 2));
+  },
+};

@@ -1,0 +1,51 @@
+import { EngineError, request } from '../../engine/control/client.js';
+import { ctime } from '../../engine/log/ctime.js';
+import type { Command } from '../../shell/command.js';
+import { CommandError } from '../../shell/errors.js';
+import { VERSION } from '../../version.js';
+
+function duration(seconds: number): string {
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return `${d}d ${h}h ${m}m ${seconds % 60}s`;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export const status: Command = {
+  name: 'status',
+  summary: 'Engine state, version, uptime, listeners and queue size',
+  usage: ['status'],
+  needsConfig: false,
+  async run(session) {
+    const io = session.io;
+    io.print(`Status as of:      ${ctime()}`);
+    io.print(`Data directory:    ${session.paths.home}`);
+    let s;
+    try {
+      s = await request(session.paths.socket, 'status');
+    } catch (err) {
+      if (!(err instanceof EngineError) || err.code !== 'unreachable') throw err;
+      io.print('Engine:            down');
+      throw new CommandError('The engine is not running. Start it with "mxgate engine start".');
+    }
+    io.print(`Engine:            up (pid ${s.pid}), mxgate ${s.version}${s.version !== VERSION ? ` (shell ${VERSION})` : ''}`);
+    io.print(`Up since:          ${ctime(new Date(s.startedAt))} (uptime ${duration(s.uptimeSeconds)})`);
+    io.print(`Host name:         ${s.hostname}`);
+    io.print(`Configuration:     version ${s.configVersion}${session.hasChanges() ? ' (this session has uncommitted changes)' : ''}`);
+    io.print(`Queue:             ${s.queue.messages} message(s), ${bytes(s.queue.bytes)}`);
+    if (s.listeners.length === 0) {
+      io.print('Listeners:         none');
+    } else {
+      io.print('Listeners:');
+      for (const l of s.listeners) {
+        io.print(`  ${l.name} (${l.type === 'public' ? 'Public' : 'Private'}) on ${l.interface} ${l.ip} port ${l.port}: listening, ${l.connections} connection(s)`);
+      }
+    }
+  },
+};

@@ -1,0 +1,47 @@
+import type { Config } from '../../store/schema.js';
+import type { VersionMeta, VersionRecord } from '../../store/versions.js';
+import type { ListenerStatus } from '../listener/manager.js';
+
+/**
+ * The control socket speaks newline-delimited JSON: one request object per line, one reply per
+ * request, matched by `id`.
+ */
+export type Request =
+  | { id?: number; op: 'ping' }
+  | { id?: number; op: 'status' }
+  | { id?: number; op: 'config' }
+  | { id?: number; op: 'history' }
+  | { id?: number; op: 'version'; version: number }
+  | { id?: number; op: 'commit'; baseVersion: number; config: Config; comment: string; user: string }
+  | { id?: number; op: 'stop' };
+
+export interface EngineStatus {
+  pid: number;
+  version: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  home: string;
+  configVersion: number;
+  hostname: string;
+  listeners: ListenerStatus[];
+  queue: { messages: number; bytes: number };
+}
+
+export interface Results {
+  ping: { pong: true; pid: number };
+  status: EngineStatus;
+  config: VersionRecord;
+  history: VersionMeta[];
+  version: VersionRecord;
+  commit: VersionMeta;
+  stop: { stopping: true };
+}
+
+export type ErrorCode = 'bad-request' | 'unknown-op' | 'stale' | 'invalid' | 'apply' | 'no-changes' | 'not-found' | 'internal';
+
+export type Reply =
+  | { id?: number; ok: true; result: unknown }
+  | { id?: number; ok: false; error: { code: ErrorCode; message: string } };
+
+/** A request line may not exceed this (configurations with certificates are a few MB at most). */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;

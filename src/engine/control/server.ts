@@ -1,0 +1,94 @@
+import { chmod, unlink } from 'node:fs/promises';
+import net from 'node:net';
+import type { ErrorCode, Reply, Request } from './protocol.js';
+import { MAX_LINE_BYTES } from './protocol.js';
+
+export class ControlError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Handler = (request: Request) => Promise<unknown>;
+
+const OPS = new Set(['ping', 'status', 'config', 'history', 'version', 'commit', 'stop']);
+
+/**
+ * The engine's control socket (unix, mode 0600 inside an owner-only directory). Anything it does
+ * not understand gets an error reply; nothing a client sends can crash the engine.
+ */
+export class ControlServer {
+  private readonly server: net.Server;
+
+  constructor(
+    private readonly socketPath: string,
+    private readonly handle: Handler,
+  ) {
+    this.server = net.createServer((socket) => this.serve(socket));
+  }
+
+  async listen(): Promise<void> {
+    await unlink(this.socketPath).catch(() => undefined);
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.socketPath, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    await chmod(this.socketPath, 0o600);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await unlink(this.socketPath).catch(() => undefined);
+  }
+
+  private serve(socket: net.Socket): void {
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (line.trim()) void this.answer(line).then((reply) => socket.writable && socket.write(JSON.stringify(reply) + '\n'));
+      }
+      if (buffer.length > MAX_LINE_BYTES) {
+        socket.end(JSON.stringify(failure(undefined, 'bad-request', 'request too large')) + '\n');
+        buffer = '';
+      }
+    });
+  }
+
+  private async answer(line: string): Promise<Reply> {
+    let request: unknown;
+    try {
+      request = JSON.parse(line);
+    } catch {
+      return failure(undefined, 'bad-request', 'request is not valid JSON');
+    }
+    if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+      return failure(undefined, 'bad-request', 'request must be a JSON object');
+    }
+    const { id, op } = request as { id?: unknown; op?: unknown };
+    const replyId = typeof id === 'number' ? id : undefined;
+    if (typeof op !== 'string') return failure(replyId, 'bad-request', 'request has no "op"');
+    if (!OPS.has(op)) return failure(replyId, 'unknown-op', `unknown operation "${op}"`);
+    try {
+      return { id: replyId, ok: true, result: await this.handle(request as Request) };
+    } catch (err) {
+      if (err instanceof ControlError) return failure(replyId, err.code, err.message);
+      return failure(replyId, 'internal', (err as Error).message);
+    }
+  }
+}
+
+function failure(id: number | undefined, code: ErrorCode, message: string): Reply {
+  return { id, ok: false, error: { code, message } };
+}

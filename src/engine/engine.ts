@@ -1,0 +1,167 @@
+import { ensureDir } from '../store/atomic.js';
+import type { DataPaths } from '../store/paths.js';
+import { ConfigError, defaultConfig, validateConfig } from '../store/schema.js';
+import { VersionStore, type VersionMeta } from '../store/versions.js';
+import { VERSION } from '../version.js';
+import { ControlError, ControlServer } from './control/server.js';
+import type { EngineStatus, Request } from './control/protocol.js';
+import { IdAllocator } from './ids.js';
+import { acquirePidLock } from './lock.js';
+import { ApplyError, ListenerManager } from './listener/manager.js';
+import { MailLog } from './log/mailLog.js';
+import { Spool } from './queue/spool.js';
+import path from 'node:path';
+
+/**
+ * The running appliance: committed configuration, listeners, queue, mail log and the control
+ * socket the shell talks to.
+ */
+export class Engine {
+  private readonly store: VersionStore;
+  private readonly log: MailLog;
+  private readonly spool: Spool;
+  private readonly ids: IdAllocator;
+  private readonly listeners: ListenerManager;
+  private readonly control: ControlServer;
+  private releaseLock: (() => Promise<void>) | undefined;
+  private readonly startedAt = new Date();
+  /** Commits are applied one at a time. */
+  private commitChain: Promise<unknown> = Promise.resolve();
+  private stopping: Promise<void> | undefined;
+  /** Resolves once the engine has stopped (after a stop request or a signal). */
+  readonly stopped: Promise<void>;
+  private markStopped!: () => void;
+
+  constructor(private readonly paths: DataPaths) {
+    this.store = new VersionStore(paths);
+    this.log = new MailLog(paths.mailLogs);
+    this.spool = new Spool(paths.queue);
+    this.ids = new IdAllocator(path.join(paths.queue, 'ids.json'));
+    this.listeners = new ListenerManager({
+      log: this.log,
+      spool: this.spool,
+      ids: this.ids,
+      hostname: () => this.store.current.config.hostname,
+    });
+    this.control = new ControlServer(paths.socket, (req) => this.handle(req));
+    this.stopped = new Promise((resolve) => (this.markStopped = resolve));
+  }
+
+  async start(): Promise<void> {
+    process.umask(0o077);
+    for (const dir of [this.paths.home, this.paths.run, this.paths.logs, this.paths.keys, this.paths.cache, this.paths.configuration]) {
+      await ensureDir(dir);
+    }
+    this.releaseLock = await acquirePidLock(this.paths.pidFile);
+    try {
+      this.log.open();
+      const head = await this.store.open(defaultConfig);
+      await this.spool.open();
+      this.ids.open();
+      this.log.info(`mxgate ${VERSION} engine starting (pid ${process.pid}), configuration version ${head.version}, ${this.spool.size.messages} message(s) in the queue`);
+      try {
+        await this.listeners.apply(head.config);
+      } catch (err) {
+        // The engine stays up so the administrator can fix the configuration from the shell.
+        this.log.critical(`Committed configuration could not be applied: ${(err as Error).message}`);
+      }
+      await this.control.listen();
+    } catch (err) {
+      await this.listeners.closeAll();
+      await this.releaseLock();
+      throw err;
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('mxgate engine stopping');
+      await this.control.close();
+      await this.listeners.closeAll();
+      this.log.close();
+      await this.releaseLock?.();
+      this.markStopped();
+    })();
+    return this.stopping;
+  }
+
+  status(): EngineStatus {
+    const head = this.store.current;
+    return {
+      pid: process.pid,
+      version: VERSION,
+      startedAt: this.startedAt.toISOString(),
+      uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
+      home: this.paths.home,
+      configVersion: head.version,
+      hostname: head.config.hostname,
+      listeners: this.listeners.status(),
+      queue: this.spool.size,
+    };
+  }
+
+  private async handle(req: Request): Promise<unknown> {
+    switch (req.op) {
+      case 'ping':
+        return { pong: true, pid: process.pid };
+      case 'status':
+        return this.status();
+      case 'config':
+        return this.store.current;
+      case 'history':
+        return this.store.list();
+      case 'version': {
+        const rec = Number.isInteger(req.version) ? await this.store.get(req.version) : undefined;
+        if (!rec) throw new ControlError('not-found', `There is no committed version ${String(req.version)}.`);
+        return rec;
+      }
+      case 'commit':
+        return this.serialize(() => this.commit(req));
+      case 'stop':
+        setImmediate(() => void this.stop());
+        return { stopping: true };
+    }
+  }
+
+  private serialize<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.commitChain.then(task, task);
+    this.commitChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Stale base → refuse; invalid → refuse; apply; and only then record the new version. */
+  private async commit(req: Extract<Request, { op: 'commit' }>): Promise<VersionMeta> {
+    const head = this.store.current;
+    if (req.baseVersion !== head.version) {
+      throw new ControlError(
+        'stale',
+        `The configuration was committed by ${head.user} at ${head.time} (version ${head.version}) after your changes were started from version ${req.baseVersion}.`,
+      );
+    }
+    let config;
+    try {
+      config = validateConfig(req.config);
+    } catch (err) {
+      throw new ControlError('invalid', err instanceof ConfigError ? err.message : String(err));
+    }
+    if (JSON.stringify(config) === JSON.stringify(head.config)) throw new ControlError('no-changes', 'There is no data to commit.');
+    const user = typeof req.user === 'string' && req.user ? req.user : 'unknown';
+    const comment = typeof req.comment === 'string' ? req.comment : '';
+    try {
+      await this.listeners.apply(config);
+    } catch (err) {
+      if (err instanceof ApplyError) throw new ControlError('apply', err.message);
+      throw err;
+    }
+    try {
+      const rec = await this.store.record(config, { user, comment });
+      this.log.info(`Configuration version ${rec.version} committed by ${user}${comment ? `: ${comment}` : ''}`);
+      const { config: _c, ...meta } = rec;
+      return meta;
+    } catch (err) {
+      // Could not record: go back to what is on disk so engine and store agree.
+      await this.listeners.apply(head.config).catch(() => undefined);
+      throw new ControlError('internal', `The new configuration could not be saved (${(err as Error).message}); nothing was changed.`);
+    }
+  }
+}

@@ -1,0 +1,99 @@
+import type { Config } from '../../store/schema.js';
+import { sameName } from '../../store/schema.js';
+import { type ListenerDeps, SmtpListener } from './smtpListener.js';
+
+export class ApplyError extends Error {
+  override name = 'ApplyError';
+}
+
+export interface ListenerStatus {
+  name: string;
+  type: string;
+  interface: string;
+  ip: string;
+  port: number;
+  connections: number;
+}
+
+const bindingKey = (ip: string, port: number) => `${ip}|${port}`;
+
+function explainBindError(err: NodeJS.ErrnoException, ip: string, port: number): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return `${ip} port ${port} is already in use by another program`;
+    case 'EADDRNOTAVAIL':
+      return `address ${ip} is not configured on this machine`;
+    case 'EACCES':
+      return `permission denied to listen on ${ip} port ${port} (ports below 1024 need privileges)`;
+    default:
+      return `${ip} port ${port}: ${err.message}`;
+  }
+}
+
+/**
+ * Makes the running listeners match a configuration. Servers are keyed by address and port: a
+ * listener whose address stays is updated in place; new addresses are bound first, and if any
+ * bind fails everything new is closed again, so a failed apply leaves the old listeners running.
+ */
+export class ListenerManager {
+  private readonly running = new Map<string, SmtpListener>();
+
+  constructor(private readonly deps: ListenerDeps) {}
+
+  async apply(config: Config): Promise<void> {
+    const wanted = new Map<string, { listener: Config['listeners'][number]; iface: Config['interfaces'][number] }>();
+    for (const listener of config.listeners) {
+      const iface = config.interfaces.find((i) => sameName(i.name, listener.interface));
+      if (!iface) throw new ApplyError(`Listener "${listener.name}": interface "${listener.interface}" does not exist`);
+      wanted.set(bindingKey(iface.ip, listener.port), { listener, iface });
+    }
+
+    const started: [string, SmtpListener][] = [];
+    for (const [key, current] of wanted) {
+      if (this.running.has(key)) continue;
+      const server = new SmtpListener(current, this.deps);
+      try {
+        await server.listen();
+        started.push([key, server]);
+      } catch (err) {
+        await server.close();
+        await Promise.all(started.map(([, s]) => s.close()));
+        const why = explainBindError(err as NodeJS.ErrnoException, current.iface.ip, current.listener.port);
+        throw new ApplyError(`Listener "${current.listener.name}" cannot start: ${why}`);
+      }
+    }
+
+    for (const [key, server] of this.running) {
+      const current = wanted.get(key);
+      if (current) {
+        server.update(current);
+      } else {
+        this.running.delete(key);
+        void server.close();
+        this.deps.log.info(`Listener ${server.name} stopped`);
+      }
+    }
+    for (const [key, server] of started) {
+      this.running.set(key, server);
+      const { iface, listener } = server.current;
+      this.deps.log.info(`Listener ${listener.name} listening on ${iface.ip} port ${listener.port}`);
+    }
+  }
+
+  status(): ListenerStatus[] {
+    return [...this.running.values()].map((s) => ({
+      name: s.current.listener.name,
+      type: s.current.listener.type,
+      interface: s.current.iface.name,
+      ip: s.current.iface.ip,
+      port: s.current.listener.port,
+      connections: s.connectionCount,
+    }));
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.running.values()];
+    this.running.clear();
+    await Promise.all(all.map((s) => s.close()));
+  }
+}

@@ -1,0 +1,51 @@
+import { open, readFile, unlink } from 'node:fs/promises';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function readPid(pidFile: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(pidFile, 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runningPid(pidFile: string): Promise<number | undefined> {
+  const pid = await readPid(pidFile);
+  return pid !== undefined && alive(pid) ? pid : undefined;
+}
+
+/**
+ * One engine per data directory: run/engine.pid is created exclusively; a pid file left by a dead
+ * engine is taken over.
+ */
+export async function acquirePidLock(pidFile: string): Promise<() => Promise<void>> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(pidFile, 'wx', 0o600);
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      return async () => {
+        if ((await readPid(pidFile)) === process.pid) await unlink(pidFile).catch(() => undefined);
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const other = await runningPid(pidFile);
+      if (other !== undefined && other !== process.pid) {
+        throw new Error(`an engine (pid ${other}) is already running for this data directory`);
+      }
+      await unlink(pidFile).catch(() => undefined);
+    }
+  }
+  throw new Error(`cannot create ${pidFile}`);
+}
+
+export { alive as isProcessAlive };

@@ -1,0 +1,70 @@
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
+
+/** What the queue knows of a message besides its bytes. */
+export interface Envelope {
+  mid: number;
+  icid: number;
+  listener: string;
+  clientAddress: string;
+  helo: string;
+  from: string;
+  to: string[];
+  size: number;
+  receivedAt: string;
+  state: 'queued';
+  attempts: number;
+}
+
+/**
+ * The durable queue: queue/<MID>.eml holds the message, queue/<MID>.json its envelope. The
+ * envelope is written last, so a message counts as queued only once both are on disk (fsynced);
+ * that happens before the SMTP 250 reply.
+ */
+export class Spool {
+  private count = 0;
+  private bytes = 0;
+
+  constructor(private readonly dir: string) {}
+
+  /** Scan the queue directory; drop half-written messages left by a crash. */
+  async open(): Promise<void> {
+    await ensureDir(this.dir);
+    const names = await readdir(this.dir);
+    const envelopes = new Set(names.filter((n) => /^\d+\.json$/.test(n)).map((n) => n.slice(0, -5)));
+    this.count = 0;
+    this.bytes = 0;
+    for (const n of names) {
+      const full = path.join(this.dir, n);
+      if (n.endsWith('.tmp') || (/^\d+\.eml$/.test(n) && !envelopes.has(n.slice(0, -4)))) {
+        await unlink(full).catch(() => undefined);
+      } else if (/^\d+\.eml$/.test(n)) {
+        this.count += 1;
+        this.bytes += (await stat(full)).size;
+      }
+    }
+  }
+
+  async enqueue(envelope: Envelope, message: Buffer): Promise<void> {
+    await writeFileAtomic(this.messageFile(envelope.mid), message);
+    await writeFileAtomic(path.join(this.dir, `${envelope.mid}.json`), JSON.stringify(envelope) + '\n');
+    this.count += 1;
+    this.bytes += message.length;
+  }
+
+  get size(): { messages: number; bytes: number } {
+    return { messages: this.count, bytes: this.bytes };
+  }
+
+  async list(): Promise<Envelope[]> {
+    const names = (await readdir(this.dir)).filter((n) => /^\d+\.json$/.test(n));
+    const out: Envelope[] = [];
+    for (const n of names) out.push(JSON.parse(await readFile(path.join(this.dir, n), 'utf8')) as Envelope);
+    return out.sort((a, b) => a.mid - b.mid);
+  }
+
+  messageFile(mid: number): string {
+    return path.join(this.dir, `${mid}.eml`);
+  }
+}

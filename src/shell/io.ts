@@ -1,0 +1,174 @@
+import { CommandError } from './errors.js';
+import type { LineSource } from './lineSource.js';
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const stdOutput: Output = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+export interface MenuItem {
+  keyword: string;
+  text: string;
+}
+
+export interface Choice<T> {
+  label: string;
+  value: T;
+}
+
+/** What a validator throws to have the question asked again. */
+export class InvalidAnswer extends Error {}
+
+type Validate<T> = (answer: string) => T;
+
+/**
+ * The small prompt interface every dialog is written against (DESIGN.md "Shell"). Questions look
+ * like the appliance's: the question on one line, then `[default]> `. An invalid answer prints
+ * the reason and asks again; end of input throws EndOfInput out of the dialog.
+ */
+export class Io {
+  constructor(
+    readonly source: LineSource,
+    private readonly output: Output = stdOutput,
+  ) {}
+
+  get interactive(): boolean {
+    return this.source.interactive;
+  }
+
+  print(...lines: string[]): void {
+    for (const l of lines) this.output.out(l + '\n');
+  }
+
+  warn(text: string): void {
+    this.print(`Warning: ${text}`);
+  }
+
+  /** An error in the transcript; in scripts also on stderr. */
+  error(text: string): void {
+    this.output.out(`Error: ${text}\n`);
+    if (!this.interactive) this.output.err(`mxgate: ${text}\n`);
+  }
+
+  /** Free text. `validate` may normalise the answer or throw InvalidAnswer / CommandError. */
+  async ask<T = string>(
+    question: string,
+    options: { default?: string; allowEmpty?: boolean; validate?: Validate<T> } = {},
+  ): Promise<T> {
+    const validate = options.validate ?? ((s: string) => s as unknown as T);
+    for (;;) {
+      this.print(question);
+      const raw = (await this.source.read(`[${options.default ?? ''}]> `)).trim();
+      const answer = raw === '' && options.default !== undefined ? options.default : raw;
+      if (answer === '' && !options.allowEmpty) {
+        this.print('A value is required.');
+        continue;
+      }
+      try {
+        return validate(answer);
+      } catch (err) {
+        if (!(err instanceof InvalidAnswer || err instanceof CommandError || (err as Error).name === 'ConfigError')) throw err;
+        this.print((err as Error).message);
+      }
+    }
+  }
+
+  async askInt(question: string, options: { default?: number; min: number; max: number }): Promise<number> {
+    return this.ask(question, {
+      default: options.default?.toString(),
+      validate: (s) => {
+        const n = /^-?\d+$/.test(s) ? Number(s) : NaN;
+        if (!Number.isInteger(n) || n < options.min || n > options.max) {
+          throw new InvalidAnswer(`Please enter a whole number from ${options.min} to ${options.max}.`);
+        }
+        return n;
+      },
+    });
+  }
+
+  /** A numbered list; the answer is the number (or the label, typed out). */
+  async choose<T>(question: string, choices: Choice<T>[], defaultIndex = 1): Promise<T> {
+    if (choices.length === 0) throw new CommandError(`${question} — there is nothing to choose from.`);
+    for (;;) {
+      this.print(question);
+      choices.forEach((c, i) => this.print(`${i + 1}. ${c.label}`));
+      const raw = (await this.source.read(`[${defaultIndex}]> `, { completions: completer(choices.map((c) => c.label)) })).trim();
+      if (raw === '') return choices[defaultIndex - 1]!.value;
+      const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+      if (n >= 1 && n <= choices.length) return choices[n - 1]!.value;
+      const byLabel = choices.find((c) => c.label.toLowerCase() === raw.toLowerCase());
+      if (byLabel) return byLabel.value;
+      this.print(`"${raw}" is not a valid choice. Enter a number from 1 to ${choices.length}.`);
+    }
+  }
+
+  async confirm(question: string, defaultYes: boolean): Promise<boolean> {
+    for (;;) {
+      const raw = (await this.source.read(`${question} [${defaultYes ? 'Y' : 'N'}]> `, { completions: completer(['Y', 'N']) })).trim().toLowerCase();
+      if (raw === '') return defaultYes;
+      if (raw === 'y' || raw === 'yes') return true;
+      if (raw === 'n' || raw === 'no') return false;
+      this.print('Please answer Y or N.');
+    }
+  }
+
+  /** Not echoed on a TTY, never echoed in transcripts. */
+  async secret(question: string): Promise<string> {
+    for (;;) {
+      this.print(question);
+      const answer = await this.source.read('> ', { secret: true });
+      if (answer !== '') return answer;
+      this.print('A value is required.');
+    }
+  }
+
+  /** A new secret, typed twice. */
+  async newSecret(question: string, confirmQuestion: string): Promise<string> {
+    for (;;) {
+      const first = await this.secret(question);
+      const second = await this.secret(confirmQuestion);
+      if (first === second) return first;
+      this.print('The two entries do not match. Please try again.');
+    }
+  }
+
+  /** Multi-line paste (PEM), ended by a line holding only ".". */
+  async paste(question: string): Promise<string> {
+    this.print(`${question} (end with '.')`);
+    const lines: string[] = [];
+    for (;;) {
+      const line = await this.source.read('');
+      if (line.trim() === '.') return lines.join('\n') + '\n';
+      lines.push(line);
+    }
+  }
+
+  /**
+   * An appliance menu. Returns the chosen keyword in upper case, or undefined for an empty answer
+   * (go up one level).
+   */
+  async menu(items: MenuItem[], title = 'Choose the operation you want to perform:'): Promise<string | undefined> {
+    for (;;) {
+      this.print('', title);
+      for (const item of items) this.print(`- ${item.keyword} - ${item.text}`);
+      const raw = (await this.source.read('[]> ', { completions: completer(items.map((i) => i.keyword)) })).trim();
+      if (raw === '') return undefined;
+      const hit = items.find((i) => i.keyword.toLowerCase() === raw.toLowerCase());
+      if (hit) return hit.keyword.toUpperCase();
+      this.print(`Unknown option "${raw}". Choose one of: ${items.map((i) => i.keyword).join(', ')}.`);
+    }
+  }
+}
+
+/** Tab completion over fixed words, case-insensitive. */
+export function completer(words: string[]): (line: string) => string[] {
+  return (line) => {
+    const hits = words.filter((w) => w.toLowerCase().startsWith(line.trim().toLowerCase()));
+    return hits.length ? hits : words;
+  };
+}

@@ -1,0 +1,137 @@
+import readline from 'node:readline';
+import { Writable } from 'node:stream';
+import { EndOfInput, Interrupted } from './errors.js';
+
+export interface ReadOptions {
+  /** Do not echo what is typed (passphrases). */
+  secret?: boolean;
+  /** Words offered by Tab completion at this prompt. */
+  completions?: (line: string) => string[];
+}
+
+/** Where the shell reads its lines from: a person at a TTY, a pipe, or `-c` arguments. */
+export interface LineSource {
+  readonly interactive: boolean;
+  /** Next line, after showing `prompt`; throws EndOfInput at the end of input. */
+  read(prompt: string, options?: ReadOptions): Promise<string>;
+  close(): void;
+}
+
+type Waiter = { resolve: (line: string) => void; reject: (err: Error) => void };
+
+/**
+ * One readline interface for the whole session. Lines are queued as they arrive, so piped input is
+ * never lost between prompts. On a TTY: line editing, history, Tab completion, masked secrets. On a
+ * pipe: each prompt is echoed with its answer, so the output reads like a session transcript.
+ */
+export class ReadlineSource implements LineSource {
+  readonly interactive: boolean;
+  private readonly rl: readline.Interface;
+  private readonly lines: string[] = [];
+  private waiter: Waiter | undefined;
+  private ended = false;
+  private muted = false;
+  private completions: ((line: string) => string[]) | undefined;
+
+  constructor(
+    input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+    private readonly output: NodeJS.WritableStream & { columns?: number } = process.stdout,
+  ) {
+    this.interactive = Boolean(input.isTTY);
+    this.rl = readline.createInterface({
+      input,
+      output: this.interactive ? this.mutableOutput() : undefined,
+      terminal: this.interactive,
+      historySize: 500,
+      completer: (line: string) => {
+        const hits = this.completions?.(line) ?? [];
+        return [hits, line];
+      },
+    });
+    this.rl.on('line', (line) => {
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = undefined;
+        w.resolve(line);
+      } else {
+        this.lines.push(line);
+      }
+    });
+    this.rl.on('close', () => {
+      this.ended = true;
+      this.waiter?.reject(new EndOfInput());
+      this.waiter = undefined;
+    });
+    this.rl.on('SIGINT', () => {
+      this.output.write('^C\n');
+      if (this.waiter) {
+        const w = this.waiter;
+        this.waiter = undefined;
+        this.rl.write(null, { ctrl: true, name: 'u' });
+        w.reject(new Interrupted());
+      }
+    });
+  }
+
+  async read(prompt: string, options: ReadOptions = {}): Promise<string> {
+    this.completions = options.completions;
+    if (!this.interactive) {
+      const line = await this.next();
+      this.output.write(`${prompt}${options.secret ? '' : line}\n`);
+      return line;
+    }
+    this.rl.setPrompt(prompt);
+    this.rl.prompt();
+    this.muted = Boolean(options.secret);
+    try {
+      return await this.next();
+    } finally {
+      if (options.secret) {
+        this.muted = false;
+        this.output.write('\n');
+        // Keep passphrases out of the line history.
+        (this.rl as unknown as { history?: string[] }).history?.shift();
+      }
+    }
+  }
+
+  close(): void {
+    this.rl.close();
+  }
+
+  private next(): Promise<string> {
+    const queued = this.lines.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.ended) return Promise.reject(new EndOfInput());
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  /** readline echoes typed characters to its output; this one can be silenced for secrets. */
+  private mutableOutput(): Writable {
+    const target = this.output;
+    const proxy = new Writable({
+      write: (chunk: Buffer | string, _enc, cb) => {
+        if (!this.muted) target.write(chunk);
+        cb();
+      },
+    });
+    Object.defineProperty(proxy, 'columns', { get: () => target.columns ?? 80 });
+    Object.defineProperty(proxy, 'isTTY', { value: true });
+    return proxy;
+  }
+}
+
+/** The lines given with `mxgate -c`: no prompts are shown, and a dialog that wants more input ends. */
+export class ArraySource implements LineSource {
+  readonly interactive = false;
+  constructor(private readonly lines: string[]) {}
+
+  read(): Promise<string> {
+    const line = this.lines.shift();
+    return line === undefined ? Promise.reject(new EndOfInput()) : Promise.resolve(line);
+  }
+
+  close(): void {
+    this.lines.length = 0;
+  }
+}

@@ -1,0 +1,110 @@
+import os from 'node:os';
+import { EngineError, request } from '../engine/control/client.js';
+import type { Request, Results } from '../engine/control/protocol.js';
+import { startEngine } from '../engine/daemon.js';
+import { diffConfig } from '../store/diff.js';
+import type { DataPaths } from '../store/paths.js';
+import type { Config } from '../store/schema.js';
+import type { VersionMeta } from '../store/versions.js';
+import { CommandError } from './errors.js';
+import type { Io } from './io.js';
+
+type Op = Request['op'];
+type Params<O extends Op> = Omit<Extract<Request, { op: O }>, 'op' | 'id'>;
+
+/**
+ * One shell session: the committed configuration it started from (the base) and the draft the
+ * administrator edits. Everything reaches the engine through the control socket.
+ */
+export class Session {
+  private base: { version: number; config: Config } | undefined;
+  private pending: Config | undefined;
+  readonly user: string;
+  quitRequested = false;
+
+  constructor(
+    readonly paths: DataPaths,
+    readonly io: Io,
+  ) {
+    this.user = process.env.SUDO_USER || process.env.USER || safeUsername();
+  }
+
+  /** Start the engine for this data directory if none is running. */
+  async ensureEngine(): Promise<void> {
+    const { started, pid } = await startEngine(this.paths);
+    if (started) this.io.print(`Started the mxgate engine for ${this.paths.home} (pid ${pid}).`);
+  }
+
+  async call<O extends Op>(op: O, params?: Params<O>): Promise<Results[O]> {
+    try {
+      return await request(this.paths.socket, op, params);
+    } catch (err) {
+      if (err instanceof EngineError && err.code === 'unreachable') {
+        throw new CommandError(`${err.message}. Start it with "mxgate engine start".`);
+      }
+      throw err;
+    }
+  }
+
+  /** Load the committed configuration the first time a command needs it. */
+  async load(): Promise<void> {
+    if (this.base) return;
+    const head = await this.call('config');
+    this.base = { version: head.version, config: head.config };
+    this.pending = structuredClone(head.config);
+  }
+
+  get baseVersion(): number {
+    return this.loaded().version;
+  }
+
+  get committed(): Config {
+    return this.loaded().config;
+  }
+
+  /** The configuration as this session sees it: committed plus pending edits. */
+  get draft(): Config {
+    this.loaded();
+    return this.pending!;
+  }
+
+  set draft(next: Config) {
+    this.loaded();
+    this.pending = next;
+  }
+
+  hasChanges(): boolean {
+    return this.base !== undefined && diffConfig(this.base.config, this.pending).length > 0;
+  }
+
+  /** Forget the edits and start again from the newest committed version. */
+  async clear(): Promise<void> {
+    this.base = undefined;
+    this.pending = undefined;
+    await this.load();
+  }
+
+  async commit(comment: string): Promise<VersionMeta> {
+    const meta = await this.call('commit', { baseVersion: this.baseVersion, config: this.draft, comment, user: this.user });
+    this.base = { version: meta.version, config: structuredClone(this.draft) };
+    return meta;
+  }
+
+  /** The hostname for the prompt, once known. */
+  get hostname(): string {
+    return this.base?.config.hostname ?? 'mxgate';
+  }
+
+  private loaded(): { version: number; config: Config } {
+    if (!this.base) throw new Error('configuration not loaded');
+    return this.base;
+  }
+}
+
+function safeUsername(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'admin';
+  }
+}

@@ -1,0 +1,46 @@
+import { editConfig, notFound } from './edit.js';
+import { type Config, ConfigError, type Interface, sameName } from './schema.js';
+
+export function findInterface(config: Config, name: string): Interface | undefined {
+  return config.interfaces.find((i) => sameName(i.name, name));
+}
+
+function indexOf(config: Config, name: string): number {
+  const index = config.interfaces.findIndex((i) => sameName(i.name, name));
+  if (index < 0) throw notFound('interface', name, config.interfaces.map((i) => i.name));
+  return index;
+}
+
+export function addInterface(config: Config, spec: Interface): Config {
+  if (findInterface(config, spec.name)) throw new ConfigError(`An interface named "${spec.name}" already exists.`);
+  return editConfig(config, (draft) => {
+    draft.interfaces.push({ ...spec });
+  });
+}
+
+export function editInterface(config: Config, name: string, changes: Partial<Interface>): Config {
+  const index = indexOf(config, name);
+  const renamed = changes.name !== undefined && !sameName(changes.name, name);
+  if (renamed && findInterface(config, changes.name!)) throw new ConfigError(`An interface named "${changes.name}" already exists.`);
+  return editConfig(config, (draft) => {
+    const iface = draft.interfaces[index]!;
+    Object.assign(iface, changes);
+    // Listeners refer to the interface by name: a rename carries them along.
+    if (renamed) for (const l of draft.listeners) if (sameName(l.interface, name)) l.interface = changes.name!;
+  });
+}
+
+export function listenersOnInterface(config: Config, name: string): string[] {
+  return config.listeners.filter((l) => sameName(l.interface, name)).map((l) => l.name);
+}
+
+export function deleteInterface(config: Config, name: string): Config {
+  const index = indexOf(config, name);
+  const users = listenersOnInterface(config, name);
+  if (users.length) {
+    throw new ConfigError(`Interface "${config.interfaces[index]!.name}" is used by listener(s) ${users.join(', ')}; delete or move them first.`);
+  }
+  return editConfig(config, (draft) => {
+    draft.interfaces.splice(index, 1);
+  });
+}

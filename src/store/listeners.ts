@@ -1,0 +1,68 @@
+import { editConfig, notFound } from './edit.js';
+import { findInterface } from './interfaces.js';
+import { type Config, ConfigError, type Listener, type ListenerType, sameName } from './schema.js';
+
+export interface ListenerSpec {
+  name: string;
+  type: ListenerType;
+  interface: string;
+  port: number;
+}
+
+export function findListener(config: Config, name: string): Listener | undefined {
+  return config.listeners.find((l) => sameName(l.name, name));
+}
+
+function indexOf(config: Config, name: string): number {
+  const index = config.listeners.findIndex((l) => sameName(l.name, name));
+  if (index < 0) throw notFound('listener', name, config.listeners.map((l) => l.name));
+  return index;
+}
+
+export function addListener(config: Config, spec: ListenerSpec): Config {
+  if (findListener(config, spec.name)) throw new ConfigError(`A listener named "${spec.name}" already exists.`);
+  const iface = findInterface(config, spec.interface);
+  return editConfig(config, (draft) => {
+    // Store the interface under its canonical spelling.
+    draft.listeners.push({ ...spec, interface: iface?.name ?? spec.interface, certificate: null });
+  });
+}
+
+export function editListener(config: Config, name: string, changes: Partial<ListenerSpec>): Config {
+  const index = indexOf(config, name);
+  if (changes.name !== undefined && !sameName(changes.name, name) && findListener(config, changes.name)) {
+    throw new ConfigError(`A listener named "${changes.name}" already exists.`);
+  }
+  const iface = changes.interface !== undefined ? findInterface(config, changes.interface) : undefined;
+  return editConfig(config, (draft) => {
+    Object.assign(draft.listeners[index]!, changes, iface ? { interface: iface.name } : {});
+  });
+}
+
+export function deleteListener(config: Config, name: string): Config {
+  const index = indexOf(config, name);
+  return editConfig(config, (draft) => {
+    draft.listeners.splice(index, 1);
+  });
+}
+
+/** The appliance's one-line form: `InboundMail (on Management, 127.0.0.1) SMTP TCP Port 25 Public`. */
+export function describeListener(config: Config, l: Listener): string {
+  const ip = findInterface(config, l.interface)?.ip ?? '?';
+  const scope = l.type === 'public' ? 'Public' : 'Private';
+  return `${l.name} (on ${l.interface}, ${ip}) SMTP TCP Port ${l.port} ${scope}`;
+}
+
+export function parseListenerType(value: string): ListenerType {
+  const v = value.trim().toLowerCase();
+  if (v === 'public' || v === 'private') return v;
+  throw new ConfigError(`Listener type must be "public" or "private", not "${value}".`);
+}
+
+export function parsePort(value: string): number {
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError(`"${value}" is not a TCP port (1-65535).`);
+  return n;
+}
+
+export { ConfigError };

@@ -1,0 +1,73 @@
+import { VERSION } from '../version.js';
+import { type Config, ConfigError, validateConfig } from './schema.js';
+import { containsMaskedSecret, maskSecrets, mapSecrets, SecretBox } from './secrets.js';
+
+/**
+ * The file written by saveconfig and read by loadconfig: the whole configuration, with secrets
+ * either masked (such a file cannot be loaded back, as on the appliance) or encrypted with a
+ * passphrase (AES-256-GCM, key from scrypt).
+ */
+export interface SavedConfig {
+  format: 'mxgate-config';
+  formatVersion: 1;
+  product: string;
+  savedAt: string;
+  configVersion: number;
+  secrets: 'masked' | 'encrypted';
+  /** With encrypted secrets: salt, and a known text encrypted to tell a wrong passphrase at once. */
+  encryption?: { kdf: 'scrypt'; salt: string; check: string };
+  config: unknown;
+}
+
+const CHECK_TEXT = 'mxgate-passphrase-check';
+
+export function saveConfig(config: Config, configVersion: number, passphrase?: string): string {
+  const saved: SavedConfig = {
+    format: 'mxgate-config',
+    formatVersion: 1,
+    product: `mxgate ${VERSION}`,
+    savedAt: new Date().toISOString(),
+    configVersion,
+    secrets: passphrase === undefined ? 'masked' : 'encrypted',
+    config: maskSecrets(config),
+  };
+  if (passphrase !== undefined) {
+    const box = SecretBox.create(passphrase);
+    saved.encryption = { kdf: 'scrypt', salt: box.salt, check: box.encrypt(CHECK_TEXT) };
+    saved.config = mapSecrets(config, (v) => box.encrypt(v));
+  }
+  return JSON.stringify(saved, null, 2) + '\n';
+}
+
+/** Parse a saved file; `passphrase` is asked only when the file has encrypted secrets. */
+export async function loadSavedConfig(text: string, passphrase: () => Promise<string>): Promise<Config> {
+  let saved: SavedConfig;
+  try {
+    saved = JSON.parse(text) as SavedConfig;
+  } catch (err) {
+    throw new ConfigError(`Parsing failed: the file is not valid JSON (${(err as Error).message}).`);
+  }
+  if (saved?.format !== 'mxgate-config' || saved.formatVersion !== 1) {
+    throw new ConfigError('Parsing failed: this is not a configuration file saved by mxgate (saveconfig).');
+  }
+  let config = saved.config;
+  if (saved.secrets === 'encrypted') {
+    if (!saved.encryption) throw new ConfigError('Parsing failed: the file says its secrets are encrypted but has no encryption header.');
+    const box = SecretBox.open(await passphrase(), saved.encryption.salt);
+    try {
+      box.decrypt(saved.encryption.check);
+    } catch {
+      throw new ConfigError('The passphrase is not the one this file was saved with. Nothing was loaded.');
+    }
+    try {
+      config = mapSecrets(config, (v) => box.decrypt(v));
+    } catch {
+      throw new ConfigError('An encrypted value in the file is damaged. Nothing was loaded.');
+    }
+  } else if (containsMaskedSecret(config)) {
+    throw new ConfigError(
+      'This file was saved with masked passphrases and cannot be loaded. Save it again choosing "Encrypt passphrases".',
+    );
+  }
+  return validateConfig(config);
+}

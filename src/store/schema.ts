@@ -1,0 +1,151 @@
+import net from 'node:net';
+import os from 'node:os';
+import { z } from 'zod';
+
+/**
+ * The appliance configuration: one typed document, validated on every load, every edit and every
+ * commit. This file is the single source of truth for defaults and for consistency rules.
+ */
+
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const HOSTNAME_RE = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+export const objectName = z
+  .string()
+  .regex(NAME_RE, 'must start with a letter and hold only letters, digits, "_", "-" or "." (at most 64)');
+
+export const hostname = z.string().regex(HOSTNAME_RE, 'is not a valid host name');
+
+export const ipAddress = z.string().refine((s) => net.isIP(s) !== 0, 'is not an IPv4 or IPv6 address');
+
+export const InterfaceSchema = z.object({
+  name: objectName,
+  ip: ipAddress,
+  /** Host name this interface answers as; the appliance host name when absent. */
+  hostname: hostname.optional(),
+});
+
+export const LISTENER_TYPES = ['public', 'private'] as const;
+
+export const ListenerSchema = z.object({
+  name: objectName,
+  type: z.enum(LISTENER_TYPES),
+  interface: objectName,
+  port: z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535'),
+  /** Certificate profile for STARTTLS (inbound TLS issue); null means none chosen yet. */
+  certificate: objectName.nullable().default(null),
+});
+
+export const ConfigSchema = z
+  .object({
+    hostname: hostname.default(() => defaultHostname()),
+    interfaces: z.array(InterfaceSchema).default(() => [{ name: 'Management', ip: '127.0.0.1' }]),
+    listeners: z.array(ListenerSchema).default(() => []),
+  })
+  .superRefine((config, ctx) => {
+    for (const problem of consistencyProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
+  });
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type Interface = z.infer<typeof InterfaceSchema>;
+export type Listener = z.infer<typeof ListenerSchema>;
+export type ListenerType = (typeof LISTENER_TYPES)[number];
+
+/** Names of fields that hold secrets anywhere in the document: masked or encrypted on output. */
+export const SECRET_FIELD_NAMES: ReadonlySet<string> = new Set(['privateKey', 'passphrase', 'password']);
+
+function defaultHostname(): string {
+  const h = os.hostname();
+  return HOSTNAME_RE.test(h) ? h : 'mxgate.localdomain';
+}
+
+/** The embedded configuration a new appliance starts with. */
+export function defaultConfig(): Config {
+  return ConfigSchema.parse({});
+}
+
+export const sameName = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+interface Problem {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Rules that span objects: names are unique, references resolve, no two listeners share an address. */
+function consistencyProblems(config: {
+  interfaces: Interface[];
+  listeners: Listener[];
+}): Problem[] {
+  const problems: Problem[] = [];
+  duplicates(config.interfaces.map((i) => i.name)).forEach((index) =>
+    problems.push({ path: ['interfaces', index, 'name'], message: `interface name "${config.interfaces[index]!.name}" is used twice` }),
+  );
+  duplicates(config.listeners.map((l) => l.name)).forEach((index) =>
+    problems.push({ path: ['listeners', index, 'name'], message: `listener name "${config.listeners[index]!.name}" is used twice` }),
+  );
+  const bound = new Map<string, string>();
+  config.listeners.forEach((l, index) => {
+    const iface = config.interfaces.find((i) => sameName(i.name, l.interface));
+    if (!iface) {
+      problems.push({ path: ['listeners', index, 'interface'], message: `interface "${l.interface}" does not exist` });
+      return;
+    }
+    const key = `${iface.ip}:${l.port}`;
+    const other = bound.get(key);
+    if (other) {
+      problems.push({
+        path: ['listeners', index, 'port'],
+        message: `port ${l.port} on interface ${iface.name} (${iface.ip}) is already used by listener "${other}"`,
+      });
+    } else {
+      bound.set(key, l.name);
+    }
+  });
+  return problems;
+}
+
+function duplicates(names: string[]): number[] {
+  const seen = new Set<string>();
+  const dup: number[] = [];
+  names.forEach((n, index) => {
+    const key = n.toLowerCase();
+    if (seen.has(key)) dup.push(index);
+    seen.add(key);
+  });
+  return dup;
+}
+
+/**
+ * Turn schema issues into lines an administrator can read: array positions are shown by the
+ * object's name ("listeners.InboundMail.port: must be 1-65535").
+ */
+export function describeIssues(error: z.ZodError, doc: unknown): string[] {
+  return error.issues.map((issue) => {
+    const parts: string[] = [];
+    let node: unknown = doc;
+    for (const key of issue.path) {
+      const child: unknown = node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
+      const named = typeof key === 'number' && child && typeof child === 'object' && typeof (child as { name?: unknown }).name === 'string';
+      parts.push(named ? (child as { name: string }).name : String(key));
+      node = child;
+    }
+    return parts.length ? `${parts.join('.')}: ${issue.message}` : issue.message;
+  });
+}
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly details: string[] = [],
+  ) {
+    super(details.length ? `${message}\n  ${details.join('\n  ')}` : message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validate a whole document; throws ConfigError listing every problem. */
+export function validateConfig(doc: unknown): Config {
+  const result = ConfigSchema.safeParse(doc);
+  if (!result.success) throw new ConfigError('The configuration is not valid:', describeIssues(result.error, doc));
+  return result.data;
+}
