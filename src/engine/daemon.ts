@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { ensureDir } from '../store/atomic.js';
 import type { DataPaths } from '../store/paths.js';
 import { isEngineUp, request } from './control/client.js';
-import { Engine } from './engine.js';
 import { isProcessAlive, runningPid } from './lock.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mxgate.js', import.meta.url));
@@ -12,6 +11,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `mxgate engine run`: the engine in the foreground until SIGTERM/SIGINT or a stop request. */
 export async function runEngine(paths: DataPaths): Promise<void> {
+  // Loaded here so that the shell, which never runs listeners, starts without smtp-server.
+  const { Engine } = await import('./engine.js');
   const engine = new Engine(paths);
   await engine.start();
   const onSignal = () => void engine.stop();

@@ -40,7 +40,7 @@ export class SmtpListener {
   ) {
     this.server = new SMTPServer({
       name: current.iface.hostname ?? deps.hostname(),
-      banner: 'ESMTP mxgate',
+      banner: 'mxgate',
       size: DEFAULT_MAX_MESSAGE_SIZE,
       // No TLS until the inbound TLS work: refuse the command itself, not only its advertisement
       // (hideSTARTTLS would still answer with smtp-server's built-in certificate).

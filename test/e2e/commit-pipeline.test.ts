@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { accepts, cleanup, freePort, LiveShell, mxgate, sendMail, tempHome } from '../helpers.js';
+
+let home: string;
+let port: number;
+const current = async () => JSON.parse(await readFile(path.join(home, 'config', 'current.json'), 'utf8'));
+
+before(async () => {
+  home = await tempHome();
+  port = await freePort();
+  const run = await mxgate(home, ['-c', `listenerconfig new InboundMail --type public --interface Management --port ${port}`, '-c', 'commit base']);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+});
+after(() => cleanup(home));
+
+test('a commit on a stale base is refused and the session keeps its draft', async () => {
+  const shell = new LiveShell(home);
+  try {
+    const otherPort = await freePort();
+    shell.send(`listenerconfig new Mine --type private --interface Management --port ${otherPort}`);
+    await shell.waitFor(/Listener Mine created/);
+
+    // Another administrator commits first.
+    const theirs = await mxgate(home, ['-c', 'interfaceconfig new Loop2 --ip 127.0.0.2', '-c', 'commit "someone else"']);
+    assert.equal(theirs.code, 0, theirs.stdout + theirs.stderr);
+    const versionAfterTheirs = (await current()).version;
+
+    let mark = shell.output.length;
+    shell.send('commit "mine"');
+    await shell.waitFor(/Commit refused: .*committed by .* \(version \d+\) after your changes were started/, mark);
+    assert.equal((await current()).version, versionAfterTheirs, 'nothing was recorded');
+    assert.equal(await accepts(otherPort), false, 'nothing was applied');
+
+    mark = shell.output.length;
+    shell.send('showchanges');
+    await shell.waitFor(/\+ listeners\.Mine:/, mark);
+
+    // clearchanges re-bases the session on the newest version; the edit can then be redone.
+    mark = shell.output.length;
+    shell.send('clearchanges');
+    shell.send(`listenerconfig new Mine --type private --interface Management --port ${otherPort}`);
+    shell.send('commit "mine again"');
+    await shell.waitFor(/Changes committed: .*\(version \d+\)/, mark);
+    assert.ok(await accepts(otherPort));
+    const code = await shell.end();
+    assert.equal(code, 1, 'the refused commit makes the script fail');
+  } finally {
+    shell.child.kill();
+  }
+  const c = await current();
+  assert.deepEqual(c.config.interfaces.map((i: { name: string }) => i.name), ['Management', 'Loop2']);
+  assert.equal(c.comment, 'mine again');
+});
+
+test('a failed apply (port already bound) is reported and the old configuration keeps running', async () => {
+  const blocker = net.createServer();
+  const busy = await freePort();
+  await new Promise<void>((resolve) => blocker.listen(busy, '127.0.0.1', resolve));
+  try {
+    const before = await current();
+    const run = await mxgate(home, [
+      '-c', `listenerconfig edit InboundMail --port ${busy}`,
+      '-c', 'commit "move to a busy port"',
+      '-c', 'status',
+    ]);
+    assert.equal(run.code, 1);
+    assert.match(run.stdout, new RegExp(`Commit failed: Listener "InboundMail" cannot start: 127\\.0\\.0\\.1 port ${busy} is already in use by another program`));
+    assert.match(run.stdout, new RegExp(`The appliance is still running version ${before.version}`));
+    assert.match(run.stdout, new RegExp(`InboundMail \\(Public\\) on Management 127\\.0\\.0\\.1 port ${port}: listening`));
+    assert.match(run.stderr, /mxgate: line 2: commit: Commit failed/);
+    assert.deepEqual(await current(), before, 'store stays on the old version');
+    const { response } = await sendMail(port, 'still running');
+    assert.match(response, /^250 /);
+  } finally {
+    blocker.close();
+  }
+});
+
+test('a failed apply (address not on this machine) leaves everything as it was', async () => {
+  const before = await current();
+  const spare = await freePort();
+  const run = await mxgate(home, [
+    '-c', 'interfaceconfig new Elsewhere --ip 192.0.2.10',
+    '-c', `listenerconfig new Remote --type public --interface Elsewhere --port ${spare}`,
+    '-c', 'commit',
+  ]);
+  assert.equal(run.code, 1);
+  assert.match(run.stdout, /Listener "Remote" cannot start: address 192\.0\.2\.10 is not configured on this machine/);
+  assert.deepEqual(await current(), before);
+  assert.ok(await accepts(port));
+});
+
+test('a commit with nothing pending says so and records nothing', async () => {
+  const before = await current();
+  const run = await mxgate(home, ['-c', 'commit']);
+  assert.equal(run.code, 0);
+  assert.match(run.stdout, /There is no data to commit\./);
+  assert.equal((await current()).version, before.version);
+});

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { request } from '../../src/engine/control/client.js';
+import { cleanup, mxgate, tempHome } from '../helpers.js';
+
+let home: string;
+let socket: string;
+before(async () => {
+  home = await tempHome();
+  socket = path.join(home, 'run', 'control.sock');
+  const run = await mxgate(home, ['engine', 'start']);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+});
+after(() => cleanup(home));
+
+/** Send raw bytes, collect reply lines until `count` arrived or the socket closed. */
+function raw(payload: string, count: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const s = net.createConnection(socket);
+    let data = '';
+    const done = () => resolve(data.split('\n').filter(Boolean));
+    s.on('connect', () => s.write(payload));
+    s.on('data', (d) => {
+      data += d.toString();
+      if (data.split('\n').filter(Boolean).length >= count) {
+        s.end();
+        done();
+      }
+    });
+    s.on('close', done);
+    s.on('error', reject);
+  });
+}
+
+test('the control socket and its directory are owner-only', async () => {
+  assert.equal((await stat(socket)).mode & 0o777, 0o600);
+  assert.equal((await stat(path.dirname(socket))).mode & 0o777, 0o700);
+  assert.equal((await stat(home)).mode & 0o077, 0, 'data directory is closed to others');
+});
+
+test('malformed requests get error replies and never crash the engine', async () => {
+  const replies = (await raw('not json\n[1,2]\n{"id":3}\n{"id":4,"op":"format-disk"}\n{"id":5,"op":"version","version":"x"}\n', 5)).map((l) => JSON.parse(l));
+  const byCode = replies.map((r) => [r.id ?? null, r.ok, r.error?.code]);
+  assert.deepEqual(
+    byCode.sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    [
+      [3, false, 'bad-request'],
+      [4, false, 'unknown-op'],
+      [5, false, 'not-found'],
+      [null, false, 'bad-request'],
+      [null, false, 'bad-request'],
+    ],
+  );
+  assert.equal((await request(socket, 'ping')).pong, true);
+});
+
+test('a commit with an invalid document or no base is refused with the reasons', async () => {
+  const head = await request(socket, 'config');
+  await assert.rejects(
+    request(socket, 'commit', { baseVersion: head.version, config: { listeners: [{ name: 'x', port: -1 }] } as never, comment: '', user: 't' }),
+    (err: Error & { code?: string }) => err.code === 'invalid' && /listeners\.x\.port/.test(err.message) && /listeners\.x\.type/.test(err.message),
+  );
+  await assert.rejects(
+    request(socket, 'commit', { baseVersion: -1, config: head.config, comment: '', user: 't' }),
+    (err: Error & { code?: string }) => err.code === 'stale',
+  );
+  assert.equal((await request(socket, 'config')).version, head.version);
+});
+
+test('a client that disconnects mid-request does no harm', async () => {
+  await new Promise<void>((resolve) => {
+    const s = net.createConnection(socket, () => {
+      s.write('{"id":1,"op":"sta');
+      s.destroy();
+      resolve();
+    });
+  });
+  assert.equal((await request(socket, 'status')).configVersion >= 1, true);
+});

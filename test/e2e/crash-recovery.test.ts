@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { cleanup, freePort, mxgate, sendMail, tempHome } from '../helpers.js';
+
+let home: string;
+let port: number;
+before(async () => {
+  home = await tempHome();
+  port = await freePort();
+  const run = await mxgate(home, ['-c', `listenerconfig new InboundMail --type public --interface Management --port ${port}`, '-c', 'commit']);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+});
+after(() => cleanup(home));
+
+test('kill -9 right after 250: the message is still queued after a restart', async () => {
+  const { response } = await sendMail(port, 'survives a crash');
+  const mid = Number(/MID (\d+)/.exec(response)?.[1]);
+  const pid = Number((await readFile(path.join(home, 'run', 'engine.pid'), 'utf8')).trim());
+  process.kill(pid, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 200));
+
+  const down = await mxgate(home, ['engine', 'status']);
+  assert.equal(down.code, 3);
+
+  const start = await mxgate(home, ['engine', 'start']);
+  assert.equal(start.code, 0, start.stdout + start.stderr);
+  assert.match(start.stdout, /Engine started \(pid \d+\)/);
+  const status = await mxgate(home, ['-c', 'status']);
+  assert.match(status.stdout, /Queue: +1 message\(s\)/);
+  assert.match(status.stdout, /InboundMail .* listening/, 'the committed listener is back');
+  const queue = await readdir(path.join(home, 'queue'));
+  assert.ok(queue.includes(`${mid}.eml`) && queue.includes(`${mid}.json`));
+  assert.match(await readFile(path.join(home, 'queue', `${mid}.eml`), 'utf8'), /Subject: survives a crash/);
+
+  // Message numbers are never reused after a crash.
+  const second = await sendMail(port, 'after restart');
+  assert.ok(Number(/MID (\d+)/.exec(second.response)?.[1]) > mid);
+});
+
+test('one engine per data directory', async () => {
+  const again = await mxgate(home, ['engine', 'run']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /an engine \(pid \d+\) is already running for this data directory/);
+  const start = await mxgate(home, ['engine', 'start']);
+  assert.match(start.stdout, /Engine already running/);
+});
+
+test('engine stop ends the engine; engine status says so', async () => {
+  const stop = await mxgate(home, ['engine', 'stop']);
+  assert.match(stop.stdout, /Engine stopped/);
+  const status = await mxgate(home, ['engine', 'status']);
+  assert.equal(status.code, 3);
+  assert.match(status.stdout, /Engine is not running/);
+  const shellStatus = await mxgate(home, ['-c', 'status']);
+  assert.equal(shellStatus.code, 1);
+  assert.match(shellStatus.stdout, /Engine: +down/);
+});

@@ -1,0 +1,113 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import nodemailer from 'nodemailer';
+
+export const BIN = fileURLToPath(new URL('../bin/mxgate.js', import.meta.url));
+
+/** A fresh data directory (short path: unix socket paths are limited to 107 bytes). */
+export async function tempHome(): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), 'mxg-'));
+}
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the real program (compiled, as users run it) with stdin from `input`. */
+export function mxgate(home: string, args: string[], input = ''): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, '--home', home, ...args], { env: { ...process.env, MXGATE_HOME: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+/** A shell kept open on a pipe, fed line by line. */
+export class LiveShell {
+  readonly child: ChildProcessWithoutNullStreams;
+  output = '';
+  private readonly closed: Promise<number | null>;
+
+  constructor(home: string) {
+    this.child = spawn(process.execPath, [BIN, '--home', home]);
+    this.child.stdout.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.child.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.closed = new Promise((resolve) => this.child.on('close', resolve));
+  }
+
+  send(line: string): void {
+    this.child.stdin.write(line + '\n');
+  }
+
+  /** Wait until the output (from `from` on) matches. */
+  async waitFor(pattern: RegExp, from = 0, timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const m = pattern.exec(this.output.slice(from));
+      if (m) return m[0];
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`timed out waiting for ${pattern}; output so far:\n${this.output}`);
+  }
+
+  async end(): Promise<number | null> {
+    this.child.stdin.end();
+    return this.closed;
+  }
+}
+
+export async function stopEngine(home: string): Promise<void> {
+  await mxgate(home, ['engine', 'stop']);
+}
+
+export async function cleanup(home: string): Promise<void> {
+  await stopEngine(home);
+  await rm(home, { recursive: true, force: true });
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, host);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export async function sendMail(port: number, subject = 'test message'): Promise<{ response: string; messageId: string }> {
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, name: 'client.test' });
+  try {
+    const info = await transport.sendMail({
+      from: 'sender@example.com',
+      to: ['rcpt1@example.net', 'rcpt2@example.net'],
+      subject,
+      text: 'Hello from the test suite.\n',
+    });
+    return { response: info.response, messageId: info.messageId };
+  } finally {
+    transport.close();
+  }
+}

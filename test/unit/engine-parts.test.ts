@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { IdAllocator } from '../../src/engine/ids.js';
+import { ctime } from '../../src/engine/log/ctime.js';
+import { MailLog } from '../../src/engine/log/mailLog.js';
+import { Spool } from '../../src/engine/queue/spool.js';
+import { dataPaths } from '../../src/store/paths.js';
+import { addListener } from '../../src/store/listeners.js';
+import { defaultConfig } from '../../src/store/schema.js';
+import { VersionStore } from '../../src/store/versions.js';
+
+let dir: string;
+before(async () => (dir = await mkdtemp(path.join(os.tmpdir(), 'mxg-unit-'))));
+after(() => rm(dir, { recursive: true, force: true }));
+
+test('ctime has the layout of C ctime()', () => {
+  assert.equal(ctime(new Date(2005, 6, 20, 19, 47, 40)), 'Wed Jul 20 19:47:40 2005');
+  assert.equal(ctime(new Date(2026, 10, 7, 8, 5, 3)), 'Sat Nov  7 08:05:03 2026');
+});
+
+test('ids never repeat, also after a restart without a clean shutdown', () => {
+  const file = path.join(dir, 'ids.json');
+  const a = new IdAllocator(file);
+  a.open();
+  const first = [a.take('mid'), a.take('mid'), a.take('icid')];
+  assert.deepEqual(first, [1, 2, 1]);
+  const b = new IdAllocator(file); // as if the first process had been killed
+  b.open();
+  assert.ok(b.take('mid') > 2);
+  assert.ok(b.take('icid') > 1);
+});
+
+test('mail log lines have ctime and level, and the log rotates by size', async () => {
+  const logDir = path.join(dir, 'mail_logs');
+  const log = new MailLog(logDir, { maxBytes: 200, keep: 2 });
+  log.open();
+  for (let i = 0; i < 20; i++) log.info(`ICID ${i} close`);
+  log.warning('line\nwith newline');
+  log.close();
+  const names = await readdir(logDir);
+  assert.ok(names.includes('mail.current'));
+  assert.equal(names.filter((n) => n.startsWith('mail.@')).length, 2);
+  const current = await readFile(path.join(logDir, 'mail.current'), 'utf8');
+  assert.match(current, /^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} Warning: line with newline$/m);
+});
+
+test('the spool drops half-written messages at start and counts the rest', async () => {
+  const qdir = path.join(dir, 'queue');
+  const spool = new Spool(qdir);
+  await spool.open();
+  await spool.enqueue(
+    { mid: 5, icid: 1, listener: 'L', clientAddress: '127.0.0.1', helo: 'h', from: 'a@b', to: ['c@d'], size: 3, receivedAt: '', state: 'queued', attempts: 0 },
+    Buffer.from('abc'),
+  );
+  await writeFile(path.join(qdir, '6.eml'), 'orphan without envelope');
+  const again = new Spool(qdir);
+  await again.open();
+  assert.deepEqual(again.size, { messages: 1, bytes: 3 });
+  assert.deepEqual((await again.list()).map((e) => e.mid), [5]);
+  await assert.rejects(stat(path.join(qdir, '6.eml')));
+  assert.equal((await stat(path.join(qdir, '5.eml'))).mode & 0o777, 0o600);
+});
+
+test('version store: version 1 on first open, history kept, current.json is the newest', async () => {
+  const paths = dataPaths(path.join(dir, 'home'));
+  const store = new VersionStore(paths);
+  const v1 = await store.open(defaultConfig);
+  assert.equal(v1.version, 1);
+  const next = addListener(v1.config, { name: 'In', type: 'public', interface: 'Management', port: 25 });
+  await store.record(next, { user: 'admin', comment: 'first' });
+  const reopened = new VersionStore(paths);
+  assert.equal((await reopened.open(defaultConfig)).version, 2);
+  assert.deepEqual((await reopened.list()).map((m) => `${m.version}:${m.user}:${m.comment}`), ['1:system:Initial configuration', '2:admin:first']);
+  assert.deepEqual((await reopened.get(1))?.config.listeners, []);
+  assert.equal(await reopened.get(9), undefined);
+  assert.equal((await stat(paths.currentConfig)).mode & 0o777, 0o600);
+});
