@@ -63,11 +63,12 @@ export class ReadlineSource implements LineSource {
       this.waiter = undefined;
     });
     this.rl.on('SIGINT', () => {
+      // Drop what was typed (readline redraws the prompt), then mark the interruption.
+      this.rl.write(null, { ctrl: true, name: 'u' });
       this.output.write('^C\n');
       if (this.waiter) {
         const w = this.waiter;
         this.waiter = undefined;
-        this.rl.write(null, { ctrl: true, name: 'u' });
         w.reject(new Interrupted());
       }
     });
