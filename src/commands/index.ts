@@ -8,6 +8,7 @@ import { loadconfig } from './loadconfig/index.js';
 import { quit } from './quit/index.js';
 import { rollbackconfig } from './rollbackconfig/index.js';
 import { saveconfig } from './saveconfig/index.js';
+import { sethostname } from './sethostname/index.js';
 import { showchanges } from './showchanges/index.js';
 import { showconfig } from './showconfig/index.js';
 import { status } from './status/index.js';
@@ -22,6 +23,7 @@ const commands: Command[] = [
   quit,
   rollbackconfig,
   saveconfig,
+  sethostname,
   showchanges,
   showconfig,
   status,

@@ -28,6 +28,7 @@ export class Engine {
   /** Commits are applied one at a time. */
   private commitChain: Promise<unknown> = Promise.resolve();
   private stopping: Promise<void> | undefined;
+  private startupProblem: string | undefined;
   /** Resolves once the engine has stopped (after a stop request or a signal). */
   readonly stopped: Promise<void>;
   private markStopped!: () => void;
@@ -59,11 +60,11 @@ export class Engine {
       await this.spool.open();
       this.ids.open();
       this.log.info(`mxgate ${VERSION} engine starting (pid ${process.pid}), configuration version ${head.version}, ${this.spool.size.messages} message(s) in the queue`);
-      try {
-        await this.listeners.apply(head.config);
-      } catch (err) {
-        // The engine stays up so the administrator can fix the configuration from the shell.
-        this.log.critical(`Committed configuration could not be applied: ${(err as Error).message}`);
+      // Start what can run; the engine stays up so the administrator can fix the rest from the shell.
+      const failures = await this.listeners.apply(head.config, { bestEffort: true });
+      if (failures.length) {
+        this.startupProblem = failures.join('; ');
+        for (const f of failures) this.log.critical(`Committed configuration version ${head.version} not fully applied: ${f}`);
       }
       await this.control.listen();
     } catch (err) {
@@ -97,6 +98,7 @@ export class Engine {
       hostname: head.config.hostname,
       listeners: this.listeners.status(),
       queue: this.spool.size,
+      ...(this.startupProblem ? { startupProblem: this.startupProblem } : {}),
     };
   }
 
@@ -149,6 +151,7 @@ export class Engine {
     const comment = typeof req.comment === 'string' ? req.comment : '';
     try {
       await this.listeners.apply(config);
+      this.startupProblem = undefined;
     } catch (err) {
       if (err instanceof ApplyError) throw new ControlError('apply', err.message);
       throw err;

@@ -57,3 +57,34 @@ test('engine stop ends the engine; engine status says so', async () => {
   assert.equal(shellStatus.code, 1);
   assert.match(shellStatus.stdout, /Engine: +down/);
 });
+
+test('a listener whose port is taken when the engine starts is reported; the others run', async () => {
+  const net = await import('node:net');
+  const other = await freePort();
+  const setup = await mxgate(home, ['-c', `listenerconfig new Second --type private --interface Management --port ${other}`, '-c', 'commit', '-c', 'sethostname mx1.example.com', '-c', 'commit hostname']);
+  assert.equal(setup.code, 0, setup.stdout + setup.stderr);
+  await mxgate(home, ['engine', 'stop']);
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+  try {
+    await mxgate(home, ['engine', 'start']);
+    const status = await mxgate(home, ['-c', 'status']);
+    assert.match(status.stdout, new RegExp(`Warning: the committed configuration could not be applied when the engine started: Listener "InboundMail" cannot start: 127\\.0\\.0\\.1 port ${port} is already in use`));
+    assert.match(status.stdout, /Second \(Private\) .* listening/);
+    assert.doesNotMatch(status.stdout, /InboundMail \(Public\)/);
+    assert.match(status.stdout, /Host name: +mx1\.example\.com/);
+    const banner = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(other, '127.0.0.1');
+      s.once('data', (d) => {
+        s.destroy();
+        resolve(d.toString());
+      });
+      s.once('error', reject);
+    });
+    assert.match(banner, /^220 mx1\.example\.com ESMTP/);
+    const log = await readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
+    assert.match(log, /Critical: Committed configuration version \d+ not fully applied: Listener "InboundMail" cannot start/);
+  } finally {
+    blocker.close();
+  }
+});

@@ -60,6 +60,12 @@ test('unknown commands and bad options fail the script but the rest still runs',
   assert.match(run.stderr, /line 2: listenerconfig: No listener named "Nope"/);
 });
 
+test('sethostname refuses a name that is not a host name', async () => {
+  const run = await mxgate(home, ['-c', 'sethostname bad_name!']);
+  assert.equal(run.code, 1);
+  assert.match(run.stdout, /hostname: is not a valid host name/);
+});
+
 test('help lists commands and shows batch forms; commands are case-insensitive', async () => {
   const run = await mxgate(home, ['-c', 'help', '-c', 'Help LISTENERCONFIG']);
   assert.equal(run.code, 0);

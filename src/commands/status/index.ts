@@ -39,6 +39,10 @@ export const status: Command = {
     io.print(`Host name:         ${s.hostname}`);
     io.print(`Configuration:     version ${s.configVersion}${session.hasChanges() ? ' (this session has uncommitted changes)' : ''}`);
     io.print(`Queue:             ${s.queue.messages} message(s), ${bytes(s.queue.bytes)}`);
+    if (s.startupProblem) {
+      io.warn(`the committed configuration could not be applied when the engine started: ${s.startupProblem}`);
+      io.print('         Listeners that could not start are not running; fix the configuration and commit.');
+    }
     if (s.listeners.length === 0) {
       io.print('Listeners:         none');
     } else {

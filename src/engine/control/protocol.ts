@@ -25,6 +25,8 @@ export interface EngineStatus {
   hostname: string;
   listeners: ListenerStatus[];
   queue: { messages: number; bytes: number };
+  /** Why the committed configuration could not be applied when the engine started, if it could not. */
+  startupProblem?: string;
 }
 
 export interface Results {

@@ -40,7 +40,12 @@ export class ListenerManager {
 
   constructor(private readonly deps: ListenerDeps) {}
 
-  async apply(config: Config): Promise<void> {
+  /**
+   * Returns the listeners that could not start. Normally any failure undoes the whole apply and
+   * throws; with `bestEffort` (engine start) the listeners that can run are started and the
+   * failures are returned.
+   */
+  async apply(config: Config, options: { bestEffort?: boolean } = {}): Promise<string[]> {
     const wanted = new Map<string, { listener: Config['listeners'][number]; iface: Config['interfaces'][number] }>();
     for (const listener of config.listeners) {
       const iface = config.interfaces.find((i) => sameName(i.name, listener.interface));
@@ -49,6 +54,7 @@ export class ListenerManager {
     }
 
     const started: [string, SmtpListener][] = [];
+    const failures: string[] = [];
     for (const [key, current] of wanted) {
       if (this.running.has(key)) continue;
       const server = new SmtpListener(current, this.deps);
@@ -57,9 +63,12 @@ export class ListenerManager {
         started.push([key, server]);
       } catch (err) {
         await server.close();
-        await Promise.all(started.map(([, s]) => s.close()));
         const why = explainBindError(err as NodeJS.ErrnoException, current.iface.ip, current.listener.port);
-        throw new ApplyError(`Listener "${current.listener.name}" cannot start: ${why}`);
+        failures.push(`Listener "${current.listener.name}" cannot start: ${why}`);
+        if (!options.bestEffort) {
+          await Promise.all(started.map(([, s]) => s.close()));
+          throw new ApplyError(failures[0]!);
+        }
       }
     }
 
@@ -78,6 +87,7 @@ export class ListenerManager {
       const { iface, listener } = server.current;
       this.deps.log.info(`Listener ${listener.name} listening on ${iface.ip} port ${listener.port}`);
     }
+    return failures;
   }
 
   status(): ListenerStatus[] {
