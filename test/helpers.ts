@@ -76,6 +76,15 @@ export async function cleanup(home: string): Promise<void> {
   await rm(home, { recursive: true, force: true });
 }
 
+/** A new appliance with one committed public listener, InboundMail, on a free port. */
+export async function applianceWithListener(): Promise<{ home: string; port: number }> {
+  const home = await tempHome();
+  const port = await freePort();
+  const run = await mxgate(home, ['-c', `listenerconfig new InboundMail --type public --interface Management --port ${port}`, '-c', 'commit']);
+  if (run.code !== 0) throw new Error(`setting up the appliance failed:\n${run.stdout}${run.stderr}`);
+  return { home, port };
+}
+
 /** A port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const server = net.createServer();

@@ -16,6 +16,10 @@ export interface MenuItem {
   text: string;
 }
 
+export interface MenuAction extends MenuItem {
+  run: () => Promise<void>;
+}
+
 export interface Choice<T> {
   label: string;
   value: T;
@@ -161,6 +165,16 @@ export class Io {
       const hit = items.find((i) => i.keyword.toLowerCase() === raw.toLowerCase());
       if (hit) return hit.keyword.toUpperCase();
       this.print(`Unknown option "${raw}". Choose one of: ${items.map((i) => i.keyword).join(', ')}.`);
+    }
+  }
+
+  /** The usual command dialog: show the state, offer the menu, run the choice, until an empty answer. */
+  async menuLoop(show: () => void, actions: MenuAction[]): Promise<void> {
+    for (;;) {
+      show();
+      const keyword = await this.menu(actions);
+      if (keyword === undefined) return;
+      await actions.find((a) => a.keyword.toUpperCase() === keyword)!.run();
     }
   }
 }

@@ -3,17 +3,14 @@ import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { accepts, cleanup, freePort, LiveShell, mxgate, sendMail, tempHome } from '../helpers.js';
+import { accepts, applianceWithListener, cleanup, freePort, LiveShell, mxgate, sendMail } from '../helpers.js';
 
 let home: string;
 let port: number;
 const current = async () => JSON.parse(await readFile(path.join(home, 'config', 'current.json'), 'utf8'));
 
 before(async () => {
-  home = await tempHome();
-  port = await freePort();
-  const run = await mxgate(home, ['-c', `listenerconfig new InboundMail --type public --interface Management --port ${port}`, '-c', 'commit base']);
-  assert.equal(run.code, 0, run.stdout + run.stderr);
+  ({ home, port } = await applianceWithListener());
 });
 after(() => cleanup(home));
 

@@ -2,15 +2,12 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { cleanup, freePort, mxgate, sendMail, tempHome } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, sendMail } from '../helpers.js';
 
 let home: string;
 let port: number;
 before(async () => {
-  home = await tempHome();
-  port = await freePort();
-  const run = await mxgate(home, ['-c', `listenerconfig new InboundMail --type public --interface Management --port ${port}`, '-c', 'commit']);
-  assert.equal(run.code, 0, run.stdout + run.stderr);
+  ({ home, port } = await applianceWithListener());
 });
 after(() => cleanup(home));
 

@@ -93,3 +93,14 @@ test('interfaceconfig dialog and batch forms', async () => {
   assert.match(run.stdout, /2\. Loop3 \(127\.0\.0\.3\/mx3\.example\.com\)/);
   assert.match(run.stdout, /Changes committed/);
 });
+
+test('listenerconfig EDIT dialog renames and moves a listener', async () => {
+  const port = await freePort();
+  const script = ['listenerconfig', 'edit', '2', 'name', 'Relay', 'interface', '1', String(port), '', '', 'showchanges', 'clearchanges', ''].join('\n');
+  const run = await mxgate(home, [], script);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /- NAME - Change the name of the listener\./);
+  assert.match(run.stdout, new RegExp(`Listener Relay \\(on Management, 127\\.0\\.0\\.1\\) SMTP TCP Port ${port} Private`));
+  assert.match(run.stdout, /- listeners\.Second:/);
+  assert.match(run.stdout, /\+ listeners\.Relay:/);
+});

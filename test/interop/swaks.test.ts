@@ -4,17 +4,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { cleanup, freePort, mxgate, tempHome } from '../helpers.js';
+import { applianceWithListener, cleanup, mxgate } from '../helpers.js';
 
 const run = promisify(execFile);
 let home: string;
 let port: number;
 
 before(async () => {
-  home = await tempHome();
-  port = await freePort();
-  const r = await mxgate(home, ['-c', `listenerconfig new InboundMail --type public --interface Management --port ${port}`, '-c', 'commit']);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
+  ({ home, port } = await applianceWithListener());
 });
 after(() => cleanup(home));
 

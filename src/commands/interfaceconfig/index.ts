@@ -1,11 +1,10 @@
-import net from 'node:net';
 import { type Command, parseOptions, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
+import { checkIp, checkName, checkOptionalHostname } from '../answers.js';
 import type { Session } from '../../shell/session.js';
 import { addInterface, deleteInterface, editInterface, findInterface, listenersOnInterface } from '../../store/interfaces.js';
 import type { Config, Interface } from '../../store/schema.js';
-import { hostname as hostnameSchema, objectName } from '../../store/schema.js';
 
 const describe = (config: Config, i: Interface) => `${i.name} (${i.ip}/${i.hostname ?? config.hostname})`;
 
@@ -15,23 +14,6 @@ function printList(session: Session): void {
   draft.interfaces.forEach((i, n) => session.io.print(`${n + 1}. ${describe(draft, i)}`));
 }
 
-function checkName(value: string): string {
-  const r = objectName.safeParse(value);
-  if (!r.success) throw new InvalidAnswer(`Invalid name "${value}": ${r.error.issues[0]!.message}.`);
-  return value;
-}
-
-function checkIp(value: string): string {
-  if (net.isIP(value) === 0) throw new InvalidAnswer(`Invalid IP address "${value}".`);
-  return value;
-}
-
-function checkHostname(value: string): string | undefined {
-  if (value === '') return undefined;
-  if (!hostnameSchema.safeParse(value).success) throw new InvalidAnswer(`Invalid hostname format "${value}".`);
-  return value;
-}
-
 async function pick(session: Session, question: string): Promise<Interface> {
   return session.io.choose(
     question,
@@ -39,56 +21,61 @@ async function pick(session: Session, question: string): Promise<Interface> {
   );
 }
 
-async function dialog(session: Session): Promise<void> {
+async function newInterface(session: Session): Promise<void> {
   const io = session.io;
-  for (;;) {
-    printList(session);
-    const op = await io.menu([
-      { keyword: 'NEW', text: 'Create a new interface.' },
-      { keyword: 'EDIT', text: 'Modify an interface.' },
-      { keyword: 'DELETE', text: 'Remove an interface.' },
-    ]);
-    if (op === undefined) return;
-    if (op === 'NEW') {
-      const name = await io.ask('Please enter a name for this IP interface (Ex: "InternalNet"):', {
-        validate: (s) => {
-          if (findInterface(session.draft, s)) throw new InvalidAnswer(`An interface named "${s}" already exists.`);
-          return checkName(s);
-        },
-      });
-      const ip = await io.ask('Enter the IP address for this interface:', { validate: checkIp });
-      const hostname = await io.ask(`Enter the hostname for this interface (empty: use ${session.draft.hostname}):`, {
-        default: '',
-        allowEmpty: true,
-        validate: checkHostname,
-      });
-      session.draft = addInterface(session.draft, { name, ip, ...(hostname ? { hostname } : {}) });
-      io.print(`Interface ${name} created.`);
-    } else if (op === 'EDIT') {
-      const iface = await pick(session, 'Enter the number of the interface you wish to edit.');
-      const name = await io.ask('Please enter a name for this IP interface:', { default: iface.name, validate: checkName });
-      const ip = await io.ask('Enter the IP address for this interface:', { default: iface.ip, validate: checkIp });
-      const hostname = await io.ask('Enter the hostname for this interface:', {
-        default: iface.hostname ?? '',
-        allowEmpty: true,
-        validate: checkHostname,
-      });
-      session.draft = editInterface(session.draft, iface.name, { name, ip, hostname });
-      io.print(`Interface ${name} changed.`);
-    } else {
-      const iface = await pick(session, 'Enter the number of the interface you wish to delete.');
-      const users = listenersOnInterface(session.draft, iface.name);
-      if (users.length) {
-        io.print(`Interface ${iface.name} is used by listener(s) ${users.join(', ')}; delete or move them first.`);
-        continue;
-      }
-      if (await io.confirm(`Are you sure you want to delete the interface "${iface.name}"?`, false)) {
-        session.draft = deleteInterface(session.draft, iface.name);
-        io.print(`Interface ${iface.name} deleted.`);
-      }
-    }
+  const name = await io.ask('Please enter a name for this IP interface (Ex: "InternalNet"):', {
+    validate: (s) => {
+      if (findInterface(session.draft, s)) throw new InvalidAnswer(`An interface named "${s}" already exists.`);
+      return checkName(s);
+    },
+  });
+  const ip = await io.ask('Enter the IP address for this interface:', { validate: checkIp });
+  const hostname = await io.ask(`Enter the hostname for this interface (empty: use ${session.draft.hostname}):`, {
+    default: '',
+    allowEmpty: true,
+    validate: checkOptionalHostname,
+  });
+  session.draft = addInterface(session.draft, { name, ip, ...(hostname ? { hostname } : {}) });
+  io.print(`Interface ${name} created.`);
+}
+
+async function editDialog(session: Session): Promise<void> {
+  const io = session.io;
+  const iface = await pick(session, 'Enter the number of the interface you wish to edit.');
+  const name = await io.ask('Please enter a name for this IP interface:', { default: iface.name, validate: checkName });
+  const ip = await io.ask('Enter the IP address for this interface:', { default: iface.ip, validate: checkIp });
+  const hostname = await io.ask('Enter the hostname for this interface:', {
+    default: iface.hostname ?? '',
+    allowEmpty: true,
+    validate: checkOptionalHostname,
+  });
+  session.draft = editInterface(session.draft, iface.name, { name, ip, hostname });
+  io.print(`Interface ${name} changed.`);
+}
+
+async function deleteDialog(session: Session): Promise<void> {
+  const io = session.io;
+  const iface = await pick(session, 'Enter the number of the interface you wish to delete.');
+  const users = listenersOnInterface(session.draft, iface.name);
+  if (users.length) {
+    io.print(`Interface ${iface.name} is used by listener(s) ${users.join(', ')}; delete or move them first.`);
+    return;
+  }
+  if (await io.confirm(`Are you sure you want to delete the interface "${iface.name}"?`, false)) {
+    session.draft = deleteInterface(session.draft, iface.name);
+    io.print(`Interface ${iface.name} deleted.`);
   }
 }
+
+const dialog = (session: Session) =>
+  session.io.menuLoop(
+    () => printList(session),
+    [
+      { keyword: 'NEW', text: 'Create a new interface.', run: () => newInterface(session) },
+      { keyword: 'EDIT', text: 'Modify an interface.', run: () => editDialog(session) },
+      { keyword: 'DELETE', text: 'Remove an interface.', run: () => deleteDialog(session) },
+    ],
+  );
 
 export const interfaceconfig: Command = {
   name: 'interfaceconfig',

@@ -12,7 +12,8 @@ import {
   parseListenerType,
   parsePort,
 } from '../../store/listeners.js';
-import { type Config, type Interface, type Listener, objectName } from '../../store/schema.js';
+import { type Config, type Interface, type Listener } from '../../store/schema.js';
+import { checkName } from '../answers.js';
 
 function printList(session: Session): void {
   const { draft } = session;
@@ -24,9 +25,8 @@ function printList(session: Session): void {
   draft.listeners.forEach((l, n) => session.io.print(`${n + 1}. ${describeListener(draft, l)}`));
 }
 
-function checkName(config: Config, value: string, except?: string): string {
-  const r = objectName.safeParse(value);
-  if (!r.success) throw new InvalidAnswer(`Invalid name "${value}": ${r.error.issues[0]!.message}.`);
+function checkNewName(config: Config, value: string, except?: string): string {
+  checkName(value);
   const other = findListener(config, value);
   if (other && other.name.toLowerCase() !== except?.toLowerCase()) throw new InvalidAnswer(`A listener named "${value}" already exists.`);
   return value;
@@ -62,7 +62,7 @@ async function newListener(session: Session): Promise<void> {
     { label: 'Private', value: 'private' as const },
   ]);
   const name = await io.ask('Please create a name for this listener (Ex: "IncomingMail"):', {
-    validate: (s) => checkName(session.draft, s),
+    validate: (s) => checkNewName(session.draft, s),
   });
   const iface = await chooseInterface(session);
   const { config } = await askPort(session, (port) => addListener(session.draft, { name, type, interface: iface.name, port }), 25);
@@ -71,33 +71,28 @@ async function newListener(session: Session): Promise<void> {
 }
 
 async function editDialog(session: Session, listener: Listener): Promise<void> {
-  const io = session.io;
   let name = listener.name;
-  for (;;) {
-    const current = findListener(session.draft, name)!;
-    io.print('', `Listener ${describeListener(session.draft, current)}`);
-    const op = await io.menu([
-      { keyword: 'NAME', text: 'Change the name of the listener.' },
-      { keyword: 'INTERFACE', text: 'Change the interface and TCP port.' },
-    ]);
-    if (op === undefined) return;
-    if (op === 'NAME') {
-      const next = await io.ask('Please enter the new name for this listener:', {
-        default: name,
-        validate: (s) => checkName(session.draft, s, name),
-      });
-      session.draft = editListener(session.draft, name, { name: next });
-      name = next;
-    } else {
-      const iface = await chooseInterface(session, current.interface);
-      const { config } = await askPort(
-        session,
-        (port) => editListener(session.draft, name, { interface: iface.name, port }),
-        current.port,
-      );
-      session.draft = config;
-    }
-  }
+  const current = () => findListener(session.draft, name)!;
+  const rename = async () => {
+    const next = await session.io.ask('Please enter the new name for this listener:', {
+      default: name,
+      validate: (s) => checkNewName(session.draft, s, name),
+    });
+    session.draft = editListener(session.draft, name, { name: next });
+    name = next;
+  };
+  const rebind = async () => {
+    const iface = await chooseInterface(session, current().interface);
+    const { config } = await askPort(session, (port) => editListener(session.draft, name, { interface: iface.name, port }), current().port);
+    session.draft = config;
+  };
+  await session.io.menuLoop(
+    () => session.io.print('', `Listener ${describeListener(session.draft, current())}`),
+    [
+      { keyword: 'NAME', text: 'Change the name of the listener.', run: rename },
+      { keyword: 'INTERFACE', text: 'Change the interface and TCP port.', run: rebind },
+    ],
+  );
 }
 
 async function pick(session: Session, question: string): Promise<Listener | undefined> {
@@ -111,30 +106,30 @@ async function pick(session: Session, question: string): Promise<Listener | unde
   );
 }
 
-async function dialog(session: Session): Promise<void> {
-  const io = session.io;
-  for (;;) {
-    printList(session);
-    const op = await io.menu([
-      { keyword: 'NEW', text: 'Create a new listener.' },
-      { keyword: 'EDIT', text: 'Modify a listener.' },
-      { keyword: 'DELETE', text: 'Remove a listener.' },
-    ]);
-    if (op === undefined) return;
-    if (op === 'NEW') {
-      await newListener(session);
-    } else if (op === 'EDIT') {
-      const l = await pick(session, 'Enter the name or number of the listener you wish to edit.');
-      if (l) await editDialog(session, l);
-    } else {
-      const l = await pick(session, 'Enter the name or number of the listener you wish to delete.');
-      if (l && (await io.confirm(`Are you sure you want to delete the listener "${l.name}"?`, false))) {
-        session.draft = deleteListener(session.draft, l.name);
-        io.print(`Listener ${l.name} deleted. Use "commit" to stop it.`);
-      }
-    }
+async function deleteDialog(session: Session): Promise<void> {
+  const l = await pick(session, 'Enter the name or number of the listener you wish to delete.');
+  if (l && (await session.io.confirm(`Are you sure you want to delete the listener "${l.name}"?`, false))) {
+    session.draft = deleteListener(session.draft, l.name);
+    session.io.print(`Listener ${l.name} deleted. Use "commit" to stop it.`);
   }
 }
+
+const dialog = (session: Session) =>
+  session.io.menuLoop(
+    () => printList(session),
+    [
+      { keyword: 'NEW', text: 'Create a new listener.', run: () => newListener(session) },
+      {
+        keyword: 'EDIT',
+        text: 'Modify a listener.',
+        run: async () => {
+          const l = await pick(session, 'Enter the name or number of the listener you wish to edit.');
+          if (l) await editDialog(session, l);
+        },
+      },
+      { keyword: 'DELETE', text: 'Remove a listener.', run: () => deleteDialog(session) },
+    ],
+  );
 
 export const listenerconfig: Command = {
   name: 'listenerconfig',
