@@ -1,4 +1,5 @@
 import type { Command } from '../shell/command.js';
+import { certconfig } from './certconfig/index.js';
 import { clearchanges } from './clearchanges/index.js';
 import { commit } from './commit/index.js';
 import { makeHelp } from './help/index.js';
@@ -15,6 +16,7 @@ import { status } from './status/index.js';
 import { version } from './version/index.js';
 
 const commands: Command[] = [
+  certconfig,
   clearchanges,
   commit,
   interfaceconfig,

@@ -1,6 +1,9 @@
 import { ensureDir } from '../store/atomic.js';
 import type { DataPaths } from '../store/paths.js';
-import { ConfigError, defaultConfig, validateConfig } from '../store/schema.js';
+import { type Config, ConfigError, validateConfig } from '../store/schema.js';
+import { keyMatches, parsePrivateKey } from '../pki/certificate.js';
+import { readKey } from '../store/keys.js';
+import { initialConfig } from './demo.js';
 import { VersionStore, type VersionMeta } from '../store/versions.js';
 import { VERSION } from '../version.js';
 import { ControlError, ControlServer } from './control/server.js';
@@ -56,7 +59,7 @@ export class Engine {
     this.releaseLock = await acquirePidLock(this.paths.pidFile);
     try {
       this.log.open();
-      const head = await this.store.open(defaultConfig);
+      const head = await this.store.open(() => initialConfig(this.paths));
       await this.spool.open();
       this.ids.open();
       this.log.info(`mxgate ${VERSION} engine starting (pid ${process.pid}), configuration version ${head.version}, ${this.spool.size.messages} message(s) in the queue`);
@@ -125,6 +128,19 @@ export class Engine {
     }
   }
 
+  /** Every certificate profile must have its private key on disk, and it must match. */
+  private async checkKeys(config: Config): Promise<void> {
+    const problems: string[] = [];
+    for (const p of config.certificates) {
+      try {
+        if (!keyMatches(p.certificate, parsePrivateKey(await readKey(this.paths, p.keyRef)))) problems.push(`certificate profile "${p.name}": the certificate does not match its private key`);
+      } catch (err) {
+        problems.push(`certificate profile "${p.name}": ${(err as Error).message}`);
+      }
+    }
+    if (problems.length) throw new ControlError('invalid', `The configuration is not valid:\n  ${problems.join('\n  ')}`);
+  }
+
   private serialize<T>(task: () => Promise<T>): Promise<T> {
     const run = this.commitChain.then(task, task);
     this.commitChain = run.catch(() => undefined);
@@ -147,6 +163,7 @@ export class Engine {
       throw new ControlError('invalid', err instanceof ConfigError ? err.message : String(err));
     }
     if (JSON.stringify(config) === JSON.stringify(head.config)) throw new ControlError('no-changes', 'There is no data to commit.');
+    await this.checkKeys(config);
     const user = typeof req.user === 'string' && req.user ? req.user : 'unknown';
     const comment = typeof req.comment === 'string' ? req.comment : '';
     try {

@@ -168,6 +168,20 @@ export class Io {
     }
   }
 
+  /** A spinner on a TTY while `work` runs (key generation); nothing on a pipe. */
+  async spin<T>(label: string, work: Promise<T>): Promise<T> {
+    if (!this.interactive) return work;
+    const frames = ['|', '/', '-', '\\'];
+    let i = 0;
+    const timer = setInterval(() => this.output.out(`\r${label} ${frames[i++ % frames.length]}`), 100);
+    try {
+      return await work;
+    } finally {
+      clearInterval(timer);
+      this.output.out(`\r${label} done.\n`);
+    }
+  }
+
   /** The usual command dialog: show the state, offer the menu, run the choice, until an empty answer. */
   async menuLoop(show: () => void, actions: MenuAction[]): Promise<void> {
     for (;;) {

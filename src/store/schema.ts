@@ -25,6 +25,33 @@ export const InterfaceSchema = z.object({
   hostname: hostname.optional(),
 });
 
+const pemCertificate = z
+  .string()
+  .refine((s) => /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n$/.test(s), 'is not one PEM certificate');
+
+/**
+ * A certificate profile. The private key is not in the document: keyRef names keys/<keyRef>.pem
+ * (SHA-256 of the public key), which is never rewritten or removed, so every committed version,
+ * and so every rollback, still finds its key.
+ */
+export const CertificateProfileSchema = z.object({
+  name: objectName,
+  certificate: pemCertificate,
+  intermediates: z.array(pemCertificate).default(() => []),
+  keyRef: z.string().regex(/^[0-9a-f]{64}$/, 'is not a key reference'),
+  /** The signing request of a self-signed profile, until a CA-signed certificate is uploaded. */
+  csr: z.string().nullable().default(null),
+  /** The demonstration certificate made at first start: works, but is not secure. */
+  demo: z.boolean().default(false),
+});
+
+export const CertificateAuthoritiesSchema = z.object({
+  system: z.object({ enabled: z.boolean().default(true) }).default(() => ({ enabled: true })),
+  custom: z
+    .object({ enabled: z.boolean().default(false), certificates: z.array(pemCertificate).default(() => []) })
+    .default(() => ({ enabled: false, certificates: [] })),
+});
+
 export const LISTENER_TYPES = ['public', 'private'] as const;
 
 export const ListenerSchema = z.object({
@@ -41,6 +68,10 @@ export const ConfigSchema = z
     hostname: hostname.default(() => defaultHostname()),
     interfaces: z.array(InterfaceSchema).default(() => [{ name: 'Management', ip: '127.0.0.1' }]),
     listeners: z.array(ListenerSchema).default(() => []),
+    certificates: z.array(CertificateProfileSchema).default(() => []),
+    certificateAuthorities: CertificateAuthoritiesSchema.default(() => CertificateAuthoritiesSchema.parse({})),
+    /** Delivery settings; the certificate presented for all outbound TLS (destconfig SETUP). */
+    delivery: z.object({ certificate: objectName.nullable().default(null) }).default(() => ({ certificate: null })),
   })
   .superRefine((config, ctx) => {
     for (const problem of consistencyProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
@@ -50,6 +81,7 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type Interface = z.infer<typeof InterfaceSchema>;
 export type Listener = z.infer<typeof ListenerSchema>;
 export type ListenerType = (typeof LISTENER_TYPES)[number];
+export type CertificateProfile = z.infer<typeof CertificateProfileSchema>;
 
 /** Names of fields that hold secrets anywhere in the document: masked or encrypted on output. */
 export const SECRET_FIELD_NAMES: ReadonlySet<string> = new Set(['privateKey', 'passphrase', 'password']);
@@ -75,8 +107,22 @@ interface Problem {
 function consistencyProblems(config: {
   interfaces: Interface[];
   listeners: Listener[];
+  certificates: CertificateProfile[];
+  delivery: { certificate: string | null };
 }): Problem[] {
   const problems: Problem[] = [];
+  duplicates(config.certificates.map((c) => c.name)).forEach((index) =>
+    problems.push({ path: ['certificates', index, 'name'], message: `certificate profile name "${config.certificates[index]!.name}" is used twice` }),
+  );
+  const hasCertificate = (name: string) => config.certificates.some((c) => sameName(c.name, name));
+  config.listeners.forEach((l, index) => {
+    if (l.certificate !== null && !hasCertificate(l.certificate)) {
+      problems.push({ path: ['listeners', index, 'certificate'], message: `certificate profile "${l.certificate}" does not exist` });
+    }
+  });
+  if (config.delivery.certificate !== null && !hasCertificate(config.delivery.certificate)) {
+    problems.push({ path: ['delivery', 'certificate'], message: `certificate profile "${config.delivery.certificate}" does not exist` });
+  }
   duplicates(config.interfaces.map((i) => i.name)).forEach((index) =>
     problems.push({ path: ['interfaces', index, 'name'], message: `interface name "${config.interfaces[index]!.name}" is used twice` }),
   );

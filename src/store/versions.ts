@@ -27,7 +27,7 @@ export class VersionStore {
   constructor(private readonly paths: DataPaths) {}
 
   /** Load the committed version, creating version 1 from `initial` on a new appliance. */
-  async open(initial: () => Config): Promise<VersionRecord> {
+  async open(initial: () => Config | Promise<Config>): Promise<VersionRecord> {
     await ensureDir(this.paths.historyDir);
     let text: string | undefined;
     try {
@@ -36,7 +36,7 @@ export class VersionStore {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     if (text === undefined) {
-      return this.record(initial(), { user: 'system', comment: 'Initial configuration' });
+      return this.record(await initial(), { user: 'system', comment: 'Initial configuration' });
     }
     this.head = parseRecord(text, this.paths.currentConfig);
     return this.head;

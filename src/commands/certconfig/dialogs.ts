@@ -1,0 +1,297 @@
+import { certInfo } from '../../pki/certificate.js';
+import type { KeyType } from '../../pki/generate.js';
+import { InvalidAnswer } from '../../shell/io.js';
+import type { Session } from '../../shell/session.js';
+import { certificateUsers, deleteCertificate, findCertificate, setCaListEnabled, setCustomCas, updateCertificate } from '../../store/certificates.js';
+import type { CertificateProfile } from '../../store/schema.js';
+import { checkName } from '../answers.js';
+import { readConfigFile, writeConfigFile } from '../files.js';
+import {
+  createProfile,
+  exportProfile,
+  importCustomCas,
+  importProfile,
+  pasteProfile,
+  profileTable,
+  systemCas,
+  uploadCertificate,
+  validateSubject,
+  weakKeyWarning,
+} from './operations.js';
+
+const pick = (session: Session, question: string): Promise<CertificateProfile> =>
+  session.io.choose(
+    question,
+    session.draft.certificates.map((c) => ({ label: `${c.name} (${certInfo(c.certificate).commonName})`, value: c })),
+  );
+
+/** Name question shared by NEW, PASTE and IMPORT; an existing name asks before overwriting. */
+async function askProfileName(session: Session, defaultName?: string): Promise<{ name: string; overwrite: boolean } | undefined> {
+  const name = await session.io.ask('Enter a name for this certificate profile:', { default: defaultName, validate: checkName });
+  if (!findCertificate(session.draft, name)) return { name, overwrite: false };
+  const overwrite = await session.io.confirm(`Certificate profile "${name}" already exists. Do you want to overwrite with this new one?`, false);
+  return overwrite ? { name, overwrite } : undefined;
+}
+
+const askFqdnCheck = (session: Session, what = 'Common Name') =>
+  session.io.confirm(`Do you want to check if ${what} is in Fully Qualified Domain Name(FQDN) format?`, false);
+
+async function newDialog(session: Session): Promise<void> {
+  const io = session.io;
+  const cn = await io.ask('Enter Common Name:');
+  const fqdn = await askFqdnCheck(session);
+  if (fqdn) {
+    try {
+      validateSubject(cn, 'ZZ', true);
+    } catch (err) {
+      io.print((err as Error).message);
+      return;
+    }
+  }
+  const named = await askProfileName(session, cn.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  if (!named) return;
+  const optional = (q: string) => io.ask(q, { default: '', allowEmpty: true }).then((v) => v || undefined);
+  const organization = await optional('Enter Organization:');
+  const organizationalUnit = await optional('Enter Organizational Unit (optional):');
+  const locality = await optional('Enter Locality or City:');
+  const state = await optional('Enter State or Province:');
+  const country = await io.ask('Enter Country (2-letter ISO code):', {
+    validate: (s) => {
+      validateSubject(cn, s.toUpperCase(), false);
+      return s.toUpperCase();
+    },
+  });
+  const days = await io.askInt('Duration before expiration (in days):', { default: 3650, min: 1, max: 36500 });
+  const key = await io.choose<KeyType>('Select the key type:', [
+    { label: 'RSA 2048', value: 'rsa2048' },
+    { label: 'RSA 1024 (weak)', value: 'rsa1024' },
+    { label: 'ECDSA P-256 (ecdsa-with-SHA256)', value: 'ecdsa-p256' },
+  ]);
+  weakKeyWarning(session, key);
+  const p = await createProfile(session, { name: named.name, subject: { commonName: cn, organization, organizationalUnit, locality, state, country }, days, key }, named.overwrite);
+  io.print(`Certificate profile ${p.name} created.`);
+  if (await io.confirm('Do you want to view the CSR?', true)) io.print(p.csr!.trimEnd());
+}
+
+async function readPemAnswer(session: Session, what: string): Promise<string> {
+  if (await session.io.confirm(`Do you want to paste the ${what}? (N: read it from a file)`, true)) {
+    return session.io.paste(`Paste the ${what} in PEM format`);
+  }
+  const file = await session.io.ask('Enter the name of the file in the configuration directory:');
+  return (await readConfigFile(session, file)).toString('utf8');
+}
+
+async function editDialog(session: Session): Promise<void> {
+  const io = session.io;
+  let name = (await pick(session, 'Select the certificate profile you wish to edit.')).name;
+  const current = () => findCertificate(session.draft, name)!;
+  await io.menuLoop(
+    () => {
+      const p = current();
+      const info = certInfo(p.certificate);
+      io.print('', `Profile ${p.name}: ${info.subject}; issued by ${info.selfSigned ? 'itself (self-signed)' : info.issuer}; ${p.intermediates.length} intermediate(s)${p.csr ? '; CSR pending' : ''}`);
+    },
+    [
+      {
+        keyword: 'CSR',
+        text: 'View the certificate signing request.',
+        run: async () => io.print(current().csr?.trimEnd() ?? 'This profile has no pending signing request.'),
+      },
+      {
+        keyword: 'DOWNLOAD',
+        text: 'Write the certificate signing request to a file.',
+        run: async () => {
+          const csr = current().csr;
+          if (!csr) return io.print('This profile has no pending signing request.');
+          const file = await writeConfigFile(session, await io.ask('Enter the file name:', { default: `${name}.csr` }), csr);
+          io.print(`The CSR was written to ${file}.`);
+        },
+      },
+      {
+        keyword: 'UPLOAD',
+        text: 'Upload the certificate signed by a CA.',
+        run: async () => {
+          const text = await readPemAnswer(session, 'signed certificate');
+          await uploadCertificate(session, name, text);
+          io.print('The signed certificate replaces the self-signed one after "commit".');
+        },
+      },
+      {
+        keyword: 'INTERMEDIATE',
+        text: 'Add or remove intermediate certificates.',
+        run: async () => {
+          const p = current();
+          p.intermediates.forEach((c, i) => io.print(`${i + 1}. ${certInfo(c).subject}`));
+          if (await io.confirm('Do you want to add an intermediate certificate?', false)) {
+            const text = await readPemAnswer(session, 'intermediate certificate');
+            const { certificatesIn } = await import('../../pki/pem.js');
+            session.draft = updateCertificate(session.draft, name, { intermediates: [...p.intermediates, ...certificatesIn(text, 'The intermediate')] });
+          }
+          const now = current().intermediates;
+          if (now.length && (await io.confirm('Do you want to remove an intermediate certificate?', false))) {
+            const index = await io.choose('Select the intermediate to remove.', now.map((c, i) => ({ label: certInfo(c).subject, value: i })));
+            session.draft = updateCertificate(session.draft, name, { intermediates: now.filter((_, i) => i !== index) });
+          }
+        },
+      },
+    ],
+  );
+  name = current().name;
+}
+
+async function pasteDialog(session: Session): Promise<void> {
+  const io = session.io;
+  const named = await askProfileName(session);
+  if (!named) return;
+  const cert = await io.paste('Paste public certificate in PEM format');
+  const key = await io.paste('Paste private key in PEM format');
+  const intermediates: string[] = [];
+  while (await io.confirm('Do you want to add an intermediate certificate?', false)) intermediates.push(await io.paste('Paste intermediate certificate in PEM format'));
+  await pasteProfile(session, named.name, cert, key, intermediates, named.overwrite);
+  io.print(`Certificate profile ${named.name} created.`);
+}
+
+async function importDialog(session: Session): Promise<void> {
+  const io = session.io;
+  const name = await io.ask('Enter a name for this certificate profile (empty: the Common Name):', {
+    default: '',
+    allowEmpty: true,
+    validate: (s) => (s === '' ? undefined : checkName(s)),
+  });
+  const overwrite = name !== undefined && findCertificate(session.draft, name) !== undefined;
+  if (overwrite && !(await io.confirm(`Certificate profile "${name}" already exists. Do you want to overwrite with this new one?`, false))) return;
+  const file = await io.ask(`Enter the name of the file on machine "${session.draft.hostname}" to import:`);
+  const data = await readConfigFile(session, file);
+  const fqdn = await askFqdnCheck(session, 'Common Name or SAN:dNSName or both are');
+  const pass = await io.secret('Enter pass phrase for PKCS#12 file:');
+  const result = await importProfile(session, name, data, pass, fqdn, overwrite);
+  for (const w of result.warnings) io.warn(`non-compliant X.509 certificate: ${w}.`);
+  io.print(`Certificate profile ${result.name} imported.`);
+}
+
+async function exportDialog(session: Session): Promise<void> {
+  const io = session.io;
+  const p = await pick(session, 'Select the certificate profile you wish to export.');
+  const file = await io.ask('Enter the file name to export to:', { default: `${p.name}.p12` });
+  const pass = await io.newSecret('Create a passphrase for file:', 'Confirm the passphrase for file:');
+  const written = await writeConfigFile(session, file, await exportProfile(session, p.name, pass));
+  io.print(`Certificate profile ${p.name} was exported to ${written}.`);
+}
+
+async function deleteDialog(session: Session): Promise<void> {
+  const p = await pick(session, 'Select the certificate profile you wish to delete.');
+  const users = certificateUsers(session.draft, p.name);
+  if (users.length) return session.io.print(`Certificate profile ${p.name} is used by ${users.join(', ')}; it cannot be deleted.`);
+  if (await session.io.confirm(`Do you want to delete "${p.name}"?`, false)) {
+    session.draft = deleteCertificate(session.draft, p.name);
+    session.io.print(`Certificate profile ${p.name} deleted.`);
+  }
+}
+
+export function certificateDialog(session: Session): Promise<void> {
+  return session.io.menuLoop(
+    () => session.io.print('', ...profileTable(session.draft)),
+    [
+      { keyword: 'IMPORT', text: 'Import a certificate from a local PKCS#12 file', run: () => importDialog(session) },
+      { keyword: 'PASTE', text: 'Paste a certificate and private key', run: () => pasteDialog(session) },
+      { keyword: 'NEW', text: 'Create a self-signed certificate and CSR', run: () => newDialog(session) },
+      { keyword: 'EDIT', text: 'Update certificate or view the signing request', run: () => editDialog(session) },
+      { keyword: 'EXPORT', text: 'Export a certificate to a PKCS#12 file', run: () => exportDialog(session) },
+      { keyword: 'DELETE', text: 'Delete a certificate', run: () => deleteDialog(session) },
+      { keyword: 'PRINT', text: 'Display certificates assigned to services', run: async () => session.io.print(...profileTable(session.draft)) },
+    ],
+  );
+}
+
+function listDialog(session: Session, list: 'system' | 'custom'): Promise<void> {
+  const io = session.io;
+  const certs = () => (list === 'system' ? systemCas() : session.draft.certificateAuthorities.custom.certificates);
+  const toggle = (enabled: boolean) => async () => {
+    session.draft = setCaListEnabled(session.draft, list, enabled);
+  };
+  const actions = [
+    { keyword: 'ENABLE', text: 'Enable the list.', run: toggle(true) },
+    { keyword: 'DISABLE', text: 'Disable the list.', run: toggle(false) },
+    { keyword: 'PRINT', text: 'Display the list.', run: async () => certs().forEach((c, i) => io.print(`${i + 1}. ${certInfo(c).subject}`)) },
+    {
+      keyword: 'EXPORT',
+      text: 'Export the list to a file.',
+      run: async () => {
+        const file = await writeConfigFile(session, await io.ask('Enter a name for the exported file:', { default: `${list}_ca.txt` }), certs().join(''));
+        io.print(`${certs().length} certificate(s) exported to ${file}.`);
+      },
+    },
+  ];
+  if (list === 'custom') {
+    actions.push(
+      {
+        keyword: 'IMPORT',
+        text: 'Import a list of custom CAs from a file.',
+        run: async () => {
+          const file = await io.ask(`Enter the name of the file on machine "${session.draft.hostname}" to import:`);
+          const bundle = (await readConfigFile(session, file)).toString('utf8');
+          const fqdn = await askFqdnCheck(session, 'Common Name or SAN:dNSName or both are');
+          const result = importCustomCas(session, bundle, fqdn);
+          for (const r of result.rejected) io.print(`Rejected: ${r.subject}: ${r.reason}`);
+          io.print(`${result.added.length} certificate(s) added to the custom list, ${result.rejected.length} rejected.`);
+        },
+      },
+      {
+        keyword: 'DELETE',
+        text: 'Delete a custom CA certificate.',
+        run: async () => {
+          const list = session.draft.certificateAuthorities.custom.certificates;
+          if (!list.length) return io.print('The custom list is empty.');
+          const index = await io.choose('Select the custom ca certificate you wish to delete.', list.map((c, i) => ({ label: certInfo(c).subject, value: i })));
+          if (await io.confirm('Are you sure you want to delete it?', false)) session.draft = setCustomCas(session.draft, list.filter((_, i) => i !== index));
+        },
+      },
+    );
+  }
+  return io.menuLoop(
+    () => io.print('', `${list === 'system' ? 'System' : 'Custom'} List: ${session.draft.certificateAuthorities[list].enabled ? 'Enabled' : 'Disabled'} (${certs().length} certificates)`),
+    actions,
+  );
+}
+
+async function manageRoots(session: Session): Promise<void> {
+  const io = session.io;
+  const all = [
+    ...session.draft.certificateAuthorities.custom.certificates.map((c) => ({ list: 'custom', pem: c })),
+    ...systemCas().map((c) => ({ list: 'system', pem: c })),
+  ];
+  io.print(`Trusted root certificates: ${session.draft.certificateAuthorities.custom.certificates.length} custom, ${systemCas().length} system.`);
+  const n = await io.ask('Enter the number of a root certificate to see its details (empty: back; "list" to list them):', {
+    default: '',
+    allowEmpty: true,
+    validate: (s) => {
+      if (s === '' || s.toLowerCase() === 'list') return s.toLowerCase();
+      if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > all.length) throw new InvalidAnswer(`Enter a number from 1 to ${all.length}.`);
+      return s;
+    },
+  });
+  if (n === '') return;
+  if (n === 'list') {
+    all.forEach((c, i) => io.print(`${i + 1}. [${c.list}] ${certInfo(c.pem).subject}`));
+    return manageRoots(session);
+  }
+  const chosen = all[Number(n) - 1]!;
+  const info = certInfo(chosen.pem);
+  io.print(`List: ${chosen.list}`, `Subject: ${info.subject}`, `Issuer: ${info.issuer}`, `Valid: ${info.notBefore.toUTCString()} - ${info.notAfter.toUTCString()} (${info.status})`, `Key: ${info.keyType}`, `SHA-256 fingerprint: ${info.fingerprint256}`);
+  if (await io.confirm('Do you want to download it as a PEM file?', false)) {
+    const file = await writeConfigFile(session, await io.ask('Enter the file name:', { default: `root-${n}.pem` }), chosen.pem);
+    io.print(`Written to ${file}.`);
+  }
+}
+
+export function certauthorityDialog(session: Session): Promise<void> {
+  const cas = () => session.draft.certificateAuthorities;
+  return session.io.menuLoop(
+    () => session.io.print('', `Custom List: ${cas().custom.enabled ? 'Enabled' : 'Disabled'}`, `System List: ${cas().system.enabled ? 'Enabled' : 'Disabled'}`),
+    [
+      { keyword: 'CUSTOM', text: 'Manage Custom Certificate Authorities', run: () => listDialog(session, 'custom') },
+      { keyword: 'SYSTEM', text: 'Manage System Certificate Authorities', run: () => listDialog(session, 'system') },
+      { keyword: 'ROOTS', text: 'Manage trusted root certificates', run: () => manageRoots(session) },
+    ],
+  );
+}

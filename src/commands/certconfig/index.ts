@@ -1,0 +1,33 @@
+import type { Command } from '../../shell/command.js';
+
+export const certconfig: Command = {
+  name: 'certconfig',
+  summary: 'Certificate profiles (self-signed, CA-signed, PKCS#12) and trusted CA lists',
+  usage: [
+    'certconfig',
+    'certconfig new NAME --cn CN [--org O] [--unit OU] [--locality L] [--state ST] --country CC [--days N] [--key rsa2048|rsa1024|ecdsa-p256] [--fqdn-check]',
+    'certconfig csr NAME [--file FILE]',
+    'certconfig upload NAME --file CERT.pem [--intermediate PEM]...',
+    'certconfig paste NAME --cert CERT.pem --key KEY.pem [--intermediate PEM]...',
+    'certconfig import [NAME] --file FILE.p12 --passphrase-file FILE [--fqdn-check]',
+    'certconfig export NAME --file FILE.p12 --passphrase-file FILE',
+    'certconfig print',
+    'certconfig delete NAME',
+    'certconfig certauthority system enable|disable|print',
+    'certconfig certauthority system export --file FILE',
+    'certconfig certauthority custom enable|disable|print',
+    'certconfig certauthority custom import --file BUNDLE.pem [--fqdn-check]',
+    'certconfig certauthority custom export --file FILE',
+    'certconfig certauthority custom delete N',
+  ],
+  details: [
+    'A bare FILE names a file in the configuration directory (<data dir>/configuration/); an absolute',
+    'path works too. new, paste and import take --overwrite to replace a profile of the same name.',
+    'Private keys are kept in <data dir>/keys (mode 0600) and are never printed.',
+  ],
+  keywords: ['new', 'csr', 'upload', 'paste', 'import', 'export', 'print', 'delete', 'certauthority'],
+  async run(session, args) {
+    const { runCertconfig } = await import('./run.js');
+    await runCertconfig(session, this, args);
+  },
+};

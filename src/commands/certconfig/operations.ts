@@ -1,0 +1,209 @@
+import { rootCertificates } from 'node:tls';
+import { certInfo, keyMatches, parseCertificate, parsePrivateKey } from '../../pki/certificate.js';
+import { createSelfSigned, KEY_TYPES, type KeyType, type SubjectFields } from '../../pki/generate.js';
+import { isFqdn, ISO_COUNTRY } from '../../pki/names.js';
+import { InvalidAnswer } from '../../shell/io.js';
+import { certificatesIn } from '../../pki/pem.js';
+import { exportPkcs12, importPkcs12 } from '../../pki/pkcs12.js';
+import { CommandError } from '../../shell/errors.js';
+import type { Session } from '../../shell/session.js';
+import { certificateUsers, findCertificate, putCertificate, setCustomCas, updateCertificate } from '../../store/certificates.js';
+import { readKey, storeKey } from '../../store/keys.js';
+import type { CertificateProfile, Config } from '../../store/schema.js';
+
+/** What certconfig does, shared by its dialogs and its batch forms. Each call edits the draft. */
+
+export const DEMO_WARNING =
+  'You are currently using a demonstration certificate (Demo) which is not secure and is not recommended for general use.';
+
+export function profile(session: Session, name: string): CertificateProfile {
+  const p = findCertificate(session.draft, name);
+  if (!p) {
+    const known = session.draft.certificates.map((c) => c.name);
+    throw new CommandError(`No certificate profile named "${name}".${known.length ? ` Known: ${known.join(', ')}.` : ''}`);
+  }
+  return p;
+}
+
+/** CN and SAN dNSName entries that are not fully qualified domain names. */
+export function fqdnProblems(certPem: string): string[] {
+  const info = certInfo(certPem);
+  const problems: string[] = [];
+  if (!isFqdn(info.commonName)) problems.push(`Common Name "${info.commonName}" is not in FQDN format`);
+  for (const n of info.dnsNames) if (!isFqdn(n)) problems.push(`SAN dNSName "${n}" is not in FQDN format`);
+  return problems;
+}
+
+/** Ways a certificate falls short of what TLS peers expect: imported anyway, with a warning. */
+export function complianceWarnings(certPem: string): string[] {
+  const c = parseCertificate(certPem);
+  const info = certInfo(certPem);
+  const warnings: string[] = [];
+  if (info.status !== 'valid') warnings.push(`the certificate is ${info.status}`);
+  if (!c.subjectAltName) warnings.push('the certificate has no subjectAltName extension (RFC 6125 peers match names there)');
+  if (c.keyUsage && !c.keyUsage.includes('1.3.6.1.5.5.7.3.1')) warnings.push('the extended key usage does not allow TLS server authentication');
+  if (info.keyType === 'RSA 1024') warnings.push('the key is RSA 1024, which many peers refuse');
+  return warnings;
+}
+
+export interface NewOptions {
+  name: string;
+  subject: SubjectFields;
+  days: number;
+  key: KeyType;
+}
+
+export async function createProfile(session: Session, options: NewOptions, overwrite = false): Promise<CertificateProfile> {
+  const generated = await session.io.spin('Generating the key and certificate', createSelfSigned(options.subject, options.days, options.key));
+  const keyRef = await storeKey(session.paths, generated.privateKeyPem);
+  const p: CertificateProfile = { name: options.name, certificate: generated.certificatePem, intermediates: [], keyRef, csr: generated.csrPem, demo: false };
+  session.draft = putCertificate(session.draft, p, overwrite);
+  return p;
+}
+
+/** A CA-signed certificate for a profile's key replaces its self-signed one. */
+export async function uploadCertificate(session: Session, name: string, certText: string, intermediates?: string[]): Promise<void> {
+  const p = profile(session, name);
+  const [leaf, ...rest] = certificatesIn(certText, 'The uploaded file');
+  const key = parsePrivateKey(await readKey(session.paths, p.keyRef));
+  if (!keyMatches(leaf!, key)) {
+    throw new CommandError(`The certificate does not match the private key of profile "${p.name}" (it was not signed from this profile's CSR).`);
+  }
+  session.draft = updateCertificate(session.draft, p.name, {
+    certificate: leaf!,
+    intermediates: intermediates ?? (rest.length ? rest : p.intermediates),
+    csr: null,
+  });
+}
+
+export async function pasteProfile(session: Session, name: string, certText: string, keyText: string, intermediates: string[], overwrite = false): Promise<void> {
+  const [leaf, ...rest] = certificatesIn(certText, 'The certificate');
+  const key = parsePrivateKey(keyText);
+  if (!keyMatches(leaf!, key)) throw new CommandError('The private key does not sign the certificate (key and certificate do not belong together).');
+  const keyRef = await storeKey(session.paths, key.export({ type: 'pkcs8', format: 'pem' }).toString());
+  session.draft = putCertificate(session.draft, { name, certificate: leaf!, intermediates: [...rest, ...intermediates], keyRef, csr: null, demo: false }, overwrite);
+}
+
+export async function importProfile(
+  session: Session,
+  name: string | undefined,
+  data: Buffer,
+  passphrase: string,
+  fqdnCheck: boolean,
+  overwrite = false,
+): Promise<{ name: string; warnings: string[] }> {
+  const contents = await importPkcs12(data, passphrase);
+  if (fqdnCheck) {
+    const problems = fqdnProblems(contents.certificatePem);
+    if (problems.length) throw new CommandError(`FQDN check failed: ${problems.join('; ')}. Nothing was imported.`);
+  }
+  const profileName = name ?? defaultName(contents.certificatePem);
+  const keyRef = await storeKey(session.paths, contents.privateKeyPem);
+  session.draft = putCertificate(
+    session.draft,
+    { name: profileName, certificate: contents.certificatePem, intermediates: contents.chainPems, keyRef, csr: null, demo: false },
+    overwrite,
+  );
+  return { name: profileName, warnings: complianceWarnings(contents.certificatePem) };
+}
+
+/** Profile names follow the object-name rules: the CN with other characters replaced. */
+export function defaultName(certPem: string): string {
+  const cn = certInfo(certPem).commonName || 'certificate';
+  const cleaned = cn.replace(/^\*\./, 'wildcard.').replace(/[^A-Za-z0-9_.-]/g, '_');
+  return /^[A-Za-z]/.test(cleaned) ? cleaned.slice(0, 64) : `cert_${cleaned}`.slice(0, 64);
+}
+
+export async function exportProfile(session: Session, name: string, passphrase: string): Promise<Buffer> {
+  const p = profile(session, name);
+  return exportPkcs12(await readKey(session.paths, p.keyRef), [p.certificate, ...p.intermediates], passphrase);
+}
+
+export function profileTable(config: Config): string[] {
+  if (config.certificates.length === 0) return ['No certificate profiles.'];
+  const rows = config.certificates.map((p) => {
+    const info = certInfo(p.certificate);
+    const status = p.csr && info.status === 'valid' ? 'CSR pending' : info.status;
+    const users = certificateUsers(config, p.name);
+    return [
+      p.name + (p.demo ? ' (demo)' : ''),
+      info.commonName,
+      info.selfSigned ? 'self-signed' : info.issuerCommonName,
+      status,
+      String(info.daysRemaining),
+      info.keyType,
+      users.length ? users.join(', ') : '-',
+    ];
+  });
+  const head = ['Name', 'Common Name', 'Issued By', 'Status', 'Remaining', 'Key', 'Used By'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(head), ...rows.map(line)];
+}
+
+export interface CaImportResult {
+  added: string[];
+  rejected: { subject: string; reason: string }[];
+}
+
+/** Import a PEM bundle into the custom CA list: each certificate a CA, current, and new. */
+export function importCustomCas(session: Session, bundle: string, fqdnCheck: boolean): CaImportResult {
+  const current = session.draft.certificateAuthorities.custom.certificates;
+  const seen = new Set(current.map((c) => parseCertificate(c).fingerprint256));
+  const accepted: string[] = [];
+  const result: CaImportResult = { added: [], rejected: [] };
+  for (const pem of certificatesIn(bundle, 'The bundle')) {
+    let info;
+    try {
+      info = certInfo(pem);
+    } catch (err) {
+      result.rejected.push({ subject: '(unreadable)', reason: (err as Error).message });
+      continue;
+    }
+    const reason = !info.isCA
+      ? 'not a CA certificate (basicConstraints CA is not TRUE)'
+      : info.status !== 'valid'
+        ? `the certificate is ${info.status}`
+        : seen.has(info.fingerprint256)
+          ? 'already in the custom list'
+          : fqdnCheck && fqdnProblems(pem).length
+            ? fqdnProblems(pem).join('; ')
+            : undefined;
+    if (reason) {
+      result.rejected.push({ subject: info.subject, reason });
+      continue;
+    }
+    seen.add(info.fingerprint256);
+    accepted.push(pem);
+    result.added.push(info.subject);
+  }
+  if (accepted.length) session.draft = setCustomCas(session.draft, [...current, ...accepted]);
+  return result;
+}
+
+/** Node's bundled Mozilla roots: the appliance's system CA list. */
+export function systemCas(): readonly string[] {
+  return rootCertificates;
+}
+
+/** Trust anchors from the enabled lists (what delivery verification uses). */
+export function trustedCas(config: Config): string[] {
+  const cas = config.certificateAuthorities;
+  return [...(cas.system.enabled ? systemCas() : []), ...(cas.custom.enabled ? cas.custom.certificates : [])];
+}
+
+export function validateSubject(cn: string, country: string, fqdnCheck: boolean): void {
+  if (fqdnCheck && !isFqdn(cn)) throw new InvalidAnswer(`Common Name "${cn}" is not in FQDN format.`);
+  if (!ISO_COUNTRY.test(country)) throw new InvalidAnswer('Country should be a ISO two character country code (for example JP).');
+}
+
+export function parseKeyType(value: string): KeyType {
+  const v = value.toLowerCase() as KeyType;
+  if (!KEY_TYPES.includes(v)) throw new CommandError(`--key must be one of ${KEY_TYPES.join(', ')}, not "${value}".`);
+  return v;
+}
+
+export function weakKeyWarning(session: Session, key: KeyType): void {
+  if (key === 'rsa1024') session.io.warn('RSA 1024 is weak: many mail servers refuse it, and it can be factored by a determined attacker. Use RSA 2048 or ECDSA P-256 unless a peer needs it.');
+}
+

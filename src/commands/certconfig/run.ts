@@ -1,0 +1,190 @@
+import { certInfo } from '../../pki/certificate.js';
+import { type Command, parseOptions, required } from '../../shell/command.js';
+import { CommandError } from '../../shell/errors.js';
+import type { Session } from '../../shell/session.js';
+import { deleteCertificate, demoInUse, setCaListEnabled, setCustomCas } from '../../store/certificates.js';
+import { checkName } from '../answers.js';
+import { readConfigFile, writeConfigFile } from '../files.js';
+import { readPassphraseFile } from '../passphrase.js';
+import { certificateDialog, certauthorityDialog } from './dialogs.js';
+import {
+  createProfile,
+  DEMO_WARNING,
+  exportProfile,
+  importCustomCas,
+  importProfile,
+  pasteProfile,
+  profile,
+  profileTable,
+  systemCas,
+  uploadCertificate,
+  validateSubject,
+  parseKeyType,
+  weakKeyWarning,
+} from './operations.js';
+
+export function printDemoWarning(session: Session): void {
+  for (const d of demoInUse(session.draft)) session.io.warn(`${DEMO_WARNING} Used by: ${d.users.join(', ')}.`);
+}
+
+export async function batch(session: Session, command: Command, verb: string, rest: string[]): Promise<void> {
+  const io = session.io;
+  const { values, positionals } = parseOptions(command, rest, {
+    cn: { type: 'string' },
+    org: { type: 'string' },
+    unit: { type: 'string' },
+    locality: { type: 'string' },
+    state: { type: 'string' },
+    country: { type: 'string' },
+    days: { type: 'string' },
+    'fqdn-check': { type: 'boolean' },
+    file: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    intermediate: { type: 'string', multiple: true },
+    'passphrase-file': { type: 'string' },
+    overwrite: { type: 'boolean' },
+  });
+  const name = positionals[0];
+  const intermediates = async () => {
+    const out: string[] = [];
+    for (const f of values.intermediate ?? []) out.push((await readConfigFile(session, f)).toString('utf8'));
+    return out;
+  };
+  switch (verb) {
+    case 'new': {
+      const cn = required(command, values.cn, '--cn');
+      const country = required(command, values.country, '--country').toUpperCase();
+      try {
+        validateSubject(cn, country, Boolean(values['fqdn-check']));
+      } catch (err) {
+        throw new CommandError((err as Error).message);
+      }
+      const days = values.days === undefined ? 3650 : Number(values.days);
+      if (!Number.isInteger(days) || days < 1 || days > 36500) throw new CommandError(`--days must be a whole number of days (1-36500), not "${values.days}".`);
+      const key = parseKeyType(values.key ?? 'rsa2048');
+      const profileName = checkName(name ?? cn.replace(/[^A-Za-z0-9_.-]/g, '_'));
+      weakKeyWarning(session, key);
+      await createProfile(
+        session,
+        {
+          name: profileName,
+          subject: { commonName: cn, organization: values.org, organizationalUnit: values.unit, locality: values.locality, state: values.state, country },
+          days,
+          key,
+        },
+        Boolean(values.overwrite),
+      );
+      io.print(`Certificate profile ${profileName} created (self-signed, ${days} days). "certconfig csr ${profileName} --file FILE" writes its CSR.`);
+      return;
+    }
+    case 'csr': {
+      const p = profile(session, required(command, name, 'NAME'));
+      if (!p.csr) throw new CommandError(`Certificate profile "${p.name}" has no pending signing request (its certificate is already CA-signed or was imported).`);
+      if (values.file === undefined) {
+        io.print(p.csr.trimEnd());
+        return;
+      }
+      const file = await writeConfigFile(session, values.file, p.csr);
+      io.print(`The CSR of ${p.name} was written to ${file}.`);
+      return;
+    }
+    case 'upload': {
+      const p = profile(session, required(command, name, 'NAME'));
+      const cert = (await readConfigFile(session, required(command, values.file, '--file'))).toString('utf8');
+      await uploadCertificate(session, p.name, cert, values.intermediate ? await intermediates() : undefined);
+      io.print(`The signed certificate was uploaded to ${p.name}; it replaces the self-signed certificate after "commit".`);
+      return;
+    }
+    case 'paste': {
+      const profileName = checkName(required(command, name, 'NAME'));
+      const cert = (await readConfigFile(session, required(command, values.cert, '--cert'))).toString('utf8');
+      const key = (await readConfigFile(session, required(command, values.key, '--key'))).toString('utf8');
+      await pasteProfile(session, profileName, cert, key, await intermediates(), Boolean(values.overwrite));
+      io.print(`Certificate profile ${profileName} created from the pasted certificate and key.`);
+      return;
+    }
+    case 'import': {
+      const data = await readConfigFile(session, required(command, values.file, '--file'));
+      const pass = await readPassphraseFile(session, required(command, values['passphrase-file'], '--passphrase-file'));
+      const result = await importProfile(session, name === undefined ? undefined : checkName(name), data, pass, Boolean(values['fqdn-check']), Boolean(values.overwrite));
+      for (const w of result.warnings) io.warn(`non-compliant X.509 certificate: ${w}.`);
+      io.print(`Certificate profile ${result.name} imported.`);
+      return;
+    }
+    case 'export': {
+      const p = profile(session, required(command, name, 'NAME'));
+      const pass = await readPassphraseFile(session, required(command, values['passphrase-file'], '--passphrase-file'));
+      const file = await writeConfigFile(session, required(command, values.file, '--file'), await exportProfile(session, p.name, pass));
+      io.print(`Certificate profile ${p.name} was exported to ${file} (PKCS#12, key encrypted).`);
+      return;
+    }
+    case 'print':
+      io.print(...profileTable(session.draft));
+      return;
+    case 'delete': {
+      const p = profile(session, required(command, name, 'NAME'));
+      session.draft = deleteCertificate(session.draft, p.name);
+      io.print(`Certificate profile ${p.name} deleted.`);
+      return;
+    }
+    default:
+      throw new CommandError(`Unknown operation "${verb}".\nUsage: ${command.usage.join('\n       ')}`);
+  }
+}
+
+export async function certauthorityBatch(session: Session, command: Command, args: string[]): Promise<void> {
+  const [list, op, ...rest] = args.map((a, i) => (i < 2 ? a.toLowerCase() : a));
+  const { values, positionals } = parseOptions(command, rest, { file: { type: 'string' }, 'fqdn-check': { type: 'boolean' } });
+  const io = session.io;
+  if (list !== 'system' && list !== 'custom') throw new CommandError('certconfig certauthority needs "system" or "custom".');
+  if (op === 'enable' || op === 'disable') {
+    session.draft = setCaListEnabled(session.draft, list, op === 'enable');
+    io.print(`${list === 'system' ? 'System' : 'Custom'} List: ${op === 'enable' ? 'Enabled' : 'Disabled'} (after "commit").`);
+    return;
+  }
+  const certs = list === 'system' ? systemCas() : session.draft.certificateAuthorities.custom.certificates;
+  if (op === 'print') {
+    io.print(`${list === 'system' ? 'System' : 'Custom'} List: ${session.draft.certificateAuthorities[list].enabled ? 'Enabled' : 'Disabled'}, ${certs.length} certificate(s)`);
+    certs.forEach((c, i) => io.print(`${i + 1}. ${certInfo(c).subject}`));
+    return;
+  }
+  if (op === 'export') {
+    const file = await writeConfigFile(session, required(command, values.file, '--file'), certs.join(''));
+    io.print(`${certs.length} certificate(s) exported to ${file}.`);
+    return;
+  }
+  if (list === 'custom' && op === 'import') {
+    const bundle = (await readConfigFile(session, required(command, values.file, '--file'))).toString('utf8');
+    const result = importCustomCas(session, bundle, Boolean(values['fqdn-check']));
+    for (const r of result.rejected) io.print(`Rejected: ${r.subject}: ${r.reason}`);
+    io.print(`${result.added.length} certificate(s) added to the custom list, ${result.rejected.length} rejected.`);
+    if (result.added.length === 0) throw new CommandError('No certificate was imported.');
+    return;
+  }
+  if (list === 'custom' && op === 'delete') {
+    const n = Number(positionals[0]);
+    if (!Number.isInteger(n) || n < 1 || n > certs.length) throw new CommandError(`Give the number of the certificate to delete (1-${certs.length}); "certconfig certauthority custom print" lists them.`);
+    const subject = certInfo(certs[n - 1]!).subject;
+    session.draft = setCustomCas(session.draft, certs.filter((_, i) => i !== n - 1));
+    io.print(`Deleted from the custom list: ${subject}`);
+    return;
+  }
+  throw new CommandError(`Unknown operation "${op ?? ''}" for the ${list} list.\nUsage: ${command.usage.filter((u) => u.includes('certauthority')).join('\n       ')}`);
+}
+
+/** The whole command, loaded on first use (the PKI libraries take a moment to load). */
+export async function runCertconfig(session: Session, command: Command, args: string[]): Promise<void> {
+  if (args.length === 0) {
+    printDemoWarning(session);
+    await session.io.menuLoop(() => undefined, [
+      { keyword: 'CERTIFICATE', text: 'Import, Create a request, Edit or Remove Certificate Profiles', run: () => certificateDialog(session) },
+      { keyword: 'CERTAUTHORITY', text: 'Manage System and Customized Authorities', run: () => certauthorityDialog(session) },
+    ]);
+    return;
+  }
+  const verb = args[0]!.toLowerCase();
+  if (verb === 'certauthority') return certauthorityBatch(session, command, args.slice(1));
+  await batch(session, command, verb, args.slice(1));
+  if (['new', 'paste', 'import'].includes(verb)) printDemoWarning(session);
+}

@@ -1,0 +1,85 @@
+import { createHash, createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { PemError } from './pem.js';
+
+export type CertStatus = 'valid' | 'expired' | 'not yet valid';
+
+export interface CertInfo {
+  subject: string;
+  commonName: string;
+  issuer: string;
+  issuerCommonName: string;
+  notBefore: Date;
+  notAfter: Date;
+  status: CertStatus;
+  daysRemaining: number;
+  keyType: string;
+  dnsNames: string[];
+  selfSigned: boolean;
+  isCA: boolean;
+  fingerprint256: string;
+  serialNumber: string;
+}
+
+export function parseCertificate(pem: string, what = 'The certificate'): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (err) {
+    throw new PemError(`${what} cannot be read: ${(err as Error).message}`);
+  }
+}
+
+export function parsePrivateKey(pem: string, what = 'The private key'): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch (err) {
+    const msg = (err as Error).message;
+    throw new PemError(/passphrase/i.test(msg) ? `${what} is encrypted; give it unencrypted (PEM "PRIVATE KEY").` : `${what} cannot be read: ${msg}`);
+  }
+}
+
+const field = (dn: string, key: string) => new RegExp(`(?:^|\\n)${key}=([^\\n]*)`).exec(dn)?.[1] ?? '';
+
+export function keyDescription(key: KeyObject): string {
+  const d = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa') return `RSA ${d.modulusLength ?? '?'}`;
+  if (key.asymmetricKeyType === 'ec') return `ECDSA ${d.namedCurve === 'prime256v1' ? 'P-256' : d.namedCurve === 'secp384r1' ? 'P-384' : d.namedCurve ?? ''}`.trim();
+  return (key.asymmetricKeyType ?? 'unknown').toUpperCase();
+}
+
+export function certInfo(pem: string, now = new Date()): CertInfo {
+  const c = parseCertificate(pem);
+  const notBefore = new Date(c.validFrom);
+  const notAfter = new Date(c.validTo);
+  const status: CertStatus = now < notBefore ? 'not yet valid' : now > notAfter ? 'expired' : 'valid';
+  const dnsNames = (c.subjectAltName ?? '')
+    .split(/,\s*/)
+    .filter((s) => s.startsWith('DNS:'))
+    .map((s) => s.slice(4));
+  return {
+    subject: c.subject.replace(/\n/g, ', '),
+    commonName: field(c.subject, 'CN'),
+    issuer: c.issuer.replace(/\n/g, ', '),
+    issuerCommonName: field(c.issuer, 'CN') || field(c.issuer, 'O'),
+    notBefore,
+    notAfter,
+    status,
+    daysRemaining: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
+    keyType: keyDescription(c.publicKey),
+    dnsNames,
+    selfSigned: c.subject === c.issuer && c.verify(c.publicKey),
+    isCA: c.ca,
+    fingerprint256: c.fingerprint256,
+    serialNumber: c.serialNumber,
+  };
+}
+
+/** Key reference: SHA-256 of the public key (SPKI DER), the same for a key and its certificates. */
+export function keyId(key: KeyObject): string {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  return createHash('sha256').update(pub.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+/** The certificate carries the public half of this private key. */
+export function keyMatches(certPem: string, key: KeyObject): boolean {
+  return parseCertificate(certPem).checkPrivateKey(key);
+}

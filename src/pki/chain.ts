@@ -1,0 +1,30 @@
+import { parseCertificate } from './certificate.js';
+import { pkijs } from './provider.js';
+
+export interface ChainResult {
+  valid: boolean;
+  /** Why not, in the validator's words. */
+  reason?: string;
+}
+
+const toPkijs = (pem: string) => pkijs.Certificate.fromBER(parseCertificate(pem).raw);
+
+/**
+ * Validate a certificate against trust anchors (the enabled CA lists) with the intermediates the
+ * peer sent: signatures, validity periods and CA constraints along the whole path (pkijs).
+ */
+export async function validateChain(leafPem: string, intermediatePems: string[], trustedPems: string[], checkDate = new Date()): Promise<ChainResult> {
+  if (trustedPems.length === 0) return { valid: false, reason: 'No trusted certificate authorities are enabled' };
+  const engine = new pkijs.CertificateChainValidationEngine({
+    trustedCerts: trustedPems.map(toPkijs),
+    certs: [leafPem, ...intermediatePems].map(toPkijs),
+    checkDate,
+  });
+  try {
+    const result = await engine.verify();
+    return result.result ? { valid: true } : { valid: false, reason: result.resultMessage };
+  } catch (err) {
+    const e = err as { resultMessage?: string; message?: string };
+    return { valid: false, reason: e.resultMessage ?? e.message ?? String(err) };
+  }
+}

@@ -1,0 +1,28 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { keyId, parsePrivateKey } from '../pki/certificate.js';
+import { ensureDir, writeFileAtomic } from './atomic.js';
+import type { DataPaths } from './paths.js';
+
+const keyFile = (paths: DataPaths, ref: string) => path.join(paths.keys, `${ref}.pem`);
+
+/**
+ * Keep a private key in keys/<ref>.pem (mode 0600, written atomically) and return its reference,
+ * the SHA-256 of its public key. The same key always gets the same file.
+ */
+export async function storeKey(paths: DataPaths, privateKeyPem: string): Promise<string> {
+  const key = parsePrivateKey(privateKeyPem);
+  const ref = keyId(key);
+  await ensureDir(paths.keys);
+  await writeFileAtomic(keyFile(paths, ref), key.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
+  return ref;
+}
+
+export async function readKey(paths: DataPaths, ref: string): Promise<string> {
+  try {
+    return await readFile(keyFile(paths, ref), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`the private key ${ref.slice(0, 16)}… is missing from ${paths.keys}`);
+    throw err;
+  }
+}
