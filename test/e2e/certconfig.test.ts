@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { cleanup, mxgate, tempHome } from '../helpers.js';
+import { opensslChain } from '../pki-fixtures.js';
+
+let home: string;
+const chain = opensslChain();
+const conf = (f: string) => path.join(home, 'configuration', f);
+const committed = async () => JSON.parse(await readFile(path.join(home, 'config', 'current.json'), 'utf8'));
+
+before(async () => {
+  home = await tempHome();
+  const r = await mxgate(home, ['engine', 'start']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  await writeFile(conf('pw.txt'), 'p12 secret\n');
+  await writeFile(conf('wrong.txt'), 'nope\n');
+});
+after(() => cleanup(home));
+
+test('the demo certificate is made at first start, marked as a demo, with its key 0600', async () => {
+  const c = await committed();
+  const demo = c.config.certificates.find((p: { name: string }) => p.name === 'Demo');
+  assert.ok(demo && demo.demo === true);
+  const keyFile = path.join(home, 'keys', `${demo.keyRef}.pem`);
+  assert.equal((await stat(keyFile)).mode & 0o777, 0o600);
+  assert.equal((await stat(path.join(home, 'keys'))).mode & 0o777, 0o700);
+  const show = await mxgate(home, ['-c', 'showconfig', '-c', 'certconfig print']);
+  assert.doesNotMatch(show.stdout, /PRIVATE KEY/);
+  assert.match(show.stdout, /^Demo \(demo\) .* self-signed +valid/m);
+});
+
+test('new → CSR → CA-signed upload replaces the self-signed certificate', async () => {
+  const run = await mxgate(home, [
+    '-c', 'certconfig new mx1 --cn mx1.example.com --org "Example" --country JP --days 365 --key rsa2048',
+    '-c', 'certconfig csr mx1 --file mx1.csr',
+    '-c', 'certconfig print',
+    '-c', 'commit "mx1 self-signed"',
+  ]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /^mx1 +mx1\.example\.com +self-signed +CSR pending +36\d +RSA 2048/m);
+  const csr = await readFile(conf('mx1.csr'), 'utf8');
+  await writeFile(conf('mx1-signed.pem'), chain.sign(csr));
+  await writeFile(conf('int.pem'), chain.intermediate);
+  await writeFile(conf('foreign.pem'), chain.leaf);
+
+  const wrong = await mxgate(home, ['-c', 'certconfig upload mx1 --file foreign.pem']);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stdout, /does not match the private key of profile "mx1"/);
+
+  const up = await mxgate(home, ['-c', 'certconfig upload mx1 --file mx1-signed.pem --intermediate int.pem', '-c', 'certconfig print', '-c', 'commit "signed"']);
+  assert.equal(up.code, 0, up.stdout + up.stderr);
+  assert.match(up.stdout, /^mx1 +mx1\.example\.com +Test Intermediate CA +valid/m);
+  const p = (await committed()).config.certificates.find((c: { name: string }) => c.name === 'mx1');
+  assert.equal(p.csr, null);
+  assert.equal(p.intermediates.length, 1);
+});
+
+test('paste: the key must sign the certificate', async () => {
+  await writeFile(conf('leaf.pem'), chain.leaf);
+  await writeFile(conf('leaf.key'), chain.leafKey);
+  await writeFile(conf('other.key'), (await readFile(path.join(chain.dir, 'other.key'))).toString());
+  const bad = await mxgate(home, ['-c', 'certconfig paste pasted --cert leaf.pem --key other.key']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /private key does not sign the certificate/);
+  const ok = await mxgate(home, ['-c', 'certconfig paste pasted --cert leaf.pem --key leaf.key --intermediate int.pem', '-c', 'commit pasted']);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+});
+
+test('import: wrong passphrase and corrupt files change nothing; a good file imports under its CN', async () => {
+  const before = await committed();
+  await mxgate(home, ['-c', 'certconfig export mx1 --file mx1.p12 --passphrase-file pw.txt']);
+  assert.equal((await stat(conf('mx1.p12'))).mode & 0o777, 0o600);
+  const wrong = await mxgate(home, ['-c', 'certconfig import again --file mx1.p12 --passphrase-file wrong.txt', '-c', 'commit']);
+  assert.match(wrong.stdout, /Invalid pass phrase or corrupt PKCS#12 file/);
+  await writeFile(conf('junk.p12'), 'junk');
+  const junk = await mxgate(home, ['-c', 'certconfig import again --file junk.p12 --passphrase-file pw.txt', '-c', 'commit']);
+  assert.match(junk.stdout, /Invalid pass phrase or corrupt PKCS#12 file/);
+  assert.match(junk.stdout, /There is no data to commit/);
+  assert.equal((await committed()).version, before.version);
+  const missing = await mxgate(home, ['-c', 'certconfig import --file nothere.p12 --passphrase-file pw.txt']);
+  assert.match(missing.stdout, /the file ".*nothere\.p12" does not exist/);
+
+  await mxgate(home, ['-c', 'certconfig delete mx1', '-c', 'commit "gone"']);
+  const imp = await mxgate(home, ['-c', 'certconfig import --file mx1.p12 --passphrase-file pw.txt --fqdn-check', '-c', 'certconfig print', '-c', 'commit']);
+  assert.equal(imp.code, 0, imp.stdout + imp.stderr);
+  assert.match(imp.stdout, /Certificate profile mx1\.example\.com imported/);
+  assert.match(imp.stdout, /^mx1\.example\.com +mx1\.example\.com +Test Intermediate CA/m);
+});
+
+test('rollback brings a deleted profile back, and its key is still there', async () => {
+  const history = await mxgate(home, ['-c', 'rollbackconfig list']);
+  const v = /^(\d+) .* signed$/m.exec(history.stdout)?.[1];
+  assert.ok(v, history.stdout);
+  const r = await mxgate(home, ['-c', `rollbackconfig ${v}`]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const p = (await committed()).config.certificates.find((c: { name: string }) => c.name === 'mx1');
+  assert.ok(p);
+  assert.ok((await readdir(path.join(home, 'keys'))).includes(`${p.keyRef}.pem`));
+});
+
+test('custom CA list: import reports each rejected certificate and why; enable/disable; export', async () => {
+  await writeFile(conf('bundle.pem'), chain.root + chain.intermediate + chain.leaf + chain.root);
+  const run = await mxgate(home, [
+    '-c', 'certconfig certauthority custom import --file bundle.pem',
+    '-c', 'certconfig certauthority custom enable',
+    '-c', 'certconfig certauthority system disable',
+    '-c', 'certconfig certauthority custom print',
+    '-c', 'certconfig certauthority custom export --file custom.pem',
+    '-c', 'commit cas',
+  ]);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /Rejected: CN=mx\.test\.example: not a CA certificate/);
+  assert.match(run.stdout, /Rejected: CN=Test Root CA: already in the custom list/);
+  assert.match(run.stdout, /2 certificate\(s\) added to the custom list, 2 rejected\./);
+  assert.match(run.stdout, /Custom List: Enabled, 2 certificate\(s\)/);
+  assert.equal((await readFile(conf('custom.pem'), 'utf8')).match(/BEGIN CERTIFICATE/g)?.length, 2);
+  const cas = (await committed()).config.certificateAuthorities;
+  assert.equal(cas.system.enabled, false);
+  assert.equal(cas.custom.enabled, true);
+  const del = await mxgate(home, ['-c', 'certconfig certauthority custom delete 2', '-c', 'certconfig certauthority custom print']);
+  assert.match(del.stdout, /Deleted from the custom list: CN=Test Intermediate CA/);
+  assert.match(del.stdout, /Custom List: Enabled, 1 certificate\(s\)/);
+});
+
+test('the NEW dialog on a pipe: invalid answers are asked again; ECDSA has no key-size question', async () => {
+  const script = [
+    'certconfig', 'certificate', 'new',
+    'dlg.example.com', 'Y', '', 'Example', '', 'Tokyo', 'Tokyo', 'Japan', 'JP', '30', '3', 'N',
+    '', '', 'certconfig print', '',
+  ].join('\n');
+  const run = await mxgate(home, [], script);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /Country should be a ISO two character country code/);
+  assert.match(run.stdout, /Certificate profile dlg\.example\.com created\./);
+  assert.match(run.stdout, /^dlg\.example\.com +dlg\.example\.com +self-signed +CSR pending +(29|30) +ECDSA P-256/m);
+});
+
+test('demo warning while a service uses the demo certificate', async () => {
+  // Listener certificates are assigned in the inbound TLS work; here the outbound setting is used.
+  const c = await committed();
+  c.config.delivery.certificate = 'Demo';
+  const { request } = await import('../../src/engine/control/client.js');
+  await request(path.join(home, 'run', 'control.sock'), 'commit', { baseVersion: c.version, config: c.config, comment: 'demo outbound', user: 'test' });
+  const run = await mxgate(home, ['-c', 'certconfig delete Demo'], 'certconfig\n\n');
+  assert.match(run.stdout, /Certificate profile "Demo" is used by outbound TLS \(destconfig\)/);
+  const dialog = await mxgate(home, [], 'certconfig\n\n');
+  assert.match(dialog.stdout, /Warning: You are currently using a demonstration certificate \(Demo\) which is not secure and is not recommended for general use\. Used by: outbound TLS/);
+});
