@@ -3,6 +3,7 @@ import type { DataPaths } from '../store/paths.js';
 import { type Config, ConfigError, validateConfig } from '../store/schema.js';
 import { keyMatches, parsePrivateKey } from '../pki/certificate.js';
 import { readKey } from '../store/keys.js';
+import { readBundle } from '../store/caBundles.js';
 import { initialConfig } from './demo.js';
 import { VersionStore, type VersionMeta } from '../store/versions.js';
 import { VERSION } from '../version.js';
@@ -128,7 +129,7 @@ export class Engine {
     }
   }
 
-  /** Every certificate profile must have its private key on disk, and it must match. */
+  /** Every certificate profile must have its private key on disk, and it must match; bundles must exist. */
   private async checkKeys(config: Config): Promise<void> {
     const problems: string[] = [];
     for (const p of config.certificates) {
@@ -138,6 +139,8 @@ export class Engine {
         problems.push(`certificate profile "${p.name}": ${(err as Error).message}`);
       }
     }
+    const bundle = config.certificateAuthorities.system.bundle;
+    if (bundle) await readBundle(this.paths, bundle.sha256).catch(() => problems.push(`the system CA bundle ${bundle.sha256.slice(0, 16)}… is missing`));
     if (problems.length) throw new ControlError('invalid', `The configuration is not valid:\n  ${problems.join('\n  ')}`);
   }
 

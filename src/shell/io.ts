@@ -183,9 +183,9 @@ export class Io {
   }
 
   /** The usual command dialog: show the state, offer the menu, run the choice, until an empty answer. */
-  async menuLoop(show: () => void, actions: MenuAction[]): Promise<void> {
+  async menuLoop(show: () => void | Promise<void>, actions: MenuAction[]): Promise<void> {
     for (;;) {
-      show();
+      await show();
       const keyword = await this.menu(actions);
       if (keyword === undefined) return;
       await actions.find((a) => a.keyword.toUpperCase() === keyword)!.run();

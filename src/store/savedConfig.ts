@@ -17,11 +17,21 @@ export interface SavedConfig {
   /** With encrypted secrets: salt, and a known text encrypted to tell a wrong passphrase at once. */
   encryption?: { kdf: 'scrypt'; salt: string; check: string };
   config: unknown;
+  /** Private keys the certificate profiles refer to (secrets: masked or encrypted like the rest). */
+  keys?: { ref: string; privateKey: string }[];
+  /** System CA bundles loaded with UPDATE (public). */
+  caBundles?: { sha256: string; certificates: string[] }[];
+}
+
+/** What a configuration needs besides the document: key files and CA bundles. */
+export interface ConfigFiles {
+  keys: { ref: string; privateKey: string }[];
+  caBundles: { sha256: string; certificates: string[] }[];
 }
 
 const CHECK_TEXT = 'mxgate-passphrase-check';
 
-export function saveConfig(config: Config, configVersion: number, passphrase?: string): string {
+export function saveConfig(config: Config, configVersion: number, passphrase?: string, files: ConfigFiles = { keys: [], caBundles: [] }): string {
   const saved: SavedConfig = {
     format: 'mxgate-config',
     formatVersion: 1,
@@ -30,17 +40,20 @@ export function saveConfig(config: Config, configVersion: number, passphrase?: s
     configVersion,
     secrets: passphrase === undefined ? 'masked' : 'encrypted',
     config: maskSecrets(config),
+    keys: maskSecrets(files.keys) as ConfigFiles['keys'],
+    caBundles: files.caBundles,
   };
   if (passphrase !== undefined) {
     const box = SecretBox.create(passphrase);
     saved.encryption = { kdf: 'scrypt', salt: box.salt, check: box.encrypt(CHECK_TEXT) };
     saved.config = mapSecrets(config, (v) => box.encrypt(v));
+    saved.keys = mapSecrets(files.keys, (v) => box.encrypt(v)) as ConfigFiles['keys'];
   }
   return JSON.stringify(saved, null, 2) + '\n';
 }
 
 /** Parse a saved file; `passphrase` is asked only when the file has encrypted secrets. */
-export async function loadSavedConfig(text: string, passphrase: () => Promise<string>): Promise<Config> {
+export async function loadSavedConfig(text: string, passphrase: () => Promise<string>): Promise<{ config: Config } & ConfigFiles> {
   let saved: SavedConfig;
   try {
     saved = JSON.parse(text) as SavedConfig;
@@ -50,7 +63,7 @@ export async function loadSavedConfig(text: string, passphrase: () => Promise<st
   if (saved?.format !== 'mxgate-config' || saved.formatVersion !== 1) {
     throw new ConfigError('Parsing failed: this is not a configuration file saved by mxgate (saveconfig).');
   }
-  let config = saved.config;
+  let secrets: unknown = { config: saved.config, keys: saved.keys ?? [] };
   if (saved.secrets === 'encrypted') {
     if (!saved.encryption) throw new ConfigError('Parsing failed: the file says its secrets are encrypted but has no encryption header.');
     const box = SecretBox.open(await passphrase(), saved.encryption.salt);
@@ -60,14 +73,15 @@ export async function loadSavedConfig(text: string, passphrase: () => Promise<st
       throw new ConfigError('The passphrase is not the one this file was saved with. Nothing was loaded.');
     }
     try {
-      config = mapSecrets(config, (v) => box.decrypt(v));
+      secrets = mapSecrets(secrets, (v) => box.decrypt(v));
     } catch {
       throw new ConfigError('An encrypted value in the file is damaged. Nothing was loaded.');
     }
-  } else if (containsMaskedSecret(config)) {
+  } else if (containsMaskedSecret(secrets)) {
     throw new ConfigError(
       'This file was saved with masked passphrases and cannot be loaded. Save it again choosing "Encrypt passphrases".',
     );
   }
-  return validateConfig(config);
+  const { config, keys } = secrets as { config: unknown; keys: ConfigFiles['keys'] };
+  return { config: validateConfig(config), keys, caBundles: saved.caBundles ?? [] };
 }

@@ -46,7 +46,16 @@ export const CertificateProfileSchema = z.object({
 });
 
 export const CertificateAuthoritiesSchema = z.object({
-  system: z.object({ enabled: z.boolean().default(true) }).default(() => ({ enabled: true })),
+  system: z
+    .object({
+      enabled: z.boolean().default(true),
+      /** A bundle loaded with UPDATE (ca/<sha256>.pem); null means the Mozilla roots Node ships. */
+      bundle: z
+        .object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), count: z.number().int().min(1), updated: z.string(), source: z.string() })
+        .nullable()
+        .default(null),
+    })
+    .default(() => ({ enabled: true, bundle: null })),
   custom: z
     .object({ enabled: z.boolean().default(false), certificates: z.array(pemCertificate).default(() => []) })
     .default(() => ({ enabled: false, certificates: [] })),

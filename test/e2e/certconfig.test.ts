@@ -148,3 +148,16 @@ test('demo warning while a service uses the demo certificate', async () => {
   const dialog = await mxgate(home, [], 'certconfig\n\n');
   assert.match(dialog.stdout, /Warning: You are currently using a demonstration certificate \(Demo\) which is not secure and is not recommended for general use\. Used by: outbound TLS/);
 });
+
+test('system list UPDATE from a PEM bundle shows count and SHA-256; rollback goes back to the built-in roots', async () => {
+  await writeFile(conf('os-bundle.pem'), chain.root + chain.otherRoot + chain.leaf);
+  const run = await mxgate(home, ['-c', 'certconfig certauthority system update --file os-bundle.pem', '-c', 'certconfig certauthority system print', '-c', 'commit "new bundle"']);
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /System list: 2 CA certificates, SHA-256 [0-9a-f]{64} \(1 non-CA certificates skipped\)/);
+  assert.match(run.stdout, /System List: (Enabled|Disabled), 2 certificate\(s\)\nVersion: 2 certificates loaded .* from os-bundle\.pem, SHA-256/);
+  assert.match(run.stdout, /1\. CN=Test Root CA\n2\. CN=Other Root CA/);
+  const version = (await committed()).version;
+  await mxgate(home, ['-c', `rollbackconfig ${version - 1}`]);
+  const back = await mxgate(home, ['-c', 'certconfig certauthority system print']);
+  assert.match(back.stdout, /Version: Mozilla roots shipped with Node\.js/);
+});

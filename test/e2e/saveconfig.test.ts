@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { applianceWithListener, cleanup, mxgate } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, tempHome } from '../helpers.js';
 
 let home: string;
 let port: number;
@@ -57,4 +57,35 @@ test('showconfig prints the committed configuration as JSON', async () => {
   assert.match(run.stdout, /Configuration version: \d+/);
   const json = JSON.parse(run.stdout.slice(run.stdout.indexOf('{')));
   assert.equal(json.interfaces[0].name, 'Management');
+});
+
+test('an encrypted saved configuration restores certificates and their keys on a new appliance', async () => {
+  const made = await mxgate(home, ['-c', 'certconfig new mx9 --cn mx9.example.com --country JP --key ecdsa-p256', '-c', 'commit', '-c', 'saveconfig full.json --encrypt --passphrase-file pw.txt']);
+  assert.equal(made.code, 0, made.stdout + made.stderr);
+  const text = await readFile(path.join(home, 'configuration', 'full.json'), 'utf8');
+  assert.doesNotMatch(text, /PRIVATE KEY/);
+  const masked = await mxgate(home, ['-c', 'saveconfig masked.json --mask', '-c', 'loadconfig masked.json']);
+  assert.match(masked.stdout, /saved with masked passphrases and cannot be loaded/);
+
+  const fresh = await tempHome();
+  try {
+    const { copyFile, mkdir } = await import('node:fs/promises');
+    await mkdir(path.join(fresh, 'configuration'), { recursive: true });
+    await copyFile(path.join(home, 'configuration', 'full.json'), path.join(fresh, 'configuration', 'full.json'));
+    await copyFile(path.join(home, 'configuration', 'pw.txt'), path.join(fresh, 'configuration', 'pw.txt'));
+    // The first appliance still holds the listener's port: the copy listens elsewhere.
+    const load = await mxgate(fresh, [
+      '-c', 'loadconfig full.json --passphrase-file pw.txt',
+      '-c', `listenerconfig edit InboundMail --port ${await freePort()}`,
+      '-c', 'commit restored',
+      '-c', 'certconfig print',
+    ]);
+    assert.equal(load.code, 0, load.stdout + load.stderr);
+    assert.match(load.stdout, /^mx9 +mx9\.example\.com/m);
+    const current = JSON.parse(await readFile(path.join(fresh, 'config', 'current.json'), 'utf8'));
+    const mx9 = current.config.certificates.find((c: { name: string }) => c.name === 'mx9');
+    assert.equal((await stat(path.join(fresh, 'keys', `${mx9.keyRef}.pem`))).mode & 0o777, 0o600);
+  } finally {
+    await cleanup(fresh);
+  }
 });

@@ -38,10 +38,20 @@ test('a saved configuration loads back with the right passphrase only', async ()
   const config = addListener(defaultConfig(), { name: 'In', type: 'public', interface: 'Management', port: 25 });
   const text = saveConfig(config, 7, 's3cret');
   assert.equal(JSON.parse(text).secrets, 'encrypted');
-  assert.deepEqual(await loadSavedConfig(text, async () => 's3cret'), config);
+  assert.deepEqual((await loadSavedConfig(text, async () => 's3cret')).config, config);
   await assert.rejects(loadSavedConfig(text, async () => 'nope'), /passphrase is not the one/);
   await assert.rejects(loadSavedConfig('{"format":"other"}', async () => ''), /not a configuration file saved by mxgate/);
   await assert.rejects(loadSavedConfig('not json', async () => ''), /Parsing failed/);
+});
+
+test('private keys travel encrypted in a saved file and come back with the passphrase', async () => {
+  const files = { keys: [{ ref: 'f'.repeat(64), privateKey: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' }], caBundles: [] };
+  const text = saveConfig(defaultConfig(), 1, 'pw', files);
+  assert.doesNotMatch(text, /BEGIN PRIVATE KEY/);
+  assert.deepEqual((await loadSavedConfig(text, async () => 'pw')).keys, files.keys);
+  const masked = saveConfig(defaultConfig(), 1, undefined, files);
+  assert.doesNotMatch(masked, /BEGIN PRIVATE KEY/);
+  await assert.rejects(loadSavedConfig(masked, async () => ''), /masked passphrases and cannot be loaded/);
 });
 
 test('a masked file with secrets in it cannot be loaded', async () => {

@@ -9,6 +9,7 @@ import { certificatesIn } from '../../src/pki/pem.js';
 import { exportPkcs12, importPkcs12 } from '../../src/pki/pkcs12.js';
 import { deleteCertificate, putCertificate } from '../../src/store/certificates.js';
 import { addListener } from '../../src/store/listeners.js';
+import { dataPaths } from '../../src/store/paths.js';
 import { defaultConfig, validateConfig } from '../../src/store/schema.js';
 import { opensslChain } from '../pki-fixtures.js';
 
@@ -35,13 +36,13 @@ test('chain validation: system list disabled, root only in the custom list', asy
   config.certificateAuthorities.custom = { enabled: true, certificates: [chain.root] };
   config.certificateAuthorities.system.enabled = false;
   config = validateConfig(config);
-  assert.deepEqual(trustedCas(config), [chain.root]);
-  assert.equal((await validateChain(chain.leaf, [chain.intermediate], trustedCas(config))).valid, true);
+  assert.deepEqual(await trustedCas({ paths: dataPaths('/nonexistent') }, config), [chain.root]);
+  assert.equal((await validateChain(chain.leaf, [chain.intermediate], await trustedCas({ paths: dataPaths('/nonexistent') }, config))).valid, true);
   config.certificateAuthorities.custom.enabled = false;
-  const none = await validateChain(chain.leaf, [chain.intermediate], trustedCas(config));
+  const none = await validateChain(chain.leaf, [chain.intermediate], await trustedCas({ paths: dataPaths('/nonexistent') }, config));
   assert.deepEqual(none, { valid: false, reason: 'No trusted certificate authorities are enabled' });
   config.certificateAuthorities.system.enabled = true;
-  assert.equal((await validateChain(chain.leaf, [chain.intermediate], trustedCas(config))).valid, false, 'a private root is not a Mozilla root');
+  assert.equal((await validateChain(chain.leaf, [chain.intermediate], await trustedCas({ paths: dataPaths('/nonexistent') }, config))).valid, false, 'a private root is not a Mozilla root');
 });
 
 test('self-signed certificates: RSA and ECDSA P-256, SAN from an FQDN common name', async () => {

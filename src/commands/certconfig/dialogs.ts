@@ -13,7 +13,9 @@ import {
   importProfile,
   pasteProfile,
   profileTable,
-  systemCas,
+  caList,
+  systemListVersion,
+  updateSystemCas,
   uploadCertificate,
   validateSubject,
   weakKeyWarning,
@@ -205,23 +207,36 @@ export function certificateDialog(session: Session): Promise<void> {
 
 function listDialog(session: Session, list: 'system' | 'custom'): Promise<void> {
   const io = session.io;
-  const certs = () => (list === 'system' ? systemCas() : session.draft.certificateAuthorities.custom.certificates);
+  const certs = () => caList(session, list);
   const toggle = (enabled: boolean) => async () => {
     session.draft = setCaListEnabled(session.draft, list, enabled);
   };
   const actions = [
     { keyword: 'ENABLE', text: 'Enable the list.', run: toggle(true) },
     { keyword: 'DISABLE', text: 'Disable the list.', run: toggle(false) },
-    { keyword: 'PRINT', text: 'Display the list.', run: async () => certs().forEach((c, i) => io.print(`${i + 1}. ${certInfo(c).subject}`)) },
+    { keyword: 'PRINT', text: 'Display the list.', run: async () => (await certs()).forEach((c, i) => io.print(`${i + 1}. ${certInfo(c).subject}`)) },
     {
       keyword: 'EXPORT',
       text: 'Export the list to a file.',
       run: async () => {
-        const file = await writeConfigFile(session, await io.ask('Enter a name for the exported file:', { default: `${list}_ca.txt` }), certs().join(''));
-        io.print(`${certs().length} certificate(s) exported to ${file}.`);
+        const all = await certs();
+        const file = await writeConfigFile(session, await io.ask('Enter a name for the exported file:', { default: `${list}_ca.txt` }), all.join(''));
+        io.print(`${all.length} certificate(s) exported to ${file}.`);
       },
     },
   ];
+  if (list === 'system') {
+    actions.push({
+      keyword: 'UPDATE',
+      text: 'Load the system list from a PEM bundle (for example the OS bundle).',
+      run: async () => {
+        const file = await io.ask('Enter the name of the PEM bundle file (configuration directory, or an absolute path):', { default: '/etc/ssl/certs/ca-certificates.crt' });
+        const text = (await readConfigFile(session, file)).toString('utf8');
+        const r = await io.spin('Loading the bundle', updateSystemCas(session, text, file));
+        io.print(`System list: ${r.count} CA certificates, SHA-256 ${r.sha256}${r.skipped ? ` (${r.skipped} non-CA certificates skipped)` : ''}; in use after "commit".`);
+      },
+    });
+  }
   if (list === 'custom') {
     actions.push(
       {
@@ -249,18 +264,22 @@ function listDialog(session: Session, list: 'system' | 'custom'): Promise<void> 
     );
   }
   return io.menuLoop(
-    () => io.print('', `${list === 'system' ? 'System' : 'Custom'} List: ${session.draft.certificateAuthorities[list].enabled ? 'Enabled' : 'Disabled'} (${certs().length} certificates)`),
+    async () => {
+      io.print('', `${list === 'system' ? 'System' : 'Custom'} List: ${session.draft.certificateAuthorities[list].enabled ? 'Enabled' : 'Disabled'} (${(await certs()).length} certificates)`);
+      if (list === 'system') io.print(`Version: ${systemListVersion(session.draft)}`);
+    },
     actions,
   );
 }
 
 async function manageRoots(session: Session): Promise<void> {
   const io = session.io;
+  const system = await caList(session, 'system');
   const all = [
     ...session.draft.certificateAuthorities.custom.certificates.map((c) => ({ list: 'custom', pem: c })),
-    ...systemCas().map((c) => ({ list: 'system', pem: c })),
+    ...system.map((c) => ({ list: 'system', pem: c })),
   ];
-  io.print(`Trusted root certificates: ${session.draft.certificateAuthorities.custom.certificates.length} custom, ${systemCas().length} system.`);
+  io.print(`Trusted root certificates: ${session.draft.certificateAuthorities.custom.certificates.length} custom, ${system.length} system.`);
   const n = await io.ask('Enter the number of a root certificate to see its details (empty: back; "list" to list them):', {
     default: '',
     allowEmpty: true,

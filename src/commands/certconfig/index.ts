@@ -15,6 +15,7 @@ export const certconfig: Command = {
     'certconfig delete NAME',
     'certconfig certauthority system enable|disable|print',
     'certconfig certauthority system export --file FILE',
+    'certconfig certauthority system update --file BUNDLE.pem',
     'certconfig certauthority custom enable|disable|print',
     'certconfig certauthority custom import --file BUNDLE.pem [--fqdn-check]',
     'certconfig certauthority custom export --file FILE',

@@ -10,6 +10,9 @@ import type { Session } from '../../shell/session.js';
 import { certificateUsers, findCertificate, putCertificate, setCustomCas, updateCertificate } from '../../store/certificates.js';
 import { readKey, storeKey } from '../../store/keys.js';
 import type { CertificateProfile, Config } from '../../store/schema.js';
+import { readBundle, storeBundle } from '../../store/caBundles.js';
+import { editConfig } from '../../store/edit.js';
+import type { DataPaths } from '../../store/paths.js';
 
 /** What certconfig does, shared by its dialogs and its batch forms. Each call edits the draft. */
 
@@ -181,15 +184,45 @@ export function importCustomCas(session: Session, bundle: string, fqdnCheck: boo
   return result;
 }
 
-/** Node's bundled Mozilla roots: the appliance's system CA list. */
-export function systemCas(): readonly string[] {
-  return rootCertificates;
+/** The system CA list: Node's bundled Mozilla roots, or the bundle loaded with UPDATE. */
+export async function systemCas(session: { paths: DataPaths }, config: Config): Promise<readonly string[]> {
+  const bundle = config.certificateAuthorities.system.bundle;
+  return bundle ? readBundle(session.paths, bundle.sha256) : rootCertificates;
+}
+
+export function systemListVersion(config: Config): string {
+  const b = config.certificateAuthorities.system.bundle;
+  if (!b) return `Mozilla roots shipped with Node.js ${process.version} (${rootCertificates.length} certificates)`;
+  return `${b.count} certificates loaded ${b.updated} from ${b.source}, SHA-256 ${b.sha256}`;
+}
+
+/** Replace the system list with the CA certificates of a PEM bundle (for example the OS bundle). */
+export async function updateSystemCas(session: Session, bundleText: string, source: string): Promise<{ count: number; skipped: number; sha256: string }> {
+  const all = certificatesIn(bundleText, 'The bundle');
+  const cas = all.filter((pem) => {
+    try {
+      return certInfo(pem).isCA;
+    } catch {
+      return false;
+    }
+  });
+  if (cas.length === 0) throw new CommandError('The bundle holds no CA certificate; the system list was not changed.');
+  const sha256 = await storeBundle(session.paths, cas);
+  session.draft = editConfig(session.draft, (d) => {
+    d.certificateAuthorities.system.bundle = { sha256, count: cas.length, updated: new Date().toISOString(), source };
+  });
+  return { count: cas.length, skipped: all.length - cas.length, sha256 };
+}
+
+/** The certificates of one list, as the draft has it. */
+export function caList(session: Session, list: 'system' | 'custom'): Promise<readonly string[]> {
+  return list === 'system' ? systemCas(session, session.draft) : Promise.resolve(session.draft.certificateAuthorities.custom.certificates);
 }
 
 /** Trust anchors from the enabled lists (what delivery verification uses). */
-export function trustedCas(config: Config): string[] {
+export async function trustedCas(session: { paths: DataPaths }, config: Config): Promise<string[]> {
   const cas = config.certificateAuthorities;
-  return [...(cas.system.enabled ? systemCas() : []), ...(cas.custom.enabled ? cas.custom.certificates : [])];
+  return [...(cas.system.enabled ? await systemCas(session, config) : []), ...(cas.custom.enabled ? cas.custom.certificates : [])];
 }
 
 export function validateSubject(cn: string, country: string, fqdnCheck: boolean): void {

@@ -16,7 +16,9 @@ import {
   pasteProfile,
   profile,
   profileTable,
-  systemCas,
+  caList,
+  systemListVersion,
+  updateSystemCas,
   uploadCertificate,
   validateSubject,
   parseKeyType,
@@ -143,9 +145,17 @@ export async function certauthorityBatch(session: Session, command: Command, arg
     io.print(`${list === 'system' ? 'System' : 'Custom'} List: ${op === 'enable' ? 'Enabled' : 'Disabled'} (after "commit").`);
     return;
   }
-  const certs = list === 'system' ? systemCas() : session.draft.certificateAuthorities.custom.certificates;
+  if (list === 'system' && op === 'update') {
+    const name = required(command, values.file, '--file');
+    const text = (await readConfigFile(session, name)).toString('utf8');
+    const r = await io.spin('Loading the bundle', updateSystemCas(session, text, name));
+    io.print(`System list: ${r.count} CA certificates, SHA-256 ${r.sha256}${r.skipped ? ` (${r.skipped} non-CA certificates skipped)` : ''}; in use after "commit".`);
+    return;
+  }
+  const certs = await caList(session, list);
   if (op === 'print') {
     io.print(`${list === 'system' ? 'System' : 'Custom'} List: ${session.draft.certificateAuthorities[list].enabled ? 'Enabled' : 'Disabled'}, ${certs.length} certificate(s)`);
+    if (list === 'system') io.print(`Version: ${systemListVersion(session.draft)}`);
     certs.forEach((c, i) => io.print(`${i + 1}. ${certInfo(c).subject}`));
     return;
   }
@@ -164,6 +174,7 @@ export async function certauthorityBatch(session: Session, command: Command, arg
   }
   if (list === 'custom' && op === 'delete') {
     const n = Number(positionals[0]);
+    if (!certs.length) throw new CommandError('The custom list is empty.');
     if (!Number.isInteger(n) || n < 1 || n > certs.length) throw new CommandError(`Give the number of the certificate to delete (1-${certs.length}); "certconfig certauthority custom print" lists them.`);
     const subject = certInfo(certs[n - 1]!).subject;
     session.draft = setCustomCas(session.draft, certs.filter((_, i) => i !== n - 1));

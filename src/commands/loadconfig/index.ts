@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { diffConfig } from '../../store/diff.js';
 import { configurationFile } from '../../store/paths.js';
 import { loadSavedConfig } from '../../store/savedConfig.js';
+import { storeKey } from '../../store/keys.js';
+import { storeBundle } from '../../store/caBundles.js';
 import { type Command, parseOptions, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { readPassphraseFile } from '../passphrase.js';
@@ -28,9 +30,14 @@ export const loadconfig: Command = {
     } catch (err) {
       throw new CommandError(`Error: the file "${file}" ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as Error).message})`}.`);
     }
-    const config = await loadSavedConfig(text, () =>
+    const { config, keys, caBundles } = await loadSavedConfig(text, () =>
       values['passphrase-file'] ? readPassphraseFile(session, values['passphrase-file']) : session.io.secret('Enter your Passphrase to make changes:'),
     );
+    // Keys and bundles are stored by content, so writing them changes nothing already in use.
+    for (const k of keys) {
+      if ((await storeKey(session.paths, k.privateKey)) !== k.ref) throw new CommandError(`The key stored as ${k.ref.slice(0, 16)}… in the file does not match its reference; nothing was loaded.`);
+    }
+    for (const b of caBundles) await storeBundle(session.paths, b.certificates);
     if (diffConfig(session.draft, config).length === 0) {
       session.io.print('No changes detected.');
       return;

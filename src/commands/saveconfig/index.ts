@@ -1,16 +1,30 @@
 import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
 import { configurationFile } from '../../store/paths.js';
-import { saveConfig } from '../../store/savedConfig.js';
+import { type ConfigFiles, saveConfig } from '../../store/savedConfig.js';
+import { readKey } from '../../store/keys.js';
+import { readBundle } from '../../store/caBundles.js';
+import type { Session } from '../../shell/session.js';
 import { type Command, parseOptions } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { readPassphraseFile } from '../passphrase.js';
 import path from 'node:path';
+
+/** The key files and CA bundles the committed configuration refers to. */
+async function configFiles(session: Session): Promise<ConfigFiles> {
+  const config = session.committed;
+  const refs = [...new Set(config.certificates.map((c) => c.keyRef))];
+  const keys = await Promise.all(refs.map(async (ref) => ({ ref, privateKey: await readKey(session.paths, ref) })));
+  const bundle = config.certificateAuthorities.system.bundle;
+  const caBundles = bundle ? [{ sha256: bundle.sha256, certificates: await readBundle(session.paths, bundle.sha256) }] : [];
+  return { keys, caBundles };
+}
 
 export const saveconfig: Command = {
   name: 'saveconfig',
   summary: 'Save the committed configuration to a file in the configuration directory',
   usage: ['saveconfig [FILE] [--mask | --encrypt --passphrase-file FILE]'],
   details: [
+    'The file holds the private keys of the certificate profiles as secrets: masked, or encrypted.',
     'Masked passphrases cannot be loaded back with loadconfig; encrypted ones can, with the passphrase.',
     'The file is written with mode 0600. Without FILE a name with the host name and time is chosen.',
   ],
@@ -43,7 +57,7 @@ export const saveconfig: Command = {
     const name = positionals[0] ?? `${session.committed.hostname}-config-${stamp}.json`;
     const file = configurationFile(session.paths, name);
     await ensureDir(path.dirname(file));
-    await writeFileAtomic(file, saveConfig(session.committed, session.baseVersion, passphrase), 0o600);
+    await writeFileAtomic(file, saveConfig(session.committed, session.baseVersion, passphrase, await configFiles(session)), 0o600);
     const where = path.dirname(file) === session.paths.configuration ? 'the configuration directory' : path.dirname(file);
     session.io.print(`The file ${path.basename(file)} has been saved in ${where}.`);
     if (session.hasChanges()) session.io.print('Note: uncommitted changes of this session are not in the file.');
