@@ -76,11 +76,16 @@ export async function cleanup(home: string): Promise<void> {
   await rm(home, { recursive: true, force: true });
 }
 
-/** A new appliance with one committed public listener, InboundMail, on a free port. */
+/** A new appliance with one committed public listener, InboundMail, on a free port, accepting mail for example.net and example.com. */
 export async function applianceWithListener(): Promise<{ home: string; port: number }> {
   const home = await tempHome();
   const port = await freePort();
-  const run = await mxgate(home, ['-c', `listenerconfig new InboundMail --type public --interface Management --port ${port}`, '-c', 'commit']);
+  const run = await mxgate(home, [
+    '-c', `listenerconfig new InboundMail --type public --interface Management --port ${port}`,
+    '-c', 'listenerconfig edit InboundMail rcptaccess add example.net',
+    '-c', 'listenerconfig edit InboundMail rcptaccess add example.com',
+    '-c', 'commit',
+  ]);
   if (run.code !== 0) throw new Error(`setting up the appliance failed:\n${run.stdout}${run.stderr}`);
   return { home, port };
 }

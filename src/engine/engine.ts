@@ -1,6 +1,7 @@
 import { ensureDir } from '../store/atomic.js';
 import type { DataPaths } from '../store/paths.js';
-import { type Config, ConfigError, validateConfig } from '../store/schema.js';
+import { type Config, ConfigError, sameName, validateConfig } from '../store/schema.js';
+import type { TlsMaterial } from './listener/smtpListener.js';
 import { keyMatches, parsePrivateKey } from '../pki/certificate.js';
 import { readKey } from '../store/keys.js';
 import { readBundle } from '../store/caBundles.js';
@@ -65,7 +66,11 @@ export class Engine {
       this.ids.open();
       this.log.info(`mxgate ${VERSION} engine starting (pid ${process.pid}), configuration version ${head.version}, ${this.spool.size.messages} message(s) in the queue`);
       // Start what can run; the engine stays up so the administrator can fix the rest from the shell.
-      const failures = await this.listeners.apply(head.config, { bestEffort: true });
+      const material = await this.tlsMaterial(head.config).catch((err: Error) => {
+        this.log.critical(`Certificates of configuration version ${head.version} cannot be read: ${err.message}; STARTTLS is off`);
+        return new Map<string, TlsMaterial>();
+      });
+      const failures = await this.listeners.apply(head.config, material, { bestEffort: true });
       if (failures.length) {
         this.startupProblem = failures.join('; ');
         for (const f of failures) this.log.critical(`Committed configuration version ${head.version} not fully applied: ${f}`);
@@ -129,6 +134,20 @@ export class Engine {
     }
   }
 
+  /**
+   * The certificate each listener presents: its profile, or the demo certificate when it has none.
+   * A listener with neither offers no STARTTLS at all (never a library's built-in certificate).
+   */
+  private async tlsMaterial(config: Config): Promise<Map<string, TlsMaterial>> {
+    const out = new Map<string, TlsMaterial>();
+    for (const l of config.listeners) {
+      const profile = l.certificate !== null ? config.certificates.find((c) => sameName(c.name, l.certificate!)) : config.certificates.find((c) => c.demo);
+      if (!profile) continue;
+      out.set(l.name, { profile: profile.name, key: await readKey(this.paths, profile.keyRef), cert: profile.certificate + profile.intermediates.join('') });
+    }
+    return out;
+  }
+
   /** Every certificate profile must have its private key on disk, and it must match; bundles must exist. */
   private async checkKeys(config: Config): Promise<void> {
     const problems: string[] = [];
@@ -170,7 +189,7 @@ export class Engine {
     const user = typeof req.user === 'string' && req.user ? req.user : 'unknown';
     const comment = typeof req.comment === 'string' ? req.comment : '';
     try {
-      await this.listeners.apply(config);
+      await this.listeners.apply(config, await this.tlsMaterial(config));
       this.startupProblem = undefined;
     } catch (err) {
       if (err instanceof ApplyError) throw new ControlError('apply', err.message);
@@ -183,7 +202,7 @@ export class Engine {
       return meta;
     } catch (err) {
       // Could not record: go back to what is on disk so engine and store agree.
-      await this.listeners.apply(head.config).catch(() => undefined);
+      await this.listeners.apply(head.config, await this.tlsMaterial(head.config)).catch(() => undefined);
       throw new ControlError('internal', `The new configuration could not be saved (${(err as Error).message}); nothing was changed.`);
     }
   }

@@ -1,4 +1,5 @@
 import { editConfig, notFound } from './edit.js';
+import { hatOffersTls } from './hat.js';
 import { type CertificateProfile, type Config, ConfigError, sameName } from './schema.js';
 
 export function findCertificate(config: Config, name: string): CertificateProfile | undefined {
@@ -13,7 +14,11 @@ function indexOf(config: Config, name: string): number {
 
 /** What uses a profile, in words ("listener InboundMail", "outbound TLS (destconfig)"). */
 export function certificateUsers(config: Config, name: string): string[] {
-  const users = config.listeners.filter((l) => l.certificate !== null && sameName(l.certificate, name)).map((l) => `listener ${l.name}`);
+  const isDemo = config.certificates.some((c) => c.demo && sameName(c.name, name));
+  // A listener with no profile presents the demo certificate when it offers TLS.
+  const users = config.listeners
+    .filter((l) => (l.certificate !== null ? sameName(l.certificate, name) : isDemo && hatOffersTls(l.hat)))
+    .map((l) => `listener ${l.name}`);
   if (config.delivery.certificate !== null && sameName(config.delivery.certificate, name)) users.push('outbound TLS (destconfig)');
   return users;
 }

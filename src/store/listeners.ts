@@ -1,4 +1,5 @@
 import { editConfig, notFound } from './edit.js';
+import { defaultHat } from './hat.js';
 import { findInterface } from './interfaces.js';
 import { type Config, ConfigError, type Listener, type ListenerType, sameName } from './schema.js';
 
@@ -24,7 +25,14 @@ export function addListener(config: Config, spec: ListenerSpec): Config {
   const iface = findInterface(config, spec.interface);
   return editConfig(config, (draft) => {
     // Store the interface under its canonical spelling.
-    draft.listeners.push({ ...spec, interface: iface?.name ?? spec.interface, certificate: null });
+    draft.listeners.push({
+      ...spec,
+      interface: iface?.name ?? spec.interface,
+      certificate: null,
+      hat: defaultHat(spec.type),
+      rcptAccess: [],
+      limits: { maxConcurrency: 50, tcpQueue: 50 },
+    });
   });
 }
 

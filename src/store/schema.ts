@@ -1,6 +1,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
+import { defaultHat, HatSchema, hatProblems } from './hat.js';
 
 /**
  * The appliance configuration: one typed document, validated on every load, every edit and every
@@ -63,14 +64,31 @@ export const CertificateAuthoritiesSchema = z.object({
 
 export const LISTENER_TYPES = ['public', 'private'] as const;
 
-export const ListenerSchema = z.object({
-  name: objectName,
-  type: z.enum(LISTENER_TYPES),
-  interface: objectName,
-  port: z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535'),
-  /** Certificate profile for STARTTLS (inbound TLS issue); null means none chosen yet. */
-  certificate: objectName.nullable().default(null),
-});
+/** Recipient access table entries: a domain, ".domain" for its subdomains, or ALL. */
+export const rcptDomain = z
+  .string()
+  .regex(/^(ALL|\.?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)$/, 'is not a domain, ".domain" or ALL');
+
+export const ListenerSchema = z
+  .object({
+    name: objectName,
+    type: z.enum(LISTENER_TYPES),
+    interface: objectName,
+    port: z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535'),
+    /** Certificate profile for STARTTLS; null means the demo certificate. */
+    certificate: objectName.nullable().default(null),
+    /** Host access table; a new listener gets the appliance's defaults for its type. */
+    hat: HatSchema.optional(),
+    /** Domains a public listener accepts mail for (RCPTACCESS); everything else gets 550. */
+    rcptAccess: z.array(rcptDomain).default(() => []),
+    limits: z
+      .object({
+        maxConcurrency: z.number().int().min(1).max(100000).default(50),
+        tcpQueue: z.number().int().min(1).max(65535).default(50),
+      })
+      .default(() => ({ maxConcurrency: 50, tcpQueue: 50 })),
+  })
+  .transform((l) => ({ ...l, hat: l.hat ?? defaultHat(l.type) }));
 
 export const ConfigSchema = z
   .object({
@@ -125,6 +143,7 @@ function consistencyProblems(config: {
   );
   const hasCertificate = (name: string) => config.certificates.some((c) => sameName(c.name, name));
   config.listeners.forEach((l, index) => {
+    for (const problem of hatProblems(l.hat)) problems.push({ path: ['listeners', index, 'hat'], message: problem });
     if (l.certificate !== null && !hasCertificate(l.certificate)) {
       problems.push({ path: ['listeners', index, 'certificate'], message: `certificate profile "${l.certificate}" does not exist` });
     }

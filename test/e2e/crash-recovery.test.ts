@@ -58,7 +58,10 @@ test('engine stop ends the engine; engine status says so', async () => {
 test('a listener whose port is taken when the engine starts is reported; the others run', async () => {
   const net = await import('node:net');
   const other = await freePort();
-  const setup = await mxgate(home, ['-c', `listenerconfig new Second --type private --interface Management --port ${other}`, '-c', 'commit', '-c', 'sethostname mx1.example.com', '-c', 'commit hostname']);
+  const setup = await mxgate(home, [
+    '-c', `listenerconfig new Second --type private --interface Management --port ${other}`,
+    '-c', 'listenerconfig edit Second hostaccess group RELAYLIST add 127.0.0.1',
+    '-c', 'commit', '-c', 'sethostname mx1.example.com', '-c', 'commit hostname']);
   assert.equal(setup.code, 0, setup.stdout + setup.stderr);
   await mxgate(home, ['engine', 'stop']);
   const blocker = net.createServer();

@@ -14,7 +14,7 @@ after(() => cleanup(home));
 
 test('a piped provisioning script creates a listener with the dialog and commits it', async () => {
   // The NEW dialog answered line by line: type, name, interface, port.
-  const script = ['listenerconfig', 'new', '1', 'InboundMail', '1', String(port), '', 'showchanges', 'commit "first listener"', 'status', ''].join('\n');
+  const script = ['listenerconfig', 'new', '1', 'InboundMail', '1', String(port), '', 'listenerconfig edit InboundMail rcptaccess add example.net', 'showchanges', 'commit "first listener"', 'status', ''].join('\n');
   const run = await mxgate(home, [], script);
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /Started the mxgate engine/);

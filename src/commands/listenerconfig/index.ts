@@ -14,6 +14,7 @@ import {
 } from '../../store/listeners.js';
 import { type Config, type Interface, type Listener } from '../../store/schema.js';
 import { checkName } from '../answers.js';
+import { EDIT_KEYWORDS, EDIT_USAGE, editPolicyBatch } from './policy.js';
 
 function printList(session: Session): void {
   const { draft } = session;
@@ -139,6 +140,7 @@ export const listenerconfig: Command = {
     'listenerconfig list',
     'listenerconfig new NAME --type public|private --interface IFNAME --port N',
     'listenerconfig edit NAME [--name NEW] [--interface IFNAME] [--port N]',
+    ...EDIT_USAGE,
     'listenerconfig delete NAME',
   ],
   details: ['Changes are pending until "commit"; the engine then starts, stops or rebinds listeners.'],
@@ -146,6 +148,9 @@ export const listenerconfig: Command = {
   async run(session, args) {
     if (args.length === 0) return dialog(session);
     const [verb, ...rest] = args;
+    if (verb!.toLowerCase() === 'edit' && rest[1] && EDIT_KEYWORDS.includes(rest[1].toLowerCase())) {
+      return editPolicyBatch(session, rest[0]!, rest[1].toLowerCase(), rest.slice(2));
+    }
     const { values, positionals } = parseOptions(this, rest, {
       type: { type: 'string' },
       interface: { type: 'string' },

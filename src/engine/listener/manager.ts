@@ -1,6 +1,6 @@
 import type { Config } from '../../store/schema.js';
 import { sameName } from '../../store/schema.js';
-import { type ListenerDeps, SmtpListener } from './smtpListener.js';
+import { type ListenerDeps, type ListenerState, SmtpListener, type TlsMaterial } from './smtpListener.js';
 
 export class ApplyError extends Error {
   override name = 'ApplyError';
@@ -8,6 +8,7 @@ export class ApplyError extends Error {
 
 export interface ListenerStatus {
   name: string;
+  certificate?: string;
   type: string;
   interface: string;
   ip: string;
@@ -45,12 +46,12 @@ export class ListenerManager {
    * throws; with `bestEffort` (engine start) the listeners that can run are started and the
    * failures are returned.
    */
-  async apply(config: Config, options: { bestEffort?: boolean } = {}): Promise<string[]> {
-    const wanted = new Map<string, { listener: Config['listeners'][number]; iface: Config['interfaces'][number] }>();
+  async apply(config: Config, tls: ReadonlyMap<string, TlsMaterial>, options: { bestEffort?: boolean } = {}): Promise<string[]> {
+    const wanted = new Map<string, ListenerState>();
     for (const listener of config.listeners) {
       const iface = config.interfaces.find((i) => sameName(i.name, listener.interface));
       if (!iface) throw new ApplyError(`Listener "${listener.name}": interface "${listener.interface}" does not exist`);
-      wanted.set(bindingKey(iface.ip, listener.port), { listener, iface });
+      wanted.set(bindingKey(iface.ip, listener.port), { listener, iface, tls: tls.get(listener.name) });
     }
 
     const started: [string, SmtpListener][] = [];
@@ -93,6 +94,7 @@ export class ListenerManager {
   status(): ListenerStatus[] {
     return [...this.running.values()].map((s) => ({
       name: s.current.listener.name,
+      certificate: s.current.tls?.profile,
       type: s.current.listener.type,
       interface: s.current.iface.name,
       ip: s.current.iface.ip,

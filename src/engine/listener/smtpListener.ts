@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { classify, type EffectivePolicy } from '../../store/hat.js';
 import type { Interface, Listener } from '../../store/schema.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
 import type { Spool } from '../queue/spool.js';
-
-/** AsyncOS's default maximum message size (10 MB); per-policy sizes come with the HAT. */
-export const DEFAULT_MAX_MESSAGE_SIZE = 10 * 1024 * 1024;
+import { recipientAllowed } from './rcptAccess.js';
 
 export interface ListenerDeps {
   log: MailLog;
@@ -15,47 +15,82 @@ export interface ListenerDeps {
   hostname: () => string;
 }
 
+/** The certificate (leaf + chain, PEM) and key a listener presents after STARTTLS. */
+export interface TlsMaterial {
+  profile: string;
+  key: string;
+  cert: string;
+}
+
+export interface ListenerState {
+  listener: Listener;
+  iface: Interface;
+  tls?: TlsMaterial;
+}
+
 /** Per-connection state kept beside smtp-server's session. */
 interface Connection {
   icid: number;
+  policy: EffectivePolicy;
+  group: string;
   mid?: number;
   rcpts: number;
+  accepted: number;
+  messages: number;
+  secure: boolean;
+}
+
+/** smtp-server internals used for the RFC 3207 "530 until STARTTLS" gate (pinned version). */
+interface SmtpConnectionInternals {
+  session: SMTPServerSession;
+  secure: boolean;
+  _upgrading?: boolean;
+  send(code: number, text: string): void;
+  _getHandler(command: string): ((command: string, callback: () => void) => void) | undefined;
+  on(event: 'error', listener: (err: Error) => void): void;
 }
 
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 const plainAddress = (a: string) => a.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+/** RFC 3207 §4: with TLS required, only these commands are answered before the handshake. */
+const BEFORE_TLS = new Set(['NOOP', 'EHLO', 'STARTTLS', 'QUIT']);
 
 /**
- * One SMTP listener bound to one address and port. The listener's settings are read per
- * connection from `current`, so a commit that keeps the address updates it in place, without a
- * restart and without touching connections in progress.
+ * One SMTP listener bound to one address and port. Settings, HAT and certificate are read per
+ * connection from `current`, so a commit that keeps the address updates the listener in place,
+ * without a restart and without touching connections in progress.
  */
 export class SmtpListener {
   readonly server: SMTPServer;
   private readonly connections = new Map<string, Connection>();
+  private readonly perPolicy = new Map<string, number>();
 
   constructor(
-    public current: { listener: Listener; iface: Interface },
+    public current: ListenerState,
     private readonly deps: ListenerDeps,
   ) {
     this.server = new SMTPServer({
       name: current.iface.hostname ?? deps.hostname(),
       banner: 'mxgate',
-      size: DEFAULT_MAX_MESSAGE_SIZE,
-      // No TLS until the inbound TLS work: refuse the command itself, not only its advertisement
-      // (hideSTARTTLS would still answer with smtp-server's built-in certificate).
-      disabledCommands: ['STARTTLS', 'AUTH'],
+      size: this.largestMessageSize(),
+      disabledCommands: ['AUTH'],
       authOptional: true,
       disableReverseLookup: true,
       logger: false,
+      minVersion: 'TLSv1.2',
+      maxClients: current.listener.limits.maxConcurrency,
+      ...(current.tls ? { key: current.tls.key, cert: current.tls.cert } : {}),
       onConnect: (session, cb) => this.onConnect(session, cb),
+      onSecure: (socket, session, cb) => this.onSecure(socket as TLSSocket, session, cb),
       onMailFrom: (address, session, cb) => this.onMailFrom(address.address, session, cb),
       onRcptTo: (address, session, cb) => this.onRcptTo(address.address, session, cb),
       onData: (stream, session, cb) => this.onData(stream, session, cb),
       onClose: (session) => this.onClose(session),
     });
-    // A failing client socket must never take the engine down.
-    this.server.on('error', (err: Error) => deps.log.warning(`Listener ${this.current.listener.name}: ${err.message}`));
+    // A failing client socket or a bad ClientHello must never take the engine down.
+    this.server.on('error', (err: Error) => {
+      if ((err as { code?: string }).code !== 'TLSError') this.deps.log.warning(`Listener ${this.current.listener.name}: ${err.message}`);
+    });
   }
 
   get name(): string {
@@ -66,9 +101,15 @@ export class SmtpListener {
     return this.connections.size;
   }
 
-  update(current: { listener: Listener; iface: Interface }): void {
-    this.current = current;
-    this.server.options.name = current.iface.hostname ?? this.deps.hostname();
+  update(next: ListenerState): void {
+    const certChanged = next.tls && (next.tls.key !== this.current.tls?.key || next.tls.cert !== this.current.tls?.cert);
+    this.current = next;
+    const options = this.server.options as unknown as Record<string, unknown>;
+    options.name = next.iface.hostname ?? this.deps.hostname();
+    options.maxClients = next.listener.limits.maxConcurrency;
+    options.size = this.largestMessageSize();
+    // New connections get the new certificate; sessions already running keep theirs.
+    if (certChanged) this.server.updateSecureContext({ key: next.tls!.key, cert: next.tls!.cert });
   }
 
   listen(): Promise<void> {
@@ -76,7 +117,7 @@ export class SmtpListener {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.server.server.once('error', onError);
-      this.server.listen(listener.port, iface.ip, () => {
+      this.server.server.listen({ port: listener.port, host: iface.ip, backlog: listener.limits.tcpQueue }, () => {
         this.server.server.off('error', onError);
         resolve();
       });
@@ -88,18 +129,77 @@ export class SmtpListener {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  /** SIZE advertises the largest limit of any policy; each policy's own limit is checked at DATA. */
+  private largestMessageSize(): number {
+    const { hat } = this.current.listener;
+    return Math.max(hat.defaults.maxMessageSize, ...hat.policies.map((p) => p.maxMessageSize ?? 0));
+  }
+
+  private internals(session: SMTPServerSession): SmtpConnectionInternals | undefined {
+    for (const c of this.server.connections as Set<unknown>) if ((c as SmtpConnectionInternals).session === session) return c as SmtpConnectionInternals;
+    return undefined;
+  }
+
   private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     const icid = this.deps.ids.take('icid');
-    this.connections.set(session.id, { icid, rcpts: 0 });
-    const { iface } = this.current;
-    this.deps.log.info(
-      `New SMTP ICID ${icid} interface ${iface.name} (${iface.ip}) address ${plainAddress(session.remoteAddress)} reverse dns host unknown verified no`,
-    );
+    const { iface, listener, tls } = this.current;
+    const address = plainAddress(session.remoteAddress);
+    this.deps.log.info(`New SMTP ICID ${icid} interface ${iface.name} (${iface.ip}) address ${address} reverse dns host unknown verified no`);
+    const match = classify(listener.hat, address);
+    if (!match || match.policy.action === 'reject') {
+      this.deps.log.info(`ICID ${icid} REJECT SG ${match?.group ?? 'None'} match ${address} SBRS None`);
+      this.deps.log.info(`ICID ${icid} close`);
+      return cb(smtpError(554, `5.7.1 Access denied`));
+    }
+    const inPolicy = this.perPolicy.get(match.policy.name) ?? 0;
+    if (inPolicy >= match.policy.maxConcurrency) {
+      this.deps.log.info(`ICID ${icid} TCP REFUSAL SG ${match.group}: more than ${match.policy.maxConcurrency} concurrent connections for policy $${match.policy.name}`);
+      this.deps.log.info(`ICID ${icid} close`);
+      return cb(smtpError(421, '4.7.0 Too many concurrent connections, try again later'));
+    }
+    this.perPolicy.set(match.policy.name, inPolicy + 1);
+    this.connections.set(session.id, { icid, policy: match.policy, group: match.group, rcpts: 0, accepted: 0, messages: 0, secure: false });
+    this.deps.log.info(`ICID ${icid} ${match.policy.action === 'relay' ? 'RELAY' : 'ACCEPT'} SG ${match.group} match ${address} SBRS None`);
+
+    const tlsOffered = match.policy.tls !== 'off' && tls !== undefined;
+    // TLS off (or no certificate): STARTTLS is neither advertised nor accepted.
+    session.disabledCommands = tlsOffered ? ['AUTH'] : ['AUTH', 'STARTTLS'];
+    const conn = this.internals(session);
+    if (conn) {
+      conn.on('error', (err) => {
+        const c = this.connections.get(session.id);
+        if (c && conn._upgrading && !c.secure) this.deps.log.info(`ICID ${c.icid} TLS failed: ${err.message}`);
+      });
+      if (match.policy.tls === 'required') {
+        // RFC 3207: until the handshake, every command but NOOP, EHLO, STARTTLS and QUIT gets 530.
+        const lookup = conn._getHandler.bind(conn);
+        conn._getHandler = (command) =>
+          conn.secure || BEFORE_TLS.has(command) || !lookup(command)
+            ? lookup(command)
+            : (_line, callback) => {
+                conn.send(530, '5.7.0 Must issue a STARTTLS command first');
+                callback();
+              };
+      }
+    }
+    cb();
+  }
+
+  private onSecure(socket: TLSSocket, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const c = this.connections.get(session.id);
+    if (c) {
+      c.secure = true;
+      this.deps.log.info(`ICID ${c.icid} TLS success protocol ${socket.getProtocol()} cipher ${socket.getCipher().standardName}`);
+    }
     cb();
   }
 
   private onMailFrom(from: string, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     const conn = this.connections.get(session.id)!;
+    if (conn.policy.tls === 'required' && !session.secure) return cb(smtpError(530, '5.7.0 Must issue a STARTTLS command first'));
+    if (conn.messages >= conn.policy.maxMessagesPerConnection) {
+      return cb(smtpError(452, `4.5.3 Too many messages in this session (limit ${conn.policy.maxMessagesPerConnection}); reconnect`));
+    }
     this.abandon(conn, 'Receiving aborted by sender');
     conn.mid = this.deps.ids.take('mid');
     conn.rcpts = 0;
@@ -110,6 +210,13 @@ export class SmtpListener {
 
   private onRcptTo(to: string, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
     const conn = this.connections.get(session.id)!;
+    if (conn.rcpts >= conn.policy.maxRecipientsPerMessage) {
+      return cb(smtpError(452, `4.5.3 Too many recipients (limit ${conn.policy.maxRecipientsPerMessage})`));
+    }
+    if (conn.policy.action !== 'relay' && !recipientAllowed(this.current.listener.rcptAccess, to)) {
+      this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} RID ${conn.rcpts} To: <${to}> Rejected by RAT`);
+      return cb(smtpError(550, '5.7.1 Recipient address rejected: relaying denied'));
+    }
     this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} RID ${conn.rcpts++} To: <${to}>`);
     cb();
   }
@@ -117,12 +224,16 @@ export class SmtpListener {
   private onData(stream: Readable, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): void {
     const conn = this.connections.get(session.id)!;
     const chunks: Buffer[] = [];
-    stream.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    stream.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= conn.policy.maxMessageSize) chunks.push(c);
+    });
     stream.on('end', () => {
       const mid = conn.mid!;
-      if ((stream as Readable & { sizeExceeded?: boolean }).sizeExceeded) {
+      if ((stream as Readable & { sizeExceeded?: boolean }).sizeExceeded || size > conn.policy.maxMessageSize) {
         this.abandon(conn, 'Message size exceeds the limit');
-        return cb(smtpError(552, '5.3.4 Message size exceeds fixed maximum message size'));
+        return cb(smtpError(552, `5.3.4 Message size exceeds fixed maximum message size (${conn.policy.maxMessageSize} bytes)`));
       }
       const body = Buffer.concat(chunks);
       const message = Buffer.concat([Buffer.from(this.receivedHeader(session, mid)), body]);
@@ -142,6 +253,8 @@ export class SmtpListener {
       this.deps.spool.enqueue(envelope, message).then(
         () => {
           conn.mid = undefined;
+          conn.messages += 1;
+          conn.accepted += envelope.to.length;
           const messageId = /^message-id:\s*(.+)$/im.exec(headerBlock(body))?.[1]?.trim();
           if (messageId) this.deps.log.info(`MID ${mid} Message-ID '${messageId}'`);
           this.deps.log.info(`MID ${mid} ready ${message.length} bytes from <${envelope.from}>`);
@@ -161,8 +274,12 @@ export class SmtpListener {
     const conn = this.connections.get(session.id);
     if (!conn) return;
     this.abandon(conn, 'Receiving aborted: connection closed');
+    if (conn.policy.tls === 'required' && !conn.secure && conn.accepted === 0) {
+      this.deps.log.info(`ICID ${conn.icid} TLS was required but remote host did not initiate it`);
+    }
     this.deps.log.info(`ICID ${conn.icid} close`);
     this.connections.delete(session.id);
+    this.perPolicy.set(conn.policy.name, (this.perPolicy.get(conn.policy.name) ?? 1) - 1);
   }
 
   /** A transaction that started (MAIL FROM) but did not end in the queue. */
@@ -175,7 +292,8 @@ export class SmtpListener {
   private receivedHeader(session: SMTPServerSession, mid: number): string {
     const helo = session.hostNameAppearsAs || 'unknown';
     const by = this.server.options.name;
-    return `Received: from ${helo} ([${plainAddress(session.remoteAddress)}])\r\n  by ${by} with ESMTP id MID ${mid};\r\n  ${new Date().toUTCString()}\r\n`;
+    const tls = session.secure ? ' with ESMTPS' : ' with ESMTP';
+    return `Received: from ${helo} ([${plainAddress(session.remoteAddress)}])\r\n  by ${by}${tls} id MID ${mid};\r\n  ${new Date().toUTCString()}\r\n`;
   }
 }
 

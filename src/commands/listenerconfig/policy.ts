@@ -1,0 +1,157 @@
+import { parseArgs } from 'node:util';
+import { CommandError } from '../../shell/errors.js';
+import type { Session } from '../../shell/session.js';
+import type { PolicyParameters } from '../../store/hat.js';
+import { formatHat } from '../../store/hatText.js';
+import { findListener } from '../../store/listeners.js';
+import {
+  addGroupPattern,
+  addRcptDomain,
+  parseAction,
+  parseTlsLevel,
+  removeGroupPattern,
+  removeRcptDomain,
+  setHatDefaults,
+  setLimits,
+  setListenerCertificate,
+  setPolicy,
+  usesDemoCertificate,
+} from '../../store/listenerPolicy.js';
+import type { Listener } from '../../store/schema.js';
+
+/** Batch forms `listenerconfig edit NAME certificate|hostaccess|rcptaccess|limits …`. */
+
+export const DEMO_TLS_WARNING = 'You may use the demo certificate to test TLS, but this will not be secure.';
+
+export const EDIT_USAGE = [
+  'listenerconfig edit NAME certificate PROFILE|none',
+  'listenerconfig edit NAME hostaccess print',
+  'listenerconfig edit NAME hostaccess default [--tls no|preferred|required] [--max-message-size N] [--max-concurrency N] [--max-messages N] [--max-recipients N]',
+  'listenerconfig edit NAME hostaccess policy POLICY [--tls …] [--action accept|relay|reject] [--max-… N]',
+  'listenerconfig edit NAME hostaccess group GROUP add|delete PATTERN [--policy POLICY]',
+  'listenerconfig edit NAME rcptaccess add|delete DOMAIN',
+  'listenerconfig edit NAME rcptaccess print',
+  'listenerconfig edit NAME limits [--max-concurrency N] [--tcp-queue N]',
+];
+
+export const EDIT_KEYWORDS = ['certificate', 'hostaccess', 'rcptaccess', 'limits'];
+
+const usage = () => `Usage: ${EDIT_USAGE.join('\n       ')}`;
+
+function options(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        tls: { type: 'string' },
+        action: { type: 'string' },
+        policy: { type: 'string' },
+        'max-message-size': { type: 'string' },
+        'max-concurrency': { type: 'string' },
+        'max-messages': { type: 'string' },
+        'max-recipients': { type: 'string' },
+        'tcp-queue': { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw new CommandError(`${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}\n${usage()}`);
+  }
+}
+
+function count(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CommandError(`${what} must be a whole number above 0, not "${value}".`);
+  return Number(value);
+}
+
+function policyParameters(values: ReturnType<typeof options>['values']): Partial<PolicyParameters> {
+  const out: Partial<PolicyParameters> = {};
+  if (values.tls !== undefined) out.tls = parseTlsLevel(values.tls);
+  const set = <K extends keyof PolicyParameters>(k: K, v: PolicyParameters[K] | undefined) => v !== undefined && (out[k] = v);
+  set('maxMessageSize', count(values['max-message-size'], '--max-message-size'));
+  set('maxConcurrency', count(values['max-concurrency'], '--max-concurrency'));
+  set('maxMessagesPerConnection', count(values['max-messages'], '--max-messages'));
+  set('maxRecipientsPerMessage', count(values['max-recipients'], '--max-recipients'));
+  return out;
+}
+
+export function warnIfDemoTls(session: Session, name: string): void {
+  const l = findListener(session.draft, name)!;
+  const tls = l.hat.policies.some((p) => p.action !== 'reject' && (p.tls ?? l.hat.defaults.tls) !== 'off');
+  if (tls && usesDemoCertificate(session.draft, l)) {
+    session.io.warn(`${DEMO_TLS_WARNING} Listener ${l.name} presents the demo certificate; assign one with "listenerconfig edit ${l.name} certificate PROFILE".`);
+  }
+}
+
+export function printRcptAccess(session: Session, l: Listener): void {
+  session.io.print(`Recipient access table of ${l.name}:`);
+  if (l.rcptAccess.length === 0) session.io.print('    (empty: every recipient is refused unless the host may relay)');
+  for (const d of l.rcptAccess) session.io.print(`    ${d}    ACCEPT`);
+  session.io.print('    ALL    REJECT');
+}
+
+export async function editPolicyBatch(session: Session, name: string, keyword: string, args: string[]): Promise<void> {
+  const io = session.io;
+  const listener = findListener(session.draft, name);
+  if (!listener) throw new CommandError(`No listener named "${name}". Known: ${session.draft.listeners.map((l) => l.name).join(', ') || 'none'}.`);
+  const { values, positionals } = options(args);
+  const [op, arg1] = positionals;
+  switch (keyword) {
+    case 'certificate': {
+      if (!op) throw new CommandError(usage());
+      session.draft = setListenerCertificate(session.draft, listener.name, op.toLowerCase() === 'none' ? null : op);
+      io.print(`Listener ${listener.name} will present ${op.toLowerCase() === 'none' ? 'the demo certificate' : `certificate profile ${op}`} after "commit".`);
+      warnIfDemoTls(session, listener.name);
+      return;
+    }
+    case 'hostaccess': {
+      const what = op?.toLowerCase();
+      if (what === 'print') {
+        io.print(...formatHat(listener.hat));
+        return;
+      }
+      if (what === 'default') {
+        const changes = policyParameters(values);
+        if (Object.keys(changes).length === 0) throw new CommandError(`Nothing to change.\n${usage()}`);
+        session.draft = setHatDefaults(session.draft, listener.name, changes);
+        io.print(`Default policy parameters of ${listener.name} changed.`);
+      } else if (what === 'policy' && arg1) {
+        const changes = { ...policyParameters(values), ...(values.action ? { action: parseAction(values.action) } : {}) };
+        if (Object.keys(changes).length === 0) throw new CommandError(`Nothing to change.\n${usage()}`);
+        session.draft = setPolicy(session.draft, listener.name, arg1, changes);
+        io.print(`Policy $${arg1.replace(/^\$/, '')} of ${listener.name} changed.`);
+      } else if (what === 'group' && arg1 && positionals[2] && positionals[3]) {
+        const verb = positionals[2].toLowerCase();
+        const pattern = positionals[3];
+        if (verb === 'add') session.draft = addGroupPattern(session.draft, listener.name, arg1, pattern, values.policy);
+        else if (verb === 'delete') session.draft = removeGroupPattern(session.draft, listener.name, arg1, pattern);
+        else throw new CommandError(usage());
+        io.print(`Sender group ${arg1} of ${listener.name} changed.`);
+      } else {
+        throw new CommandError(usage());
+      }
+      warnIfDemoTls(session, listener.name);
+      return;
+    }
+    case 'rcptaccess': {
+      const what = op?.toLowerCase();
+      if (what === 'print') return printRcptAccess(session, listener);
+      if (!arg1 || (what !== 'add' && what !== 'delete')) throw new CommandError(usage());
+      const { rcptDomain } = await import('../../store/schema.js');
+      if (!rcptDomain.safeParse(arg1).success) throw new CommandError(`"${arg1}" is not a domain, ".domain" or ALL.`);
+      session.draft = what === 'add' ? addRcptDomain(session.draft, listener.name, arg1) : removeRcptDomain(session.draft, listener.name, arg1);
+      io.print(`Recipient access table of ${listener.name} changed.`);
+      return;
+    }
+    case 'limits': {
+      const maxConcurrency = count(values['max-concurrency'], '--max-concurrency');
+      const tcpQueue = count(values['tcp-queue'], '--tcp-queue');
+      if (maxConcurrency === undefined && tcpQueue === undefined) throw new CommandError(`Nothing to change.\n${usage()}`);
+      session.draft = setLimits(session.draft, listener.name, { ...(maxConcurrency ? { maxConcurrency } : {}), ...(tcpQueue ? { tcpQueue } : {}) });
+      io.print(`Limits of ${listener.name} changed.${tcpQueue ? ' A new TCP queue length applies when the listener is next bound (address change or engine restart).' : ''}`);
+      return;
+    }
+  }
+}

@@ -1,0 +1,186 @@
+import net from 'node:net';
+import { z } from 'zod';
+
+/**
+ * The host access table (HAT) of a listener: sender groups, checked in order, map the connecting
+ * host to a mail flow policy. Policies leave a parameter unset to take the listener's default
+ * policy parameters (hostaccess DEFAULT), as on the appliance.
+ */
+
+export const TLS_LEVELS = ['off', 'preferred', 'required'] as const;
+export type TlsLevel = (typeof TLS_LEVELS)[number];
+export const POLICY_ACTIONS = ['accept', 'relay', 'reject'] as const;
+export type PolicyAction = (typeof POLICY_ACTIONS)[number];
+
+const HAT_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+export const hatName = z.string().regex(HAT_NAME, 'must start with a letter and hold only letters, digits, "_" or "-"');
+
+/** Sender group entries: IP, CIDR, partial IPv4 ("10.1."), host name, ".domain", or ALL. */
+export function patternProblem(pattern: string): string | undefined {
+  if (pattern === 'ALL') return undefined;
+  if (net.isIP(pattern)) return undefined;
+  const cidr = /^(.+)\/(\d{1,3})$/.exec(pattern);
+  if (cidr) {
+    const v = net.isIP(cidr[1]!);
+    const bits = Number(cidr[2]);
+    return v && bits <= (v === 4 ? 32 : 128) ? undefined : `"${pattern}" is not a valid CIDR range`;
+  }
+  if (/^(\d{1,3}\.){1,3}$/.test(pattern)) return undefined;
+  if (/^\.?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(pattern)) return undefined;
+  return `Invalid IP or IP range or hostname: "${pattern}"`;
+}
+
+const pattern = z.string().superRefine((p, ctx) => {
+  const problem = patternProblem(p);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const limits = {
+  maxMessageSize: z.number().int().min(1),
+  maxConcurrency: z.number().int().min(1),
+  maxMessagesPerConnection: z.number().int().min(1),
+  maxRecipientsPerMessage: z.number().int().min(1),
+};
+
+export const PolicyParametersSchema = z.object({
+  tls: z.enum(TLS_LEVELS).default('off'),
+  maxMessageSize: limits.maxMessageSize.default(10 * 1024 * 1024),
+  maxConcurrency: limits.maxConcurrency.default(10),
+  maxMessagesPerConnection: limits.maxMessagesPerConnection.default(10),
+  maxRecipientsPerMessage: limits.maxRecipientsPerMessage.default(50),
+});
+
+export const MailFlowPolicySchema = z.object({
+  name: hatName,
+  action: z.enum(POLICY_ACTIONS),
+  tls: z.enum(TLS_LEVELS).optional(),
+  maxMessageSize: limits.maxMessageSize.optional(),
+  maxConcurrency: limits.maxConcurrency.optional(),
+  maxMessagesPerConnection: limits.maxMessagesPerConnection.optional(),
+  maxRecipientsPerMessage: limits.maxRecipientsPerMessage.optional(),
+});
+
+export const SenderGroupSchema = z.object({
+  name: hatName,
+  patterns: z.array(pattern).default(() => []),
+  policy: hatName,
+  comment: z.string().default(''),
+});
+
+export const HatSchema = z.object({
+  defaults: PolicyParametersSchema.default(() => PolicyParametersSchema.parse({})),
+  policies: z.array(MailFlowPolicySchema),
+  senderGroups: z.array(SenderGroupSchema),
+});
+
+export type Hat = z.infer<typeof HatSchema>;
+export type MailFlowPolicy = z.infer<typeof MailFlowPolicySchema>;
+export type PolicyParameters = z.infer<typeof PolicyParametersSchema>;
+export type SenderGroup = z.infer<typeof SenderGroupSchema>;
+export type EffectivePolicy = PolicyParameters & { name: string; action: PolicyAction };
+
+/** The HAT a new listener gets, as the appliance ships it; every policy leaves TLS to the defaults (off). */
+export function defaultHat(type: 'public' | 'private'): Hat {
+  const defaults = PolicyParametersSchema.parse({});
+  if (type === 'private') {
+    return {
+      defaults,
+      policies: [
+        { name: 'RELAYED', action: 'relay' },
+        { name: 'BLOCKED', action: 'reject' },
+      ],
+      senderGroups: [
+        { name: 'RELAYLIST', patterns: [], policy: 'RELAYED', comment: 'Hosts allowed to relay through this listener' },
+        { name: 'ALL', patterns: ['ALL'], policy: 'BLOCKED', comment: 'Everyone else' },
+      ],
+    };
+  }
+  return {
+    defaults,
+    policies: [
+      { name: 'ACCEPTED', action: 'accept' },
+      { name: 'THROTTLED', action: 'accept', maxMessageSize: 1024 * 1024, maxConcurrency: 10, maxMessagesPerConnection: 10, maxRecipientsPerMessage: 25 },
+      { name: 'TRUSTED', action: 'accept', maxMessageSize: 100 * 1024 * 1024, maxConcurrency: 600, maxMessagesPerConnection: 5000, maxRecipientsPerMessage: 5000 },
+      { name: 'BLOCKED', action: 'reject' },
+    ],
+    senderGroups: [
+      { name: 'ALLOWLIST', patterns: [], policy: 'TRUSTED', comment: 'My trusted senders have no anti-spam scanning or rate limiting' },
+      { name: 'BLOCKLIST', patterns: [], policy: 'BLOCKED', comment: 'Spammers are rejected' },
+      { name: 'SUSPECTLIST', patterns: [], policy: 'THROTTLED', comment: 'Suspicious senders are throttled' },
+      { name: 'UNKNOWNLIST', patterns: [], policy: 'ACCEPTED', comment: 'Reviewed but undecided, continue normal acceptance' },
+      { name: 'ALL', patterns: ['ALL'], policy: 'ACCEPTED', comment: 'Everyone else' },
+    ],
+  };
+}
+
+export const stripDollar = (name: string) => name.replace(/^\$/, '');
+const same = (a: string, b: string) => stripDollar(a).toLowerCase() === stripDollar(b).toLowerCase();
+
+export function findPolicy(hat: Hat, name: string): MailFlowPolicy | undefined {
+  return hat.policies.find((p) => same(p.name, name));
+}
+
+export function findSenderGroup(hat: Hat, name: string): SenderGroup | undefined {
+  return hat.senderGroups.find((g) => same(g.name, name));
+}
+
+export function effectivePolicy(hat: Hat, policy: MailFlowPolicy): EffectivePolicy {
+  const out: EffectivePolicy = { ...hat.defaults, name: policy.name, action: policy.action };
+  for (const k of ['tls', 'maxMessageSize', 'maxConcurrency', 'maxMessagesPerConnection', 'maxRecipientsPerMessage'] as const) {
+    if (policy[k] !== undefined) (out as Record<string, unknown>)[k] = policy[k];
+  }
+  return out;
+}
+
+function ipInCidr(ip: string, base: string, bits: number): boolean {
+  const list = new net.BlockList();
+  list.addSubnet(base, bits, net.isIP(base) === 6 ? 'ipv6' : 'ipv4');
+  return list.check(ip, net.isIP(ip) === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** Does one sender group entry match a client (address, and host name when known)? */
+export function patternMatches(pattern: string, ip: string, hostname?: string): boolean {
+  if (pattern === 'ALL') return true;
+  if (net.isIP(pattern)) return net.isIP(ip) === net.isIP(pattern) && ipInCidr(ip, pattern, net.isIP(pattern) === 4 ? 32 : 128);
+  const cidr = /^(.+)\/(\d{1,3})$/.exec(pattern);
+  if (cidr) return net.isIP(ip) === net.isIP(cidr[1]!) && ipInCidr(ip, cidr[1]!, Number(cidr[2]));
+  if (/^(\d{1,3}\.){1,3}$/.test(pattern)) return net.isIP(ip) === 4 && ip.startsWith(pattern);
+  if (!hostname) return false;
+  const h = hostname.toLowerCase().replace(/\.$/, '');
+  const p = pattern.toLowerCase();
+  return p.startsWith('.') ? h.endsWith(p) : h === p;
+}
+
+/** The first sender group that matches, and its policy with defaults applied. */
+export function classify(hat: Hat, ip: string, hostname?: string): { group: string; policy: EffectivePolicy } | undefined {
+  const address = ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+  for (const group of hat.senderGroups) {
+    if (group.patterns.some((p) => patternMatches(p, address, hostname))) {
+      const policy = findPolicy(hat, group.policy);
+      if (policy) return { group: group.name, policy: effectivePolicy(hat, policy) };
+    }
+  }
+  return undefined;
+}
+
+/** Problems that span the table: unknown policies, duplicate names. */
+export function hatProblems(hat: Hat): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const p of hat.policies) {
+    if (seen.has(p.name.toLowerCase())) problems.push(`policy $${p.name} is defined twice`);
+    seen.add(p.name.toLowerCase());
+  }
+  const groups = new Set<string>();
+  for (const g of hat.senderGroups) {
+    if (groups.has(g.name.toLowerCase())) problems.push(`sender group ${g.name} is defined twice`);
+    groups.add(g.name.toLowerCase());
+    if (!findPolicy(hat, g.policy)) problems.push(`sender group ${g.name} uses policy $${stripDollar(g.policy)}, which does not exist`);
+  }
+  return problems;
+}
+
+/** Does any policy that lets hosts in offer TLS? */
+export function hatOffersTls(hat: Hat): boolean {
+  return hat.policies.some((p) => p.action !== 'reject' && (p.tls ?? hat.defaults.tls) !== 'off');
+}
