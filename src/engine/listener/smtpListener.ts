@@ -31,6 +31,7 @@ export interface ListenerState {
 /** Per-connection state kept beside smtp-server's session. */
 interface Connection {
   icid: number;
+  hostKey: string;
   policy: EffectivePolicy;
   group: string;
   mid?: number;
@@ -63,7 +64,8 @@ const BEFORE_TLS = new Set(['NOOP', 'EHLO', 'STARTTLS', 'QUIT']);
 export class SmtpListener {
   readonly server: SMTPServer;
   private readonly connections = new Map<string, Connection>();
-  private readonly perPolicy = new Map<string, number>();
+  /** Open connections per policy and client address (a policy's max concurrency is per host). */
+  private readonly perHost = new Map<string, number>();
 
   constructor(
     public current: ListenerState,
@@ -151,14 +153,15 @@ export class SmtpListener {
       this.deps.log.info(`ICID ${icid} close`);
       return cb(smtpError(554, `5.7.1 Access denied`));
     }
-    const inPolicy = this.perPolicy.get(match.policy.name) ?? 0;
-    if (inPolicy >= match.policy.maxConcurrency) {
-      this.deps.log.info(`ICID ${icid} TCP REFUSAL SG ${match.group}: more than ${match.policy.maxConcurrency} concurrent connections for policy $${match.policy.name}`);
+    const hostKey = `${match.policy.name}|${address}`;
+    const fromHost = this.perHost.get(hostKey) ?? 0;
+    if (fromHost >= match.policy.maxConcurrency) {
+      this.deps.log.info(`ICID ${icid} TCP REFUSAL SG ${match.group}: more than ${match.policy.maxConcurrency} concurrent connections from ${address} (policy $${match.policy.name})`);
       this.deps.log.info(`ICID ${icid} close`);
-      return cb(smtpError(421, '4.7.0 Too many concurrent connections, try again later'));
+      return cb(smtpError(421, '4.7.0 Too many concurrent connections from your host, try again later'));
     }
-    this.perPolicy.set(match.policy.name, inPolicy + 1);
-    this.connections.set(session.id, { icid, policy: match.policy, group: match.group, rcpts: 0, accepted: 0, messages: 0, secure: false });
+    this.perHost.set(hostKey, fromHost + 1);
+    this.connections.set(session.id, { icid, hostKey, policy: match.policy, group: match.group, rcpts: 0, accepted: 0, messages: 0, secure: false });
     this.deps.log.info(`ICID ${icid} ${match.policy.action === 'relay' ? 'RELAY' : 'ACCEPT'} SG ${match.group} match ${address} SBRS None`);
 
     const tlsOffered = match.policy.tls !== 'off' && tls !== undefined;
@@ -279,7 +282,9 @@ export class SmtpListener {
     }
     this.deps.log.info(`ICID ${conn.icid} close`);
     this.connections.delete(session.id);
-    this.perPolicy.set(conn.policy.name, (this.perPolicy.get(conn.policy.name) ?? 1) - 1);
+    const left = (this.perHost.get(conn.hostKey) ?? 1) - 1;
+    if (left > 0) this.perHost.set(conn.hostKey, left);
+    else this.perHost.delete(conn.hostKey);
   }
 
   /** A transaction that started (MAIL FROM) but did not end in the queue. */

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import nodemailer from 'nodemailer';
+import { applianceWithListener, cleanup, mxgate } from '../helpers.js';
+import { opensslChain } from '../pki-fixtures.js';
+import { SmtpProbe } from '../smtp-probe.js';
+
+let home: string;
+let port: number;
+const chain = opensslChain();
+const mailLog = () => readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
+
+async function shell(...lines: string[]) {
+  const r = await mxgate(home, lines.flatMap((l) => ['-c', l]));
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  return r.stdout;
+}
+
+async function send(options: { tls: 'none' | 'require'; to?: string }) {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    ignoreTLS: options.tls === 'none',
+    requireTLS: options.tls === 'require',
+    tls: { ca: chain.root, servername: 'mx.test.example' },
+    name: 'client.test',
+  });
+  try {
+    return await transport.sendMail({ from: 'a@example.org', to: options.to ?? 'user@example.net', subject: 'tls test', text: 'hi\n' });
+  } finally {
+    transport.close();
+  }
+}
+
+before(async () => {
+  ({ home, port } = await applianceWithListener());
+  const conf = (f: string) => path.join(home, 'configuration', f);
+  await writeFile(conf('leaf.pem'), chain.leaf);
+  await writeFile(conf('leaf.key'), chain.leafKey);
+  await writeFile(conf('int.pem'), chain.intermediate);
+  await shell('certconfig paste mx1 --cert leaf.pem --key leaf.key --intermediate int.pem', 'listenerconfig edit InboundMail certificate mx1', 'commit "certificate"');
+});
+after(() => cleanup(home));
+
+test('TLS off (the default): STARTTLS is neither advertised nor accepted', async () => {
+  const { probe } = await SmtpProbe.connect(port);
+  assert.doesNotMatch(await probe.send('EHLO t'), /STARTTLS/);
+  assert.match(await probe.send('STARTTLS'), /^500 /);
+  probe.close();
+  assert.match((await send({ tls: 'none' })).response, /^250 /);
+});
+
+test('Required: 530 for everything but NOOP/EHLO/STARTTLS/QUIT before the handshake, mail accepted after', async () => {
+  const out = await shell('listenerconfig edit InboundMail hostaccess default --tls required', 'commit required');
+  assert.doesNotMatch(out, /demo certificate/);
+  const { probe } = await SmtpProbe.connect(port);
+  assert.match(await probe.send('EHLO t'), /250[- ]STARTTLS/);
+  for (const cmd of ['MAIL FROM:<a@example.org>', 'RCPT TO:<b@example.net>', 'DATA', 'RSET', 'HELO t', 'HELP']) {
+    assert.match(await probe.send(cmd), /^530 5\.7\.0 Must issue a STARTTLS command first/, cmd);
+  }
+  assert.match(await probe.send('NOOP'), /^250 /);
+  assert.match(await probe.send('STARTTLS'), /^220 /);
+  const secure = await probe.upgrade({ ca: chain.root, servername: 'mx.test.example' });
+  assert.equal(secure.authorized, true, String(secure.authorizationError));
+  assert.ok(['TLSv1.2', 'TLSv1.3'].includes(secure.getProtocol()!));
+  const presented = secure.getPeerCertificate(true);
+  assert.equal(presented.subject.CN, 'mx.test.example');
+  assert.equal(presented.issuerCertificate.subject.CN, 'Test Intermediate CA', 'the chain is presented');
+  assert.match(await probe.send('EHLO t'), /^250/);
+  assert.match(await probe.send('MAIL FROM:<a@example.org>'), /^250 /);
+  assert.match(await probe.send('RCPT TO:<b@example.net>'), /^250 /);
+  assert.match(await probe.send('RCPT TO:<b@elsewhere.test>'), /^550 5\.7\.1/, 'the RAT refuses foreign domains');
+  await probe.send('QUIT');
+  probe.close();
+
+  await assert.rejects(send({ tls: 'none' }), /530/);
+  const ok = await send({ tls: 'require' });
+  assert.match(ok.response, /^250 Ok: Message MID (\d+) accepted/);
+  const mid = /MID (\d+)/.exec(ok.response)![1];
+  assert.match(await readFile(path.join(home, 'queue', `${mid}.eml`), 'utf8'), /with ESMTPS id MID/);
+
+  const log = await mailLog();
+  assert.match(log, /Info: ICID \d+ TLS success protocol TLSv1\.[23] cipher TLS_\w+/);
+  assert.match(log, /Info: ICID \d+ TLS was required but remote host did not initiate it/);
+});
+
+test('Preferred: STARTTLS offered, mail accepted with and without it', async () => {
+  await shell('listenerconfig edit InboundMail hostaccess default --tls preferred', 'commit preferred');
+  assert.match((await send({ tls: 'none' })).response, /^250 /);
+  assert.match((await send({ tls: 'require' })).response, /^250 /);
+});
+
+test('the per-host policy limit refuses the connection over it with 421', async () => {
+  await shell('listenerconfig edit InboundMail hostaccess default --max-concurrency 2', 'commit per-host');
+  const a = await SmtpProbe.connect(port);
+  const b = await SmtpProbe.connect(port);
+  const c = await SmtpProbe.connect(port);
+  assert.match(a.greeting, /^220 /);
+  assert.match(b.greeting, /^220 /);
+  assert.match(c.greeting, /^421 4\.7\.0 Too many concurrent connections from your host/);
+  for (const x of [a, b, c]) x.probe.close();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.match(await mailLog(), /TCP REFUSAL SG ALL: more than 2 concurrent connections from 127\.0\.0\.1/);
+});
+
+test('commands pipelined after STARTTLS are never executed (CVE-2011-0411 class)', async () => {
+  const { probe } = await SmtpProbe.connect(port);
+  await probe.send('EHLO t');
+  probe.write('STARTTLS\r\nMAIL FROM:<injected@evil.test>\r\nRSET\r\n');
+  assert.match(await probe.reply(), /^220 /);
+  await probe.upgrade({ ca: chain.root, servername: 'mx.test.example' });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(probe.unsolicited(), [], 'no reply to the injected commands');
+  assert.match(await probe.send('NOOP'), /^250 /);
+  assert.match(await probe.send('MAIL FROM:<a@example.org>'), /^503 .*HELO\/EHLO first/, 'the session was reset by STARTTLS');
+  probe.close();
+  assert.doesNotMatch(await mailLog(), /injected@evil\.test/);
+});
+
+test('a new certificate committed applies to new connections; an open TLS session keeps working', async () => {
+  const { probe } = await SmtpProbe.connect(port);
+  await probe.send('EHLO t');
+  await probe.send('STARTTLS');
+  const first = await probe.upgrade({ ca: chain.root, servername: 'mx.test.example' });
+  assert.equal(first.getPeerCertificate().subject.CN, 'mx.test.example');
+
+  await shell('certconfig new swapped --cn swapped.example.com --country JP --key ecdsa-p256', 'listenerconfig edit InboundMail certificate swapped', 'commit swap');
+
+  assert.match(await probe.send('EHLO t'), /^250/, 'the old session is still open');
+  assert.match(await probe.send('MAIL FROM:<a@example.org>'), /^250 /);
+  probe.close();
+  const { probe: second } = await SmtpProbe.connect(port);
+  await second.send('EHLO t');
+  await second.send('STARTTLS');
+  const fresh = await second.upgrade({ rejectUnauthorized: false, servername: 'swapped.example.com' });
+  assert.equal(fresh.getPeerCertificate().subject.CN, 'swapped.example.com');
+  second.close();
+  await shell('listenerconfig edit InboundMail certificate mx1', 'commit back');
+});
+
+test('a bad ClientHello or a dropped handshake is logged and never takes the engine down', async () => {
+  for (const junk of ['\x16\x03\x01\x00\x05hello', '']) {
+    const { probe } = await SmtpProbe.connect(port);
+    await probe.send('EHLO t');
+    assert.match(await probe.send('STARTTLS'), /^220 /);
+    if (junk) probe.write(junk);
+    probe.close();
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  assert.match(await mailLog(), /ICID \d+ TLS failed: /);
+  assert.match((await send({ tls: 'require' })).response, /^250 /);
+});
+
+test('the demo certificate: a listener with no profile presents it, with the seed\'s warning', async () => {
+  const out = await shell('listenerconfig edit InboundMail certificate none', 'commit demo');
+  assert.match(out, /Warning: You may use the demo certificate to test TLS, but this will not be secure\./);
+  const { probe } = await SmtpProbe.connect(port);
+  await probe.send('EHLO t');
+  await probe.send('STARTTLS');
+  const s = await probe.upgrade({ rejectUnauthorized: false });
+  assert.equal(s.getPeerCertificate().subject.O, 'mxgate demonstration certificate');
+  probe.close();
+  const cert = await mxgate(home, [], 'certconfig\n\n');
+  assert.match(cert.stdout, /You are currently using a demonstration certificate \(Demo\).*Used by: listener InboundMail/);
+  await shell('listenerconfig edit InboundMail certificate mx1', 'commit back');
+});
+
+test('1,000 concurrent connections: the concurrency limit is enforced and the engine stays up', async () => {
+  // All connections come from 127.0.0.1: lift the per-host policy limit so the listener limit decides.
+  await shell('listenerconfig edit InboundMail limits --max-concurrency 100 --tcp-queue 1024', 'listenerconfig edit InboundMail hostaccess default --max-concurrency 2000', 'commit limits');
+  // The TCP queue length applies when the listener is bound.
+  await mxgate(home, ['engine', 'stop']);
+  await mxgate(home, ['engine', 'start']);
+  const sockets: net.Socket[] = [];
+  const greetings = await Promise.all(
+    Array.from({ length: 1000 }, () =>
+      new Promise<string>((resolve) => {
+        const s = net.connect(port, '127.0.0.1');
+        sockets.push(s);
+        let data = '';
+        s.on('data', (d) => {
+          data += d.toString();
+          if (data.includes('\r\n')) resolve(data);
+        });
+        s.on('error', () => resolve('error'));
+        s.on('close', () => resolve(data || 'closed'));
+        setTimeout(() => resolve(data || 'timeout'), 30_000);
+      }),
+    ),
+  );
+  const accepted = greetings.filter((g) => g.startsWith('220')).length;
+  const refused = greetings.filter((g) => g.startsWith('421')).length;
+  for (const s of sockets) s.destroy();
+  assert.ok(accepted <= 100, `accepted ${accepted}`);
+  assert.ok(accepted > 0);
+  assert.equal(accepted + refused, 1000, `other answers: ${greetings.filter((g) => !/^(220|421)/.test(g)).slice(0, 3).join(' | ')}`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.match((await send({ tls: 'require' })).response, /^250 /);
+});
