@@ -1,4 +1,4 @@
-import type { Hat, MailFlowPolicy } from './hat.js';
+import { type Hat, HatSchema, hatProblems, type MailFlowPolicy, PolicyParametersSchema } from './hat.js';
 
 /**
  * The appliance's HAT text format (hostaccess PRINT / EXPORT): policies as `$NAME` with their
@@ -32,4 +32,67 @@ export function formatHat(hat: Hat): string[] {
     lines.push(`        $${g.policy}${g.comment ? ` (${g.comment})` : ''}`);
   }
   return lines;
+}
+
+export class HatParseError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Read the text format back (hostaccess IMPORT). Errors name the line. */
+export function parseHat(text: string): Hat {
+  const hat: Hat = { defaults: PolicyParametersSchema.parse({}), policies: [], senderGroups: [] };
+  const byLabel = new Map(KEYS.map(([k, label]) => [label, k]));
+  let section: 'defaults' | 'policy' | 'group' | undefined;
+  let policy: MailFlowPolicy | undefined;
+  let patterns: string[] = [];
+  let groupName = '';
+  const lines = text.split(/\r?\n/);
+  const fail = (n: number, why: string): never => {
+    throw new HatParseError(`Line ${n + 1}: ${why}: "${lines[n]!.trim()}"`);
+  };
+  const value = (n: number, raw: string, key: string): string | number => {
+    let v: unknown;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      fail(n, `the value of ${key} is not a number or a quoted string`);
+    }
+    if (typeof v !== 'number' && typeof v !== 'string') fail(n, `the value of ${key} is not a number or a quoted string`);
+    return v as string | number;
+  };
+  lines.forEach((line, n) => {
+    const t = line.trim();
+    if (t === '' || t.startsWith('#') || t === '}') return;
+    if (t === 'Default Policy Parameters:') return void (section = 'defaults');
+    let m: RegExpExecArray | null;
+    if ((m = /^\$([A-Za-z][A-Za-z0-9_-]*)$/.exec(t)) && !line.startsWith(' ')) {
+      policy = { name: m[1]!, action: 'accept' };
+      hat.policies.push(policy);
+      return void (section = 'policy');
+    }
+    if ((m = /^([A-Za-z][A-Za-z0-9_-]*):$/.exec(t)) && !line.startsWith(' ')) {
+      groupName = m[1]!;
+      patterns = [];
+      return void (section = 'group');
+    }
+    if (section === 'policy' && (m = /^(ACCEPT|RELAY|REJECT)( \{)?$/.exec(t))) return void (policy!.action = m[1]!.toLowerCase() as MailFlowPolicy['action']);
+    if ((section === 'policy' || section === 'defaults') && (m = /^([a-z_]+) = (.+)$/.exec(t))) {
+      const key = byLabel.get(m[1]!) ?? fail(n, `unknown parameter ${m[1]}`);
+      const v = value(n, m[2]!, m[1]!);
+      const target = (section === 'policy' ? policy : hat.defaults) as Record<string, unknown>;
+      target[key] = v;
+      return;
+    }
+    if (section === 'group' && (m = /^\$([A-Za-z][A-Za-z0-9_-]*)(?: \((.*)\))?$/.exec(t))) {
+      hat.senderGroups.push({ name: groupName, patterns: groupName === 'ALL' && patterns.length === 0 ? ['ALL'] : patterns, policy: m[1]!, comment: m[2] ?? '' });
+      return void (section = undefined);
+    }
+    if (section === 'group') return void patterns.push(t);
+    fail(n, 'unexpected line');
+  });
+  const parsed = HatSchema.safeParse(hat);
+  if (!parsed.success) throw new HatParseError(`The table is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const problems = hatProblems(parsed.data);
+  if (problems.length) throw new HatParseError(`The table is not valid: ${problems.join('; ')}`);
+  return parsed.data;
 }

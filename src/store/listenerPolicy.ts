@@ -1,5 +1,5 @@
 import { editConfig, notFound } from './edit.js';
-import { findPolicy, findSenderGroup, patternProblem, type PolicyAction, type PolicyParameters, stripDollar, type TlsLevel } from './hat.js';
+import { findPolicy, findSenderGroup, type Hat, patternProblem, type PolicyAction, type PolicyParameters, stripDollar, type TlsLevel } from './hat.js';
 import { findCertificate } from './certificates.js';
 import { type Config, ConfigError, type Listener, sameName } from './schema.js';
 
@@ -104,4 +104,11 @@ export function setLimits(config: Config, name: string, changes: Partial<Listene
 export function usesDemoCertificate(config: Config, listener: Listener): boolean {
   const profile = listener.certificate === null ? config.certificates.find((c) => c.demo) : findCertificate(config, listener.certificate);
   return profile?.demo ?? false;
+}
+
+/** Replace a listener's whole HAT (IMPORT, CLEAR, MOVE build the new table first). */
+export function setHat(config: Config, name: string, hat: Hat): Config {
+  return editListenerPart(config, name, (l) => {
+    l.hat = hat;
+  });
 }

@@ -201,3 +201,27 @@ test('1,000 concurrent connections: the concurrency limit is enforced and the en
   await new Promise((r) => setTimeout(r, 300));
   assert.match((await send({ tls: 'require' })).response, /^250 /);
 });
+
+test('EDIT dialog: summary, HOSTACCESS DEFAULT asks the TLS question, RCPTACCESS, export and import of the HAT', async () => {
+  const script = [
+    'listenerconfig', 'edit', '1',
+    'hostaccess', 'default', '', '', '', '', '3',
+    'export', 'hat.txt', '',
+    'rcptaccess', 'new', '.example.org', '',
+    '', '',
+    'listenerconfig edit InboundMail hostaccess default --tls no',
+    'listenerconfig edit InboundMail hostaccess import --file hat.txt',
+    'listenerconfig edit InboundMail rcptaccess print',
+    'showchanges',
+    '',
+  ].join('\n');
+  const r = await mxgate(home, [], script);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Name: InboundMail\nType: Public\nInterface: Management \(127\.0\.0\.1\) TCP Port \d+\nProtocol: SMTP\nDefault Domain:\nMax Concurrency: 100 \(TCP Queue: 1024\)\nDomain Map: Disabled\nTLS: Preferred\nCertificate: mx1/);
+  assert.match(r.stdout, /Do you want to allow encrypted TLS connections\?\n1\. No\n2\. Preferred\n3\. Required\n\[2\]> 3/);
+  assert.match(r.stdout, /You have chosen to enable TLS\. Please use the 'certconfig' command/);
+  assert.match(r.stdout, /TLS: Required/);
+  assert.match(await readFile(path.join(home, 'configuration', 'hat.txt'), 'utf8'), /^ {4}tls = "required"$/m);
+  assert.match(r.stdout, /^ {4}\.example\.org {4}ACCEPT$/m);
+  assert.match(r.stdout, /~ listeners\.InboundMail\.hat\.defaults\.tls: preferred -> required/, 'the imported table carries TLS required');
+});

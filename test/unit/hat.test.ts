@@ -83,3 +83,16 @@ test('recipient access table: exact domains, .subdomains, ALL; empty refuses eve
   assert.equal(recipientAllowed(['ALL'], 'a@anything.test'), true);
   assert.equal(recipientAllowed(['example.com'], 'postmaster'), false);
 });
+
+test('HAT text: what PRINT writes, IMPORT reads back; errors name the line', async () => {
+  const { parseHat } = await import('../../src/store/hatText.js');
+  for (const type of ['public', 'private'] as const) {
+    const hat = defaultHat(type);
+    hat.defaults.tls = 'required';
+    hat.senderGroups[0]!.patterns.push('127.0.0.0/8', '.example.com');
+    assert.deepEqual(parseHat(formatHat(hat).join('\n')), hat);
+  }
+  assert.throws(() => parseHat('$X\n    ACCEPT {\n        colour = "red"\n    }\n'), /Line 3: unknown parameter colour/);
+  assert.throws(() => parseHat('G:\n    10.0.0.0/8\n        $MISSING\n'), /uses policy \$MISSING, which does not exist/);
+  assert.throws(() => parseHat('$X\n    ACCEPT {\n        tls = "sometimes"\n    }\n'), /not valid/);
+});

@@ -14,6 +14,7 @@ import {
 } from '../../store/listeners.js';
 import { type Config, type Interface, type Listener } from '../../store/schema.js';
 import { checkName } from '../answers.js';
+import { certificateDialog, hostaccessDialog, limitsDialog, listenerSummary, rcptaccessDialog } from './dialogs.js';
 import { EDIT_KEYWORDS, EDIT_USAGE, editPolicyBatch } from './policy.js';
 
 function printList(session: Session): void {
@@ -88,10 +89,14 @@ async function editDialog(session: Session, listener: Listener): Promise<void> {
     session.draft = config;
   };
   await session.io.menuLoop(
-    () => session.io.print('', `Listener ${describeListener(session.draft, current())}`),
+    () => session.io.print('', ...listenerSummary(session.draft, current())),
     [
       { keyword: 'NAME', text: 'Change the name of the listener.', run: rename },
       { keyword: 'INTERFACE', text: 'Change the interface and TCP port.', run: rebind },
+      { keyword: 'LIMITS', text: 'Change the injection limits.', run: () => limitsDialog(session, name) },
+      { keyword: 'HOSTACCESS', text: 'Modify the Host Access Table.', run: () => hostaccessDialog(session, name) },
+      { keyword: 'RCPTACCESS', text: 'Modify the Recipient Access Table.', run: () => rcptaccessDialog(session, name) },
+      { keyword: 'CERTIFICATE', text: 'Choose the certificate.', run: () => certificateDialog(session, name) },
     ],
   );
 }

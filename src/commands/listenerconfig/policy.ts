@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
 import type { PolicyParameters } from '../../store/hat.js';
-import { formatHat } from '../../store/hatText.js';
+import { formatHat, parseHat } from '../../store/hatText.js';
+import { readConfigFile, writeConfigFile } from '../files.js';
 import { findListener } from '../../store/listeners.js';
 import {
   addGroupPattern,
@@ -14,6 +15,7 @@ import {
   setHatDefaults,
   setLimits,
   setListenerCertificate,
+  setHat,
   setPolicy,
   usesDemoCertificate,
 } from '../../store/listenerPolicy.js';
@@ -26,6 +28,7 @@ export const DEMO_TLS_WARNING = 'You may use the demo certificate to test TLS, b
 export const EDIT_USAGE = [
   'listenerconfig edit NAME certificate PROFILE|none',
   'listenerconfig edit NAME hostaccess print',
+  'listenerconfig edit NAME hostaccess export|import --file FILE',
   'listenerconfig edit NAME hostaccess default [--tls no|preferred|required] [--max-message-size N] [--max-concurrency N] [--max-messages N] [--max-recipients N]',
   'listenerconfig edit NAME hostaccess policy POLICY [--tls …] [--action accept|relay|reject] [--max-… N]',
   'listenerconfig edit NAME hostaccess group GROUP add|delete PATTERN [--policy POLICY]',
@@ -53,6 +56,7 @@ function options(args: string[]) {
         'max-messages': { type: 'string' },
         'max-recipients': { type: 'string' },
         'tcp-queue': { type: 'string' },
+        file: { type: 'string' },
       },
     });
   } catch (err) {
@@ -110,6 +114,18 @@ export async function editPolicyBatch(session: Session, name: string, keyword: s
       const what = op?.toLowerCase();
       if (what === 'print') {
         io.print(...formatHat(listener.hat));
+        return;
+      }
+      if (what === 'export' || what === 'import') {
+        const file = values.file ?? arg1;
+        if (!file) throw new CommandError(usage());
+        if (what === 'export') {
+          io.print(`The table was exported to ${await writeConfigFile(session, file, formatHat(listener.hat).join('\n') + '\n')}.`);
+          return;
+        }
+        session.draft = setHat(session.draft, listener.name, parseHat((await readConfigFile(session, file)).toString('utf8')));
+        io.print(`The host access table of ${listener.name} was imported.`);
+        warnIfDemoTls(session, listener.name);
         return;
       }
       if (what === 'default') {
