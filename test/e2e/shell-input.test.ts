@@ -100,7 +100,7 @@ test('listenerconfig EDIT dialog renames and moves a listener', async () => {
   const run = await mxgate(home, [], script);
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /- NAME - Change the name of the listener\./);
-  assert.match(run.stdout, new RegExp(`Listener Relay \\(on Management, 127\\.0\\.0\\.1\\) SMTP TCP Port ${port} Private`));
+  assert.match(run.stdout, new RegExp(`Name: Relay\\nType: Private\\nInterface: Management \\(127\\.0\\.0\\.1\\) TCP Port ${port}\\n`));
   assert.match(run.stdout, /- listeners\.Second:/);
   assert.match(run.stdout, /\+ listeners\.Relay:/);
 });
