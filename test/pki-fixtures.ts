@@ -13,6 +13,8 @@ export interface OpensslChain {
   otherRoot: string;
   /** Sign a CSR (PEM text) with the intermediate; returns the certificate PEM. */
   sign(csrPem: string, days?: number): string;
+  /** A new server certificate from the intermediate with this CN and these DNS SANs. */
+  issue(cn: string, sans: string[], days?: number): string;
 }
 
 const run = (dir: string, args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -41,6 +43,14 @@ export function opensslChain(intermediateDays = 3650): OpensslChain {
       writeFileSync(path.join(dir, `req${n}.csr`), csrPem);
       run(dir, ['x509', '-req', '-in', `req${n}.csr`, '-CA', 'int.pem', '-CAkey', 'int.key', '-CAcreateserial', '-out', `signed${n}.pem`, '-days', String(days), '-extfile', 'leaf.ext']);
       return read(`signed${n}.pem`);
+    },
+    issue(cn, sans, days = 3650) {
+      n += 1;
+      const ext = `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n${sans.length ? `subjectAltName=${sans.map((d) => `DNS:${d}`).join(',')}\n` : ''}`;
+      writeFileSync(path.join(dir, `issue${n}.ext`), ext);
+      run(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `issue${n}.key`, '-out', `issue${n}.csr`, '-subj', `/CN=${cn}`]);
+      run(dir, ['x509', '-req', '-in', `issue${n}.csr`, '-CA', 'int.pem', '-CAkey', 'int.key', '-CAcreateserial', '-out', `issue${n}.pem`, '-days', String(days), '-extfile', `issue${n}.ext`]);
+      return read(`issue${n}.pem`);
     },
   };
 }

@@ -17,7 +17,8 @@ export async function validateChain(leafPem: string, intermediatePems: string[],
   if (trustedPems.length === 0) return { valid: false, reason: 'No trusted certificate authorities are enabled' };
   const engine = new pkijs.CertificateChainValidationEngine({
     trustedCerts: trustedPems.map(toPkijs),
-    certs: [leafPem, ...intermediatePems].map(toPkijs),
+    // pkijs takes the last certificate as the one to validate: leaf last.
+    certs: [...intermediatePems, leafPem].map(toPkijs),
     checkDate,
   });
   try {

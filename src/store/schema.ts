@@ -2,6 +2,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
 import { defaultHat, HatSchema, hatProblems } from './hat.js';
+import { DestinationDefaultsSchema, DestinationSchema, destinationDomain } from './destinations.js';
 
 /**
  * The appliance configuration: one typed document, validated on every load, every edit and every
@@ -62,6 +63,13 @@ export const CertificateAuthoritiesSchema = z.object({
     .default(() => ({ enabled: false, certificates: [] })),
 });
 
+export const SmtpRouteSchema = z.object({
+  domain: destinationDomain,
+  hosts: z
+    .array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535).default(25) }))
+    .min(1, 'needs at least one host'),
+});
+
 export const LISTENER_TYPES = ['public', 'private'] as const;
 
 /** Recipient access table entries: a domain, ".domain" for its subdomains, or ALL. */
@@ -97,8 +105,28 @@ export const ConfigSchema = z
     listeners: z.array(ListenerSchema).default(() => []),
     certificates: z.array(CertificateProfileSchema).default(() => []),
     certificateAuthorities: CertificateAuthoritiesSchema.default(() => CertificateAuthoritiesSchema.parse({})),
-    /** Delivery settings; the certificate presented for all outbound TLS (destconfig SETUP). */
-    delivery: z.object({ certificate: objectName.nullable().default(null) }).default(() => ({ certificate: null })),
+    /** Delivery: destination controls and the global destconfig SETUP settings. */
+    delivery: z
+      .object({
+        /** Client certificate presented on all outbound TLS (destconfig SETUP). */
+        certificate: objectName.nullable().default(null),
+        alertOnRequiredTlsFailure: z.boolean().default(false),
+        defaults: DestinationDefaultsSchema.default(() => DestinationDefaultsSchema.parse({})),
+        destinations: z.array(DestinationSchema).default(() => []),
+      })
+      .default(() => ({ certificate: null, alertOnRequiredTlsFailure: false, defaults: DestinationDefaultsSchema.parse({}), destinations: [] })),
+    /** sslconfig: outbound TLS floor and the optional peer certificate checks. */
+    tls: z
+      .object({
+        outboundMinVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+        peerCertFqdn: z.boolean().default(false),
+        peerCertX509: z.boolean().default(false),
+      })
+      .default(() => ({ outboundMinVersion: 'TLSv1.2' as const, peerCertFqdn: false, peerCertX509: false })),
+    /** SMTP routes: a domain (or ".domain") delivered to fixed hosts instead of its MX. */
+    smtpRoutes: z.array(SmtpRouteSchema).default(() => []),
+    /** dnsconfig: resolvers the engine queries; empty means the system's. */
+    dns: z.object({ servers: z.array(z.string()).default(() => []) }).default(() => ({ servers: [] })),
   })
   .superRefine((config, ctx) => {
     for (const problem of consistencyProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
@@ -135,7 +163,7 @@ function consistencyProblems(config: {
   interfaces: Interface[];
   listeners: Listener[];
   certificates: CertificateProfile[];
-  delivery: { certificate: string | null };
+  delivery: { certificate: string | null; destinations: { domain: string }[] };
 }): Problem[] {
   const problems: Problem[] = [];
   duplicates(config.certificates.map((c) => c.name)).forEach((index) =>
@@ -148,6 +176,9 @@ function consistencyProblems(config: {
       problems.push({ path: ['listeners', index, 'certificate'], message: `certificate profile "${l.certificate}" does not exist` });
     }
   });
+  duplicates(config.delivery.destinations.map((d) => d.domain)).forEach((index) =>
+    problems.push({ path: ['delivery', 'destinations', index, 'domain'], message: `${config.delivery.destinations[index]!.domain} has two destination control entries` }),
+  );
   if (config.delivery.certificate !== null && !hasCertificate(config.delivery.certificate)) {
     problems.push({ path: ['delivery', 'certificate'], message: `certificate profile "${config.delivery.certificate}" does not exist` });
   }

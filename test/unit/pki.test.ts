@@ -31,6 +31,15 @@ test('chain validation: missing intermediate, untrusted root, expired intermedia
   assert.match(expired.reason!, /expired|not yet valid/i);
 });
 
+test('chain validation checks the leaf itself: a leaf from another CA with a genuine intermediate fails', async () => {
+  const stranger = opensslChain();
+  const r = await validateChain(stranger.leaf, [chain.intermediate], [chain.root]);
+  assert.equal(r.valid, false);
+  const shortLived = chain.issue('mx.test.example', ['mx.test.example'], 30);
+  const later = await validateChain(shortLived, [chain.intermediate], [chain.root], new Date(Date.now() + 60 * 86_400_000));
+  assert.deepEqual(later, { valid: false, reason: 'The certificate is either not yet valid or expired' }, 'an expired leaf fails');
+});
+
 test('chain validation: system list disabled, root only in the custom list', async () => {
   let config = defaultConfig();
   config.certificateAuthorities.custom = { enabled: true, certificates: [chain.root] };

@@ -1,0 +1,70 @@
+import type { DestinationTls } from '../../../store/destinations.js';
+
+/**
+ * The destination control's TLS decision for one delivery connection, as a pure function of the
+ * setting and what the server did. The delivery loop reports what it observed and acts on the
+ * answer; DANE and MTA-STS will add their own stricter requirements on top.
+ */
+
+export interface TlsRequirement {
+  setting: DestinationTls;
+  /** Send STARTTLS at all. */
+  attempt: boolean;
+  /** Without TLS nothing may be sent. */
+  mustEncrypt: boolean;
+  verify: 'none' | 'try' | 'must';
+  identity: 'standard' | 'hosted';
+}
+
+export function requirementFor(setting: DestinationTls): TlsRequirement {
+  const base = { setting, identity: 'standard' as const };
+  switch (setting) {
+    case 'no':
+      return { ...base, attempt: false, mustEncrypt: false, verify: 'none' };
+    case 'preferred':
+      return { ...base, attempt: true, mustEncrypt: false, verify: 'none' };
+    case 'required':
+      return { ...base, attempt: true, mustEncrypt: true, verify: 'none' };
+    case 'preferred-verify':
+      return { ...base, attempt: true, mustEncrypt: false, verify: 'try' };
+    case 'required-verify':
+      return { ...base, attempt: true, mustEncrypt: true, verify: 'must' };
+    case 'required-verify-hosted':
+      return { ...base, attempt: true, mustEncrypt: true, verify: 'must', identity: 'hosted' };
+  }
+}
+
+/** What the server did on this connection. */
+export type Observation =
+  | { stage: 'no-esmtp' }
+  | { stage: 'no-starttls' }
+  | { stage: 'starttls-refused'; reply: string }
+  | { stage: 'handshake-failed'; error: string }
+  | { stage: 'secure'; protocol: string; cipher: string; verification: { ok: true } | { ok: false; reason: string } | null };
+
+export type Decision =
+  | { action: 'send-clear'; log: string }
+  | { action: 'send-tls'; verified: boolean; log: string }
+  /** Nothing is sent on this connection; the message is retried later. */
+  | { action: 'defer'; requiredTlsFailed: boolean; log: string };
+
+const WHY: Record<'no-esmtp' | 'no-starttls', string> = {
+  'no-esmtp': 'the remote MTA does not support ESMTP',
+  'no-starttls': 'STARTTLS is not in the EHLO list',
+};
+
+export function decide(req: TlsRequirement, obs: Observation): Decision {
+  if (obs.stage === 'secure') {
+    const tail = `protocol ${obs.protocol} cipher ${obs.cipher}`;
+    if (req.verify === 'none') return { action: 'send-tls', verified: false, log: `TLS success ${tail} verified no (not checked)` };
+    if (obs.verification?.ok) return { action: 'send-tls', verified: true, log: `TLS success ${tail} verified yes` };
+    const reason = obs.verification ? obs.verification.reason : 'not checked';
+    if (req.verify === 'try') return { action: 'send-tls', verified: false, log: `TLS success ${tail} verified no: ${reason}` };
+    return { action: 'defer', requiredTlsFailed: true, log: `TLS failed: certificate verification failed: ${reason}` };
+  }
+  // A failed handshake happens after the server's 220: never fall back to clear on this attempt.
+  if (obs.stage === 'handshake-failed') return { action: 'defer', requiredTlsFailed: req.mustEncrypt, log: `TLS failed: handshake failed: ${obs.error}` };
+  const why = obs.stage === 'starttls-refused' ? `STARTTLS was answered with an error: ${obs.reply}` : WHY[obs.stage];
+  if (req.mustEncrypt) return { action: 'defer', requiredTlsFailed: true, log: `TLS failed: ${why}; TLS was required but could not be successfully negotiated` };
+  return { action: 'send-clear', log: req.attempt ? `TLS not used: ${why}; delivering in clear (TLS preferred)` : 'TLS not used (destination setting No)' };
+}

@@ -1,0 +1,35 @@
+import { DEST_TLS, type Destination, type DestinationDefaults, type DestinationTls } from './destinations.js';
+import { editConfig } from './edit.js';
+import { type Config, ConfigError } from './schema.js';
+
+/** Edits of the destination control table (destconfig). */
+
+export function parseDestinationTls(value: string): DestinationTls | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === 'default') return undefined;
+  if ((DEST_TLS as readonly string[]).includes(v)) return v as DestinationTls;
+  throw new ConfigError(`--tls must be one of default, ${DEST_TLS.join(', ')}; not "${value}".`);
+}
+
+const sameDomain = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+export function putDestination(config: Config, entry: Destination, { create }: { create: boolean }): Config {
+  const index = config.delivery.destinations.findIndex((e) => sameDomain(e.domain, entry.domain));
+  if (create && index >= 0) throw new ConfigError(`There is already a destination control entry for ${entry.domain}; use "destconfig edit".`);
+  if (!create && index < 0) throw new ConfigError(`${entry.domain} was not found in the destination control table.`);
+  return editConfig(config, (draft) => {
+    if (index >= 0) draft.delivery.destinations[index] = { ...draft.delivery.destinations[index]!, ...entry };
+    else draft.delivery.destinations.push(entry);
+  });
+}
+
+export function deleteDestination(config: Config, domain: string): Config {
+  if (!config.delivery.destinations.some((e) => sameDomain(e.domain, domain))) throw new ConfigError(`${domain} was not found in the destination control table.`);
+  return editConfig(config, (draft) => {
+    draft.delivery.destinations = draft.delivery.destinations.filter((e) => !sameDomain(e.domain, domain));
+  });
+}
+
+export function setDestinationDefaults(config: Config, changes: Partial<DestinationDefaults>): Config {
+  return editConfig(config, (draft) => Object.assign(draft.delivery.defaults, changes));
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+/**
+ * Destination controls (destconfig): per-domain delivery settings, most importantly the TLS
+ * setting. An entry is an exact domain or ".domain" for its subdomains; the default entry covers
+ * everything else. DANE and MTA-STS settings plug in here next.
+ */
+
+export const DEST_TLS = ['no', 'preferred', 'required', 'preferred-verify', 'required-verify', 'required-verify-hosted'] as const;
+export type DestinationTls = (typeof DEST_TLS)[number];
+
+export const TLS_LABELS: Record<DestinationTls, string> = {
+  no: 'No',
+  preferred: 'Preferred',
+  required: 'Required',
+  'preferred-verify': 'Preferred (Verify)',
+  'required-verify': 'Required (Verify)',
+  'required-verify-hosted': 'Required - Verify Hosted Domain',
+};
+
+const DOMAIN = /^\.?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+export const destinationDomain = z.string().regex(DOMAIN, 'is not a domain or ".domain"');
+
+const settings = {
+  maxConcurrency: z.number().int().min(1).max(1000),
+  messagesPerConnection: z.number().int().min(1).max(10000),
+  recipientLimit: z.object({ recipients: z.number().int().min(1), minutes: z.number().int().min(1).max(60) }).nullable(),
+  bounce: z.object({
+    /** First retry after this many seconds; each retry waits twice as long, up to retryMaxSeconds. */
+    retryInitialSeconds: z.number().int().min(1),
+    retryMaxSeconds: z.number().int().min(1),
+    /** A message still undelivered after this long is bounced (DSN to the sender). */
+    maxQueueSeconds: z.number().int().min(60),
+  }),
+};
+
+export const DestinationDefaultsSchema = z.object({
+  tls: z.enum(DEST_TLS).default('no'),
+  maxConcurrency: settings.maxConcurrency.default(500),
+  messagesPerConnection: settings.messagesPerConnection.default(50),
+  recipientLimit: settings.recipientLimit.default(null),
+  bounce: settings.bounce.default(() => ({ retryInitialSeconds: 60, retryMaxSeconds: 3600, maxQueueSeconds: 259200 })),
+});
+
+/** A domain entry: an unset setting takes the default entry's value ("Default" on the appliance). */
+export const DestinationSchema = z.object({
+  domain: destinationDomain,
+  tls: z.enum(DEST_TLS).optional(),
+  maxConcurrency: settings.maxConcurrency.optional(),
+  messagesPerConnection: settings.messagesPerConnection.optional(),
+  recipientLimit: settings.recipientLimit.optional(),
+  bounce: settings.bounce.optional(),
+});
+
+export type DestinationDefaults = z.infer<typeof DestinationDefaultsSchema>;
+export type Destination = z.infer<typeof DestinationSchema>;
+export type ResolvedDestination = DestinationDefaults & { domain: string | null; source: string };
+
+export interface DeliverySettings {
+  defaults: DestinationDefaults;
+  destinations: Destination[];
+}
+
+/** The entry that applies to a domain: exact match, then the longest ".domain", then the default. */
+export function destinationFor(delivery: DeliverySettings, domain: string): ResolvedDestination {
+  const d = domain.toLowerCase().replace(/\.$/, '');
+  const exact = delivery.destinations.find((e) => e.domain.toLowerCase() === d);
+  const suffix = delivery.destinations
+    .filter((e) => e.domain.startsWith('.') && d.endsWith(e.domain.toLowerCase()))
+    .sort((a, b) => b.domain.length - a.domain.length)[0];
+  const entry = exact ?? suffix;
+  const resolved: ResolvedDestination = { ...delivery.defaults, domain: entry?.domain ?? null, source: entry ? entry.domain : 'Default' };
+  if (entry) for (const [k, v] of Object.entries(entry)) if (v !== undefined && k !== 'domain') (resolved as Record<string, unknown>)[k] = v;
+  return resolved;
+}
+
