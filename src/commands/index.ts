@@ -1,6 +1,10 @@
 import type { Command } from '../shell/command.js';
 import { certconfig } from './certconfig/index.js';
 import { clearchanges } from './clearchanges/index.js';
+import { destconfig } from './destconfig/index.js';
+import { dnsconfig } from './dnsconfig/index.js';
+import { smtproutes } from './smtproutes/index.js';
+import { sslconfig } from './sslconfig/index.js';
 import { commit } from './commit/index.js';
 import { makeHelp } from './help/index.js';
 import { interfaceconfig } from './interfaceconfig/index.js';
@@ -19,6 +23,8 @@ const commands: Command[] = [
   certconfig,
   clearchanges,
   commit,
+  destconfig,
+  dnsconfig,
   interfaceconfig,
   listenerconfig,
   loadconfig,
@@ -26,6 +32,8 @@ const commands: Command[] = [
   rollbackconfig,
   saveconfig,
   sethostname,
+  smtproutes,
+  sslconfig,
   showchanges,
   showconfig,
   status,

@@ -33,3 +33,20 @@ export function deleteDestination(config: Config, domain: string): Config {
 export function setDestinationDefaults(config: Config, changes: Partial<DestinationDefaults>): Config {
   return editConfig(config, (draft) => Object.assign(draft.delivery.defaults, changes));
 }
+
+export function replaceDestinations(config: Config, defaults: DestinationDefaults, entries: Destination[]): Config {
+  return editConfig(config, (draft) => {
+    draft.delivery.defaults = defaults;
+    draft.delivery.destinations = entries;
+  });
+}
+
+export function setDeliverySetup(config: Config, changes: { certificate?: string | null; alertOnRequiredTlsFailure?: boolean }): Config {
+  if (changes.certificate && !config.certificates.some((c) => c.name.toLowerCase() === changes.certificate!.toLowerCase())) {
+    throw new ConfigError(`No certificate profile named "${changes.certificate}". Known: ${config.certificates.map((c) => c.name).join(', ')}.`);
+  }
+  return editConfig(config, (draft) => {
+    if (changes.certificate !== undefined) draft.delivery.certificate = changes.certificate === null ? null : config.certificates.find((c) => c.name.toLowerCase() === changes.certificate!.toLowerCase())!.name;
+    if (changes.alertOnRequiredTlsFailure !== undefined) draft.delivery.alertOnRequiredTlsFailure = changes.alertOnRequiredTlsFailure;
+  });
+}

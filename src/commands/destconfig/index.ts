@@ -1,0 +1,324 @@
+import { type Command, parseOptions, required } from '../../shell/command.js';
+import { CommandError } from '../../shell/errors.js';
+import { InvalidAnswer } from '../../shell/io.js';
+import type { Session } from '../../shell/session.js';
+import {
+  DEST_TLS,
+  type Destination,
+  type DestinationDefaults,
+  destinationDomain,
+  destinationFor,
+  type DestinationTls,
+  TLS_LABELS,
+} from '../../store/destinations.js';
+import {
+  deleteDestination,
+  parseDestinationTls,
+  putDestination,
+  replaceDestinations,
+  setDeliverySetup,
+  setDestinationDefaults,
+} from '../../store/destinationEdits.js';
+import { formatDestinations, parseDestinations } from '../../store/destinationText.js';
+import { readConfigFile, writeConfigFile } from '../files.js';
+
+type Settings = Partial<Omit<DestinationDefaults, 'tls'>> & { tls?: DestinationTls };
+
+const OPTIONS = {
+  tls: { type: 'string' },
+  'max-concurrency': { type: 'string' },
+  'messages-per-connection': { type: 'string' },
+  'recipient-limit': { type: 'string' },
+  'max-queue-time': { type: 'string' },
+  'retry-initial': { type: 'string' },
+  'retry-max': { type: 'string' },
+  certificate: { type: 'string' },
+  'alert-on-required-tls-failure': { type: 'string' },
+  file: { type: 'string' },
+} as const;
+
+function whole(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CommandError(`${what} must be a whole number above 0, not "${value}".`);
+  return Number(value);
+}
+
+function settingsFrom(values: Record<string, string | undefined>, base: DestinationDefaults): Settings {
+  const out: Settings = {};
+  if (values.tls !== undefined) out.tls = parseDestinationTls(values.tls);
+  const c = whole(values['max-concurrency'], '--max-concurrency');
+  if (c !== undefined) out.maxConcurrency = c;
+  const m = whole(values['messages-per-connection'], '--messages-per-connection');
+  if (m !== undefined) out.messagesPerConnection = m;
+  const r = values['recipient-limit'];
+  if (r !== undefined) {
+    const parsed = /^(\d+)\/(\d+)$/.exec(r);
+    if (r !== 'none' && !parsed) throw new CommandError('--recipient-limit is RECIPIENTS/MINUTES (for example 100/60) or none.');
+    out.recipientLimit = parsed ? { recipients: Number(parsed[1]), minutes: Number(parsed[2]) } : null;
+  }
+  const q = whole(values['max-queue-time'], '--max-queue-time');
+  const i = whole(values['retry-initial'], '--retry-initial');
+  const x = whole(values['retry-max'], '--retry-max');
+  if (q !== undefined || i !== undefined || x !== undefined) {
+    out.bounce = { maxQueueSeconds: q ?? base.bounce.maxQueueSeconds, retryInitialSeconds: i ?? base.bounce.retryInitialSeconds, retryMaxSeconds: x ?? base.bounce.retryMaxSeconds };
+  }
+  return out;
+}
+
+function describe(session: Session, domain: string | null): string[] {
+  const d = session.draft.delivery;
+  const r = domain ? destinationFor(d, domain.replace(/^\./, 'x.')) : { ...d.defaults, source: 'Default' };
+  const entry = domain ? d.destinations.find((e) => e.domain.toLowerCase() === domain.toLowerCase()) : undefined;
+  const mark = (k: keyof Destination) => (domain && entry?.[k] === undefined ? ' (Default)' : '');
+  return [
+    `${domain ?? 'Default'}:`,
+    `    TLS: ${TLS_LABELS[r.tls]}${mark('tls')}`,
+    `    Maximum concurrency: ${r.maxConcurrency}${mark('maxConcurrency')}`,
+    `    Messages per connection: ${r.messagesPerConnection}${mark('messagesPerConnection')}`,
+    `    Recipient limit: ${r.recipientLimit ? `${r.recipientLimit.recipients} per ${r.recipientLimit.minutes} minutes` : 'none'}${mark('recipientLimit')}`,
+    `    Bounce: retry after ${r.bounce.retryInitialSeconds} s doubling up to ${r.bounce.retryMaxSeconds} s; bounced after ${r.bounce.maxQueueSeconds} s in the queue${mark('bounce')}`,
+  ];
+}
+
+function list(session: Session): string[] {
+  const d = session.draft.delivery;
+  const rows = [['Default', d.defaults.tls], ...d.destinations.map((e) => [e.domain, e.tls ?? 'default'])].map(([dom, tls]) => {
+    const r = dom === 'Default' ? d.defaults : destinationFor(d, dom!.replace(/^\./, 'x.'));
+    return [dom!, tls === 'default' ? `Default (${TLS_LABELS[d.defaults.tls]})` : TLS_LABELS[tls as DestinationTls], String(r.maxConcurrency), String(r.messagesPerConnection)];
+  });
+  const head = ['Domain', 'TLS', 'Concurrency', 'Msgs/Conn'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(w[i]!))).join('  ');
+  return [line(head), ...rows.map(line), '', `Outbound certificate: ${d.certificate ?? 'Demo (not set)'}`, `Alert when a required TLS connection fails: ${d.alertOnRequiredTlsFailure ? 'Yes' : 'No'}`];
+}
+
+const checkDomain = (s: string) => {
+  if (!destinationDomain.safeParse(s).success) throw new InvalidAnswer(`"${s}" is not a domain or ".domain".`);
+  return s;
+};
+
+/** The NEW/EDIT/DEFAULT question sequence; `specific` asks first whether to set each one. */
+async function askSettings(session: Session, base: DestinationDefaults, specific: boolean): Promise<Settings> {
+  const io = session.io;
+  const out: Settings = {};
+  const want = (q: string) => (specific ? io.confirm(q, false) : Promise.resolve(true));
+  if (await want('Do you wish to configure a concurrency limit for this domain?')) {
+    out.maxConcurrency = await io.askInt('Enter the max concurrency limit.', { default: base.maxConcurrency, min: 1, max: 1000 });
+  }
+  if (await want('Do you wish to apply a messages-per-connection limit to this domain?')) {
+    out.messagesPerConnection = await io.askInt('Enter the max number of messages per connection.', { default: base.messagesPerConnection, min: 1, max: 10000 });
+  }
+  if (await io.confirm(specific ? 'Do you wish to apply a recipient limit to this domain?' : 'Do you want to specify a default recipient limit?', base.recipientLimit !== null && !specific)) {
+    const minutes = await io.askInt('Enter the number of minutes used to measure the recipient limit.', { default: base.recipientLimit?.minutes ?? 60, min: 1, max: 60 });
+    const recipients = await io.askInt('Enter the max number of recipients per time period.', { default: base.recipientLimit?.recipients ?? 100, min: 1, max: 1000000 });
+    out.recipientLimit = { recipients, minutes };
+  } else if (!specific) {
+    out.recipientLimit = null;
+  }
+  if (await (specific ? io.confirm('Do you wish to apply a specific TLS setting for this domain?', false) : Promise.resolve(true))) {
+    out.tls = await io.choose<DestinationTls>(
+      'Do you want to use TLS support?',
+      DEST_TLS.map((t) => ({ label: TLS_LABELS[t], value: t })),
+      DEST_TLS.indexOf(base.tls) + 1,
+    );
+    if (out.tls !== 'no' && session.draft.delivery.certificate === null) {
+      io.print('You have not entered a certificate for outbound TLS; the demonstration certificate will be used when a server asks for one. To assign a certificate, use "destconfig setup".');
+    }
+  }
+  if (await want('Do you wish to apply a specific bounce profile to this domain?')) {
+    const retryInitialSeconds = await io.askInt('Enter the initial retry interval (seconds).', { default: base.bounce.retryInitialSeconds, min: 1, max: 86400 });
+    const retryMaxSeconds = await io.askInt('Enter the maximum retry interval (seconds).', { default: base.bounce.retryMaxSeconds, min: retryInitialSeconds, max: 86400 * 7 });
+    const maxQueueSeconds = await io.askInt('Enter the maximum time in queue before a bounce (seconds).', { default: base.bounce.maxQueueSeconds, min: 60, max: 86400 * 30 });
+    out.bounce = { retryInitialSeconds, retryMaxSeconds, maxQueueSeconds };
+  }
+  return out;
+}
+
+async function dialog(session: Session): Promise<void> {
+  const io = session.io;
+  const pickDomain = (q: string) => io.choose(q, session.draft.delivery.destinations.map((e) => ({ label: e.domain, value: e.domain })));
+  await io.menuLoop(
+    () => io.print('', ...list(session)),
+    [
+      {
+        keyword: 'NEW',
+        text: 'Create a new entry.',
+        run: async () => {
+          const domain = await io.ask('Enter the domain you wish to configure.', { validate: checkDomain });
+          session.draft = putDestination(session.draft, { domain, ...(await askSettings(session, session.draft.delivery.defaults, true)) }, { create: true });
+        },
+      },
+      {
+        keyword: 'EDIT',
+        text: 'Modify an entry.',
+        run: async () => {
+          if (!session.draft.delivery.destinations.length) return io.print('There are no entries to edit.');
+          const domain = await pickDomain('Enter the domain you wish to edit.');
+          session.draft = putDestination(session.draft, { domain, ...(await askSettings(session, destinationFor(session.draft.delivery, domain.replace(/^\./, 'x.')), true)) }, { create: false });
+        },
+      },
+      {
+        keyword: 'DELETE',
+        text: 'Remove an entry.',
+        run: async () => {
+          if (!session.draft.delivery.destinations.length) return io.print('There are no entries to delete.');
+          session.draft = deleteDestination(session.draft, await pickDomain('Enter the domain you wish to delete.'));
+        },
+      },
+      {
+        keyword: 'DEFAULT',
+        text: 'Change the default.',
+        run: async () => {
+          session.draft = setDestinationDefaults(session.draft, await askSettings(session, session.draft.delivery.defaults, false));
+        },
+      },
+      { keyword: 'LIST', text: 'Display a summary list of all entries.', run: async () => io.print(...list(session)) },
+      {
+        keyword: 'DETAIL',
+        text: 'Display details for one destination or all entries.',
+        run: async () => {
+          const which = await io.ask('Enter the domain you wish to view, or "all".', { default: 'all' });
+          const domains = which.toLowerCase() === 'all' ? [null, ...session.draft.delivery.destinations.map((e) => e.domain)] : [which];
+          for (const d of domains) io.print(...describe(session, d));
+        },
+      },
+      {
+        keyword: 'CLEAR',
+        text: 'Remove all entries.',
+        run: async () => {
+          if (await io.confirm('Do you want to remove all destination control entries (the default stays)?', false)) {
+            session.draft = replaceDestinations(session.draft, session.draft.delivery.defaults, []);
+          }
+        },
+      },
+      {
+        keyword: 'SETUP',
+        text: 'Change global settings.',
+        run: async () => {
+          const certificate = await io.choose(
+            'Please choose the certificate to present for all outbound TLS connections.',
+            session.draft.certificates.map((c) => ({ label: `${c.name}${c.demo ? ' (demonstration certificate)' : ''}`, value: c.name })),
+          );
+          const alert = await io.confirm('Do you want to send an alert when a required TLS connection fails?', session.draft.delivery.alertOnRequiredTlsFailure);
+          session.draft = setDeliverySetup(session.draft, { certificate, alertOnRequiredTlsFailure: alert });
+        },
+      },
+      {
+        keyword: 'IMPORT',
+        text: 'Import tables from a file.',
+        run: async () => {
+          const parsed = parseDestinations((await readConfigFile(session, await io.ask('Enter the name of the file to import:'))).toString('utf8'));
+          session.draft = replaceDestinations(session.draft, parsed.defaults, parsed.entries);
+        },
+      },
+      {
+        keyword: 'EXPORT',
+        text: 'Export tables to a file.',
+        run: async () => {
+          const file = await io.ask('Enter the name of the file to export:', { default: 'destconfig.txt' });
+          io.print(`Exported to ${await writeConfigFile(session, file, formatDestinations(session.draft.delivery.defaults, session.draft.delivery.destinations))}.`);
+        },
+      },
+    ],
+  );
+}
+
+export const destconfig: Command = {
+  name: 'destconfig',
+  summary: 'Destination controls: per-domain TLS policy and delivery limits',
+  usage: [
+    'destconfig',
+    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--retry-initial S] [--retry-max S] [--max-queue-time S]',
+    'destconfig edit DOMAIN --tls … [same options]',
+    'destconfig delete DOMAIN',
+    'destconfig default --tls no|preferred|… [same options]',
+    'destconfig list',
+    'destconfig detail DOMAIN|all',
+    'destconfig clear',
+    'destconfig setup --certificate PROFILE|none --alert-on-required-tls-failure yes|no',
+    'destconfig export|import --file FILE',
+  ],
+  details: [
+    'DOMAIN is an exact domain or ".domain" for all its subdomains. "--tls default" (or leaving a',
+    'setting out) takes the value of the default entry. TLS settings, as the seed describes them:',
+    '  preferred: STARTTLS when offered, else clear; a failed handshake is retried, never sent in clear.',
+    '  required: TLS or nothing is sent.  *-verify: the certificate must chain to an enabled CA and',
+    '  match the MX host or domain (preferred-verify still delivers over TLS when it does not).',
+    '  required-verify-hosted: RFC 6125 strict names (subjectAltName first), domain or MX host.',
+  ],
+  keywords: ['new', 'edit', 'delete', 'default', 'list', 'detail', 'clear', 'setup', 'export', 'import'],
+  async run(session, args) {
+    if (args.length === 0) return dialog(session);
+    const [verb, ...rest] = args;
+    const { values, positionals } = parseOptions(this, rest, OPTIONS);
+    const io = session.io;
+    const domain = positionals[0];
+    switch (verb!.toLowerCase()) {
+      case 'new':
+      case 'edit': {
+        const d = required(this, domain, 'DOMAIN');
+        if (!destinationDomain.safeParse(d).success) throw new CommandError(`"${d}" is not a domain or ".domain".`);
+        const settings = settingsFrom(values, session.draft.delivery.defaults);
+        const explicitDefault = values.tls?.toLowerCase() === 'default';
+        const entry: Destination = { domain: d, ...settings };
+        if (explicitDefault) entry.tls = undefined;
+        session.draft = putDestination(session.draft, entry, { create: verb!.toLowerCase() === 'new' });
+        io.print(...describe(session, d));
+        return;
+      }
+      case 'delete':
+        session.draft = deleteDestination(session.draft, required(this, domain, 'DOMAIN'));
+        io.print(`${domain} removed from the destination control table.`);
+        return;
+      case 'default': {
+        const settings = settingsFrom(values, session.draft.delivery.defaults);
+        if (values.tls?.toLowerCase() === 'default') throw new CommandError('The default entry needs a TLS setting of its own (no, preferred, …).');
+        if (Object.keys(settings).length === 0) throw new CommandError(`Nothing to change.\nUsage: ${this.usage[4]}`);
+        session.draft = setDestinationDefaults(session.draft, settings);
+        io.print(...describe(session, null));
+        return;
+      }
+      case 'list':
+        io.print(...list(session));
+        return;
+      case 'detail': {
+        const which = required(this, domain, 'DOMAIN or all');
+        const domains = which.toLowerCase() === 'all' ? [null, ...session.draft.delivery.destinations.map((e) => e.domain)] : [which];
+        for (const d of domains) io.print(...describe(session, d));
+        return;
+      }
+      case 'clear':
+        session.draft = replaceDestinations(session.draft, session.draft.delivery.defaults, []);
+        io.print('All destination control entries removed (the default stays).');
+        return;
+      case 'setup': {
+        const alert = values['alert-on-required-tls-failure'];
+        if (alert !== undefined && !/^(yes|no)$/i.test(alert)) throw new CommandError('--alert-on-required-tls-failure is yes or no.');
+        const cert = values.certificate;
+        if (cert === undefined && alert === undefined) throw new CommandError(`Nothing to change.\nUsage: ${this.usage[8]}`);
+        session.draft = setDeliverySetup(session.draft, {
+          ...(cert !== undefined ? { certificate: cert.toLowerCase() === 'none' ? null : cert } : {}),
+          ...(alert !== undefined ? { alertOnRequiredTlsFailure: alert.toLowerCase() === 'yes' } : {}),
+        });
+        io.print(...list(session).slice(-2));
+        if (session.draft.certificates.find((c) => c.name === session.draft.delivery.certificate)?.demo) {
+          io.warn('You may use the demo certificate to test TLS, but this will not be secure.');
+        }
+        return;
+      }
+      case 'export': {
+        const file = await writeConfigFile(session, required(this, values.file, '--file'), formatDestinations(session.draft.delivery.defaults, session.draft.delivery.destinations));
+        io.print(`Destination controls exported to ${file}.`);
+        return;
+      }
+      case 'import': {
+        const parsed = parseDestinations((await readConfigFile(session, required(this, values.file, '--file'))).toString('utf8'));
+        session.draft = replaceDestinations(session.draft, parsed.defaults, parsed.entries);
+        io.print(`Destination controls imported: ${parsed.entries.length} entries and the default.`);
+        return;
+      }
+      default:
+        throw new CommandError(`Unknown operation "${verb}".\nUsage: ${this.usage.join('\n       ')}`);
+    }
+  },
+};

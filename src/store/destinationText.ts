@@ -1,0 +1,82 @@
+import { DEST_TLS, type Destination, type DestinationDefaults, DestinationDefaultsSchema, DestinationSchema, type DestinationTls } from './destinations.js';
+
+/**
+ * destconfig EXPORT / IMPORT file: INI style, a [DEFAULT] section and one section per domain, as
+ * the appliance's destination control files. A domain section lists only what it sets itself.
+ */
+const KEYS = {
+  tls: 'tls',
+  maxConcurrency: 'max_host_concurrency',
+  messagesPerConnection: 'max_messages_per_connection',
+} as const;
+
+export function formatDestinations(defaults: DestinationDefaults, entries: Destination[]): string {
+  const section = (name: string, e: Partial<DestinationDefaults>) => {
+    const lines = [`[${name}]`];
+    if (e.tls !== undefined) lines.push(`tls = ${e.tls}`);
+    if (e.maxConcurrency !== undefined) lines.push(`max_host_concurrency = ${e.maxConcurrency}`);
+    if (e.messagesPerConnection !== undefined) lines.push(`max_messages_per_connection = ${e.messagesPerConnection}`);
+    if (e.recipientLimit !== undefined) lines.push(e.recipientLimit ? `recipient_limit = ${e.recipientLimit.recipients}\nrecipient_minutes = ${e.recipientLimit.minutes}` : 'recipient_limit = none');
+    if (e.bounce) {
+      lines.push(`bounce_retry_initial = ${e.bounce.retryInitialSeconds}`, `bounce_retry_max = ${e.bounce.retryMaxSeconds}`, `bounce_max_queue_time = ${e.bounce.maxQueueSeconds}`);
+    }
+    return lines.join('\n');
+  };
+  return [section('DEFAULT', defaults), ...entries.map((e) => section(e.domain, e))].join('\n\n') + '\n';
+}
+
+export class DestinationParseError extends Error {
+  override name = 'ConfigError';
+}
+
+export function parseDestinations(text: string): { defaults: DestinationDefaults; entries: Destination[] } {
+  const sections = new Map<string, Record<string, string>>();
+  let current: Record<string, string> | undefined;
+  text.split(/\r?\n/).forEach((raw, n) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) return;
+    const head = /^\[([^\]]+)\]$/.exec(line);
+    if (head) {
+      if (sections.has(head[1]!)) throw new DestinationParseError(`Line ${n + 1}: section [${head[1]}] appears twice.`);
+      current = {};
+      sections.set(head[1]!, current);
+      return;
+    }
+    const kv = /^([a-z_]+)\s*=\s*(.+)$/.exec(line);
+    if (!kv || !current) throw new DestinationParseError(`Line ${n + 1}: expected "[section]" or "key = value": "${line}"`);
+    current[kv[1]!] = kv[2]!.trim();
+  });
+  if (!sections.has('DEFAULT')) throw new DestinationParseError('The file has no [DEFAULT] section.');
+  const read = (name: string, kv: Record<string, string>) => {
+    const out: Record<string, unknown> = {};
+    const int = (k: string) => {
+      if (kv[k] === undefined) return undefined;
+      if (!/^\d+$/.test(kv[k]!)) throw new DestinationParseError(`[${name}] ${k} must be a whole number, not "${kv[k]}".`);
+      return Number(kv[k]);
+    };
+    for (const k of Object.keys(kv)) {
+      if (![...Object.values(KEYS), 'recipient_limit', 'recipient_minutes', 'bounce_retry_initial', 'bounce_retry_max', 'bounce_max_queue_time'].includes(k)) {
+        throw new DestinationParseError(`[${name}] unknown key "${k}".`);
+      }
+    }
+    if (kv.tls !== undefined) {
+      if (!(DEST_TLS as readonly string[]).includes(kv.tls)) throw new DestinationParseError(`[${name}] tls must be one of ${DEST_TLS.join(', ')}, not "${kv.tls}".`);
+      out.tls = kv.tls as DestinationTls;
+    }
+    if (kv.max_host_concurrency !== undefined) out.maxConcurrency = int('max_host_concurrency');
+    if (kv.max_messages_per_connection !== undefined) out.messagesPerConnection = int('max_messages_per_connection');
+    if (kv.recipient_limit === 'none') out.recipientLimit = null;
+    else if (kv.recipient_limit !== undefined) out.recipientLimit = { recipients: int('recipient_limit'), minutes: int('recipient_minutes') ?? 60 };
+    if (kv.bounce_retry_initial !== undefined || kv.bounce_max_queue_time !== undefined) {
+      out.bounce = { retryInitialSeconds: int('bounce_retry_initial'), retryMaxSeconds: int('bounce_retry_max'), maxQueueSeconds: int('bounce_max_queue_time') };
+    }
+    return out;
+  };
+  const check = <T>(name: string, result: { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } }): T => {
+    if (!result.success) throw new DestinationParseError(`[${name}] ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    return result.data;
+  };
+  const defaults = check('DEFAULT', DestinationDefaultsSchema.safeParse(read('DEFAULT', sections.get('DEFAULT')!)));
+  const entries = [...sections.entries()].filter(([k]) => k !== 'DEFAULT').map(([domain, kv]) => check(domain, DestinationSchema.safeParse({ domain, ...read(domain, kv) })));
+  return { defaults, entries };
+}

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { cleanup, mxgate, tempHome } from '../helpers.js';
+
+let home: string;
+const committed = async () => JSON.parse(await readFile(path.join(home, 'config', 'current.json'), 'utf8')).config;
+before(async () => {
+  home = await tempHome();
+});
+after(() => cleanup(home));
+
+test('destconfig batch forms: new, edit, default, setup, list, detail, delete; committed', async () => {
+  const r = await mxgate(home, [
+    '-c', 'destconfig new partner.example --tls required-verify --max-concurrency 5',
+    '-c', 'destconfig new .partner.example --tls preferred',
+    '-c', 'destconfig edit partner.example --recipient-limit 100/60',
+    '-c', 'destconfig default --tls preferred --max-queue-time 86400',
+    '-c', 'destconfig setup --certificate Demo --alert-on-required-tls-failure yes',
+    '-c', 'destconfig list',
+    '-c', 'destconfig detail partner.example',
+    '-c', 'commit destinations',
+  ]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^partner\.example +Required \(Verify\) +5 +50$/m);
+  assert.match(r.stdout, /^\.partner\.example +Preferred +500 +50$/m);
+  assert.match(r.stdout, /^Default +Preferred +500 +50$/m);
+  assert.match(r.stdout, /Warning: You may use the demo certificate to test TLS, but this will not be secure\./);
+  assert.match(r.stdout, /Recipient limit: 100 per 60 minutes\n/);
+  assert.match(r.stdout, /Bounce: .* bounced after 86400 s in the queue \(Default\)/);
+  const c = await committed();
+  assert.equal(c.delivery.alertOnRequiredTlsFailure, true);
+  assert.equal(c.delivery.certificate, 'Demo');
+  assert.deepEqual(c.delivery.destinations.map((d: { domain: string; tls: string }) => `${d.domain}:${d.tls}`), ['partner.example:required-verify', '.partner.example:preferred']);
+  const del = await mxgate(home, ['-c', 'certconfig delete Demo']);
+  assert.match(del.stdout, /used by outbound TLS \(destconfig\)/);
+});
+
+test('destconfig errors: unknown TLS value, duplicate entry, missing entry, bad domain', async () => {
+  const r = await mxgate(home, [
+    '-c', 'destconfig new x.example --tls sometimes',
+    '-c', 'destconfig new partner.example --tls no',
+    '-c', 'destconfig edit nothere.example --tls no',
+    '-c', 'destconfig new bad_domain! --tls no',
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /--tls must be one of default, no, preferred, required, preferred-verify, required-verify, required-verify-hosted; not "sometimes"/);
+  assert.match(r.stdout, /already a destination control entry for partner\.example/);
+  assert.match(r.stdout, /nothere\.example was not found in the destination control table/);
+  assert.match(r.stdout, /"bad_domain!" is not a domain or "\.domain"/);
+});
+
+test('export and import round trip; a broken file is refused with its line', async () => {
+  const out = await mxgate(home, ['-c', 'destconfig export --file dest.txt']);
+  assert.equal(out.code, 0, out.stdout);
+  const text = await readFile(path.join(home, 'configuration', 'dest.txt'), 'utf8');
+  assert.match(text, /^\[DEFAULT\]\ntls = preferred\n/);
+  assert.match(text, /^\[partner\.example\]\ntls = required-verify\nmax_host_concurrency = 5\nrecipient_limit = 100\nrecipient_minutes = 60$/m);
+  const cleared = await mxgate(home, ['-c', 'destconfig clear', '-c', 'destconfig import --file dest.txt', '-c', 'showchanges']);
+  assert.match(cleared.stdout, /No changes have been made\./, 'import restored exactly what was cleared');
+  await writeFile(path.join(home, 'configuration', 'broken.txt'), '[DEFAULT]\ntls = maybe\n');
+  const broken = await mxgate(home, ['-c', 'destconfig import --file broken.txt']);
+  assert.match(broken.stdout, /\[DEFAULT\] tls must be one of/);
+});
+
+test('the NEW dialog asks the appliance\'s questions; "no" to the TLS question keeps Default', async () => {
+  const script = ['destconfig', 'new', 'dialog.example', 'Y', '7', 'N', 'N', 'Y', '6', 'N', '', 'destconfig detail dialog.example', ''].join('\n');
+  const r = await mxgate(home, [], script);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Do you wish to apply a specific TLS setting for this domain\? \[N\]> Y\nDo you want to use TLS support\?\n1\. No\n2\. Preferred\n3\. Required\n4\. Preferred \(Verify\)\n5\. Required \(Verify\)\n6\. Required - Verify Hosted Domain/);
+  assert.match(r.stdout, /TLS: Required - Verify Hosted Domain\n {4}Maximum concurrency: 7\n/);
+  const again = await mxgate(home, [], ['destconfig', 'new', 'plain.example', 'N', 'N', 'N', 'N', 'N', '', 'destconfig detail plain.example', ''].join('\n'));
+  assert.match(again.stdout, /TLS: Preferred \(Default\)/);
+});
+
+test('smtproutes, dnsconfig and sslconfig', async () => {
+  const r = await mxgate(home, [
+    '-c', 'smtproutes new partner.example 127.0.0.1:2526 [::1]:2527 mx.partner.example',
+    '-c', 'smtproutes list',
+    '-c', 'dnsconfig servers 127.0.0.1:5353,::1',
+    '-c', 'sslconfig outbound --min-version TLSv1.3',
+    '-c', 'sslconfig peer-cert-x509 enable',
+    '-c', 'commit routing',
+  ]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /partner\.example → 127\.0\.0\.1:2526, \[::1\]:2527, mx\.partner\.example:25/);
+  const c = await committed();
+  assert.deepEqual(c.dns.servers, ['127.0.0.1:5353', '::1']);
+  assert.deepEqual(c.tls, { outboundMinVersion: 'TLSv1.3', peerCertFqdn: false, peerCertX509: true });
+  const bad = await mxgate(home, ['-c', 'dnsconfig servers dns.example', '-c', 'smtproutes new x.example host:99999']);
+  assert.match(bad.stdout, /must be an IP address/);
+  assert.match(bad.stdout, /the port must be 1-65535/);
+});
