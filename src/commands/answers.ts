@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { CommandError } from '../shell/errors.js';
 import { InvalidAnswer } from '../shell/io.js';
 import { hostname, objectName } from '../store/schema.js';
 
@@ -20,4 +21,11 @@ export function checkOptionalHostname(value: string): string | undefined {
   if (value === '') return undefined;
   if (!hostname.safeParse(value).success) throw new InvalidAnswer(`Invalid hostname format "${value}".`);
   return value;
+}
+
+/** A batch option that must be a whole number above 0 (undefined when the option was not given). */
+export function optionalCount(value: string | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CommandError(`${what} must be a whole number above 0, not "${value}".`);
+  return Number(value);
 }

@@ -1,5 +1,6 @@
 import { type Command, parseOptions, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
+import { optionalCount } from '../answers.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
 import {
@@ -37,18 +38,12 @@ const OPTIONS = {
   file: { type: 'string' },
 } as const;
 
-function whole(value: string | undefined, what: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CommandError(`${what} must be a whole number above 0, not "${value}".`);
-  return Number(value);
-}
-
 function settingsFrom(values: Record<string, string | undefined>, base: DestinationDefaults): Settings {
   const out: Settings = {};
   if (values.tls !== undefined) out.tls = parseDestinationTls(values.tls);
-  const c = whole(values['max-concurrency'], '--max-concurrency');
+  const c = optionalCount(values['max-concurrency'], '--max-concurrency');
   if (c !== undefined) out.maxConcurrency = c;
-  const m = whole(values['messages-per-connection'], '--messages-per-connection');
+  const m = optionalCount(values['messages-per-connection'], '--messages-per-connection');
   if (m !== undefined) out.messagesPerConnection = m;
   const r = values['recipient-limit'];
   if (r !== undefined) {
@@ -56,9 +51,9 @@ function settingsFrom(values: Record<string, string | undefined>, base: Destinat
     if (r !== 'none' && !parsed) throw new CommandError('--recipient-limit is RECIPIENTS/MINUTES (for example 100/60) or none.');
     out.recipientLimit = parsed ? { recipients: Number(parsed[1]), minutes: Number(parsed[2]) } : null;
   }
-  const q = whole(values['max-queue-time'], '--max-queue-time');
-  const i = whole(values['retry-initial'], '--retry-initial');
-  const x = whole(values['retry-max'], '--retry-max');
+  const q = optionalCount(values['max-queue-time'], '--max-queue-time');
+  const i = optionalCount(values['retry-initial'], '--retry-initial');
+  const x = optionalCount(values['retry-max'], '--retry-max');
   if (q !== undefined || i !== undefined || x !== undefined) {
     out.bounce = { maxQueueSeconds: q ?? base.bounce.maxQueueSeconds, retryInitialSeconds: i ?? base.bounce.retryInitialSeconds, retryMaxSeconds: x ?? base.bounce.retryMaxSeconds };
   }

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { CommandError } from '../../shell/errors.js';
+import { optionalCount } from '../answers.js';
 import type { Session } from '../../shell/session.js';
 import type { PolicyParameters } from '../../store/hat.js';
 import { formatHat, parseHat } from '../../store/hatText.js';
@@ -64,20 +65,14 @@ function options(args: string[]) {
   }
 }
 
-function count(value: string | undefined, what: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CommandError(`${what} must be a whole number above 0, not "${value}".`);
-  return Number(value);
-}
-
 function policyParameters(values: ReturnType<typeof options>['values']): Partial<PolicyParameters> {
   const out: Partial<PolicyParameters> = {};
   if (values.tls !== undefined) out.tls = parseTlsLevel(values.tls);
   const set = <K extends keyof PolicyParameters>(k: K, v: PolicyParameters[K] | undefined) => v !== undefined && (out[k] = v);
-  set('maxMessageSize', count(values['max-message-size'], '--max-message-size'));
-  set('maxConcurrency', count(values['max-concurrency'], '--max-concurrency'));
-  set('maxMessagesPerConnection', count(values['max-messages'], '--max-messages'));
-  set('maxRecipientsPerMessage', count(values['max-recipients'], '--max-recipients'));
+  set('maxMessageSize', optionalCount(values['max-message-size'], '--max-message-size'));
+  set('maxConcurrency', optionalCount(values['max-concurrency'], '--max-concurrency'));
+  set('maxMessagesPerConnection', optionalCount(values['max-messages'], '--max-messages'));
+  set('maxRecipientsPerMessage', optionalCount(values['max-recipients'], '--max-recipients'));
   return out;
 }
 
@@ -162,8 +157,8 @@ export async function editPolicyBatch(session: Session, name: string, keyword: s
       return;
     }
     case 'limits': {
-      const maxConcurrency = count(values['max-concurrency'], '--max-concurrency');
-      const tcpQueue = count(values['tcp-queue'], '--tcp-queue');
+      const maxConcurrency = optionalCount(values['max-concurrency'], '--max-concurrency');
+      const tcpQueue = optionalCount(values['tcp-queue'], '--tcp-queue');
       if (maxConcurrency === undefined && tcpQueue === undefined) throw new CommandError(`Nothing to change.\n${usage()}`);
       session.draft = setLimits(session.draft, listener.name, { ...(maxConcurrency ? { maxConcurrency } : {}), ...(tcpQueue ? { tcpQueue } : {}) });
       io.print(`Limits of ${listener.name} changed.${tcpQueue ? ' A new TCP queue length applies when the listener is next bound (address change or engine restart).' : ''}`);
