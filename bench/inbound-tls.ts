@@ -3,13 +3,11 @@
  * messages/s with a new connection per message and over reused connections, handshakes/s,
  * and latency percentiles. One engine, one listener with TLS required, all on 127.0.0.1.
  */
-import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
-import { applianceWithListener, cleanup, mxgate } from '../test/helpers.js';
+import { applianceWithListener, cleanup, useChainCertificate } from '../test/helpers.js';
 import { opensslChain } from '../test/pki-fixtures.js';
 
 const chain = opensslChain();
@@ -103,16 +101,7 @@ async function handshakes(count: number) {
 }
 
 try {
-  const conf = (f: string) => path.join(home, 'configuration', f);
-  await writeFile(conf('leaf.pem'), chain.leaf);
-  await writeFile(conf('leaf.key'), chain.leafKey);
-  await writeFile(conf('int.pem'), chain.intermediate);
-  await mxgate(home, [
-    '-c', 'certconfig paste mx1 --cert leaf.pem --key leaf.key --intermediate int.pem',
-    '-c', 'listenerconfig edit InboundMail certificate mx1',
-    '-c', 'listenerconfig edit InboundMail hostaccess default --tls required --max-concurrency 100 --max-messages 100000',
-    '-c', 'commit bench',
-  ]);
+  await useChainCertificate(home, chain, 'listenerconfig edit InboundMail hostaccess default --tls required --max-concurrency 100 --max-messages 100000');
   await perMessage(20, 4); // warm-up
   const a = await perMessage(400, 8);
   console.log(`STARTTLS, new connection per message (8 clients): ${a.rate.toFixed(0)} messages/s, ${fmt(a.latencies)}`);

@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +88,20 @@ export async function applianceWithListener(): Promise<{ home: string; port: num
   ]);
   if (run.code !== 0) throw new Error(`setting up the appliance failed:\n${run.stdout}${run.stderr}`);
   return { home, port };
+}
+
+/**
+ * Put the leaf of an openssl-made chain (with its intermediate) on the appliance as profile mx1,
+ * assigned to InboundMail; `more` shell lines run before the commit.
+ */
+export async function useChainCertificate(home: string, chain: { leaf: string; leafKey: string; intermediate: string }, ...more: string[]): Promise<void> {
+  const conf = (f: string) => path.join(home, 'configuration', f);
+  await writeFile(conf('leaf.pem'), chain.leaf);
+  await writeFile(conf('leaf.key'), chain.leafKey);
+  await writeFile(conf('int.pem'), chain.intermediate);
+  const lines = ['certconfig paste mx1 --cert leaf.pem --key leaf.key --intermediate int.pem', 'listenerconfig edit InboundMail certificate mx1', ...more, 'commit "certificate mx1"'];
+  const run = await mxgate(home, lines.flatMap((l) => ['-c', l]));
+  if (run.code !== 0) throw new Error(`installing the certificate failed:\n${run.stdout}${run.stderr}`);
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
-import { applianceWithListener, cleanup, mxgate } from '../helpers.js';
+import { applianceWithListener, cleanup, mxgate, useChainCertificate } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { SmtpProbe } from '../smtp-probe.js';
 
@@ -38,11 +38,7 @@ async function send(options: { tls: 'none' | 'require'; to?: string }) {
 
 before(async () => {
   ({ home, port } = await applianceWithListener());
-  const conf = (f: string) => path.join(home, 'configuration', f);
-  await writeFile(conf('leaf.pem'), chain.leaf);
-  await writeFile(conf('leaf.key'), chain.leafKey);
-  await writeFile(conf('int.pem'), chain.intermediate);
-  await shell('certconfig paste mx1 --cert leaf.pem --key leaf.key --intermediate int.pem', 'listenerconfig edit InboundMail certificate mx1', 'commit "certificate"');
+  await useChainCertificate(home, chain);
 });
 after(() => cleanup(home));
 

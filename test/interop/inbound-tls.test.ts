@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { applianceWithListener, cleanup, mxgate } from '../helpers.js';
+import { applianceWithListener, cleanup, useChainCertificate } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 
 const run = promisify(execFile);
@@ -14,18 +14,8 @@ const chain = opensslChain();
 
 before(async () => {
   ({ home, port } = await applianceWithListener());
-  const conf = (f: string) => path.join(home, 'configuration', f);
-  await writeFile(conf('leaf.pem'), chain.leaf);
-  await writeFile(conf('leaf.key'), chain.leafKey);
-  await writeFile(conf('int.pem'), chain.intermediate);
   await writeFile(path.join(chain.dir, 'root-only.pem'), chain.root);
-  const r = await mxgate(home, [
-    '-c', 'certconfig paste mx1 --cert leaf.pem --key leaf.key --intermediate int.pem',
-    '-c', 'listenerconfig edit InboundMail certificate mx1',
-    '-c', 'listenerconfig edit InboundMail hostaccess default --tls required',
-    '-c', 'commit',
-  ]);
-  assert.equal(r.code, 0, r.stdout + r.stderr);
+  await useChainCertificate(home, chain, 'listenerconfig edit InboundMail hostaccess default --tls required');
 });
 after(() => cleanup(home));
 
