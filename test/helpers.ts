@@ -8,6 +8,12 @@ import nodemailer from 'nodemailer';
 
 export const BIN = fileURLToPath(new URL('../bin/mxgate.js', import.meta.url));
 
+/**
+ * Tests never query the machine's resolver (it is not on loopback): engines they start resolve
+ * through 127.0.0.1:1, where nothing answers, unless a test configures its own DNS server.
+ */
+export const TEST_ENV = { ...process.env, MXGATE_HOME: '', MXGATE_RESOLVERS: '127.0.0.1:1' };
+
 /** A fresh data directory (short path: unix socket paths are limited to 107 bytes). */
 export async function tempHome(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), 'mxg-'));
@@ -22,7 +28,7 @@ export interface Run {
 /** Run the real program (compiled, as users run it) with stdin from `input`. */
 export function mxgate(home: string, args: string[], input = ''): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--home', home, ...args], { env: { ...process.env, MXGATE_HOME: '' } });
+    const child = spawn(process.execPath, [BIN, '--home', home, ...args], { env: TEST_ENV });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -40,7 +46,7 @@ export class LiveShell {
   private readonly closed: Promise<number | null>;
 
   constructor(home: string) {
-    this.child = spawn(process.execPath, [BIN, '--home', home]);
+    this.child = spawn(process.execPath, [BIN, '--home', home], { env: TEST_ENV });
     this.child.stdout.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
     this.closed = new Promise((resolve) => this.child.on('close', resolve));

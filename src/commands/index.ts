@@ -1,6 +1,7 @@
 import type { Command } from '../shell/command.js';
 import { certconfig } from './certconfig/index.js';
 import { clearchanges } from './clearchanges/index.js';
+import { deliverynow } from './deliverynow/index.js';
 import { destconfig } from './destconfig/index.js';
 import { dnsconfig } from './dnsconfig/index.js';
 import { smtproutes } from './smtproutes/index.js';
@@ -23,6 +24,7 @@ const commands: Command[] = [
   certconfig,
   clearchanges,
   commit,
+  deliverynow,
   destconfig,
   dnsconfig,
   interfaceconfig,

@@ -15,6 +15,7 @@ import { acquirePidLock } from './lock.js';
 import { ApplyError, ListenerManager } from './listener/manager.js';
 import { MailLog } from './log/mailLog.js';
 import { Spool } from './queue/spool.js';
+import { DeliveryRunner } from './delivery/runner.js';
 import path from 'node:path';
 
 /**
@@ -28,6 +29,7 @@ export class Engine {
   private readonly ids: IdAllocator;
   private readonly listeners: ListenerManager;
   private readonly control: ControlServer;
+  private readonly delivery: DeliveryRunner;
   private releaseLock: (() => Promise<void>) | undefined;
   private readonly startedAt = new Date();
   /** Commits are applied one at a time. */
@@ -48,7 +50,9 @@ export class Engine {
       spool: this.spool,
       ids: this.ids,
       hostname: () => this.store.current.config.hostname,
+      queued: () => this.delivery.kick(),
     });
+    this.delivery = new DeliveryRunner({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config });
     this.control = new ControlServer(paths.socket, (req) => this.handle(req));
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
@@ -76,6 +80,7 @@ export class Engine {
         for (const f of failures) this.log.critical(`Committed configuration version ${head.version} not fully applied: ${f}`);
       }
       await this.control.listen();
+      this.delivery.start();
     } catch (err) {
       await this.listeners.closeAll();
       await this.releaseLock();
@@ -88,6 +93,7 @@ export class Engine {
       this.log.info('mxgate engine stopping');
       await this.control.close();
       await this.listeners.closeAll();
+      await this.delivery.stop();
       this.log.close();
       await this.releaseLock?.();
       this.markStopped();
@@ -131,6 +137,8 @@ export class Engine {
       case 'stop':
         setImmediate(() => void this.stop());
         return { stopping: true };
+      case 'deliverynow':
+        return { messages: await this.delivery.deliverNow(typeof req.domain === 'string' ? req.domain : undefined) };
     }
   }
 
@@ -198,6 +206,7 @@ export class Engine {
     try {
       const rec = await this.store.record(config, { user, comment });
       this.log.info(`Configuration version ${rec.version} committed by ${user}${comment ? `: ${comment}` : ''}`);
+      this.delivery.kick();
       const { config: _c, ...meta } = rec;
       return meta;
     } catch (err) {

@@ -10,7 +10,8 @@ import type { Session } from '../../shell/session.js';
 import { certificateUsers, findCertificate, putCertificate, setCustomCas, updateCertificate } from '../../store/certificates.js';
 import { readKey, storeKey } from '../../store/keys.js';
 import type { CertificateProfile, Config } from '../../store/schema.js';
-import { readBundle, storeBundle } from '../../store/caBundles.js';
+import { storeBundle } from '../../store/caBundles.js';
+import { systemCas as storeSystemCas, trustedCas as storeTrustedCas } from '../../store/trust.js';
 import { editConfig } from '../../store/edit.js';
 import type { DataPaths } from '../../store/paths.js';
 
@@ -184,10 +185,9 @@ export function importCustomCas(session: Session, bundle: string, fqdnCheck: boo
   return result;
 }
 
-/** The system CA list: Node's bundled Mozilla roots, or the bundle loaded with UPDATE. */
-export async function systemCas(session: { paths: DataPaths }, config: Config): Promise<readonly string[]> {
-  const bundle = config.certificateAuthorities.system.bundle;
-  return bundle ? readBundle(session.paths, bundle.sha256) : rootCertificates;
+/** The system CA list of a configuration (see store/trust). */
+export function systemCas(session: { paths: DataPaths }, config: Config): Promise<readonly string[]> {
+  return storeSystemCas(session.paths, config);
 }
 
 export function systemListVersion(config: Config): string {
@@ -220,9 +220,8 @@ export function caList(session: Session, list: 'system' | 'custom'): Promise<rea
 }
 
 /** Trust anchors from the enabled lists (what delivery verification uses). */
-export async function trustedCas(session: { paths: DataPaths }, config: Config): Promise<string[]> {
-  const cas = config.certificateAuthorities;
-  return [...(cas.system.enabled ? await systemCas(session, config) : []), ...(cas.custom.enabled ? cas.custom.certificates : [])];
+export function trustedCas(session: { paths: DataPaths }, config: Config): Promise<string[]> {
+  return storeTrustedCas(session.paths, config);
 }
 
 export function validateSubject(cn: string, country: string, fqdnCheck: boolean): void {

@@ -13,7 +13,8 @@ export type Request =
   | { id?: number; op: 'history' }
   | { id?: number; op: 'version'; version: number }
   | { id?: number; op: 'commit'; baseVersion: number; config: Config; comment: string; user: string }
-  | { id?: number; op: 'stop' };
+  | { id?: number; op: 'stop' }
+  | { id?: number; op: 'deliverynow'; domain?: string };
 
 export interface EngineStatus {
   pid: number;
@@ -37,6 +38,7 @@ export interface Results {
   version: VersionRecord;
   commit: VersionMeta;
   stop: { stopping: true };
+  deliverynow: { messages: number };
 }
 
 export type ErrorCode = 'bad-request' | 'unknown-op' | 'stale' | 'invalid' | 'apply' | 'no-changes' | 'not-found' | 'internal';

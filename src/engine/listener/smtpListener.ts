@@ -13,6 +13,8 @@ export interface ListenerDeps {
   spool: Spool;
   ids: IdAllocator;
   hostname: () => string;
+  /** Called when a message is in the queue (delivery looks at it at once). */
+  queued?: () => void;
 }
 
 /** The certificate (leaf + chain, PEM) and key a listener presents after STARTTLS. */
@@ -262,6 +264,7 @@ export class SmtpListener {
           if (messageId) this.deps.log.info(`MID ${mid} Message-ID '${messageId}'`);
           this.deps.log.info(`MID ${mid} ready ${message.length} bytes from <${envelope.from}>`);
           this.deps.log.info(`MID ${mid} queued for delivery`);
+          this.deps.queued?.();
           cb(null, `Ok: Message MID ${mid} accepted`);
         },
         (err: Error) => {

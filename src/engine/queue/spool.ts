@@ -15,6 +15,16 @@ export interface Envelope {
   receivedAt: string;
   state: 'queued';
   attempts: number;
+  /** Per-recipient delivery state, by index into `to` (written by delivery). */
+  recipients?: RecipientState[];
+  /** Not before this time (ISO); absent means now. */
+  nextAttemptAt?: string;
+}
+
+export interface RecipientState {
+  status: 'pending' | 'delivered' | 'bounced';
+  attempts: number;
+  lastResponse?: string;
 }
 
 /**
@@ -51,6 +61,24 @@ export class Spool {
     await writeFileAtomic(path.join(this.dir, `${envelope.mid}.json`), JSON.stringify(envelope) + '\n');
     this.count += 1;
     this.bytes += message.length;
+  }
+
+  /** Rewrite a message's envelope (delivery progress), atomically. */
+  async update(envelope: Envelope): Promise<void> {
+    await writeFileAtomic(path.join(this.dir, `${envelope.mid}.json`), JSON.stringify(envelope) + '\n');
+  }
+
+  /** A message every recipient of which is done leaves the queue: envelope first, then the data. */
+  async remove(mid: number): Promise<void> {
+    const size = (await stat(this.messageFile(mid)).catch(() => undefined))?.size ?? 0;
+    await unlink(path.join(this.dir, `${mid}.json`));
+    await unlink(this.messageFile(mid)).catch(() => undefined);
+    this.count -= 1;
+    this.bytes -= size;
+  }
+
+  async read(mid: number): Promise<Buffer> {
+    return readFile(this.messageFile(mid));
   }
 
   get size(): { messages: number; bytes: number } {

@@ -1,0 +1,203 @@
+import net from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { destinationFor } from '../../store/destinations.js';
+import type { Config } from '../../store/schema.js';
+import type { IdAllocator } from '../ids.js';
+import type { MailLog } from '../log/mailLog.js';
+import { verifyPeer } from '../tls/verifyPeer.js';
+import { type Decision, decide, type Observation, requirementFor, type TlsRequirement } from './policy/tlsDecision.js';
+import { resolveTargets, RouteError, type Target } from './route.js';
+
+export interface AttemptContext {
+  config: Config;
+  log: MailLog;
+  ids: IdAllocator;
+  hostname: string;
+  trusted: string[];
+  /** Client certificate for outbound TLS (destconfig SETUP). */
+  clientCert?: { key: string; cert: string };
+  connectTimeoutMs?: number;
+}
+
+export type Outcome = { status: 'delivered' | 'bounced' | 'deferred'; response: string };
+
+export interface AttemptResult {
+  outcomes: Map<number, Outcome>;
+  /** Set when a required TLS connection failed (alert material). */
+  requiredTlsFailure?: string;
+}
+
+/** nodemailer's connection, with the internals used to tell the server's behaviours apart. */
+type Connection = SMTPConnection & { _socket?: TLSSocket; _supportedExtensions: string[]; allowsAuth: boolean; upgrading?: boolean };
+
+interface Opened {
+  conn: Connection;
+  dcid: number;
+  observation: Observation | null;
+  /** The connection cannot carry mail (STARTTLS refused or handshake failed). */
+  dead: boolean;
+  error?: Error & { code?: string; response?: string; responseCode?: number };
+}
+
+function peerChain(socket: TLSSocket): string[] {
+  const chain: string[] = [];
+  const seen = new Set<string>();
+  let c = socket.getPeerCertificate(true);
+  while (c?.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    chain.push(`-----BEGIN CERTIFICATE-----\n${c.raw.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`);
+    c = c.issuerCertificate;
+  }
+  return chain;
+}
+
+async function open(ctx: AttemptContext, target: Target, domain: string, req: TlsRequirement, tlsAttempt: boolean): Promise<Opened> {
+  const dcid = ctx.ids.take('dcid');
+  ctx.log.info(`New SMTP DCID ${dcid} address ${target.host} port ${target.port}`);
+  const conn = new SMTPConnection({
+    host: target.host,
+    port: target.port,
+    name: ctx.hostname,
+    ignoreTLS: !tlsAttempt,
+    connectionTimeout: ctx.connectTimeoutMs ?? 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 120_000,
+    tls: {
+      // Verification is ours (chain to the enabled CA lists, the seed's name rules), after the handshake.
+      rejectUnauthorized: false,
+      minVersion: ctx.config.tls.outboundMinVersion,
+      ...(net.isIP(target.mxHost) ? {} : { servername: target.mxHost }),
+      ...(ctx.clientCert ?? {}),
+    },
+  }) as Connection;
+  conn.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      conn.once('error', reject);
+      conn.connect(() => resolve());
+    });
+  } catch (err) {
+    const e = err as Opened['error'] & { command?: string };
+    if (e?.code === 'ETLS' && e.command === 'STARTTLS') return { conn, dcid, dead: true, observation: { stage: 'starttls-refused', reply: e.response ?? e.message }, error: e };
+    if (conn.upgrading) return { conn, dcid, dead: true, observation: { stage: 'handshake-failed', error: e?.message ?? String(err) }, error: e };
+    throw Object.assign(e ?? new Error(String(err)), { dcid });
+  }
+  if (!tlsAttempt) return { conn, dcid, dead: false, observation: null };
+  if (!conn.secure) {
+    // HELO fallback leaves no extensions and marks AUTH as possible (nodemailer 10.6).
+    const noEsmtp = conn._supportedExtensions.length === 0 && conn.allowsAuth;
+    return { conn, dcid, dead: false, observation: { stage: noEsmtp ? 'no-esmtp' : 'no-starttls' } };
+  }
+  const socket = conn._socket!;
+  const verification =
+    req.verify === 'none'
+      ? null
+      : await verifyPeer({
+          chain: peerChain(socket),
+          trusted: ctx.trusted,
+          mxHost: target.mxHost,
+          domain,
+          identity: req.identity,
+          fqdnCheck: ctx.config.tls.peerCertFqdn,
+          x509Check: ctx.config.tls.peerCertX509,
+        });
+  return { conn, dcid, dead: false, observation: { stage: 'secure', protocol: socket.getProtocol() ?? '?', cipher: socket.getCipher().standardName ?? socket.getCipher().name, verification } };
+}
+
+function close(ctx: AttemptContext, opened: Opened): void {
+  try {
+    opened.conn.quit();
+  } catch {
+    opened.conn.close();
+  }
+  ctx.log.info(`DCID ${opened.dcid} close`);
+}
+
+const codeOf = (response: string | undefined) => Number(/^(\d{3})/.exec(response ?? '')?.[1] ?? 0);
+
+/**
+ * Deliver one message to the recipients of one domain: route, then per host connect, apply the
+ * destination's TLS decision, send. Under a Required setting nothing is ever sent in clear.
+ */
+export async function deliverToDomain(ctx: AttemptContext, mid: number, from: string, recipients: { rid: number; address: string }[], domain: string, message: Buffer): Promise<AttemptResult> {
+  const outcomes = new Map<number, Outcome>();
+  const all = (status: Outcome['status'], response: string) => recipients.forEach((r) => outcomes.set(r.rid, { status, response }));
+  const dest = destinationFor(ctx.config.delivery, domain);
+  const req = requirementFor(dest.tls);
+  let targets: Target[];
+  try {
+    targets = await resolveTargets(ctx.config, domain);
+  } catch (err) {
+    const permanent = err instanceof RouteError && err.permanent;
+    all(permanent ? 'bounced' : 'deferred', (err as Error).message);
+    return { outcomes };
+  }
+  let requiredTlsFailure: string | undefined;
+  let lastError = 'no host could be reached';
+  for (const target of targets) {
+    let opened: Opened;
+    try {
+      opened = await open(ctx, target, domain, req, req.attempt);
+    } catch (err) {
+      const e = err as Error & { dcid?: number; response?: string };
+      lastError = `${target.host}:${target.port}: ${e.response ?? e.message}`;
+      ctx.log.info(`DCID ${e.dcid ?? '?'} connection failed: ${lastError}`);
+      continue;
+    }
+    const decision: Decision = opened.observation ? decide(req, opened.observation) : { action: 'send-clear', log: 'TLS not used (destination setting No)' };
+    ctx.log.info(`DCID ${opened.dcid} ${decision.log}`);
+    if (decision.action === 'defer') {
+      if (decision.requiredTlsFailed) {
+        ctx.log.warning(`DCID ${opened.dcid} IP ${target.host} TLS was required but could not be successfully negotiated`);
+        requiredTlsFailure = `${domain} (${target.mxHost}): ${decision.log}`;
+      }
+      lastError = decision.log;
+      close(ctx, opened);
+      continue;
+    }
+    if (opened.dead) {
+      // Preferred: STARTTLS was refused before any handshake, so the clear retry is allowed.
+      close(ctx, opened);
+      try {
+        opened = await open(ctx, target, domain, req, false);
+      } catch (err) {
+        lastError = (err as Error).message;
+        continue;
+      }
+    }
+    const rids = recipients.map((r) => r.rid).join(',');
+    ctx.log.info(`Delivery start DCID ${opened.dcid} MID ${mid} to RID [${rids}]`);
+    try {
+      const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
+        opened.conn.send({ from, to: recipients.map((r) => r.address) }, message, (err, info) => (err ? reject(err) : resolve(info))),
+      );
+      for (const r of recipients) {
+        if (info.accepted.includes(r.address)) {
+          outcomes.set(r.rid, { status: 'delivered', response: info.response });
+        } else {
+          const rejected = info.rejectedErrors?.find((e) => (e as { recipient?: string }).recipient === r.address) as { response?: string } | undefined;
+          const response = rejected?.response ?? 'recipient rejected';
+          outcomes.set(r.rid, { status: codeOf(response) >= 500 ? 'bounced' : 'deferred', response });
+        }
+      }
+      const done = recipients.filter((r) => outcomes.get(r.rid)?.status === 'delivered').map((r) => r.rid);
+      if (done.length) ctx.log.info(`Message done DCID ${opened.dcid} MID ${mid} to RID [${done.join(',')}] [('${info.response}')]`);
+    } catch (err) {
+      const e = err as Error & { response?: string; responseCode?: number; rejectedErrors?: { recipient?: string; response?: string }[] };
+      const response = e.response ?? e.message;
+      const permanent = (e.responseCode ?? codeOf(response)) >= 500;
+      all(permanent ? 'bounced' : 'deferred', response);
+      // Every recipient refused at RCPT: each keeps its own answer.
+      for (const r of e.rejectedErrors ?? []) {
+        const rcpt = recipients.find((x) => x.address === r.recipient);
+        if (rcpt && r.response) outcomes.set(rcpt.rid, { status: codeOf(r.response) >= 500 ? 'bounced' : 'deferred', response: r.response });
+      }
+      ctx.log.info(`DCID ${opened.dcid} MID ${mid} to RID [${rids}] ${permanent ? 'rejected' : 'deferred'}: ${response}`);
+    }
+    close(ctx, opened);
+    return { outcomes, ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
+  }
+  all('deferred', lastError);
+  return { outcomes, ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
+}

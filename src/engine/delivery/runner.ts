@@ -1,0 +1,167 @@
+import { destinationFor } from '../../store/destinations.js';
+import { readKey } from '../../store/keys.js';
+import type { DataPaths } from '../../store/paths.js';
+import type { Config } from '../../store/schema.js';
+import { trustedCas } from '../../store/trust.js';
+import type { IdAllocator } from '../ids.js';
+import type { MailLog } from '../log/mailLog.js';
+import type { Envelope, RecipientState, Spool } from '../queue/spool.js';
+import { type AttemptContext, deliverToDomain } from './attempt.js';
+import { buildBounce, type Failed } from './dsn.js';
+
+export interface RunnerDeps {
+  paths: DataPaths;
+  spool: Spool;
+  log: MailLog;
+  ids: IdAllocator;
+  config: () => Config;
+}
+
+const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+/**
+ * Works the queue: every message whose time has come is offered to its destinations, recipients
+ * grouped by domain. Progress is written to the envelope after each attempt, so a restart resumes
+ * where delivery stood; a message leaves the queue only when every recipient is delivered or
+ * bounced. Retries back off per the destination's bounce settings; past the maximum time in the
+ * queue the sender gets a DSN.
+ */
+export class DeliveryRunner {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  start(intervalMs = 1000): void {
+    this.timer = setInterval(() => this.kick(), intervalMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Look at the queue now (new mail, commit, deliverynow). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((err: Error) => this.deps.log.critical(`Delivery failed unexpectedly: ${err.stack ?? err.message}`))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.kick();
+        }
+      });
+  }
+
+  /** deliverynow: retry everything (or one domain) at once. */
+  async deliverNow(domain?: string): Promise<number> {
+    let n = 0;
+    for (const env of await this.deps.spool.list()) {
+      if (domain && !env.to.some((a) => domainOf(a) === domain.toLowerCase())) continue;
+      if (env.nextAttemptAt) {
+        delete env.nextAttemptAt;
+        await this.deps.spool.update(env);
+      }
+      n += 1;
+    }
+    this.kick();
+    return n;
+  }
+
+  private async pass(): Promise<void> {
+    const now = Date.now();
+    for (const env of await this.deps.spool.list()) {
+      if (this.stopped) return;
+      if (env.nextAttemptAt && Date.parse(env.nextAttemptAt) > now) continue;
+      await this.attempt(env);
+    }
+  }
+
+  private async context(config: Config): Promise<AttemptContext> {
+    const profile = config.delivery.certificate ? config.certificates.find((c) => c.name === config.delivery.certificate) : undefined;
+    return {
+      config,
+      log: this.deps.log,
+      ids: this.deps.ids,
+      hostname: config.hostname,
+      trusted: await trustedCas(this.deps.paths, config),
+      ...(profile ? { clientCert: { key: await readKey(this.deps.paths, profile.keyRef), cert: profile.certificate + profile.intermediates.join('') } } : {}),
+    };
+  }
+
+  private async attempt(env: Envelope): Promise<void> {
+    const config = this.deps.config();
+    const ctx = await this.context(config);
+    const states: RecipientState[] = env.recipients ?? env.to.map(() => ({ status: 'pending' as const, attempts: 0 }));
+    const message = await this.deps.spool.read(env.mid);
+    const byDomain = new Map<string, { rid: number; address: string }[]>();
+    env.to.forEach((address, rid) => {
+      if (states[rid]!.status !== 'pending') return;
+      const list = byDomain.get(domainOf(address)) ?? [];
+      list.push({ rid, address });
+      byDomain.set(domainOf(address), list);
+    });
+    const bounced: Failed[] = [];
+    let retryAfter = Infinity;
+    for (const [domain, recipients] of byDomain) {
+      const result = await deliverToDomain(ctx, env.mid, env.from, recipients, domain, message);
+      if (result.requiredTlsFailure && config.delivery.alertOnRequiredTlsFailure) {
+        this.deps.log.warning(`Alert (System/Warning): a required TLS connection failed for ${result.requiredTlsFailure}`);
+      }
+      const dest = destinationFor(config.delivery, domain);
+      for (const { rid, address } of recipients) {
+        const outcome = result.outcomes.get(rid)!;
+        const state = states[rid]!;
+        state.attempts += 1;
+        state.lastResponse = outcome.response;
+        const expired = Date.now() - Date.parse(env.receivedAt) > dest.bounce.maxQueueSeconds * 1000;
+        if (outcome.status === 'delivered') {
+          state.status = 'delivered';
+        } else if (outcome.status === 'bounced' || expired) {
+          state.status = 'bounced';
+          const why = outcome.status === 'bounced' ? outcome.response : `message expired after ${dest.bounce.maxQueueSeconds} s in the queue; last error: ${outcome.response}`;
+          bounced.push({ address, response: why });
+          this.deps.log.info(`Bounced: MID ${env.mid} RID [${rid}] - ${why}`);
+        } else {
+          const wait = Math.min(dest.bounce.retryInitialSeconds * 2 ** (state.attempts - 1), dest.bounce.retryMaxSeconds);
+          retryAfter = Math.min(retryAfter, wait);
+          this.deps.log.info(`Delayed: MID ${env.mid} RID [${rid}] - ${outcome.response}; retry in ${wait} s`);
+        }
+      }
+    }
+    env.recipients = states;
+    env.attempts += 1;
+    if (bounced.length && env.from) await this.bounce(env, message, bounced);
+    if (states.every((s) => s.status !== 'pending')) {
+      await this.deps.spool.remove(env.mid);
+      this.deps.log.info(`Message finished MID ${env.mid} done`);
+      return;
+    }
+    env.nextAttemptAt = new Date(Date.now() + (Number.isFinite(retryAfter) ? retryAfter : 60) * 1000).toISOString();
+    await this.deps.spool.update(env);
+  }
+
+  /** A DSN to the sender goes through the queue like any message (never for a null sender). */
+  private async bounce(env: Envelope, message: Buffer, failed: Failed[]): Promise<void> {
+    const hostname = this.deps.config().hostname;
+    const data = buildBounce(hostname, { from: env.from, receivedAt: env.receivedAt, message }, failed);
+    const mid = this.deps.ids.take('mid');
+    await this.deps.spool.enqueue(
+      { mid, icid: 0, listener: 'bounce', clientAddress: '', helo: hostname, from: '', to: [env.from], size: data.length, receivedAt: new Date().toISOString(), state: 'queued', attempts: 0 },
+      data,
+    );
+    this.deps.log.info(`MID ${mid} DSN for MID ${env.mid} to <${env.from}> queued`);
+    this.again = true;
+  }
+}

@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import nodemailer from 'nodemailer';
+import { applianceWithListener, cleanup, mxgate } from '../helpers.js';
+import { opensslChain } from '../pki-fixtures.js';
+import { brokenHandshakeSink, refusingStarttlsSink, type Sink, smtpSink } from '../sink.js';
+
+let home: string;
+let port: number;
+const chain = opensslChain();
+const sinks: Sink[] = [];
+const mailLog = () => readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
+
+async function shell(...lines: string[]) {
+  const r = await mxgate(home, lines.flatMap((l) => ['-c', l]));
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  return r.stdout;
+}
+
+async function submit(to: string, subject: string): Promise<number> {
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true });
+  try {
+    const info = await t.sendMail({ from: 'sender@example.org', to, subject, text: 'hello\n' });
+    return Number(/MID (\d+)/.exec(info.response)![1]);
+  } finally {
+    t.close();
+  }
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; mail log:\n${(await mailLog()).split('\n').slice(-25).join('\n')}`);
+}
+
+const inQueue = async (mid: number) => (await readdir(path.join(home, 'queue'))).includes(`${mid}.json`);
+const envelope = async (mid: number) => JSON.parse(await readFile(path.join(home, 'queue', `${mid}.json`), 'utf8'));
+
+before(async () => {
+  ({ home, port } = await applianceWithListener());
+  await shell('listenerconfig edit InboundMail rcptaccess add .test', 'commit "accept .test"');
+});
+after(async () => {
+  await cleanup(home);
+  await Promise.all(sinks.map((s) => s.close()));
+});
+
+test('default TLS setting (No): a routed domain is delivered, the message leaves the queue', async () => {
+  const sink = await smtpSink();
+  sinks.push(sink);
+  await shell(`smtproutes new plain.test 127.0.0.1:${sink.port}`, 'commit route');
+  const mid = await submit('user@plain.test', 'plain delivery');
+  const got = await until('delivery', () => sink.received.find((m) => m.data.includes('Subject: plain delivery')));
+  assert.deepEqual(got.to, ['user@plain.test']);
+  assert.equal(got.from, 'sender@example.org');
+  assert.equal(got.secure, false);
+  assert.match(got.data, /^Received: from /);
+  await until('queue removal', async () => !(await inQueue(mid)));
+  const log = await mailLog();
+  assert.match(log, new RegExp(`Delivery start DCID \\d+ MID ${mid} to RID \\[0\\]`));
+  assert.match(log, new RegExp(`Message done DCID \\d+ MID ${mid} to RID \\[0\\] \\[\\('250 Ok: sink queued'\\)\\]`));
+  assert.match(log, new RegExp(`Message finished MID ${mid} done`));
+});
+
+test('Required: a peer without STARTTLS gets nothing; the message waits; with TLS it goes', async () => {
+  const plain = await smtpSink();
+  const secure = await smtpSink({ tls: { key: chain.leafKey, cert: chain.leaf + chain.intermediate } });
+  sinks.push(plain, secure);
+  await shell(`smtproutes new req.test 127.0.0.1:${plain.port}`, 'destconfig new req.test --tls required', 'destconfig setup --alert-on-required-tls-failure yes', 'commit required');
+  const mid = await submit('user@req.test', 'must be encrypted');
+  await until('a deferral', async () => (await inQueue(mid)) && (await envelope(mid)).recipients?.[0]?.attempts >= 1);
+  assert.equal(plain.received.length, 0, 'nothing was sent in clear');
+  const log = await mailLog();
+  assert.match(log, /TLS failed: STARTTLS is not in the EHLO list; TLS was required but could not be successfully negotiated/);
+  assert.match(log, /Warning: DCID \d+ IP 127\.0\.0\.1 TLS was required but could not be successfully negotiated/);
+  assert.match(log, /Alert \(System\/Warning\): a required TLS connection failed for req\.test/);
+  assert.match(log, new RegExp(`Delayed: MID ${mid} RID \\[0\\] - .*retry in 60 s`));
+
+  await shell(`smtproutes new req.test 127.0.0.1:${secure.port}`, 'commit "TLS peer"', 'deliverynow req.test');
+  const got = await until('TLS delivery', () => secure.received.find((m) => m.data.includes('Subject: must be encrypted')));
+  assert.equal(got.secure, true);
+  assert.match(await mailLog(), /TLS success protocol TLSv1\.3 cipher \S+ verified no \(not checked\)/);
+});
+
+test('Required (Verify): an untrusted chain defers; with the root in the custom list it is verified and sent', async () => {
+  // The destination domain is in the certificate's subjectAltName (the seed's rule).
+  const leaf = chain.issueWithKey('mx.verify.test', ['verify.test']);
+  const sink = await smtpSink({ tls: { key: leaf.key, cert: leaf.cert + chain.intermediate } });
+  sinks.push(sink);
+  await shell(`smtproutes new verify.test 127.0.0.1:${sink.port}`, 'destconfig new verify.test --tls required-verify', 'commit verify');
+  const mid = await submit('user@verify.test', 'verified only');
+  await until('a deferral', async () => (await inQueue(mid)) && (await envelope(mid)).recipients?.[0]?.attempts >= 1);
+  assert.equal(sink.received.length, 0);
+  assert.match(await mailLog(), /TLS failed: certificate verification failed: certificate chain: /);
+
+  await writeFile(path.join(home, 'configuration', 'root.pem'), chain.root);
+  await shell('certconfig certauthority custom import --file root.pem', 'certconfig certauthority custom enable', 'certconfig certauthority system disable', 'commit "trust the test root"', 'deliverynow');
+  const got = await until('verified delivery', () => sink.received.find((m) => m.data.includes('Subject: verified only')));
+  assert.equal(got.secure, true);
+  assert.match(await mailLog(), /TLS success protocol TLSv1\.[23] cipher \S+ verified yes/);
+});
+
+test('Preferred: STARTTLS answered with 454 → delivered in clear, and the log says why', async () => {
+  const sink = await refusingStarttlsSink();
+  sinks.push(sink);
+  await shell(`smtproutes new pref.test 127.0.0.1:${sink.port}`, 'destconfig new pref.test --tls preferred', 'commit preferred');
+  const mid = await submit('user@pref.test', 'clear is fine');
+  await until('delivery', () => sink.received.find((m) => m.data.includes('Subject: clear is fine')));
+  await until('queue removal', async () => !(await inQueue(mid)));
+  assert.match(await mailLog(), /TLS not used: STARTTLS was answered with an error: 454 4\.7\.0 TLS not available due to local problem; delivering in clear \(TLS preferred\)/);
+});
+
+test('Preferred: a handshake that fails after the 220 is never retried in clear on that attempt', async () => {
+  const sink = await brokenHandshakeSink();
+  sinks.push(sink);
+  await shell(`smtproutes new broken.test 127.0.0.1:${sink.port}`, 'destconfig new broken.test --tls preferred', 'commit broken');
+  const mid = await submit('user@broken.test', 'never in clear');
+  await until('a deferral', async () => (await inQueue(mid)) && (await envelope(mid)).recipients?.[0]?.attempts >= 1);
+  assert.equal(sink.received.length, 0);
+  assert.match(await mailLog(), /TLS failed: handshake failed: /);
+});
+
+test('a recipient refused with 550 is bounced: the sender gets a DSN through the queue', async () => {
+  const sink = await smtpSink({ reject: ['nobody@bounce.test'] });
+  sinks.push(sink);
+  await shell(`smtproutes new bounce.test 127.0.0.1:${sink.port}`, `smtproutes new example.org 127.0.0.1:${sink.port}`, 'commit bounce');
+  const mid = await submit('nobody@bounce.test', 'to nobody');
+  const dsn = await until('the DSN', () => sink.received.find((m) => m.to.includes('sender@example.org') && m.data.includes('multipart/report')));
+  assert.equal(dsn.from, '', 'a DSN has a null sender');
+  assert.match(dsn.data, /Final-Recipient: rfc822; nobody@bounce\.test/);
+  assert.match(dsn.data, /Status: 5\.1\.1/);
+  assert.match(dsn.data, /Subject: to nobody/);
+  await until('queue removal', async () => !(await inQueue(mid)));
+  assert.match(await mailLog(), new RegExp(`Bounced: MID ${mid} RID \\[0\\] - 550 5\\.1\\.1 No such user here`));
+});

@@ -1,0 +1,106 @@
+import net from 'node:net';
+import { SMTPServer } from 'smtp-server';
+
+/** Receiving peers for delivery tests, on 127.0.0.1. They are test doubles of remote MTAs. */
+
+export interface Received {
+  from: string;
+  to: string[];
+  data: string;
+  secure: boolean;
+}
+
+export interface Sink {
+  port: number;
+  received: Received[];
+  close(): Promise<void>;
+}
+
+/** smtp-server with or without STARTTLS (own certificate); `reject` addresses get 550 at RCPT. */
+export async function smtpSink(options: { tls?: { key: string; cert: string }; reject?: string[] } = {}): Promise<Sink> {
+  const received: Received[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    logger: false,
+    disableReverseLookup: true,
+    disabledCommands: options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    ...(options.tls ?? {}),
+    onRcptTo(address, _session, cb) {
+      if (options.reject?.includes(address.address)) return cb(Object.assign(new Error('5.1.1 No such user here'), { responseCode: 550 }));
+      cb();
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          data: Buffer.concat(chunks).toString(),
+          secure: session.secure,
+        });
+        cb(null, 'Ok: sink queued');
+      });
+    },
+  });
+  server.on('error', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.server.address() as net.AddressInfo).port, received, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** A peer that advertises STARTTLS and answers it with 454, then takes mail in clear. */
+export function refusingStarttlsSink(): Promise<Sink> {
+  return scriptedSink('454 4.7.0 TLS not available due to local problem\r\n');
+}
+
+/** A peer that accepts STARTTLS with 220 and then breaks the handshake (sends junk, hangs up). */
+export function brokenHandshakeSink(): Promise<Sink> {
+  return scriptedSink('220 2.0.0 go ahead\r\n', true);
+}
+
+async function scriptedSink(starttlsReply: string, breakAfter = false): Promise<Sink> {
+  const received: Received[] = [];
+  const server = net.createServer((socket) => {
+    let buffer = '';
+    let inData = false;
+    let current: Received = { from: '', to: [], data: '', secure: false };
+    socket.write('220 refuse.test ESMTP\r\n');
+    socket.on('data', (d) => {
+      buffer += d.toString('latin1');
+      let nl: number;
+      while ((nl = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 2);
+        if (inData) {
+          if (line === '.') {
+            inData = false;
+            received.push(current);
+            current = { from: '', to: [], data: '', secure: false };
+            socket.write('250 ok\r\n');
+          } else current.data += line + '\n';
+          continue;
+        }
+        const cmd = line.slice(0, 4).toUpperCase();
+        if (cmd === 'EHLO') socket.write('250-refuse.test\r\n250-STARTTLS\r\n250 8BITMIME\r\n');
+        else if (cmd === 'STAR') {
+          socket.write(starttlsReply);
+          if (breakAfter) return void socket.end('this is not a TLS record\r\n');
+        }
+        else if (cmd === 'MAIL') {
+          current.from = /<([^>]*)>/.exec(line)?.[1] ?? '';
+          socket.write('250 ok\r\n');
+        } else if (cmd === 'RCPT') {
+          current.to.push(/<([^>]*)>/.exec(line)?.[1] ?? '');
+          socket.write('250 ok\r\n');
+        } else if (cmd === 'DATA') {
+          inData = true;
+          socket.write('354 go\r\n');
+        } else if (cmd === 'QUIT') socket.end('221 bye\r\n');
+        else socket.write('250 ok\r\n');
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, received, close: () => new Promise((r) => server.close(() => r())) };
+}
