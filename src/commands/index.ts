@@ -6,6 +6,7 @@ import { destconfig } from './destconfig/index.js';
 import { dnsconfig } from './dnsconfig/index.js';
 import { smtproutes } from './smtproutes/index.js';
 import { sslconfig } from './sslconfig/index.js';
+import { tlsverify } from './tlsverify/index.js';
 import { commit } from './commit/index.js';
 import { makeHelp } from './help/index.js';
 import { interfaceconfig } from './interfaceconfig/index.js';
@@ -39,6 +40,7 @@ const commands: Command[] = [
   showchanges,
   showconfig,
   status,
+  tlsverify,
   version,
 ];
 

@@ -16,6 +16,7 @@ import { ApplyError, ListenerManager } from './listener/manager.js';
 import { MailLog } from './log/mailLog.js';
 import { Spool } from './queue/spool.js';
 import { DeliveryRunner } from './delivery/runner.js';
+import { tlsVerify } from './delivery/tlsverify.js';
 import path from 'node:path';
 
 /**
@@ -137,6 +138,11 @@ export class Engine {
       case 'stop':
         setImmediate(() => void this.stop());
         return { stopping: true };
+      case 'tlsverify': {
+        if (typeof req.domain !== 'string' || !req.domain) throw new ControlError('bad-request', 'tlsverify needs a domain');
+        const ctx = await this.delivery.context(this.store.current.config);
+        return { lines: await tlsVerify({ ...ctx, connectTimeoutMs: 10_000 }, req.domain) };
+      }
       case 'deliverynow':
         return { messages: await this.delivery.deliverNow(typeof req.domain === 'string' ? req.domain : undefined) };
     }

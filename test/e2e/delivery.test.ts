@@ -139,3 +139,21 @@ test('a recipient refused with 550 is bounced: the sender gets a DSN through the
   await until('queue removal', async () => !(await inQueue(mid)));
   assert.match(await mailLog(), new RegExp(`Bounced: MID ${mid} RID \\[0\\] - 550 5\\.1\\.1 No such user here`));
 });
+
+test('tlsverify tells each step and what the setting would do, without sending mail', async () => {
+  const leaf = chain.issueWithKey('mx.check.test', ['check.test']);
+  const sink = await smtpSink({ tls: { key: leaf.key, cert: leaf.cert + chain.intermediate } });
+  sinks.push(sink);
+  await shell(`smtproutes new check.test 127.0.0.1:${sink.port}`, 'destconfig new check.test --tls required-verify', 'commit check');
+  const ok = await mxgate(home, ['-c', 'tlsverify check.test']);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /TLS setting for check\.test: Required \(Verify\) \(entry check\.test\)\nConnecting to 127\.0\.0\.1 on port \d+\.\nConnected to 127\.0\.0\.1\.\nTLS connection established: protocol TLSv1\.3, cipher \S+\.\nCertificate verification successful\.\nUnder "Required \(Verify\)": mail would be delivered over TLS\.\nTLS verification completed for check\.test\./);
+  const refusing = await refusingStarttlsSink();
+  sinks.push(refusing);
+  await shell(`smtproutes new check.test 127.0.0.1:${refusing.port}`, 'commit refusing');
+  const bad = await mxgate(home, ['-c', 'tlsverify check.test']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout, /STARTTLS was answered with an error: 454 4\.7\.0/);
+  assert.match(bad.stdout, /nothing would be sent; delivery would be retried later\.\nTLS verification FAILED for check\.test\./);
+  assert.equal(sink.received.length + refusing.received.length, 0, 'no mail was sent');
+});

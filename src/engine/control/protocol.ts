@@ -14,7 +14,8 @@ export type Request =
   | { id?: number; op: 'version'; version: number }
   | { id?: number; op: 'commit'; baseVersion: number; config: Config; comment: string; user: string }
   | { id?: number; op: 'stop' }
-  | { id?: number; op: 'deliverynow'; domain?: string };
+  | { id?: number; op: 'deliverynow'; domain?: string }
+  | { id?: number; op: 'tlsverify'; domain: string };
 
 export interface EngineStatus {
   pid: number;
@@ -39,6 +40,7 @@ export interface Results {
   commit: VersionMeta;
   stop: { stopping: true };
   deliverynow: { messages: number };
+  tlsverify: { lines: string[] };
 }
 
 export type ErrorCode = 'bad-request' | 'unknown-op' | 'stale' | 'invalid' | 'apply' | 'no-changes' | 'not-found' | 'internal';

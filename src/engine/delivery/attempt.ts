@@ -31,7 +31,7 @@ export interface AttemptResult {
 /** nodemailer's connection, with the internals used to tell the server's behaviours apart. */
 type Connection = SMTPConnection & { _socket?: TLSSocket; _supportedExtensions: string[]; allowsAuth: boolean; upgrading?: boolean };
 
-interface Opened {
+export interface Opened {
   conn: Connection;
   dcid: number;
   observation: Observation | null;
@@ -52,7 +52,7 @@ function peerChain(socket: TLSSocket): string[] {
   return chain;
 }
 
-async function open(ctx: AttemptContext, target: Target, domain: string, req: TlsRequirement, tlsAttempt: boolean): Promise<Opened> {
+export async function open(ctx: AttemptContext, target: Target, domain: string, req: TlsRequirement, tlsAttempt: boolean): Promise<Opened> {
   const dcid = ctx.ids.take('dcid');
   ctx.log.info(`New SMTP DCID ${dcid} address ${target.host} port ${target.port}`);
   const conn = new SMTPConnection({
@@ -105,7 +105,7 @@ async function open(ctx: AttemptContext, target: Target, domain: string, req: Tl
   return { conn, dcid, dead: false, observation: { stage: 'secure', protocol: socket.getProtocol() ?? '?', cipher: socket.getCipher().standardName ?? socket.getCipher().name, verification } };
 }
 
-function close(ctx: AttemptContext, opened: Opened): void {
+export function close(ctx: AttemptContext, opened: Opened): void {
   try {
     opened.conn.quit();
   } catch {

@@ -88,7 +88,7 @@ export class DeliveryRunner {
     }
   }
 
-  private async context(config: Config): Promise<AttemptContext> {
+  async context(config: Config): Promise<AttemptContext> {
     const profile = config.delivery.certificate ? config.certificates.find((c) => c.name === config.delivery.certificate) : undefined;
     return {
       config,
