@@ -1,4 +1,5 @@
 import type { Command } from '../shell/command.js';
+import { alertconfig, displayalerts } from './alertconfig/index.js';
 import { certconfig } from './certconfig/index.js';
 import { clearchanges } from './clearchanges/index.js';
 import { deliverynow } from './deliverynow/index.js';
@@ -22,11 +23,13 @@ import { status } from './status/index.js';
 import { version } from './version/index.js';
 
 const commands: Command[] = [
+  alertconfig,
   certconfig,
   clearchanges,
   commit,
   deliverynow,
   destconfig,
+  displayalerts,
   dnsconfig,
   interfaceconfig,
   listenerconfig,

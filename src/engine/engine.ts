@@ -17,6 +17,7 @@ import { MailLog } from './log/mailLog.js';
 import { Spool } from './queue/spool.js';
 import { DeliveryRunner } from './delivery/runner.js';
 import { tlsVerify } from './delivery/tlsverify.js';
+import { AlertService } from './alerts/alerts.js';
 import path from 'node:path';
 
 /**
@@ -31,6 +32,7 @@ export class Engine {
   private readonly listeners: ListenerManager;
   private readonly control: ControlServer;
   private readonly delivery: DeliveryRunner;
+  private readonly alerts: AlertService;
   private releaseLock: (() => Promise<void>) | undefined;
   private readonly startedAt = new Date();
   /** Commits are applied one at a time. */
@@ -53,7 +55,8 @@ export class Engine {
       hostname: () => this.store.current.config.hostname,
       queued: () => this.delivery.kick(),
     });
-    this.delivery = new DeliveryRunner({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config });
+    this.alerts = new AlertService({ paths, spool: this.spool, ids: this.ids, log: this.log, config: () => this.store.current.config, queued: () => this.delivery.kick() });
+    this.delivery = new DeliveryRunner({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts });
     this.control = new ControlServer(paths.socket, (req) => this.handle(req));
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
@@ -143,6 +146,8 @@ export class Engine {
         const ctx = await this.delivery.context(this.store.current.config);
         return { lines: await tlsVerify({ ...ctx, connectTimeoutMs: 10_000 }, req.domain) };
       }
+      case 'alerts':
+        return this.alerts.recent();
       case 'deliverynow':
         return { messages: await this.delivery.deliverNow(typeof req.domain === 'string' ? req.domain : undefined) };
     }

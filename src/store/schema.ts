@@ -2,6 +2,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
 import { defaultHat, HatSchema, hatProblems } from './hat.js';
+import { AlertsSchema } from './alerts.js';
 import { DestinationDefaultsSchema, DestinationSchema, destinationDomain } from './destinations.js';
 
 /**
@@ -125,6 +126,7 @@ export const ConfigSchema = z
       .default(() => ({ outboundMinVersion: 'TLSv1.2' as const, peerCertFqdn: false, peerCertX509: false })),
     /** SMTP routes: a domain (or ".domain") delivered to fixed hosts instead of its MX. */
     smtpRoutes: z.array(SmtpRouteSchema).default(() => []),
+    alerts: AlertsSchema.default(() => AlertsSchema.parse({})),
     /** dnsconfig: resolvers the engine queries; empty means the system's. */
     dns: z.object({ servers: z.array(z.string()).default(() => []) }).default(() => ({ servers: [] })),
   })

@@ -79,7 +79,7 @@ test('Required: a peer without STARTTLS gets nothing; the message waits; with TL
   const log = await mailLog();
   assert.match(log, /TLS failed: STARTTLS is not in the EHLO list; TLS was required but could not be successfully negotiated/);
   assert.match(log, /Warning: DCID \d+ IP 127\.0\.0\.1 TLS was required but could not be successfully negotiated/);
-  assert.match(log, /Alert \(System\/Warning\): a required TLS connection failed for req\.test/);
+  assert.match(log, /Warning: Alert with no recipient \(alertconfig\): A required TLS connection to req\.test failed/);
   assert.match(log, new RegExp(`Delayed: MID ${mid} RID \\[0\\] - .*retry in 60 s`));
 
   await shell(`smtproutes new req.test 127.0.0.1:${secure.port}`, 'commit "TLS peer"', 'deliverynow req.test');
@@ -156,4 +156,35 @@ test('tlsverify tells each step and what the setting would do, without sending m
   assert.match(bad.stdout, /STARTTLS was answered with an error: 454 4\.7\.0/);
   assert.match(bad.stdout, /nothing would be sent; delivery would be retried later\.\nTLS verification FAILED for check\.test\./);
   assert.equal(sink.received.length + refusing.received.length, 0, 'no mail was sent');
+});
+
+test('a failed required TLS delivery sends one System/Warning alert mail; repeats are damped', async () => {
+  const alertSink = await smtpSink();
+  const plain = await smtpSink();
+  sinks.push(alertSink, plain);
+  await shell(
+    `smtproutes new alerts.test 127.0.0.1:${alertSink.port}`,
+    `smtproutes new strict.test 127.0.0.1:${plain.port}`,
+    'destconfig new strict.test --tls required',
+    'destconfig new alerts.test --tls required',
+    'alertconfig new admin@alerts.test --classes system --severities warning,critical',
+    'alertconfig new other@alerts.test --classes hardware --severities all',
+    'alertconfig from mxgate-alerts@example.org',
+    'commit alerts',
+  );
+  const mid = await submit('user@strict.test', 'strict');
+  const alert = await until('the alert mail', () => alertSink.received.find((m) => /Subject: Warning-\S+: \(System\) A required TLS connection to strict\.test failed/.test(m.data)));
+  assert.deepEqual(alert.to, ['admin@alerts.test'], 'only subscribers of System/Warning');
+  assert.equal(alert.from, 'mxgate-alerts@example.org');
+  assert.equal(alert.secure, false, 'alerts are not held back by the alert domain\'s own Required setting');
+  assert.match(alert.data, /STARTTLS is not in the EHLO list/);
+  assert.equal(plain.received.length, 0);
+
+  await shell('deliverynow strict.test');
+  await until('a second attempt', async () => (await envelope(mid)).recipients?.[0]?.attempts >= 2);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(alertSink.received.filter((m) => m.data.includes('strict.test failed')).length, 1, 'the repeat is damped');
+  const shown = await mxgate(home, ['-c', 'displayalerts']);
+  assert.match(shown.stdout, /WARNING {2}\(System\) A required TLS connection to strict\.test failed {2}→ admin@alerts\.test/);
+  assert.match(shown.stdout, /\[duplicate, not sent\]/);
 });

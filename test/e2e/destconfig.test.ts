@@ -92,3 +92,22 @@ test('smtproutes, dnsconfig and sslconfig', async () => {
   assert.match(bad.stdout, /must be an IP address/);
   assert.match(bad.stdout, /the port must be 1-65535/);
 });
+
+test('alertconfig: batch forms, clear errors, and the NEW dialog with numbered classes', async () => {
+  const r = await mxgate(home, [
+    '-c', 'alertconfig new ops@example.com --classes system,hardware --severities critical,warning',
+    '-c', 'alertconfig new not-an-address --classes all',
+    '-c', 'alertconfig new x@example.com --classes bogus',
+    '-c', 'alertconfig setup --initial-seconds 60 --max-seconds 30',
+    '-c', 'alertconfig setup --initial-seconds 60 --max-seconds 600 --keep 20',
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /ops@example\.com\n {8}Class: System, Hardware - Severities: Critical, Warning/);
+  assert.match(r.stdout, /"not-an-address" is not an email address/);
+  assert.match(r.stdout, /--classes must be a comma-separated list of all, system, .*; not bogus/);
+  assert.match(r.stdout, /the maximum seconds between repeats cannot be less than the initial seconds/);
+  assert.match(r.stdout, /Initial number of seconds to wait before sending a duplicate alert: 60/);
+  const d = await mxgate(home, [], ['alertconfig', 'new', 'dialog@example.com', '2,3', '3', '', 'alertconfig list', ''].join('\n'));
+  assert.equal(d.code, 0, d.stdout + d.stderr);
+  assert.match(d.stdout, /dialog@example\.com\n {8}Class: System, Hardware - Severities: Warning/);
+});

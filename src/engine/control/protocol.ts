@@ -1,6 +1,7 @@
 import type { Config } from '../../store/schema.js';
 import type { VersionMeta, VersionRecord } from '../../store/versions.js';
 import type { ListenerStatus } from '../listener/manager.js';
+import type { RecentAlert } from '../alerts/alerts.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per
@@ -15,7 +16,8 @@ export type Request =
   | { id?: number; op: 'commit'; baseVersion: number; config: Config; comment: string; user: string }
   | { id?: number; op: 'stop' }
   | { id?: number; op: 'deliverynow'; domain?: string }
-  | { id?: number; op: 'tlsverify'; domain: string };
+  | { id?: number; op: 'tlsverify'; domain: string }
+  | { id?: number; op: 'alerts' };
 
 export interface EngineStatus {
   pid: number;
@@ -41,6 +43,7 @@ export interface Results {
   stop: { stopping: true };
   deliverynow: { messages: number };
   tlsverify: { lines: string[] };
+  alerts: RecentAlert[];
 }
 
 export type ErrorCode = 'bad-request' | 'unknown-op' | 'stale' | 'invalid' | 'apply' | 'no-changes' | 'not-found' | 'internal';

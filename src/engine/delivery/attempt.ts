@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { destinationFor } from '../../store/destinations.js';
+import { destinationFor, type DestinationTls } from '../../store/destinations.js';
 import type { Config } from '../../store/schema.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
@@ -120,11 +120,18 @@ const codeOf = (response: string | undefined) => Number(/^(\d{3})/.exec(response
  * Deliver one message to the recipients of one domain: route, then per host connect, apply the
  * destination's TLS decision, send. Under a Required setting nothing is ever sent in clear.
  */
-export async function deliverToDomain(ctx: AttemptContext, mid: number, from: string, recipients: { rid: number; address: string }[], domain: string, message: Buffer): Promise<AttemptResult> {
+export async function deliverToDomain(
+  ctx: AttemptContext,
+  mid: number,
+  from: string,
+  recipients: { rid: number; address: string }[],
+  domain: string,
+  message: Buffer,
+  tlsOverride?: DestinationTls,
+): Promise<AttemptResult> {
   const outcomes = new Map<number, Outcome>();
   const all = (status: Outcome['status'], response: string) => recipients.forEach((r) => outcomes.set(r.rid, { status, response }));
-  const dest = destinationFor(ctx.config.delivery, domain);
-  const req = requirementFor(dest.tls);
+  const req = requirementFor(tlsOverride ?? destinationFor(ctx.config.delivery, domain).tls);
   let targets: Target[];
   try {
     targets = await resolveTargets(ctx.config, domain);

@@ -8,6 +8,7 @@ import type { MailLog } from '../log/mailLog.js';
 import type { Envelope, RecipientState, Spool } from '../queue/spool.js';
 import { type AttemptContext, deliverToDomain } from './attempt.js';
 import { buildBounce, type Failed } from './dsn.js';
+import type { AlertService } from '../alerts/alerts.js';
 
 export interface RunnerDeps {
   paths: DataPaths;
@@ -15,6 +16,7 @@ export interface RunnerDeps {
   log: MailLog;
   ids: IdAllocator;
   config: () => Config;
+  alerts: AlertService;
 }
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
@@ -115,9 +117,16 @@ export class DeliveryRunner {
     const bounced: Failed[] = [];
     let retryAfter = Infinity;
     for (const [domain, recipients] of byDomain) {
-      const result = await deliverToDomain(ctx, env.mid, env.from, recipients, domain, message);
-      if (result.requiredTlsFailure && config.delivery.alertOnRequiredTlsFailure) {
-        this.deps.log.warning(`Alert (System/Warning): a required TLS connection failed for ${result.requiredTlsFailure}`);
+      // Alerts bypass destination controls: they must get out even where TLS is failing.
+      const result = await deliverToDomain(ctx, env.mid, env.from, recipients, domain, message, env.alert ? 'preferred' : undefined);
+      if (result.requiredTlsFailure && config.delivery.alertOnRequiredTlsFailure && !env.alert) {
+        await this.deps.alerts.raise({
+          cls: 'system',
+          severity: 'warning',
+          summary: `A required TLS connection to ${domain} failed`,
+          details: `Delivery of MID ${env.mid} to ${domain} needs TLS, and it could not be used:\r\n${result.requiredTlsFailure}\r\nThe message stays in the queue and is retried.`,
+          key: `tls-required:${domain}`,
+        });
       }
       const dest = destinationFor(config.delivery, domain);
       for (const { rid, address } of recipients) {

@@ -19,6 +19,8 @@ export interface Envelope {
   recipients?: RecipientState[];
   /** Not before this time (ISO); absent means now. */
   nextAttemptAt?: string;
+  /** An alert: delivered with TLS Preferred whatever the destination control says. */
+  alert?: boolean;
 }
 
 export interface RecipientState {

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/** alertconfig: who gets which alerts, from which address, and how repeats are damped. */
+
+export const ALERT_CLASSES = ['all', 'system', 'hardware', 'updater', 'outbreak', 'antivirus', 'antispam', 'dhap', 'release'] as const;
+export const ALERT_SEVERITIES = ['all', 'critical', 'warning', 'information'] as const;
+export type AlertClass = Exclude<(typeof ALERT_CLASSES)[number], 'all'>;
+export type AlertSeverity = Exclude<(typeof ALERT_SEVERITIES)[number], 'all'>;
+
+export const CLASS_LABELS: Record<(typeof ALERT_CLASSES)[number], string> = {
+  all: 'All',
+  system: 'System',
+  hardware: 'Hardware',
+  updater: 'Updater',
+  outbreak: 'Outbreak Filters',
+  antivirus: 'Anti-Virus',
+  antispam: 'Anti-Spam',
+  dhap: 'Directory Harvest Attack Prevention',
+  release: 'Release and Support Notifications',
+};
+
+const email = z.string().regex(/^[^\s@<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, 'is not an email address');
+
+export const AlertRecipientSchema = z.object({
+  email,
+  classes: z.array(z.enum(ALERT_CLASSES)).min(1),
+  severities: z.array(z.enum(ALERT_SEVERITIES)).min(1),
+});
+
+export const AlertsSchema = z
+  .object({
+    recipients: z.array(AlertRecipientSchema).default(() => []),
+    /** null: alert@<hostname>. */
+    from: email.nullable().default(null),
+    /** Seconds before the first repeat of the same alert; 0 sends every repeat. */
+    initialSeconds: z.number().int().min(0).default(300),
+    maxSeconds: z.number().int().min(0).default(3600),
+    keep: z.number().int().min(1).max(1000).default(50),
+  })
+  .refine((a) => a.maxSeconds >= a.initialSeconds, { message: 'the maximum seconds between repeats cannot be less than the initial seconds', path: ['maxSeconds'] });
+
+export type Alerts = z.infer<typeof AlertsSchema>;
+export type AlertRecipient = z.infer<typeof AlertRecipientSchema>;
+
+export function subscribed(r: AlertRecipient, cls: AlertClass, severity: AlertSeverity): boolean {
+  return (r.classes.includes('all') || r.classes.includes(cls)) && (r.severities.includes('all') || r.severities.includes(severity));
+}
