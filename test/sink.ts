@@ -17,7 +17,7 @@ export interface Sink {
 }
 
 /** smtp-server with or without STARTTLS (own certificate); `reject` addresses get 550 at RCPT. */
-export async function smtpSink(options: { tls?: { key: string; cert: string }; reject?: string[] } = {}): Promise<Sink> {
+export async function smtpSink(options: { tls?: { key: string; cert: string }; reject?: string[]; host?: string; port?: number } = {}): Promise<Sink> {
   const received: Received[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -44,7 +44,7 @@ export async function smtpSink(options: { tls?: { key: string; cert: string }; r
     },
   });
   server.on('error', () => undefined);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   return { port: (server.server.address() as net.AddressInfo).port, received, close: () => new Promise((r) => server.close(() => r())) };
 }
 

@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
 import { applianceWithListener, cleanup, mxgate } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
+import { testDnsServer } from '../dns-server.js';
 import { brokenHandshakeSink, refusingStarttlsSink, type Sink, smtpSink } from '../sink.js';
 
 let home: string;
@@ -187,4 +188,35 @@ test('a failed required TLS delivery sends one System/Warning alert mail; repeat
   const shown = await mxgate(home, ['-c', 'displayalerts']);
   assert.match(shown.stdout, /WARNING {2}\(System\) A required TLS connection to strict\.test failed {2}→ admin@alerts\.test/);
   assert.match(shown.stdout, /\[duplicate, not sent\]/);
+});
+
+test('MX routing through the engine\'s DNS client: preference order, NXDOMAIN and null MX bounce', async () => {
+  // A real MX delivery goes to port 25; the peer listens on its own loopback address (CI runs as root).
+  const mxSink = await smtpSink({ host: '127.0.0.3', port: 25 });
+  sinks.push(mxSink);
+  const dnsServer = await testDnsServer({
+    'mx.test': { MX: [{ preference: 20, exchange: 'backup.mx.test' }, { preference: 10, exchange: 'mail.mx.test' }] },
+    'mail.mx.test': { A: ['127.0.0.3'] },
+    'backup.mx.test': { A: ['127.0.0.4'] },
+    'nullmx.test': { MX: [{ preference: 0, exchange: '.' }] },
+    'example.org': { MX: [{ preference: 10, exchange: 'mail.mx.test' }] },
+  });
+  try {
+    await shell(`dnsconfig servers 127.0.0.1:${dnsServer.port}`, 'smtproutes delete example.org', 'commit dns');
+    const mid = await submit('user@mx.test', 'via MX');
+    await until('MX delivery', () => mxSink.received.find((m) => m.data.includes('Subject: via MX')));
+    await until('queue removal', async () => !(await inQueue(mid)));
+    assert.ok(dnsServer.queries.includes('mx.test MX'));
+    assert.match(await mailLog(), /New SMTP DCID \d+ address 127\.0\.0\.3 port 25/);
+
+    const nx = await submit('user@nxdomain.test', 'nowhere');
+    const dsn = await until('the NXDOMAIN bounce', () => mxSink.received.find((m) => m.to.includes('sender@example.org') && m.data.includes('nxdomain.test')));
+    assert.match(dsn.data, /domain nxdomain\.test does not exist/);
+    await until('queue removal', async () => !(await inQueue(nx)));
+    const nul = await submit('user@nullmx.test', 'null mx');
+    await until('the null MX bounce', () => mxSink.received.find((m) => m.data.includes('nullmx.test accepts no mail (null MX, RFC 7505)')));
+    await until('queue removal', async () => !(await inQueue(nul)));
+  } finally {
+    await dnsServer.close();
+  }
 });

@@ -1,6 +1,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import type { Config } from '../../store/schema.js';
+import { DnsClient, parseServer } from '../dns/client.js';
 
 export interface Target {
   /** Address or name to connect to. */
@@ -20,9 +21,11 @@ export class RouteError extends Error {
   }
 }
 
-/** Resolvers when dnsconfig names none: $MXGATE_RESOLVERS (comma-separated), else the system's. */
-function defaultResolvers(): string[] {
-  return (process.env.MXGATE_RESOLVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+/** dnsconfig servers; when it names none, $MXGATE_RESOLVERS (comma-separated), else the system's. */
+function resolvers(config: Config): string[] {
+  if (config.dns.servers.length) return config.dns.servers;
+  const env = (process.env.MXGATE_RESOLVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return env.length ? env : dns.getServers();
 }
 
 const matches = (entry: string, domain: string) => (entry.startsWith('.') ? domain.endsWith(entry.toLowerCase()) : domain === entry.toLowerCase());
@@ -30,8 +33,7 @@ const matches = (entry: string, domain: string) => (entry.startsWith('.') ? doma
 /**
  * Where mail for a domain goes: an SMTP route (exact domain, then the longest ".domain"), else
  * the MX hosts in preference order, else the domain itself (implicit MX). A null MX (RFC 7505)
- * is a permanent failure. Name lookups use the dnsconfig servers (or the system's).
- * The engine's own DNS client with DNSSEC status replaces node:dns here for DANE.
+ * is a permanent failure. Lookups go through the engine's own DNS client (dnsconfig servers).
  */
 export async function resolveTargets(config: Config, domain: string): Promise<Target[]> {
   const d = domain.toLowerCase().replace(/\.$/, '');
@@ -40,18 +42,21 @@ export async function resolveTargets(config: Config, domain: string): Promise<Ta
     .sort((a, b) => (a.domain.startsWith('.') ? 1 : 0) - (b.domain.startsWith('.') ? 1 : 0) || b.domain.length - a.domain.length)[0];
   if (route) return route.hosts.map((h) => ({ host: h.host, port: h.port, mxHost: h.host }));
 
-  const resolver = new dns.promises.Resolver({ timeout: 5000, tries: 2 });
-  const servers = config.dns.servers.length ? config.dns.servers : defaultResolvers();
-  if (servers.length) resolver.setServers(servers);
-  let mx: dns.MxRecord[];
+  const client = new DnsClient(resolvers(config).map(parseServer));
+  let mx: { exchange: string; priority: number }[];
+  let answer;
   try {
-    mx = await resolver.resolveMx(d);
+    answer = await client.query(d, 'MX');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTFOUND') throw new RouteError(`domain ${d} does not exist`, true);
-    if (code !== 'ENODATA') throw new RouteError(`MX lookup for ${d} failed: ${code ?? (err as Error).message}`, false);
-    mx = [{ exchange: d, priority: 0 }];
+    throw new RouteError(`MX lookup for ${d} failed: ${(err as Error).message}`, false);
   }
+  if (answer.rcode === 'NXDOMAIN') throw new RouteError(`domain ${d} does not exist`, true);
+  if (answer.rcode !== 'NOERROR') throw new RouteError(`MX lookup for ${d} failed: ${answer.rcode}`, false);
+  mx = answer.answers.filter((a) => a.type === 'MX').map((a) => {
+    const data = (a as { data: { preference: number; exchange: string } }).data;
+    return { exchange: data.exchange, priority: data.preference };
+  });
+  if (mx.length === 0) mx = [{ exchange: d, priority: 0 }];
   if (mx.length === 1 && (mx[0]!.exchange === '' || mx[0]!.exchange === '.')) throw new RouteError(`${d} accepts no mail (null MX, RFC 7505)`, true);
   const targets: Target[] = [];
   for (const m of [...mx].sort((a, b) => a.priority - b.priority)) {
@@ -59,11 +64,10 @@ export async function resolveTargets(config: Config, domain: string): Promise<Ta
       targets.push({ host: m.exchange, port: 25, mxHost: m.exchange });
       continue;
     }
-    const addresses = [
-      ...(await resolver.resolve4(m.exchange).catch(() => [] as string[])),
-      ...(await resolver.resolve6(m.exchange).catch(() => [] as string[])),
-    ];
-    for (const a of addresses) targets.push({ host: a, port: 25, mxHost: m.exchange });
+    for (const type of ['A', 'AAAA'] as const) {
+      const res = await client.query(m.exchange, type).catch(() => undefined);
+      for (const a of res?.answers ?? []) if (a.type === type) targets.push({ host: (a as { data: string }).data, port: 25, mxHost: m.exchange });
+    }
   }
   if (targets.length === 0) throw new RouteError(`no address found for the mail exchangers of ${d}`, false);
   return targets;
