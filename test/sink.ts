@@ -104,3 +104,24 @@ async function scriptedSink(starttlsReply: string, breakAfter = false): Promise<
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { port: (server.address() as net.AddressInfo).port, received, close: () => new Promise((r) => server.close(() => r())) };
 }
+
+/** A man in the middle that removes STARTTLS from the peer's EHLO answer (a downgrade attack). */
+export async function strippingProxy(targetPort: number): Promise<Sink & { stripped: () => number }> {
+  let stripped = 0;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    upstream.on('data', (d: Buffer) => {
+      const text = d.toString('latin1');
+      const cleaned = text.replace(/^250-STARTTLS\r\n/gm, '').replace(/^250 STARTTLS\r\n/gm, '250 X-NOTHING\r\n');
+      if (cleaned !== text) stripped += 1;
+      client.write(Buffer.from(cleaned, 'latin1'));
+    });
+    client.on('data', (d) => upstream.write(d));
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.end());
+    upstream.on('close', () => client.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as net.AddressInfo).port, received: [], stripped: () => stripped, close: () => new Promise((r) => server.close(() => r())) };
+}

@@ -6,7 +6,7 @@ import nodemailer from 'nodemailer';
 import { applianceWithListener, cleanup, mxgate } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { testDnsServer } from '../dns-server.js';
-import { brokenHandshakeSink, refusingStarttlsSink, type Sink, smtpSink } from '../sink.js';
+import { brokenHandshakeSink, refusingStarttlsSink, type Sink, smtpSink, strippingProxy } from '../sink.js';
 
 let home: string;
 let port: number;
@@ -105,6 +105,21 @@ test('Required (Verify): an untrusted chain defers; with the root in the custom 
   const got = await until('verified delivery', () => sink.received.find((m) => m.data.includes('Subject: verified only')));
   assert.equal(got.secure, true);
   assert.match(await mailLog(), /TLS success protocol TLSv1\.[23] cipher \S+ verified yes/);
+});
+
+test('a STARTTLS-stripping man in the middle: Required (Verify) sends nothing; Preferred goes on in clear', async () => {
+  const leaf = chain.issueWithKey('mx.mitm.test', ['mitm.test']);
+  const real = await smtpSink({ tls: { key: leaf.key, cert: leaf.cert + chain.intermediate } });
+  const proxy = await strippingProxy(real.port);
+  sinks.push(real, proxy);
+  await shell(`smtproutes new mitm.test 127.0.0.1:${proxy.port}`, 'destconfig new mitm.test --tls required-verify', 'commit mitm');
+  const mid = await submit('user@mitm.test', 'through the attacker');
+  await until('a deferral', async () => (await inQueue(mid)) && (await envelope(mid)).recipients?.[0]?.attempts >= 1);
+  assert.ok(proxy.stripped() > 0, 'the proxy did strip STARTTLS');
+  assert.equal(real.received.length, 0, 'nothing reached the peer in clear');
+  await shell('destconfig edit mitm.test --tls preferred', 'commit "accept the risk"', 'deliverynow mitm.test');
+  const got = await until('clear delivery', () => real.received.find((m) => m.data.includes('Subject: through the attacker')));
+  assert.equal(got.secure, false);
 });
 
 test('Preferred: STARTTLS answered with 454 → delivered in clear, and the log says why', async () => {
