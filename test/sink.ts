@@ -17,8 +17,10 @@ export interface Sink {
 }
 
 /** smtp-server with or without STARTTLS (own certificate); `reject` addresses get 550 at RCPT. */
-export async function smtpSink(options: { tls?: { key: string; cert: string }; reject?: string[]; host?: string; port?: number } = {}): Promise<Sink> {
+export async function smtpSink(options: { tls?: { key: string; cert: string }; reject?: string[]; host?: string; port?: number; delayMs?: number } = {}): Promise<Sink> {
   const received: Received[] = [];
+  // A message counts as received only when the 250 goes out on a connection that is still open.
+  const closed = new Set<string>();
   const server = new SMTPServer({
     authOptional: true,
     logger: false,
@@ -29,10 +31,15 @@ export async function smtpSink(options: { tls?: { key: string; cert: string }; r
       if (options.reject?.includes(address.address)) return cb(Object.assign(new Error('5.1.1 No such user here'), { responseCode: 550 }));
       cb();
     },
+    onClose(session) {
+      closed.add(session.id);
+    },
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs));
+        if (closed.has(session.id)) return cb(new Error('connection gone'));
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),

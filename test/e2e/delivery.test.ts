@@ -235,3 +235,22 @@ test('MX routing through the engine\'s DNS client: preference order, NXDOMAIN an
     await dnsServer.close();
   }
 });
+
+test('kill -9 during delivery: after the restart every message is delivered, none twice', async () => {
+  const slow = await smtpSink({ delayMs: 700 });
+  sinks.push(slow);
+  await shell(`smtproutes new slow.test 127.0.0.1:${slow.port}`, 'commit slow');
+  const subjects = ['one', 'two', 'three', 'four'].map((n) => `restart ${n}`);
+  for (const s of subjects) await submit(`user@slow.test`, s);
+  // Wait until delivery is under way (at least one message through, others queued or in flight).
+  await until('the first delivery', () => (slow.received.length >= 1 ? true : undefined));
+  const pid = Number((await readFile(path.join(home, 'run', 'engine.pid'), 'utf8')).trim());
+  process.kill(pid, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 300));
+  const before = slow.received.length;
+  assert.ok(before < subjects.length, 'the engine died with messages still to deliver');
+  await mxgate(home, ['engine', 'start']);
+  await shell('deliverynow slow.test');
+  await until('every message', () => (subjects.every((s) => slow.received.some((m) => m.data.includes(`Subject: ${s}`))) ? true : undefined), 30_000);
+  for (const s of subjects) assert.equal(slow.received.filter((m) => m.data.includes(`Subject: ${s}\r\n`) || m.data.includes(`Subject: ${s}\n`)).length, 1, s);
+});
