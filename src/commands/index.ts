@@ -1,5 +1,6 @@
 import type { Command } from '../shell/command.js';
 import { alertconfig, displayalerts } from './alertconfig/index.js';
+import { bouncerecipients } from './bouncerecipients/index.js';
 import { certconfig } from './certconfig/index.js';
 import { clearchanges } from './clearchanges/index.js';
 import { deliverynow } from './deliverynow/index.js';
@@ -19,11 +20,13 @@ import { saveconfig } from './saveconfig/index.js';
 import { sethostname } from './sethostname/index.js';
 import { showchanges } from './showchanges/index.js';
 import { showconfig } from './showconfig/index.js';
+import { showrecipients } from './showrecipients/index.js';
 import { status } from './status/index.js';
 import { version } from './version/index.js';
 
 const commands: Command[] = [
   alertconfig,
+  bouncerecipients,
   certconfig,
   clearchanges,
   commit,
@@ -42,6 +45,7 @@ const commands: Command[] = [
   sslconfig,
   showchanges,
   showconfig,
+  showrecipients,
   status,
   tlsverify,
   version,

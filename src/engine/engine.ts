@@ -146,6 +146,15 @@ export class Engine {
         const ctx = await this.delivery.context(this.store.current.config);
         return { lines: await tlsVerify({ ...ctx, connectTimeoutMs: 10_000 }, req.domain) };
       }
+      case 'recipients':
+        return this.delivery.recipients();
+      case 'bounce': {
+        const mid = typeof req.mid === 'number' ? req.mid : undefined;
+        const domain = typeof req.domain === 'string' ? req.domain : undefined;
+        const sender = typeof req.sender === 'string' ? req.sender : undefined;
+        if (mid === undefined && domain === undefined && sender === undefined && req.all !== true) throw new ControlError('bad-request', 'bounce needs mid, domain, sender or all');
+        return { recipients: await this.delivery.bounceRecipients({ mid, domain, sender }) };
+      }
       case 'alerts':
         return this.alerts.recent();
       case 'deliverynow':

@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
-import { applianceWithListener, cleanup, mxgate } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { testDnsServer } from '../dns-server.js';
 import { brokenHandshakeSink, refusingStarttlsSink, type Sink, smtpSink, strippingProxy } from '../sink.js';
@@ -154,6 +154,24 @@ test('a recipient refused with 550 is bounced: the sender gets a DSN through the
   assert.match(dsn.data, /Subject: to nobody/);
   await until('queue removal', async () => !(await inQueue(mid)));
   assert.match(await mailLog(), new RegExp(`Bounced: MID ${mid} RID \\[0\\] - 550 5\\.1\\.1 No such user here`));
+});
+
+test('showrecipients lists what waits and why; bouncerecipients gives up on it with a DSN', async () => {
+  const closedPort = await freePort();
+  await shell(`smtproutes new stuck.test 127.0.0.1:${closedPort}`, 'commit stuck');
+  const mid = await submit('user@stuck.test', 'stuck message');
+  await until('a deferral', async () => (await inQueue(mid)) && (await envelope(mid)).recipients?.[0]?.attempts >= 1);
+  const shown = await mxgate(home, ['-c', 'showrecipients --domain stuck.test']);
+  assert.match(shown.stdout, new RegExp(`MID ${mid} RID 0  <sender@example\\.org> -> <user@stuck\\.test>  received .*, 1 attempt\\(s\\), next .*\\n    last: 127\\.0\\.0\\.1:${closedPort}: .*ECONNREFUSED`));
+  const refused = await mxgate(home, ['-c', 'bouncerecipients']);
+  assert.equal(refused.code, 1);
+  const bounced = await mxgate(home, ['-c', 'bouncerecipients --domain stuck.test']);
+  assert.match(bounced.stdout, /1 recipient\(s\) bounced\./);
+  await until('queue removal', async () => !(await inQueue(mid)));
+  const dsn = await until('the DSN', () => sinks.flatMap((k) => k.received).find((m) => m.data.includes('Final-Recipient: rfc822; user@stuck.test')));
+  assert.match(dsn.data, /bounced by the administrator; last error: .*ECONNREFUSED/);
+  const empty = await mxgate(home, ['-c', 'showrecipients --domain stuck.test']);
+  assert.match(empty.stdout, /There are no matching messages in the delivery queue\./);
 });
 
 test('tlsverify tells each step and what the setting would do, without sending mail', async () => {

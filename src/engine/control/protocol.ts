@@ -2,6 +2,7 @@ import type { Config } from '../../store/schema.js';
 import type { VersionMeta, VersionRecord } from '../../store/versions.js';
 import type { ListenerStatus } from '../listener/manager.js';
 import type { RecentAlert } from '../alerts/alerts.js';
+import type { QueuedRecipient } from '../delivery/runner.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per
@@ -17,7 +18,9 @@ export type Request =
   | { id?: number; op: 'stop' }
   | { id?: number; op: 'deliverynow'; domain?: string }
   | { id?: number; op: 'tlsverify'; domain: string }
-  | { id?: number; op: 'alerts' };
+  | { id?: number; op: 'alerts' }
+  | { id?: number; op: 'recipients' }
+  | { id?: number; op: 'bounce'; mid?: number; domain?: string; sender?: string; all?: boolean };
 
 export interface EngineStatus {
   pid: number;
@@ -44,6 +47,8 @@ export interface Results {
   deliverynow: { messages: number };
   tlsverify: { lines: string[] };
   alerts: RecentAlert[];
+  recipients: QueuedRecipient[];
+  bounce: { recipients: number };
 }
 
 export type ErrorCode = 'bad-request' | 'unknown-op' | 'stale' | 'invalid' | 'apply' | 'no-changes' | 'not-found' | 'internal';

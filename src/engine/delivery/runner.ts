@@ -10,6 +10,17 @@ import { type AttemptContext, deliverToDomain } from './attempt.js';
 import { buildBounce, type Failed } from './dsn.js';
 import type { AlertService } from '../alerts/alerts.js';
 
+export interface QueuedRecipient {
+  mid: number;
+  rid: number;
+  from: string;
+  to: string;
+  receivedAt: string;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastResponse: string | null;
+}
+
 export interface RunnerDeps {
   paths: DataPaths;
   spool: Spool;
@@ -79,6 +90,58 @@ export class DeliveryRunner {
     }
     this.kick();
     return n;
+  }
+
+  /** Queue contents for showrecipients. */
+  async recipients(): Promise<QueuedRecipient[]> {
+    const out: QueuedRecipient[] = [];
+    for (const env of await this.deps.spool.list()) {
+      env.to.forEach((address, rid) => {
+        const state = env.recipients?.[rid];
+        if (state && state.status !== 'pending') return;
+        out.push({ mid: env.mid, rid, from: env.from, to: address, receivedAt: env.receivedAt, attempts: state?.attempts ?? 0, nextAttemptAt: env.nextAttemptAt ?? null, lastResponse: state?.lastResponse ?? null });
+      });
+    }
+    return out;
+  }
+
+  /** bouncerecipients: give up on matching pending recipients now; the senders get DSNs. */
+  async bounceRecipients(match: { domain?: string; sender?: string; mid?: number }): Promise<number> {
+    // Wait for a delivery pass in progress, so no envelope is written by two hands.
+    while (this.running) await this.running;
+    let count = 0;
+    const work = (async () => {
+      for (const env of await this.deps.spool.list()) {
+        if (match.mid !== undefined && env.mid !== match.mid) continue;
+        if (match.sender !== undefined && env.from.toLowerCase() !== match.sender.toLowerCase()) continue;
+        const states: RecipientState[] = env.recipients ?? env.to.map(() => ({ status: 'pending' as const, attempts: 0 }));
+        const failed: Failed[] = [];
+        env.to.forEach((address, rid) => {
+          if (states[rid]!.status !== 'pending' || (match.domain !== undefined && domainOf(address) !== match.domain.toLowerCase())) return;
+          states[rid]!.status = 'bounced';
+          failed.push({ address, response: `5.3.0 bounced by the administrator${states[rid]!.lastResponse ? `; last error: ${states[rid]!.lastResponse}` : ''}` });
+          this.deps.log.info(`Bounced: MID ${env.mid} RID [${rid}] - bounced by the administrator`);
+        });
+        if (!failed.length) continue;
+        count += failed.length;
+        env.recipients = states;
+        if (env.from) await this.bounce(env, await this.deps.spool.read(env.mid), failed);
+        if (states.every((st) => st.status !== 'pending')) {
+          await this.deps.spool.remove(env.mid);
+          this.deps.log.info(`Message finished MID ${env.mid} done`);
+        } else {
+          await this.deps.spool.update(env);
+        }
+      }
+    })();
+    this.running = work;
+    try {
+      await work;
+    } finally {
+      this.running = undefined;
+    }
+    this.kick();
+    return count;
   }
 
   private async pass(): Promise<void> {
