@@ -7,7 +7,17 @@ export interface ChainResult {
   reason?: string;
 }
 
-const toPkijs = (pem: string) => pkijs.Certificate.fromBER(parseCertificate(pem).raw);
+/** Trust anchors are parsed once: the system list alone is some 140 certificates. */
+const parsed = new Map<string, pkijs.Certificate>();
+function toPkijs(pem: string): pkijs.Certificate {
+  let cert = parsed.get(pem);
+  if (!cert) {
+    cert = pkijs.Certificate.fromBER(parseCertificate(pem).raw);
+    if (parsed.size > 5000) parsed.clear();
+    parsed.set(pem, cert);
+  }
+  return cert;
+}
 
 /**
  * Validate a certificate against trust anchors (the enabled CA lists) with the intermediates the
