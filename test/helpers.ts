@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -108,6 +108,19 @@ export async function useChainCertificate(home: string, chain: { leaf: string; l
   const lines = ['certconfig paste mx1 --cert leaf.pem --key leaf.key --intermediate int.pem', 'listenerconfig edit InboundMail certificate mx1', ...more, 'commit "certificate mx1"'];
   const run = await mxgate(home, lines.flatMap((l) => ['-c', l]));
   if (run.code !== 0) throw new Error(`installing the certificate failed:\n${run.stdout}${run.stderr}`);
+}
+
+/** Wait until the mail log has a line matching `pattern` (log lines follow socket events). */
+export async function waitForLog(home: string, pattern: RegExp, timeoutMs = 5000): Promise<string> {
+  const file = path.join(home, 'logs', 'mail_logs', 'mail.current');
+  const deadline = Date.now() + timeoutMs;
+  let log = '';
+  while (Date.now() < deadline) {
+    log = await readFile(file, 'utf8').catch(() => '');
+    if (pattern.test(log)) return log;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the mail log has no line matching ${pattern}:\n${log.split('\n').slice(-20).join('\n')}`);
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */

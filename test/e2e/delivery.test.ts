@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
-import { applianceWithListener, cleanup, freePort, mxgate } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, waitForLog } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { testDnsServer } from '../dns-server.js';
 import { brokenHandshakeSink, refusingStarttlsSink, type Sink, smtpSink, strippingProxy } from '../sink.js';
@@ -63,7 +63,7 @@ test('default TLS setting (No): a routed domain is delivered, the message leaves
   assert.equal(got.secure, false);
   assert.match(got.data, /^Received: from /);
   await until('queue removal', async () => !(await inQueue(mid)));
-  const log = await mailLog();
+  const log = await waitForLog(home, new RegExp(`Message finished MID ${mid} done`));
   assert.match(log, new RegExp(`Delivery start DCID \\d+ MID ${mid} to RID \\[0\\]`));
   assert.match(log, new RegExp(`Message done DCID \\d+ MID ${mid} to RID \\[0\\] \\[\\('250 Ok: sink queued'\\)\\]`));
   assert.match(log, new RegExp(`Message finished MID ${mid} done`));

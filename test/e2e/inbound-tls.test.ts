@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
-import { applianceWithListener, cleanup, mxgate, useChainCertificate } from '../helpers.js';
+import { applianceWithListener, cleanup, mxgate, useChainCertificate, waitForLog } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { SmtpProbe } from '../smtp-probe.js';
 
@@ -79,9 +79,8 @@ test('Required: 530 for everything but NOOP/EHLO/STARTTLS/QUIT before the handsh
   const mid = /MID (\d+)/.exec(ok.response)![1];
   assert.match(await readFile(path.join(home, 'queue', `${mid}.eml`), 'utf8'), /with ESMTPS id MID/);
 
-  const log = await mailLog();
-  assert.match(log, /Info: ICID \d+ TLS success protocol TLSv1\.[23] cipher TLS_\w+/);
-  assert.match(log, /Info: ICID \d+ TLS was required but remote host did not initiate it/);
+  await waitForLog(home, /Info: ICID \d+ TLS success protocol TLSv1\.[23] cipher TLS_\w+/);
+  await waitForLog(home, /Info: ICID \d+ TLS was required but remote host did not initiate it/);
 });
 
 test('Preferred: STARTTLS offered, mail accepted with and without it', async () => {
@@ -99,8 +98,7 @@ test('the per-host policy limit refuses the connection over it with 421', async 
   assert.match(b.greeting, /^220 /);
   assert.match(c.greeting, /^421 4\.7\.0 Too many concurrent connections from your host/);
   for (const x of [a, b, c]) x.probe.close();
-  await new Promise((r) => setTimeout(r, 200));
-  assert.match(await mailLog(), /TCP REFUSAL SG ALL: more than 2 concurrent connections from 127\.0\.0\.1/);
+  await waitForLog(home, /TCP REFUSAL SG ALL: more than 2 concurrent connections from 127\.0\.0\.1/);
 });
 
 test('commands pipelined after STARTTLS are never executed (CVE-2011-0411 class)', async () => {
@@ -146,8 +144,7 @@ test('a bad ClientHello or a dropped handshake is logged and never takes the eng
     if (junk) probe.write(junk);
     probe.close();
   }
-  await new Promise((r) => setTimeout(r, 300));
-  assert.match(await mailLog(), /ICID \d+ TLS failed: /);
+  await waitForLog(home, /ICID \d+ TLS failed: /);
   assert.match((await send({ tls: 'require' })).response, /^250 /);
 });
 

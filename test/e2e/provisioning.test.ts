@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { accepts, cleanup, freePort, mxgate, sendMail, tempHome } from '../helpers.js';
+import { accepts, cleanup, freePort, mxgate, sendMail, tempHome, waitForLog } from '../helpers.js';
 
 let home: string;
 let port: number;
@@ -39,7 +39,8 @@ test('mail sent with nodemailer is accepted with its MID and is in the durable q
   assert.match(message, new RegExp(`^Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n  by .* with ESMTP id MID ${mid};`));
   assert.match(message, /Subject: provisioned/);
 
-  const log = await readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
+  // The session's close is logged when the client's QUIT has been handled: wait for it.
+  const log = await waitForLog(home, /ICID \d+ close$/m);
   const icid = new RegExp(`Start MID ${mid} ICID (\\d+)`).exec(log)?.[1];
   assert.ok(icid, log);
   for (const line of [
