@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
 
-type Records = Record<string, { MX?: { preference: number; exchange: string }[]; A?: string[]; AAAA?: string[] }>;
+type Records = Record<string, { MX?: { preference: number; exchange: string }[]; A?: string[]; AAAA?: string[]; PTR?: string[] }>;
 
 /** An authoritative test DNS server on 127.0.0.1 (UDP): NXDOMAIN for unknown names. */
 export async function testDnsServer(records: Records): Promise<{ port: number; queries: string[]; close(): Promise<void> }> {
@@ -15,6 +15,7 @@ export async function testDnsServer(records: Records): Promise<{ port: number; q
     const answers: dnsPacket.Answer[] = [];
     if (entry && question.type === 'MX') for (const mx of entry.MX ?? []) answers.push({ type: 'MX', name: question.name, ttl: 60, data: mx });
     if (entry && question.type === 'A') for (const a of entry.A ?? []) answers.push({ type: 'A', name: question.name, ttl: 60, data: a });
+    if (entry && question.type === 'PTR') for (const p of entry.PTR ?? []) answers.push({ type: 'PTR', name: question.name, ttl: 60, data: p });
     if (entry && question.type === 'AAAA') for (const a of entry.AAAA ?? []) answers.push({ type: 'AAAA', name: question.name, ttl: 60, data: a });
     const response = dnsPacket.encode({
       type: 'response',

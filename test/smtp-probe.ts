@@ -13,8 +13,16 @@ export class SmtpProbe {
     this.listen(socket);
   }
 
-  static async connect(port: number, host = '127.0.0.1'): Promise<{ probe: SmtpProbe; greeting: string }> {
-    const socket = net.connect(port, host);
+  static connect(port: number, host = '127.0.0.1'): Promise<{ probe: SmtpProbe; greeting: string }> {
+    return SmtpProbe.open(net.connect(port, host));
+  }
+
+  /** Connect from a chosen loopback source address (another "client host"). */
+  static connectFrom(port: number, localAddress: string, host = '127.0.0.1'): Promise<{ probe: SmtpProbe; greeting: string }> {
+    return SmtpProbe.open(net.connect({ port, host, localAddress }));
+  }
+
+  private static async open(socket: net.Socket): Promise<{ probe: SmtpProbe; greeting: string }> {
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);

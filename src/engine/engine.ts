@@ -17,6 +17,7 @@ import { MailLog } from './log/mailLog.js';
 import { Spool } from './queue/spool.js';
 import { DeliveryRunner } from './delivery/runner.js';
 import { tlsVerify } from './delivery/tlsverify.js';
+import { reverseLookup } from './dns/resolvers.js';
 import { AlertService } from './alerts/alerts.js';
 import path from 'node:path';
 
@@ -54,6 +55,7 @@ export class Engine {
       ids: this.ids,
       hostname: () => this.store.current.config.hostname,
       queued: () => this.delivery.kick(),
+      reverse: (ip) => reverseLookup(this.store.current.config, ip),
     });
     this.alerts = new AlertService({ paths, spool: this.spool, ids: this.ids, log: this.log, config: () => this.store.current.config, queued: () => this.delivery.kick() });
     this.delivery = new DeliveryRunner({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts });

@@ -184,3 +184,8 @@ export function hatProblems(hat: Hat): string[] {
 export function hatOffersTls(hat: Hat): boolean {
   return hat.policies.some((p) => p.action !== 'reject' && (p.tls ?? hat.defaults.tls) !== 'off');
 }
+
+/** Does any sender group name hosts (so the client's host name must be looked up)? */
+export function hatUsesHostnames(hat: Hat): boolean {
+  return hat.senderGroups.some((g) => g.patterns.some((p) => p !== 'ALL' && !net.isIP(p) && !/^(.+)\/(\d{1,3})$/.test(p) && !/^(\d{1,3}\.){1,3}$/.test(p)));
+}

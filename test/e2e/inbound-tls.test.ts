@@ -7,6 +7,7 @@ import nodemailer from 'nodemailer';
 import { applianceWithListener, cleanup, mxgate, useChainCertificate, waitForLog } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { SmtpProbe } from '../smtp-probe.js';
+import { testDnsServer } from '../dns-server.js';
 
 let home: string;
 let port: number;
@@ -217,4 +218,29 @@ test('EDIT dialog: summary, HOSTACCESS DEFAULT asks the TLS question, RCPTACCESS
   assert.match(await readFile(path.join(home, 'configuration', 'hat.txt'), 'utf8'), /^ {4}tls = "required"$/m);
   assert.match(r.stdout, /^ {4}\.example\.org {4}ACCEPT$/m);
   assert.match(r.stdout, /~ listeners\.InboundMail\.hat\.defaults\.tls: preferred -> required/, 'the imported table carries TLS required');
+});
+
+test('host name sender groups use the forward-confirmed PTR name; a PTR alone does not count', async () => {
+  const dns = await testDnsServer({
+    '1.0.0.127.in-addr.arpa': { PTR: ['client.blocked.test'] },
+    'client.blocked.test': { A: ['127.0.0.1'] },
+    '2.0.0.127.in-addr.arpa': { PTR: ['liar.blocked.test'] },
+    'liar.blocked.test': { A: ['192.0.2.1'] },
+  });
+  try {
+    await shell(`dnsconfig servers 127.0.0.1:${dns.port}`, 'listenerconfig edit InboundMail hostaccess group BLOCKLIST add .blocked.test', 'listenerconfig edit InboundMail hostaccess default --max-concurrency 100', 'commit "block by name"');
+    const blocked = await SmtpProbe.connect(port, '127.0.0.1');
+    assert.match(blocked.greeting, /^554 5\.7\.1 Access denied/);
+    blocked.probe.close();
+    await waitForLog(home, /address 127\.0\.0\.1 reverse dns host client\.blocked\.test verified yes/);
+    await waitForLog(home, /REJECT SG BLOCKLIST match 127\.0\.0\.1/);
+    // The same listener address, reached from 127.0.0.2: its PTR claims the domain but does not resolve back.
+    const { probe, greeting } = await SmtpProbe.connectFrom(port, '127.0.0.2');
+    assert.match(greeting, /^220 /);
+    probe.close();
+    await waitForLog(home, /address 127\.0\.0\.2 reverse dns host liar\.blocked\.test verified no/);
+  } finally {
+    await shell('listenerconfig edit InboundMail hostaccess group BLOCKLIST delete .blocked.test', 'dnsconfig servers system', 'commit "unblock"');
+    await dns.close();
+  }
 });

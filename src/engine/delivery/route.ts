@@ -1,7 +1,6 @@
-import dns from 'node:dns';
 import net from 'node:net';
 import type { Config } from '../../store/schema.js';
-import { DnsClient, parseServer } from '../dns/client.js';
+import { dnsClientFor } from '../dns/resolvers.js';
 
 export interface Target {
   /** Address or name to connect to. */
@@ -21,12 +20,6 @@ export class RouteError extends Error {
   }
 }
 
-/** dnsconfig servers; when it names none, $MXGATE_RESOLVERS (comma-separated), else the system's. */
-function resolvers(config: Config): string[] {
-  if (config.dns.servers.length) return config.dns.servers;
-  const env = (process.env.MXGATE_RESOLVERS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  return env.length ? env : dns.getServers();
-}
 
 const matches = (entry: string, domain: string) => (entry.startsWith('.') ? domain.endsWith(entry.toLowerCase()) : domain === entry.toLowerCase());
 
@@ -42,7 +35,7 @@ export async function resolveTargets(config: Config, domain: string): Promise<Ta
     .sort((a, b) => (a.domain.startsWith('.') ? 1 : 0) - (b.domain.startsWith('.') ? 1 : 0) || b.domain.length - a.domain.length)[0];
   if (route) return route.hosts.map((h) => ({ host: h.host, port: h.port, mxHost: h.host }));
 
-  const client = new DnsClient(resolvers(config).map(parseServer));
+  const client = dnsClientFor(config);
   let mx: { exchange: string; priority: number }[];
   let answer;
   try {

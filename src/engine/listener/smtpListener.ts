@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
-import { classify, type EffectivePolicy } from '../../store/hat.js';
+import { classify, type EffectivePolicy, hatUsesHostnames } from '../../store/hat.js';
 import type { Interface, Listener } from '../../store/schema.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
@@ -15,6 +15,8 @@ export interface ListenerDeps {
   hostname: () => string;
   /** Called when a message is in the queue (delivery looks at it at once). */
   queued?: () => void;
+  /** The client's host name (PTR, forward-confirmed or not), for host name sender groups. */
+  reverse?: (ip: string) => Promise<{ host: string; verified: boolean } | undefined>;
 }
 
 /** The certificate (leaf + chain, PEM) and key a listener presents after STARTTLS. */
@@ -145,22 +147,34 @@ export class SmtpListener {
   }
 
   private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    this.admit(session).then(
+      () => cb(),
+      (err: Error) => cb(err),
+    );
+  }
+
+  private async admit(session: SMTPServerSession): Promise<void> {
     const icid = this.deps.ids.take('icid');
     const { iface, listener, tls } = this.current;
     const address = plainAddress(session.remoteAddress);
-    this.deps.log.info(`New SMTP ICID ${icid} interface ${iface.name} (${iface.ip}) address ${address} reverse dns host unknown verified no`);
-    const match = classify(listener.hat, address);
+    // Host names are looked up only when a sender group names hosts.
+    const name = hatUsesHostnames(listener.hat) && this.deps.reverse ? await this.deps.reverse(address) : undefined;
+    this.deps.log.info(
+      `New SMTP ICID ${icid} interface ${iface.name} (${iface.ip}) address ${address} reverse dns host ${name?.host ?? 'unknown'} verified ${name?.verified ? 'yes' : 'no'}`,
+    );
+    // Only a forward-confirmed name can put a host in a sender group (a PTR alone is the sender's say-so).
+    const match = classify(listener.hat, address, name?.verified ? name.host : undefined);
     if (!match || match.policy.action === 'reject') {
       this.deps.log.info(`ICID ${icid} REJECT SG ${match?.group ?? 'None'} match ${address} SBRS None`);
       this.deps.log.info(`ICID ${icid} close`);
-      return cb(smtpError(554, `5.7.1 Access denied`));
+      throw smtpError(554, `5.7.1 Access denied`);
     }
     const hostKey = `${match.policy.name}|${address}`;
     const fromHost = this.perHost.get(hostKey) ?? 0;
     if (fromHost >= match.policy.maxConcurrency) {
       this.deps.log.info(`ICID ${icid} TCP REFUSAL SG ${match.group}: more than ${match.policy.maxConcurrency} concurrent connections from ${address} (policy $${match.policy.name})`);
       this.deps.log.info(`ICID ${icid} close`);
-      return cb(smtpError(421, '4.7.0 Too many concurrent connections from your host, try again later'));
+      throw smtpError(421, '4.7.0 Too many concurrent connections from your host, try again later');
     }
     this.perHost.set(hostKey, fromHost + 1);
     this.connections.set(session.id, { icid, hostKey, policy: match.policy, group: match.group, rcpts: 0, accepted: 0, messages: 0, secure: false });
@@ -187,7 +201,6 @@ export class SmtpListener {
               };
       }
     }
-    cb();
   }
 
   private onSecure(socket: TLSSocket, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
