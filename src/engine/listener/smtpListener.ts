@@ -68,6 +68,8 @@ const BEFORE_TLS = new Set(['NOOP', 'EHLO', 'STARTTLS', 'QUIT']);
 export class SmtpListener {
   readonly server: SMTPServer;
   private readonly connections = new Map<string, Connection>();
+  /** Sessions that closed while their admission was still looking up the client's name. */
+  private readonly gone = new Set<string>();
   /** Open connections per policy and client address (a policy's max concurrency is per host). */
   private readonly perHost = new Map<string, number>();
 
@@ -159,6 +161,7 @@ export class SmtpListener {
     const address = plainAddress(session.remoteAddress);
     // Host names are looked up only when a sender group names hosts.
     const name = hatUsesHostnames(listener.hat) && this.deps.reverse ? await this.deps.reverse(address) : undefined;
+    if (this.gone.delete(session.id)) throw smtpError(421, '4.4.2 Connection closed');
     this.deps.log.info(
       `New SMTP ICID ${icid} interface ${iface.name} (${iface.ip}) address ${address} reverse dns host ${name?.host ?? 'unknown'} verified ${name?.verified ? 'yes' : 'no'}`,
     );
@@ -291,7 +294,12 @@ export class SmtpListener {
 
   private onClose(session: SMTPServerSession): void {
     const conn = this.connections.get(session.id);
-    if (!conn) return;
+    if (!conn) {
+      // Closed before admission finished (name lookup in progress): admission must not count it.
+      this.gone.add(session.id);
+      setTimeout(() => this.gone.delete(session.id), 10_000).unref();
+      return;
+    }
     this.abandon(conn, 'Receiving aborted: connection closed');
     if (conn.policy.tls === 'required' && !conn.secure && conn.accepted === 0) {
       this.deps.log.info(`ICID ${conn.icid} TLS was required but remote host did not initiate it`);
