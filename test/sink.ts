@@ -13,6 +13,8 @@ export interface Received {
 export interface Sink {
   port: number;
   received: Received[];
+  /** Most sessions that were open at the same time (smtpSink only). */
+  maxConcurrent?: () => number;
   close(): Promise<void>;
 }
 
@@ -21,6 +23,8 @@ export async function smtpSink(options: { tls?: { key: string; cert: string }; r
   const received: Received[] = [];
   // A message counts as received only when the 250 goes out on a connection that is still open.
   const closed = new Set<string>();
+  let open = 0;
+  let most = 0;
   const server = new SMTPServer({
     authOptional: true,
     logger: false,
@@ -31,7 +35,13 @@ export async function smtpSink(options: { tls?: { key: string; cert: string }; r
       if (options.reject?.includes(address.address)) return cb(Object.assign(new Error('5.1.1 No such user here'), { responseCode: 550 }));
       cb();
     },
+    onConnect(_session, cb) {
+      open += 1;
+      most = Math.max(most, open);
+      cb();
+    },
     onClose(session) {
+      open -= 1;
       closed.add(session.id);
     },
     onData(stream, session, cb) {
@@ -52,7 +62,7 @@ export async function smtpSink(options: { tls?: { key: string; cert: string }; r
   });
   server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
-  return { port: (server.server.address() as net.AddressInfo).port, received, close: () => new Promise((r) => server.close(() => r())) };
+  return { port: (server.server.address() as net.AddressInfo).port, received, maxConcurrent: () => most, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 /** A peer that advertises STARTTLS and answers it with 454, then takes mail in clear. */

@@ -272,3 +272,29 @@ test('kill -9 during delivery: after the restart every message is delivered, non
   await until('every message', () => (subjects.every((s) => slow.received.some((m) => m.data.includes(`Subject: ${s}`))) ? true : undefined), 30_000);
   for (const s of subjects) assert.equal(slow.received.filter((m) => m.data.includes(`Subject: ${s}\r\n`) || m.data.includes(`Subject: ${s}\n`)).length, 1, s);
 });
+
+test('deliveries run in parallel, but never more connections to a destination than its concurrency limit', async () => {
+  const limited = await smtpSink({ delayMs: 300 });
+  const open = await smtpSink({ delayMs: 300 });
+  sinks.push(limited, open);
+  await shell(
+    `smtproutes new one.test 127.0.0.1:${limited.port}`,
+    `smtproutes new many.test 127.0.0.1:${open.port}`,
+    'destconfig new one.test --max-concurrency 1',
+    'commit concurrency',
+  );
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port, pool: true, maxConnections: 2, ignoreTLS: true });
+  try {
+    await Promise.all(
+      Array.from({ length: 4 }, (_, i) => [
+        t.sendMail({ from: 'sender@example.org', to: 'u@one.test', subject: `one ${i}`, text: 'x' }),
+        t.sendMail({ from: 'sender@example.org', to: 'u@many.test', subject: `many ${i}`, text: 'x' }),
+      ]).flat(),
+    );
+  } finally {
+    t.close();
+  }
+  await until('all eight', () => (limited.received.length === 4 && open.received.length === 4 ? true : undefined), 30_000);
+  assert.equal(limited.maxConcurrent!(), 1, 'one.test never had two connections');
+  assert.ok(open.maxConcurrent!() > 1, `many.test got parallel deliveries (${open.maxConcurrent!()})`);
+});

@@ -30,6 +30,9 @@ export interface RunnerDeps {
   alerts: AlertService;
 }
 
+/** Messages delivered at the same time (each on its own connection). */
+const PARALLEL = 8;
+
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 /**
@@ -144,13 +147,35 @@ export class DeliveryRunner {
     return count;
   }
 
+  /**
+   * One pass over the due messages, several at a time. A message waits for a later pass while any
+   * of its destinations already has its maximum number of connections (destconfig concurrency).
+   */
   private async pass(): Promise<void> {
     const now = Date.now();
-    for (const env of await this.deps.spool.list()) {
-      if (this.stopped) return;
-      if (env.nextAttemptAt && Date.parse(env.nextAttemptAt) > now) continue;
-      await this.attempt(env);
-    }
+    const due = (await this.deps.spool.list()).filter((env) => !env.nextAttemptAt || Date.parse(env.nextAttemptAt) <= now);
+    const config = this.deps.config();
+    const inFlight = new Map<string, number>();
+    const pendingDomains = (env: Envelope) => [...new Set(env.to.filter((_, rid) => (env.recipients?.[rid]?.status ?? 'pending') === 'pending').map(domainOf))];
+    const worker = async () => {
+      for (;;) {
+        if (this.stopped) return;
+        const index = due.findIndex((env) => pendingDomains(env).every((d) => (inFlight.get(d) ?? 0) < destinationFor(config.delivery, d).maxConcurrency));
+        if (index < 0) {
+          if (due.length) this.again = true; // held back by a concurrency limit: next pass
+          return;
+        }
+        const [env] = due.splice(index, 1);
+        const domains = pendingDomains(env!);
+        for (const d of domains) inFlight.set(d, (inFlight.get(d) ?? 0) + 1);
+        try {
+          await this.attempt(env!);
+        } finally {
+          for (const d of domains) inFlight.set(d, inFlight.get(d)! - 1);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, worker));
   }
 
   async context(config: Config): Promise<AttemptContext> {
