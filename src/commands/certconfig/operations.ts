@@ -3,6 +3,7 @@ import { certInfo, keyMatches, parseCertificate, parsePrivateKey } from '../../p
 import { createSelfSigned, KEY_TYPES, type KeyType, type SubjectFields } from '../../pki/generate.js';
 import { isFqdn, ISO_COUNTRY } from '../../pki/names.js';
 import { InvalidAnswer } from '../../shell/io.js';
+import { formatTable } from '../../shell/table.js';
 import { certificatesIn } from '../../pki/pem.js';
 import { exportPkcs12, importPkcs12 } from '../../pki/pkcs12.js';
 import { CommandError } from '../../shell/errors.js';
@@ -139,10 +140,7 @@ export function profileTable(config: Config): string[] {
       users.length ? users.join(', ') : '-',
     ];
   });
-  const head = ['Name', 'Common Name', 'Issued By', 'Status', 'Remaining', 'Key', 'Used By'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  return [line(head), ...rows.map(line)];
+  return formatTable(['Name', 'Common Name', 'Issued By', 'Status', 'Remaining', 'Key', 'Used By'], rows);
 }
 
 export interface CaImportResult {

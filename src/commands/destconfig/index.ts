@@ -2,6 +2,7 @@ import { type Command, parseOptions, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { optionalCount } from '../answers.js';
 import { InvalidAnswer } from '../../shell/io.js';
+import { formatTable } from '../../shell/table.js';
 import type { Session } from '../../shell/session.js';
 import {
   DEST_TLS,
@@ -81,10 +82,7 @@ function list(session: Session): string[] {
     const r = dom === 'Default' ? d.defaults : destinationFor(d, dom!.replace(/^\./, 'x.'));
     return [dom!, tls === 'default' ? `Default (${TLS_LABELS[d.defaults.tls]})` : TLS_LABELS[tls as DestinationTls], String(r.maxConcurrency), String(r.messagesPerConnection)];
   });
-  const head = ['Domain', 'TLS', 'Concurrency', 'Msgs/Conn'];
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (c: string[]) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(w[i]!))).join('  ');
-  return [line(head), ...rows.map(line), '', `Outbound certificate: ${d.certificate ?? 'Demo (not set)'}`, `Alert when a required TLS connection fails: ${d.alertOnRequiredTlsFailure ? 'Yes' : 'No'}`];
+  return [...formatTable(['Domain', 'TLS', 'Concurrency', 'Msgs/Conn'], rows), '', `Outbound certificate: ${d.certificate ?? 'Demo (not set)'}`, `Alert when a required TLS connection fails: ${d.alertOnRequiredTlsFailure ? 'Yes' : 'No'}`];
 }
 
 const checkDomain = (s: string) => {

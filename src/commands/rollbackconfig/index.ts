@@ -1,16 +1,15 @@
 import { ctime } from '../../engine/log/ctime.js';
 import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
+import { formatTable } from '../../shell/table.js';
 import type { Session } from '../../shell/session.js';
 import type { VersionMeta } from '../../store/versions.js';
 import { commitDraft } from '../commit/index.js';
 
 function printTable(session: Session, versions: VersionMeta[]): void {
   const rows = versions.map((v) => [String(v.version), ctime(new Date(v.time)), v.user, v.comment || '-']);
-  const head = ['#', 'Committed On', 'User', 'Description'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
-  session.io.print(line(head), ...rows.map((r) => line(r) + (Number(r[0]) === session.baseVersion ? '  (current)' : '')));
+  const [head, ...lines] = formatTable(['#', 'Committed On', 'User', 'Description'], rows);
+  session.io.print(head!, ...lines.map((l, i) => l + (Number(rows[i]![0]) === session.baseVersion ? '  (current)' : '')));
 }
 
 async function loadVersion(session: Session, version: number) {
