@@ -1,11 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { diffConfig } from '../../store/diff.js';
-import { configurationFile } from '../../store/paths.js';
 import { loadSavedConfig } from '../../store/savedConfig.js';
 import { storeKey } from '../../store/keys.js';
 import { storeBundle } from '../../store/caBundles.js';
 import { type Command, parseOptions, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
+import { readConfigFile } from '../files.js';
 import { readPassphraseFile } from '../passphrase.js';
 
 export const loadconfig: Command = {
@@ -19,17 +18,12 @@ export const loadconfig: Command = {
     if (name === undefined && args.length === 0) {
       name = await session.io.ask('Enter the name of the file to import:');
     }
-    const file = configurationFile(session.paths, required(this, name, 'FILE'));
+    const file = required(this, name, 'FILE');
     if (session.hasChanges()) {
       const discard = session.io.interactive && (await session.io.confirm('Do you want to discard your uncommitted changes?', false));
       if (!discard) throw new CommandError('There are uncommitted changes. Commit them or run "clearchanges" first.');
     }
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      throw new CommandError(`Error: the file "${file}" ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(err as Error).message})`}.`);
-    }
+    const text = (await readConfigFile(session, file)).toString('utf8');
     const { config, keys, caBundles } = await loadSavedConfig(text, () =>
       values['passphrase-file'] ? readPassphraseFile(session, values['passphrase-file']) : session.io.secret('Enter your Passphrase to make changes:'),
     );

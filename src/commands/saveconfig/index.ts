@@ -1,11 +1,10 @@
-import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
-import { configurationFile } from '../../store/paths.js';
 import { type ConfigFiles, saveConfig } from '../../store/savedConfig.js';
 import { readKey } from '../../store/keys.js';
 import { readBundle } from '../../store/caBundles.js';
 import type { Session } from '../../shell/session.js';
 import { type Command, parseOptions } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
+import { writeConfigFile } from '../files.js';
 import { readPassphraseFile } from '../passphrase.js';
 import path from 'node:path';
 
@@ -55,9 +54,7 @@ export const saveconfig: Command = {
     }
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
     const name = positionals[0] ?? `${session.committed.hostname}-config-${stamp}.json`;
-    const file = configurationFile(session.paths, name);
-    await ensureDir(path.dirname(file));
-    await writeFileAtomic(file, saveConfig(session.committed, session.baseVersion, passphrase, await configFiles(session)), 0o600);
+    const file = await writeConfigFile(session, name, saveConfig(session.committed, session.baseVersion, passphrase, await configFiles(session)));
     const where = path.dirname(file) === session.paths.configuration ? 'the configuration directory' : path.dirname(file);
     session.io.print(`The file ${path.basename(file)} has been saved in ${where}.`);
     if (session.hasChanges()) session.io.print('Note: uncommitted changes of this session are not in the file.');
