@@ -154,7 +154,10 @@ export class DeliveryRunner {
   private async pass(): Promise<void> {
     const now = Date.now();
     const due = (await this.deps.spool.list()).filter((env) => !env.nextAttemptAt || Date.parse(env.nextAttemptAt) <= now);
+    if (due.length === 0) return;
+    // One configuration and one delivery context (trust anchors, client key) for the whole pass.
     const config = this.deps.config();
+    const ctx = await this.context(config);
     const inFlight = new Map<string, number>();
     const pendingDomains = (env: Envelope) => [...new Set(env.to.filter((_, rid) => (env.recipients?.[rid]?.status ?? 'pending') === 'pending').map(domainOf))];
     const worker = async () => {
@@ -169,7 +172,7 @@ export class DeliveryRunner {
         const domains = pendingDomains(env!);
         for (const d of domains) inFlight.set(d, (inFlight.get(d) ?? 0) + 1);
         try {
-          await this.attempt(env!);
+          await this.attempt(env!, ctx);
         } finally {
           for (const d of domains) inFlight.set(d, inFlight.get(d)! - 1);
         }
@@ -190,9 +193,8 @@ export class DeliveryRunner {
     };
   }
 
-  private async attempt(env: Envelope): Promise<void> {
-    const config = this.deps.config();
-    const ctx = await this.context(config);
+  private async attempt(env: Envelope, ctx: AttemptContext): Promise<void> {
+    const config = ctx.config;
     const states: RecipientState[] = env.recipients ?? env.to.map(() => ({ status: 'pending' as const, attempts: 0 }));
     const message = await this.deps.spool.read(env.mid);
     const byDomain = new Map<string, { rid: number; address: string }[]>();
