@@ -39,6 +39,13 @@ export function mxgate(home: string, args: string[], input = ''): Promise<Run> {
   });
 }
 
+/** Run shell lines (as `-c` arguments) that must all succeed; returns the output. */
+export async function shellOk(home: string, ...lines: string[]): Promise<string> {
+  const run = await mxgate(home, lines.flatMap((l) => ['-c', l]));
+  if (run.code !== 0) throw new Error(`mxgate ${lines.join(' | ')} exited ${run.code}:\n${run.stdout}${run.stderr}`);
+  return run.stdout;
+}
+
 /** A shell kept open on a pipe, fed line by line. */
 export class LiveShell {
   readonly child: ChildProcessWithoutNullStreams;

@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
-import { applianceWithListener, cleanup, freePort, mxgate, waitForLog } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, shellOk, waitForLog } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { testDnsServer } from '../dns-server.js';
 import { brokenHandshakeSink, refusingStarttlsSink, type Sink, smtpSink, strippingProxy } from '../sink.js';
@@ -14,11 +14,7 @@ const chain = opensslChain();
 const sinks: Sink[] = [];
 const mailLog = () => readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
 
-async function shell(...lines: string[]) {
-  const r = await mxgate(home, lines.flatMap((l) => ['-c', l]));
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  return r.stdout;
-}
+const shell = (...lines: string[]) => shellOk(home, ...lines);
 
 async function submit(to: string, subject: string): Promise<number> {
   const t = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true });

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
-import { applianceWithListener, cleanup, mxgate, useChainCertificate, waitForLog } from '../helpers.js';
+import { applianceWithListener, cleanup, mxgate, shellOk, useChainCertificate, waitForLog } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { SmtpProbe } from '../smtp-probe.js';
 import { testDnsServer } from '../dns-server.js';
@@ -14,11 +14,7 @@ let port: number;
 const chain = opensslChain();
 const mailLog = () => readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
 
-async function shell(...lines: string[]) {
-  const r = await mxgate(home, lines.flatMap((l) => ['-c', l]));
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  return r.stdout;
-}
+const shell = (...lines: string[]) => shellOk(home, ...lines);
 
 async function send(options: { tls: 'none' | 'require'; to?: string }) {
   const transport = nodemailer.createTransport({
