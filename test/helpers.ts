@@ -165,3 +165,26 @@ export async function sendMail(port: number, subject = 'test message'): Promise<
     transport.close();
   }
 }
+
+/** Submit one message from sender@example.org to `to` (one address or several); returns its MID. */
+export async function submitMail(port: number, to: string | string[], subject: string): Promise<number> {
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true });
+  try {
+    const info = await t.sendMail({ from: 'sender@example.org', to, subject, text: 'hello\n' });
+    return Number(/MID (\d+)/.exec(info.response)![1]);
+  } finally {
+    t.close();
+  }
+}
+
+/** Poll `probe` until it gives a value; on timeout the error shows the end of the mail log. */
+export async function until<T>(home: string, what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const log = await readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8').catch(() => '');
+  throw new Error(`timed out waiting for ${what}; mail log:\n${log.split('\n').slice(-25).join('\n')}`);
+}

@@ -15,12 +15,15 @@ export interface Sink {
   received: Received[];
   /** Most sessions that were open at the same time (smtpSink only). */
   maxConcurrent?: () => number;
+  /** Messages received on each session, in the order the sessions opened (smtpSink only). */
+  perSession?: () => number[];
   close(): Promise<void>;
 }
 
 /** smtp-server with or without STARTTLS (own certificate); `reject` addresses get 550 at RCPT. */
-export async function smtpSink(options: { tls?: { key: string; cert: string }; reject?: string[]; host?: string; port?: number; delayMs?: number } = {}): Promise<Sink> {
+export async function smtpSink(options: { tls?: { key: string; cert: string }; reject?: string[]; host?: string; port?: number; delayMs?: number; idleTimeoutMs?: number } = {}): Promise<Sink> {
   const received: Received[] = [];
+  const messagesBySession = new Map<string, number>();
   // A message counts as received only when the 250 goes out on a connection that is still open.
   const closed = new Set<string>();
   let open = 0;
@@ -29,13 +32,15 @@ export async function smtpSink(options: { tls?: { key: string; cert: string }; r
     authOptional: true,
     logger: false,
     disableReverseLookup: true,
+    ...(options.idleTimeoutMs ? { socketTimeout: options.idleTimeoutMs } : {}),
     disabledCommands: options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     ...(options.tls ?? {}),
     onRcptTo(address, _session, cb) {
       if (options.reject?.includes(address.address)) return cb(Object.assign(new Error('5.1.1 No such user here'), { responseCode: 550 }));
       cb();
     },
-    onConnect(_session, cb) {
+    onConnect(session, cb) {
+      messagesBySession.set(session.id, 0);
       open += 1;
       most = Math.max(most, open);
       cb();
@@ -56,13 +61,14 @@ export async function smtpSink(options: { tls?: { key: string; cert: string }; r
           data: Buffer.concat(chunks).toString(),
           secure: session.secure,
         });
+        messagesBySession.set(session.id, (messagesBySession.get(session.id) ?? 0) + 1);
         cb(null, 'Ok: sink queued');
       });
     },
   });
   server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
-  return { port: (server.server.address() as net.AddressInfo).port, received, maxConcurrent: () => most, close: () => new Promise((r) => server.close(() => r())) };
+  return { port: (server.server.address() as net.AddressInfo).port, received, maxConcurrent: () => most, perSession: () => [...messagesBySession.values()], close: () => new Promise((r) => server.close(() => r())) };
 }
 
 /** A peer that advertises STARTTLS and answers it with 454, then takes mail in clear. */

@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
-import { applianceWithListener, cleanup, freePort, mxgate, shellOk, waitForLog } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, shellOk, submitMail, until as untilIn, waitForLog } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { testDnsServer } from '../dns-server.js';
 import { brokenHandshakeSink, refusingStarttlsSink, type Sink, smtpSink, strippingProxy } from '../sink.js';
@@ -16,25 +16,8 @@ const mailLog = () => readFile(path.join(home, 'logs', 'mail_logs', 'mail.curren
 
 const shell = (...lines: string[]) => shellOk(home, ...lines);
 
-async function submit(to: string, subject: string): Promise<number> {
-  const t = nodemailer.createTransport({ host: '127.0.0.1', port, ignoreTLS: true });
-  try {
-    const info = await t.sendMail({ from: 'sender@example.org', to, subject, text: 'hello\n' });
-    return Number(/MID (\d+)/.exec(info.response)![1]);
-  } finally {
-    t.close();
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; mail log:\n${(await mailLog()).split('\n').slice(-25).join('\n')}`);
-}
+const submit = (to: string, subject: string) => submitMail(port, to, subject);
+const until = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number) => untilIn(home, what, probe, timeoutMs);
 
 const inQueue = async (mid: number) => (await readdir(path.join(home, 'queue'))).includes(`${mid}.json`);
 const envelope = async (mid: number) => JSON.parse(await readFile(path.join(home, 'queue', `${mid}.json`), 'utf8'));
@@ -236,7 +219,7 @@ test('MX routing through the engine\'s DNS client: preference order, NXDOMAIN an
     await until('MX delivery', () => mxSink.received.find((m) => m.data.includes('Subject: via MX')));
     await until('queue removal', async () => !(await inQueue(mid)));
     assert.ok(dnsServer.queries.includes('mx.test MX'));
-    assert.match(await mailLog(), /New SMTP DCID \d+ address 127\.0\.0\.3 port 25/);
+    assert.match(await mailLog(), /New SMTP DCID \d+ interface 127\.0\.0\.\d+ address 127\.0\.0\.3 port 25/);
 
     const nx = await submit('user@nxdomain.test', 'nowhere');
     const dsn = await until('the NXDOMAIN bounce', () => mxSink.received.find((m) => m.to.includes('sender@example.org') && m.data.includes('nxdomain.test')));

@@ -8,6 +8,7 @@ import type { MailLog } from '../log/mailLog.js';
 import { verifyPeer } from '../tls/verifyPeer.js';
 import { type Decision, decide, type Observation, requirementFor, type TlsRequirement } from './policy/tlsDecision.js';
 import { resolveTargets, RouteError, type Target } from './route.js';
+import type { ConnectionCache, Session } from './connections.js';
 
 export interface AttemptContext {
   config: Config;
@@ -18,6 +19,8 @@ export interface AttemptContext {
   /** Client certificate for outbound TLS (destconfig SETUP). */
   clientCert?: { key: string; cert: string };
   connectTimeoutMs?: number;
+  /** Idle sessions kept for the next message to the same domain (delivery only, not tlsverify). */
+  connections?: ConnectionCache;
 }
 
 export type Outcome = { status: 'delivered' | 'bounced' | 'deferred'; response: string };
@@ -54,8 +57,23 @@ function peerChain(socket: TLSSocket): string[] {
 
 export async function open(ctx: AttemptContext, target: Target, domain: string, req: TlsRequirement, tlsAttempt: boolean): Promise<Opened> {
   const dcid = ctx.ids.take('dcid');
-  ctx.log.info(`New SMTP DCID ${dcid} address ${target.host} port ${target.port}`);
+  // nodemailer reports the TCP connection (with our local address) to its logger: that is the
+  // moment the appliance logs "New SMTP DCID … interface …".
+  const quiet = () => undefined;
+  const logger = {
+    trace: quiet,
+    debug: quiet,
+    warn: quiet,
+    error: quiet,
+    fatal: quiet,
+    info(entry: { tnx?: string; localAddress?: string }) {
+      if (entry?.tnx !== 'network' || !entry.localAddress) return;
+      ctx.log.info(`New SMTP DCID ${dcid} interface ${entry.localAddress} address ${target.host} port ${target.port}`);
+      logger.info = quiet;
+    },
+  };
   const conn = new SMTPConnection({
+    logger,
     host: target.host,
     port: target.port,
     name: ctx.hostname,
@@ -105,33 +123,96 @@ export async function open(ctx: AttemptContext, target: Target, domain: string, 
   return { conn, dcid, dead: false, observation: { stage: 'secure', protocol: socket.getProtocol() ?? '?', cipher: socket.getCipher().standardName ?? socket.getCipher().name, verification } };
 }
 
-export function close(ctx: AttemptContext, opened: Opened): void {
+export function close(log: MailLog, opened: Opened): void {
   try {
     opened.conn.quit();
   } catch {
     opened.conn.close();
   }
-  ctx.log.info(`DCID ${opened.dcid} close`);
+  log.info(`DCID ${opened.dcid} close`);
 }
 
 const codeOf = (response: string | undefined) => Number(/^(\d{3})/.exec(response ?? '')?.[1] ?? 0);
 
+type Recipients = { rid: number; address: string }[];
+
 /**
- * Deliver one message to the recipients of one domain: route, then per host connect, apply the
- * destination's TLS decision, send. Under a Required setting nothing is ever sent in clear.
+ * One SMTP transaction on an open session. 'clean' leaves the session ready for another message;
+ * 'lost' means the (kept) session was already gone before anything was sent, so the message may go
+ * on another connection at once; 'failed' is a deferral or rejection recorded in `outcomes`.
+ */
+async function transmit(ctx: AttemptContext, session: Session, mid: number, from: string, recipients: Recipients, message: Buffer, outcomes: Map<number, Outcome>): Promise<'clean' | 'lost' | 'failed'> {
+  const { dcid, conn } = session.opened;
+  const rids = recipients.map((r) => r.rid).join(',');
+  ctx.log.info(`Delivery start DCID ${dcid} MID ${mid} to RID [${rids}]`);
+  try {
+    const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) => conn.send({ from, to: recipients.map((r) => r.address) }, message, (err, sent) => (err ? reject(err) : resolve(sent))));
+    session.messages += 1;
+    for (const r of recipients) {
+      if (info.accepted.includes(r.address)) {
+        outcomes.set(r.rid, { status: 'delivered', response: info.response });
+      } else {
+        const rejected = info.rejectedErrors?.find((e) => (e as { recipient?: string }).recipient === r.address) as { response?: string } | undefined;
+        const response = rejected?.response ?? 'recipient rejected';
+        outcomes.set(r.rid, { status: codeOf(response) >= 500 ? 'bounced' : 'deferred', response });
+      }
+    }
+    const done = recipients.filter((r) => outcomes.get(r.rid)?.status === 'delivered').map((r) => r.rid);
+    if (done.length) ctx.log.info(`Message done DCID ${dcid} MID ${mid} to RID [${done.join(',')}] [('${info.response}')]`);
+    return 'clean';
+  } catch (err) {
+    const e = err as Error & { code?: string; command?: string; response?: string; responseCode?: number; rejectedErrors?: { recipient?: string; response?: string }[] };
+    if (session.messages > 0 && e.code === 'ECONNECTION' && e.command === 'API') {
+      ctx.log.info(`DCID ${dcid} kept connection was closed by the peer; MID ${mid} goes on a new one`);
+      return 'lost';
+    }
+    const response = e.response ?? e.message;
+    const permanent = (e.responseCode ?? codeOf(response)) >= 500;
+    for (const r of recipients) outcomes.set(r.rid, { status: permanent ? 'bounced' : 'deferred', response });
+    // Every recipient refused at RCPT: each keeps its own answer.
+    for (const r of e.rejectedErrors ?? []) {
+      const rcpt = recipients.find((x) => x.address === r.recipient);
+      if (rcpt && r.response) outcomes.set(rcpt.rid, { status: codeOf(r.response) >= 500 ? 'bounced' : 'deferred', response: r.response });
+    }
+    ctx.log.info(`DCID ${dcid} MID ${mid} to RID [${rids}] ${permanent ? 'rejected' : 'deferred'}: ${response}`);
+    return 'failed';
+  }
+}
+
+/**
+ * Deliver one message to the recipients of one domain: a kept session to the domain first (its
+ * TLS decision was made under the current settings), else route, then per host connect, apply the
+ * destination's TLS decision, send. Under a Required setting nothing is ever sent in clear. After
+ * a clean transaction the session is kept for the next message (destconfig messages per
+ * connection); alerts (`tlsOverride`) use a connection of their own.
  */
 export async function deliverToDomain(
   ctx: AttemptContext,
   mid: number,
   from: string,
-  recipients: { rid: number; address: string }[],
+  recipients: Recipients,
   domain: string,
   message: Buffer,
   tlsOverride?: DestinationTls,
 ): Promise<AttemptResult> {
   const outcomes = new Map<number, Outcome>();
   const all = (status: Outcome['status'], response: string) => recipients.forEach((r) => outcomes.set(r.rid, { status, response }));
-  const req = requirementFor(tlsOverride ?? destinationFor(ctx.config.delivery, domain).tls);
+  const dest = destinationFor(ctx.config.delivery, domain);
+  const cache = tlsOverride ? undefined : ctx.connections;
+  const finish = (session: Session, sent: 'clean' | 'failed') => {
+    if (sent === 'clean' && cache) cache.put(domain, session, dest.messagesPerConnection);
+    else close(ctx.log, session.opened);
+  };
+  for (let kept = cache?.take(domain); kept; kept = cache?.take(domain)) {
+    const sent = await transmit(ctx, kept, mid, from, recipients, message, outcomes);
+    if (sent === 'lost') {
+      close(ctx.log, kept.opened);
+      continue;
+    }
+    finish(kept, sent);
+    return { outcomes };
+  }
+  const req = requirementFor(tlsOverride ?? dest.tls);
   let targets: Target[];
   try {
     targets = await resolveTargets(ctx.config, domain);
@@ -160,12 +241,12 @@ export async function deliverToDomain(
         requiredTlsFailure = `${domain} (${target.mxHost}): ${decision.log}`;
       }
       lastError = decision.log;
-      close(ctx, opened);
+      close(ctx.log, opened);
       continue;
     }
     if (opened.dead) {
       // Preferred: STARTTLS was refused before any handshake, so the clear retry is allowed.
-      close(ctx, opened);
+      close(ctx.log, opened);
       try {
         opened = await open(ctx, target, domain, req, false);
       } catch (err) {
@@ -173,36 +254,8 @@ export async function deliverToDomain(
         continue;
       }
     }
-    const rids = recipients.map((r) => r.rid).join(',');
-    ctx.log.info(`Delivery start DCID ${opened.dcid} MID ${mid} to RID [${rids}]`);
-    try {
-      const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) =>
-        opened.conn.send({ from, to: recipients.map((r) => r.address) }, message, (err, info) => (err ? reject(err) : resolve(info))),
-      );
-      for (const r of recipients) {
-        if (info.accepted.includes(r.address)) {
-          outcomes.set(r.rid, { status: 'delivered', response: info.response });
-        } else {
-          const rejected = info.rejectedErrors?.find((e) => (e as { recipient?: string }).recipient === r.address) as { response?: string } | undefined;
-          const response = rejected?.response ?? 'recipient rejected';
-          outcomes.set(r.rid, { status: codeOf(response) >= 500 ? 'bounced' : 'deferred', response });
-        }
-      }
-      const done = recipients.filter((r) => outcomes.get(r.rid)?.status === 'delivered').map((r) => r.rid);
-      if (done.length) ctx.log.info(`Message done DCID ${opened.dcid} MID ${mid} to RID [${done.join(',')}] [('${info.response}')]`);
-    } catch (err) {
-      const e = err as Error & { response?: string; responseCode?: number; rejectedErrors?: { recipient?: string; response?: string }[] };
-      const response = e.response ?? e.message;
-      const permanent = (e.responseCode ?? codeOf(response)) >= 500;
-      all(permanent ? 'bounced' : 'deferred', response);
-      // Every recipient refused at RCPT: each keeps its own answer.
-      for (const r of e.rejectedErrors ?? []) {
-        const rcpt = recipients.find((x) => x.address === r.recipient);
-        if (rcpt && r.response) outcomes.set(rcpt.rid, { status: codeOf(r.response) >= 500 ? 'bounced' : 'deferred', response: r.response });
-      }
-      ctx.log.info(`DCID ${opened.dcid} MID ${mid} to RID [${rids}] ${permanent ? 'rejected' : 'deferred'}: ${response}`);
-    }
-    close(ctx, opened);
+    const session: Session = { opened, messages: 0 };
+    finish(session, (await transmit(ctx, session, mid, from, recipients, message, outcomes)) === 'clean' ? 'clean' : 'failed');
     return { outcomes, ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
   }
   all('deferred', lastError);

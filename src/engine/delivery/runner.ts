@@ -6,7 +6,9 @@ import { trustedCas } from '../../store/trust.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
 import type { Envelope, RecipientState, Spool } from '../queue/spool.js';
-import { type AttemptContext, deliverToDomain } from './attempt.js';
+import { type AttemptContext, close, deliverToDomain, type Outcome } from './attempt.js';
+import { ConnectionCache } from './connections.js';
+import { RecipientRate } from './recipientRate.js';
 import { buildBounce, type Failed } from './dsn.js';
 import type { AlertService } from '../alerts/alerts.js';
 
@@ -47,8 +49,14 @@ export class DeliveryRunner {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** Sessions kept between messages; valid for one configuration (`connectionsFor`). */
+  private readonly connections: ConnectionCache;
+  private connectionsConfig: Config | undefined;
+  private readonly rate = new RecipientRate();
 
-  constructor(private readonly deps: RunnerDeps) {}
+  constructor(private readonly deps: RunnerDeps) {
+    this.connections = new ConnectionCache((session) => close(deps.log, session.opened));
+  }
 
   start(intervalMs = 1000): void {
     this.timer = setInterval(() => this.kick(), intervalMs);
@@ -60,6 +68,7 @@ export class DeliveryRunner {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.running;
+    this.connections.closeAll();
   }
 
   /** Look at the queue now (new mail, commit, deliverynow). */
@@ -157,7 +166,12 @@ export class DeliveryRunner {
     if (due.length === 0) return;
     // One configuration and one delivery context (trust anchors, client key) for the whole pass.
     const config = this.deps.config();
-    const ctx = await this.context(config);
+    if (config !== this.connectionsConfig) {
+      // A commit may have changed routes or TLS settings: kept sessions were opened under the old ones.
+      this.connections.closeAll();
+      this.connectionsConfig = config;
+    }
+    const ctx = { ...(await this.context(config)), connections: this.connections };
     const inFlight = new Map<string, number>();
     const pendingDomains = (env: Envelope) => [...new Set(env.to.filter((_, rid) => (env.recipients?.[rid]?.status ?? 'pending') === 'pending').map(domainOf))];
     const worker = async () => {
@@ -206,9 +220,15 @@ export class DeliveryRunner {
     });
     const bounced: Failed[] = [];
     let retryAfter = Infinity;
-    for (const [domain, recipients] of byDomain) {
+    for (const [domain, all] of byDomain) {
+      const dest = destinationFor(config.delivery, domain);
       // Alerts bypass destination controls: they must get out even where TLS is failing.
-      const result = await deliverToDomain(ctx, env.mid, env.from, recipients, domain, message, env.alert ? 'preferred' : undefined);
+      const granted = env.alert ? all.length : this.rate.take(domain, dest.recipientLimit, all.length);
+      const recipients = all.slice(0, granted);
+      const held = all.slice(granted);
+      const result = recipients.length
+        ? await deliverToDomain(ctx, env.mid, env.from, recipients, domain, message, env.alert ? 'preferred' : undefined)
+        : { outcomes: new Map<number, Outcome>() };
       if (result.requiredTlsFailure && config.delivery.alertOnRequiredTlsFailure && !env.alert) {
         await this.deps.alerts.raise({
           cls: 'system',
@@ -218,11 +238,13 @@ export class DeliveryRunner {
           key: `tls-required:${domain}`,
         });
       }
-      const dest = destinationFor(config.delivery, domain);
-      for (const { rid, address } of recipients) {
+      const limit = dest.recipientLimit;
+      for (const { rid } of held) result.outcomes.set(rid, { status: 'deferred', response: `4.4.5 recipient limit for ${domain} reached (${limit!.recipients} per ${limit!.minutes} min)` });
+      for (const { rid, address } of all) {
         const outcome = result.outcomes.get(rid)!;
         const state = states[rid]!;
-        state.attempts += 1;
+        const wasHeld = held.some((h) => h.rid === rid);
+        if (!wasHeld) state.attempts += 1;
         state.lastResponse = outcome.response;
         const expired = Date.now() - Date.parse(env.receivedAt) > dest.bounce.maxQueueSeconds * 1000;
         if (outcome.status === 'delivered') {
@@ -233,7 +255,7 @@ export class DeliveryRunner {
           bounced.push({ address, response: why });
           this.deps.log.info(`Bounced: MID ${env.mid} RID [${rid}] - ${why}`);
         } else {
-          const wait = Math.min(dest.bounce.retryInitialSeconds * 2 ** (state.attempts - 1), dest.bounce.retryMaxSeconds);
+          const wait = wasHeld ? this.rate.waitSeconds(domain, limit!) : Math.min(dest.bounce.retryInitialSeconds * 2 ** (state.attempts - 1), dest.bounce.retryMaxSeconds);
           retryAfter = Math.min(retryAfter, wait);
           this.deps.log.info(`Delayed: MID ${env.mid} RID [${rid}] - ${outcome.response}; retry in ${wait} s`);
         }

@@ -55,7 +55,7 @@ export async function tlsVerify(ctx: AttemptContext, domain: string): Promise<st
     const decision = setting.attempt ? decide(setting, obs) : { action: 'send-clear' as const };
     lines.push(`Under "${TLS_LABELS[dest.tls]}": ${VERDICT[decision.action]}.`);
     lines.push(decision.action === 'defer' ? `TLS verification FAILED for ${domain}.` : `TLS verification completed for ${domain}.`);
-    close(ctx, opened);
+    close(ctx.log, opened);
     return lines;
   }
   lines.push(`No mail exchanger of ${domain} could be reached.`);

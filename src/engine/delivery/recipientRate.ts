@@ -1,0 +1,37 @@
+/** destconfig recipient limit: at most `recipients` per `minutes`, per destination domain. */
+export interface RecipientLimit {
+  recipients: number;
+  minutes: number;
+}
+
+/**
+ * Sliding-window count of recipients handed to each destination domain. A slot is taken when a
+ * recipient is offered to the peer (whatever the answer), so parallel deliveries can never go
+ * over the limit together. Kept in memory: after a restart the window starts empty.
+ */
+export class RecipientRate {
+  private readonly offered = new Map<string, number[]>();
+
+  /** Take up to `wanted` slots for `domain` now; returns how many were granted. */
+  take(domain: string, limit: RecipientLimit | null, wanted: number, now = Date.now()): number {
+    if (!limit) return wanted;
+    const times = this.window(domain, limit, now);
+    const granted = Math.max(0, Math.min(wanted, limit.recipients - times.length));
+    for (let i = 0; i < granted; i += 1) times.push(now);
+    return granted;
+  }
+
+  /** Seconds until the next slot for `domain` frees (at least 1). */
+  waitSeconds(domain: string, limit: RecipientLimit, now = Date.now()): number {
+    const times = this.window(domain, limit, now);
+    if (times.length < limit.recipients) return 1;
+    return Math.max(1, Math.ceil((times[0]! + limit.minutes * 60_000 - now) / 1000));
+  }
+
+  private window(domain: string, limit: RecipientLimit, now: number): number[] {
+    const since = now - limit.minutes * 60_000;
+    const times = (this.offered.get(domain) ?? []).filter((t) => t > since);
+    this.offered.set(domain, times);
+    return times;
+  }
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { applianceWithListener, cleanup, shellOk, submitMail, until as untilIn } from '../helpers.js';
+import { type Sink, smtpSink } from '../sink.js';
+
+/** destconfig limits that shape connections: messages per connection, recipient rate limit. */
+
+let home: string;
+let port: number;
+const sinks: Sink[] = [];
+const mailLog = () => readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
+const shell = (...lines: string[]) => shellOk(home, ...lines);
+const submit = (to: string | string[], subject: string) => submitMail(port, to, subject);
+const until = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number) => untilIn(home, what, probe, timeoutMs);
+
+/** The DCID each MID was delivered on, from the "Delivery start" lines. */
+async function dcidOf(mids: number[]): Promise<Map<number, number>> {
+  const log = await mailLog();
+  const out = new Map<number, number>();
+  for (const m of log.matchAll(/Delivery start DCID (\d+) MID (\d+) /g)) if (mids.includes(Number(m[2]))) out.set(Number(m[2]), Number(m[1]));
+  return out;
+}
+
+before(async () => {
+  ({ home, port } = await applianceWithListener());
+  await shell('listenerconfig edit InboundMail rcptaccess add .test', 'commit "accept .test"');
+});
+after(async () => {
+  await cleanup(home);
+  await Promise.all(sinks.map((s) => s.close()));
+});
+
+test('a connection carries several messages, never more than the destination allows', async () => {
+  const sink = await smtpSink();
+  sinks.push(sink);
+  await shell(`smtproutes new reuse.test 127.0.0.1:${sink.port}`, 'destconfig new reuse.test --max-concurrency 1 --messages-per-connection 3', 'commit reuse');
+  const mids: number[] = [];
+  for (let i = 0; i < 7; i += 1) mids.push(await submit('user@reuse.test', `reuse ${i}`));
+  await until('seven deliveries', () => sink.received.length === 7);
+  assert.deepEqual(sink.perSession!(), [3, 3, 1], 'three sessions: 3 + 3 + 1 messages');
+  const dcids = await dcidOf(mids);
+  assert.equal(new Set(dcids.values()).size, 3, 'the log shows three DCIDs for the seven MIDs');
+  // The last session is kept idle, then closed (idle limit); each DCID is closed once.
+  await until('every session closed', async () => {
+    const log = await mailLog();
+    return [...new Set(dcids.values())].every((d) => new RegExp(`DCID ${d} close`).test(log));
+  }, 10_000);
+});
+
+test('one message per connection turns reuse off', async () => {
+  const sink = await smtpSink();
+  sinks.push(sink);
+  await shell(`smtproutes new single.test 127.0.0.1:${sink.port}`, 'destconfig new single.test --max-concurrency 1 --messages-per-connection 1', 'commit single');
+  for (let i = 0; i < 3; i += 1) await submit('user@single.test', `single ${i}`);
+  await until('three deliveries', () => sink.received.length === 3);
+  assert.deepEqual(sink.perSession!(), [1, 1, 1]);
+});
+
+test('a kept connection the peer has closed is not used: the next message opens a new one', async () => {
+  const sink = await smtpSink({ idleTimeoutMs: 500 });
+  sinks.push(sink);
+  await shell(`smtproutes new idle.test 127.0.0.1:${sink.port}`, 'commit idle');
+  await submit('user@idle.test', 'before the peer times out');
+  await until('first delivery', () => sink.received.length === 1);
+  await new Promise((r) => setTimeout(r, 1500));
+  const mid = await submit('user@idle.test', 'after the peer timed out');
+  await until('second delivery', () => sink.received.length === 2, 5000);
+  assert.deepEqual(sink.perSession!(), [1, 1]);
+  assert.doesNotMatch(await mailLog(), new RegExp(`Delayed: MID ${mid} `), 'the second message was not deferred');
+});
+
+test('after a commit no kept connection is reused: a new TLS setting applies to the very next message', async () => {
+  // A peer without STARTTLS; the first message goes in clear (setting No) and its session is kept.
+  const sink = await smtpSink();
+  sinks.push(sink);
+  await shell(`smtproutes new tighten.test 127.0.0.1:${sink.port}`, 'commit "clear is fine"');
+  await submit('user@tighten.test', 'in clear, allowed');
+  await until('first delivery', () => sink.received.length === 1);
+  await shell('destconfig new tighten.test --tls required', 'commit "now TLS is required"');
+  const mid = await submit('user@tighten.test', 'must not go in clear');
+  await until('the deferral', async () => new RegExp(`Delayed: MID ${mid} RID \\[0\\] - .*TLS was required`).test(await mailLog()));
+  assert.equal(sink.received.length, 1, 'nothing more reached the peer in clear');
+});
+
+test('the recipient rate limit holds recipients back without counting an attempt, then lets them go', async () => {
+  const sink = await smtpSink();
+  sinks.push(sink);
+  await shell(`smtproutes new rate.test 127.0.0.1:${sink.port}`, 'destconfig new rate.test --recipient-limit 2/1', 'commit "two recipients a minute"');
+  const mid = await submit(['a@rate.test', 'b@rate.test', 'c@rate.test'], 'three recipients');
+  await until('the held recipient', async () => new RegExp(`Delayed: MID ${mid} RID \\[2\\] - 4\\.4\\.5 recipient limit for rate\\.test reached \\(2 per 1 min\\); retry in \\d+ s`).test(await mailLog()));
+  assert.deepEqual(sink.received.map((m) => m.to), [['a@rate.test', 'b@rate.test']]);
+  const queue = await shell('showrecipients');
+  assert.match(queue, /c@rate\.test/);
+  assert.doesNotMatch(queue, /[ab]@rate\.test/);
+  const env = JSON.parse(await readFile(path.join(home, 'queue', `${mid}.json`), 'utf8'));
+  assert.equal(env.recipients[2].attempts, 0, 'holding back is not a delivery attempt');
+  // Raising the limit lets the recipient go at once (deliverynow ignores the back-off time).
+  await shell('destconfig edit rate.test --recipient-limit none', 'commit "no limit"', 'deliverynow rate.test');
+  await until('the held recipient delivered', () => sink.received.some((m) => m.to.includes('c@rate.test')));
+});

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RecipientRate } from '../../src/engine/delivery/recipientRate.js';
+
+const limit = { recipients: 3, minutes: 1 };
+const t0 = Date.parse('2026-11-27T10:00:00Z');
+
+test('no limit grants everything', () => {
+  assert.equal(new RecipientRate().take('a.test', null, 500, t0), 500);
+});
+
+test('slots are granted up to the limit within the window, per domain', () => {
+  const rate = new RecipientRate();
+  assert.equal(rate.take('a.test', limit, 2, t0), 2);
+  assert.equal(rate.take('a.test', limit, 2, t0 + 1000), 1);
+  assert.equal(rate.take('a.test', limit, 1, t0 + 2000), 0);
+  assert.equal(rate.take('b.test', limit, 3, t0 + 2000), 3, 'another domain has its own window');
+});
+
+test('slots free as the window slides, and the wait says when', () => {
+  const rate = new RecipientRate();
+  rate.take('a.test', limit, 2, t0);
+  rate.take('a.test', limit, 1, t0 + 30_000);
+  assert.equal(rate.waitSeconds('a.test', limit, t0 + 40_000), 20, 'the two oldest slots free at t0 + 60 s');
+  assert.equal(rate.take('a.test', limit, 3, t0 + 60_001), 2);
+  assert.equal(rate.waitSeconds('a.test', limit, t0 + 60_001), 30);
+  assert.equal(rate.waitSeconds('b.test', limit, t0), 1, 'a domain with free slots waits the minimum');
+});
