@@ -1,3 +1,4 @@
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
@@ -32,28 +33,38 @@ export interface RecipientState {
 /**
  * The durable queue: queue/<MID>.eml holds the message, queue/<MID>.json its envelope. The
  * envelope is written last, so a message counts as queued only once both are on disk (fsynced);
- * that happens before the SMTP 250 reply.
+ * that happens before the SMTP 250 reply. The envelopes are read from disk once, at open; after
+ * that the engine (the only writer) keeps them in memory too, so a delivery pass reads no files
+ * to find what is due.
  */
 export class Spool {
   private count = 0;
   private bytes = 0;
+  private readonly envelopes = new Map<number, Envelope>();
 
   constructor(private readonly dir: string) {}
 
-  /** Scan the queue directory; drop half-written messages left by a crash. */
+  /**
+   * Scan the queue directory; drop half-written messages left by a crash. Synchronous reads: this
+   * runs once before the engine serves anything, and one promise per small file costs ~10x more.
+   */
   async open(): Promise<void> {
     await ensureDir(this.dir);
     const names = await readdir(this.dir);
-    const envelopes = new Set(names.filter((n) => /^\d+\.json$/.test(n)).map((n) => n.slice(0, -5)));
+    const withEnvelope = new Set(names.filter((n) => /^\d+\.json$/.test(n)).map((n) => n.slice(0, -5)));
     this.count = 0;
     this.bytes = 0;
+    this.envelopes.clear();
     for (const n of names) {
       const full = path.join(this.dir, n);
-      if (n.endsWith('.tmp') || (/^\d+\.eml$/.test(n) && !envelopes.has(n.slice(0, -4)))) {
-        await unlink(full).catch(() => undefined);
+      if (n.endsWith('.tmp') || (/^\d+\.eml$/.test(n) && !withEnvelope.has(n.slice(0, -4)))) {
+        rmSync(full, { force: true });
       } else if (/^\d+\.eml$/.test(n)) {
         this.count += 1;
-        this.bytes += (await stat(full)).size;
+        this.bytes += statSync(full).size;
+      } else if (/^\d+\.json$/.test(n)) {
+        const envelope = JSON.parse(readFileSync(full, 'utf8')) as Envelope;
+        this.envelopes.set(envelope.mid, envelope);
       }
     }
   }
@@ -61,6 +72,7 @@ export class Spool {
   async enqueue(envelope: Envelope, message: Buffer): Promise<void> {
     await writeFileAtomic(this.messageFile(envelope.mid), message);
     await writeFileAtomic(path.join(this.dir, `${envelope.mid}.json`), JSON.stringify(envelope) + '\n');
+    this.envelopes.set(envelope.mid, structuredClone(envelope));
     this.count += 1;
     this.bytes += message.length;
   }
@@ -68,12 +80,14 @@ export class Spool {
   /** Rewrite a message's envelope (delivery progress), atomically. */
   async update(envelope: Envelope): Promise<void> {
     await writeFileAtomic(path.join(this.dir, `${envelope.mid}.json`), JSON.stringify(envelope) + '\n');
+    this.envelopes.set(envelope.mid, structuredClone(envelope));
   }
 
   /** A message every recipient of which is done leaves the queue: envelope first, then the data. */
   async remove(mid: number): Promise<void> {
     const size = (await stat(this.messageFile(mid)).catch(() => undefined))?.size ?? 0;
     await unlink(path.join(this.dir, `${mid}.json`));
+    this.envelopes.delete(mid);
     await unlink(this.messageFile(mid)).catch(() => undefined);
     this.count -= 1;
     this.bytes -= size;
@@ -87,11 +101,9 @@ export class Spool {
     return { messages: this.count, bytes: this.bytes };
   }
 
+  /** Every queued envelope, oldest MID first; copies, so a caller's edits count only through update(). */
   async list(): Promise<Envelope[]> {
-    const names = (await readdir(this.dir)).filter((n) => /^\d+\.json$/.test(n));
-    const out: Envelope[] = [];
-    for (const n of names) out.push(JSON.parse(await readFile(path.join(this.dir, n), 'utf8')) as Envelope);
-    return out.sort((a, b) => a.mid - b.mid);
+    return [...this.envelopes.values()].sort((a, b) => a.mid - b.mid).map((e) => structuredClone(e));
   }
 
   messageFile(mid: number): string {
