@@ -1,0 +1,91 @@
+import { execFile } from 'node:child_process';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './helpers.js';
+
+/**
+ * A private Postfix instance as a receiving peer for the interop suite (Debian's postfix package,
+ * run as root; .ci/run installs it). Its own configuration, queue and log under a temporary
+ * directory; smtpd on 127.0.0.1:<free port> only; every address of `domain` is delivered by the
+ * virtual agent into one Maildir. Nothing in it looks up names in DNS.
+ */
+
+const run = promisify(execFile);
+
+export interface Postfix {
+  port: number;
+  /** The delivered messages (Maildir new/), oldest first. */
+  messages(): Promise<string[]>;
+  /** Postfix's own log (maillog_file). */
+  log(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startPostfix(options: { domain: string; hostname: string; tls?: { key: string; cert: string } }): Promise<Postfix> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mxgate-postfix-'));
+  await chmod(dir, 0o755); // the postfix user walks into data/ and mail/
+  const [etc, data, mail, spool] = ['etc', 'data', 'mail', 'spool'].map((d) => path.join(dir, d)) as [string, string, string, string];
+  const uid = Number((await run('id', ['-u', 'postfix'])).stdout.trim());
+  const gid = Number((await run('id', ['-g', 'postfix'])).stdout.trim());
+  for (const d of [etc, data, mail, spool]) await mkdir(d);
+  await chown(data, uid, gid);
+  await chown(mail, uid, gid);
+  const port = await freePort();
+  const tls: string[] = [];
+  if (options.tls) {
+    await writeFile(path.join(etc, 'server.pem'), options.tls.key + options.tls.cert, { mode: 0o600 });
+    tls.push(`smtpd_tls_chain_files = ${etc}/server.pem`, 'smtpd_tls_security_level = may', 'smtpd_tls_received_header = yes', 'smtpd_tls_loglevel = 1');
+  } else {
+    tls.push('smtpd_tls_security_level = none');
+  }
+  const main = [
+    'compatibility_level = 3.6',
+    `queue_directory = ${spool}`,
+    `data_directory = ${data}`,
+    `myhostname = ${options.hostname}`,
+    'mydestination =',
+    'inet_interfaces = 127.0.0.1',
+    'inet_protocols = ipv4',
+    'mynetworks = 127.0.0.0/8',
+    'smtpd_peername_lookup = no',
+    'alias_maps =',
+    'alias_database =',
+    'smtputf8_enable = no',
+    `maillog_file = ${dir}/maillog`,
+    `maillog_file_prefixes = ${dir}`,
+    `virtual_mailbox_domains = ${options.domain}`,
+    `virtual_mailbox_base = ${mail}`,
+    'virtual_mailbox_maps = static:box/',
+    `virtual_uid_maps = static:${uid}`,
+    `virtual_gid_maps = static:${gid}`,
+    'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination',
+    ...tls,
+  ];
+  await writeFile(path.join(etc, 'main.cf'), main.join('\n') + '\n');
+  // Debian's master.cf, with smtpd moved to our port (not chrooted) and the log service added.
+  const master = (await readFile('/etc/postfix/master.cf', 'utf8'))
+    .replace(/^smtp\s+inet\s.*$/m, `127.0.0.1:${port} inet n - n - - smtpd`)
+    .concat('\npostlog unix-dgram n - n - 1 postlogd\n');
+  await writeFile(path.join(etc, 'master.cf'), master);
+  try {
+    await run('postfix', ['-c', etc, 'start']);
+  } catch (err) {
+    const log = await readFile(path.join(dir, 'maillog'), 'utf8').catch(() => '(no log)');
+    throw new Error(`postfix did not start: ${(err as Error).message}\n${log}`);
+  }
+  return {
+    port,
+    async messages() {
+      const box = path.join(mail, 'box', 'new');
+      const names = (await readdir(box).catch(() => [] as string[])).sort();
+      return Promise.all(names.map((n) => readFile(path.join(box, n), 'utf8')));
+    },
+    log: () => readFile(path.join(dir, 'maillog'), 'utf8').catch(() => ''),
+    async stop() {
+      await run('postfix', ['-c', etc, 'stop']).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
