@@ -119,6 +119,7 @@ export class Engine {
       hostname: head.config.hostname,
       listeners: this.listeners.status(),
       queue: this.spool.size,
+      delivery: this.delivery.activity(),
       ...(this.startupProblem ? { startupProblem: this.startupProblem } : {}),
     };
   }

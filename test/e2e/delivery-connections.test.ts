@@ -40,6 +40,7 @@ test('a connection carries several messages, never more than the destination all
   for (let i = 0; i < 7; i += 1) mids.push(await submit('user@reuse.test', `reuse ${i}`));
   await until('seven deliveries', () => sink.received.length === 7);
   assert.deepEqual(sink.perSession!(), [3, 3, 1], 'three sessions: 3 + 3 + 1 messages');
+  assert.match(await shell('status'), /Delivery: +0 message\(s\) being delivered, 1 idle connection\(s\) kept for reuse/);
   const dcids = await dcidOf(mids);
   assert.equal(new Set(dcids.values()).size, 3, 'the log shows three DCIDs for the seven MIDs');
   // The last session is kept idle, then closed (idle limit); each DCID is closed once.

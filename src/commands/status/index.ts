@@ -39,6 +39,7 @@ export const status: Command = {
     io.print(`Host name:         ${s.hostname}`);
     io.print(`Configuration:     version ${s.configVersion}${session.hasChanges() ? ' (this session has uncommitted changes)' : ''}`);
     io.print(`Queue:             ${s.queue.messages} message(s), ${bytes(s.queue.bytes)}`);
+    io.print(`Delivery:          ${s.delivery.active} message(s) being delivered, ${s.delivery.idleConnections} idle connection(s) kept for reuse`);
     if (s.startupProblem) {
       io.warn(`the committed configuration could not be applied when the engine started: ${s.startupProblem}`);
       io.print('         Listeners that could not start are not running; fix the configuration and commit.');

@@ -32,6 +32,8 @@ export interface EngineStatus {
   hostname: string;
   listeners: ListenerStatus[];
   queue: { messages: number; bytes: number };
+  /** Outbound: messages being delivered now, and idle connections kept for the next message. */
+  delivery: { active: number; idleConnections: number };
   /** Why the committed configuration could not be applied when the engine started, if it could not. */
   startupProblem?: string;
 }

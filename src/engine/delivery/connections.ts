@@ -64,9 +64,11 @@ export class ConnectionCache {
     sessions.set(session, release);
   }
 
-  /** Idle sessions to `domain` (they count against its concurrency limit). */
-  count(domain: string): number {
-    return this.idle.get(domain)?.size ?? 0;
+  /** Idle sessions kept, over all domains. */
+  get size(): number {
+    let n = 0;
+    for (const sessions of this.idle.values()) n += sessions.size;
+    return n;
   }
 
   closeAll(): void {

@@ -53,6 +53,7 @@ export class DeliveryRunner {
   private readonly connections: ConnectionCache;
   private connectionsConfig: Config | undefined;
   private readonly rate = new RecipientRate();
+  private active = 0;
 
   constructor(private readonly deps: RunnerDeps) {
     this.connections = new ConnectionCache((session) => close(deps.log, session.opened));
@@ -87,6 +88,11 @@ export class DeliveryRunner {
           this.kick();
         }
       });
+  }
+
+  /** For status: messages being delivered now, idle connections kept for reuse. */
+  activity(): { active: number; idleConnections: number } {
+    return { active: this.active, idleConnections: this.connections.size };
   }
 
   /** deliverynow: retry everything (or one domain) at once. */
@@ -185,9 +191,11 @@ export class DeliveryRunner {
         const [env] = due.splice(index, 1);
         const domains = pendingDomains(env!);
         for (const d of domains) inFlight.set(d, (inFlight.get(d) ?? 0) + 1);
+        this.active += 1;
         try {
           await this.attempt(env!, ctx);
         } finally {
+          this.active -= 1;
           for (const d of domains) inFlight.set(d, inFlight.get(d)! - 1);
         }
       }
