@@ -17,12 +17,15 @@ export interface Sink {
   maxConcurrent?: () => number;
   /** Messages received on each session, in the order the sessions opened (smtpSink only). */
   perSession?: () => number[];
+  /** Subject CNs of the client certificates presented (smtpSink with requestCert only). */
+  clientCertificates?: string[];
   close(): Promise<void>;
 }
 
 /** smtp-server with or without STARTTLS (own certificate); `reject` addresses get 550 at RCPT. */
-export async function smtpSink(options: { tls?: { key: string; cert: string }; reject?: string[]; host?: string; port?: number; delayMs?: number; idleTimeoutMs?: number } = {}): Promise<Sink> {
+export async function smtpSink(options: { tls?: { key: string; cert: string; requestCert?: boolean }; reject?: string[]; host?: string; port?: number; delayMs?: number; idleTimeoutMs?: number } = {}): Promise<Sink> {
   const received: Received[] = [];
+  const clientCertificates: string[] = [];
   const messagesBySession = new Map<string, number>();
   // A message counts as received only when the 250 goes out on a connection that is still open.
   const closed = new Set<string>();
@@ -35,8 +38,15 @@ export async function smtpSink(options: { tls?: { key: string; cert: string }; r
     ...(options.idleTimeoutMs ? { socketTimeout: options.idleTimeoutMs } : {}),
     disabledCommands: options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     ...(options.tls ?? {}),
+    // Asks for a client certificate and records it, whoever signed it.
+    ...(options.tls?.requestCert ? { rejectUnauthorized: false } : {}),
     onRcptTo(address, _session, cb) {
       if (options.reject?.includes(address.address)) return cb(Object.assign(new Error('5.1.1 No such user here'), { responseCode: 550 }));
+      cb();
+    },
+    onSecure(socket, _session, cb) {
+      const cn = (socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN;
+      if (cn) clientCertificates.push(String(cn));
       cb();
     },
     onConnect(session, cb) {
@@ -68,7 +78,7 @@ export async function smtpSink(options: { tls?: { key: string; cert: string }; r
   });
   server.on('error', () => undefined);
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
-  return { port: (server.server.address() as net.AddressInfo).port, received, maxConcurrent: () => most, perSession: () => [...messagesBySession.values()], close: () => new Promise((r) => server.close(() => r())) };
+  return { port: (server.server.address() as net.AddressInfo).port, received, maxConcurrent: () => most, perSession: () => [...messagesBySession.values()], clientCertificates, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 /** A peer that advertises STARTTLS and answers it with 454, then takes mail in clear. */

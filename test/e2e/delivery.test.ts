@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
-import { applianceWithListener, cleanup, freePort, mxgate, shellOk, submitMail, until as untilIn, waitForLog } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, shellOk, submitMail, until as untilIn, useChainCertificate, waitForLog } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { testDnsServer } from '../dns-server.js';
 import { brokenHandshakeSink, refusingStarttlsSink, type Sink, smtpSink, strippingProxy } from '../sink.js';
@@ -276,4 +276,14 @@ test('deliveries run in parallel, but never more connections to a destination th
   await until('all eight', () => (limited.received.length === 4 && open.received.length === 4 ? true : undefined), 30_000);
   assert.equal(limited.maxConcurrent!(), 1, 'one.test never had two connections');
   assert.ok(open.maxConcurrent!() > 1, `many.test got parallel deliveries (${open.maxConcurrent!()})`);
+});
+
+test('destconfig setup --certificate: outbound TLS presents that certificate to a peer that asks for one', async () => {
+  const sink = await smtpSink({ tls: { key: chain.leafKey, cert: chain.leaf + chain.intermediate, requestCert: true } });
+  sinks.push(sink);
+  await useChainCertificate(home, chain, `smtproutes new clientcert.test 127.0.0.1:${sink.port}`, 'destconfig new clientcert.test --tls required', 'destconfig setup --certificate mx1');
+  await submit('user@clientcert.test', 'with our certificate');
+  const got = await until('TLS delivery', () => sink.received.find((m) => m.data.includes('Subject: with our certificate')));
+  assert.equal(got.secure, true);
+  assert.deepEqual(sink.clientCertificates, ['mx.test.example'], 'the peer saw the mx1 certificate');
 });
