@@ -6,7 +6,8 @@ import type { Config } from '../../store/schema.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
 import { verifyPeer } from '../tls/verifyPeer.js';
-import { type Decision, decide, type Observation, requirementFor, type TlsRequirement } from './policy/tlsDecision.js';
+import { destinationControl, requirementForMx } from './policy/chain.js';
+import { type Decision, decide, type Observation, type TlsRequirement } from './policy/tlsDecision.js';
 import { resolveTargets, RouteError, type Target } from './route.js';
 import type { ConnectionCache, Session } from './connections.js';
 
@@ -212,7 +213,9 @@ export async function deliverToDomain(
     finish(kept, sent);
     return { outcomes };
   }
-  const req = requirementFor(tlsOverride ?? dest.tls);
+  const setting = tlsOverride ?? dest.tls;
+  // The chain of TLS policies, asked per MX (DANE and MTA-STS join the destination control here).
+  const policies = [destinationControl(setting)];
   let targets: Target[];
   try {
     targets = await resolveTargets(ctx.config, domain);
@@ -224,6 +227,7 @@ export async function deliverToDomain(
   let requiredTlsFailure: string | undefined;
   let lastError = 'no host could be reached';
   for (const target of targets) {
+    const req = requirementForMx(setting, policies, { domain, mxHost: target.mxHost });
     let opened: Opened;
     try {
       opened = await open(ctx, target, domain, req, req.attempt);

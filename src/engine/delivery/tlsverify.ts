@@ -1,6 +1,7 @@
 import { destinationFor, TLS_LABELS } from '../../store/destinations.js';
 import { type AttemptContext, close, open, type Opened } from './attempt.js';
-import { decide, requirementFor } from './policy/tlsDecision.js';
+import { destinationControl, requirementForMx, strictest } from './policy/chain.js';
+import { decide } from './policy/tlsDecision.js';
 import { resolveTargets } from './route.js';
 
 const VERDICT = { 'send-tls': 'mail would be delivered over TLS', 'send-clear': 'mail would be delivered in clear', defer: 'nothing would be sent; delivery would be retried later' };
@@ -12,7 +13,6 @@ const VERDICT = { 'send-tls': 'mail would be delivered over TLS', 'send-clear': 
 export async function tlsVerify(ctx: AttemptContext, domain: string): Promise<string[]> {
   const lines: string[] = [];
   const dest = destinationFor(ctx.config.delivery, domain);
-  const setting = requirementFor(dest.tls);
   lines.push(`TLS setting for ${domain}: ${TLS_LABELS[dest.tls]} (${dest.source === 'Default' ? 'the default entry' : `entry ${dest.source}`})`);
   let targets;
   try {
@@ -21,9 +21,11 @@ export async function tlsVerify(ctx: AttemptContext, domain: string): Promise<st
     lines.push(`No route to ${domain}: ${(err as Error).message}`);
     return lines;
   }
-  // Always try TLS and check the certificate, so the administrator sees what the peer offers.
-  const probe = { ...setting, attempt: true, verify: setting.verify === 'none' ? ('try' as const) : setting.verify };
+  const policies = [destinationControl(dest.tls)];
   for (const target of targets) {
+    const setting = requirementForMx(dest.tls, policies, { domain, mxHost: target.mxHost });
+    // Always try TLS and check the certificate, so the administrator sees what the peer offers.
+    const probe = strictest(setting, { attempt: true, verify: 'try' });
     lines.push(`Connecting to ${target.host} on port ${target.port}${target.mxHost !== target.host ? ` (MX ${target.mxHost})` : ''}.`);
     let opened: Opened;
     try {

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { destinationControl, requirementForMx, strictest, type TlsPolicy } from '../../src/engine/delivery/policy/chain.js';
+import { requirementFor } from '../../src/engine/delivery/policy/tlsDecision.js';
+import { DEST_TLS } from '../../src/store/destinations.js';
+
+const mx1 = { domain: 'example.org', mxHost: 'mx1.example.org' };
+const mx2 = { domain: 'example.org', mxHost: 'mx2.example.org' };
+const VERIFY = ['none', 'try', 'must'];
+
+test('the destination control alone gives the setting\'s requirement, for every MX', () => {
+  for (const setting of DEST_TLS) {
+    const req = requirementForMx(setting, [destinationControl(setting)], mx1);
+    assert.deepEqual(req, { ...requirementFor(setting), by: ['destination control'] }, setting);
+  }
+});
+
+test('combining two requirements never weakens either (every pair of settings)', () => {
+  for (const a of DEST_TLS) {
+    for (const b of DEST_TLS) {
+      const ra = requirementFor(a);
+      const rb = requirementFor(b);
+      const both = strictest(ra, rb);
+      const label = `${a} + ${b}`;
+      for (const r of [ra, rb]) {
+        assert.ok(both.attempt || !r.attempt, `${label}: attempt`);
+        assert.ok(both.mustEncrypt || !r.mustEncrypt, `${label}: mustEncrypt`);
+        assert.ok(VERIFY.indexOf(both.verify) >= VERIFY.indexOf(r.verify), `${label}: verify`);
+        assert.ok(both.identity === 'hosted' || r.identity === 'standard', `${label}: identity`);
+      }
+      assert.ok(!both.mustEncrypt || both.attempt, `${label}: what must be encrypted is attempted`);
+    }
+  }
+});
+
+test('a later policy raises the requirement per MX, and cannot lower it', () => {
+  // Stands in for DANE / MTA-STS: it has TLSA-like knowledge of mx2 only.
+  const mx2Only: TlsPolicy = { name: 'test policy', demand: (mx) => (mx.mxHost === 'mx2.example.org' ? { mustEncrypt: true, verify: 'must' } : null) };
+  const chain = [destinationControl('preferred'), mx2Only];
+  assert.deepEqual(requirementForMx('preferred', chain, mx1), { ...requirementFor('preferred'), by: ['destination control'] });
+  const raised = requirementForMx('preferred', chain, mx2);
+  assert.equal(raised.mustEncrypt, true);
+  assert.equal(raised.verify, 'must');
+  assert.deepEqual(raised.by, ['destination control', 'test policy']);
+  assert.equal(raised.setting, 'preferred', 'the log still names the destination\'s setting');
+
+  const lax: TlsPolicy = { name: 'lax', demand: () => ({ attempt: false, mustEncrypt: false, verify: 'none', identity: 'standard' }) };
+  const kept = requirementForMx('required-verify-hosted', [destinationControl('required-verify-hosted'), lax], mx1);
+  assert.deepEqual({ ...kept, by: [] }, { ...requirementFor('required-verify-hosted'), by: [] }, 'nothing was weakened');
+});
