@@ -49,7 +49,7 @@ export class DeliveryRunner {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
-  /** Sessions kept between messages; valid for one configuration (`connectionsFor`). */
+  /** Sessions kept between messages, for one configuration: a pass under a new one closes them. */
   private readonly connections: ConnectionCache;
   private connectionsConfig: Config | undefined;
   private readonly rate = new RecipientRate();
@@ -233,7 +233,7 @@ export class DeliveryRunner {
       // Alerts bypass destination controls: they must get out even where TLS is failing.
       const granted = env.alert ? all.length : this.rate.take(domain, dest.recipientLimit, all.length);
       const recipients = all.slice(0, granted);
-      const held = all.slice(granted);
+      const held = new Set(all.slice(granted).map((r) => r.rid));
       const result = recipients.length
         ? await deliverToDomain(ctx, env.mid, env.from, recipients, domain, message, env.alert ? 'preferred' : undefined)
         : { outcomes: new Map<number, Outcome>() };
@@ -247,11 +247,11 @@ export class DeliveryRunner {
         });
       }
       const limit = dest.recipientLimit;
-      for (const { rid } of held) result.outcomes.set(rid, { status: 'deferred', response: `4.4.5 recipient limit for ${domain} reached (${limit!.recipients} per ${limit!.minutes} min)` });
+      for (const rid of held) result.outcomes.set(rid, { status: 'deferred', response: `4.4.5 recipient limit for ${domain} reached (${limit!.recipients} per ${limit!.minutes} min)` });
       for (const { rid, address } of all) {
         const outcome = result.outcomes.get(rid)!;
         const state = states[rid]!;
-        const wasHeld = held.some((h) => h.rid === rid);
+        const wasHeld = held.has(rid);
         if (!wasHeld) state.attempts += 1;
         state.lastResponse = outcome.response;
         const expired = Date.now() - Date.parse(env.receivedAt) > dest.bounce.maxQueueSeconds * 1000;
