@@ -5,6 +5,7 @@ import { destinationFor, type DestinationTls } from '../../store/destinations.js
 import type { Config } from '../../store/schema.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
+import { toPem } from '../../pki/pem.js';
 import { verifyPeer } from '../tls/verifyPeer.js';
 import { destinationControl, requirementForMx } from './policy/chain.js';
 import { type Decision, decide, type Observation, type TlsRequirement } from './policy/tlsDecision.js';
@@ -50,7 +51,7 @@ function peerChain(socket: TLSSocket): string[] {
   let c = socket.getPeerCertificate(true);
   while (c?.raw && !seen.has(c.fingerprint256)) {
     seen.add(c.fingerprint256);
-    chain.push(`-----BEGIN CERTIFICATE-----\n${c.raw.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`);
+    chain.push(toPem('CERTIFICATE', c.raw));
     c = c.issuerCertificate;
   }
   return chain;
