@@ -3,7 +3,7 @@ import type { DataPaths } from '../store/paths.js';
 import { type Config, ConfigError, sameName, validateConfig } from '../store/schema.js';
 import type { TlsMaterial } from './listener/smtpListener.js';
 import { keyMatches, parsePrivateKey } from '../pki/certificate.js';
-import { readKey } from '../store/keys.js';
+import { readKey, tlsCredentials } from '../store/keys.js';
 import { readBundle } from '../store/caBundles.js';
 import { initialConfig } from './demo.js';
 import { VersionStore, type VersionMeta } from '../store/versions.js';
@@ -174,7 +174,7 @@ export class Engine {
     for (const l of config.listeners) {
       const profile = l.certificate !== null ? config.certificates.find((c) => sameName(c.name, l.certificate!)) : config.certificates.find((c) => c.demo);
       if (!profile) continue;
-      out.set(l.name, { profile: profile.name, key: await readKey(this.paths, profile.keyRef), cert: profile.certificate + profile.intermediates.join('') });
+      out.set(l.name, { profile: profile.name, ...(await tlsCredentials(this.paths, profile)) });
     }
     return out;
   }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { keyId, parsePrivateKey } from '../pki/certificate.js';
 import { ensureDir, writeFileAtomic } from './atomic.js';
 import type { DataPaths } from './paths.js';
+import type { CertificateProfile } from './schema.js';
 
 const keyFile = (paths: DataPaths, ref: string) => path.join(paths.keys, `${ref}.pem`);
 
@@ -25,4 +26,9 @@ export async function readKey(paths: DataPaths, ref: string): Promise<string> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`the private key ${ref.slice(0, 16)}… is missing from ${paths.keys}`);
     throw err;
   }
+}
+
+/** What a TLS endpoint presents for a certificate profile: its private key, and leaf + intermediates. */
+export async function tlsCredentials(paths: DataPaths, profile: Pick<CertificateProfile, 'keyRef' | 'certificate' | 'intermediates'>): Promise<{ key: string; cert: string }> {
+  return { key: await readKey(paths, profile.keyRef), cert: profile.certificate + profile.intermediates.join('') };
 }

@@ -1,5 +1,5 @@
 import { destinationFor } from '../../store/destinations.js';
-import { readKey } from '../../store/keys.js';
+import { tlsCredentials } from '../../store/keys.js';
 import type { DataPaths } from '../../store/paths.js';
 import type { Config } from '../../store/schema.js';
 import { trustedCas } from '../../store/trust.js';
@@ -211,7 +211,7 @@ export class DeliveryRunner {
       ids: this.deps.ids,
       hostname: config.hostname,
       trusted: await trustedCas(this.deps.paths, config),
-      ...(profile ? { clientCert: { key: await readKey(this.deps.paths, profile.keyRef), cert: profile.certificate + profile.intermediates.join('') } } : {}),
+      ...(profile ? { clientCert: await tlsCredentials(this.deps.paths, profile) } : {}),
     };
   }
 
