@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { mostSpecificEntry } from './domainMatch.js';
 
 /**
  * Destination controls (destconfig): per-domain delivery settings, most importantly the TLS
@@ -63,12 +64,7 @@ export interface DeliverySettings {
 
 /** The entry that applies to a domain: exact match, then the longest ".domain", then the default. */
 export function destinationFor(delivery: DeliverySettings, domain: string): ResolvedDestination {
-  const d = domain.toLowerCase().replace(/\.$/, '');
-  const exact = delivery.destinations.find((e) => e.domain.toLowerCase() === d);
-  const suffix = delivery.destinations
-    .filter((e) => e.domain.startsWith('.') && d.endsWith(e.domain.toLowerCase()))
-    .sort((a, b) => b.domain.length - a.domain.length)[0];
-  const entry = exact ?? suffix;
+  const entry = mostSpecificEntry(delivery.destinations, domain);
   const resolved: ResolvedDestination = { ...delivery.defaults, domain: entry?.domain ?? null, source: entry ? entry.domain : 'Default' };
   if (entry) for (const [k, v] of Object.entries(entry)) if (v !== undefined && k !== 'domain') (resolved as Record<string, unknown>)[k] = v;
   return resolved;

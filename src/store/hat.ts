@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { z } from 'zod';
+import { entryCovers } from './domainMatch.js';
 
 /**
  * The host access table (HAT) of a listener: sender groups, checked in order, map the connecting
@@ -145,10 +146,7 @@ export function patternMatches(pattern: string, ip: string, hostname?: string): 
   const cidr = /^(.+)\/(\d{1,3})$/.exec(pattern);
   if (cidr) return net.isIP(ip) === net.isIP(cidr[1]!) && ipInCidr(ip, cidr[1]!, Number(cidr[2]));
   if (/^(\d{1,3}\.){1,3}$/.test(pattern)) return net.isIP(ip) === 4 && ip.startsWith(pattern);
-  if (!hostname) return false;
-  const h = hostname.toLowerCase().replace(/\.$/, '');
-  const p = pattern.toLowerCase();
-  return p.startsWith('.') ? h.endsWith(p) : h === p;
+  return hostname !== undefined && entryCovers(pattern, hostname);
 }
 
 /** The first sender group that matches, and its policy with defaults applied. */

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { canonicalName, mostSpecificEntry } from '../../store/domainMatch.js';
 import type { Config } from '../../store/schema.js';
 import { dnsClientFor } from '../dns/resolvers.js';
 
@@ -21,18 +22,14 @@ export class RouteError extends Error {
 }
 
 
-const matches = (entry: string, domain: string) => (entry.startsWith('.') ? domain.endsWith(entry.toLowerCase()) : domain === entry.toLowerCase());
-
 /**
  * Where mail for a domain goes: an SMTP route (exact domain, then the longest ".domain"), else
  * the MX hosts in preference order, else the domain itself (implicit MX). A null MX (RFC 7505)
  * is a permanent failure. Lookups go through the engine's own DNS client (dnsconfig servers).
  */
 export async function resolveTargets(config: Config, domain: string): Promise<Target[]> {
-  const d = domain.toLowerCase().replace(/\.$/, '');
-  const route = config.smtpRoutes
-    .filter((r) => matches(r.domain, d))
-    .sort((a, b) => (a.domain.startsWith('.') ? 1 : 0) - (b.domain.startsWith('.') ? 1 : 0) || b.domain.length - a.domain.length)[0];
+  const d = canonicalName(domain);
+  const route = mostSpecificEntry(config.smtpRoutes, d);
   if (route) return route.hosts.map((h) => ({ host: h.host, port: h.port, mxHost: h.host }));
 
   const client = dnsClientFor(config);

@@ -1,0 +1,20 @@
+/**
+ * Entries that name a domain (or host) exactly, or ".domain" for every name below it: destination
+ * controls, SMTP routes, recipient access and sender group host names all match this way.
+ */
+
+/** A name as compared: lower case, a trailing dot ignored. */
+export const canonicalName = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
+/** Does `entry` cover `name`? ".example.com" covers a.example.com but not example.com itself. */
+export function entryCovers(entry: string, name: string): boolean {
+  const e = entry.toLowerCase();
+  const n = canonicalName(name);
+  return e.startsWith('.') ? n.endsWith(e) : n === e;
+}
+
+/** The entry that applies to `name`: an exact one, else the longest ".domain" that covers it. */
+export function mostSpecificEntry<T extends { domain: string }>(entries: readonly T[], name: string): T | undefined {
+  const n = canonicalName(name);
+  return entries.find((e) => e.domain.toLowerCase() === n) ?? entries.filter((e) => e.domain.startsWith('.') && entryCovers(e.domain, n)).sort((a, b) => b.domain.length - a.domain.length)[0];
+}
