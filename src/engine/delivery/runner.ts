@@ -5,7 +5,7 @@ import type { Config } from '../../store/schema.js';
 import { trustedCas } from '../../store/trust.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
-import type { Envelope, RecipientState, Spool } from '../queue/spool.js';
+import { type Envelope, recipientStates, type Spool } from '../queue/spool.js';
 import { type AttemptContext, close, deliverToDomain, type Outcome } from './attempt.js';
 import { ConnectionCache } from './connections.js';
 import { RecipientRate } from './recipientRate.js';
@@ -114,10 +114,11 @@ export class DeliveryRunner {
   async recipients(): Promise<QueuedRecipient[]> {
     const out: QueuedRecipient[] = [];
     for (const env of await this.deps.spool.list()) {
+      const states = recipientStates(env);
       env.to.forEach((address, rid) => {
-        const state = env.recipients?.[rid];
-        if (state && state.status !== 'pending') return;
-        out.push({ mid: env.mid, rid, from: env.from, to: address, receivedAt: env.receivedAt, attempts: state?.attempts ?? 0, nextAttemptAt: env.nextAttemptAt ?? null, lastResponse: state?.lastResponse ?? null });
+        const state = states[rid]!;
+        if (state.status !== 'pending') return;
+        out.push({ mid: env.mid, rid, from: env.from, to: address, receivedAt: env.receivedAt, attempts: state.attempts, nextAttemptAt: env.nextAttemptAt ?? null, lastResponse: state.lastResponse ?? null });
       });
     }
     return out;
@@ -132,7 +133,7 @@ export class DeliveryRunner {
       for (const env of await this.deps.spool.list()) {
         if (match.mid !== undefined && env.mid !== match.mid) continue;
         if (match.sender !== undefined && env.from.toLowerCase() !== match.sender.toLowerCase()) continue;
-        const states: RecipientState[] = env.recipients ?? env.to.map(() => ({ status: 'pending' as const, attempts: 0 }));
+        const states = recipientStates(env);
         const failed: Failed[] = [];
         env.to.forEach((address, rid) => {
           if (states[rid]!.status !== 'pending' || (match.domain !== undefined && domainOf(address) !== match.domain.toLowerCase())) return;
@@ -144,12 +145,7 @@ export class DeliveryRunner {
         count += failed.length;
         env.recipients = states;
         if (env.from) await this.bounce(env, await this.deps.spool.read(env.mid), failed);
-        if (states.every((st) => st.status !== 'pending')) {
-          await this.deps.spool.remove(env.mid);
-          this.deps.log.info(`Message finished MID ${env.mid} done`);
-        } else {
-          await this.deps.spool.update(env);
-        }
+        await this.record(env);
       }
     })();
     this.running = work;
@@ -179,7 +175,10 @@ export class DeliveryRunner {
     }
     const ctx = { ...(await this.context(config)), connections: this.connections };
     const inFlight = new Map<string, number>();
-    const pendingDomains = (env: Envelope) => [...new Set(env.to.filter((_, rid) => (env.recipients?.[rid]?.status ?? 'pending') === 'pending').map(domainOf))];
+    const pendingDomains = (env: Envelope) => {
+      const states = recipientStates(env);
+      return [...new Set(env.to.filter((_, rid) => states[rid]!.status === 'pending').map(domainOf))];
+    };
     const worker = async () => {
       for (;;) {
         if (this.stopped) return;
@@ -217,7 +216,7 @@ export class DeliveryRunner {
 
   private async attempt(env: Envelope, ctx: AttemptContext): Promise<void> {
     const config = ctx.config;
-    const states: RecipientState[] = env.recipients ?? env.to.map(() => ({ status: 'pending' as const, attempts: 0 }));
+    const states = recipientStates(env);
     const message = await this.deps.spool.read(env.mid);
     const byDomain = new Map<string, { rid: number; address: string }[]>();
     env.to.forEach((address, rid) => {
@@ -272,13 +271,18 @@ export class DeliveryRunner {
     env.recipients = states;
     env.attempts += 1;
     if (bounced.length && env.from) await this.bounce(env, message, bounced);
-    if (states.every((s) => s.status !== 'pending')) {
+    env.nextAttemptAt = new Date(Date.now() + (Number.isFinite(retryAfter) ? retryAfter : 60) * 1000).toISOString();
+    await this.record(env);
+  }
+
+  /** Write delivery progress: a message with no recipient pending leaves the queue, else its envelope is rewritten. */
+  private async record(env: Envelope): Promise<void> {
+    if (recipientStates(env).every((s) => s.status !== 'pending')) {
       await this.deps.spool.remove(env.mid);
       this.deps.log.info(`Message finished MID ${env.mid} done`);
-      return;
+    } else {
+      await this.deps.spool.update(env);
     }
-    env.nextAttemptAt = new Date(Date.now() + (Number.isFinite(retryAfter) ? retryAfter : 60) * 1000).toISOString();
-    await this.deps.spool.update(env);
   }
 
   /** A DSN to the sender goes through the queue like any message (never for a null sender). */

@@ -30,6 +30,11 @@ export interface RecipientState {
   lastResponse?: string;
 }
 
+/** An envelope's per-recipient states; before the first attempt every recipient is pending. */
+export function recipientStates(env: Envelope): RecipientState[] {
+  return env.recipients ?? env.to.map(() => ({ status: 'pending' as const, attempts: 0 }));
+}
+
 /**
  * The durable queue: queue/<MID>.eml holds the message, queue/<MID>.json its envelope. The
  * envelope is written last, so a message counts as queued only once both are on disk (fsynced);
