@@ -49,9 +49,10 @@ export class DeliveryRunner {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
-  /** Sessions kept between messages, for one configuration: a pass under a new one closes them. */
+  /** Sessions kept between messages, valid for the configuration in force (see contextFor). */
   private readonly connections: ConnectionCache;
-  private connectionsConfig: Config | undefined;
+  /** The configuration in force and its delivery context, built once per configuration. */
+  private inForce: { config: Config; ctx: Promise<AttemptContext> } | undefined;
   private readonly rate = new RecipientRate();
   private active = 0;
 
@@ -166,14 +167,9 @@ export class DeliveryRunner {
     const now = Date.now();
     const due = (await this.deps.spool.list()).filter((env) => !env.nextAttemptAt || Date.parse(env.nextAttemptAt) <= now);
     if (due.length === 0) return;
-    // One configuration and one delivery context (trust anchors, client key) for the whole pass.
+    // One configuration and one delivery context for the whole pass.
     const config = this.deps.config();
-    if (config !== this.connectionsConfig) {
-      // A commit may have changed routes or TLS settings: kept sessions were opened under the old ones.
-      this.connections.closeAll();
-      this.connectionsConfig = config;
-    }
-    const ctx = { ...(await this.context(config)), connections: this.connections };
+    const ctx = await this.contextFor(config);
     const inFlight = new Map<string, number>();
     const pendingDomains = (env: Envelope) => {
       const states = recipientStates(env);
@@ -200,6 +196,25 @@ export class DeliveryRunner {
       }
     };
     await Promise.all(Array.from({ length: PARALLEL }, worker));
+  }
+
+  /**
+   * The delivery context (trust anchors, client certificate, kept sessions) of `config`, read from
+   * disk once per configuration: what it reads is fixed by the configuration (content-addressed CA
+   * bundles and keys). A new configuration (commit, rollback) closes the sessions kept under the old
+   * one, which may have had other routes or TLS settings.
+   */
+  private contextFor(config: Config): Promise<AttemptContext> {
+    if (this.inForce?.config !== config) {
+      this.connections.closeAll();
+      const ctx = this.context(config).then((c) => ({ ...c, connections: this.connections }));
+      // A failed read (a missing key) is tried again on the next pass, not remembered.
+      ctx.catch(() => {
+        if (this.inForce?.ctx === ctx) this.inForce = undefined;
+      });
+      this.inForce = { config, ctx };
+    }
+    return this.inForce.ctx;
   }
 
   async context(config: Config): Promise<AttemptContext> {
