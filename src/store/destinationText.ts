@@ -1,14 +1,12 @@
+import type { z } from 'zod';
 import { DEST_TLS, type Destination, type DestinationDefaults, DestinationDefaultsSchema, DestinationSchema, type DestinationTls } from './destinations.js';
+import { describeIssues } from './schema.js';
 
 /**
  * destconfig EXPORT / IMPORT file: INI style, a [DEFAULT] section and one section per domain, as
  * the appliance's destination control files. A domain section lists only what it sets itself.
  */
-const KEYS = {
-  tls: 'tls',
-  maxConcurrency: 'max_host_concurrency',
-  messagesPerConnection: 'max_messages_per_connection',
-} as const;
+const KEYS = ['tls', 'max_host_concurrency', 'max_messages_per_connection', 'recipient_limit', 'recipient_minutes', 'bounce_retry_initial', 'bounce_retry_max', 'bounce_max_queue_time'];
 
 export function formatDestinations(defaults: DestinationDefaults, entries: Destination[]): string {
   const section = (name: string, e: Partial<DestinationDefaults>) => {
@@ -55,7 +53,7 @@ export function parseDestinations(text: string): { defaults: DestinationDefaults
       return Number(kv[k]);
     };
     for (const k of Object.keys(kv)) {
-      if (![...Object.values(KEYS), 'recipient_limit', 'recipient_minutes', 'bounce_retry_initial', 'bounce_retry_max', 'bounce_max_queue_time'].includes(k)) {
+      if (!KEYS.includes(k)) {
         throw new DestinationParseError(`[${name}] unknown key "${k}".`);
       }
     }
@@ -72,11 +70,12 @@ export function parseDestinations(text: string): { defaults: DestinationDefaults
     }
     return out;
   };
-  const check = <T>(name: string, result: { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } }): T => {
-    if (!result.success) throw new DestinationParseError(`[${name}] ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const check = <T>(name: string, schema: z.ZodType<T>, doc: unknown): T => {
+    const result = schema.safeParse(doc);
+    if (!result.success) throw new DestinationParseError(`[${name}] ${describeIssues(result.error, doc).join('; ')}`);
     return result.data;
   };
-  const defaults = check('DEFAULT', DestinationDefaultsSchema.safeParse(read('DEFAULT', sections.get('DEFAULT')!)));
-  const entries = [...sections.entries()].filter(([k]) => k !== 'DEFAULT').map(([domain, kv]) => check(domain, DestinationSchema.safeParse({ domain, ...read(domain, kv) })));
+  const defaults = check('DEFAULT', DestinationDefaultsSchema, read('DEFAULT', sections.get('DEFAULT')!));
+  const entries = [...sections.entries()].filter(([k]) => k !== 'DEFAULT').map(([domain, kv]) => check(domain, DestinationSchema, { domain, ...read(domain, kv) }));
   return { defaults, entries };
 }

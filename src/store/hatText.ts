@@ -1,4 +1,5 @@
 import { type Hat, HatSchema, hatProblems, type MailFlowPolicy, PolicyParametersSchema } from './hat.js';
+import { describeIssues } from './schema.js';
 
 /**
  * The appliance's HAT text format (hostaccess PRINT / EXPORT): policies as `$NAME` with their
@@ -91,7 +92,7 @@ export function parseHat(text: string): Hat {
     fail(n, 'unexpected line');
   });
   const parsed = HatSchema.safeParse(hat);
-  if (!parsed.success) throw new HatParseError(`The table is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new HatParseError(`The table is not valid: ${describeIssues(parsed.error, hat).join('; ')}`);
   const problems = hatProblems(parsed.data);
   if (problems.length) throw new HatParseError(`The table is not valid: ${problems.join('; ')}`);
   return parsed.data;
