@@ -1,8 +1,9 @@
 import { ensureDir } from '../store/atomic.js';
 import type { DataPaths } from '../store/paths.js';
-import { type Config, ConfigError, sameName, validateConfig } from '../store/schema.js';
+import { type Config, ConfigError, validateConfig } from '../store/schema.js';
 import type { TlsMaterial } from './listener/smtpListener.js';
 import { keyMatches, parsePrivateKey } from '../pki/certificate.js';
+import { presentedProfile } from '../store/certificates.js';
 import { readKey, tlsCredentials } from '../store/keys.js';
 import { readBundle } from '../store/caBundles.js';
 import { initialConfig } from './demo.js';
@@ -172,7 +173,7 @@ export class Engine {
   private async tlsMaterial(config: Config): Promise<Map<string, TlsMaterial>> {
     const out = new Map<string, TlsMaterial>();
     for (const l of config.listeners) {
-      const profile = l.certificate !== null ? config.certificates.find((c) => sameName(c.name, l.certificate!)) : config.certificates.find((c) => c.demo);
+      const profile = presentedProfile(config, l.certificate);
       if (!profile) continue;
       out.set(l.name, { profile: profile.name, ...(await tlsCredentials(this.paths, profile)) });
     }

@@ -6,6 +6,11 @@ export function findCertificate(config: Config, name: string): CertificateProfil
   return config.certificates.find((c) => sameName(c.name, name));
 }
 
+/** The profile a service presents: the one it names, or the demonstration certificate when it names none. */
+export function presentedProfile(config: Config, name: string | null): CertificateProfile | undefined {
+  return name === null ? config.certificates.find((c) => c.demo) : findCertificate(config, name);
+}
+
 function indexOf(config: Config, name: string): number {
   const index = config.certificates.findIndex((c) => sameName(c.name, name));
   if (index < 0) throw notFound('certificate profile', name, config.certificates.map((c) => c.name));

@@ -1,6 +1,6 @@
 import { editConfig, notFound } from './edit.js';
 import { findPolicy, findSenderGroup, type Hat, patternProblem, type PolicyAction, type PolicyParameters, stripDollar, type TlsLevel } from './hat.js';
-import { findCertificate } from './certificates.js';
+import { findCertificate, presentedProfile } from './certificates.js';
 import { type Config, ConfigError, type Listener, sameName } from './schema.js';
 
 /** Edits of one listener's TLS certificate, host access table, recipient access table and limits. */
@@ -102,8 +102,7 @@ export function setLimits(config: Config, name: string, changes: Partial<Listene
 
 /** Is this listener going to present the demo certificate (explicitly or by default)? */
 export function usesDemoCertificate(config: Config, listener: Listener): boolean {
-  const profile = listener.certificate === null ? config.certificates.find((c) => c.demo) : findCertificate(config, listener.certificate);
-  return profile?.demo ?? false;
+  return presentedProfile(config, listener.certificate)?.demo ?? false;
 }
 
 /** Replace a listener's whole HAT (IMPORT, CLEAR, MOVE build the new table first). */
