@@ -24,7 +24,9 @@ export function certificateUsers(config: Config, name: string): string[] {
   const users = config.listeners
     .filter((l) => (l.certificate !== null ? sameName(l.certificate, name) : isDemo && hatOffersTls(l.hat)))
     .map((l) => `listener ${l.name}`);
-  if (config.delivery.certificate !== null && sameName(config.delivery.certificate, name)) users.push('outbound TLS (destconfig)');
+  // Outbound TLS without a SETUP certificate presents the demo certificate too.
+  const outboundTls = [config.delivery.defaults, ...config.delivery.destinations].some((d) => d.tls !== undefined && d.tls !== 'no');
+  if (config.delivery.certificate !== null ? sameName(config.delivery.certificate, name) : isDemo && outboundTls) users.push('outbound TLS (destconfig)');
   return users;
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -278,12 +279,20 @@ test('deliveries run in parallel, but never more connections to a destination th
   assert.ok(open.maxConcurrent!() > 1, `many.test got parallel deliveries (${open.maxConcurrent!()})`);
 });
 
-test('destconfig setup --certificate: outbound TLS presents that certificate to a peer that asks for one', async () => {
+test('outbound TLS presents the demo certificate until destconfig setup names one, then that one', async () => {
   const sink = await smtpSink({ tls: { key: chain.leafKey, cert: chain.leaf + chain.intermediate, requestCert: true } });
   sinks.push(sink);
-  await useChainCertificate(home, chain, `smtproutes new clientcert.test 127.0.0.1:${sink.port}`, 'destconfig new clientcert.test --tls required', 'destconfig setup --certificate mx1');
+  await shell(`smtproutes new clientcert.test 127.0.0.1:${sink.port}`, 'destconfig new clientcert.test --tls required', 'commit "client certificate"');
+  await submit('user@clientcert.test', 'with the demo certificate');
+  await until('TLS delivery', () => sink.received.find((m) => m.data.includes('Subject: with the demo certificate')));
+  const current = JSON.parse(await readFile(path.join(home, 'config', 'current.json'), 'utf8'));
+  const demo = new X509Certificate(current.config.certificates.find((c: { demo: boolean }) => c.demo).certificate);
+  assert.deepEqual(sink.clientCertificates, [/CN=(.+)/.exec(demo.subject)![1]], 'the peer saw the demo certificate');
+  assert.match(await shell('certconfig print'), /outbound TLS \(destconfig\)/, 'certconfig says outbound TLS uses the demo certificate');
+
+  await useChainCertificate(home, chain, 'destconfig setup --certificate mx1');
   await submit('user@clientcert.test', 'with our certificate');
   const got = await until('TLS delivery', () => sink.received.find((m) => m.data.includes('Subject: with our certificate')));
   assert.equal(got.secure, true);
-  assert.deepEqual(sink.clientCertificates, ['mx.test.example'], 'the peer saw the mx1 certificate');
+  assert.equal(sink.clientCertificates!.at(-1), 'mx.test.example', 'the peer saw the mx1 certificate');
 });

@@ -1,4 +1,5 @@
 import { destinationFor } from '../../store/destinations.js';
+import { presentedProfile } from '../../store/certificates.js';
 import { tlsCredentials } from '../../store/keys.js';
 import type { DataPaths } from '../../store/paths.js';
 import type { Config } from '../../store/schema.js';
@@ -218,7 +219,8 @@ export class DeliveryRunner {
   }
 
   async context(config: Config): Promise<AttemptContext> {
-    const profile = config.delivery.certificate ? config.certificates.find((c) => c.name === config.delivery.certificate) : undefined;
+    // Without a SETUP certificate, outbound TLS presents the demo certificate, as the appliance does.
+    const profile = presentedProfile(config, config.delivery.certificate);
     return {
       config,
       log: this.deps.log,
