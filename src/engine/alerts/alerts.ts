@@ -7,7 +7,7 @@ import type { DataPaths } from '../../store/paths.js';
 import type { Config } from '../../store/schema.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
-import type { Spool } from '../queue/spool.js';
+import { enqueueGenerated, type Spool } from '../queue/spool.js';
 
 export interface Alert {
   cls: AlertClass;
@@ -85,12 +85,7 @@ export class AlertService {
       `Version: mxgate, host ${config.hostname}`,
       '',
     ].join('\r\n');
-    const data = Buffer.from(body);
-    const mid = this.deps.ids.take('mid');
-    await this.deps.spool.enqueue(
-      { mid, icid: 0, listener: 'alert', clientAddress: '', helo: config.hostname, from, to, size: data.length, receivedAt: new Date().toISOString(), state: 'queued', attempts: 0, alert: true },
-      data,
-    );
+    const mid = await enqueueGenerated(this.deps.spool, this.deps.ids, { listener: 'alert', hostname: config.hostname, from, to }, Buffer.from(body));
     this.deps.log.info(`Alert MID ${mid} queued to ${to.join(', ')}: ${subject}`);
     this.deps.queued();
   }

@@ -6,7 +6,7 @@ import type { Config } from '../../store/schema.js';
 import { trustedCas } from '../../store/trust.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
-import { type Envelope, recipientStates, type Spool } from '../queue/spool.js';
+import { enqueueGenerated, type Envelope, recipientStates, type Spool } from '../queue/spool.js';
 import { type AttemptContext, close, deliverToDomain, type Outcome } from './attempt.js';
 import { ConnectionCache } from './connections.js';
 import { RecipientRate } from './recipientRate.js';
@@ -306,11 +306,7 @@ export class DeliveryRunner {
   private async bounce(env: Envelope, message: Buffer, failed: Failed[]): Promise<void> {
     const hostname = this.deps.config().hostname;
     const data = buildBounce(hostname, { from: env.from, receivedAt: env.receivedAt, message }, failed);
-    const mid = this.deps.ids.take('mid');
-    await this.deps.spool.enqueue(
-      { mid, icid: 0, listener: 'bounce', clientAddress: '', helo: hostname, from: '', to: [env.from], size: data.length, receivedAt: new Date().toISOString(), state: 'queued', attempts: 0 },
-      data,
-    );
+    const mid = await enqueueGenerated(this.deps.spool, this.deps.ids, { listener: 'bounce', hostname, from: '', to: [env.from] }, data);
     this.deps.log.info(`MID ${mid} DSN for MID ${env.mid} to <${env.from}> queued`);
     this.again = true;
   }

@@ -2,6 +2,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
+import type { IdAllocator } from '../ids.js';
 
 /** What the queue knows of a message besides its bytes. */
 export interface Envelope {
@@ -114,4 +115,21 @@ export class Spool {
   messageFile(mid: number): string {
     return path.join(this.dir, `${mid}.eml`);
   }
+}
+
+/**
+ * Queue a message the appliance wrote itself (a DSN, an alert): a new MID, an envelope that
+ * names its origin in place of a client connection. Returns the MID.
+ */
+export async function enqueueGenerated(
+  spool: Spool,
+  ids: IdAllocator,
+  origin: { listener: 'bounce' | 'alert'; hostname: string; from: string; to: string[] },
+  data: Buffer,
+): Promise<number> {
+  const mid = ids.take('mid');
+  const envelope: Envelope = { mid, icid: 0, listener: origin.listener, clientAddress: '', helo: origin.hostname, from: origin.from, to: origin.to, size: data.length, receivedAt: new Date().toISOString(), state: 'queued', attempts: 0 };
+  if (origin.listener === 'alert') envelope.alert = true;
+  await spool.enqueue(envelope, data);
+  return mid;
 }
