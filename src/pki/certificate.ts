@@ -46,15 +46,21 @@ export function keyDescription(key: KeyObject): string {
   return (key.asymmetricKeyType ?? 'unknown').toUpperCase();
 }
 
+/** The names a certificate gives its server: subjectAltName dNSName entries and the subject CN. */
+export function serverNames(c: X509Certificate): { dnsNames: string[]; commonName: string | undefined } {
+  const dnsNames = (c.subjectAltName ?? '')
+    .split(/,\s*/)
+    .filter((s) => s.startsWith('DNS:'))
+    .map((s) => s.slice(4));
+  return { dnsNames, commonName: /(?:^|\n)CN=([^\n]*)/.exec(c.subject)?.[1] };
+}
+
 export function certInfo(pem: string, now = new Date()): CertInfo {
   const c = parseCertificate(pem);
   const notBefore = new Date(c.validFrom);
   const notAfter = new Date(c.validTo);
   const status: CertStatus = now < notBefore ? 'not yet valid' : now > notAfter ? 'expired' : 'valid';
-  const dnsNames = (c.subjectAltName ?? '')
-    .split(/,\s*/)
-    .filter((s) => s.startsWith('DNS:'))
-    .map((s) => s.slice(4));
+  const { dnsNames } = serverNames(c);
   return {
     subject: c.subject.replace(/\n/g, ', '),
     commonName: field(c.subject, 'CN'),

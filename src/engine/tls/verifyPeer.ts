@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { serverNames } from '../../pki/certificate.js';
 import { validateChain } from '../../pki/chain.js';
 import { isFqdn } from '../../pki/names.js';
 import { pkijs } from '../../pki/provider.js';
@@ -28,15 +29,6 @@ const WEAK_SIGNATURES: Record<string, string> = {
   '1.2.840.10040.4.3': 'dsa-with-SHA1',
 };
 
-function presentedNames(cert: X509Certificate): { dns: string[]; cn: string | undefined } {
-  const dns = (cert.subjectAltName ?? '')
-    .split(/,\s*/)
-    .filter((s) => s.startsWith('DNS:'))
-    .map((s) => s.slice(4));
-  const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1];
-  return { dns, cn };
-}
-
 /**
  * Verify a delivery peer the way the seed's "verification process" describes: the chain must end
  * at an enabled CA (with the intermediates the server sent), and the name must fit.
@@ -51,7 +43,7 @@ export async function verifyPeer(check: PeerCheck): Promise<PeerResult> {
   const chain = await validateChain(check.chain[0]!, check.chain.slice(1), check.trusted, check.now);
   if (!chain.valid) return { ok: false, reason: `certificate chain: ${chain.reason}` };
 
-  const { dns, cn } = presentedNames(leaf);
+  const { dnsNames: dns, commonName: cn } = serverNames(leaf);
   if (check.identity === 'hosted') {
     const ids = dns.length ? dns : cn ? [cn] : [];
     if (!ids.some((id) => nameMatches(id, check.domain) || nameMatches(id, check.mxHost))) {
