@@ -36,8 +36,10 @@ async function askRecipient(session: Session, email: string) {
   return { email, classes: [...new Set(classes)], severities: [...new Set(severities)] };
 }
 
+const isEmail = (s: string) => AlertRecipientSchema.shape.email.safeParse(s).success;
+
 const checkEmail = (s: string) => {
-  if (!AlertRecipientSchema.shape.email.safeParse(s).success) throw new InvalidAnswer(`"${s}" is not an email address.`);
+  if (!isEmail(s)) throw new InvalidAnswer(`"${s}" is not an email address.`);
   return s;
 };
 
@@ -131,7 +133,7 @@ export const alertconfig: Command = {
       case 'new':
       case 'edit': {
         const address = required(this, email, 'EMAIL');
-        if (!AlertRecipientSchema.shape.email.safeParse(address).success) throw new CommandError(`"${address}" is not an email address.`);
+        if (!isEmail(address)) throw new CommandError(`"${address}" is not an email address.`);
         const recipient = { email: address, classes: parseClasses(values.classes ?? 'all'), severities: parseSeverities(values.severities ?? 'all') };
         session.draft = putAlertRecipient(session.draft, recipient, { create: verb!.toLowerCase() === 'new' });
         return show(session);
@@ -144,7 +146,7 @@ export const alertconfig: Command = {
         return show(session);
       case 'from': {
         const from = required(this, email, 'ADDRESS');
-        if (from.toLowerCase() !== 'default' && !AlertRecipientSchema.shape.email.safeParse(from).success) throw new CommandError(`"${from}" is not an email address.`);
+        if (from.toLowerCase() !== 'default' && !isEmail(from)) throw new CommandError(`"${from}" is not an email address.`);
         session.draft = setAlertSettings(session.draft, { from: from.toLowerCase() === 'default' ? null : from });
         return show(session);
       }
