@@ -24,7 +24,7 @@ export interface Command {
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
 
 /** Parse `--option value` words of a batch form; unknown options are errors that name the usage. */
-export function parseOptions<S extends OptionSpec>(command: Command, args: string[], options: S) {
+export function parseOptions<S extends OptionSpec>(command: Pick<Command, 'usage'>, args: string[], options: S) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {

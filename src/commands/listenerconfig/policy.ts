@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseOptions } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { optionalCount } from '../answers.js';
 import type { Session } from '../../shell/session.js';
@@ -42,28 +42,19 @@ export const EDIT_KEYWORDS = ['certificate', 'hostaccess', 'rcptaccess', 'limits
 
 const usage = () => `Usage: ${EDIT_USAGE.join('\n       ')}`;
 
-function options(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        tls: { type: 'string' },
-        action: { type: 'string' },
-        policy: { type: 'string' },
-        'max-message-size': { type: 'string' },
-        'max-concurrency': { type: 'string' },
-        'max-messages': { type: 'string' },
-        'max-recipients': { type: 'string' },
-        'tcp-queue': { type: 'string' },
-        file: { type: 'string' },
-      },
-    });
-  } catch (err) {
-    throw new CommandError(`${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}\n${usage()}`);
-  }
-}
+const EDIT_OPTIONS = {
+  tls: { type: 'string' },
+  action: { type: 'string' },
+  policy: { type: 'string' },
+  'max-message-size': { type: 'string' },
+  'max-concurrency': { type: 'string' },
+  'max-messages': { type: 'string' },
+  'max-recipients': { type: 'string' },
+  'tcp-queue': { type: 'string' },
+  file: { type: 'string' },
+} as const;
+
+const options = (args: string[]) => parseOptions({ usage: EDIT_USAGE }, args, EDIT_OPTIONS);
 
 function policyParameters(values: ReturnType<typeof options>['values']): Partial<PolicyParameters> {
   const out: Partial<PolicyParameters> = {};
