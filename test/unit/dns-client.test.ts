@@ -74,3 +74,46 @@ test('a silent server times out and the next one answers; with none answering th
   assert.deepEqual(parseServer('[::1]:53'), { host: '::1', port: 53 });
   assert.deepEqual(parseServer('::1'), { host: '::1', port: 53 });
 });
+
+test('DNSSEC status: AD from a loopback resolver is secure; without AD insecure; SERVFAIL and no answer are bogus', async () => {
+  const { testDnsServer } = await import('../dns-server.js');
+  const { isLoopback, securityOf } = await import('../../src/engine/dns/client.js');
+  const dns = await testDnsServer(
+    {
+      'signed.example': { A: ['127.0.0.5'], secure: true },
+      'plain.example': { A: ['127.0.0.6'] },
+      'broken.example': { servfail: true, secure: true },
+      'alias.signed.example': { CNAME: 'signed.example', secure: true },
+      'alias.mixed.example': { CNAME: 'signed.example' },
+    },
+    { secureZones: ['signed.example'] },
+  );
+  try {
+    const client = new DnsClient([{ host: '127.0.0.1', port: dns.port }], 500);
+    const signed = await client.lookup('signed.example', 'A');
+    assert.equal(signed.security, 'secure');
+    assert.deepEqual(signed.records.map((r) => (r as { data: string }).data), ['127.0.0.5']);
+    assert.equal((await client.lookup('plain.example', 'A')).security, 'insecure');
+    const denial = await client.lookup('nothing.signed.example', 'A');
+    assert.equal(denial.security, 'secure');
+    assert.equal(denial.rcode, 'NXDOMAIN');
+    const broken = await client.lookup('broken.example', 'A');
+    assert.equal(broken.security, 'bogus', 'SERVFAIL is never read as insecure');
+    assert.match(broken.reason ?? '', /SERVFAIL/);
+    const alias = await client.lookup('alias.signed.example', 'A');
+    assert.equal(alias.security, 'secure');
+    assert.equal(alias.canonical, 'signed.example');
+    assert.equal((await client.lookup('alias.mixed.example', 'A')).security, 'insecure', 'an unsigned link in the chain makes the answer insecure');
+    const silent = new DnsClient([{ host: '127.0.0.1', port: 1 }], 200);
+    const timedOut = await silent.lookup('signed.example', 'A');
+    assert.equal(timedOut.security, 'bogus');
+    assert.equal(timedOut.rcode, 'FAILED');
+    // AD is trusted only from loopback: the same answer from another resolver counts as insecure.
+    assert.equal(securityOf({ rcode: 'NOERROR', authentic: true, answers: [], server: { host: '192.0.2.53', port: 53 } }), 'insecure');
+    assert.equal(securityOf({ rcode: 'NOERROR', authentic: true, answers: [], server: { host: '::1', port: 53 } }), 'secure');
+    assert.equal(isLoopback('127.8.9.10'), true);
+    assert.equal(isLoopback('10.0.0.1'), false);
+  } finally {
+    await dns.close();
+  }
+});

@@ -13,6 +13,53 @@ export interface DnsResult {
   /** The resolver set AD: the answer was DNSSEC-validated (trust it only from loopback). */
   authentic: boolean;
   answers: dnsPacket.Answer[];
+  /** The server that answered. */
+  server: DnsServer;
+}
+
+/**
+ * What an answer is worth for DNSSEC decisions (DANE):
+ * - secure: NOERROR or NXDOMAIN with AD set by a validating resolver on loopback;
+ * - insecure: NOERROR or NXDOMAIN without AD, or with AD from a resolver we cannot trust;
+ * - bogus: anything else (SERVFAIL, REFUSED, timeout, malformed answer): the lookup failed,
+ *   which is never read as "insecure".
+ */
+export type DnsSecurity = 'secure' | 'insecure' | 'bogus';
+
+/** An answer that always arrives: failures are `bogus` with their reason, never thrown. */
+export interface DnsLookup {
+  security: DnsSecurity;
+  /** NOERROR, NXDOMAIN, SERVFAIL, …, or FAILED when no server answered. */
+  rcode: string;
+  /** Records of the asked type. */
+  records: dnsPacket.Answer[];
+  /** The name the records belong to after the CNAME chain in the answer (the asked name when none). */
+  canonical: string;
+  /** Why the lookup failed (bogus only). */
+  reason?: string;
+}
+
+/** AD is trusted only from a resolver on this machine, as Postfix and maddy do. */
+export function isLoopback(host: string): boolean {
+  if (net.isIP(host) === 4) return host.startsWith('127.');
+  if (net.isIP(host) === 6) return host === '::1' || /^(0{0,4}:){7}0{0,3}1$/.test(host);
+  return false;
+}
+
+export function securityOf(result: DnsResult): DnsSecurity {
+  if (result.rcode !== 'NOERROR' && result.rcode !== 'NXDOMAIN') return 'bogus';
+  return result.authentic && isLoopback(result.server.host) ? 'secure' : 'insecure';
+}
+
+/** Follow the CNAME records of an answer from `name` to the owner of the final records. */
+export function canonicalName(name: string, answers: dnsPacket.Answer[]): string {
+  let current = name.toLowerCase().replace(/\.$/, '');
+  for (let hops = 0; hops < 16; hops++) {
+    const cname = answers.find((a) => a.type === 'CNAME' && a.name.toLowerCase().replace(/\.$/, '') === current) as { data: string } | undefined;
+    if (!cname) break;
+    current = cname.data.toLowerCase().replace(/\.$/, '');
+  }
+  return current;
 }
 
 export class DnsError extends Error {
@@ -46,12 +93,30 @@ export class DnsClient {
         let packet = await this.udp(server, name, type);
         if (packet.flag_tc) packet = await this.tcp(server, name, type);
         const rcode = (packet as unknown as { rcode: string }).rcode;
-        return { rcode, authentic: packet.flag_ad, answers: (packet.answers ?? []).filter((a) => a.type === type || a.type === 'CNAME') };
+        return { rcode, authentic: packet.flag_ad, answers: (packet.answers ?? []).filter((a) => a.type === type || a.type === 'CNAME'), server };
       } catch (err) {
         failures.push(`${server.host}:${server.port}: ${(err as Error).message}`);
       }
     }
     throw new DnsError(`no answer for ${name} ${type} (${failures.join('; ')})`);
+  }
+
+  /** `query`, with the answer's DNSSEC status; a failure is a `bogus` answer, not an exception. */
+  async lookup(name: string, type: dnsPacket.RecordType): Promise<DnsLookup> {
+    let result: DnsResult;
+    try {
+      result = await this.query(name, type);
+    } catch (err) {
+      return { security: 'bogus', rcode: 'FAILED', records: [], canonical: name.toLowerCase(), reason: (err as Error).message };
+    }
+    const security = securityOf(result);
+    return {
+      security,
+      rcode: result.rcode,
+      records: result.rcode === 'NOERROR' ? result.answers.filter((a) => a.type === type) : [],
+      canonical: canonicalName(name, result.answers),
+      ...(security === 'bogus' ? { reason: `${name} ${type}: ${result.rcode}` } : {}),
+    };
   }
 
   private request(name: string, type: dnsPacket.RecordType): dnsPacket.Packet & { id: number } {
