@@ -1,7 +1,18 @@
 import net from 'node:net';
 import { canonicalName, mostSpecificEntry } from '../../store/domainMatch.js';
 import type { Config } from '../../store/schema.js';
+import type { DnsClient, DnsSecurity } from '../dns/client.js';
 import { dnsClientFor } from '../dns/resolvers.js';
+
+/** The DNSSEC status of the lookups that led to a target, for DANE (RFC 7672 §2.2). */
+export interface TargetDnssec {
+  /** The MX RRset (an SMTP route is the administrator's own word: secure). */
+  mx: DnsSecurity;
+  /** The host's address RRset (A or AAAA, whichever gave this address). */
+  address: DnsSecurity;
+  /** The host name after the CNAME chain of its address lookup (the TLSA base candidate). */
+  canonical: string;
+}
 
 export interface Target {
   /** Address or name to connect to. */
@@ -9,6 +20,7 @@ export interface Target {
   port: number;
   /** The MX host name (reference identity for certificate checks). */
   mxHost: string;
+  dnssec: TargetDnssec;
 }
 
 export class RouteError extends Error {
@@ -21,44 +33,67 @@ export class RouteError extends Error {
   }
 }
 
+/** The targets of a domain, with what went wrong on the way (address lookups that failed). */
+export interface Route {
+  targets: Target[];
+  /** How the hosts were found: an SMTP route, MX records, or the domain itself (implicit MX). */
+  via: 'route' | 'mx' | 'implicit';
+  mxSecurity: DnsSecurity;
+  problems: string[];
+}
+
+/** Every address of one host, each with the status of the RRset it came from. */
+async function addressesOf(client: DnsClient, host: string, port: number, mx: DnsSecurity, problems: string[]): Promise<Target[]> {
+  if (net.isIP(host)) return [{ host, port, mxHost: host, dnssec: { mx, address: 'secure', canonical: host } }];
+  const out: Target[] = [];
+  for (const type of ['A', 'AAAA'] as const) {
+    const res = await client.lookup(host, type);
+    if (res.security === 'bogus') problems.push(`${type} lookup for ${host} failed: ${res.reason}`);
+    for (const a of res.records) out.push({ host: (a as { data: string }).data, port, mxHost: host, dnssec: { mx, address: res.security, canonical: res.canonical } });
+  }
+  return out;
+}
 
 /**
  * Where mail for a domain goes: an SMTP route (exact domain, then the longest ".domain"), else
  * the MX hosts in preference order, else the domain itself (implicit MX). A null MX (RFC 7505)
- * is a permanent failure. Lookups go through the engine's own DNS client (dnsconfig servers).
+ * is a permanent failure. Lookups go through the engine's own DNS client (dnsconfig servers), and
+ * each target carries the DNSSEC status of the lookups behind it. A route host name the DNS
+ * client cannot resolve is left to the system resolver (a hosts-file name), as insecure.
  */
-export async function resolveTargets(config: Config, domain: string): Promise<Target[]> {
+export async function resolveRoute(config: Config, domain: string, client: DnsClient = dnsClientFor(config)): Promise<Route> {
   const d = canonicalName(domain);
+  const problems: string[] = [];
   const route = mostSpecificEntry(config.smtpRoutes, d);
-  if (route) return route.hosts.map((h) => ({ host: h.host, port: h.port, mxHost: h.host }));
-
-  const client = dnsClientFor(config);
-  let mx: { exchange: string; priority: number }[];
-  let answer;
-  try {
-    answer = await client.query(d, 'MX');
-  } catch (err) {
-    throw new RouteError(`MX lookup for ${d} failed: ${(err as Error).message}`, false);
+  if (route) {
+    const targets: Target[] = [];
+    for (const h of route.hosts) {
+      const before = problems.length;
+      const found = await addressesOf(client, h.host, h.port, 'secure', problems);
+      const failed = problems.length > before;
+      targets.push(...(found.length ? found : [{ host: h.host, port: h.port, mxHost: h.host, dnssec: { mx: 'secure' as const, address: failed ? ('bogus' as const) : ('insecure' as const), canonical: h.host.toLowerCase() } }]));
+    }
+    return { targets, via: 'route', mxSecurity: 'secure', problems };
   }
+
+  const answer = await client.lookup(d, 'MX');
   if (answer.rcode === 'NXDOMAIN') throw new RouteError(`domain ${d} does not exist`, true);
-  if (answer.rcode !== 'NOERROR') throw new RouteError(`MX lookup for ${d} failed: ${answer.rcode}`, false);
-  mx = answer.answers.filter((a) => a.type === 'MX').map((a) => {
+  if (answer.security === 'bogus') throw new RouteError(`MX lookup for ${d} failed: ${answer.reason}`, false);
+  let mx = answer.records.map((a) => {
     const data = (a as { data: { preference: number; exchange: string } }).data;
     return { exchange: data.exchange, priority: data.preference };
   });
+  const via = mx.length ? 'mx' : 'implicit';
   if (mx.length === 0) mx = [{ exchange: d, priority: 0 }];
   if (mx.length === 1 && (mx[0]!.exchange === '' || mx[0]!.exchange === '.')) throw new RouteError(`${d} accepts no mail (null MX, RFC 7505)`, true);
   const targets: Target[] = [];
   for (const m of [...mx].sort((a, b) => a.priority - b.priority)) {
-    if (net.isIP(m.exchange)) {
-      targets.push({ host: m.exchange, port: 25, mxHost: m.exchange });
-      continue;
-    }
-    for (const type of ['A', 'AAAA'] as const) {
-      const res = await client.query(m.exchange, type).catch(() => undefined);
-      for (const a of res?.answers ?? []) if (a.type === type) targets.push({ host: (a as { data: string }).data, port: 25, mxHost: m.exchange });
-    }
+    targets.push(...(await addressesOf(client, m.exchange, 25, answer.security, problems)));
   }
-  if (targets.length === 0) throw new RouteError(`no address found for the mail exchangers of ${d}`, false);
-  return targets;
+  if (targets.length === 0) throw new RouteError(`no address found for the mail exchangers of ${d}${problems.length ? ` (${problems.join('; ')})` : ''}`, false);
+  return { targets, via, mxSecurity: answer.security, problems };
+}
+
+export async function resolveTargets(config: Config, domain: string): Promise<Target[]> {
+  return (await resolveRoute(config, domain)).targets;
 }
