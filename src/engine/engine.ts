@@ -18,6 +18,7 @@ import { MailLog } from './log/mailLog.js';
 import { Spool } from './queue/spool.js';
 import { DeliveryRunner } from './delivery/runner.js';
 import { tlsVerify } from './delivery/tlsverify.js';
+import { daneVerify } from './delivery/daneverify.js';
 import { reverseLookup } from './dns/resolvers.js';
 import { AlertService } from './alerts/alerts.js';
 import path from 'node:path';
@@ -149,6 +150,11 @@ export class Engine {
         if (typeof req.domain !== 'string' || !req.domain) throw new ControlError('bad-request', 'tlsverify needs a domain');
         const ctx = await this.delivery.context(this.store.current.config);
         return { lines: await tlsVerify({ ...ctx, connectTimeoutMs: 10_000 }, req.domain) };
+      }
+      case 'daneverify': {
+        if (typeof req.domain !== 'string' || !req.domain) throw new ControlError('bad-request', 'daneverify needs a domain');
+        const ctx = await this.delivery.context(this.store.current.config);
+        return daneVerify({ ...ctx, connectTimeoutMs: 10_000 }, req.domain);
       }
       case 'recipients':
         return this.delivery.recipients();

@@ -8,10 +8,10 @@ const mx1 = { domain: 'example.org', mxHost: 'mx1.example.org' };
 const mx2 = { domain: 'example.org', mxHost: 'mx2.example.org' };
 const VERIFY = ['none', 'try', 'must'];
 
-test('the destination control alone gives the setting\'s requirement, for every MX', () => {
+test('the destination control alone gives the setting\'s requirement, for every MX', async () => {
   for (const setting of DEST_TLS) {
-    const req = requirementForMx(setting, [destinationControl(setting)], mx1);
-    assert.deepEqual(req, { ...requirementFor(setting), by: ['destination control'] }, setting);
+    const req = await requirementForMx(setting, [destinationControl(setting)], mx1);
+    assert.deepEqual(req, { ...requirementFor(setting), by: ['destination control'], notes: [] }, setting);
   }
 });
 
@@ -33,18 +33,23 @@ test('combining two requirements never weakens either (every pair of settings)',
   }
 });
 
-test('a later policy raises the requirement per MX, and cannot lower it', () => {
+test('a later policy raises the requirement per MX, and cannot lower it', async () => {
   // Stands in for DANE / MTA-STS: it has TLSA-like knowledge of mx2 only.
   const mx2Only: TlsPolicy = { name: 'test policy', demand: (mx) => (mx.mxHost === 'mx2.example.org' ? { mustEncrypt: true, verify: 'must' } : null) };
   const chain = [destinationControl('preferred'), mx2Only];
-  assert.deepEqual(requirementForMx('preferred', chain, mx1), { ...requirementFor('preferred'), by: ['destination control'] });
-  const raised = requirementForMx('preferred', chain, mx2);
+  assert.deepEqual(await requirementForMx('preferred', chain, mx1), { ...requirementFor('preferred'), by: ['destination control'], notes: [] });
+  const raised = await requirementForMx('preferred', chain, mx2);
   assert.equal(raised.mustEncrypt, true);
   assert.equal(raised.verify, 'must');
   assert.deepEqual(raised.by, ['destination control', 'test policy']);
   assert.equal(raised.setting, 'preferred', 'the log still names the destination\'s setting');
 
   const lax: TlsPolicy = { name: 'lax', demand: () => ({ attempt: false, mustEncrypt: false, verify: 'none', identity: 'standard' }) };
-  const kept = requirementForMx('required-verify-hosted', [destinationControl('required-verify-hosted'), lax], mx1);
-  assert.deepEqual({ ...kept, by: [] }, { ...requirementFor('required-verify-hosted'), by: [] }, 'nothing was weakened');
+  const kept = await requirementForMx('required-verify-hosted', [destinationControl('required-verify-hosted'), lax], mx1);
+  assert.deepEqual({ ...kept, by: [] }, { ...requirementFor('required-verify-hosted'), by: [], notes: [] }, 'nothing was weakened');
+
+  // A refusal (DANE: a failed lookup) stays, whatever a later policy says.
+  const refusing: TlsPolicy = { name: 'refusing', demand: () => ({ refuse: 'lookup failed' }) };
+  const refused = await requirementForMx('preferred', [destinationControl('preferred'), refusing, lax], mx1);
+  assert.equal(refused.refuse, 'lookup failed');
 });

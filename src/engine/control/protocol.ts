@@ -18,6 +18,7 @@ export type Request =
   | { id?: number; op: 'stop' }
   | { id?: number; op: 'deliverynow'; domain?: string }
   | { id?: number; op: 'tlsverify'; domain: string }
+  | { id?: number; op: 'daneverify'; domain: string }
   | { id?: number; op: 'alerts' }
   | { id?: number; op: 'recipients' }
   | { id?: number; op: 'bounce'; mid?: number; domain?: string; sender?: string; all?: boolean };
@@ -48,6 +49,7 @@ export interface Results {
   stop: { stopping: true };
   deliverynow: { messages: number };
   tlsverify: { lines: string[] };
+  daneverify: { lines: string[]; ok: boolean };
   alerts: RecentAlert[];
   recipients: QueuedRecipient[];
   bounce: { recipients: number };

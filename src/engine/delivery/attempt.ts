@@ -3,13 +3,13 @@ import type { TLSSocket } from 'node:tls';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { destinationFor, type DestinationTls } from '../../store/destinations.js';
 import type { Config } from '../../store/schema.js';
+import type { DnsClient } from '../dns/client.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
-import { toPem } from '../../pki/pem.js';
-import { verifyPeer } from '../tls/verifyPeer.js';
-import { destinationControl, requirementForMx } from './policy/chain.js';
-import { type Decision, decide, type Observation, type TlsRequirement } from './policy/tlsDecision.js';
-import { resolveTargets, RouteError, type Target } from './route.js';
+import { judgeSession, type MxRequirement, type MxTarget, preparePolicies, requirementForMx, type TlsPolicy } from './policy/chain.js';
+import { policiesFor } from './policy/policies.js';
+import { type Decision, decide, type Observation } from './policy/tlsDecision.js';
+import { resolveRoute, RouteError, type Target } from './route.js';
 import type { ConnectionCache, Session } from './connections.js';
 
 export interface AttemptContext {
@@ -18,6 +18,8 @@ export interface AttemptContext {
   ids: IdAllocator;
   hostname: string;
   trusted: string[];
+  /** The engine's DNS client (dnsconfig servers), for routes and TLSA lookups. */
+  dns: DnsClient;
   /** Client certificate for outbound TLS (destconfig SETUP). */
   clientCert?: { key: string; cert: string };
   connectTimeoutMs?: number;
@@ -31,6 +33,8 @@ export interface AttemptResult {
   outcomes: Map<number, Outcome>;
   /** Set when a required TLS connection failed (alert material). */
   requiredTlsFailure?: string;
+  /** Set when DANE failed for a host of the domain and no host took the message (alert material). */
+  daneFailure?: string;
 }
 
 /** nodemailer's connection, with the internals used to tell the server's behaviours apart. */
@@ -45,19 +49,25 @@ export interface Opened {
   error?: Error & { code?: string; response?: string; responseCode?: number };
 }
 
-function peerChain(socket: TLSSocket): string[] {
-  const chain: string[] = [];
+/** The certificates the server sent, leaf first (DER). */
+function peerChain(socket: TLSSocket): Buffer[] {
+  const chain: Buffer[] = [];
   const seen = new Set<string>();
   let c = socket.getPeerCertificate(true);
   while (c?.raw && !seen.has(c.fingerprint256)) {
     seen.add(c.fingerprint256);
-    chain.push(toPem('CERTIFICATE', c.raw));
+    chain.push(c.raw);
     c = c.issuerCertificate;
   }
   return chain;
 }
 
-export async function open(ctx: AttemptContext, target: Target, domain: string, req: TlsRequirement, tlsAttempt: boolean): Promise<Opened> {
+/**
+ * Connect to one target, STARTTLS when `tlsAttempt`, and have the policies judge the session
+ * (certificate checks, DANE) before anything but EHLO is sent. SNI is the TLSA base domain when
+ * DANE applies, else the MX host name.
+ */
+export async function open(ctx: AttemptContext, target: Target, domain: string, req: MxRequirement, tlsAttempt: boolean, policies: TlsPolicy[]): Promise<Opened> {
   const dcid = ctx.ids.take('dcid');
   // nodemailer reports the TCP connection (with our local address) to its logger: that is the
   // moment the appliance logs "New SMTP DCID … interface …".
@@ -84,10 +94,10 @@ export async function open(ctx: AttemptContext, target: Target, domain: string, 
     greetingTimeout: 30_000,
     socketTimeout: 120_000,
     tls: {
-      // Verification is ours (chain to the enabled CA lists, the seed's name rules), after the handshake.
+      // Verification is the policies' (CA lists and the guide's name rules, or DANE), after the handshake.
       rejectUnauthorized: false,
       minVersion: ctx.config.tls.outboundMinVersion,
-      ...(net.isIP(target.mxHost) ? {} : { servername: target.mxHost }),
+      ...(req.dane ? { servername: req.dane.base } : net.isIP(target.mxHost) ? {} : { servername: target.mxHost }),
       ...(ctx.clientCert ?? {}),
     },
   }) as Connection;
@@ -110,19 +120,11 @@ export async function open(ctx: AttemptContext, target: Target, domain: string, 
     return { conn, dcid, dead: false, observation: { stage: noEsmtp ? 'no-esmtp' : 'no-starttls' } };
   }
   const socket = conn._socket!;
-  const verification =
-    req.verify === 'none'
-      ? null
-      : await verifyPeer({
-          chain: peerChain(socket),
-          trusted: ctx.trusted,
-          mxHost: target.mxHost,
-          domain,
-          identity: req.identity,
-          fqdnCheck: ctx.config.tls.peerCertFqdn,
-          x509Check: ctx.config.tls.peerCertX509,
-        });
-  return { conn, dcid, dead: false, observation: { stage: 'secure', protocol: socket.getProtocol() ?? '?', cipher: socket.getCipher().standardName ?? socket.getCipher().name, verification } };
+  const protocol = socket.getProtocol() ?? '?';
+  const cipher = socket.getCipher().standardName ?? socket.getCipher().name;
+  const mx: MxTarget = { domain, mxHost: target.mxHost, target };
+  const verification = await judgeSession(policies, mx, req, { chain: peerChain(socket), protocol, cipher });
+  return { conn, dcid, dead: false, observation: { stage: 'secure', protocol, cipher, verification } };
 }
 
 export function close(log: MailLog, opened: Opened): void {
@@ -214,24 +216,35 @@ export async function deliverToDomain(
     finish(kept, sent);
     return { outcomes };
   }
-  const setting = tlsOverride ?? dest.tls;
-  // The chain of TLS policies, asked per MX (DANE and MTA-STS join the destination control here).
-  const policies = [destinationControl(setting)];
+  const { setting, policies } = policiesFor(ctx, domain, tlsOverride ? { tls: tlsOverride, dane: 'none' } : {});
   let targets: Target[];
   try {
-    targets = await resolveTargets(ctx.config, domain);
+    const route = await resolveRoute(ctx.config, domain, ctx.dns);
+    targets = route.targets;
+    for (const p of route.problems) ctx.log.info(`Route to ${domain}: ${p}`);
   } catch (err) {
     const permanent = err instanceof RouteError && err.permanent;
     all(permanent ? 'bounced' : 'deferred', (err as Error).message);
     return { outcomes };
   }
+  // DANE lookups for every host start now, before the first connection.
+  preparePolicies(policies, targets);
   let requiredTlsFailure: string | undefined;
+  let daneFailure: string | undefined;
   let lastError = 'no host could be reached';
+  const failures = () => ({ ...(requiredTlsFailure ? { requiredTlsFailure } : {}), ...(daneFailure ? { daneFailure } : {}) });
   for (const target of targets) {
-    const req = requirementForMx(setting, policies, { domain, mxHost: target.mxHost });
+    const req = await requirementForMx(setting, policies, { domain, mxHost: target.mxHost, target });
+    for (const note of req.notes) ctx.log.info(`DANE for ${domain} MX(${target.mxHost}) ${target.host}: ${note}`);
+    if (req.refuse) {
+      ctx.log.info(`Delivery to ${domain} via MX(${target.mxHost}) ${target.host} not attempted: ${req.refuse}`);
+      lastError = req.refuse;
+      daneFailure = `${domain} (${target.mxHost}): ${req.refuse}`;
+      continue;
+    }
     let opened: Opened;
     try {
-      opened = await open(ctx, target, domain, req, req.attempt);
+      opened = await open(ctx, target, domain, req, req.attempt, policies);
     } catch (err) {
       const e = err as Error & { dcid?: number; response?: string };
       lastError = `${target.host}:${target.port}: ${e.response ?? e.message}`;
@@ -239,8 +252,13 @@ export async function deliverToDomain(
       continue;
     }
     const decision: Decision = opened.observation ? decide(req, opened.observation) : { action: 'send-clear', log: 'TLS not used (destination setting No)' };
+    if (req.dane && opened.observation?.stage === 'secure') {
+      const v = opened.observation.verification;
+      ctx.log.info(v?.ok ? `DCID ${opened.dcid} DANE SUCCESS for ${domain}: ${v.by}` : `DCID ${opened.dcid} DANE FAILED for ${domain}: ${v && !v.ok ? v.reason : 'not checked'}`);
+    }
     ctx.log.info(`DCID ${opened.dcid} ${decision.log}`);
     if (decision.action === 'defer') {
+      if (req.dane) daneFailure = `${domain} (${target.mxHost}): ${decision.log}`;
       if (decision.requiredTlsFailed) {
         ctx.log.warning(`DCID ${opened.dcid} IP ${target.host} TLS was required but could not be successfully negotiated`);
         requiredTlsFailure = `${domain} (${target.mxHost}): ${decision.log}`;
@@ -253,7 +271,7 @@ export async function deliverToDomain(
       // Preferred: STARTTLS was refused before any handshake, so the clear retry is allowed.
       close(ctx.log, opened);
       try {
-        opened = await open(ctx, target, domain, req, false);
+        opened = await open(ctx, target, domain, req, false, policies);
       } catch (err) {
         lastError = (err as Error).message;
         continue;
@@ -261,8 +279,9 @@ export async function deliverToDomain(
     }
     const session: Session = { opened, messages: 0 };
     finish(session, (await transmit(ctx, session, mid, from, recipients, message, outcomes)) === 'clean' ? 'clean' : 'failed');
+    // The message found a host: DANE failures of other hosts are not the domain's failure.
     return { outcomes, ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
   }
   all('deferred', lastError);
-  return { outcomes, ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
+  return { outcomes, ...failures() };
 }

@@ -10,6 +10,7 @@ import { enqueueGenerated, type Envelope, recipientStates, type Spool } from '..
 import { type AttemptContext, close, deliverToDomain, type Outcome } from './attempt.js';
 import { ConnectionCache } from './connections.js';
 import { RecipientRate } from './recipientRate.js';
+import { dnsClientFor } from '../dns/resolvers.js';
 import { buildBounce, type Failed } from './dsn.js';
 import type { AlertService } from '../alerts/alerts.js';
 
@@ -227,6 +228,7 @@ export class DeliveryRunner {
       ids: this.deps.ids,
       hostname: config.hostname,
       trusted: await trustedCas(this.deps.paths, config),
+      dns: dnsClientFor(config),
       ...(profile ? { clientCert: await tlsCredentials(this.deps.paths, profile) } : {}),
     };
   }
@@ -253,6 +255,15 @@ export class DeliveryRunner {
       const result = recipients.length
         ? await deliverToDomain(ctx, env.mid, env.from, recipients, domain, message, env.alert ? 'preferred' : undefined)
         : { outcomes: new Map<number, Outcome>() };
+      if (result.daneFailure && config.delivery.alertOnDaneFailure && !env.alert) {
+        await this.deps.alerts.raise({
+          cls: 'system',
+          severity: 'warning',
+          summary: `DANE verification failed for every MX host of ${domain}`,
+          details: `Delivery of MID ${env.mid} to ${domain} needs DANE, and no mail exchanger passed it:\r\n${result.daneFailure}\r\nThe message stays in the queue and is retried (bounced when it expires).`,
+          key: `dane:${domain}`,
+        });
+      }
       if (result.requiredTlsFailure && config.delivery.alertOnRequiredTlsFailure && !env.alert) {
         await this.deps.alerts.raise({
           cls: 'system',

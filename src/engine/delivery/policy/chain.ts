@@ -1,35 +1,72 @@
+import { toPem } from '../../../pki/pem.js';
 import type { DestinationTls } from '../../../store/destinations.js';
+import { verifyPeer } from '../../tls/verifyPeer.js';
+import type { Tlsa } from '../../tls/dane.js';
+import type { Target } from '../route.js';
 import { requirementFor, type TlsRequirement } from './tlsDecision.js';
 
 /** The MX host a connection is about to be made to, for the destination domain. */
 export interface MxTarget {
   domain: string;
   mxHost: string;
+  /** The resolved target (address, port, DNSSEC status of its lookups), when there is one. */
+  target?: Target;
+}
+
+/** DANE authentication required for a host: its usable TLSA records and reference names. */
+export interface DaneRequirement {
+  /** The TLSA base domain (also the SNI name). */
+  base: string;
+  /** The owner name queried, e.g. _25._tcp.mx.example.com. */
+  owner: string;
+  records: Tlsa[];
+  /** Reference identifiers for DANE-TA: base domain, MX host, next-hop domain. */
+  names: string[];
 }
 
 /** What a policy asks of the connection to one MX; unset fields ask nothing. */
-export type Demand = Partial<Pick<TlsRequirement, 'attempt' | 'mustEncrypt' | 'verify' | 'identity'>>;
+export type Demand = Partial<Pick<TlsRequirement, 'attempt' | 'mustEncrypt' | 'verify' | 'identity'>> & {
+  /** This host must not be used; the reason is logged (e.g. DANE lookup failed). */
+  refuse?: string;
+  /** Authenticate the peer by DANE instead of the CA lists. */
+  dane?: DaneRequirement;
+  /** What the policy found, for the mail log. */
+  note?: string;
+};
+
+/** The session after the TLS handshake, as a policy judges it. */
+export interface PeerSession {
+  /** The chain the server sent, leaf first (DER). */
+  chain: Buffer[];
+  protocol: string;
+  cipher: string;
+}
+
+export type Judgement = { ok: true; by: string } | { ok: false; reason: string };
 
 /**
- * One source of TLS requirements for delivery: the destination control now; DANE and MTA-STS
- * plug in next. Each looks at the MX and answers with a demand (or nothing). The chain combines
- * them so that a policy can only make the requirement stricter, never weaker: whatever one policy
- * demands, no other can undo.
+ * One source of TLS requirements for delivery, in three stages (maddy's remote target security
+ * shape): `prepare` starts its lookups for all hosts of a destination before the first connection;
+ * `demand` answers per MX (may the host be used, what does it require); `judge` looks at the
+ * established session. The chain combines demands so that a policy can only make the
+ * requirement stricter, never weaker: whatever one policy demands, no other can undo.
  */
 export interface TlsPolicy {
   readonly name: string;
-  demand(mx: MxTarget): Demand | null;
+  prepare?(targets: Target[]): void;
+  demand(mx: MxTarget): Demand | null | Promise<Demand | null>;
+  judge?(mx: MxTarget, req: MxRequirement, peer: PeerSession): Judgement | null | Promise<Judgement | null>;
 }
 
 /** The requirement for one MX, and the policies that had a say in it. */
-export type MxRequirement = TlsRequirement & { by: string[] };
+export type MxRequirement = TlsRequirement & { by: string[]; refuse?: string; dane?: DaneRequirement; notes: string[] };
 
 const VERIFY_ORDER = ['none', 'try', 'must'] as const;
 
 /** The stricter of two requirements, field by field. */
-export function strictest(a: TlsRequirement, b: Demand): TlsRequirement {
+export function strictest<T extends TlsRequirement>(a: T, b: Demand): T {
   return {
-    setting: a.setting,
+    ...a,
     attempt: a.attempt || (b.attempt ?? false) || (b.mustEncrypt ?? false),
     mustEncrypt: a.mustEncrypt || (b.mustEncrypt ?? false),
     verify: VERIFY_ORDER[Math.max(VERIFY_ORDER.indexOf(a.verify), VERIFY_ORDER.indexOf(b.verify ?? 'none'))]!,
@@ -37,24 +74,78 @@ export function strictest(a: TlsRequirement, b: Demand): TlsRequirement {
   };
 }
 
-/** Destination controls (destconfig): the domain's TLS setting, the same for every MX. */
-export function destinationControl(setting: DestinationTls): TlsPolicy {
+/** What the destination control checks a peer certificate against (the enabled CA lists). */
+export interface PkixOptions {
+  trusted: string[];
+  fqdnCheck?: boolean;
+  x509Check?: boolean;
+}
+
+/**
+ * Destination controls (destconfig): the domain's TLS setting, the same for every MX. With
+ * `pkix`, it judges sessions it must verify by the CA lists and the guide's name rules — unless
+ * DANE authenticates that host, which replaces the CA check (RFC 7672 §3).
+ */
+export function destinationControl(setting: DestinationTls, pkix?: PkixOptions): TlsPolicy {
   const { attempt, mustEncrypt, verify, identity } = requirementFor(setting);
-  return { name: 'destination control', demand: () => ({ attempt, mustEncrypt, verify, identity }) };
+  return {
+    name: 'destination control',
+    demand: () => ({ attempt, mustEncrypt, verify, identity }),
+    ...(pkix
+      ? {
+          async judge(mx: MxTarget, req: MxRequirement, peer: PeerSession): Promise<Judgement | null> {
+            if (req.verify === 'none' || req.dane) return null;
+            const result = await verifyPeer({
+              chain: peer.chain.map((der) => toPem('CERTIFICATE', der)),
+              trusted: pkix.trusted,
+              mxHost: mx.mxHost,
+              domain: mx.domain,
+              identity: req.identity,
+              ...(pkix.fqdnCheck !== undefined ? { fqdnCheck: pkix.fqdnCheck } : {}),
+              ...(pkix.x509Check !== undefined ? { x509Check: pkix.x509Check } : {}),
+            });
+            return result.ok ? { ok: true, by: 'CA' } : result;
+          },
+        }
+      : {}),
+  };
+}
+
+/** Start every policy's lookups for the hosts of a destination. */
+export function preparePolicies(policies: TlsPolicy[], targets: Target[]): void {
+  for (const p of policies) p.prepare?.(targets);
 }
 
 /**
  * Run the chain for one MX: from nothing required, every policy's demand applied in order.
- * `setting` is the destination's TLS setting, named in the logs.
+ * `setting` is the destination's TLS setting, named in the logs. A refusal and a DANE
+ * requirement, once demanded, stay.
  */
-export function requirementForMx(setting: DestinationTls, policies: TlsPolicy[], mx: MxTarget): MxRequirement {
-  let req: TlsRequirement = { setting, attempt: false, mustEncrypt: false, verify: 'none', identity: 'standard' };
-  const by: string[] = [];
+export async function requirementForMx(setting: DestinationTls, policies: TlsPolicy[], mx: MxTarget): Promise<MxRequirement> {
+  let req: MxRequirement = { setting, attempt: false, mustEncrypt: false, verify: 'none', identity: 'standard', by: [], notes: [] };
   for (const policy of policies) {
-    const demand = policy.demand(mx);
+    const demand = await policy.demand(mx);
     if (!demand) continue;
     req = strictest(req, demand);
-    by.push(policy.name);
+    req.by.push(policy.name);
+    if (demand.note) req.notes.push(demand.note);
+    if (demand.refuse && !req.refuse) req.refuse = demand.refuse;
+    if (demand.dane && !req.dane) req.dane = demand.dane;
   }
-  return { ...req, by };
+  return req;
+}
+
+/**
+ * Stage three: every policy's judgement of the session. The first failure decides; otherwise the
+ * session is authenticated when some policy vouched for it (`by`), and unchecked when none did.
+ */
+export async function judgeSession(policies: TlsPolicy[], mx: MxTarget, req: MxRequirement, peer: PeerSession): Promise<{ ok: true; by: string } | { ok: false; reason: string } | null> {
+  let verdict: Judgement | null = null;
+  for (const policy of policies) {
+    const j = await policy.judge?.(mx, req, peer);
+    if (!j) continue;
+    if (!j.ok) return j;
+    verdict = j;
+  }
+  return verdict;
 }

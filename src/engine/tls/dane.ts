@@ -1,0 +1,81 @@
+import { X509Certificate } from 'node:crypto';
+import { serverNames } from '../../pki/certificate.js';
+import { validateChain } from '../../pki/chain.js';
+import { toPem } from '../../pki/pem.js';
+import { association } from '../../pki/tlsa.js';
+import { nameMatches } from './names.js';
+
+/** A TLSA record (RFC 6698): certificate usage, selector, matching type, association data. */
+export interface Tlsa {
+  usage: number;
+  selector: number;
+  matchingType: number;
+  data: Buffer;
+}
+
+export const tlsaText = (r: Pick<Tlsa, 'usage' | 'selector' | 'matchingType'>) => `${r.usage} ${r.selector} ${r.matchingType}`;
+
+/**
+ * RFC 7672 §3.1: for SMTP only DANE-TA(2) and DANE-EE(3) are usable; PKIX-TA(0) and PKIX-EE(1)
+ * are not. Selector 0 (full certificate) or 1 (SubjectPublicKeyInfo); matching type 0 (exact),
+ * 1 (SHA-256) or 2 (SHA-512). Anything else is unusable and ignored.
+ */
+export function usable(r: Tlsa): boolean {
+  return (r.usage === 2 || r.usage === 3) && (r.selector === 0 || r.selector === 1) && r.matchingType >= 0 && r.matchingType <= 2 && r.data.length > 0;
+}
+
+const matches = (r: Tlsa, cert: X509Certificate) => association(cert, r.selector, r.matchingType).equals(r.data);
+
+export interface DaneCheck {
+  /** The chain the server sent, leaf first (DER). */
+  chain: Buffer[];
+  /** Usable TLSA records of the host. */
+  records: Tlsa[];
+  /**
+   * Reference identifiers for DANE-TA (RFC 7672 §3.2.2): the TLSA base domain, the MX host name
+   * and the next-hop (destination) domain. DANE-EE checks no name.
+   */
+  names: string[];
+  now?: Date;
+}
+
+export type DaneResult = { ok: true; matched: Tlsa; how: string } | { ok: false; reason: string };
+
+/**
+ * Authenticate a server by its TLSA records. Any matching record is enough.
+ * - DANE-EE(3): the leaf certificate (or its key) matches; no name, expiry or chain checks.
+ * - DANE-TA(2): a certificate the server sent (not the leaf) matches; the chain from the leaf to
+ *   it validates with it as the trust anchor (expiry included), and a leaf name (dNSName SANs,
+ *   the CN only when there are none; "*" only as the whole left-most label) matches one of `names`.
+ */
+export async function verifyDane(check: DaneCheck): Promise<DaneResult> {
+  if (check.chain.length === 0) return { ok: false, reason: 'the server sent no certificate' };
+  const certs = check.chain.map((der) => new X509Certificate(der));
+  const leaf = certs[0]!;
+  const failures: string[] = [];
+  for (const r of check.records.filter((x) => x.usage === 3)) {
+    if (matches(r, leaf)) return { ok: true, matched: r, how: `TLSA ${tlsaText(r)} matches the server certificate` };
+  }
+  if (check.records.some((r) => r.usage === 3)) failures.push('no DANE-EE (3) record matches the server certificate');
+  const taRecords = check.records.filter((r) => r.usage === 2);
+  for (const r of taRecords) {
+    const index = certs.findIndex((c, i) => i > 0 && matches(r, c));
+    if (index < 0) continue;
+    const anchor = toPem('CERTIFICATE', certs[index]!.raw);
+    const intermediates = certs.slice(1, index).map((c) => toPem('CERTIFICATE', c.raw));
+    const chain = await validateChain(toPem('CERTIFICATE', leaf.raw), intermediates, [anchor], check.now);
+    if (!chain.valid) {
+      failures.push(`TLSA ${tlsaText(r)} matches "${certs[index]!.subject.replace(/\n/g, ', ')}" but the chain to it does not validate: ${chain.reason}`);
+      continue;
+    }
+    const { dnsNames, commonName } = serverNames(leaf);
+    const presented = dnsNames.length ? dnsNames : commonName ? [commonName] : [];
+    if (!presented.some((p) => check.names.some((n) => nameMatches(p, n)))) {
+      failures.push(`TLSA ${tlsaText(r)} matches the issuer, but the certificate names (${presented.join(', ') || 'none'}) do not match ${check.names.join(' or ')}`);
+      continue;
+    }
+    return { ok: true, matched: r, how: `TLSA ${tlsaText(r)} matches the trust anchor "${certs[index]!.subject.replace(/\n/g, ', ')}"` };
+  }
+  if (taRecords.length && !failures.some((f) => f.includes('matches'))) failures.push('no DANE-TA (2) record matches a certificate the server sent');
+  return { ok: false, reason: failures.join('; ') };
+}
