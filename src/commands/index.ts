@@ -3,6 +3,7 @@ import { alertconfig, displayalerts } from './alertconfig/index.js';
 import { bouncerecipients } from './bouncerecipients/index.js';
 import { certconfig } from './certconfig/index.js';
 import { clearchanges } from './clearchanges/index.js';
+import { daneverify } from './daneverify/index.js';
 import { deliverynow } from './deliverynow/index.js';
 import { destconfig } from './destconfig/index.js';
 import { dnsconfig } from './dnsconfig/index.js';
@@ -30,6 +31,7 @@ const commands: Command[] = [
   certconfig,
   clearchanges,
   commit,
+  daneverify,
   deliverynow,
   destconfig,
   displayalerts,

@@ -1,4 +1,4 @@
-import { DEST_TLS, type Destination, type DestinationDefaults, type DestinationTls } from './destinations.js';
+import { DANE_MODES, type DaneMode, daneWithoutTls, DEST_TLS, type Destination, type DestinationDefaults, type DestinationTls } from './destinations.js';
 import { editConfig } from './edit.js';
 import { type Config, ConfigError } from './schema.js';
 
@@ -11,13 +11,32 @@ export function parseDestinationTls(value: string): DestinationTls | undefined {
   throw new ConfigError(`--tls must be one of default, ${DEST_TLS.join(', ')}; not "${value}".`);
 }
 
+export function parseDaneMode(value: string): DaneMode | undefined {
+  const v = value.trim().toLowerCase();
+  if (v === 'default') return undefined;
+  if ((DANE_MODES as readonly string[]).includes(v)) return v as DaneMode;
+  throw new ConfigError(`--dane must be one of default, ${DANE_MODES.join(', ')}; not "${value}".`);
+}
+
+/**
+ * Edits of the table, refused when they leave an entry with DANE on and TLS No (as resolved), with
+ * a message that says what to do rather than the schema's.
+ */
+function editTable(config: Config, mutate: (draft: Config) => void): Config {
+  return editConfig(config, (draft) => {
+    mutate(draft);
+    const bad = daneWithoutTls(draft.delivery);
+    if (bad.length) throw new ConfigError(`DANE needs a TLS setting other than No (${bad.join(', ')}): choose a TLS setting such as preferred or required, or set DANE to none.`);
+  });
+}
+
 const sameDomain = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 export function putDestination(config: Config, entry: Destination, { create }: { create: boolean }): Config {
   const index = config.delivery.destinations.findIndex((e) => sameDomain(e.domain, entry.domain));
   if (create && index >= 0) throw new ConfigError(`There is already a destination control entry for ${entry.domain}; use "destconfig edit".`);
   if (!create && index < 0) throw new ConfigError(`${entry.domain} was not found in the destination control table.`);
-  return editConfig(config, (draft) => {
+  return editTable(config, (draft) => {
     if (index >= 0) draft.delivery.destinations[index] = { ...draft.delivery.destinations[index]!, ...entry };
     else draft.delivery.destinations.push(entry);
   });
@@ -31,22 +50,23 @@ export function deleteDestination(config: Config, domain: string): Config {
 }
 
 export function setDestinationDefaults(config: Config, changes: Partial<DestinationDefaults>): Config {
-  return editConfig(config, (draft) => Object.assign(draft.delivery.defaults, changes));
+  return editTable(config, (draft) => Object.assign(draft.delivery.defaults, changes));
 }
 
 export function replaceDestinations(config: Config, defaults: DestinationDefaults, entries: Destination[]): Config {
-  return editConfig(config, (draft) => {
+  return editTable(config, (draft) => {
     draft.delivery.defaults = defaults;
     draft.delivery.destinations = entries;
   });
 }
 
-export function setDeliverySetup(config: Config, changes: { certificate?: string | null; alertOnRequiredTlsFailure?: boolean }): Config {
+export function setDeliverySetup(config: Config, changes: { certificate?: string | null; alertOnRequiredTlsFailure?: boolean; alertOnDaneFailure?: boolean }): Config {
   if (changes.certificate && !config.certificates.some((c) => c.name.toLowerCase() === changes.certificate!.toLowerCase())) {
     throw new ConfigError(`No certificate profile named "${changes.certificate}". Known: ${config.certificates.map((c) => c.name).join(', ')}.`);
   }
   return editConfig(config, (draft) => {
     if (changes.certificate !== undefined) draft.delivery.certificate = changes.certificate === null ? null : config.certificates.find((c) => c.name.toLowerCase() === changes.certificate!.toLowerCase())!.name;
     if (changes.alertOnRequiredTlsFailure !== undefined) draft.delivery.alertOnRequiredTlsFailure = changes.alertOnRequiredTlsFailure;
+    if (changes.alertOnDaneFailure !== undefined) draft.delivery.alertOnDaneFailure = changes.alertOnDaneFailure;
   });
 }

@@ -4,7 +4,7 @@ import { mostSpecificEntry } from './domainMatch.js';
 /**
  * Destination controls (destconfig): per-domain delivery settings, most importantly the TLS
  * setting. An entry is an exact domain or ".domain" for its subdomains; the default entry covers
- * everything else. DANE and MTA-STS settings plug in here next.
+ * everything else. MTA-STS settings plug in here next.
  */
 
 export const DEST_TLS = ['no', 'preferred', 'required', 'preferred-verify', 'required-verify', 'required-verify-hosted'] as const;
@@ -18,6 +18,12 @@ export const TLS_LABELS: Record<DestinationTls, string> = {
   'required-verify': 'Required (Verify)',
   'required-verify-hosted': 'Required - Verify Hosted Domain',
 };
+
+/** DANE Support (RFC 7672): None, Opportunistic, Mandatory. Needs a TLS setting other than No. */
+export const DANE_MODES = ['none', 'opportunistic', 'mandatory'] as const;
+export type DaneMode = (typeof DANE_MODES)[number];
+
+export const DANE_LABELS: Record<DaneMode, string> = { none: 'None', opportunistic: 'Opportunistic', mandatory: 'Mandatory' };
 
 const DOMAIN = /^\.?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 export const destinationDomain = z.string().regex(DOMAIN, 'is not a domain or ".domain"');
@@ -37,6 +43,7 @@ const settings = {
 
 export const DestinationDefaultsSchema = z.object({
   tls: z.enum(DEST_TLS).default('no'),
+  dane: z.enum(DANE_MODES).default('none'),
   maxConcurrency: settings.maxConcurrency.default(500),
   messagesPerConnection: settings.messagesPerConnection.default(50),
   recipientLimit: settings.recipientLimit.default(null),
@@ -47,6 +54,7 @@ export const DestinationDefaultsSchema = z.object({
 export const DestinationSchema = z.object({
   domain: destinationDomain,
   tls: z.enum(DEST_TLS).optional(),
+  dane: z.enum(DANE_MODES).optional(),
   maxConcurrency: settings.maxConcurrency.optional(),
   messagesPerConnection: settings.messagesPerConnection.optional(),
   recipientLimit: settings.recipientLimit.optional(),
@@ -70,3 +78,15 @@ export function destinationFor(delivery: DeliverySettings, domain: string): Reso
   return resolved;
 }
 
+
+/** Entries (and the default) whose DANE setting is on while their TLS setting is No, as resolved. */
+export function daneWithoutTls(delivery: DeliverySettings): string[] {
+  const bad: string[] = [];
+  if (delivery.defaults.dane !== 'none' && delivery.defaults.tls === 'no') bad.push('Default');
+  for (const e of delivery.destinations) {
+    const tls = e.tls ?? delivery.defaults.tls;
+    const dane = e.dane ?? delivery.defaults.dane;
+    if (dane !== 'none' && tls === 'no') bad.push(e.domain);
+  }
+  return bad;
+}

@@ -3,7 +3,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { defaultHat, HatSchema, hatProblems } from './hat.js';
 import { AlertsSchema } from './alerts.js';
-import { DestinationDefaultsSchema, DestinationSchema, destinationDomain } from './destinations.js';
+import { daneWithoutTls, type DeliverySettings, DestinationDefaultsSchema, DestinationSchema, destinationDomain } from './destinations.js';
 
 /**
  * The appliance configuration: one typed document, validated on every load, every edit and every
@@ -112,10 +112,12 @@ export const ConfigSchema = z
         /** Client certificate presented on all outbound TLS (destconfig SETUP). */
         certificate: objectName.nullable().default(null),
         alertOnRequiredTlsFailure: z.boolean().default(false),
+        /** Alert when DANE verification fails for every MX of a domain that needs it. */
+        alertOnDaneFailure: z.boolean().default(false),
         defaults: DestinationDefaultsSchema.default(() => DestinationDefaultsSchema.parse({})),
         destinations: z.array(DestinationSchema).default(() => []),
       })
-      .default(() => ({ certificate: null, alertOnRequiredTlsFailure: false, defaults: DestinationDefaultsSchema.parse({}), destinations: [] })),
+      .default(() => ({ certificate: null, alertOnRequiredTlsFailure: false, alertOnDaneFailure: false, defaults: DestinationDefaultsSchema.parse({}), destinations: [] })),
     /** sslconfig: outbound TLS floor and the optional peer certificate checks. */
     tls: z
       .object({
@@ -165,7 +167,7 @@ function consistencyProblems(config: {
   interfaces: Interface[];
   listeners: Listener[];
   certificates: CertificateProfile[];
-  delivery: { certificate: string | null; destinations: { domain: string }[] };
+  delivery: DeliverySettings & { certificate: string | null };
 }): Problem[] {
   const problems: Problem[] = [];
   duplicates(config.certificates.map((c) => c.name)).forEach((index) =>
@@ -183,6 +185,9 @@ function consistencyProblems(config: {
   );
   if (config.delivery.certificate !== null && !hasCertificate(config.delivery.certificate)) {
     problems.push({ path: ['delivery', 'certificate'], message: `certificate profile "${config.delivery.certificate}" does not exist` });
+  }
+  for (const entry of daneWithoutTls(config.delivery)) {
+    problems.push({ path: ['delivery', 'destinations'], message: `${entry}: DANE needs a TLS setting other than No` });
   }
   duplicates(config.interfaces.map((i) => i.name)).forEach((index) =>
     problems.push({ path: ['interfaces', index, 'name'], message: `interface name "${config.interfaces[index]!.name}" is used twice` }),

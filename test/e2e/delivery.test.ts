@@ -161,7 +161,7 @@ test('tlsverify tells each step and what the setting would do, without sending m
   await shell(`smtproutes new check.test 127.0.0.1:${sink.port}`, 'destconfig new check.test --tls required-verify', 'commit check');
   const ok = await mxgate(home, ['-c', 'tlsverify check.test']);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
-  assert.match(ok.stdout, /TLS setting for check\.test: Required \(Verify\) \(entry check\.test\)\nConnecting to 127\.0\.0\.1 on port \d+\.\nConnected to 127\.0\.0\.1\.\nTLS connection established: protocol TLSv1\.3, cipher \S+\.\nCertificate verification successful\.\nUnder "Required \(Verify\)": mail would be delivered over TLS\.\nTLS verification completed for check\.test\./);
+  assert.match(ok.stdout, /TLS setting for check\.test: Required \(Verify\), DANE None \(entry check\.test\)\nConnecting to 127\.0\.0\.1 on port \d+\.\nConnected to 127\.0\.0\.1 from interface 127\.0\.0\.1\.\nTLS connection established: protocol TLSv1\.3, cipher \S+\.\nCertificate verification successful\.\nUnder "Required \(Verify\)": mail would be delivered over TLS\.\nTLS verification completed for check\.test\./);
   const refusing = await refusingStarttlsSink();
   sinks.push(refusing);
   await shell(`smtproutes new check.test 127.0.0.1:${refusing.port}`, 'commit refusing');

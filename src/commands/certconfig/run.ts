@@ -1,8 +1,9 @@
 import { certInfo } from '../../pki/certificate.js';
+import { tlsaRecordsFor } from '../../pki/tlsa.js';
 import { type Command, parseOptions, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
-import { deleteCertificate, demoInUse, setCaListEnabled, setCustomCas } from '../../store/certificates.js';
+import { certificateUsers, deleteCertificate, demoInUse, setCaListEnabled, setCustomCas } from '../../store/certificates.js';
 import { checkName } from '../answers.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
 import { readPassphraseFile } from '../passphrase.js';
@@ -46,6 +47,7 @@ export async function batch(session: Session, command: Command, verb: string, re
     intermediate: { type: 'string', multiple: true },
     'passphrase-file': { type: 'string' },
     overwrite: { type: 'boolean' },
+    port: { type: 'string' },
   });
   const name = positionals[0];
   const intermediates = async () => {
@@ -124,6 +126,21 @@ export async function batch(session: Session, command: Command, verb: string, re
     case 'print':
       io.print(...profileTable(session.draft));
       return;
+    case 'tlsa': {
+      const p = profile(session, required(command, name, 'NAME'));
+      const port = values.port === undefined ? 25 : Number(values.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CommandError(`--port must be 1-65535, not "${values.port}".`);
+      const records = tlsaRecordsFor(p.certificate, p.intermediates, port);
+      if (!records.length) throw new CommandError(`Certificate profile ${p.name} names no host (no dNSName and no CN): there is no owner name for a TLSA record.`);
+      io.print(
+        `TLSA records for certificate profile ${p.name} (publish them in a DNSSEC-signed zone):`,
+        ...records,
+        '3 1 1 pins this certificate\'s key; 2 1 1 pins the key of the CA that issued it (kept across renewals by that CA).',
+        'Before the key changes (a new profile, "--overwrite", a renewal with a new key), publish the new',
+        'record beside the old one and wait for the old TTL to pass; only then present the new certificate.',
+      );
+      return;
+    }
     case 'delete': {
       const p = profile(session, required(command, name, 'NAME'));
       session.draft = deleteCertificate(session.draft, p.name);
@@ -184,18 +201,39 @@ export async function certauthorityBatch(session: Session, command: Command, arg
   throw new CommandError(`Unknown operation "${op ?? ''}" for the ${list} list.\nUsage: ${command.usage.filter((u) => u.includes('certauthority')).join('\n       ')}`);
 }
 
+/**
+ * A profile in use whose key the command replaced: peers that pinned the old key by DANE (3 1 1)
+ * would refuse the new one, so the records must be rolled before the commit.
+ */
+function warnKeyChanges(session: Session, keysBefore: Map<string, string>): void {
+  for (const c of session.draft.certificates) {
+    const before = keysBefore.get(c.name.toLowerCase());
+    const users = certificateUsers(session.draft, c.name);
+    if (before === undefined || before === c.keyRef || users.length === 0) continue;
+    session.io.warn(
+      `The key of certificate profile ${c.name} changes (used by: ${users.join(', ')}). If TLSA records are published for it, publish the new ones ("certconfig tlsa ${c.name}") beside the old ones and wait for their TTL before you commit.`,
+    );
+  }
+}
+
 /** The whole command, loaded on first use (the PKI libraries take a moment to load). */
 export async function runCertconfig(session: Session, command: Command, args: string[]): Promise<void> {
+  const keysBefore = new Map(session.draft.certificates.map((c) => [c.name.toLowerCase(), c.keyRef]));
   if (args.length === 0) {
     printDemoWarning(session);
-    await session.io.menuLoop(() => undefined, [
-      { keyword: 'CERTIFICATE', text: 'Import, Create a request, Edit or Remove Certificate Profiles', run: () => certificateDialog(session) },
-      { keyword: 'CERTAUTHORITY', text: 'Manage System and Customized Authorities', run: () => certauthorityDialog(session) },
-    ]);
+    try {
+      await session.io.menuLoop(() => undefined, [
+        { keyword: 'CERTIFICATE', text: 'Import, Create a request, Edit or Remove Certificate Profiles', run: () => certificateDialog(session) },
+        { keyword: 'CERTAUTHORITY', text: 'Manage System and Customized Authorities', run: () => certauthorityDialog(session) },
+      ]);
+    } finally {
+      warnKeyChanges(session, keysBefore);
+    }
     return;
   }
   const verb = args[0]!.toLowerCase();
   if (verb === 'certauthority') return certauthorityBatch(session, command, args.slice(1));
   await batch(session, command, verb, args.slice(1));
   if (['new', 'paste', 'import'].includes(verb)) printDemoWarning(session);
+  warnKeyChanges(session, keysBefore);
 }

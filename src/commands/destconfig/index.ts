@@ -5,6 +5,9 @@ import { InvalidAnswer } from '../../shell/io.js';
 import { formatTable } from '../../shell/table.js';
 import type { Session } from '../../shell/session.js';
 import {
+  DANE_LABELS,
+  DANE_MODES,
+  type DaneMode,
   DEST_TLS,
   type Destination,
   type DestinationDefaults,
@@ -15,6 +18,7 @@ import {
 } from '../../store/destinations.js';
 import {
   deleteDestination,
+  parseDaneMode,
   parseDestinationTls,
   putDestination,
   replaceDestinations,
@@ -23,11 +27,13 @@ import {
 } from '../../store/destinationEdits.js';
 import { formatDestinations, parseDestinations } from '../../store/destinationText.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
+import { daneResolverWarning } from '../../store/routing.js';
 
-type Settings = Partial<Omit<DestinationDefaults, 'tls'>> & { tls?: DestinationTls };
+type Settings = Partial<Omit<DestinationDefaults, 'tls' | 'dane'>> & { tls?: DestinationTls; dane?: DaneMode };
 
 const OPTIONS = {
   tls: { type: 'string' },
+  dane: { type: 'string' },
   'max-concurrency': { type: 'string' },
   'messages-per-connection': { type: 'string' },
   'recipient-limit': { type: 'string' },
@@ -36,12 +42,14 @@ const OPTIONS = {
   'retry-max': { type: 'string' },
   certificate: { type: 'string' },
   'alert-on-required-tls-failure': { type: 'string' },
+  'alert-on-dane-failure': { type: 'string' },
   file: { type: 'string' },
 } as const;
 
 function settingsFrom(values: Record<string, string | undefined>, base: DestinationDefaults): Settings {
   const out: Settings = {};
   if (values.tls !== undefined) out.tls = parseDestinationTls(values.tls);
+  if (values.dane !== undefined) out.dane = parseDaneMode(values.dane);
   const c = optionalCount(values['max-concurrency'], '--max-concurrency');
   if (c !== undefined) out.maxConcurrency = c;
   const m = optionalCount(values['messages-per-connection'], '--messages-per-connection');
@@ -69,6 +77,7 @@ function describe(session: Session, domain: string | null): string[] {
   return [
     `${domain ?? 'Default'}:`,
     `    TLS: ${TLS_LABELS[r.tls]}${mark('tls')}`,
+    `    DANE Support: ${DANE_LABELS[r.dane]}${mark('dane')}`,
     `    Maximum concurrency: ${r.maxConcurrency}${mark('maxConcurrency')}`,
     `    Messages per connection: ${r.messagesPerConnection}${mark('messagesPerConnection')}`,
     `    Recipient limit: ${r.recipientLimit ? `${r.recipientLimit.recipients} per ${r.recipientLimit.minutes} minutes` : 'none'}${mark('recipientLimit')}`,
@@ -78,11 +87,25 @@ function describe(session: Session, domain: string | null): string[] {
 
 function list(session: Session): string[] {
   const d = session.draft.delivery;
-  const rows = [['Default', d.defaults.tls], ...d.destinations.map((e) => [e.domain, e.tls ?? 'default'])].map(([dom, tls]) => {
-    const r = dom === 'Default' ? d.defaults : destinationFor(d, dom!.replace(/^\./, 'x.'));
-    return [dom!, tls === 'default' ? `Default (${TLS_LABELS[d.defaults.tls]})` : TLS_LABELS[tls as DestinationTls], String(r.maxConcurrency), String(r.messagesPerConnection)];
+  const entries: [string, Partial<DestinationDefaults>][] = [['Default', d.defaults], ...d.destinations.map((e): [string, Partial<DestinationDefaults>] => [e.domain, e])];
+  const rows = entries.map(([dom, e]) => {
+    const r = dom === 'Default' ? d.defaults : destinationFor(d, dom.replace(/^\./, 'x.'));
+    const tls = e.tls === undefined ? `Default (${TLS_LABELS[d.defaults.tls]})` : TLS_LABELS[e.tls];
+    const dane = e.dane === undefined ? `Default (${DANE_LABELS[d.defaults.dane]})` : DANE_LABELS[e.dane];
+    return [dom, tls, dane, String(r.maxConcurrency), String(r.messagesPerConnection)];
   });
-  return [...formatTable(['Domain', 'TLS', 'Concurrency', 'Msgs/Conn'], rows), '', `Outbound certificate: ${d.certificate ?? 'Demo (not set)'}`, `Alert when a required TLS connection fails: ${d.alertOnRequiredTlsFailure ? 'Yes' : 'No'}`];
+  return [
+    ...formatTable(['Domain', 'TLS', 'DANE', 'Concurrency', 'Msgs/Conn'], rows),
+    '',
+    `Outbound certificate: ${d.certificate ?? 'Demo (not set)'}`,
+    `Alert when a required TLS connection fails: ${d.alertOnRequiredTlsFailure ? 'Yes' : 'No'}`,
+    `Alert when DANE verification fails: ${d.alertOnDaneFailure ? 'Yes' : 'No'}`,
+  ];
+}
+
+function warnResolver(session: Session): void {
+  const warning = daneResolverWarning(session.draft);
+  if (warning) session.io.warn(warning);
 }
 
 const checkDomain = (s: string) => {
@@ -117,6 +140,19 @@ async function askSettings(session: Session, base: DestinationDefaults, specific
     if (out.tls !== 'no' && session.draft.delivery.certificate === null) {
       io.print('You have not entered a certificate for outbound TLS; the demonstration certificate will be used when a server asks for one. To assign a certificate, use "destconfig setup".');
     }
+  }
+  // DANE needs TLS: asked only when the TLS setting in force for this entry is not No.
+  if ((out.tls ?? base.tls) !== 'no') {
+    if (await (specific ? io.confirm('Do you wish to configure DANE Support for this domain?', false) : Promise.resolve(true))) {
+      out.dane = await io.choose<DaneMode>(
+        specific ? 'Please choose a DANE option:' : 'Do you want to use DANE Support?',
+        DANE_MODES.map((m) => ({ label: m === 'none' ? 'No' : DANE_LABELS[m], value: m })),
+        DANE_MODES.indexOf(base.dane) + 1,
+      );
+    }
+  } else if (!specific && base.dane !== 'none') {
+    out.dane = 'none';
+    io.print('DANE Support is set to None: DANE needs a TLS setting other than No.');
   }
   if (await want('Do you wish to apply a specific bounce profile to this domain?')) {
     const retryInitialSeconds = await io.askInt('Enter the initial retry interval (seconds).', { default: base.bounce.retryInitialSeconds, min: 1, max: 86400 });
@@ -193,7 +229,8 @@ async function dialog(session: Session): Promise<void> {
             session.draft.certificates.map((c) => ({ label: `${c.name}${c.demo ? ' (demonstration certificate)' : ''}`, value: c.name })),
           );
           const alert = await io.confirm('Do you want to send an alert when a required TLS connection fails?', session.draft.delivery.alertOnRequiredTlsFailure);
-          session.draft = setDeliverySetup(session.draft, { certificate, alertOnRequiredTlsFailure: alert });
+          const daneAlert = await io.confirm('Do you want to send an alert when DANE verification fails for all MX hosts of a domain?', session.draft.delivery.alertOnDaneFailure);
+          session.draft = setDeliverySetup(session.draft, { certificate, alertOnRequiredTlsFailure: alert, alertOnDaneFailure: daneAlert });
         },
       },
       {
@@ -221,14 +258,14 @@ export const destconfig: Command = {
   summary: 'Destination controls: per-domain TLS policy and delivery limits',
   usage: [
     'destconfig',
-    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--retry-initial S] [--retry-max S] [--max-queue-time S]',
+    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--dane default|none|opportunistic|mandatory] [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--retry-initial S] [--retry-max S] [--max-queue-time S]',
     'destconfig edit DOMAIN --tls … [same options]',
     'destconfig delete DOMAIN',
-    'destconfig default --tls no|preferred|… [same options]',
+    'destconfig default --tls no|preferred|… --dane none|opportunistic|mandatory [same options]',
     'destconfig list',
     'destconfig detail DOMAIN|all',
     'destconfig clear',
-    'destconfig setup --certificate PROFILE|none --alert-on-required-tls-failure yes|no',
+    'destconfig setup --certificate PROFILE|none --alert-on-required-tls-failure yes|no --alert-on-dane-failure yes|no',
     'destconfig export|import --file FILE',
   ],
   details: [
@@ -238,6 +275,12 @@ export const destconfig: Command = {
     '  required: TLS or nothing is sent.  *-verify: the certificate must chain to an enabled CA and',
     '  match the MX host or domain (preferred-verify still delivers over TLS when it does not).',
     '  required-verify-hosted: RFC 6125 strict names (subjectAltName first), domain or MX host.',
+    'DANE Support (RFC 7672; needs a TLS setting other than no and a validating resolver on loopback):',
+    '  none: TLSA records are not looked up.  opportunistic: where the MX and address records are DNSSEC',
+    '  secure and TLSA records exist, the server must match them (DANE-EE 3 or DANE-TA 2), else nothing is',
+    '  sent; elsewhere the TLS setting applies.  mandatory: only hosts that pass DANE are used.',
+    '  A failed (BOGUS) lookup never counts as "no DANE": that host is not used.',
+    '  "daneverify DOMAIN" shows the steps; "certconfig tlsa NAME" prints records for our own certificate.',
   ],
   keywords: ['new', 'edit', 'delete', 'default', 'list', 'detail', 'clear', 'setup', 'export', 'import'],
   async run(session, args) {
@@ -252,11 +295,13 @@ export const destconfig: Command = {
         const d = required(this, domain, 'DOMAIN');
         if (!destinationDomain.safeParse(d).success) throw new CommandError(`"${d}" is not a domain or ".domain".`);
         const settings = settingsFrom(values, session.draft.delivery.defaults);
-        const explicitDefault = values.tls?.toLowerCase() === 'default';
         const entry: Destination = { domain: d, ...settings };
-        if (explicitDefault) entry.tls = undefined;
+        // "--tls default" / "--dane default" return the setting to the default entry's value.
+        if (values.tls?.toLowerCase() === 'default') entry.tls = undefined;
+        if (values.dane?.toLowerCase() === 'default') entry.dane = undefined;
         session.draft = putDestination(session.draft, entry, { create: verb!.toLowerCase() === 'new' });
         io.print(...describe(session, d));
+        if (values.dane !== undefined) warnResolver(session);
         return;
       }
       case 'delete':
@@ -266,9 +311,11 @@ export const destconfig: Command = {
       case 'default': {
         const settings = settingsFrom(values, session.draft.delivery.defaults);
         if (values.tls?.toLowerCase() === 'default') throw new CommandError('The default entry needs a TLS setting of its own (no, preferred, …).');
+        if (values.dane?.toLowerCase() === 'default') throw new CommandError('The default entry needs a DANE setting of its own (none, opportunistic or mandatory).');
         if (Object.keys(settings).length === 0) throw new CommandError(`Nothing to change.\nUsage: ${this.usage[4]}`);
         session.draft = setDestinationDefaults(session.draft, settings);
         io.print(...describe(session, null));
+        if (values.dane !== undefined) warnResolver(session);
         return;
       }
       case 'list':
@@ -287,13 +334,16 @@ export const destconfig: Command = {
       case 'setup': {
         const alert = values['alert-on-required-tls-failure'];
         if (alert !== undefined && !/^(yes|no)$/i.test(alert)) throw new CommandError('--alert-on-required-tls-failure is yes or no.');
+        const daneAlert = values['alert-on-dane-failure'];
+        if (daneAlert !== undefined && !/^(yes|no)$/i.test(daneAlert)) throw new CommandError('--alert-on-dane-failure is yes or no.');
         const cert = values.certificate;
-        if (cert === undefined && alert === undefined) throw new CommandError(`Nothing to change.\nUsage: ${this.usage[8]}`);
+        if (cert === undefined && alert === undefined && daneAlert === undefined) throw new CommandError(`Nothing to change.\nUsage: ${this.usage[8]}`);
         session.draft = setDeliverySetup(session.draft, {
           ...(cert !== undefined ? { certificate: cert.toLowerCase() === 'none' ? null : cert } : {}),
           ...(alert !== undefined ? { alertOnRequiredTlsFailure: alert.toLowerCase() === 'yes' } : {}),
+          ...(daneAlert !== undefined ? { alertOnDaneFailure: daneAlert.toLowerCase() === 'yes' } : {}),
         });
-        io.print(...list(session).slice(-2));
+        io.print(...list(session).slice(-3));
         if (session.draft.certificates.find((c) => c.name === session.draft.delivery.certificate)?.demo) {
           io.warn('You may use the demo certificate to test TLS, but this will not be secure.');
         }
