@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { isLoopback } from '../engine/dns/client.js';
 import { editConfig } from './edit.js';
 import { type Config, ConfigError } from './schema.js';
 
@@ -38,8 +39,6 @@ export function setDnsServers(config: Config, servers: string[]): Config {
   });
 }
 
-const loopback = (host: string) => (net.isIP(host) === 4 ? host.startsWith('127.') : host === '::1');
-
 /**
  * DANE trusts the AD bit only from a validating resolver on loopback: a warning when DANE is on
  * for some destination and a configured resolver is elsewhere (its answers will count as insecure).
@@ -47,7 +46,7 @@ const loopback = (host: string) => (net.isIP(host) === 4 ? host.startsWith('127.
 export function daneResolverWarning(config: Config): string | undefined {
   const d = config.delivery;
   if (![d.defaults.dane, ...d.destinations.map((e) => e.dane)].some((m) => m !== undefined && m !== 'none')) return undefined;
-  const remote = config.dns.servers.filter((s) => !loopback(parseHostPort(s, 53).host));
+  const remote = config.dns.servers.filter((s) => !isLoopback(parseHostPort(s, 53).host));
   if (remote.length) return `DANE is enabled, but DNS server ${remote.join(', ')} is not on loopback: its DNSSEC answers are not trusted, so DANE will find no secure records (Mandatory destinations will not be delivered). Run a validating resolver (e.g. unbound) on 127.0.0.1 and use "dnsconfig servers 127.0.0.1".`;
   if (config.dns.servers.length === 0) return 'DANE is enabled and the engine uses the system resolvers: DNSSEC answers are trusted only from resolvers on loopback (e.g. unbound on 127.0.0.1; "dnsconfig servers 127.0.0.1").';
   return undefined;

@@ -186,6 +186,9 @@ test('destconfig refuses DANE without TLS, with one clear line, and changes noth
   assert.match(list.stdout, /^ok\.test +Preferred +Opportunistic /m);
   assert.match(list.stdout, /Alert when DANE verification fails: Yes/);
   assert.doesNotMatch(list.stdout, /notls\.test|inherit\.test/);
+  // A resolver off loopback would make every answer insecure: said at once (nothing is committed).
+  const remote = await mxgate(home, ['-c', 'dnsconfig servers 192.0.2.53']);
+  assert.match(remote.stdout + remote.stderr, /DNS server 192\.0\.2\.53 is not on loopback: its DNSSEC answers are not trusted/);
 });
 
 test('certconfig tlsa prints the records for our own certificate', async () => {

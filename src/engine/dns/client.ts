@@ -39,11 +39,14 @@ export interface DnsLookup {
   reason?: string;
 }
 
-/** AD is trusted only from a resolver on this machine, as Postfix and maddy do. */
+const LOOPBACK = new net.BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** AD is trusted only from a resolver on this machine (127.0.0.0/8, ::1), as Postfix and maddy do. */
 export function isLoopback(host: string): boolean {
-  if (net.isIP(host) === 4) return host.startsWith('127.');
-  if (net.isIP(host) === 6) return host === '::1' || /^(0{0,4}:){7}0{0,3}1$/.test(host);
-  return false;
+  const family = net.isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 export function securityOf(result: DnsResult): DnsSecurity {

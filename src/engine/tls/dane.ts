@@ -58,9 +58,11 @@ export async function verifyDane(check: DaneCheck): Promise<DaneResult> {
   }
   if (check.records.some((r) => r.usage === 3)) failures.push('no DANE-EE (3) record matches the server certificate');
   const taRecords = check.records.filter((r) => r.usage === 2);
+  let anchorFound = false;
   for (const r of taRecords) {
     const index = certs.findIndex((c, i) => i > 0 && matches(r, c));
     if (index < 0) continue;
+    anchorFound = true;
     const anchor = toPem('CERTIFICATE', certs[index]!.raw);
     const intermediates = certs.slice(1, index).map((c) => toPem('CERTIFICATE', c.raw));
     const chain = await validateChain(toPem('CERTIFICATE', leaf.raw), intermediates, [anchor], check.now);
@@ -76,6 +78,6 @@ export async function verifyDane(check: DaneCheck): Promise<DaneResult> {
     }
     return { ok: true, matched: r, how: `TLSA ${tlsaText(r)} matches the trust anchor "${certs[index]!.subject.replace(/\n/g, ', ')}"` };
   }
-  if (taRecords.length && !failures.some((f) => f.includes('matches'))) failures.push('no DANE-TA (2) record matches a certificate the server sent');
+  if (taRecords.length && !anchorFound) failures.push('no DANE-TA (2) record matches a certificate the server sent');
   return { ok: false, reason: failures.join('; ') };
 }

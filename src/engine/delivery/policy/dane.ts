@@ -17,8 +17,6 @@ export type DaneHostState =
 
 export type TlsaLookup = (owner: string) => Promise<DnsLookup>;
 
-const SECURITY_WORD = { secure: 'SECURE', insecure: 'INSECURE', bogus: 'BOGUS' } as const;
-
 function tlsaRecords(lookup: DnsLookup): Tlsa[] {
   return lookup.records.map((r) => {
     const d = (r as unknown as { data: { usage: number; selector: number; matchingType: number; certificate: Buffer } }).data;
@@ -108,5 +106,3 @@ export function danePolicy(mode: DaneMode, domain: string, lookupTlsa: TlsaLooku
     },
   };
 }
-
-export const securityWord = (s: keyof typeof SECURITY_WORD) => SECURITY_WORD[s];
