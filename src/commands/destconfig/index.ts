@@ -270,7 +270,7 @@ export const destconfig: Command = {
   ],
   details: [
     'DOMAIN is an exact domain or ".domain" for all its subdomains. "--tls default" (or leaving a',
-    'setting out) takes the value of the default entry. TLS settings, as the seed describes them:',
+    'setting out) takes the value of the default entry. TLS settings, as the AsyncOS guide describes them:',
     '  preferred: STARTTLS when offered, else clear; a failed handshake is retried, never sent in clear.',
     '  required: TLS or nothing is sent.  *-verify: the certificate must chain to an enabled CA and',
     '  match the MX host or domain (preferred-verify still delivers over TLS when it does not).',

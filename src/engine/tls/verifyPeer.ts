@@ -30,7 +30,7 @@ const WEAK_SIGNATURES: Record<string, string> = {
 };
 
 /**
- * Verify a delivery peer the way the seed's "verification process" describes: the chain must end
+ * Verify a delivery peer the way the AsyncOS guide's "verification process" describes: the chain must end
  * at an enabled CA (with the intermediates the server sent), and the name must fit.
  * - standard: the CN matches the MX host or the destination domain, or the destination domain
  *   matches a subjectAltName dNSName;
