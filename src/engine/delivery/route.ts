@@ -93,7 +93,3 @@ export async function resolveRoute(config: Config, domain: string, client: DnsCl
   if (targets.length === 0) throw new RouteError(`no address found for the mail exchangers of ${d}${problems.length ? ` (${problems.join('; ')})` : ''}`, false);
   return { targets, via, mxSecurity: answer.security, problems };
 }
-
-export async function resolveTargets(config: Config, domain: string): Promise<Target[]> {
-  return (await resolveRoute(config, domain)).targets;
-}

@@ -139,7 +139,7 @@ export async function requirementForMx(setting: DestinationTls, policies: TlsPol
  * Stage three: every policy's judgement of the session. The first failure decides; otherwise the
  * session is authenticated when some policy vouched for it (`by`), and unchecked when none did.
  */
-export async function judgeSession(policies: TlsPolicy[], mx: MxTarget, req: MxRequirement, peer: PeerSession): Promise<{ ok: true; by: string } | { ok: false; reason: string } | null> {
+export async function judgeSession(policies: TlsPolicy[], mx: MxTarget, req: MxRequirement, peer: PeerSession): Promise<Judgement | null> {
   let verdict: Judgement | null = null;
   for (const policy of policies) {
     const j = await policy.judge?.(mx, req, peer);

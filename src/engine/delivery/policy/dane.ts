@@ -80,7 +80,7 @@ export function daneDemand(mode: DaneMode, state: DaneHostState, mxHost: string)
  * before the first connection; `demand` waits for the host's own; `judge` matches the peer's
  * chain against the host's TLSA records. Nothing here ever lowers another policy's demand.
  */
-export function danePolicy(mode: DaneMode, domain: string, lookupTlsa: TlsaLookup, now?: () => Date): TlsPolicy {
+export function danePolicy(mode: DaneMode, domain: string, lookupTlsa: TlsaLookup): TlsPolicy {
   const states = new Map<Target, Promise<DaneHostState>>();
   const stateOf = (target: Target) => {
     let s = states.get(target);
@@ -101,7 +101,7 @@ export function danePolicy(mode: DaneMode, domain: string, lookupTlsa: TlsaLooku
     },
     async judge(_mx, req, peer) {
       if (!req.dane) return null;
-      const result = await verifyDane({ chain: peer.chain, records: req.dane.records, names: req.dane.names, ...(now ? { now: now() } : {}) });
+      const result = await verifyDane({ chain: peer.chain, records: req.dane.records, names: req.dane.names });
       return result.ok ? { ok: true, by: `DANE: ${result.how}` } : { ok: false, reason: `DANE: ${result.reason}` };
     },
   };
