@@ -1,5 +1,4 @@
 import net from 'node:net';
-import { isLoopback } from '../engine/dns/client.js';
 import { editConfig } from './edit.js';
 import { type Config, ConfigError } from './schema.js';
 
@@ -13,6 +12,16 @@ export function parseHostPort(value: string, defaultPort: number): { host: strin
   const port = m[2] === undefined ? defaultPort : Number(m[2]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`"${value}": the port must be 1-65535.`);
   return { host: m[1]!, port };
+}
+
+const LOOPBACK = new net.BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** An address on this machine (127.0.0.0/8, ::1): the only resolvers whose AD bit is trusted. */
+export function isLoopback(host: string): boolean {
+  const family = net.isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 export function putRoute(config: Config, domain: string, hosts: { host: string; port: number }[]): Config {

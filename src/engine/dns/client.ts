@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
+import { isLoopback } from '../../store/routing.js';
 
 export interface DnsServer {
   host: string;
@@ -39,16 +40,7 @@ export interface DnsLookup {
   reason?: string;
 }
 
-const LOOPBACK = new net.BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-
-/** AD is trusted only from a resolver on this machine (127.0.0.0/8, ::1), as Postfix and maddy do. */
-export function isLoopback(host: string): boolean {
-  const family = net.isIP(host);
-  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
-}
-
+/** AD is trusted only from a resolver on this machine (`isLoopback`), as Postfix and maddy do. */
 export function securityOf(result: DnsResult): DnsSecurity {
   if (result.rcode !== 'NOERROR' && result.rcode !== 'NXDOMAIN') return 'bogus';
   return result.authentic && isLoopback(result.server.host) ? 'secure' : 'insecure';
