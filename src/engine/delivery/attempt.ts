@@ -127,6 +127,11 @@ export async function open(ctx: AttemptContext, target: Target, domain: string, 
   return { conn, dcid, dead: false, observation: { stage: 'secure', protocol, cipher, verification } };
 }
 
+/** The local address of an open session, as the probes print it ("from interface …"). */
+export function localAddressOf(opened: Opened): string {
+  return opened.conn._socket?.localAddress ?? '?';
+}
+
 export function close(log: MailLog, opened: Opened): void {
   try {
     opened.conn.quit();

@@ -1,8 +1,9 @@
+import { destinationFor } from '../../store/destinations.js';
 import type { DnsSecurity } from '../dns/client.js';
-import { type AttemptContext, close, open, type Opened } from './attempt.js';
+import { type AttemptContext, close, localAddressOf, open, type Opened } from './attempt.js';
 import { preparePolicies, requirementForMx } from './policy/chain.js';
 import { policiesFor } from './policy/policies.js';
-import { describeObservation, localAddressOf } from './tlsverify.js';
+import { describeObservation } from './tlsverify.js';
 import { resolveRoute, type Route } from './route.js';
 
 const WORD: Record<DnsSecurity, string> = { secure: 'SECURE', insecure: 'INSECURE', bogus: 'BOGUS' };
@@ -23,8 +24,8 @@ function dnsLines(route: Route, domain: string): string[] {
  */
 export async function daneVerify(ctx: AttemptContext, domain: string): Promise<{ lines: string[]; ok: boolean }> {
   const lines: string[] = [];
-  const { setting, dane, policies } = policiesFor(ctx, domain, {});
-  const probePolicies = dane === 'none' ? policiesFor(ctx, domain, { tls: setting === 'no' ? 'preferred' : setting, dane: 'opportunistic' }).policies : policies;
+  const dest = destinationFor(ctx.config.delivery, domain);
+  const { setting, policies: probePolicies } = policiesFor(ctx, domain, dest.dane === 'none' ? { tls: dest.tls === 'no' ? 'preferred' : dest.tls, dane: 'opportunistic' } : {});
   let route: Route;
   try {
     route = await resolveRoute(ctx.config, domain, ctx.dns);

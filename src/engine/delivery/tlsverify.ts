@@ -1,5 +1,5 @@
 import { DANE_LABELS, TLS_LABELS } from '../../store/destinations.js';
-import { type AttemptContext, close, open, type Opened } from './attempt.js';
+import { type AttemptContext, close, localAddressOf, open, type Opened } from './attempt.js';
 import { preparePolicies, requirementForMx, strictest } from './policy/chain.js';
 import { policiesFor } from './policy/policies.js';
 import { decide, type Observation } from './policy/tlsDecision.js';
@@ -27,9 +27,6 @@ export function describeObservation(obs: Observation): string[] {
     }
   }
 }
-
-/** The local address of an open session ("from interface"). */
-export const localAddressOf = (opened: Opened) => (opened.conn as unknown as { _socket?: { localAddress?: string } })._socket?.localAddress ?? '?';
 
 /**
  * tlsverify DOMAIN: route → DANE lookups (when the destination uses DANE) → connect → STARTTLS →
