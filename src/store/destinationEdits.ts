@@ -4,19 +4,16 @@ import { type Config, ConfigError } from './schema.js';
 
 /** Edits of the destination control table (destconfig). */
 
-export function parseDestinationTls(value: string): DestinationTls | undefined {
+/** A batch option's value from its list, or undefined for "default" (the default entry's value). */
+function parseOrDefault<T extends string>(option: string, allowed: readonly T[], value: string): T | undefined {
   const v = value.trim().toLowerCase();
   if (v === 'default') return undefined;
-  if ((DEST_TLS as readonly string[]).includes(v)) return v as DestinationTls;
-  throw new ConfigError(`--tls must be one of default, ${DEST_TLS.join(', ')}; not "${value}".`);
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  throw new ConfigError(`${option} must be one of default, ${allowed.join(', ')}; not "${value}".`);
 }
 
-export function parseDaneMode(value: string): DaneMode | undefined {
-  const v = value.trim().toLowerCase();
-  if (v === 'default') return undefined;
-  if ((DANE_MODES as readonly string[]).includes(v)) return v as DaneMode;
-  throw new ConfigError(`--dane must be one of default, ${DANE_MODES.join(', ')}; not "${value}".`);
-}
+export const parseDestinationTls = (value: string): DestinationTls | undefined => parseOrDefault('--tls', DEST_TLS, value);
+export const parseDaneMode = (value: string): DaneMode | undefined => parseOrDefault('--dane', DANE_MODES, value);
 
 /**
  * Edits of the table, refused when they leave an entry with DANE on and TLS No (as resolved), with
