@@ -15,6 +15,8 @@ export interface RecordSet {
   PTR?: string[];
   TLSA?: TlsaData[];
   CNAME?: string;
+  /** TXT records, each one string or the strings of one record. */
+  TXT?: (string | string[])[];
   /** The name's records are DNSSEC-signed: answers made only of secure names carry AD. */
   secure?: boolean;
   /** Every query for this name gets SERVFAIL (a validation failure at the resolver: bogus). */
@@ -58,6 +60,7 @@ export async function testDnsServer(records: Records, options: TestDnsOptions = 
       const type = question.type as keyof RecordSet;
       if (type === 'MX' || type === 'TLSA') for (const data of entry[type] ?? []) answers.push({ type, name, ttl: 60, data } as dnsPacket.Answer);
       if (type === 'A' || type === 'AAAA' || type === 'PTR') for (const data of entry[type] ?? []) answers.push({ type, name, ttl: 60, data } as dnsPacket.Answer);
+      if (type === 'TXT') for (const data of entry.TXT ?? []) answers.push({ type, name, ttl: 60, data: Array.isArray(data) ? data : [data] } as dnsPacket.Answer);
     }
     const response = dnsPacket.encode({
       type: 'response',

@@ -7,6 +7,9 @@ import { daneverify } from './daneverify/index.js';
 import { deliverynow } from './deliverynow/index.js';
 import { destconfig } from './destconfig/index.js';
 import { dnsconfig } from './dnsconfig/index.js';
+import { logconfig } from './logconfig/index.js';
+import { mtastsstatus } from './mtastsstatus/index.js';
+import { tlsrptconfig } from './tlsrptconfig/index.js';
 import { smtproutes } from './smtproutes/index.js';
 import { sslconfig } from './sslconfig/index.js';
 import { tlsverify } from './tlsverify/index.js';
@@ -39,6 +42,8 @@ const commands: Command[] = [
   interfaceconfig,
   listenerconfig,
   loadconfig,
+  logconfig,
+  mtastsstatus,
   quit,
   rollbackconfig,
   saveconfig,
@@ -49,6 +54,7 @@ const commands: Command[] = [
   showconfig,
   showrecipients,
   status,
+  tlsrptconfig,
   tlsverify,
   version,
 ];

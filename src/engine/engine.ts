@@ -21,6 +21,12 @@ import { tlsVerify } from './delivery/tlsverify.js';
 import { daneVerify } from './delivery/daneverify.js';
 import { reverseLookup } from './dns/resolvers.js';
 import { AlertService } from './alerts/alerts.js';
+import { MtaStsService } from './mtasts/service.js';
+import { TlsReportRecorder } from './tlsrpt/recorder.js';
+import { TlsReportService } from './tlsrpt/service.js';
+import { dnsClientFor } from './dns/resolvers.js';
+import { trustedCas } from '../store/trust.js';
+import { enqueueGenerated } from './queue/spool.js';
 import path from 'node:path';
 
 /**
@@ -36,6 +42,11 @@ export class Engine {
   private readonly control: ControlServer;
   private readonly delivery: DeliveryRunner;
   private readonly alerts: AlertService;
+  private readonly mtaSts: MtaStsService;
+  private readonly reports: TlsReportRecorder;
+  private readonly tlsrpt: TlsReportService;
+  /** The once-a-minute housekeeping: MTA-STS refresh, TLS reports. */
+  private minuteTimer: NodeJS.Timeout | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
   private readonly startedAt = new Date();
   /** Commits are applied one at a time. */
@@ -60,7 +71,21 @@ export class Engine {
       reverse: (ip) => reverseLookup(this.store.current.config, ip),
     });
     this.alerts = new AlertService({ paths, spool: this.spool, ids: this.ids, log: this.log, config: () => this.store.current.config, queued: () => this.delivery.kick() });
-    this.delivery = new DeliveryRunner({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts });
+    this.mtaSts = new MtaStsService(path.join(paths.cache, 'mta-sts'), this.log);
+    this.reports = new TlsReportRecorder(path.join(paths.cache, 'tlsrpt'), (m) => this.log.warning(m));
+    this.delivery = new DeliveryRunner({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts, mtaSts: this.mtaSts, reports: this.reports });
+    this.tlsrpt = new TlsReportService({
+      recorder: this.reports,
+      log: this.log,
+      config: () => this.store.current.config,
+      dns: (config) => dnsClientFor(config),
+      trusted: (config) => trustedCas(paths, config),
+      enqueue: async (from, to, data) => {
+        const mid = await enqueueGenerated(this.spool, this.ids, { listener: 'tlsrpt', hostname: this.store.current.config.hostname, from, to: [to] }, data);
+        this.delivery.kick();
+        return mid;
+      },
+    });
     this.control = new ControlServer(paths.socket, (req) => this.handle(req));
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
@@ -74,6 +99,7 @@ export class Engine {
     try {
       this.log.open();
       const head = await this.store.open(() => initialConfig(this.paths));
+      this.log.setLevel(head.config.logs.mailLevel);
       await this.spool.open();
       this.ids.open();
       this.log.info(`mxgate ${VERSION} engine starting (pid ${process.pid}), configuration version ${head.version}, ${this.spool.size.messages} message(s) in the queue`);
@@ -89,6 +115,7 @@ export class Engine {
       }
       await this.control.listen();
       this.delivery.start();
+      this.minuteTimer = setInterval(() => void this.everyMinute(), 60_000).unref();
     } catch (err) {
       await this.listeners.closeAll();
       await this.releaseLock();
@@ -99,14 +126,28 @@ export class Engine {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('mxgate engine stopping');
+      if (this.minuteTimer) clearInterval(this.minuteTimer);
       await this.control.close();
       await this.listeners.closeAll();
       await this.delivery.stop();
+      await this.reports.flush();
       this.log.close();
       await this.releaseLock?.();
       this.markStopped();
     })();
     return this.stopping;
+  }
+
+  /** Housekeeping that must not hold up delivery: MTA-STS policies renewed before they expire, due TLS reports. */
+  private async everyMinute(): Promise<void> {
+    const config = this.store.current.config;
+    try {
+      const sources = { dns: dnsClientFor(config), trusted: await trustedCas(this.paths, config) };
+      await this.mtaSts.refreshDue(sources);
+      await this.tlsrpt.sendDue();
+    } catch (err) {
+      this.log.warning(`Housekeeping failed: ${(err as Error).message}`);
+    }
   }
 
   status(): EngineStatus {
@@ -167,6 +208,10 @@ export class Engine {
       }
       case 'alerts':
         return this.alerts.recent();
+      case 'mtasts':
+        return this.mtaSts.status();
+      case 'tlsrpt-send':
+        return { lines: await this.tlsrpt.sendNow() };
       case 'deliverynow':
         return { messages: await this.delivery.deliverNow(typeof req.domain === 'string' ? req.domain : undefined) };
     }
@@ -235,6 +280,7 @@ export class Engine {
     }
     try {
       const rec = await this.store.record(config, { user, comment });
+      this.log.setLevel(config.logs.mailLevel);
       this.log.info(`Configuration version ${rec.version} committed by ${user}${comment ? `: ${comment}` : ''}`);
       this.delivery.kick();
       const { config: _c, ...meta } = rec;

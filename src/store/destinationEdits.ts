@@ -1,4 +1,4 @@
-import { DANE_MODES, type DaneMode, daneWithoutTls, DEST_TLS, type Destination, type DestinationDefaults, type DestinationTls } from './destinations.js';
+import { DANE_MODES, type DaneMode, DEST_TLS, MTA_STS_MODES, type MtaStsMode, securityWithoutTls, type Destination, type DestinationDefaults, type DestinationTls } from './destinations.js';
 import { editConfig } from './edit.js';
 import { type Config, ConfigError } from './schema.js';
 
@@ -14,16 +14,17 @@ function parseOrDefault<T extends string>(option: string, allowed: readonly T[],
 
 export const parseDestinationTls = (value: string): DestinationTls | undefined => parseOrDefault('--tls', DEST_TLS, value);
 export const parseDaneMode = (value: string): DaneMode | undefined => parseOrDefault('--dane', DANE_MODES, value);
+export const parseMtaStsMode = (value: string): MtaStsMode | undefined => parseOrDefault('--mta-sts', MTA_STS_MODES, value);
 
 /**
- * Edits of the table, refused when they leave an entry with DANE on and TLS No (as resolved), with
- * a message that says what to do rather than the schema's.
+ * Edits of the table, refused when they leave an entry with DANE or MTA-STS on and TLS No (as
+ * resolved), with a message that says what to do rather than the schema's.
  */
 function editTable(config: Config, mutate: (draft: Config) => void): Config {
   return editConfig(config, (draft) => {
     mutate(draft);
-    const bad = daneWithoutTls(draft.delivery);
-    if (bad.length) throw new ConfigError(`DANE needs a TLS setting other than No (${bad.join(', ')}): choose a TLS setting such as preferred or required, or set DANE to none.`);
+    const bad = securityWithoutTls(draft.delivery);
+    if (bad.length) throw new ConfigError(`DANE and MTA-STS need a TLS setting other than No (${bad.join('; ')}): choose a TLS setting such as preferred or required, or turn them off (--dane none, --mta-sts no).`);
   });
 }
 

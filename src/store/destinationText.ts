@@ -1,18 +1,19 @@
 import type { z } from 'zod';
-import { DANE_MODES, type DaneMode, DEST_TLS, type Destination, type DestinationDefaults, DestinationDefaultsSchema, DestinationSchema, type DestinationTls } from './destinations.js';
+import { DANE_MODES, type DaneMode, DEST_TLS, MTA_STS_MODES, type MtaStsMode, type Destination, type DestinationDefaults, DestinationDefaultsSchema, DestinationSchema, type DestinationTls } from './destinations.js';
 import { describeIssues } from './schema.js';
 
 /**
  * destconfig EXPORT / IMPORT file: INI style, a [DEFAULT] section and one section per domain, as
  * the appliance's destination control files. A domain section lists only what it sets itself.
  */
-const KEYS = ['tls', 'dane', 'max_host_concurrency', 'max_messages_per_connection', 'recipient_limit', 'recipient_minutes', 'bounce_retry_initial', 'bounce_retry_max', 'bounce_max_queue_time'];
+const KEYS = ['tls', 'dane', 'mta_sts', 'max_host_concurrency', 'max_messages_per_connection', 'recipient_limit', 'recipient_minutes', 'bounce_retry_initial', 'bounce_retry_max', 'bounce_max_queue_time'];
 
 export function formatDestinations(defaults: DestinationDefaults, entries: Destination[]): string {
   const section = (name: string, e: Partial<DestinationDefaults>) => {
     const lines = [`[${name}]`];
     if (e.tls !== undefined) lines.push(`tls = ${e.tls}`);
     if (e.dane !== undefined) lines.push(`dane = ${e.dane}`);
+    if (e.mtaSts !== undefined) lines.push(`mta_sts = ${e.mtaSts}`);
     if (e.maxConcurrency !== undefined) lines.push(`max_host_concurrency = ${e.maxConcurrency}`);
     if (e.messagesPerConnection !== undefined) lines.push(`max_messages_per_connection = ${e.messagesPerConnection}`);
     if (e.recipientLimit !== undefined) lines.push(e.recipientLimit ? `recipient_limit = ${e.recipientLimit.recipients}\nrecipient_minutes = ${e.recipientLimit.minutes}` : 'recipient_limit = none');
@@ -65,6 +66,10 @@ export function parseDestinations(text: string): { defaults: DestinationDefaults
     if (kv.dane !== undefined) {
       if (!(DANE_MODES as readonly string[]).includes(kv.dane)) throw new DestinationParseError(`[${name}] dane must be one of ${DANE_MODES.join(', ')}, not "${kv.dane}".`);
       out.dane = kv.dane as DaneMode;
+    }
+    if (kv.mta_sts !== undefined) {
+      if (!(MTA_STS_MODES as readonly string[]).includes(kv.mta_sts)) throw new DestinationParseError(`[${name}] mta_sts must be one of ${MTA_STS_MODES.join(', ')}, not "${kv.mta_sts}".`);
+      out.mtaSts = kv.mta_sts as MtaStsMode;
     }
     if (kv.max_host_concurrency !== undefined) out.maxConcurrency = int('max_host_concurrency');
     if (kv.max_messages_per_connection !== undefined) out.messagesPerConnection = int('max_messages_per_connection');

@@ -3,7 +3,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { defaultHat, HatSchema, hatProblems } from './hat.js';
 import { AlertsSchema } from './alerts.js';
-import { daneWithoutTls, type DeliverySettings, DestinationDefaultsSchema, DestinationSchema, destinationDomain } from './destinations.js';
+import { type DeliverySettings, DestinationDefaultsSchema, DestinationSchema, destinationDomain, securityWithoutTls } from './destinations.js';
 
 /**
  * The appliance configuration: one typed document, validated on every load, every edit and every
@@ -73,6 +73,21 @@ export const SmtpRouteSchema = z.object({
 
 export const LISTENER_TYPES = ['public', 'private'] as const;
 
+/** logconfig mail_logs --level, most to least severe; Info by default. */
+export const MAIL_LOG_LEVELS = ['critical', 'warning', 'info', 'debug', 'trace'] as const;
+export type MailLogLevel = (typeof MAIL_LOG_LEVELS)[number];
+
+/** tlsrptconfig: daily TLS reports (RFC 8460) to the domains that ask for them. */
+export const TlsRptSchema = z.object({
+  enabled: z.boolean().default(false),
+  /** organization-name; the host name when empty. */
+  organization: z.string().max(200).default(''),
+  /** contact-info; postmaster@<host name> when empty. */
+  contact: z.string().max(200).refine((s) => s === '' || /^[^\s@]+@[^\s@]+$/.test(s), 'is not an e-mail address').default(''),
+  /** The UTC hour at which the previous days' reports are sent. */
+  hour: z.number().int().min(0).max(23).default(1),
+});
+
 /** Recipient access table entries: a domain, ".domain" for its subdomains, or ALL. */
 export const rcptDomain = z
   .string()
@@ -131,6 +146,8 @@ export const ConfigSchema = z
     alerts: AlertsSchema.default(() => AlertsSchema.parse({})),
     /** dnsconfig: resolvers the engine queries; empty means the system's. */
     dns: z.object({ servers: z.array(z.string()).default(() => []) }).default(() => ({ servers: [] })),
+    logs: z.object({ mailLevel: z.enum(MAIL_LOG_LEVELS).default('info') }).default(() => ({ mailLevel: 'info' as const })),
+    tlsrpt: TlsRptSchema.default(() => TlsRptSchema.parse({})),
   })
   .superRefine((config, ctx) => {
     for (const problem of consistencyProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
@@ -186,8 +203,8 @@ function consistencyProblems(config: {
   if (config.delivery.certificate !== null && !hasCertificate(config.delivery.certificate)) {
     problems.push({ path: ['delivery', 'certificate'], message: `certificate profile "${config.delivery.certificate}" does not exist` });
   }
-  for (const entry of daneWithoutTls(config.delivery)) {
-    problems.push({ path: ['delivery', 'destinations'], message: `${entry}: DANE needs a TLS setting other than No` });
+  for (const entry of securityWithoutTls(config.delivery)) {
+    problems.push({ path: ['delivery', 'destinations'], message: `${entry}: DANE and MTA-STS need a TLS setting other than No` });
   }
   duplicates(config.interfaces.map((i) => i.name)).forEach((index) =>
     problems.push({ path: ['interfaces', index, 'name'], message: `interface name "${config.interfaces[index]!.name}" is used twice` }),

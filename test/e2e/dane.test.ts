@@ -175,13 +175,13 @@ test('tlsverify shows the DANE step; daneverify says DANE FAILED and exits 1 for
 test('destconfig refuses DANE without TLS, with one clear line, and changes nothing', async () => {
   const r = await mxgate(home, ['-c', 'destconfig new notls.test --tls no --dane opportunistic']);
   assert.equal(r.code, 1);
-  assert.match(r.stdout + r.stderr, /DANE needs a TLS setting other than No \(notls\.test\)/);
+  assert.match(r.stdout + r.stderr, /DANE and MTA-STS need a TLS setting other than No \(notls\.test \(DANE\)\)/);
   assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, 'no stack trace');
   const d = await mxgate(home, ['-c', 'destconfig new notls.test --dane sometimes']);
   assert.match(d.stdout + d.stderr, /--dane must be one of default, none, opportunistic, mandatory; not "sometimes"/);
   // The default entry at No cannot be combined with DANE, and entries inheriting it are named.
   const inherit = await mxgate(home, ['-c', 'destconfig default --tls no', '-c', 'destconfig new inherit.test --dane mandatory']);
-  assert.match(inherit.stdout + inherit.stderr, /DANE needs a TLS setting other than No \(inherit\.test\)/);
+  assert.match(inherit.stdout + inherit.stderr, /DANE and MTA-STS need a TLS setting other than No \(inherit\.test \(DANE\)\)/);
   const list = await mxgate(home, ['-c', 'destconfig list']);
   assert.match(list.stdout, /^ok\.test +Preferred +Opportunistic /m);
   assert.match(list.stdout, /Alert when DANE verification fails: Yes/);

@@ -130,7 +130,7 @@ for (const [name, t, tlsa, kind, expect] of rows) {
       // Preferred is the weakest setting DANE can be combined with: DANE must make it strict.
       const req = await requirementForMx('preferred', [destinationControl('preferred'), { name: 'DANE', demand: () => daneDemand(mode, state, t.mxHost) }], { domain: 'd.example', mxHost: t.mxHost, target: t });
       const got = req.refuse ? 'refuse' : req.dane ? 'dane' : req.mustEncrypt ? 'tls-only' : 'setting';
-      assert.equal(got, expect[mode], `${mode}: ${req.refuse ?? req.notes.join('; ')}`);
+      assert.equal(got, expect[mode], `${mode}: ${req.refuse ?? req.notes.map((n) => n.text).join('; ')}`);
       if (got === 'dane') assert.equal(req.verify, 'must');
       if (got === 'dane' || got === 'tls-only') assert.equal(req.mustEncrypt, true, 'never in clear where TLSA records exist');
     }
@@ -177,7 +177,7 @@ test('the DANE policy starts the TLSA lookups of all hosts in prepare, before an
   const b = { ...target('secure', 'secure'), mxHost: 'mx2.d.example', dnssec: { mx: 'secure' as const, address: 'secure' as const, canonical: 'mx2.d.example' } };
   policy.prepare!([a, b]);
   assert.deepEqual(lookup.asked, ['_25._tcp.mx.d.example', '_25._tcp.mx2.d.example']);
-  await policy.demand({ domain: 'd.example', mxHost: 'mx2.d.example', target: b });
+  await policy.demand({ domain: 'd.example', mxHost: 'mx2.d.example', target: b }, { setting: 'preferred', attempt: true, mustEncrypt: false, verify: 'none', identity: 'standard', by: [], notes: [] });
   assert.equal(lookup.asked.length, 2, 'demand reuses the lookup prepare started');
 });
 

@@ -10,6 +10,8 @@ import {
   type DaneMode,
   DEST_TLS,
   type Destination,
+  MTA_STS_MODES,
+  type MtaStsMode,
   type DestinationDefaults,
   destinationDomain,
   destinationFor,
@@ -20,6 +22,7 @@ import {
   deleteDestination,
   parseDaneMode,
   parseDestinationTls,
+  parseMtaStsMode,
   putDestination,
   replaceDestinations,
   setDeliverySetup,
@@ -29,11 +32,14 @@ import { formatDestinations, parseDestinations } from '../../store/destinationTe
 import { readConfigFile, writeConfigFile } from '../files.js';
 import { daneResolverWarning } from '../../store/routing.js';
 
-type Settings = Partial<Omit<DestinationDefaults, 'tls' | 'dane'>> & { tls?: DestinationTls; dane?: DaneMode };
+type Settings = Partial<Omit<DestinationDefaults, 'tls' | 'dane' | 'mtaSts'>> & { tls?: DestinationTls; dane?: DaneMode; mtaSts?: MtaStsMode };
+
+const STS_LABELS: Record<MtaStsMode, string> = { no: 'No', yes: 'Yes' };
 
 const OPTIONS = {
   tls: { type: 'string' },
   dane: { type: 'string' },
+  'mta-sts': { type: 'string' },
   'max-concurrency': { type: 'string' },
   'messages-per-connection': { type: 'string' },
   'recipient-limit': { type: 'string' },
@@ -50,6 +56,7 @@ function settingsFrom(values: Record<string, string | undefined>, base: Destinat
   const out: Settings = {};
   if (values.tls !== undefined) out.tls = parseDestinationTls(values.tls);
   if (values.dane !== undefined) out.dane = parseDaneMode(values.dane);
+  if (values['mta-sts'] !== undefined) out.mtaSts = parseMtaStsMode(values['mta-sts']);
   const c = optionalCount(values['max-concurrency'], '--max-concurrency');
   if (c !== undefined) out.maxConcurrency = c;
   const m = optionalCount(values['messages-per-connection'], '--messages-per-connection');
@@ -78,6 +85,7 @@ function describe(session: Session, domain: string | null): string[] {
     `${domain ?? 'Default'}:`,
     `    TLS: ${TLS_LABELS[r.tls]}${mark('tls')}`,
     `    DANE Support: ${DANE_LABELS[r.dane]}${mark('dane')}`,
+    `    MTA-STS Support: ${STS_LABELS[r.mtaSts]}${mark('mtaSts')}${r.mtaSts === 'yes' && r.dane === 'mandatory' ? ' (not consulted: DANE is mandatory)' : ''}`,
     `    Maximum concurrency: ${r.maxConcurrency}${mark('maxConcurrency')}`,
     `    Messages per connection: ${r.messagesPerConnection}${mark('messagesPerConnection')}`,
     `    Recipient limit: ${r.recipientLimit ? `${r.recipientLimit.recipients} per ${r.recipientLimit.minutes} minutes` : 'none'}${mark('recipientLimit')}`,
@@ -92,10 +100,11 @@ function list(session: Session): string[] {
     const r = dom === 'Default' ? d.defaults : destinationFor(d, dom.replace(/^\./, 'x.'));
     const tls = e.tls === undefined ? `Default (${TLS_LABELS[d.defaults.tls]})` : TLS_LABELS[e.tls];
     const dane = e.dane === undefined ? `Default (${DANE_LABELS[d.defaults.dane]})` : DANE_LABELS[e.dane];
-    return [dom, tls, dane, String(r.maxConcurrency), String(r.messagesPerConnection)];
+    const sts = e.mtaSts === undefined ? `Default (${STS_LABELS[d.defaults.mtaSts]})` : STS_LABELS[e.mtaSts];
+    return [dom, tls, dane, sts, String(r.maxConcurrency), String(r.messagesPerConnection)];
   });
   return [
-    ...formatTable(['Domain', 'TLS', 'DANE', 'Concurrency', 'Msgs/Conn'], rows),
+    ...formatTable(['Domain', 'TLS', 'DANE', 'MTA-STS', 'Concurrency', 'Msgs/Conn'], rows),
     '',
     `Outbound certificate: ${d.certificate ?? 'Demo (not set)'}`,
     `Alert when a required TLS connection fails: ${d.alertOnRequiredTlsFailure ? 'Yes' : 'No'}`,
@@ -150,9 +159,15 @@ async function askSettings(session: Session, base: DestinationDefaults, specific
         DANE_MODES.indexOf(base.dane) + 1,
       );
     }
-  } else if (!specific && base.dane !== 'none') {
+    // MTA-STS, asked after DANE (the order of the AsyncOS guide's steps).
+    if (await (specific ? io.confirm('Do you wish to configure MTA-STS Support for this domain?', false) : Promise.resolve(true))) {
+      out.mtaSts = (await io.confirm('Do you want to use MTA-STS Support?', base.mtaSts === 'yes')) ? 'yes' : 'no';
+      if (out.mtaSts === 'yes' && !specific) io.print('MTA-STS on the default entry applies to every domain; policies are cached, but each new domain costs a DNS lookup and possibly an HTTPS fetch.');
+    }
+  } else if (!specific && (base.dane !== 'none' || base.mtaSts !== 'no')) {
     out.dane = 'none';
-    io.print('DANE Support is set to None: DANE needs a TLS setting other than No.');
+    out.mtaSts = 'no';
+    io.print('DANE Support is set to None and MTA-STS Support to No: both need a TLS setting other than No.');
   }
   if (await want('Do you wish to apply a specific bounce profile to this domain?')) {
     const retryInitialSeconds = await io.askInt('Enter the initial retry interval (seconds).', { default: base.bounce.retryInitialSeconds, min: 1, max: 86400 });
@@ -258,10 +273,10 @@ export const destconfig: Command = {
   summary: 'Destination controls: per-domain TLS policy and delivery limits',
   usage: [
     'destconfig',
-    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--dane default|none|opportunistic|mandatory] [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--retry-initial S] [--retry-max S] [--max-queue-time S]',
+    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--dane default|none|opportunistic|mandatory] [--mta-sts default|yes|no] [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--retry-initial S] [--retry-max S] [--max-queue-time S]',
     'destconfig edit DOMAIN --tls … [same options]',
     'destconfig delete DOMAIN',
-    'destconfig default --tls no|preferred|… --dane none|opportunistic|mandatory [same options]',
+    'destconfig default --tls no|preferred|… --dane none|opportunistic|mandatory --mta-sts yes|no [same options]',
     'destconfig list',
     'destconfig detail DOMAIN|all',
     'destconfig clear',
@@ -281,6 +296,12 @@ export const destconfig: Command = {
     '  sent; elsewhere the TLS setting applies.  mandatory: only hosts that pass DANE are used.',
     '  A failed (BOGUS) lookup never counts as "no DANE": that host is not used.',
     '  "daneverify DOMAIN" shows the steps; "certconfig tlsa NAME" prints records for our own certificate.',
+    'MTA-STS Support (RFC 8461; needs a TLS setting other than no): the domain\'s policy is discovered',
+    '  (TXT _mta-sts.DOMAIN), fetched from https://mta-sts.DOMAIN/ (certificate checked against the enabled',
+    '  CA lists) and cached under the data directory. enforce: only MX hosts the policy names, TLS 1.2+',
+    '  with a certificate for the MX host, or nothing is sent. testing: failures are only reported.',
+    '  DANE comes first: where DANE authenticates a host MTA-STS is skipped; a DANE failure is never',
+    '  rescued by MTA-STS; with DANE mandatory MTA-STS is not consulted. "mtastsstatus" shows the cache.',
   ],
   keywords: ['new', 'edit', 'delete', 'default', 'list', 'detail', 'clear', 'setup', 'export', 'import'],
   async run(session, args) {
@@ -299,6 +320,7 @@ export const destconfig: Command = {
         // "--tls default" / "--dane default" return the setting to the default entry's value.
         if (values.tls?.toLowerCase() === 'default') entry.tls = undefined;
         if (values.dane?.toLowerCase() === 'default') entry.dane = undefined;
+        if (values['mta-sts']?.toLowerCase() === 'default') entry.mtaSts = undefined;
         session.draft = putDestination(session.draft, entry, { create: verb!.toLowerCase() === 'new' });
         io.print(...describe(session, d));
         if (values.dane !== undefined) warnResolver(session);
@@ -312,6 +334,7 @@ export const destconfig: Command = {
         const settings = settingsFrom(values, session.draft.delivery.defaults);
         if (values.tls?.toLowerCase() === 'default') throw new CommandError('The default entry needs a TLS setting of its own (no, preferred, …).');
         if (values.dane?.toLowerCase() === 'default') throw new CommandError('The default entry needs a DANE setting of its own (none, opportunistic or mandatory).');
+        if (values['mta-sts']?.toLowerCase() === 'default') throw new CommandError('The default entry needs an MTA-STS setting of its own (yes or no).');
         if (Object.keys(settings).length === 0) throw new CommandError(`Nothing to change.\nUsage: ${this.usage[4]}`);
         session.draft = setDestinationDefaults(session.draft, settings);
         io.print(...describe(session, null));

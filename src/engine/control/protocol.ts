@@ -3,6 +3,7 @@ import type { VersionMeta, VersionRecord } from '../../store/versions.js';
 import type { ListenerStatus } from '../listener/manager.js';
 import type { RecentAlert } from '../alerts/alerts.js';
 import type { QueuedRecipient } from '../delivery/runner.js';
+import type { StsCacheEntry } from '../mtasts/service.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per
@@ -20,6 +21,8 @@ export type Request =
   | { id?: number; op: 'tlsverify'; domain: string }
   | { id?: number; op: 'daneverify'; domain: string }
   | { id?: number; op: 'alerts' }
+  | { id?: number; op: 'mtasts' }
+  | { id?: number; op: 'tlsrpt-send' }
   | { id?: number; op: 'recipients' }
   | { id?: number; op: 'bounce'; mid?: number; domain?: string; sender?: string; all?: boolean };
 
@@ -51,6 +54,8 @@ export interface Results {
   tlsverify: { lines: string[] };
   daneverify: { lines: string[]; ok: boolean };
   alerts: RecentAlert[];
+  mtasts: StsCacheEntry[];
+  'tlsrpt-send': { lines: string[] };
   recipients: QueuedRecipient[];
   bounce: { recipients: number };
 }

@@ -6,7 +6,9 @@ import type { Config } from '../../store/schema.js';
 import type { DnsClient } from '../dns/client.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
-import { judgeSession, type MxRequirement, type MxTarget, preparePolicies, requirementForMx, type TlsPolicy } from './policy/chain.js';
+import { judgeSession, type MxRequirement, type MxTarget, preparePolicies, requirementForMx, settlePolicies, type TlsPolicy } from './policy/chain.js';
+import type { MtaStsService } from '../mtasts/service.js';
+import type { TlsReportSink } from '../tlsrpt/results.js';
 import { policiesFor } from './policy/policies.js';
 import { type Decision, decide, type Observation } from './policy/tlsDecision.js';
 import { resolveRoute, RouteError, type Target } from './route.js';
@@ -25,6 +27,10 @@ export interface AttemptContext {
   connectTimeoutMs?: number;
   /** Idle sessions kept for the next message to the same domain (delivery only, not tlsverify). */
   connections?: ConnectionCache;
+  /** MTA-STS policy cache and discovery (destconfig --mta-sts yes). */
+  mtaSts?: MtaStsService;
+  /** TLS report material (delivery only, not tlsverify). */
+  reports?: TlsReportSink;
 }
 
 export type Outcome = { status: 'delivered' | 'bounced' | 'deferred'; response: string };
@@ -221,7 +227,7 @@ export async function deliverToDomain(
     finish(kept, sent);
     return { outcomes };
   }
-  const { setting, policies } = policiesFor(ctx, domain, tlsOverride ? { tls: tlsOverride, dane: 'none' } : {});
+  const { setting, policies } = policiesFor(ctx, domain, tlsOverride ? { tls: tlsOverride, dane: 'none', mtaSts: false } : {});
   let targets: Target[];
   try {
     const route = await resolveRoute(ctx.config, domain, ctx.dns);
@@ -239,12 +245,14 @@ export async function deliverToDomain(
   let lastError = 'no host could be reached';
   const failures = () => ({ ...(requiredTlsFailure ? { requiredTlsFailure } : {}), ...(daneFailure ? { daneFailure } : {}) });
   for (const target of targets) {
-    const req = await requirementForMx(setting, policies, { domain, mxHost: target.mxHost, target });
-    for (const note of req.notes) ctx.log.info(`DANE for ${domain} MX(${target.mxHost}) ${target.host}: ${note}`);
+    const mx: MxTarget = { domain, mxHost: target.mxHost, target };
+    const req = await requirementForMx(setting, policies, mx);
+    for (const note of req.notes) ctx.log.info(`${note.by} for ${domain} MX(${target.mxHost}) ${target.host}: ${note.text}`);
     if (req.refuse) {
       ctx.log.info(`Delivery to ${domain} via MX(${target.mxHost}) ${target.host} not attempted: ${req.refuse}`);
       lastError = req.refuse;
-      daneFailure = `${domain} (${target.mxHost}): ${req.refuse}`;
+      if (req.refuse.startsWith('DANE')) daneFailure = `${domain} (${target.mxHost}): ${req.refuse}`;
+      settlePolicies(policies, mx, req, { kind: 'refused', reason: req.refuse });
       continue;
     }
     let opened: Opened;
@@ -262,6 +270,7 @@ export async function deliverToDomain(
       ctx.log.info(v?.ok ? `DCID ${opened.dcid} DANE SUCCESS for ${domain}: ${v.by}` : `DCID ${opened.dcid} DANE FAILED for ${domain}: ${v && !v.ok ? v.reason : 'not checked'}`);
     }
     ctx.log.info(`DCID ${opened.dcid} ${decision.log}`);
+    if (req.attempt) settlePolicies(policies, mx, req, { kind: 'session', observation: opened.observation, decision, localAddress: localAddressOf(opened) });
     if (decision.action === 'defer') {
       if (req.dane) daneFailure = `${domain} (${target.mxHost}): ${decision.log}`;
       if (decision.requiredTlsFailed) {

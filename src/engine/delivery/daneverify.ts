@@ -25,7 +25,7 @@ function dnsLines(route: Route, domain: string): string[] {
 export async function daneVerify(ctx: AttemptContext, domain: string): Promise<{ lines: string[]; ok: boolean }> {
   const lines: string[] = [];
   const dest = destinationFor(ctx.config.delivery, domain);
-  const { setting, policies: probePolicies } = policiesFor(ctx, domain, dest.dane === 'none' ? { tls: dest.tls === 'no' ? 'preferred' : dest.tls, dane: 'opportunistic' } : {});
+  const { setting, policies: probePolicies } = policiesFor(ctx, domain, dest.dane === 'none' ? { tls: dest.tls === 'no' ? 'preferred' : dest.tls, dane: 'opportunistic', mtaSts: false } : { mtaSts: false });
   let route: Route;
   try {
     route = await resolveRoute(ctx.config, domain, ctx.dns);
@@ -39,7 +39,7 @@ export async function daneVerify(ctx: AttemptContext, domain: string): Promise<{
     lines.push(`${WORD[target.dnssec.address]} ${target.host.includes(':') ? 'AAAA' : 'A'} record (${target.host}) found for MX(${target.mxHost}) in ${domain}`);
     const req = await requirementForMx(setting, probePolicies, { domain, mxHost: target.mxHost, target });
     if (!req.dane) {
-      lines.push(...req.notes, ...(req.refuse ? [req.refuse] : []), `MX(${target.mxHost}) does not support DANE.`);
+      lines.push(...req.notes.map((n) => n.text), ...(req.refuse ? [req.refuse] : []), `MX(${target.mxHost}) does not support DANE.`);
       continue;
     }
     lines.push(`Connecting to ${target.host} on port ${target.port}.`);
@@ -50,7 +50,7 @@ export async function daneVerify(ctx: AttemptContext, domain: string): Promise<{
       lines.push(`Connection failed: ${(err as Error).message}`);
       continue;
     }
-    lines.push(`Connected to ${target.host} from interface ${localAddressOf(opened)}.`, ...req.notes, 'Checking TLS connection.');
+    lines.push(`Connected to ${target.host} from interface ${localAddressOf(opened)}.`, ...req.notes.map((n) => n.text), 'Checking TLS connection.');
     const obs = opened.observation!;
     lines.push(...describeObservation(obs));
     close(ctx.log, opened);

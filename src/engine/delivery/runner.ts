@@ -13,6 +13,8 @@ import { RecipientRate } from './recipientRate.js';
 import { dnsClientFor } from '../dns/resolvers.js';
 import { buildBounce, type Failed } from './dsn.js';
 import type { AlertService } from '../alerts/alerts.js';
+import type { MtaStsService } from '../mtasts/service.js';
+import type { TlsReportSink } from '../tlsrpt/results.js';
 
 export interface QueuedRecipient {
   mid: number;
@@ -32,6 +34,9 @@ export interface RunnerDeps {
   ids: IdAllocator;
   config: () => Config;
   alerts: AlertService;
+  mtaSts?: MtaStsService;
+  /** Where delivery records TLS sessions for the daily reports. */
+  reports?: TlsReportSink;
 }
 
 /** Messages delivered at the same time (each on its own connection). */
@@ -209,7 +214,7 @@ export class DeliveryRunner {
   private contextFor(config: Config): Promise<AttemptContext> {
     if (this.inForce?.config !== config) {
       this.connections.closeAll();
-      const ctx = this.context(config).then((c) => ({ ...c, connections: this.connections }));
+      const ctx = this.context(config).then((c) => ({ ...c, connections: this.connections, ...(this.deps.reports ? { reports: this.deps.reports } : {}) }));
       // A failed read (a missing key) is tried again on the next pass, not remembered.
       ctx.catch(() => {
         if (this.inForce?.ctx === ctx) this.inForce = undefined;
@@ -229,6 +234,7 @@ export class DeliveryRunner {
       hostname: config.hostname,
       trusted: await trustedCas(this.deps.paths, config),
       dns: dnsClientFor(config),
+      ...(this.deps.mtaSts ? { mtaSts: this.deps.mtaSts } : {}),
       ...(profile ? { clientCert: await tlsCredentials(this.deps.paths, profile) } : {}),
     };
   }

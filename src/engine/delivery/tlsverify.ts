@@ -35,8 +35,8 @@ export function describeObservation(obs: Observation): string[] {
  */
 export async function tlsVerify(ctx: AttemptContext, domain: string): Promise<string[]> {
   const lines: string[] = [];
-  const { setting, dane, source, policies } = policiesFor(ctx, domain);
-  lines.push(`TLS setting for ${domain}: ${TLS_LABELS[setting]}, DANE ${DANE_LABELS[dane]} (${source === 'Default' ? 'the default entry' : `entry ${source}`})`);
+  const { setting, dane, mtaSts, source, policies } = policiesFor(ctx, domain);
+  lines.push(`TLS setting for ${domain}: ${TLS_LABELS[setting]}, DANE ${DANE_LABELS[dane]}${mtaSts ? ', MTA-STS Yes' : ''} (${source === 'Default' ? 'the default entry' : `entry ${source}`})`);
   let targets;
   try {
     targets = (await resolveRoute(ctx.config, domain, ctx.dns)).targets;
@@ -47,7 +47,7 @@ export async function tlsVerify(ctx: AttemptContext, domain: string): Promise<st
   preparePolicies(policies, targets);
   for (const target of targets) {
     const req = await requirementForMx(setting, policies, { domain, mxHost: target.mxHost, target });
-    lines.push(...req.notes.map((n) => `DANE: ${n}`));
+    lines.push(...req.notes.map((n) => `${n.by}: ${n.text}`));
     if (req.refuse) {
       lines.push(`${target.host} (MX ${target.mxHost}) would not be used: ${req.refuse}`);
       continue;
@@ -66,7 +66,7 @@ export async function tlsVerify(ctx: AttemptContext, domain: string): Promise<st
     const obs = opened.observation!;
     lines.push(...describeObservation(obs));
     const decision = req.attempt ? decide(req, obs) : { action: 'send-clear' as const };
-    lines.push(`Under "${TLS_LABELS[setting]}"${dane !== 'none' ? ` with DANE ${DANE_LABELS[dane]}` : ''}: ${VERDICT[decision.action]}.`);
+    lines.push(`Under "${TLS_LABELS[setting]}"${dane !== 'none' ? ` with DANE ${DANE_LABELS[dane]}` : ''}${mtaSts ? ' with MTA-STS' : ''}: ${VERDICT[decision.action]}.`);
     lines.push(decision.action === 'defer' ? `TLS verification FAILED for ${domain}.` : `TLS verification completed for ${domain}.`);
     close(ctx.log, opened);
     return lines;

@@ -1,8 +1,12 @@
 import { closeSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { MAIL_LOG_LEVELS, type MailLogLevel } from '../../store/schema.js';
 import { ctime } from './ctime.js';
 
-export type LogLevel = 'Critical' | 'Warning' | 'Info' | 'Debug';
+export type LogLevel = 'Critical' | 'Warning' | 'Info' | 'Debug' | 'Trace';
+
+
+const RANK: Record<LogLevel, number> = { Critical: 0, Warning: 1, Info: 2, Debug: 3, Trace: 4 };
 
 export interface MailLogOptions {
   /** Rotate mail.current when it grows past this many bytes. */
@@ -21,6 +25,7 @@ export class MailLog {
   private size = 0;
   private readonly maxBytes: number;
   private readonly keep: number;
+  private threshold = RANK.Info;
   readonly file: string;
 
   constructor(
@@ -38,6 +43,20 @@ export class MailLog {
     this.size = statSync(this.file).size;
   }
 
+  /** The most detailed level written (logconfig mail_logs --level; lines above it are dropped). */
+  setLevel(level: MailLogLevel): void {
+    this.threshold = MAIL_LOG_LEVELS.indexOf(level);
+  }
+
+  /** Whether lines of this level are written: callers skip building costly Debug text otherwise. */
+  enabled(level: LogLevel): boolean {
+    return RANK[level] <= this.threshold;
+  }
+
+  debug(message: string): void {
+    this.write('Debug', message);
+  }
+
   info(message: string): void {
     this.write('Info', message);
   }
@@ -51,7 +70,7 @@ export class MailLog {
   }
 
   write(level: LogLevel, message: string): void {
-    if (this.fd === undefined) return;
+    if (this.fd === undefined || RANK[level] > this.threshold) return;
     const line = `${ctime()} ${level}: ${message.replace(/[\r\n]+/g, ' ')}\n`;
     this.size += writeSync(this.fd, line);
     if (this.size >= this.maxBytes) this.rotate();

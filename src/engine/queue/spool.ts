@@ -21,7 +21,7 @@ export interface Envelope {
   recipients?: RecipientState[];
   /** Not before this time (ISO); absent means now. */
   nextAttemptAt?: string;
-  /** An alert: delivered with TLS Preferred whatever the destination control says. */
+  /** An alert or a TLS report: delivered with TLS Preferred (no DANE, no MTA-STS) whatever the destination control says. */
   alert?: boolean;
 }
 
@@ -124,12 +124,13 @@ export class Spool {
 export async function enqueueGenerated(
   spool: Spool,
   ids: IdAllocator,
-  origin: { listener: 'bounce' | 'alert'; hostname: string; from: string; to: string[] },
+  origin: { listener: 'bounce' | 'alert' | 'tlsrpt'; hostname: string; from: string; to: string[] },
   data: Buffer,
 ): Promise<number> {
   const mid = ids.take('mid');
   const envelope: Envelope = { mid, icid: 0, listener: origin.listener, clientAddress: '', helo: origin.hostname, from: origin.from, to: origin.to, size: data.length, receivedAt: new Date().toISOString(), state: 'queued', attempts: 0 };
-  if (origin.listener === 'alert') envelope.alert = true;
+  // Alerts and TLS reports must get out even where the TLS they report on is failing.
+  if (origin.listener === 'alert' || origin.listener === 'tlsrpt') envelope.alert = true;
   await spool.enqueue(envelope, data);
   return mid;
 }

@@ -3,7 +3,7 @@ import type { DestinationTls } from '../../../store/destinations.js';
 import { verifyPeer } from '../../tls/verifyPeer.js';
 import type { Tlsa } from '../../tls/dane.js';
 import type { Target } from '../route.js';
-import { requirementFor, type TlsRequirement } from './tlsDecision.js';
+import { type Decision, type Observation, requirementFor, type TlsRequirement } from './tlsDecision.js';
 
 /** The MX host a connection is about to be made to, for the destination domain. */
 export interface MxTarget {
@@ -44,22 +44,30 @@ export interface PeerSession {
 
 export type Judgement = { ok: true; by: string } | { ok: false; reason: string };
 
+/** What became of one host: not used, or a session and the decision taken on it. */
+export type HostResult =
+  | { kind: 'refused'; reason: string }
+  | { kind: 'session'; observation: Observation | null; decision: Decision; localAddress?: string };
+
 /**
  * One source of TLS requirements for delivery, in three stages (maddy's remote target security
  * shape): `prepare` starts its lookups for all hosts of a destination before the first connection;
- * `demand` answers per MX (may the host be used, what does it require); `judge` looks at the
- * established session. The chain combines demands so that a policy can only make the
- * requirement stricter, never weaker: whatever one policy demands, no other can undo.
+ * `demand` answers per MX (may the host be used, what does it require), seeing what the policies
+ * before it demanded (`sofar`: MTA-STS steps aside where DANE authenticates); `judge` looks at the
+ * established session. `settle` learns the outcome (logs, TLS reports). The chain combines demands
+ * so that a policy can only make the requirement stricter, never weaker: whatever one policy
+ * demands, no other can undo.
  */
 export interface TlsPolicy {
   readonly name: string;
   prepare?(targets: Target[]): void;
-  demand(mx: MxTarget): Demand | null | Promise<Demand | null>;
+  demand(mx: MxTarget, sofar: MxRequirement): Demand | null | Promise<Demand | null>;
   judge?(mx: MxTarget, req: MxRequirement, peer: PeerSession): Judgement | null | Promise<Judgement | null>;
+  settle?(mx: MxTarget, req: MxRequirement, result: HostResult): void;
 }
 
 /** The requirement for one MX, and the policies that had a say in it. */
-export type MxRequirement = TlsRequirement & { by: string[]; refuse?: string; dane?: DaneRequirement; notes: string[] };
+export type MxRequirement = TlsRequirement & { by: string[]; refuse?: string; dane?: DaneRequirement; notes: { by: string; text: string }[] };
 
 const VERIFY_ORDER = ['none', 'try', 'must'] as const;
 
@@ -94,7 +102,8 @@ export function destinationControl(setting: DestinationTls, pkix?: PkixOptions):
     ...(pkix
       ? {
           async judge(mx: MxTarget, req: MxRequirement, peer: PeerSession): Promise<Judgement | null> {
-            if (req.verify === 'none' || req.dane) return null;
+            // Only the checks this setting asks for: another policy's verification (MTA-STS) is its own.
+            if (verify === 'none' || req.dane) return null;
             const result = await verifyPeer({
               chain: peer.chain.map((der) => toPem('CERTIFICATE', der)),
               trusted: pkix.trusted,
@@ -104,7 +113,9 @@ export function destinationControl(setting: DestinationTls, pkix?: PkixOptions):
               ...(pkix.fqdnCheck !== undefined ? { fqdnCheck: pkix.fqdnCheck } : {}),
               ...(pkix.x509Check !== undefined ? { x509Check: pkix.x509Check } : {}),
             });
-            return result.ok ? { ok: true, by: 'CA' } : result;
+            if (result.ok) return { ok: true, by: 'CA' };
+            // Preferred (Verify) does not hold up a session another policy requires and vouches for.
+            return verify === 'try' && req.verify === 'must' ? null : result;
           },
         }
       : {}),
@@ -124,11 +135,11 @@ export function preparePolicies(policies: TlsPolicy[], targets: Target[]): void 
 export async function requirementForMx(setting: DestinationTls, policies: TlsPolicy[], mx: MxTarget): Promise<MxRequirement> {
   let req: MxRequirement = { setting, attempt: false, mustEncrypt: false, verify: 'none', identity: 'standard', by: [], notes: [] };
   for (const policy of policies) {
-    const demand = await policy.demand(mx);
+    const demand = await policy.demand(mx, req);
     if (!demand) continue;
     req = strictest(req, demand);
     req.by.push(policy.name);
-    if (demand.note) req.notes.push(demand.note);
+    if (demand.note) req.notes.push({ by: policy.name, text: demand.note });
     if (demand.refuse && !req.refuse) req.refuse = demand.refuse;
     if (demand.dane && !req.dane) req.dane = demand.dane;
   }
@@ -148,4 +159,9 @@ export async function judgeSession(policies: TlsPolicy[], mx: MxTarget, req: MxR
     verdict = j;
   }
   return verdict;
+}
+
+/** Tell every policy what became of a host. */
+export function settlePolicies(policies: TlsPolicy[], mx: MxTarget, req: MxRequirement, result: HostResult): void {
+  for (const p of policies) p.settle?.(mx, req, result);
 }

@@ -3,7 +3,8 @@ import type { DaneMode } from '../../../store/destinations.js';
 import type { DnsLookup } from '../../dns/client.js';
 import { type Tlsa, tlsaText, usable, verifyDane } from '../../tls/dane.js';
 import type { Target } from '../route.js';
-import type { DaneRequirement, Demand, MxTarget, TlsPolicy } from './chain.js';
+import { type ReportedPolicy, sessionFailureType, type TlsReportSink } from '../../tlsrpt/results.js';
+import type { DaneRequirement, Demand, HostResult, MxTarget, TlsPolicy } from './chain.js';
 
 /** What DANE found for one host, before any connection (RFC 7672 §2.2). */
 export type DaneHostState =
@@ -80,12 +81,16 @@ export function daneDemand(mode: DaneMode, state: DaneHostState, mxHost: string)
  * before the first connection; `demand` waits for the host's own; `judge` matches the peer's
  * chain against the host's TLSA records. Nothing here ever lowers another policy's demand.
  */
-export function danePolicy(mode: DaneMode, domain: string, lookupTlsa: TlsaLookup): TlsPolicy {
+export function danePolicy(mode: DaneMode, domain: string, lookupTlsa: TlsaLookup, reports?: TlsReportSink): TlsPolicy {
   const states = new Map<Target, Promise<DaneHostState>>();
+  const known = new Map<Target, DaneHostState>();
   const stateOf = (target: Target) => {
     let s = states.get(target);
     if (!s) {
-      s = daneHostState(target, domain, lookupTlsa);
+      s = daneHostState(target, domain, lookupTlsa).then((state) => {
+        known.set(target, state);
+        return state;
+      });
       states.set(target, s);
     }
     return s;
@@ -104,5 +109,35 @@ export function danePolicy(mode: DaneMode, domain: string, lookupTlsa: TlsaLooku
       const result = await verifyDane({ chain: peer.chain, records: req.dane.records, names: req.dane.names });
       return result.ok ? { ok: true, by: `DANE: ${result.how}` } : { ok: false, reason: `DANE: ${result.reason}` };
     },
+    settle(mx, _req, result) {
+      const state = mx.target && known.get(mx.target);
+      if (reports && state) {
+        const report = daneReport(mode, domain, mx.mxHost, state, result);
+        if (report) reports.record(report);
+      }
+    },
   };
+}
+
+/** What a DANE host's outcome adds to the TLS reports (RFC 8460): nothing where DANE had no say. */
+function daneReport(mode: DaneMode, domain: string, mxHost: string, state: DaneHostState, result: HostResult): Parameters<TlsReportSink['record']>[0] | null {
+  const none: ReportedPolicy = { type: 'no-policy-found', domain, strings: [], mxHosts: [mxHost] };
+  switch (state.kind) {
+    case 'bogus':
+      return { policy: none, failure: { type: 'dnssec-invalid', mxHost, reason: state.why } };
+    case 'none':
+      return mode === 'mandatory' ? { policy: none, failure: { type: 'dane-required', mxHost, reason: state.why } } : null;
+    case 'unusable': {
+      const policy: ReportedPolicy = { type: 'tlsa', domain, strings: state.records.map(tlsaText), mxHosts: [mxHost] };
+      return mode === 'mandatory' ? { policy, failure: { type: 'tlsa-invalid', mxHost, reason: 'no usable TLSA record' } } : null;
+    }
+    case 'dane': {
+      const policy: ReportedPolicy = { type: 'tlsa', domain, strings: state.requirement.records.map(tlsaText), mxHosts: [mxHost] };
+      if (result.kind !== 'session') return null;
+      const obs = result.observation;
+      if (obs?.stage === 'secure' && obs.verification?.ok) return { policy };
+      const reason = obs?.stage === 'secure' && obs.verification && !obs.verification.ok ? obs.verification.reason : undefined;
+      return { policy, failure: { type: sessionFailureType(obs, reason), mxHost, ...(reason ? { reason } : {}), ...(result.localAddress ? { sendingIp: result.localAddress } : {}) } };
+    }
+  }
 }

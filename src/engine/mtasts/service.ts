@@ -1,0 +1,205 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
+import type { DnsClient } from '../dns/client.js';
+import type { MailLog } from '../log/mailLog.js';
+import { fetchPolicy, StsFetchError, type StsFetchFailure } from './fetch.js';
+import { parseStsRecords, StsFormatError, type StsPolicy } from './parse.js';
+
+/** A policy in the cache, with the TXT id it was fetched under. */
+export type CachedPolicy = StsPolicy & { id: string; fetchedAt: string; expiresAt: string };
+
+/** What the cache keeps for one domain (one JSON file per domain, survives restarts). */
+export interface StsCacheEntry {
+  domain: string;
+  policy?: CachedPolicy;
+  lastFetch?: { at: string; ok: boolean; detail: string };
+  /** Fetch failures in a row; at FAILURE_LIMIT fetching stops for a day. */
+  failures: number;
+  skipUntil?: string;
+  lastUsed?: string;
+}
+
+/** The answer for one delivery: the policy in force (if any) and why there is none or an older one. */
+export interface StsLookup {
+  policy: CachedPolicy | null;
+  /** A failure to report (RFC 8460) when the policy could not be had or renewed. */
+  failure?: { type: StsFetchFailure; detail: string };
+}
+
+export interface StsSources {
+  dns: DnsClient;
+  trusted: string[];
+}
+
+/** The TXT record is checked again after this long; until then the last answer stands. */
+const TXT_RECHECK_MS = 5 * 60_000;
+const FAILURE_LIMIT = 3;
+const SKIP_MS = 24 * 3600_000;
+const DAY_MS = 24 * 3600_000;
+
+const clean = (domain: string) => domain.toLowerCase().replace(/\.$/, '');
+const expired = (p: CachedPolicy, now: number) => Date.parse(p.expiresAt) <= now;
+
+/**
+ * MTA-STS policies for delivery (RFC 8461 §5): discovery through the engine's DNS client, fetch
+ * over HTTPS, a persistent cache under the data directory. Following §5.1, an unexpired cached
+ * policy stays in force when the TXT record disappears or a refetch fails; a new TXT id causes a
+ * refetch. Answers are reused for a few minutes and then renewed in the background, and policies in
+ * use are refetched before they expire (`refreshDue`), so a message waits only for a first fetch.
+ */
+export class MtaStsService {
+  private readonly entries = new Map<string, StsCacheEntry>();
+  private readonly recent = new Map<string, { at: number; lookup: StsLookup }>();
+  private readonly inflight = new Map<string, Promise<StsLookup>>();
+  private loaded: Promise<void> | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly log: MailLog,
+    private readonly clock: () => number = Date.now,
+    private readonly fetch: typeof fetchPolicy = fetchPolicy,
+  ) {}
+
+  /** Read the cache from disk once; unreadable files are skipped (and rewritten on the next fetch). */
+  load(): Promise<void> {
+    this.loaded ??= (async () => {
+      await ensureDir(this.dir);
+      for (const name of await readdir(this.dir)) {
+        if (!name.endsWith('.json')) continue;
+        try {
+          const entry = JSON.parse(await readFile(path.join(this.dir, name), 'utf8')) as StsCacheEntry;
+          if (typeof entry.domain === 'string') this.entries.set(clean(entry.domain), entry);
+        } catch {
+          this.log.warning(`MTA-STS cache file ${name} cannot be read; it is ignored`);
+        }
+      }
+    })();
+    return this.loaded;
+  }
+
+  /** The policy for a delivery to `domain`. Never throws: failures leave the cached policy or none. */
+  async policyFor(domain: string, sources: StsSources): Promise<StsLookup> {
+    const d = clean(domain);
+    await this.load();
+    const now = this.clock();
+    const entry = this.entries.get(d);
+    if (entry) entry.lastUsed = new Date(now).toISOString();
+    const recent = this.recent.get(d);
+    const stillValid = recent && (!recent.lookup.policy || !expired(recent.lookup.policy, now));
+    if (recent && stillValid && now - recent.at < TXT_RECHECK_MS) return recent.lookup;
+    if (recent && stillValid) {
+      void this.check(d, sources, false); // stale: renewed in the background, this message does not wait
+      return recent.lookup;
+    }
+    return this.check(d, sources, false);
+  }
+
+  /** Cached policies for mtastsstatus. */
+  async status(): Promise<StsCacheEntry[]> {
+    await this.load();
+    return [...this.entries.values()].sort((a, b) => a.domain.localeCompare(b.domain));
+  }
+
+  /**
+   * Refetch policies used within their lifetime whose expiry is near (within a day, or half their
+   * max_age when that is shorter). Called by the engine every minute; returns the domains renewed.
+   */
+  async refreshDue(sources: StsSources): Promise<string[]> {
+    await this.load();
+    const now = this.clock();
+    const due = [...this.entries.values()].filter((e) => {
+      if (!e.policy || !e.lastUsed || (e.skipUntil && Date.parse(e.skipUntil) > now)) return false;
+      const left = Date.parse(e.policy.expiresAt) - now;
+      const usedWithinAge = now - Date.parse(e.lastUsed) < e.policy.maxAge * 1000;
+      return usedWithinAge && left < Math.min(DAY_MS, (e.policy.maxAge * 1000) / 2);
+    });
+    for (const e of due) await this.check(e.domain, sources, true);
+    return due.map((e) => e.domain);
+  }
+
+  /** One discovery for a domain at a time; later callers share it. */
+  private check(domain: string, sources: StsSources, renew: boolean): Promise<StsLookup> {
+    let p = this.inflight.get(domain);
+    if (!p) {
+      p = this.discover(domain, sources, renew).finally(() => this.inflight.delete(domain));
+      this.inflight.set(domain, p);
+    }
+    return p;
+  }
+
+  private async discover(domain: string, sources: StsSources, renew: boolean): Promise<StsLookup> {
+    const now = this.clock();
+    const entry = this.entries.get(domain) ?? { domain, failures: 0 };
+    const cached = entry.policy && !expired(entry.policy, now) ? entry.policy : null;
+    const owner = `_mta-sts.${domain}`;
+    this.log.debug(`DNS query: Q(${owner}, 'TXT')`);
+    const answer = await sources.dns.lookup(owner, 'TXT');
+    let id: string | null = null;
+    if (answer.security === 'bogus') {
+      this.log.info(`MTA-STS record Error(TXT lookup failed: ${answer.reason ?? answer.rcode}) for domain(${domain})`);
+    } else {
+      try {
+        id = parseStsRecords(answer.records.map((r) => ((r as { data: Buffer[] | Buffer }).data instanceof Array ? (r as { data: Buffer[] }).data : [(r as { data: Buffer }).data]).map((b) => b.toString('utf8')).join('')));
+        this.log.info(`Successfully fetched MTA-STS TXT record for domain(${domain})`);
+      } catch (err) {
+        if (!(err instanceof StsFormatError)) throw err;
+        this.log.info(`MTA-STS record Error(Invalid MTA-STS TXT records found) for domain(${domain})`);
+        this.log.debug(`MTA-STS TXT record for domain(${domain}): ${err.message}`);
+      }
+    }
+    let lookup: StsLookup;
+    if (id === null || (cached && cached.id === id && !renew)) {
+      // No (usable) record: an unexpired cached policy stays in force (RFC 8461 §5.1).
+      lookup = { policy: cached };
+    } else if (entry.skipUntil && Date.parse(entry.skipUntil) > now) {
+      lookup = { policy: cached, failure: { type: 'sts-policy-fetch-error', detail: `fetching is suspended until ${entry.skipUntil} after repeated failures` } };
+    } else {
+      lookup = await this.fetchInto(entry, id, sources, cached);
+    }
+    this.recent.set(domain, { at: this.clock(), lookup });
+    return lookup;
+  }
+
+  private async fetchInto(entry: StsCacheEntry, id: string, sources: StsSources, cached: CachedPolicy | null): Promise<StsLookup> {
+    const domain = entry.domain;
+    this.log.debug(`Fetch MTA-STS policy for the domain(${domain})`);
+    const at = new Date(this.clock()).toISOString();
+    let lookup: StsLookup;
+    try {
+      const policy = await this.fetch(domain, { dns: sources.dns, trusted: sources.trusted });
+      const fetched = this.clock();
+      entry.policy = { ...policy, id, fetchedAt: new Date(fetched).toISOString(), expiresAt: new Date(fetched + policy.maxAge * 1000).toISOString() };
+      entry.lastFetch = { at, ok: true, detail: `mode ${policy.mode}, ${policy.mx.length} mx pattern(s), max_age ${policy.maxAge}` };
+      entry.failures = 0;
+      delete entry.skipUntil;
+      this.log.info(`Successfully fetched MTA-STS policy for the domain(${domain})`);
+      this.log.debug(`MTA-STS Cache entry added for the domain (${domain}).`);
+      lookup = { policy: entry.policy };
+    } catch (err) {
+      const failure = err instanceof StsFetchError ? { type: err.type, detail: err.message } : { type: 'sts-policy-fetch-error' as const, detail: (err as Error).message };
+      entry.lastFetch = { at, ok: false, detail: `${failure.type}: ${failure.detail}` };
+      entry.failures += 1;
+      this.log.info(`Failure encountered while fetching MTA-STS policy for the domain(${domain})`);
+      this.log.info(`MTA-STS policy fetch for ${domain} failed (${failure.type}): ${failure.detail}${cached ? `; the cached policy (id ${cached.id}, until ${cached.expiresAt}) stays in force` : ''}`);
+      if (entry.failures >= FAILURE_LIMIT) {
+        entry.skipUntil = new Date(this.clock() + SKIP_MS).toISOString();
+        this.log.info('Failures encountered while fetching STS policy, successive request is skipped for a day.');
+      }
+      lookup = { policy: cached, failure };
+    }
+    this.entries.set(domain, entry);
+    await this.save(entry);
+    return lookup;
+  }
+
+  private async save(entry: StsCacheEntry): Promise<void> {
+    try {
+      await ensureDir(this.dir);
+      await writeFileAtomic(path.join(this.dir, `${encodeURIComponent(entry.domain)}.json`), JSON.stringify(entry, null, 2) + '\n');
+    } catch (err) {
+      // The policy still applies from memory; only its survival across a restart is lost.
+      this.log.warning(`MTA-STS cache entry for ${entry.domain} could not be written: ${(err as Error).message}`);
+    }
+  }
+}
