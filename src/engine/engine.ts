@@ -100,6 +100,8 @@ export class Engine {
       this.log.open();
       const head = await this.store.open(() => initialConfig(this.paths));
       this.log.setLevel(head.config.logs.mailLevel);
+      await this.reports.load();
+      await this.mtaSts.load();
       await this.spool.open();
       this.ids.open();
       this.log.info(`mxgate ${VERSION} engine starting (pid ${process.pid}), configuration version ${head.version}, ${this.spool.size.messages} message(s) in the queue`);

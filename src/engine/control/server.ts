@@ -14,7 +14,7 @@ export class ControlError extends Error {
 
 export type Handler = (request: Request) => Promise<unknown>;
 
-const OPS = new Set(['ping', 'status', 'config', 'history', 'version', 'commit', 'stop', 'deliverynow', 'tlsverify', 'daneverify', 'alerts', 'recipients', 'bounce']);
+const OPS = new Set(['ping', 'status', 'config', 'history', 'version', 'commit', 'stop', 'deliverynow', 'tlsverify', 'daneverify', 'alerts', 'recipients', 'bounce', 'mtasts', 'tlsrpt-send']);
 
 /**
  * The engine's control socket (unix, mode 0600 inside an owner-only directory). Anything it does

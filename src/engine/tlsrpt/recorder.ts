@@ -80,7 +80,8 @@ export class TlsReportRecorder implements TlsReportSink {
     const days = [...this.dirty];
     this.dirty.clear();
     this.writing = this.writing.then(async () => {
-      await ensureDir(this.dir);
+      // What an earlier run left on disk is merged in before the day's file is rewritten.
+      await this.load();
       for (const day of days) {
         const record = this.days.get(day);
         if (!record) continue;
