@@ -23,9 +23,9 @@ test('destconfig batch forms: new, edit, default, setup, list, detail, delete; c
     '-c', 'commit destinations',
   ]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /^partner\.example +Required \(Verify\) +Default \(None\) +5 +50$/m);
-  assert.match(r.stdout, /^\.partner\.example +Preferred +Default \(None\) +500 +50$/m);
-  assert.match(r.stdout, /^Default +Preferred +None +500 +50$/m);
+  assert.match(r.stdout, /^partner\.example +Required \(Verify\) +Default \(None\) +Default \(No\) +5 +50$/m);
+  assert.match(r.stdout, /^\.partner\.example +Preferred +Default \(None\) +Default \(No\) +500 +50$/m);
+  assert.match(r.stdout, /^Default +Preferred +None +No +500 +50$/m);
   assert.match(r.stdout, /Warning: You may use the demo certificate to test TLS, but this will not be secure\./);
   assert.match(r.stdout, /Recipient limit: 100 per 60 minutes\n/);
   assert.match(r.stdout, /Bounce: .* bounced after 86400 s in the queue \(Default\)/);
@@ -65,13 +65,13 @@ test('export and import round trip; a broken file is refused with its line', asy
 });
 
 test('the NEW dialog asks the appliance\'s questions; "no" to the TLS question keeps Default', async () => {
-  const script = ['destconfig', 'new', 'dialog.example', 'Y', '7', 'N', 'N', 'Y', '6', 'Y', '2', 'N', '', 'destconfig detail dialog.example', ''].join('\n');
+  const script = ['destconfig', 'new', 'dialog.example', 'Y', '7', 'N', 'N', 'Y', '6', 'Y', '2', 'N', 'N', '', 'destconfig detail dialog.example', ''].join('\n');
   const r = await mxgate(home, [], script);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /Do you wish to apply a specific TLS setting for this domain\? \[N\]> Y\nDo you want to use TLS support\?\n1\. No\n2\. Preferred\n3\. Required\n4\. Preferred \(Verify\)\n5\. Required \(Verify\)\n6\. Required - Verify Hosted Domain/);
   assert.match(r.stdout, /Do you wish to configure DANE Support for this domain\? \[N\]> Y\nPlease choose a DANE option:\n1\. No\n2\. Opportunistic\n3\. Mandatory/);
-  assert.match(r.stdout, /TLS: Required - Verify Hosted Domain\n {4}DANE Support: Opportunistic\n {4}Maximum concurrency: 7\n/);
-  const again = await mxgate(home, [], ['destconfig', 'new', 'plain.example', 'N', 'N', 'N', 'N', 'N', 'N', '', 'destconfig detail plain.example', ''].join('\n'));
+  assert.match(r.stdout, /TLS: Required - Verify Hosted Domain\n {4}DANE Support: Opportunistic\n {4}MTA-STS Support: No \(Default\)\n {4}Maximum concurrency: 7\n/);
+  const again = await mxgate(home, [], ['destconfig', 'new', 'plain.example', 'N', 'N', 'N', 'N', 'N', 'N', 'N', '', 'destconfig detail plain.example', ''].join('\n'));
   assert.match(again.stdout, /TLS: Preferred \(Default\)\n {4}DANE Support: None \(Default\)/);
 });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import https from 'node:https';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
@@ -247,6 +248,51 @@ test('a TLS report (RFC 8460) arrives at the rua mailbox: gzipped JSON with the 
   assert.ok(detail['failed-session-count'] >= 1);
   // Sent material is forgotten: a second send-now has nothing new.
   assert.match(await shell('tlsrptconfig send-now'), /There is no TLS session recorded since the last report\./);
+});
+
+test('TLS reports to an https: rua are POSTed as application/tlsrpt+gzip', async () => {
+  const cert = chain.issueWithKey('reports-https.test', ['reports-https.test']);
+  const posts: { type: string | undefined; path: string | undefined; body: Buffer }[] = [];
+  const receiver = https.createServer({ key: cert.key, cert: cert.cert + chain.intermediate }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      posts.push({ type: req.headers['content-type'], path: req.url, body: Buffer.concat(chunks) });
+      res.writeHead(201).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.7', r));
+  try {
+    const sink = await stsDomain('posted.test');
+    await submitMail(port, 'user@posted.test', 'sts posted');
+    await until('delivery', () => sink.received.find((m) => m.data.includes('Subject: sts posted')));
+    records['reports-https.test'] = { A: ['127.0.0.7'] };
+    records['_smtp._tls.posted.test'] = { TXT: [`v=TLSRPTv1; rua=https://reports-https.test:${(receiver.address() as { port: number }).port}/tlsrpt`] };
+    const out = await shell('tlsrptconfig send-now');
+    assert.match(out, /posted\.test \(\d{4}-\d\d-\d\d\): report \S+ posted to https:\/\/reports-https\.test:\d+\/tlsrpt \(HTTP 201\)/);
+    assert.equal(posts.length, 1);
+    assert.equal(posts[0]!.type, 'application/tlsrpt+gzip');
+    assert.equal(posts[0]!.path, '/tlsrpt');
+    const report = JSON.parse(gunzipSync(posts[0]!.body).toString('utf8'));
+    assert.equal(report.policies[0].policy['policy-domain'], 'posted.test');
+    assert.equal(report.policies[0].summary['total-successful-session-count'], 1);
+  } finally {
+    await new Promise((r) => receiver.close(r));
+  }
+});
+
+test('Required - Verify Hosted Domain with MTA-STS: both checks apply', async () => {
+  // The certificate names the hosted domain, not the MX: the hosted check passes, MTA-STS does not.
+  const sink = await stsDomain('hosted.test', { mxCert: chain.issueWithKey('hosted.test', ['hosted.test']), dest: '--tls required-verify-hosted --mta-sts yes' });
+  const mid = await submitMail(port, 'user@hosted.test', 'hosted and sts');
+  await deferred(mid);
+  assert.equal(sink.received.length, 0);
+  assert.match(await logFrom(new RegExp(`MID ${mid} `)), /TLS failed: certificate verification failed: MTA-STS: no subjectAltName dNSName \(hosted\.test\) matches mx\.hosted\.test/);
+  // A certificate for the MX host satisfies both.
+  const good = await stsDomain('hosted2.test', { dest: '--tls required-verify-hosted --mta-sts yes' });
+  await submitMail(port, 'user@hosted2.test', 'hosted2 and sts');
+  const got = await until('delivery', () => good.received.find((m) => m.data.includes('Subject: hosted2 and sts')));
+  assert.equal(got.secure, true);
 });
 
 test('destconfig: --mta-sts in batch forms and the dialog, refused without TLS, exported and imported', async () => {

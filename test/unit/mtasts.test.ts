@@ -215,6 +215,32 @@ function describeFetch() {
     await until(() => fetches === 4);
     log.close();
   });
+
+test('policies in use are refetched in the background before they expire; unused expired ones are forgotten', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mxg-sts-'));
+    const log = new MailLog(mkdtempSync(path.join(os.tmpdir(), 'mxg-stslog-')));
+    log.open();
+    let now = Date.parse('2026-12-01T00:00:00Z');
+    records['_mta-sts.renew.test'] = { TXT: ['v=STSv1; id=1'] };
+    records['mta-sts.renew.test'] = { A: ['127.0.0.1'] };
+    host.policies.set('renew.test', { body: enforcePolicy(['mx.renew.test'], 7200) });
+    const sources = { dns: new DnsClient([{ host: '127.0.0.1', port: dns.port }]), trusted: [chain.root] };
+    const service = new MtaStsService(dir, log, () => now, (d, o) => fetchPolicy(d, { ...o, port: host.port, timeoutMs: 1500 }));
+    const first = await service.policyFor('renew.test', sources);
+    assert.equal(host.fetches.get('renew.test'), 1);
+    now += 1000_000; // 1000 s of 7200: not due yet
+    assert.deepEqual(await service.refreshDue(sources), []);
+    now += 3000_000; // less than half of max_age left: renewed although the id is the same
+    assert.deepEqual(await service.refreshDue(sources), ['renew.test']);
+    assert.equal(host.fetches.get('renew.test'), 2);
+    const renewed = await service.policyFor('renew.test', sources);
+    assert.ok(Date.parse(renewed.policy!.expiresAt) > Date.parse(first.policy!.expiresAt), 'the expiry moved on');
+    // Unused for longer than the policy lives: not renewed, and forgotten a month after it expires.
+    now += 40 * 24 * 3600_000;
+    assert.deepEqual(await service.refreshDue(sources), []);
+    assert.deepEqual((await service.status()).map((e) => e.domain).filter((d) => d === 'renew.test'), []);
+    log.close();
+  });
 }
 
 async function until(probe: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {

@@ -176,3 +176,21 @@ export class DnsClient {
     });
   }
 }
+
+/** The text of a TXT record: its strings joined (RFC 7208 §3.3, RFC 8461 §3.1). */
+export function txtText(record: dnsPacket.Answer): string {
+  const data = (record as { data: Buffer | string | (Buffer | string)[] }).data;
+  return (Array.isArray(data) ? data : [data]).map((b) => b.toString()).join('');
+}
+
+/** The first IPv4 (else IPv6) address of a host through this client; throws DnsError naming both failures. */
+export async function addressOf(client: DnsClient, host: string): Promise<string> {
+  const problems: string[] = [];
+  for (const type of ['A', 'AAAA'] as const) {
+    const answer = await client.lookup(host, type);
+    const address = answer.records.map((r) => (r as { data: unknown }).data).find((d): d is string => typeof d === 'string' && net.isIP(d) !== 0);
+    if (address) return address;
+    problems.push(`${type}: ${answer.reason ?? answer.rcode}`);
+  }
+  throw new DnsError(`${host} has no address (${problems.join(', ')})`);
+}

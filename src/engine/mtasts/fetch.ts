@@ -1,7 +1,6 @@
 import https from 'node:https';
-import net from 'node:net';
 import tls, { type PeerCertificate } from 'node:tls';
-import type { DnsClient } from '../dns/client.js';
+import { addressOf, type DnsClient } from '../dns/client.js';
 import { parsePolicyText, StsFormatError, type StsPolicy } from './parse.js';
 
 /** RFC 8460 result types for a policy that could not be had. */
@@ -29,18 +28,6 @@ export interface FetchOptions {
 /** RFC 8461 §3.3: senders may refuse bodies larger than 64 KB. */
 export const MAX_POLICY_BYTES = 64 * 1024;
 
-/** The address of the policy host, from the engine's DNS client (A, then AAAA), never the system resolver. */
-async function policyHostAddress(dns: DnsClient, host: string): Promise<string> {
-  const problems: string[] = [];
-  for (const type of ['A', 'AAAA'] as const) {
-    const answer = await dns.lookup(host, type);
-    const address = answer.records.map((r) => (r as { data: unknown }).data).find((d): d is string => typeof d === 'string' && net.isIP(d) !== 0);
-    if (address) return address;
-    problems.push(`${type}: ${answer.reason ?? answer.rcode}`);
-  }
-  throw new StsFetchError('sts-policy-fetch-error', `${host} has no address (${problems.join(', ')})`);
-}
-
 /**
  * GET https://mta-sts.<domain>/.well-known/mta-sts.txt as RFC 8461 §3.3 asks: the host's address
  * from our DNS client, its certificate verified against the enabled CA lists for the DNS-ID
@@ -49,7 +36,10 @@ async function policyHostAddress(dns: DnsClient, host: string): Promise<string> 
 export async function fetchPolicy(domain: string, options: FetchOptions): Promise<StsPolicy> {
   const host = `mta-sts.${domain.toLowerCase()}`;
   if (options.trusted.length === 0) throw new StsFetchError('sts-webpki-invalid', 'no certificate authority list is enabled to verify the policy host');
-  const address = await policyHostAddress(options.dns, host);
+  // The engine's DNS client, never the system resolver.
+  const address = await addressOf(options.dns, host).catch((err: Error) => {
+    throw new StsFetchError('sts-policy-fetch-error', err.message);
+  });
   const text = await new Promise<string>((resolve, reject) => {
     const fail = (type: StsFetchFailure, message: string) => {
       req.destroy();

@@ -1,7 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
-import type { DnsClient } from '../dns/client.js';
+import { type DnsClient, txtText } from '../dns/client.js';
 import type { MailLog } from '../log/mailLog.js';
 import { fetchPolicy, StsFetchError, type StsFetchFailure } from './fetch.js';
 import { parseStsRecords, StsFormatError, type StsPolicy } from './parse.js';
@@ -37,6 +37,9 @@ const TXT_RECHECK_MS = 5 * 60_000;
 const FAILURE_LIMIT = 3;
 const SKIP_MS = 24 * 3600_000;
 const DAY_MS = 24 * 3600_000;
+const RECENT_LIMIT = 10_000;
+/** Entries whose policy has expired and that were not used for this long are removed. */
+const FORGET_MS = 30 * DAY_MS;
 
 const clean = (domain: string) => domain.toLowerCase().replace(/\.$/, '');
 const expired = (p: CachedPolicy, now: number) => Date.parse(p.expiresAt) <= now;
@@ -115,7 +118,20 @@ export class MtaStsService {
       return usedWithinAge && left < Math.min(DAY_MS, (e.policy.maxAge * 1000) / 2);
     });
     for (const e of due) await this.check(e.domain, sources, true);
+    await this.forgetStale(now);
     return due.map((e) => e.domain);
+  }
+
+  /** Remove entries with no unexpired policy that have not been used for a month. */
+  private async forgetStale(now: number): Promise<void> {
+    for (const e of [...this.entries.values()]) {
+      const live = e.policy && !expired(e.policy, now);
+      const lastTouched = Math.max(Date.parse(e.lastUsed ?? '') || 0, Date.parse(e.lastFetch?.at ?? '') || 0);
+      if (live || now - lastTouched < FORGET_MS) continue;
+      this.entries.delete(e.domain);
+      this.recent.delete(e.domain);
+      await unlink(path.join(this.dir, `${encodeURIComponent(e.domain)}.json`)).catch(() => undefined);
+    }
   }
 
   /** One discovery for a domain at a time; later callers share it. */
@@ -131,6 +147,7 @@ export class MtaStsService {
   private async discover(domain: string, sources: StsSources, renew: boolean): Promise<StsLookup> {
     const now = this.clock();
     const entry = this.entries.get(domain) ?? { domain, failures: 0 };
+    if (!renew) entry.lastUsed = new Date(now).toISOString();
     const cached = entry.policy && !expired(entry.policy, now) ? entry.policy : null;
     const owner = `_mta-sts.${domain}`;
     this.log.debug(`DNS query: Q(${owner}, 'TXT')`);
@@ -140,7 +157,7 @@ export class MtaStsService {
       this.log.info(`MTA-STS record Error(TXT lookup failed: ${answer.reason ?? answer.rcode}) for domain(${domain})`);
     } else {
       try {
-        id = parseStsRecords(answer.records.map((r) => ((r as { data: Buffer[] | Buffer }).data instanceof Array ? (r as { data: Buffer[] }).data : [(r as { data: Buffer }).data]).map((b) => b.toString('utf8')).join('')));
+        id = parseStsRecords(answer.records.map(txtText));
         this.log.info(`Successfully fetched MTA-STS TXT record for domain(${domain})`);
       } catch (err) {
         if (!(err instanceof StsFormatError)) throw err;
@@ -157,7 +174,10 @@ export class MtaStsService {
     } else {
       lookup = await this.fetchInto(entry, id, sources, cached);
     }
+    this.recent.delete(domain);
     this.recent.set(domain, { at: this.clock(), lookup });
+    // Bounded: the oldest answers go first (they are only a shortcut; the cache is in `entries`).
+    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value!);
     return lookup;
   }
 

@@ -2,7 +2,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { Config } from '../../store/schema.js';
-import type { DnsClient } from '../dns/client.js';
+import { addressOf, type DnsClient, txtText } from '../dns/client.js';
 import type { MailLog } from '../log/mailLog.js';
 import type { DayRecord } from './recorder.js';
 import { buildReport, newReportId, parseTlsRptRecord, type ReportMeta, reportMail, reportsByDomain, TlsRptRecordError } from './report.js';
@@ -20,10 +20,6 @@ export interface ReportDeps {
 }
 
 const DAY_MS = 24 * 3600_000;
-const txtOf = (r: unknown) => {
-  const data = (r as { data: Buffer | Buffer[] }).data;
-  return (Array.isArray(data) ? data : [data]).map((b) => b.toString('utf8')).join('');
-};
 
 /**
  * Daily TLS reports (RFC 8460, tlsrptconfig): at the configured UTC hour, every finished day's
@@ -84,7 +80,7 @@ export class TlsReportService {
       let rua: string[];
       try {
         if (answer.security === 'bogus') throw new TlsRptRecordError(`the TXT lookup failed (${answer.reason ?? answer.rcode})`);
-        rua = parseTlsRptRecord(answer.records.map(txtOf));
+        rua = parseTlsRptRecord(answer.records.map(txtText));
       } catch (err) {
         if (!(err instanceof TlsRptRecordError)) throw err;
         lines.push(`${domain} (${day.day}): not sent, ${err.message} at _smtp._tls.${domain}`);
@@ -123,13 +119,7 @@ export class TlsReportService {
 async function post(uri: string, body: Buffer, dns: DnsClient, trusted: string[]): Promise<number> {
   const url = new URL(uri);
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  let address = host;
-  if (!net.isIP(host)) {
-    const answer = await dns.lookup(host, 'A');
-    const a = answer.records.map((r) => (r as { data: unknown }).data).find((d): d is string => typeof d === 'string');
-    if (!a) throw new Error(`${host} has no address (${answer.reason ?? answer.rcode})`);
-    address = a;
-  }
+  const address = net.isIP(host) ? host : await addressOf(dns, host);
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
