@@ -108,6 +108,9 @@ test('enforce, MX in the policy, verified TLS: delivered; the guide\'s log lines
   // The cache is on disk, one file per domain, owner-only.
   const file = path.join(home, 'cache', 'mta-sts', 'good.test.json');
   assert.equal(JSON.parse(await readFile(file, 'utf8')).policy.mode, 'enforce');
+  const tv = await shell('tlsverify good.test');
+  assert.match(tv, /^TLS setting for good\.test: Preferred, DANE None, MTA-STS Yes \(entry good\.test\)$/m);
+  assert.match(tv, /Certificate verification successful\.\nUnder "Preferred" with MTA-STS: mail would be delivered over TLS\./);
 });
 
 test('enforce, MX not in the policy: the host is not used, nothing is sent', async () => {

@@ -19,6 +19,16 @@ test('chain validation: a valid chain with the intermediate the peer sent', asyn
   assert.deepEqual(await validateChain(chain.leaf, [chain.intermediate], [chain.root]), { valid: true });
 });
 
+test('chain validation among the ~140 system roots: the issuing root is found, a look-alike name is not trusted', async () => {
+  const { rootCertificates } = await import('node:tls');
+  assert.deepEqual(await validateChain(chain.leaf, [chain.intermediate], [...rootCertificates, chain.root]), { valid: true });
+  assert.equal((await validateChain(chain.leaf, [chain.intermediate], [...rootCertificates])).valid, false);
+  // Another root with the same name but another key: the name filter lets it through, the signature check does not.
+  const twin = opensslChain();
+  assert.equal((await validateChain(chain.leaf, [chain.intermediate], [...rootCertificates, twin.root])).valid, false);
+  assert.deepEqual(await validateChain(chain.leaf, [chain.intermediate], [twin.root, chain.root]), { valid: true });
+});
+
 test('chain validation: missing intermediate, untrusted root, expired intermediate all fail', async () => {
   const missing = await validateChain(chain.leaf, [], [chain.root]);
   assert.equal(missing.valid, false);

@@ -38,8 +38,13 @@ export class TlsReportService {
   /** Called every minute: send finished days once the sending hour has come. */
   async sendDue(): Promise<void> {
     const config = this.deps.config();
-    if (!config.tlsrpt.enabled) return;
     const now = new Date(this.now());
+    if (!config.tlsrpt.enabled) {
+      // Reports off: what was recorded is kept a week (for send-now), then dropped.
+      const weekAgo = new Date(now.getTime() - 7 * DAY_MS).toISOString().slice(0, 10);
+      for (const day of await this.deps.recorder.recordedDays(weekAgo)) await this.deps.recorder.forget(day.day);
+      return;
+    }
     if (now.getUTCHours() < config.tlsrpt.hour) return;
     const today = now.toISOString().slice(0, 10);
     if ((await this.deps.recorder.recordedDays(today)).length === 0) return;
