@@ -321,3 +321,22 @@ test('destconfig: --mta-sts in batch forms and the dialog, refused without TLS, 
   const imp = await mxgate(home, ['-c', 'destconfig import --file bad.txt']);
   assert.match(imp.stdout + imp.stderr, /\[good\.test\] mta_sts must be one of no, yes, not "sometimes"\./);
 });
+
+test('logconfig, tlsrptconfig and mtastsstatus refuse bad input with one line and change nothing', async () => {
+  const rows: [string, RegExp][] = [
+    ['logconfig mail_logs --level loud', /--level must be one of critical, warning, info, debug, trace; not "loud"\./],
+    ['logconfig system_logs --level debug', /Only the mail log \("mail_logs"\) has settings here\./],
+    ['tlsrptconfig --contact nobody', /--contact must be an e-mail address; not "nobody"\./],
+    ['tlsrptconfig --hour 24', /--hour is the UTC hour to send reports, 0-23; not "24"\./],
+    ['tlsrptconfig sometimes', /Unknown operation "sometimes"\./],
+    ['mtastsstatus never.test', /There is no MTA-STS cache entry for never\.test/],
+  ];
+  for (const [line, why] of rows) {
+    const r = await mxgate(home, ['-c', line]);
+    assert.equal(r.code, 1, line);
+    assert.match(r.stdout + r.stderr, why, line);
+    assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, `${line}: no stack trace`);
+  }
+  assert.match(await shell('logconfig'), /mail_logs: IronPort Text Mail Logs, log level Debug/);
+  assert.match(await shell('tlsrptconfig'), /TLS reports: enabled\nOrganization: Test Org\nContact: ops@mxgate\.test\nSent daily at 03:00 UTC/);
+});

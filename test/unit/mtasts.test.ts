@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -142,6 +142,7 @@ function describeFetch() {
     records['_mta-sts.cache.test'] = { TXT: ['v=STSv1; id=one'] };
     records['mta-sts.cache.test'] = { A: ['127.0.0.1'] };
     host.policies.set('cache.test', { body: enforcePolicy(['mx.cache.test'], 3600) });
+    writeFileSync(path.join(dir, 'broken.json'), '{ not json');
     const service = new MtaStsService(dir, log, () => now, fetcher);
     const first = await service.policyFor('cache.test', sources);
     assert.equal(first.policy?.mode, 'enforce');
@@ -185,6 +186,7 @@ function describeFetch() {
       'Debug: MTA-STS Cache entry added for the domain (cache.test).',
       'Info: MTA-STS record Error(Invalid MTA-STS TXT records found) for domain(cache.test)',
       'Info: Failure encountered while fetching MTA-STS policy for the domain(cache.test)',
+      'Warning: MTA-STS cache file broken.json cannot be read; it is ignored',
     ]) assert.ok(text.includes(line), `log has "${line}"`);
     log.close();
   });
