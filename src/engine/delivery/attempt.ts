@@ -251,7 +251,7 @@ export async function deliverToDomain(
     if (req.refuse) {
       ctx.log.info(`Delivery to ${domain} via MX(${target.mxHost}) ${target.host} not attempted: ${req.refuse}`);
       lastError = req.refuse;
-      if (req.refuse.startsWith('DANE')) daneFailure = `${domain} (${target.mxHost}): ${req.refuse}`;
+      if (req.refusedBy === 'DANE') daneFailure = `${domain} (${target.mxHost}): ${req.refuse}`;
       settlePolicies(policies, mx, req, { kind: 'refused', reason: req.refuse });
       continue;
     }

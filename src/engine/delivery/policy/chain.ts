@@ -67,7 +67,7 @@ export interface TlsPolicy {
 }
 
 /** The requirement for one MX, and the policies that had a say in it. */
-export type MxRequirement = TlsRequirement & { by: string[]; refuse?: string; dane?: DaneRequirement; notes: { by: string; text: string }[] };
+export type MxRequirement = TlsRequirement & { by: string[]; refuse?: string; refusedBy?: string; dane?: DaneRequirement; notes: { by: string; text: string }[] };
 
 const VERIFY_ORDER = ['none', 'try', 'must'] as const;
 
@@ -140,7 +140,10 @@ export async function requirementForMx(setting: DestinationTls, policies: TlsPol
     req = strictest(req, demand);
     req.by.push(policy.name);
     if (demand.note) req.notes.push({ by: policy.name, text: demand.note });
-    if (demand.refuse && !req.refuse) req.refuse = demand.refuse;
+    if (demand.refuse && !req.refuse) {
+      req.refuse = demand.refuse;
+      req.refusedBy = policy.name;
+    }
     if (demand.dane && !req.dane) req.dane = demand.dane;
   }
   return req;
