@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureDir } from '../store/atomic.js';
 import type { DataPaths } from '../store/paths.js';
 import { isEngineUp, request } from './control/client.js';
 import { isProcessAlive, runningPid } from './lock.js';
+import { checkDataDirectory } from './dataDirectory.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mxgate.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,9 +28,10 @@ export async function runEngine(paths: DataPaths): Promise<void> {
 /** Start an engine in the background and wait until its control socket answers. */
 export async function startEngine(paths: DataPaths, timeoutMs = 20_000): Promise<{ pid: number; started: boolean }> {
   if (await isEngineUp(paths.socket)) return { pid: (await request(paths.socket, 'ping')).pid, started: false };
+  await checkDataDirectory(paths);
   await ensureDir(paths.home);
   await ensureDir(paths.logs);
-  const out = openSync(paths.engineLog, 'a', 0o600);
+  const out = openSync(paths.engineLog, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   const child = spawn(process.execPath, [BIN, '--home', paths.home, 'engine', 'run'], {
     detached: true,
     stdio: ['ignore', out, out],

@@ -27,6 +27,8 @@ import { TlsReportService } from './tlsrpt/service.js';
 import { dnsClientFor } from './dns/resolvers.js';
 import { trustedCas } from '../store/trust.js';
 import { enqueueGenerated } from './queue/spool.js';
+import { checkDataDirectory } from './dataDirectory.js';
+import { removeLitter } from '../store/atomic.js';
 import path from 'node:path';
 
 /**
@@ -92,6 +94,7 @@ export class Engine {
 
   async start(): Promise<void> {
     process.umask(0o077);
+    await checkDataDirectory(this.paths);
     for (const dir of [this.paths.home, this.paths.run, this.paths.logs, this.paths.keys, this.paths.cache, this.paths.configuration]) {
       await ensureDir(dir);
     }
@@ -102,8 +105,13 @@ export class Engine {
       this.log.setLevel(head.config.logs.mailLevel);
       await this.reports.load();
       await this.mtaSts.load();
-      await this.spool.open();
-      this.ids.open();
+      const repairs = [...this.store.repairs, ...(await this.spool.open())];
+      for (const dir of [this.paths.home, this.paths.keys, path.join(this.paths.cache, 'mta-sts'), path.join(this.paths.cache, 'tlsrpt')]) {
+        for (const n of await removeLitter(dir)) repairs.push(`removed ${path.relative(this.paths.home, path.join(dir, n))}, left by an interrupted write`);
+      }
+      const idRepair = this.ids.open((await this.spool.list()).map((e) => e.mid));
+      if (idRepair) repairs.push(idRepair);
+      for (const r of repairs) this.log.warning(`Start-up repair: ${r}`);
       this.log.info(`mxgate ${VERSION} engine starting (pid ${process.pid}), configuration version ${head.version}, ${this.spool.size.messages} message(s) in the queue`);
       // Start what can run; the engine stays up so the administrator can fix the rest from the shell.
       const material = await this.tlsMaterial(head.config).catch((err: Error) => {

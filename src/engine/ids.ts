@@ -16,15 +16,27 @@ export class IdAllocator {
 
   constructor(private readonly file: string) {}
 
-  open(): void {
+  /**
+   * Read the reserved numbers. A damaged file cannot say which numbers were used: numbering then
+   * resumes above every MID in the queue (`usedMids`) and above the current time in seconds, far
+   * beyond what any earlier run can have reached; what was done is returned for the log.
+   */
+  open(usedMids: number[] = []): string | undefined {
+    let repair: string | undefined;
     try {
-      const saved = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<Record<IdKind, number>>;
-      for (const k of KINDS) if (Number.isSafeInteger(saved[k])) this.next[k] = this.limit[k] = saved[k]!;
+      const saved = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<Record<IdKind, number>> | null;
+      if (!saved || typeof saved !== 'object' || KINDS.some((k) => !Number.isSafeInteger(saved[k]))) throw new Error('it does not hold the three counters');
+      for (const k of KINDS) this.next[k] = this.limit[k] = saved[k]!;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        const floor = Math.max(Math.floor(Date.now() / 1000), ...usedMids) + 1;
+        for (const k of KINDS) this.next[k] = floor;
+        repair = `${path.basename(this.file)} cannot be read (${(err as Error).message}); MID, ICID and DCID numbering resumes at ${floor}, above any number used before`;
+      }
     }
     for (const k of KINDS) this.limit[k] = this.next[k];
     this.reserve();
+    return repair;
   }
 
   take(kind: IdKind): number {

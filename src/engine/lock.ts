@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { open, readFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
 
 /** A process that exists and is not a zombie (a killed engine whose parent has not reaped it). */
 function alive(pid: number): boolean {
@@ -26,9 +27,27 @@ export async function readPid(pidFile: string): Promise<number | undefined> {
   }
 }
 
+/**
+ * Is `pid` an mxgate engine of the data directory `home`? Its command line must be
+ * "… mxgate … engine run", with this --home when it names one. A pid file left by a crash may name
+ * a process that has since taken the number (even pid 1): that one is not ours.
+ */
+function isEngineOf(pid: number, home: string): boolean {
+  let args: string[];
+  try {
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return true; // no /proc: alive is all we can know
+  }
+  const engine = args.includes('engine') && args.includes('run') && args.some((a) => /mxgate(\.js)?$/.test(a));
+  const at = args.indexOf('--home');
+  return engine && (at < 0 || path.resolve(args[at + 1] ?? '') === path.resolve(home));
+}
+
+/** The pid in the pid file when it is a live engine of this data directory (run/engine.pid's home). */
 export async function runningPid(pidFile: string): Promise<number | undefined> {
   const pid = await readPid(pidFile);
-  return pid !== undefined && alive(pid) ? pid : undefined;
+  return pid !== undefined && alive(pid) && isEngineOf(pid, path.dirname(path.dirname(pidFile))) ? pid : undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { access, link, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 /** fsync a directory so that a rename or a new file in it survives a crash. */
@@ -16,7 +16,7 @@ export async function fsyncDir(dir: string): Promise<void> {
  * Write a file so that readers see either the old or the new content, never a torn one:
  * temporary file, fsync, rename, fsync of the directory.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o600, options: { exclusive?: boolean } = {}): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', mode);
@@ -30,12 +30,43 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, m
   }
   await fh.close();
   try {
-    await rename(tmp, file);
+    // exclusive: a file that exists already is never replaced (link fails with EEXIST).
+    if (options.exclusive) {
+      await link(tmp, file).catch(async (err: NodeJS.ErrnoException) => {
+        // A file system without hard links: check, then rename (the engine is the only writer).
+        if (err.code === 'EEXIST') throw err;
+        const exists = await access(file).then(
+          () => true,
+          () => false,
+        );
+        if (exists) throw Object.assign(new Error(`${file} exists already`), { code: 'EEXIST' });
+        await rename(tmp, file);
+      });
+      await unlink(tmp).catch(() => undefined);
+    } else {
+      await rename(tmp, file);
+    }
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
   await fsyncDir(dir);
+}
+
+/** The temporary-file name pattern writeFileAtomic uses (and IdAllocator's ids.json.tmp). */
+const LITTER = /^(\..+\.[0-9a-f]{12}\.tmp|.+\.json\.tmp)$/;
+
+/** Remove temporary files a killed writer left behind; returns their names. */
+export async function removeLitter(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const litter = names.filter((n) => LITTER.test(n));
+  for (const n of litter) await unlink(path.join(dir, n)).catch(() => undefined);
+  return litter;
 }
 
 /** mkdir -p with an owner-only mode for directories the appliance creates. */

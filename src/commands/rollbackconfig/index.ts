@@ -7,7 +7,7 @@ import type { VersionMeta } from '../../store/versions.js';
 import { commitDraft } from '../commit/index.js';
 
 function printTable(session: Session, versions: VersionMeta[]): void {
-  const rows = versions.map((v) => [String(v.version), ctime(new Date(v.time)), v.user, v.comment || '-']);
+  const rows = versions.map((v) => (v.unreadable ? [String(v.version), '-', '-', `UNREADABLE: ${v.unreadable}`] : [String(v.version), ctime(new Date(v.time)), v.user, v.comment || '-']));
   const [head, ...lines] = formatTable(['#', 'Committed On', 'User', 'Description'], rows);
   session.io.print(head!, ...lines.map((l, i) => l + (Number(rows[i]![0]) === session.baseVersion ? '  (current)' : '')));
 }
@@ -52,7 +52,7 @@ export const rollbackconfig: Command = {
       allowEmpty: true,
       validate: (s) => {
         if (s === '') return undefined;
-        if (!versions.some((v) => String(v.version) === s)) throw new CommandError('That value is not valid.');
+        if (!versions.some((v) => String(v.version) === s && !v.unreadable)) throw new CommandError('That value is not valid.');
         return Number(s);
       },
     });

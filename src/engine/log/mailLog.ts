@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { MAIL_LOG_LEVELS, type MailLogLevel } from '../../store/schema.js';
 import { ctime } from './ctime.js';
@@ -39,7 +39,13 @@ export class MailLog {
 
   open(): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    this.fd = openSync(this.file, 'a', 0o600);
+    // Never through a symbolic link someone planted where the log goes.
+    try {
+      this.fd = openSync(this.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new Error(`${this.file} is a symbolic link; the mail log is never written through one (remove the link)`);
+      throw err;
+    }
     this.size = statSync(this.file).size;
   }
 

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
@@ -54,25 +54,57 @@ export class Spool {
    * Scan the queue directory; drop half-written messages left by a crash. Synchronous reads: this
    * runs once before the engine serves anything, and one promise per small file costs ~10x more.
    */
-  async open(): Promise<void> {
+  async open(): Promise<string[]> {
+    const repairs: string[] = [];
     await ensureDir(this.dir);
-    const names = await readdir(this.dir);
-    const withEnvelope = new Set(names.filter((n) => /^\d+\.json$/.test(n)).map((n) => n.slice(0, -5)));
     this.count = 0;
     this.bytes = 0;
     this.envelopes.clear();
-    for (const n of names) {
+    // Envelopes first: a damaged one is set aside with its message before anything is counted.
+    for (const n of (await readdir(this.dir)).filter((x) => /^\d+\.json$/.test(x))) {
+      const mid = Number(n.slice(0, -5));
+      const envelope = this.readEnvelope(path.join(this.dir, n), mid);
+      if (typeof envelope === 'string') repairs.push(this.quarantine(mid, envelope));
+      else this.envelopes.set(mid, envelope);
+    }
+    for (const n of await readdir(this.dir)) {
       const full = path.join(this.dir, n);
-      if (n.endsWith('.tmp') || (/^\d+\.eml$/.test(n) && !withEnvelope.has(n.slice(0, -4)))) {
+      if (n.endsWith('.tmp') || (/^\d+\.eml$/.test(n) && !this.envelopes.has(Number(n.slice(0, -4))))) {
         rmSync(full, { force: true });
       } else if (/^\d+\.eml$/.test(n)) {
         this.count += 1;
         this.bytes += statSync(full).size;
-      } else if (/^\d+\.json$/.test(n)) {
-        const envelope = JSON.parse(readFileSync(full, 'utf8')) as Envelope;
-        this.envelopes.set(envelope.mid, envelope);
       }
     }
+    return repairs;
+  }
+
+  /** A queue envelope as read at start, or why it cannot be used. */
+  private readEnvelope(file: string, mid: number): Envelope | string {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(readFileSync(file, 'utf8')) as Envelope;
+    } catch (err) {
+      return `not valid JSON (${(err as Error).message})`;
+    }
+    if (!envelope || typeof envelope !== 'object') return 'not an envelope';
+    if (envelope.mid !== mid) return `it names MID ${String(envelope.mid)}`;
+    if (typeof envelope.from !== 'string' || !Array.isArray(envelope.to) || envelope.to.some((t) => typeof t !== 'string')) return 'its sender or recipients are missing';
+    return envelope;
+  }
+
+  /** Move a damaged message out of the way (queue/corrupt/), so the engine starts and nothing is deleted. */
+  private quarantine(mid: number, why: string): string {
+    const corrupt = path.join(this.dir, 'corrupt');
+    mkdirSync(corrupt, { recursive: true, mode: 0o700 });
+    for (const ext of ['json', 'eml']) {
+      try {
+        renameSync(path.join(this.dir, `${mid}.${ext}`), path.join(corrupt, `${mid}.${ext}`));
+      } catch {
+        // the data file may be missing
+      }
+    }
+    return `queue/${mid}.json of MID ${mid} cannot be used (${why}); moved with its message to queue/corrupt/`;
   }
 
   async enqueue(envelope: Envelope, message: Buffer): Promise<void> {
