@@ -10,6 +10,7 @@ import { dnsconfig } from './dnsconfig/index.js';
 import { logconfig } from './logconfig/index.js';
 import { mtastsstatus } from './mtastsstatus/index.js';
 import { tlsrptconfig } from './tlsrptconfig/index.js';
+import { queueconfig } from './queueconfig/index.js';
 import { smtproutes } from './smtproutes/index.js';
 import { sslconfig } from './sslconfig/index.js';
 import { tlsverify } from './tlsverify/index.js';
@@ -44,6 +45,7 @@ const commands: Command[] = [
   loadconfig,
   logconfig,
   mtastsstatus,
+  queueconfig,
   quit,
   rollbackconfig,
   saveconfig,

@@ -29,6 +29,7 @@ import { trustedCas } from '../store/trust.js';
 import { enqueueGenerated } from './queue/spool.js';
 import { checkDataDirectory } from './dataDirectory.js';
 import { removeLitter } from '../store/atomic.js';
+import { StorageGuard } from './queue/storage.js';
 import path from 'node:path';
 
 /**
@@ -47,6 +48,7 @@ export class Engine {
   private readonly mtaSts: MtaStsService;
   private readonly reports: TlsReportRecorder;
   private readonly tlsrpt: TlsReportService;
+  private readonly storage: StorageGuard;
   /** The once-a-minute housekeeping: MTA-STS refresh, TLS reports. */
   private minuteTimer: NodeJS.Timeout | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
@@ -64,7 +66,10 @@ export class Engine {
     this.log = new MailLog(paths.mailLogs);
     this.spool = new Spool(paths.queue);
     this.ids = new IdAllocator(path.join(paths.queue, 'ids.json'));
+    this.storage = new StorageGuard(paths.queue, () => this.store.current.config.queue.reserveMb);
+    this.log.onTrouble = (trouble) => this.logTrouble(trouble);
     this.listeners = new ListenerManager({
+      storage: this.storage,
       log: this.log,
       spool: this.spool,
       ids: this.ids,
@@ -148,11 +153,25 @@ export class Engine {
     return this.stopping;
   }
 
+  /**
+   * The mail log cannot be written (or can again): said on stderr (engine.log), shown by status,
+   * and a System/Critical alert is queued when the queue can take it. New connections get 421 meanwhile.
+   */
+  private logTrouble(trouble: { since: string; error: string } | undefined): void {
+    const line = trouble ? `the mail log cannot be written (${trouble.error}); new connections get 421 4.3.2 until it can` : 'the mail log can be written again; connections are accepted';
+    process.stderr.write(`${new Date().toISOString()} mxgate engine: ${line}\n`);
+    if (!trouble) return;
+    this.alerts
+      .raise({ cls: 'system', severity: 'critical', summary: 'The mail log cannot be written', details: `${line}.\r\nFree space on the queue's file system: ${this.storage.state().freeMb} MB.`, key: 'mail-log' })
+      .catch(() => undefined);
+  }
+
   /** Housekeeping that must not hold up delivery: MTA-STS policies renewed before they expire, due TLS reports. */
   private async everyMinute(): Promise<void> {
     const config = this.store.current.config;
     try {
       const sources = { dns: dnsClientFor(config), trusted: await trustedCas(this.paths, config) };
+      this.log.flush(); // lines kept while the disk was full go out as soon as they can
       await this.mtaSts.refreshDue(sources);
       await this.tlsrpt.sendDue();
     } catch (err) {
@@ -173,6 +192,7 @@ export class Engine {
       listeners: this.listeners.status(),
       queue: this.spool.size,
       delivery: this.delivery.activity(),
+      storage: { ...this.storage.state(), mailLog: this.log.problem ? `cannot be written since ${this.log.problem.since}: ${this.log.problem.error}` : 'ok' },
       ...(this.startupProblem ? { startupProblem: this.startupProblem } : {}),
     };
   }

@@ -35,21 +35,38 @@ export class IdAllocator {
       }
     }
     for (const k of KINDS) this.limit[k] = this.next[k];
-    this.reserve();
+    try {
+      this.reserve();
+    } catch (err) {
+      // A full disk at start: numbers are reserved at the first take that can write (until then, temporary refusals).
+      repair = `${repair ? `${repair}; ` : ''}numbers cannot be reserved yet (${(err as Error).message})`;
+    }
     return repair;
   }
 
+  /**
+   * The next number. The next block is reserved while a tenth of the current one is left, so a
+   * reservation that cannot be written (a full disk) is retried with the following numbers; only
+   * when the reserved numbers run out does this throw (callers answer with a temporary error).
+   */
   take(kind: IdKind): number {
-    if (this.next[kind] >= this.limit[kind]) this.reserve();
+    if (this.next[kind] + BLOCK / 10 >= this.limit[kind]) {
+      try {
+        this.reserve();
+      } catch (err) {
+        if (this.next[kind] >= this.limit[kind]) throw new Error(`no ${kind.toUpperCase()} can be reserved: ${(err as Error).message}`);
+      }
+    }
     return this.next[kind]++;
   }
 
   private reserve(): void {
-    for (const k of KINDS) if (this.next[k] + BLOCK / 10 >= this.limit[k]) this.limit[k] = this.next[k] + BLOCK;
+    const limit = { ...this.limit };
+    for (const k of KINDS) if (this.next[k] + BLOCK / 10 >= limit[k]) limit[k] = this.next[k] + BLOCK;
     const tmp = `${this.file}.tmp`;
     const fd = openSync(tmp, 'w', 0o600);
     try {
-      writeSync(fd, JSON.stringify(this.limit) + '\n');
+      writeSync(fd, JSON.stringify(limit) + '\n');
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -61,5 +78,7 @@ export class IdAllocator {
     } finally {
       closeSync(dir);
     }
+    // Only numbers that are on disk are handed out.
+    this.limit = limit;
   }
 }

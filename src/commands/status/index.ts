@@ -40,6 +40,8 @@ export const status: Command = {
     io.print(`Configuration:     version ${s.configVersion}${session.hasChanges() ? ' (this session has uncommitted changes)' : ''}`);
     io.print(`Queue:             ${s.queue.messages} message(s), ${bytes(s.queue.bytes)}`);
     io.print(`Delivery:          ${s.delivery.active} message(s) being delivered, ${s.delivery.idleConnections} idle connection(s) kept for reuse`);
+    io.print(`Storage:           ${s.storage.freeMb < 0 ? 'free space unknown' : `${s.storage.freeMb} MB free`}, reserve ${s.storage.reserveMb} MB: ${s.storage.accepting ? 'accepting mail' : 'NOT ACCEPTING new mail (452 4.3.1) until space is freed'}`);
+    io.print(`Mail log:          ${s.storage.mailLog}`);
     if (s.startupProblem) {
       io.warn(`the committed configuration could not be applied when the engine started: ${s.startupProblem}`);
       io.print('         Listeners that could not start are not running; fix the configuration and commit.');

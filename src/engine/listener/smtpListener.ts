@@ -17,6 +17,8 @@ export interface ListenerDeps {
   queued?: () => void;
   /** The client's host name (PTR, forward-confirmed or not), for host name sender groups. */
   reverse?: (ip: string) => Promise<{ host: string; verified: boolean } | undefined>;
+  /** The queue's free-space reserve: below it MAIL gets 452 4.3.1. */
+  storage?: { accepting(size?: number): boolean; exhausted(): boolean };
 }
 
 /** The certificate (leaf + chain, PEM) and key a listener presents after STARTTLS. */
@@ -156,7 +158,13 @@ export class SmtpListener {
   }
 
   private async admit(session: SMTPServerSession): Promise<void> {
-    const icid = this.deps.ids.take('icid');
+    let icid: number;
+    try {
+      icid = this.deps.ids.take('icid');
+    } catch (err) {
+      this.deps.log.critical(`Connection refused: ${(err as Error).message}`);
+      throw smtpError(421, '4.3.2 System not accepting network messages, try again later');
+    }
     const { iface, listener, tls } = this.current;
     const address = plainAddress(session.remoteAddress);
     // Host names are looked up only when a sender group names hosts.
@@ -165,6 +173,8 @@ export class SmtpListener {
     this.deps.log.info(
       `New SMTP ICID ${icid} interface ${iface.name} (${iface.ip}) address ${address} reverse dns host ${name?.host ?? 'unknown'} verified ${name?.verified ? 'yes' : 'no'}`,
     );
+    // Mail that cannot be logged is not taken (the log is the record of what was accepted).
+    if (!this.deps.log.healthy || this.deps.storage?.exhausted()) throw smtpError(421, '4.3.2 System not accepting network messages, try again later');
     // Only a forward-confirmed name can put a host in a sender group (a PTR alone is the sender's say-so).
     const match = classify(listener.hat, address, name?.verified ? name.host : undefined);
     if (!match || match.policy.action === 'reject') {
@@ -221,8 +231,17 @@ export class SmtpListener {
     if (conn.messages >= conn.policy.maxMessagesPerConnection) {
       return cb(smtpError(452, `4.5.3 Too many messages in this session (limit ${conn.policy.maxMessagesPerConnection}); reconnect`));
     }
+    if (this.deps.storage && !this.deps.storage.accepting()) {
+      this.deps.log.warning(`ICID ${conn.icid} MAIL refused: the queue's file system is below its free-space reserve`);
+      return cb(smtpError(452, '4.3.1 Insufficient system storage, try again later'));
+    }
     this.abandon(conn, 'Receiving aborted by sender');
-    conn.mid = this.deps.ids.take('mid');
+    try {
+      conn.mid = this.deps.ids.take('mid');
+    } catch (err) {
+      this.deps.log.critical(`ICID ${conn.icid} MAIL refused: ${(err as Error).message}`);
+      return cb(smtpError(452, '4.3.1 Insufficient system storage, try again later'));
+    }
     conn.rcpts = 0;
     this.deps.log.info(`Start MID ${conn.mid} ICID ${conn.icid}`);
     this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} From: <${from}>`);
@@ -283,10 +302,11 @@ export class SmtpListener {
           this.deps.queued?.();
           cb(null, `Ok: Message MID ${mid} accepted`);
         },
-        (err: Error) => {
+        (err: NodeJS.ErrnoException) => {
           this.abandon(conn, `queue write failed: ${err.message}`);
           this.deps.log.critical(`MID ${mid} could not be written to the queue: ${err.message}`);
-          cb(smtpError(451, '4.3.0 Local error: message not queued, try again later'));
+          // Never the error text, never a 5xx: the sender keeps the message and retries.
+          cb(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? smtpError(452, '4.3.1 Insufficient system storage, try again later') : smtpError(451, '4.3.0 Local error: message not queued, try again later'));
         },
       );
     });

@@ -15,6 +15,9 @@ export interface MailLogOptions {
   keep?: number;
 }
 
+/** Lines kept in memory while the log cannot be written (a full disk), written when it can again. */
+const PENDING_LIMIT = 10_000;
+
 /**
  * AsyncOS-style text mail log: `<ctime> Info: message` lines in logs/mail_logs/mail.current,
  * rotated by size into mail.@<timestamp>.s files. Lines are written synchronously so that the log
@@ -26,6 +29,14 @@ export class MailLog {
   private readonly maxBytes: number;
   private readonly keep: number;
   private threshold = RANK.Info;
+  /** Lines not yet written because writing failed, oldest first (bounded). */
+  private pending: string[] = [];
+  private dropped = 0;
+  /** Why the log cannot be written, since when; undefined while it can. */
+  private trouble: { since: string; error: string } | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  /** Told once when writing starts to fail, and once when it works again (engine.log, status, alert). */
+  onTrouble: (state: { since: string; error: string } | undefined) => void = () => undefined;
   readonly file: string;
 
   constructor(
@@ -75,24 +86,85 @@ export class MailLog {
     this.write('Critical', message);
   }
 
+  /** Writing works (false while a full disk or an I/O error keeps lines in memory). */
+  get healthy(): boolean {
+    return this.trouble === undefined;
+  }
+
+  get problem(): { since: string; error: string } | undefined {
+    return this.trouble;
+  }
+
+  /**
+   * Never throws into the SMTP or delivery paths: a line that cannot be written (ENOSPC, EIO) is
+   * kept in memory (the oldest dropped past PENDING_LIMIT, and counted) and written, in order, with
+   * the next line once writing works again.
+   */
   write(level: LogLevel, message: string): void {
     if (this.fd === undefined || RANK[level] > this.threshold) return;
-    const line = `${ctime()} ${level}: ${message.replace(/[\r\n]+/g, ' ')}\n`;
-    this.size += writeSync(this.fd, line);
-    if (this.size >= this.maxBytes) this.rotate();
+    // Control characters (terminal escapes from a client or a comment) are shown, never passed on.
+    const clean = message.replace(/[\r\n]+/g, ' ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    this.pending.push(`${ctime()} ${level}: ${clean}\n`);
+    if (this.pending.length > PENDING_LIMIT) {
+      this.pending.shift();
+      this.dropped += 1;
+    }
+    this.flush();
+  }
+
+  /** Write what is pending; on failure keep it, and say so once. */
+  flush(): void {
+    if (this.fd === undefined || this.pending.length === 0) return;
+    try {
+      if (this.dropped) {
+        const note = `${ctime()} Warning: ${this.dropped} mail log line(s) were lost while the log could not be written\n`;
+        this.size += writeSync(this.fd, note);
+        this.dropped = 0;
+      }
+      const text = this.pending.join('');
+      const bytes = Buffer.byteLength(text);
+      let written = 0;
+      // A short write (nearly full disk) writes the rest next time, never a line twice.
+      while (written < bytes) written += writeSync(this.fd, Buffer.from(text).subarray(written));
+      this.pending = [];
+      this.size += written;
+      if (this.trouble) {
+        this.trouble = undefined;
+        clearInterval(this.retry);
+        this.retry = undefined;
+        this.onTrouble(undefined);
+      }
+      if (this.size >= this.maxBytes) this.rotate();
+    } catch (err) {
+      if (!this.trouble) {
+        this.trouble = { since: new Date().toISOString(), error: (err as Error).message };
+        // Retried every few seconds even when nothing else is logged, so the state clears by itself.
+        this.retry = setInterval(() => this.flush(), 2000).unref();
+        this.onTrouble(this.trouble);
+      }
+    }
   }
 
   close(): void {
+    clearInterval(this.retry);
+    this.retry = undefined;
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
 
   private rotate(): void {
-    this.close();
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
-    renameSync(this.file, path.join(this.dir, `mail.@${stamp}.${process.hrtime.bigint()}.s`));
-    const old = readdirSync(this.dir).filter((n) => n.startsWith('mail.@')).sort();
-    for (const n of old.slice(0, Math.max(0, old.length - this.keep))) unlinkSync(path.join(this.dir, n));
-    this.open();
+    try {
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+      renameSync(this.file, path.join(this.dir, `mail.@${stamp}.${process.hrtime.bigint()}.s`));
+      // Until the new file is open, lines keep going to the renamed one: nothing is lost.
+      const fd = openSync(this.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.fd = fd;
+      this.size = 0;
+      const old = readdirSync(this.dir).filter((n) => n.startsWith('mail.@')).sort();
+      for (const n of old.slice(0, Math.max(0, old.length - this.keep))) unlinkSync(path.join(this.dir, n));
+    } catch {
+      // Rotation is retried at the next line; the log goes on in the file that is open.
+    }
   }
 }
