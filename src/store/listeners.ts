@@ -31,7 +31,7 @@ export function addListener(config: Config, spec: ListenerSpec): Config {
       certificate: null,
       hat: defaultHat(spec.type),
       rcptAccess: [],
-      limits: { maxConcurrency: 50, tcpQueue: 50 },
+      limits: { maxConcurrency: 50, tcpQueue: 50, commandTimeout: 60, dataTimeout: 600, sessionTimeout: 1800 },
     });
   });
 }

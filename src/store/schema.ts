@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import os from 'node:os';
 import { z } from 'zod';
 import { defaultHat, HatSchema, hatProblems } from './hat.js';
@@ -73,6 +74,35 @@ export const SmtpRouteSchema = z.object({
 
 export const LISTENER_TYPES = ['public', 'private'] as const;
 
+/**
+ * Forward secrecy by default: TLS 1.3 suites and ECDHE with AEAD for TLS 1.2, in and out. An
+ * administrator may widen a list (sslconfig inbound|outbound --ciphers) for old peers.
+ */
+export const FORWARD_SECRET_CIPHERS = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_128_GCM_SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+].join(':');
+
+/** An OpenSSL cipher list this Node can use (an unknown name alone is "no cipher match"). */
+export const cipherList = z
+  .string()
+  .max(2000)
+  .refine((s) => {
+    try {
+      tls.createSecureContext({ ciphers: s });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'is not a cipher list OpenSSL accepts');
+
 /** logconfig mail_logs --level, most to least severe; Info by default. */
 export const MAIL_LOG_LEVELS = ['critical', 'warning', 'info', 'debug', 'trace'] as const;
 export type MailLogLevel = (typeof MAIL_LOG_LEVELS)[number];
@@ -109,8 +139,14 @@ export const ListenerSchema = z
       .object({
         maxConcurrency: z.number().int().min(1).max(100000).default(50),
         tcpQueue: z.number().int().min(1).max(65535).default(50),
+        /** Seconds a client has to complete each command line after our reply (a trickle does not reset it). */
+        commandTimeout: z.number().int().min(1).max(3600).default(60),
+        /** Seconds to transfer a whole message after 354. */
+        dataTimeout: z.number().int().min(1).max(7200).default(600),
+        /** Seconds a whole session may last, whatever the client does. */
+        sessionTimeout: z.number().int().min(1).max(86400).default(1800),
       })
-      .default(() => ({ maxConcurrency: 50, tcpQueue: 50 })),
+      .default(() => ({ maxConcurrency: 50, tcpQueue: 50, commandTimeout: 60, dataTimeout: 600, sessionTimeout: 1800 })),
   })
   .transform((l) => ({ ...l, hat: l.hat ?? defaultHat(l.type) }));
 
@@ -139,8 +175,10 @@ export const ConfigSchema = z
         outboundMinVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
         peerCertFqdn: z.boolean().default(false),
         peerCertX509: z.boolean().default(false),
+        inboundCiphers: cipherList.default(FORWARD_SECRET_CIPHERS),
+        outboundCiphers: cipherList.default(FORWARD_SECRET_CIPHERS),
       })
-      .default(() => ({ outboundMinVersion: 'TLSv1.2' as const, peerCertFqdn: false, peerCertX509: false })),
+      .default(() => ({ outboundMinVersion: 'TLSv1.2' as const, peerCertFqdn: false, peerCertX509: false, inboundCiphers: FORWARD_SECRET_CIPHERS, outboundCiphers: FORWARD_SECRET_CIPHERS })),
     /** SMTP routes: a domain (or ".domain") delivered to fixed hosts instead of its MX. */
     smtpRoutes: z.array(SmtpRouteSchema).default(() => []),
     alerts: AlertsSchema.default(() => AlertsSchema.parse({})),

@@ -36,6 +36,7 @@ export function listenerSummary(config: Config, l: Listener): string[] {
     'Protocol: SMTP',
     'Default Domain:',
     `Max Concurrency: ${l.limits.maxConcurrency} (TCP Queue: ${l.limits.tcpQueue})`,
+    `Timeouts: ${l.limits.commandTimeout} s per command, ${l.limits.dataTimeout} s per message (DATA), ${l.limits.sessionTimeout} s per session`,
     'Domain Map: Disabled',
     `TLS: ${TLS_LABEL[l.hat.defaults.tls]}`,
     `Certificate: ${cert}`,
@@ -218,5 +219,8 @@ export async function limitsDialog(session: Session, name: string): Promise<void
   const l = listener(session, name);
   const maxConcurrency = await session.io.askInt('Enter the maximum number of concurrent connections for this listener.', { default: l.limits.maxConcurrency, min: 1, max: 100000 });
   const tcpQueue = await session.io.askInt('Enter the maximum length of the TCP queue.', { default: l.limits.tcpQueue, min: 1, max: 65535 });
-  session.draft = setLimits(session.draft, name, { maxConcurrency, tcpQueue });
+  const commandTimeout = await session.io.askInt('Enter the time a client has to complete each command, in seconds.', { default: l.limits.commandTimeout, min: 1, max: 3600 });
+  const dataTimeout = await session.io.askInt('Enter the time a client has to transfer a message (DATA), in seconds.', { default: l.limits.dataTimeout, min: 1, max: 7200 });
+  const sessionTimeout = await session.io.askInt('Enter the total time limit of a session, in seconds.', { default: l.limits.sessionTimeout, min: 1, max: 86400 });
+  session.draft = setLimits(session.draft, name, { maxConcurrency, tcpQueue, commandTimeout, dataTimeout, sessionTimeout });
 }

@@ -35,7 +35,7 @@ export const EDIT_USAGE = [
   'listenerconfig edit NAME hostaccess group GROUP add|delete PATTERN [--policy POLICY]',
   'listenerconfig edit NAME rcptaccess add|delete DOMAIN',
   'listenerconfig edit NAME rcptaccess print',
-  'listenerconfig edit NAME limits [--max-concurrency N] [--tcp-queue N]',
+  'listenerconfig edit NAME limits [--max-concurrency N] [--tcp-queue N] [--command-timeout S] [--data-timeout S] [--session-timeout S]',
 ];
 
 export const EDIT_KEYWORDS = ['certificate', 'hostaccess', 'rcptaccess', 'limits'];
@@ -51,6 +51,9 @@ const EDIT_OPTIONS = {
   'max-messages': { type: 'string' },
   'max-recipients': { type: 'string' },
   'tcp-queue': { type: 'string' },
+  'command-timeout': { type: 'string' },
+  'data-timeout': { type: 'string' },
+  'session-timeout': { type: 'string' },
   file: { type: 'string' },
 } as const;
 
@@ -148,10 +151,17 @@ export async function editPolicyBatch(session: Session, name: string, keyword: s
       return;
     }
     case 'limits': {
-      const maxConcurrency = optionalCount(values['max-concurrency'], '--max-concurrency');
-      const tcpQueue = optionalCount(values['tcp-queue'], '--tcp-queue');
-      if (maxConcurrency === undefined && tcpQueue === undefined) throw new CommandError(`Nothing to change.\n${usage()}`);
-      session.draft = setLimits(session.draft, listener.name, { ...(maxConcurrency ? { maxConcurrency } : {}), ...(tcpQueue ? { tcpQueue } : {}) });
+      const changes = {
+        maxConcurrency: optionalCount(values['max-concurrency'], '--max-concurrency'),
+        tcpQueue: optionalCount(values['tcp-queue'], '--tcp-queue'),
+        commandTimeout: optionalCount(values['command-timeout'], '--command-timeout'),
+        dataTimeout: optionalCount(values['data-timeout'], '--data-timeout'),
+        sessionTimeout: optionalCount(values['session-timeout'], '--session-timeout'),
+      };
+      const set = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+      if (Object.keys(set).length === 0) throw new CommandError(`Nothing to change.\n${usage()}`);
+      session.draft = setLimits(session.draft, listener.name, set);
+      const tcpQueue = changes.tcpQueue;
       io.print(`Limits of ${listener.name} changed.${tcpQueue ? ' A new TCP queue length applies when the listener is next bound (address change or engine restart).' : ''}`);
       return;
     }

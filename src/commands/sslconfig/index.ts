@@ -1,12 +1,22 @@
 import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { editConfig } from '../../store/edit.js';
+import { FORWARD_SECRET_CIPHERS } from '../../store/schema.js';
 
 export const sslconfig: Command = {
   name: 'sslconfig',
-  summary: 'Outbound TLS version floor and optional peer certificate checks',
-  usage: ['sslconfig', 'sslconfig outbound --min-version TLSv1.2|TLSv1.3', 'sslconfig peer-cert-fqdn enable|disable', 'sslconfig peer-cert-x509 enable|disable'],
+  summary: 'TLS cipher lists, outbound TLS version floor and optional peer certificate checks',
+  usage: [
+    'sslconfig',
+    'sslconfig inbound --ciphers LIST|default',
+    'sslconfig outbound --ciphers LIST|default',
+    'sslconfig outbound --min-version TLSv1.2|TLSv1.3',
+    'sslconfig peer-cert-fqdn enable|disable',
+    'sslconfig peer-cert-x509 enable|disable',
+  ],
   details: [
+    'Cipher lists are OpenSSL lists (TLS 1.3 suite names included). The default offers only forward-secret',
+    'suites: TLS 1.3 and ECDHE with AES-GCM or ChaCha20-Poly1305. Widen it only for peers that need it.',
     'peer-cert-fqdn: verified delivery also requires CN and SAN names in FQDN format.',
     'peer-cert-x509: verified delivery also requires an X.509 v3 certificate, no MD5/SHA-1 signature, and a server name.',
   ],
@@ -16,10 +26,21 @@ export const sslconfig: Command = {
     const io = session.io;
     const show = () => {
       const t = session.draft.tls;
-      io.print(`Outbound minimum TLS version: ${t.outboundMinVersion}`, `PEER_CERT_FQDN: ${t.peerCertFqdn ? 'Enabled' : 'Disabled'}`, `PEER_CERT_X509: ${t.peerCertX509 ? 'Enabled' : 'Disabled'}`);
+      const list = (c: string) => (c === FORWARD_SECRET_CIPHERS ? `${c} (default: forward secrecy only)` : c);
+      io.print(
+        `Inbound ciphers: ${list(t.inboundCiphers)}`,
+        `Outbound ciphers: ${list(t.outboundCiphers)}`,
+        `Outbound minimum TLS version: ${t.outboundMinVersion}`,
+        `PEER_CERT_FQDN: ${t.peerCertFqdn ? 'Enabled' : 'Disabled'}`,
+        `PEER_CERT_X509: ${t.peerCertX509 ? 'Enabled' : 'Disabled'}`,
+      );
     };
     if (verb === undefined) return show();
-    if (verb === 'outbound' && a === '--min-version' && (b === 'tlsv1.2' || b === 'tlsv1.3')) {
+    if ((verb === 'inbound' || verb === 'outbound') && a === '--ciphers' && args[2] !== undefined && args.length === 3) {
+      const value = b === 'default' ? FORWARD_SECRET_CIPHERS : args[2]!;
+      const key = verb === 'inbound' ? 'inboundCiphers' : 'outboundCiphers';
+      session.draft = editConfig(session.draft, (d) => void (d.tls[key] = value));
+    } else if (verb === 'outbound' && a === '--min-version' && (b === 'tlsv1.2' || b === 'tlsv1.3')) {
       const v = b === 'tlsv1.2' ? 'TLSv1.2' : 'TLSv1.3';
       session.draft = editConfig(session.draft, (d) => void (d.tls.outboundMinVersion = v));
     } else if ((verb === 'peer-cert-fqdn' || verb === 'peer-cert-x509') && (a === 'enable' || a === 'disable')) {

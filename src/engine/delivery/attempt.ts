@@ -103,6 +103,7 @@ export async function open(ctx: AttemptContext, target: Target, domain: string, 
       // Verification is the policies' (CA lists and the guide's name rules, or DANE), after the handshake.
       rejectUnauthorized: false,
       minVersion: ctx.config.tls.outboundMinVersion,
+      ciphers: ctx.config.tls.outboundCiphers,
       ...(req.dane ? { servername: req.dane.base } : net.isIP(target.mxHost) ? {} : { servername: target.mxHost }),
       ...(ctx.clientCert ?? {}),
     },

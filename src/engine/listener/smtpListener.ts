@@ -5,6 +5,7 @@ import { classify, type EffectivePolicy, hatUsesHostnames } from '../../store/ha
 import type { Interface, Listener } from '../../store/schema.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
+import { applyDeadlines, type DeadlineConnection } from './deadlines.js';
 import type { Spool } from '../queue/spool.js';
 import { recipientAllowed } from './rcptAccess.js';
 
@@ -32,11 +33,15 @@ export interface ListenerState {
   listener: Listener;
   iface: Interface;
   tls?: TlsMaterial;
+  /** sslconfig inbound --ciphers (OpenSSL list; TLS 1.3 suite names included). */
+  ciphers: string;
 }
 
 /** Per-connection state kept beside smtp-server's session. */
 interface Connection {
   icid: number;
+  /** Clears the command, DATA and session deadlines (applyDeadlines). */
+  stopDeadlines?: () => void;
   hostKey: string;
   policy: EffectivePolicy;
   group: string;
@@ -48,11 +53,10 @@ interface Connection {
 }
 
 /** smtp-server internals used for the RFC 3207 "530 until STARTTLS" gate (pinned version). */
-interface SmtpConnectionInternals {
+interface SmtpConnectionInternals extends DeadlineConnection {
   session: SMTPServerSession;
   secure: boolean;
   _upgrading?: boolean;
-  send(code: number, text: string): void;
   _getHandler(command: string): ((command: string, callback: () => void) => void) | undefined;
   on(event: 'error', listener: (err: Error) => void): void;
 }
@@ -88,6 +92,8 @@ export class SmtpListener {
       disableReverseLookup: true,
       logger: false,
       minVersion: 'TLSv1.2',
+      ciphers: current.ciphers,
+      honorCipherOrder: true,
       maxClients: current.listener.limits.maxConcurrency,
       ...(current.tls ? { key: current.tls.key, cert: current.tls.cert } : {}),
       onConnect: (session, cb) => this.onConnect(session, cb),
@@ -112,14 +118,14 @@ export class SmtpListener {
   }
 
   update(next: ListenerState): void {
-    const certChanged = next.tls && (next.tls.key !== this.current.tls?.key || next.tls.cert !== this.current.tls?.cert);
+    const certChanged = next.tls && (next.tls.key !== this.current.tls?.key || next.tls.cert !== this.current.tls?.cert || next.ciphers !== this.current.ciphers);
     this.current = next;
     const options = this.server.options as unknown as Record<string, unknown>;
     options.name = next.iface.hostname ?? this.deps.hostname();
     options.maxClients = next.listener.limits.maxConcurrency;
     options.size = this.largestMessageSize();
     // New connections get the new certificate; sessions already running keep theirs.
-    if (certChanged) this.server.updateSecureContext({ key: next.tls!.key, cert: next.tls!.cert });
+    if (certChanged) this.server.updateSecureContext({ key: next.tls!.key, cert: next.tls!.cert, ciphers: next.ciphers });
   }
 
   listen(): Promise<void> {
@@ -198,6 +204,8 @@ export class SmtpListener {
     session.disabledCommands = tlsOffered ? ['AUTH'] : ['AUTH', 'STARTTLS'];
     const conn = this.internals(session);
     if (conn) {
+      const limits = listener.limits;
+      this.connections.get(session.id)!.stopDeadlines = applyDeadlines(conn, limits, (what) => this.deps.log.info(`ICID ${icid} ${address} exceeded the ${what}; closing with 421`));
       conn.on('error', (err) => {
         const c = this.connections.get(session.id);
         if (c && conn._upgrading && !c.secure) this.deps.log.info(`ICID ${c.icid} TLS failed: ${err.message}`);
@@ -314,6 +322,7 @@ export class SmtpListener {
 
   private onClose(session: SMTPServerSession): void {
     const conn = this.connections.get(session.id);
+    conn?.stopDeadlines?.();
     if (!conn) {
       // Closed before admission finished (name lookup in progress): admission must not count it.
       this.gone.add(session.id);
