@@ -55,11 +55,23 @@ interface Connection {
 /** smtp-server internals used for the RFC 3207 "530 until STARTTLS" gate (pinned version). */
 interface SmtpConnectionInternals extends DeadlineConnection {
   session: SMTPServerSession;
+  _server: { options: object };
   secure: boolean;
   _upgrading?: boolean;
   _getHandler(command: string): ((command: string, callback: () => void) => void) | undefined;
   on(event: 'error', listener: (err: Error) => void): void;
 }
+
+/**
+ * smtp-server 3.21.6 stops answering when several transactions arrive in one write (RFC 2920
+ * pipelining) and the MAIL/RCPT handlers call back synchronously: the third transaction is never
+ * read (test/e2e/pipelining.test.ts; reproduced with a bare SMTPServer). Calling back on the next
+ * turn of the event loop avoids it and is what any asynchronous handler does anyway.
+ */
+const later =
+  (cb: (err?: Error | null) => void) =>
+  (err?: Error | null): void =>
+    void setImmediate(() => cb(err));
 
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 const plainAddress = (a: string) => a.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
@@ -98,8 +110,8 @@ export class SmtpListener {
       ...(current.tls ? { key: current.tls.key, cert: current.tls.cert } : {}),
       onConnect: (session, cb) => this.onConnect(session, cb),
       onSecure: (socket, session, cb) => this.onSecure(socket as TLSSocket, session, cb),
-      onMailFrom: (address, session, cb) => this.onMailFrom(address.address, session, cb),
-      onRcptTo: (address, session, cb) => this.onRcptTo(address.address, session, cb),
+      onMailFrom: (address, session, cb) => this.onMailFrom(address.address, session, later(cb)),
+      onRcptTo: (address, session, cb) => this.onRcptTo(address.address, session, later(cb)),
       onData: (stream, session, cb) => this.onData(stream, session, cb),
       onClose: (session) => this.onClose(session),
     });
@@ -204,6 +216,11 @@ export class SmtpListener {
     session.disabledCommands = tlsOffered ? ['AUTH'] : ['AUTH', 'STARTTLS'];
     const conn = this.internals(session);
     if (conn) {
+      // EHLO's SIZE, smtp-server's check of MAIL ... SIZE= (552 at once, RFC 1870) and the DATA
+      // cut-off use this client's policy, not the largest of all policies: the connection gets a
+      // view of the server whose options say so.
+      const server = conn._server;
+      conn._server = Object.create(server, { options: { value: Object.assign(Object.create(server.options), { size: match.policy.maxMessageSize }) } });
       const limits = listener.limits;
       this.connections.get(session.id)!.stopDeadlines = applyDeadlines(conn, limits, (what) => this.deps.log.info(`ICID ${icid} ${address} exceeded the ${what}; closing with 421`));
       conn.on('error', (err) => {
