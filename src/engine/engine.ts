@@ -30,6 +30,7 @@ import { enqueueGenerated } from './queue/spool.js';
 import { checkDataDirectory } from './dataDirectory.js';
 import { removeLitter } from '../store/atomic.js';
 import { StorageGuard } from './queue/storage.js';
+import { hasControlCharacters } from '../store/text.js';
 import path from 'node:path';
 
 /**
@@ -301,6 +302,7 @@ export class Engine {
     await this.checkKeys(config);
     const user = typeof req.user === 'string' && req.user ? req.user : 'unknown';
     const comment = typeof req.comment === 'string' ? req.comment : '';
+    if (hasControlCharacters(comment) || hasControlCharacters(user)) throw new ControlError('bad-request', 'The comment or user name contains control characters; nothing was committed.');
     try {
       await this.listeners.apply(config, await this.tlsMaterial(config));
       this.startupProblem = undefined;

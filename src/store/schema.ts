@@ -111,7 +111,7 @@ export type MailLogLevel = (typeof MAIL_LOG_LEVELS)[number];
 export const TlsRptSchema = z.object({
   enabled: z.boolean().default(false),
   /** organization-name; the host name when empty. */
-  organization: z.string().max(200).default(''),
+  organization: z.string().max(200).refine((s) => !/[\x00-\x1f\x7f-\x9f]/.test(s), 'must not contain control characters').default(''),
   /** contact-info; postmaster@<host name> when empty. */
   contact: z.string().max(200).refine((s) => s === '' || /^[^\s@]+@[^\s@]+$/.test(s), 'is not an e-mail address').default(''),
   /** The UTC hour at which the previous days' reports are sent. */

@@ -1,3 +1,4 @@
+import { FORWARD_SECRET_CIPHERS } from '../../src/store/schema.js';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -88,7 +89,8 @@ test('smtproutes, dnsconfig and sslconfig', async () => {
   assert.match(r.stdout, /partner\.example → 127\.0\.0\.1:2526, \[::1\]:2527, mx\.partner\.example:25/);
   const c = await committed();
   assert.deepEqual(c.dns.servers, ['127.0.0.1:5353', '::1']);
-  assert.deepEqual(c.tls, { outboundMinVersion: 'TLSv1.3', peerCertFqdn: false, peerCertX509: true });
+  assert.deepEqual({ ...c.tls, inboundCiphers: undefined, outboundCiphers: undefined }, { outboundMinVersion: 'TLSv1.3', peerCertFqdn: false, peerCertX509: true, inboundCiphers: undefined, outboundCiphers: undefined });
+  assert.equal(c.tls.inboundCiphers, FORWARD_SECRET_CIPHERS, 'forward secrecy by default');
   const bad = await mxgate(home, ['-c', 'dnsconfig servers dns.example', '-c', 'smtproutes new x.example host:99999']);
   assert.match(bad.stdout, /must be an IP address/);
   assert.match(bad.stdout, /the port must be 1-65535/);

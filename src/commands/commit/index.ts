@@ -3,9 +3,12 @@ import { ctime } from '../../engine/log/ctime.js';
 import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
+import { hasControlCharacters } from '../../store/text.js';
 
 /** Commit the session's draft; shared by `commit` and the exit question. */
 export async function commitDraft(session: Session, comment: string): Promise<void> {
+  // Other administrators see comments in their terminals: no escape sequences, no line breaks.
+  if (hasControlCharacters(comment)) throw new CommandError('The comment contains control characters (escape sequences, tabs or line breaks); type plain text. Nothing was committed.');
   const base = session.baseVersion;
   try {
     const meta = await session.commit(comment);

@@ -36,10 +36,10 @@ export function listenerSummary(config: Config, l: Listener): string[] {
     'Protocol: SMTP',
     'Default Domain:',
     `Max Concurrency: ${l.limits.maxConcurrency} (TCP Queue: ${l.limits.tcpQueue})`,
-    `Timeouts: ${l.limits.commandTimeout} s per command, ${l.limits.dataTimeout} s per message (DATA), ${l.limits.sessionTimeout} s per session`,
     'Domain Map: Disabled',
     `TLS: ${TLS_LABEL[l.hat.defaults.tls]}`,
     `Certificate: ${cert}`,
+    `Timeouts: ${l.limits.commandTimeout} s per command, ${l.limits.dataTimeout} s per message (DATA), ${l.limits.sessionTimeout} s per session`,
   ];
 }
 

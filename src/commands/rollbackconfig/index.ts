@@ -5,9 +5,10 @@ import { formatTable } from '../../shell/table.js';
 import type { Session } from '../../shell/session.js';
 import type { VersionMeta } from '../../store/versions.js';
 import { commitDraft } from '../commit/index.js';
+import { escapeControls } from '../../store/text.js';
 
 function printTable(session: Session, versions: VersionMeta[]): void {
-  const rows = versions.map((v) => (v.unreadable ? [String(v.version), '-', '-', `UNREADABLE: ${v.unreadable}`] : [String(v.version), ctime(new Date(v.time)), v.user, v.comment || '-']));
+  const rows = versions.map((v) => (v.unreadable ? [String(v.version), '-', '-', `UNREADABLE: ${v.unreadable}`] : [String(v.version), ctime(new Date(v.time)), escapeControls(v.user), escapeControls(v.comment) || '-']));
   const [head, ...lines] = formatTable(['#', 'Committed On', 'User', 'Description'], rows);
   session.io.print(head!, ...lines.map((l, i) => l + (Number(rows[i]![0]) === session.baseVersion ? '  (current)' : '')));
 }

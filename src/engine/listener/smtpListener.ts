@@ -6,6 +6,7 @@ import type { Interface, Listener } from '../../store/schema.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
 import { applyDeadlines, type DeadlineConnection } from './deadlines.js';
+import type { MessageWriter } from '../queue/spool.js';
 import type { Spool } from '../queue/spool.js';
 import { recipientAllowed } from './rcptAccess.js';
 
@@ -42,6 +43,8 @@ interface Connection {
   icid: number;
   /** Clears the command, DATA and session deadlines (applyDeadlines). */
   stopDeadlines?: () => void;
+  /** The message being received (DATA), so a closed connection removes its partial file. */
+  receiving?: { stream: Readable; writer?: MessageWriter };
   hostKey: string;
   policy: EffectivePolicy;
   group: string;
@@ -288,53 +291,93 @@ export class SmtpListener {
 
   private onData(stream: Readable, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): void {
     const conn = this.connections.get(session.id)!;
-    const chunks: Buffer[] = [];
+    this.receiveMessage(stream, session, conn).then(
+      (reply) => cb(null, reply),
+      (err: Error) => cb(err),
+    );
+  }
+
+  /**
+   * The message goes to a file in the queue while it arrives (memory does not grow with its size);
+   * it is queued, and gets its 250, only once it is on disk with its envelope. Too big: 552, the file
+   * is removed. A disk error: 452 4.3.1 for a full disk, else 451 4.3.0, never the error text.
+   */
+  private async receiveMessage(stream: Readable, session: SMTPServerSession, conn: Connection): Promise<string> {
+    const mid = conn.mid!;
+    const max = conn.policy.maxMessageSize;
+    const header = Buffer.from(this.receivedHeader(session, mid));
+    let writer: MessageWriter | undefined;
+    let failure: NodeJS.ErrnoException | undefined;
+    try {
+      writer = await this.deps.spool.receive(mid);
+      await writer.write(header);
+    } catch (err) {
+      failure = err as NodeJS.ErrnoException;
+    }
+    conn.receiving = { stream, ...(writer ? { writer } : {}) };
     let size = 0;
-    stream.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= conn.policy.maxMessageSize) chunks.push(c);
-    });
-    stream.on('end', () => {
-      const mid = conn.mid!;
-      if ((stream as Readable & { sizeExceeded?: boolean }).sizeExceeded || size > conn.policy.maxMessageSize) {
-        this.abandon(conn, 'Message size exceeds the limit');
-        return cb(smtpError(552, `5.3.4 Message size exceeds fixed maximum message size (${conn.policy.maxMessageSize} bytes)`));
+    const head: Buffer[] = [];
+    let headBytes = 0;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (headBytes < 64 * 1024) {
+          head.push(chunk);
+          headBytes += chunk.length;
+        }
+        if (failure || size > max) continue; // read to the end, keep nothing
+        try {
+          await writer!.write(chunk);
+        } catch (err) {
+          failure = err as NodeJS.ErrnoException;
+        }
       }
-      const body = Buffer.concat(chunks);
-      const message = Buffer.concat([Buffer.from(this.receivedHeader(session, mid)), body]);
-      const envelope = {
-        mid,
-        icid: conn.icid,
-        listener: this.current.listener.name,
-        clientAddress: plainAddress(session.remoteAddress),
-        helo: session.hostNameAppearsAs,
-        from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-        to: session.envelope.rcptTo.map((r) => r.address),
-        size: message.length,
-        receivedAt: new Date().toISOString(),
-        state: 'queued' as const,
-        attempts: 0,
-      };
-      this.deps.spool.enqueue(envelope, message).then(
-        () => {
-          conn.mid = undefined;
-          conn.messages += 1;
-          conn.accepted += envelope.to.length;
-          const messageId = /^message-id:\s*(.+)$/im.exec(headerBlock(body))?.[1]?.trim();
-          if (messageId) this.deps.log.info(`MID ${mid} Message-ID '${messageId}'`);
-          this.deps.log.info(`MID ${mid} ready ${message.length} bytes from <${envelope.from}>`);
-          this.deps.log.info(`MID ${mid} queued for delivery`);
-          this.deps.queued?.();
-          cb(null, `Ok: Message MID ${mid} accepted`);
-        },
-        (err: NodeJS.ErrnoException) => {
-          this.abandon(conn, `queue write failed: ${err.message}`);
-          this.deps.log.critical(`MID ${mid} could not be written to the queue: ${err.message}`);
-          // Never the error text, never a 5xx: the sender keeps the message and retries.
-          cb(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? smtpError(452, '4.3.1 Insufficient system storage, try again later') : smtpError(451, '4.3.0 Local error: message not queued, try again later'));
-        },
-      );
-    });
+    } catch (err) {
+      failure ??= err as NodeJS.ErrnoException; // the connection went away mid-message
+    } finally {
+      conn.receiving = undefined;
+    }
+    if ((stream as Readable & { sizeExceeded?: boolean }).sizeExceeded || size > max) {
+      await writer?.abort();
+      this.abandon(conn, 'Message size exceeds the limit');
+      throw smtpError(552, `5.3.4 Message size exceeds fixed maximum message size (${max} bytes)`);
+    }
+    const envelope = {
+      mid,
+      icid: conn.icid,
+      listener: this.current.listener.name,
+      clientAddress: plainAddress(session.remoteAddress),
+      helo: session.hostNameAppearsAs,
+      from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+      to: session.envelope.rcptTo.map((r) => r.address),
+      size: header.length + size,
+      receivedAt: new Date().toISOString(),
+      state: 'queued' as const,
+      attempts: 0,
+    };
+    if (!failure) {
+      try {
+        await writer!.commit(envelope);
+      } catch (err) {
+        failure = err as NodeJS.ErrnoException;
+      }
+    }
+    if (failure) {
+      await writer?.abort();
+      this.abandon(conn, `queue write failed: ${failure.message}`);
+      this.deps.log.critical(`MID ${mid} could not be written to the queue: ${failure.message}`);
+      // Never the error text, never a 5xx: the sender keeps the message and retries.
+      throw failure.code === 'ENOSPC' || failure.code === 'EDQUOT' ? smtpError(452, '4.3.1 Insufficient system storage, try again later') : smtpError(451, '4.3.0 Local error: message not queued, try again later');
+    }
+    conn.mid = undefined;
+    conn.messages += 1;
+    conn.accepted += envelope.to.length;
+    const messageId = /^message-id:\s*(.+)$/im.exec(headerBlock(Buffer.concat(head)))?.[1]?.trim();
+    if (messageId) this.deps.log.info(`MID ${mid} Message-ID '${messageId}'`);
+    this.deps.log.info(`MID ${mid} ready ${envelope.size} bytes from <${envelope.from}>`);
+    this.deps.log.info(`MID ${mid} queued for delivery`);
+    this.deps.queued?.();
+    return `Ok: Message MID ${mid} accepted`;
   }
 
   private onClose(session: SMTPServerSession): void {
@@ -346,6 +389,8 @@ export class SmtpListener {
       setTimeout(() => this.gone.delete(session.id), 10_000).unref();
       return;
     }
+    // A message in transfer: its stream ends the receiving loop, which removes the partial file.
+    conn.receiving?.stream.destroy();
     this.abandon(conn, 'Receiving aborted: connection closed');
     if (conn.policy.tls === 'required' && !conn.secure && conn.accepted === 0) {
       this.deps.log.info(`ICID ${conn.icid} TLS was required but remote host did not initiate it`);

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
 import type { IdAllocator } from '../ids.js';
@@ -107,6 +109,29 @@ export class Spool {
     return `queue/${mid}.json of MID ${mid} cannot be used (${why}); moved with its message to queue/corrupt/`;
   }
 
+  /**
+   * Receive a message straight to disk (memory does not grow with its size): chunks go to a
+   * temporary file in the queue directory; `commit` fsyncs it, renames it to <MID>.eml and writes
+   * the envelope (only then is the message queued); `abort` removes it. A crash leaves a .tmp that
+   * `open` removes.
+   */
+  async receive(mid: number): Promise<MessageWriter> {
+    const tmp = path.join(this.dir, `.${mid}.eml.${randomBytes(6).toString('hex')}.tmp`);
+    const fh = await open(tmp, 'wx', 0o600);
+    return new MessageWriter(fh, tmp, async (size, envelope) => {
+      await rename(tmp, this.messageFile(mid));
+      try {
+        await writeFileAtomic(path.join(this.dir, `${mid}.json`), JSON.stringify({ ...envelope, size }) + '\n');
+      } catch (err) {
+        await unlink(this.messageFile(mid)).catch(() => undefined);
+        throw err;
+      }
+      this.envelopes.set(mid, structuredClone({ ...envelope, size }));
+      this.count += 1;
+      this.bytes += size;
+    });
+  }
+
   async enqueue(envelope: Envelope, message: Buffer): Promise<void> {
     await writeFileAtomic(this.messageFile(envelope.mid), message);
     await writeFileAtomic(path.join(this.dir, `${envelope.mid}.json`), JSON.stringify(envelope) + '\n');
@@ -146,6 +171,53 @@ export class Spool {
 
   messageFile(mid: number): string {
     return path.join(this.dir, `${mid}.eml`);
+  }
+}
+
+/** A message being received into the queue (Spool.receive). */
+export class MessageWriter {
+  private size = 0;
+  private done = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly tmp: string,
+    private readonly publish: (size: number, envelope: Envelope) => Promise<void>,
+  ) {}
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    let at = 0;
+    while (at < chunk.length) at += (await this.fh.write(chunk, at, chunk.length - at)).bytesWritten;
+    this.size += chunk.length;
+  }
+
+  /** On disk for good (fsync), then queued under its envelope; `size` in the envelope is what was written. */
+  async commit(envelope: Envelope): Promise<void> {
+    this.done = true;
+    try {
+      await this.fh.sync();
+      await this.fh.close();
+    } catch (err) {
+      await unlink(this.tmp).catch(() => undefined);
+      throw err;
+    }
+    try {
+      await this.publish(this.size, envelope);
+    } catch (err) {
+      await unlink(this.tmp).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.fh.close().catch(() => undefined);
+    await unlink(this.tmp).catch(() => undefined);
   }
 }
 
