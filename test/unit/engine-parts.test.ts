@@ -37,14 +37,20 @@ test('mail log lines have ctime and level, and the log rotates by size', async (
   const logDir = path.join(dir, 'mail_logs');
   const log = new MailLog(logDir, { maxBytes: 200, keep: 2 });
   log.open();
-  for (let i = 0; i < 20; i++) log.info(`ICID ${i} close`);
+  // Lines are written once per turn of the event loop: one line per turn here, so the log rotates often.
+  for (let i = 0; i < 20; i++) {
+    log.info(`ICID ${i} close`);
+    await new Promise((r) => setImmediate(r));
+  }
   log.warning('line\nwith newline');
+  log.info('escape \x1b[2J here');
   log.close();
   const names = await readdir(logDir);
   assert.ok(names.includes('mail.current'));
   assert.equal(names.filter((n) => n.startsWith('mail.@')).length, 2);
   const current = await readFile(path.join(logDir, 'mail.current'), 'utf8');
   assert.match(current, /^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} Warning: line with newline$/m);
+  assert.match(current, /Info: escape \\x1b\[2J here$/m, 'control characters are shown, not passed on');
 });
 
 test('the spool drops half-written messages at start and counts the rest', async () => {

@@ -177,6 +177,7 @@ function describeFetch() {
     now += 3600_000; // past max_age: nothing left
     const gone = await new MtaStsService(dir, log, () => now, fetcher).policyFor('cache.test', sources);
     assert.equal(gone.policy, null);
+    log.flush();
     const text = readFileSync(log.file, 'utf8');
     for (const line of [
       "Debug: DNS query: Q(_mta-sts.cache.test, 'TXT')",
@@ -209,6 +210,7 @@ function describeFetch() {
       await until(() => !service['inflight'].size);
     }
     assert.equal(fetches, 3, 'three failures, then no more fetching');
+    log.flush();
     assert.match(readFileSync(log.file, 'utf8'), /Info: Failures encountered while fetching STS policy, successive request is skipped for a day\./);
     const [entry] = (await service.status()).filter((e) => e.domain === 'flaky.test');
     assert.ok(entry?.skipUntil && Date.parse(entry.skipUntil) === now - 20 * 60_000 + 24 * 3600_000);
@@ -263,7 +265,13 @@ const peerOf = (pem: string) => ({ chain: [new X509Certificate(pem).raw, new X50
 function testLog(): { log: MailLog; text: () => string } {
   const log = new MailLog(mkdtempSync(path.join(os.tmpdir(), 'mxg-log-')));
   log.open();
-  return { log, text: () => readFileSync(log.file, 'utf8') };
+  return {
+    log,
+    text: () => {
+      log.flush(); // lines are buffered for one turn of the event loop
+      return readFileSync(log.file, 'utf8');
+    },
+  };
 }
 
 type Tlsa = 'match' | 'none' | 'bogus' | 'insecure';

@@ -20,8 +20,8 @@ const PENDING_LIMIT = 10_000;
 
 /**
  * AsyncOS-style text mail log: `<ctime> Info: message` lines in logs/mail_logs/mail.current,
- * rotated by size into mail.@<timestamp>.s files. Lines are written synchronously so that the log
- * order is the event order and a crash loses nothing already reported.
+ * rotated by size into mail.@<timestamp>.s files. Lines are buffered for one turn of the event loop
+ * and written in order in one write; writing never throws into the SMTP or delivery paths.
  */
 export class MailLog {
   private fd: number | undefined;
@@ -35,6 +35,7 @@ export class MailLog {
   /** Why the log cannot be written, since when; undefined while it can. */
   private trouble: { since: string; error: string } | undefined;
   private retry: NodeJS.Timeout | undefined;
+  private scheduled = false;
   /** Told once when writing starts to fail, and once when it works again (engine.log, status, alert). */
   onTrouble: (state: { since: string; error: string } | undefined) => void = () => undefined;
   readonly file: string;
@@ -109,7 +110,16 @@ export class MailLog {
       this.pending.shift();
       this.dropped += 1;
     }
-    this.flush();
+    // Buffered: the lines of one turn of the event loop go out in one write, right after it.
+    // Critical lines (the engine may be about to fail) and a large backlog go at once.
+    if (level === 'Critical' || this.pending.length >= 256) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.flush();
+      });
+    }
   }
 
   /** Write what is pending; on failure keep it, and say so once. */
@@ -146,6 +156,7 @@ export class MailLog {
   }
 
   close(): void {
+    this.flush();
     clearInterval(this.retry);
     this.retry = undefined;
     if (this.fd !== undefined) closeSync(this.fd);
