@@ -14,6 +14,8 @@ const USAGE = `Usage:
   mxgate [--home DIR] engine run|start|stop|status
   mxgate --version | --help
 
+A script (or -c lines) stops at its first failure: the failing line is named, nothing after it
+runs and pending changes are discarded; --keep-going carries on instead.
 The data directory is --home, else $MXGATE_HOME, else ~/.mxgate.
 Exit status: 0 when every command succeeded, 1 when one failed, 2 for a usage error.`;
 
@@ -61,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
         c: { type: 'string', short: 'c', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
+        'keep-going': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -84,10 +87,10 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (values.c) {
-      const failures = await runShell({ paths, source: new ArraySource([...values.c]), prompts: false, startEngine: false });
+      const failures = await runShell({ paths, source: new ArraySource([...values.c]), prompts: false, startEngine: false, keepGoing: values['keep-going'] === true });
       return failures ? 1 : 0;
     }
-    const failures = await runShell({ paths, source: new ReadlineSource(), prompts: true, startEngine: true });
+    const failures = await runShell({ paths, source: new ReadlineSource(), prompts: true, startEngine: true, keepGoing: values['keep-going'] === true });
     return failures ? 1 : 0;
   } catch (err) {
     process.stderr.write(`mxgate: ${(err as Error).message}\n`);

@@ -52,8 +52,9 @@ export class LiveShell {
   output = '';
   private readonly closed: Promise<number | null>;
 
-  constructor(home: string) {
-    this.child = spawn(process.execPath, [BIN, '--home', home], { env: TEST_ENV });
+  /** `args`: e.g. --keep-going, for a piped session that plays an administrator who carries on after an error. */
+  constructor(home: string, args: string[] = []) {
+    this.child = spawn(process.execPath, [BIN, '--home', home, ...args], { env: TEST_ENV });
     this.child.stdout.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
     this.closed = new Promise((resolve) => this.child.on('close', resolve));

@@ -1,10 +1,11 @@
+import { UserError } from '../userError.js';
 /** PEM blocks in a text: type (e.g. "CERTIFICATE") and DER bytes. */
 export interface PemBlock {
   type: string;
   der: Buffer;
 }
 
-export class PemError extends Error {
+export class PemError extends UserError {
   override name = 'PemError';
 }
 

@@ -4,8 +4,9 @@ import * as asn1js from 'asn1js';
 import { parseCertificate } from './certificate.js';
 import { toPem } from './pem.js';
 import { pkijs } from './provider.js';
+import { UserError } from '../userError.js';
 
-export class Pkcs12Error extends Error {
+export class Pkcs12Error extends UserError {
   override name = 'Pkcs12Error';
 }
 

@@ -1,3 +1,5 @@
+import { UserError } from '../userError.js';
+
 /** End of input inside a dialog: the dialog is abandoned and the draft stays as it was. */
 export class EndOfInput extends Error {
   override name = 'EndOfInput';
@@ -15,6 +17,6 @@ export class Interrupted extends Error {
 }
 
 /** A command failed for a reason the administrator can act on; the message says what. */
-export class CommandError extends Error {
+export class CommandError extends UserError {
   override name = 'CommandError';
 }

@@ -1,5 +1,6 @@
 import { CommandError } from './errors.js';
 import type { LineSource } from './lineSource.js';
+import { UserError } from '../userError.js';
 
 export interface Output {
   out(text: string): void;
@@ -26,7 +27,9 @@ export interface Choice<T> {
 }
 
 /** What a validator throws to have the question asked again. */
-export class InvalidAnswer extends Error {}
+export class InvalidAnswer extends UserError {
+  override name = 'InvalidAnswer';
+}
 
 type Validate<T> = (answer: string) => T;
 
@@ -70,13 +73,16 @@ export class Io {
       const raw = (await this.source.read(`[${options.default ?? ''}]> `)).trim();
       const answer = raw === '' && options.default !== undefined ? options.default : raw;
       if (answer === '' && !options.allowEmpty) {
+        // A script gets no second chance: re-asking would swallow the lines that follow.
+        if (!this.interactive) throw new InvalidAnswer(`${question} A value is required.`);
         this.print('A value is required.');
         continue;
       }
       try {
         return validate(answer);
       } catch (err) {
-        if (!(err instanceof InvalidAnswer || err instanceof CommandError || (err as Error).name === 'ConfigError')) throw err;
+        if (!(err instanceof UserError)) throw err;
+        if (!this.interactive) throw new InvalidAnswer(`${question} "${answer}": ${(err as Error).message}`);
         this.print((err as Error).message);
       }
     }
@@ -107,6 +113,7 @@ export class Io {
       if (n >= 1 && n <= choices.length) return choices[n - 1]!.value;
       const byLabel = choices.find((c) => c.label.toLowerCase() === raw.toLowerCase());
       if (byLabel) return byLabel.value;
+      if (!this.interactive) throw new InvalidAnswer(`${question} "${raw}" is not a valid choice (1 to ${choices.length}).`);
       this.print(`"${raw}" is not a valid choice. Enter a number from 1 to ${choices.length}.`);
     }
   }
@@ -117,6 +124,7 @@ export class Io {
       if (raw === '') return defaultYes;
       if (raw === 'y' || raw === 'yes') return true;
       if (raw === 'n' || raw === 'no') return false;
+      if (!this.interactive) throw new InvalidAnswer(`${question} "${raw}": please answer Y or N.`);
       this.print('Please answer Y or N.');
     }
   }
@@ -127,6 +135,7 @@ export class Io {
       this.print(question);
       const answer = await this.source.read('> ', { secret: true });
       if (answer !== '') return answer;
+      if (!this.interactive) throw new InvalidAnswer(`${question} A value is required.`);
       this.print('A value is required.');
     }
   }
@@ -137,6 +146,7 @@ export class Io {
       const first = await this.secret(question);
       const second = await this.secret(confirmQuestion);
       if (first === second) return first;
+      if (!this.interactive) throw new InvalidAnswer(`${confirmQuestion} The two entries do not match.`);
       this.print('The two entries do not match. Please try again.');
     }
   }
@@ -164,6 +174,7 @@ export class Io {
       if (raw === '') return undefined;
       const hit = items.find((i) => i.keyword.toLowerCase() === raw.toLowerCase());
       if (hit) return hit.keyword.toUpperCase();
+      if (!this.interactive) throw new InvalidAnswer(`Unknown option "${raw}". Choose one of: ${items.map((i) => i.keyword).join(', ')}.`);
       this.print(`Unknown option "${raw}". Choose one of: ${items.map((i) => i.keyword).join(', ')}.`);
     }
   }

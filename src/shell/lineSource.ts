@@ -12,6 +12,8 @@ export interface ReadOptions {
 /** Where the shell reads its lines from: a person at a TTY, a pipe, or `-c` arguments. */
 export interface LineSource {
   readonly interactive: boolean;
+  /** Lines read so far, prompts and answers alike: the physical line number of the last one. */
+  readonly linesRead: number;
   /** Next line, after showing `prompt`; throws EndOfInput at the end of input. */
   read(prompt: string, options?: ReadOptions): Promise<string>;
   close(): void;
@@ -26,6 +28,7 @@ type Waiter = { resolve: (line: string) => void; reject: (err: Error) => void };
  */
 export class ReadlineSource implements LineSource {
   readonly interactive: boolean;
+  linesRead = 0;
   private readonly rl: readline.Interface;
   private readonly lines: string[] = [];
   private waiter: Waiter | undefined;
@@ -102,9 +105,12 @@ export class ReadlineSource implements LineSource {
 
   private next(): Promise<string> {
     const queued = this.lines.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
+    if (queued !== undefined) {
+      this.linesRead += 1;
+      return Promise.resolve(queued);
+    }
     if (this.ended) return Promise.reject(new EndOfInput());
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+    return new Promise((resolve, reject) => (this.waiter = { resolve: (line) => ((this.linesRead += 1), resolve(line)), reject }));
   }
 
   /** readline echoes typed characters to its output; this one can be silenced for secrets. */
@@ -125,11 +131,14 @@ export class ReadlineSource implements LineSource {
 /** The lines given with `mxgate -c`: no prompts are shown, and a dialog that wants more input ends. */
 export class ArraySource implements LineSource {
   readonly interactive = false;
+  linesRead = 0;
   constructor(private readonly lines: string[]) {}
 
   read(): Promise<string> {
     const line = this.lines.shift();
-    return line === undefined ? Promise.reject(new EndOfInput()) : Promise.resolve(line);
+    if (line === undefined) return Promise.reject(new EndOfInput());
+    this.linesRead += 1;
+    return Promise.resolve(line);
   }
 
   close(): void {

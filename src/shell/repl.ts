@@ -1,8 +1,11 @@
 import { allCommands, findCommand } from '../commands/index.js';
 import type { DataPaths } from '../store/paths.js';
-import { CommandError, EndOfInput, Interrupted } from './errors.js';
+import { EndOfInput, Interrupted } from './errors.js';
 import { Io } from './io.js';
 import type { LineSource } from './lineSource.js';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../userError.js';
 import { Session } from './session.js';
 import { tokenize } from './tokenize.js';
 
@@ -13,6 +16,20 @@ export interface ShellOptions {
   prompts: boolean;
   /** Start the engine before the first prompt (so the prompt knows the host name). */
   startEngine: boolean;
+  /** Scripts: carry on after a failed command (--keep-going) instead of stopping there. */
+  keepGoing?: boolean;
+}
+
+/** An unexpected error: one line for the administrator, the details in logs/shell-errors.log. */
+function internalError(paths: DataPaths, err: unknown): string {
+  const file = path.join(paths.logs, 'shell-errors.log');
+  try {
+    mkdirSync(paths.logs, { recursive: true, mode: 0o700 });
+    appendFileSync(file, `${new Date().toISOString()} ${(err as Error)?.stack ?? String(err)}\n`, { mode: 0o600 });
+    return `internal error: ${(err as Error)?.message ?? String(err)} (details in ${file})`;
+  } catch {
+    return `internal error: ${(err as Error)?.message ?? String(err)}`;
+  }
 }
 
 /** Tab completion for the command line: command names, then the command's keywords. */
@@ -37,7 +54,17 @@ export async function runShell(options: ShellOptions): Promise<number> {
   const io = new Io(options.source);
   const session = new Session(options.paths, io);
   let failures = 0;
-  let lineNo = 0;
+  // A script stops at its first failure: what follows may depend on it (and end in "commit").
+  const stopOnFailure = !io.interactive && !options.keepGoing;
+  let stopped = false;
+  const failed = (lineNo: number, what: string) => {
+    failures += 1;
+    io.error(io.interactive ? what : `line ${lineNo}: ${what}`);
+    if (stopOnFailure) {
+      stopped = true;
+      io.error(`Stopped at line ${lineNo}: nothing after it ran${session.hasChanges() ? ', and the pending changes were discarded' : ''} (use --keep-going to carry on after failures).`);
+    }
+  };
   let engineReady = false;
   const prepare = async () => {
     if (engineReady) return;
@@ -64,21 +91,21 @@ export async function runShell(options: ShellOptions): Promise<number> {
       if (err instanceof EndOfInput) break;
       throw err;
     }
-    lineNo += 1;
+    const lineNo = options.source.linesRead;
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     let words: string[];
     try {
       words = tokenize(trimmed);
     } catch (err) {
-      io.error((err as Error).message);
-      failures += 1;
+      failed(lineNo, (err as Error).message);
+      if (stopped) break;
       continue;
     }
     const command = findCommand(words[0]!);
     if (!command) {
-      io.error(`Unknown command: '${words[0]}'. Type "help" for a list.`);
-      failures += 1;
+      failed(lineNo, `Unknown command: '${words[0]}'. Type "help" for a list.`);
+      if (stopped) break;
       continue;
     }
     try {
@@ -86,22 +113,24 @@ export async function runShell(options: ShellOptions): Promise<number> {
       await command.run(session, words.slice(1));
     } catch (err) {
       if (err instanceof EndOfInput) {
-        io.error(`Input ended in the middle of "${command.name}"; that operation was abandoned and nothing was changed.`);
         failures += 1;
+        io.error(`${io.interactive ? '' : `line ${options.source.linesRead}: `}Input ended in the middle of "${command.name}" (started at line ${lineNo}); that operation was abandoned and nothing was changed.`);
         break;
       }
       if (err instanceof Interrupted) {
         io.print('-- Changes not recorded');
         continue;
       }
-      failures += 1;
-      const known = err instanceof CommandError || (err as Error).name === 'ConfigError' || (err as Error).name === 'EngineError';
-      const message = known ? (err as Error).message : `internal error: ${(err as Error).stack ?? String(err)}`;
-      io.error(io.interactive ? message : `line ${lineNo}: ${command.name}: ${message}`);
+      const message = err instanceof UserError ? (err as Error).message : internalError(options.paths, err);
+      // A dialog's answer is named by its own line; the command by the line it started on.
+      failed(options.source.linesRead > lineNo ? options.source.linesRead : lineNo, `${command.name}: ${message.replace(new RegExp(`^${command.name}: `), '')}`);
+      if (stopped) break;
     }
   }
 
-  if (!session.quitRequested && session.hasChanges()) {
+  if (stopped) {
+    if (!io.interactive) process.stderr.write('mxgate: the script stopped at its first failure\n');
+  } else if (!session.quitRequested && session.hasChanges()) {
     // End of a script (or ^D) with edits that were never committed: say so loudly.
     io.warn('The session ended with uncommitted changes; they were discarded. End scripts with "commit".');
     if (!io.interactive) process.stderr.write('mxgate: uncommitted changes were discarded\n');

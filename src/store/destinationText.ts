@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { DANE_MODES, type DaneMode, DEST_TLS, MTA_STS_MODES, type MtaStsMode, type Destination, type DestinationDefaults, DestinationDefaultsSchema, DestinationSchema, type DestinationTls } from './destinations.js';
 import { describeIssues } from './schema.js';
+import { UserError } from '../userError.js';
 
 /**
  * destconfig EXPORT / IMPORT file: INI style, a [DEFAULT] section and one section per domain, as
@@ -25,8 +26,8 @@ export function formatDestinations(defaults: DestinationDefaults, entries: Desti
   return [section('DEFAULT', defaults), ...entries.map((e) => section(e.domain, e))].join('\n\n') + '\n';
 }
 
-export class DestinationParseError extends Error {
-  override name = 'ConfigError';
+export class DestinationParseError extends UserError {
+  override name = 'DestinationParseError';
 }
 
 export function parseDestinations(text: string): { defaults: DestinationDefaults; entries: Destination[] } {

@@ -1,5 +1,6 @@
 import { type Hat, HatSchema, hatProblems, type MailFlowPolicy, PolicyParametersSchema } from './hat.js';
 import { describeIssues } from './schema.js';
+import { UserError } from '../userError.js';
 
 /**
  * The appliance's HAT text format (hostaccess PRINT / EXPORT): policies as `$NAME` with their
@@ -35,7 +36,7 @@ export function formatHat(hat: Hat): string[] {
   return lines;
 }
 
-export class HatParseError extends Error {
+export class HatParseError extends UserError {
   override name = 'ConfigError';
 }
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { defaultHat, HatSchema, hatProblems } from './hat.js';
 import { AlertsSchema } from './alerts.js';
 import { type DeliverySettings, DestinationDefaultsSchema, DestinationSchema, destinationDomain, securityWithoutTls } from './destinations.js';
+import { UserError } from '../userError.js';
 
 /**
  * The appliance configuration: one typed document, validated on every load, every edit and every
@@ -302,7 +303,7 @@ export function describeIssues(error: z.ZodError, doc: unknown): string[] {
   });
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   constructor(
     message: string,
     readonly details: string[] = [],

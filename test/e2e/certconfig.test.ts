@@ -77,7 +77,7 @@ test('import: wrong passphrase and corrupt files change nothing; a good file imp
   await writeFile(conf('junk.p12'), 'junk');
   const junk = await mxgate(home, ['-c', 'certconfig import again --file junk.p12 --passphrase-file pw.txt', '-c', 'commit']);
   assert.match(junk.stdout, /Invalid pass phrase or corrupt PKCS#12 file/);
-  assert.match(junk.stdout, /There is no data to commit/);
+  assert.match(junk.stderr, /Stopped at line 1: nothing after it ran/, 'the commit after the failed import did not run');
   assert.equal((await committed()).version, before.version);
   const missing = await mxgate(home, ['-c', 'certconfig import --file nothere.p12 --passphrase-file pw.txt']);
   assert.match(missing.stdout, /the file ".*nothere\.p12" does not exist/);
@@ -124,15 +124,15 @@ test('custom CA list: import reports each rejected certificate and why; enable/d
   assert.match(del.stdout, /Custom List: Enabled, 1 certificate\(s\)/);
 });
 
-test('the NEW dialog on a pipe: invalid answers are asked again; ECDSA has no key-size question', async () => {
-  const script = [
-    'certconfig', 'certificate', 'new',
-    'dlg.example.com', 'Y', '', 'Example', '', 'Tokyo', 'Tokyo', 'Japan', 'JP', '30', '3', 'N',
-    '', '', 'certconfig print', '',
-  ].join('\n');
-  const run = await mxgate(home, [], script);
+test('the NEW dialog on a pipe: an invalid answer fails the command at its line; ECDSA has no key-size question', async () => {
+  const answers = (country: string[]) =>
+    ['certconfig', 'certificate', 'new', 'dlg.example.com', 'Y', '', 'Example', '', 'Tokyo', 'Tokyo', ...country, '30', '3', 'N', '', '', 'certconfig print', ''].join('\n');
+  const bad = await mxgate(home, [], answers(['Japan', 'JP']));
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /line 11: certconfig: .*"Japan": Country should be a ISO two character country code/);
+  assert.doesNotMatch(bad.stdout, /Certificate profile dlg\.example\.com created/, 'no re-asking on a pipe');
+  const run = await mxgate(home, [], answers(['JP']));
   assert.equal(run.code, 0, run.stdout + run.stderr);
-  assert.match(run.stdout, /Country should be a ISO two character country code/);
   assert.match(run.stdout, /Certificate profile dlg\.example\.com created\./);
   assert.match(run.stdout, /^dlg\.example\.com +dlg\.example\.com +self-signed +CSR pending +(29|30) +ECDSA P-256/m);
 });

@@ -15,7 +15,7 @@ before(async () => {
 after(() => cleanup(home));
 
 test('a commit on a stale base is refused and the session keeps its draft', async () => {
-  const shell = new LiveShell(home);
+  const shell = new LiveShell(home, ['--keep-going']);
   try {
     const otherPort = await freePort();
     shell.send(`listenerconfig new Mine --type private --interface Management --port ${otherPort}`);
@@ -60,6 +60,7 @@ test('a failed apply (port already bound) is reported and the old configuration 
   try {
     const before = await current();
     const run = await mxgate(home, [
+      '--keep-going',
       '-c', `listenerconfig edit InboundMail --port ${busy}`,
       '-c', 'commit "move to a busy port"',
       '-c', 'status',

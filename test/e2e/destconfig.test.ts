@@ -40,6 +40,7 @@ test('destconfig batch forms: new, edit, default, setup, list, detail, delete; c
 
 test('destconfig errors: unknown TLS value, duplicate entry, missing entry, bad domain', async () => {
   const r = await mxgate(home, [
+    '--keep-going',
     '-c', 'destconfig new x.example --tls sometimes',
     '-c', 'destconfig new partner.example --tls no',
     '-c', 'destconfig edit nothere.example --tls no',
@@ -91,13 +92,14 @@ test('smtproutes, dnsconfig and sslconfig', async () => {
   assert.deepEqual(c.dns.servers, ['127.0.0.1:5353', '::1']);
   assert.deepEqual({ ...c.tls, inboundCiphers: undefined, outboundCiphers: undefined }, { outboundMinVersion: 'TLSv1.3', peerCertFqdn: false, peerCertX509: true, inboundCiphers: undefined, outboundCiphers: undefined });
   assert.equal(c.tls.inboundCiphers, FORWARD_SECRET_CIPHERS, 'forward secrecy by default');
-  const bad = await mxgate(home, ['-c', 'dnsconfig servers dns.example', '-c', 'smtproutes new x.example host:99999']);
+  const bad = await mxgate(home, ['--keep-going', '-c', 'dnsconfig servers dns.example', '-c', 'smtproutes new x.example host:99999']);
   assert.match(bad.stdout, /must be an IP address/);
   assert.match(bad.stdout, /the port must be 1-65535/);
 });
 
 test('alertconfig: batch forms, clear errors, and the NEW dialog with numbered classes', async () => {
   const r = await mxgate(home, [
+    '--keep-going',
     '-c', 'alertconfig new ops@example.com --classes system,hardware --severities critical,warning',
     '-c', 'alertconfig new not-an-address --classes all',
     '-c', 'alertconfig new x@example.com --classes bogus',

@@ -90,10 +90,13 @@ test('rollbackconfig VERSION removes the listener again, as a new version', asyn
 });
 
 test('the rollback dialog lists versions and reverts to the chosen one', async () => {
-  const run = await mxgate(home, [], 'rollbackconfig\n9\n2\nY\n');
+  // On a pipe a wrong answer fails the command at its line (no second question).
+  const wrong = await mxgate(home, [], 'rollbackconfig\n9\n2\nY\n');
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /line 2: rollbackconfig: .*That value is not valid\./);
+  const run = await mxgate(home, [], 'rollbackconfig\n2\nY\n');
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /#\s+Committed On\s+User\s+Description/);
-  assert.match(run.stdout, /That value is not valid\./);
   assert.match(run.stdout, /\(version 4\)/);
   assert.ok(await accepts(port));
 });

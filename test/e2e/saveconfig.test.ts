@@ -40,6 +40,7 @@ test('saveconfig writes an owner-only file to the configuration directory; loadc
 test('loadconfig: missing file, foreign file and pending changes are clear errors', async () => {
   await writeFile(path.join(home, 'configuration', 'foreign.json'), '{"hello":1}');
   const run = await mxgate(home, [
+    '--keep-going',
     '-c', 'loadconfig nothere.json',
     '-c', 'loadconfig foreign.json',
     '-c', 'interfaceconfig new Loop9 --ip 127.0.0.9',

@@ -16,20 +16,22 @@ const committedListeners = async () =>
 test('end of input in the middle of a dialog aborts it with a clear message and changes nothing', async () => {
   const run = await mxgate(home, [], 'listenerconfig\nnew\n2\nHalfDone\n');
   assert.equal(run.code, 1);
-  assert.match(run.stdout, /Input ended in the middle of "listenerconfig"; that operation was abandoned and nothing was changed\./);
+  assert.match(run.stdout, /line 4: Input ended in the middle of "listenerconfig" \(started at line 1\); that operation was abandoned and nothing was changed\./);
   assert.doesNotMatch(run.stdout, /uncommitted changes/);
   assert.deepEqual(await committedListeners(), []);
 });
 
-test('invalid answers get the reason and the question again', async () => {
+test('on a pipe an invalid answer fails the dialog at its own line; nothing after it runs', async () => {
   const port = await freePort();
-  const script = ['listenerconfig', 'new', 'public', '9bad', 'Good', '7', '1', 'abc', '99999', String(port), '', 'showchanges', ''].join('\n');
+  const bad = await mxgate(home, [], ['listenerconfig', 'new', 'public', '9bad', 'Good', '1', String(port), '', 'commit "never"', ''].join('\n'));
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /line 4: listenerconfig: .*"9bad": Invalid name "9bad": must start with a letter/);
+  assert.match(bad.stderr, /Stopped at line 4: nothing after it ran/);
+  assert.doesNotMatch(bad.stdout, /Changes committed/);
+  const port2 = await freePort();
+  const script = ['listenerconfig', 'new', 'public', 'Good', '1', String(port2), '', 'showchanges', ''].join('\n');
   const run = await mxgate(home, [], script);
   assert.equal(run.code, 0, run.stdout);
-  assert.match(run.stdout, /Invalid name "9bad": must start with a letter/);
-  assert.match(run.stdout, /"7" is not a valid choice/);
-  assert.match(run.stdout, /"abc" is not a TCP port/);
-  assert.match(run.stdout, /"99999" is not a TCP port/);
   assert.match(run.stdout, /\+ listeners\.Good:/);
   // The script never committed: it is told, and nothing reached the appliance.
   assert.match(run.stdout, /ended with uncommitted changes; they were discarded/);
@@ -39,19 +41,23 @@ test('invalid answers get the reason and the question again', async () => {
 
 test('a port another listener uses is refused in the dialog, with the reason', async () => {
   const port = await freePort();
-  const script = [
-    `listenerconfig new First --type public --interface Management --port ${port}`,
-    'listenerconfig', 'new', '2', 'Second', '1', String(port), String(port + 1), '',
-    'commit two', '',
-  ].join('\n');
-  const run = await mxgate(home, [], script);
+  const first = await mxgate(home, [], [`listenerconfig new First --type public --interface Management --port ${port}`, 'commit one', ''].join('\n'));
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  const taken = await mxgate(home, [], ['listenerconfig', 'new', '2', 'Second', '1', String(port), '', 'commit two', ''].join('\n'));
+  assert.equal(taken.code, 1);
+  assert.match(taken.stderr, new RegExp(`line 6: listenerconfig: [\\s\\S]*port ${port} on interface Management \\(127\\.0\\.0\\.1\\) is already used by listener "First"`));
+  const run = await mxgate(home, [], ['listenerconfig', 'new', '2', 'Second', '1', String(port + 1), '', 'commit two', ''].join('\n'));
   assert.equal(run.code, 0, run.stdout + run.stderr);
-  assert.match(run.stdout, new RegExp(`port ${port} on interface Management \\(127\\.0\\.0\\.1\\) is already used by listener "First"`));
   assert.deepEqual((await committedListeners()).map((l) => l.name), ['First', 'Second']);
 });
 
-test('unknown commands and bad options fail the script but the rest still runs', async () => {
-  const run = await mxgate(home, [], 'frobnicate\nLISTENERCONFIG delete Nope\nlistenerconfig new X --colour red\nVERSION\n');
+test('unknown commands and bad options: a script stops at the first; with --keep-going the rest still runs', async () => {
+  const input = 'frobnicate\nLISTENERCONFIG delete Nope\nlistenerconfig new X --colour red\nVERSION\n';
+  const stop = await mxgate(home, [], input);
+  assert.equal(stop.code, 1);
+  assert.match(stop.stderr, /line 1: Unknown command: 'frobnicate'\. Type "help" for a list\./);
+  assert.doesNotMatch(stop.stdout, /mxgate version/);
+  const run = await mxgate(home, ['--keep-going'], input);
   assert.equal(run.code, 1);
   assert.match(run.stdout, /Unknown command: 'frobnicate'\. Type "help" for a list\./);
   assert.match(run.stdout, /No listener named "Nope"\. Known: First, Second\./);
@@ -86,9 +92,11 @@ test('clearchanges drops pending edits; quit with changes says they were discard
 });
 
 test('interfaceconfig dialog and batch forms', async () => {
-  const run = await mxgate(home, [], ['interfaceconfig', 'new', 'Loop3', '127.0.0.300', '127.0.0.3', 'mx3.example.com', '', 'interfaceconfig delete Management', 'interfaceconfig list', 'commit', ''].join('\n'));
+  const bad = await mxgate(home, [], ['interfaceconfig', 'new', 'Loop3', '127.0.0.300', 'mx3.example.com', ''].join('\n'));
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /line 4: interfaceconfig: .*Invalid IP address "127\.0\.0\.300"/);
+  const run = await mxgate(home, ['--keep-going'], ['interfaceconfig', 'new', 'Loop3', '127.0.0.3', 'mx3.example.com', '', 'interfaceconfig delete Management', 'interfaceconfig list', 'commit', ''].join('\n'));
   assert.equal(run.code, 1);
-  assert.match(run.stdout, /Invalid IP address "127\.0\.0\.300"/);
   assert.match(run.stdout, /Interface "Management" is used by listener\(s\) First, Second/);
   assert.match(run.stdout, /2\. Loop3 \(127\.0\.0\.3\/mx3\.example\.com\)/);
   assert.match(run.stdout, /Changes committed/);

@@ -4,11 +4,31 @@ import { EndOfInput } from '../../src/shell/errors.js';
 import { InvalidAnswer, Io, type Output } from '../../src/shell/io.js';
 import { ArraySource } from '../../src/shell/lineSource.js';
 
-function scripted(lines: string[]) {
+/** Answers typed by a person at a terminal: wrong answers are asked again. */
+class Typed extends ArraySource {
+  override readonly interactive = true as never;
+}
+
+function scripted(lines: string[], atTerminal = true) {
   const out: string[] = [];
   const output: Output = { out: (t) => out.push(t), err: () => undefined };
-  return { io: new Io(new ArraySource(lines), output), text: () => out.join('') };
+  return { io: new Io(atTerminal ? new Typed(lines) : new ArraySource(lines), output), text: () => out.join('') };
 }
+
+test('in a script (no terminal) every kind of invalid answer fails at once, naming the question and the answer', async () => {
+  const cases: [(io: Io) => Promise<unknown>, string, RegExp][] = [
+    [(io) => io.askInt('Port?', { min: 1, max: 65535 }), 'abc', /^Port\? "abc": Please enter a whole number from 1 to 65535\.$/],
+    [(io) => io.ask('Name?'), '', /^Name\? A value is required\.$/],
+    [(io) => io.choose('Pick', [{ label: 'A', value: 1 }]), '3', /^Pick "3" is not a valid choice \(1 to 1\)\.$/],
+    [(io) => io.confirm('Sure?', false), 'maybe', /^Sure\? "maybe": please answer Y or N\.$/],
+    [(io) => io.menu([{ keyword: 'NEW', text: 'Create.' }]), 'frob', /^Unknown option "frob"/],
+    [(io) => io.newSecret('Passphrase:', 'Again:'), 'one\ntwo', /^Again: The two entries do not match\.$/],
+  ];
+  for (const [ask, answer, why] of cases) {
+    const { io } = scripted([...answer.split('\n'), 'next line'], false);
+    await assert.rejects(ask(io), (e: Error) => e instanceof InvalidAnswer && why.test(e.message), answer);
+  }
+});
 
 test('an invalid answer prints the reason and asks again', async () => {
   const { io, text } = scripted(['abc', '70000', '2525']);

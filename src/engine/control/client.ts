@@ -1,7 +1,8 @@
 import net from 'node:net';
 import type { ErrorCode, Reply, Request, Results } from './protocol.js';
+import { UserError } from '../../userError.js';
 
-export class EngineError extends Error {
+export class EngineError extends UserError {
   constructor(
     readonly code: ErrorCode | 'unreachable',
     message: string,

@@ -224,6 +224,9 @@ export class SmtpListener {
       // view of the server whose options say so.
       const server = conn._server;
       conn._server = Object.create(server, { options: { value: Object.assign(Object.create(server.options), { size: match.policy.maxMessageSize }) } });
+      // smtp-server's 552 for SIZE= has no enhanced status code (its enhanced codes are off): RFC 3463 says 5.3.4.
+      const send = conn.send.bind(conn);
+      conn.send = (code, text) => send(code, code === 552 && typeof text === 'string' && text.startsWith('Error: message exceeds') ? `5.3.4 ${text.slice(7)}` : text);
       const limits = listener.limits;
       this.connections.get(session.id)!.stopDeadlines = applyDeadlines(conn, limits, (what) => this.deps.log.info(`ICID ${icid} ${address} exceeded the ${what}; closing with 421`));
       conn.on('error', (err) => {
