@@ -51,7 +51,8 @@ export async function startEngine(paths: DataPaths, timeoutMs = 20_000): Promise
 
 /** Ask the engine to stop and wait for its process to end. */
 export async function stopEngine(paths: DataPaths, timeoutMs = 40_000): Promise<boolean> {
-  const pid = await runningPid(paths.pidFile);
+  // The pid file may be empty (written on a full disk): the engine says its pid itself.
+  const pid = (await runningPid(paths.pidFile)) ?? (await request(paths.socket, 'ping').then((r) => r.pid, () => undefined));
   if (!(await isEngineUp(paths.socket))) {
     if (pid !== undefined) process.kill(pid, 'SIGTERM');
     else return false;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { isEngineUp } from './control/client.js';
 
 /** A process that exists and is not a zombie (a killed engine whose parent has not reaped it). */
 function alive(pid: number): boolean {
@@ -56,18 +57,31 @@ export async function runningPid(pidFile: string): Promise<number | undefined> {
  */
 export async function acquirePidLock(pidFile: string): Promise<() => Promise<void>> {
   for (let attempt = 0; attempt < 2; attempt++) {
+    let created = false;
     try {
       const fh = await open(pidFile, 'wx', 0o600);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
+      created = true;
+      try {
+        await fh.writeFile(`${process.pid}\n`);
+      } catch (err) {
+        // A full disk: the (empty) file still marks the directory as taken; the control socket
+        // tells a second engine that this one runs. Starting matters more: mail waits outside.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC' && (err as NodeJS.ErrnoException).code !== 'EDQUOT') throw err;
+      } finally {
+        await fh.close();
+      }
       return async () => {
-        if ((await readPid(pidFile)) === process.pid) await unlink(pidFile).catch(() => undefined);
+        const pid = await readPid(pidFile);
+        if (pid === process.pid || pid === undefined) await unlink(pidFile).catch(() => undefined);
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (created || (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const other = await runningPid(pidFile);
       if (other !== undefined && other !== process.pid) {
         throw new Error(`an engine (pid ${other}) is already running for this data directory`);
+      }
+      if ((await readPid(pidFile)) === undefined && (await isEngineUp(path.join(path.dirname(pidFile), 'control.sock')))) {
+        throw new Error('an engine is already running for this data directory (it answers on run/control.sock)');
       }
       await unlink(pidFile).catch(() => undefined);
     }

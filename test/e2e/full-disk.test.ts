@@ -104,3 +104,16 @@ test('a message that does not fit at DATA gets 452 4.3.1, not an internal error'
   await rm(filler());
   await shellOk(home, 'queueconfig --reserve 8', 'commit "reserve back"');
 });
+
+test('the engine starts on a completely full disk (mail is refused for now) and accepts again when space returns', async () => {
+  await stopEngine(home);
+  await fillCompletely();
+  const started = await mxgate(home, ['engine', 'start']);
+  assert.equal(started.code, 0, started.stdout + started.stderr);
+  const { probe, greeting } = await SmtpProbe.connect(port);
+  assert.equal(greeting, '421 4.3.2 System not accepting network messages, try again later');
+  probe.close();
+  await rm(filler());
+  const { response } = await sendMail(port, 'after a start on a full disk');
+  assert.match(response, /^250 /);
+});
