@@ -1,6 +1,7 @@
 import { closeSync, constants, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { MAIL_LOG_LEVELS, type MailLogLevel } from '../../store/schema.js';
+import { escapeControls } from '../../store/text.js';
 import { ctime } from './ctime.js';
 
 export type LogLevel = 'Critical' | 'Warning' | 'Info' | 'Debug' | 'Trace';
@@ -104,7 +105,7 @@ export class MailLog {
   write(level: LogLevel, message: string): void {
     if (this.fd === undefined || RANK[level] > this.threshold) return;
     // Control characters (terminal escapes from a client or a comment) are shown, never passed on.
-    const clean = message.replace(/[\r\n]+/g, ' ').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    const clean = escapeControls(message.replace(/[\r\n]+/g, ' '));
     this.pending.push(`${ctime()} ${level}: ${clean}\n`);
     if (this.pending.length > PENDING_LIMIT) {
       this.pending.shift();
