@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { UserError } from '../userError.js';
 
 /** Where one appliance keeps its disk: see DESIGN.md "Data directory". */
 export interface DataPaths {
@@ -48,10 +49,20 @@ export function dataPaths(home: string): DataPaths {
   };
 }
 
+/** A file name given to a command is neither a bare name nor an absolute path. */
+export class FileNameError extends UserError {
+  override name = 'FileNameError';
+}
+
 /**
- * A bare file name lives in the configuration directory, as on the appliance; an absolute path
- * is taken as it is.
+ * A bare file name lives in the configuration directory, as on the appliance; an absolute path is
+ * taken as it is. Anything else (a separator, "..") is refused: a relative name must not reach
+ * outside configuration/ (EXPORT to "../../etc/x" once did).
  */
 export function configurationFile(paths: DataPaths, name: string): string {
-  return path.isAbsolute(name) ? name : path.join(paths.configuration, name);
+  if (path.isAbsolute(name)) return name;
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\\') || name.includes('\0')) {
+    throw new FileNameError(`"${name}" is not a file name: give a bare name (a file in ${paths.configuration}) or an absolute path.`);
+  }
+  return path.join(paths.configuration, name);
 }

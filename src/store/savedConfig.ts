@@ -57,8 +57,9 @@ export async function loadSavedConfig(text: string, passphrase: () => Promise<st
   let saved: SavedConfig;
   try {
     saved = JSON.parse(text) as SavedConfig;
-  } catch (err) {
-    throw new ConfigError(`Parsing failed: the file is not valid JSON (${(err as Error).message}).`);
+  } catch {
+    // Never the parser's message: it quotes the file's first bytes (loadconfig /etc/shadow).
+    throw new ConfigError('Parsing failed: this is not a configuration file saved by mxgate (saveconfig); it is not even JSON.');
   }
   if (saved?.format !== 'mxgate-config' || saved.formatVersion !== 1) {
     throw new ConfigError('Parsing failed: this is not a configuration file saved by mxgate (saveconfig).');

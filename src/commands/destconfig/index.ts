@@ -122,24 +122,31 @@ const checkDomain = (s: string) => {
   return s;
 };
 
-/** The NEW/EDIT/DEFAULT question sequence; `specific` asks first whether to set each one. */
+/**
+ * The NEW/EDIT/DEFAULT question sequence; `specific` asks first whether to set each one, and "no"
+ * returns that setting to the default entry's value (EDIT as NEW: the answer is what is stored).
+ */
 async function askSettings(session: Session, base: DestinationDefaults, specific: boolean): Promise<Settings> {
   const io = session.io;
   const out: Settings = {};
+  // Keys present with undefined: putDestination's merge then clears the entry's own value ("Default").
+  const toDefault = (...keys: (keyof Settings)[]) => {
+    if (specific) for (const k of keys) (out as Record<string, unknown>)[k] = undefined;
+  };
   const want = (q: string) => (specific ? io.confirm(q, false) : Promise.resolve(true));
   if (await want('Do you wish to configure a concurrency limit for this domain?')) {
     out.maxConcurrency = await io.askInt('Enter the max concurrency limit.', { default: base.maxConcurrency, min: 1, max: 1000 });
-  }
+  } else toDefault('maxConcurrency');
   if (await want('Do you wish to apply a messages-per-connection limit to this domain?')) {
     out.messagesPerConnection = await io.askInt('Enter the max number of messages per connection.', { default: base.messagesPerConnection, min: 1, max: 10000 });
-  }
+  } else toDefault('messagesPerConnection');
   if (await io.confirm(specific ? 'Do you wish to apply a recipient limit to this domain?' : 'Do you want to specify a default recipient limit?', base.recipientLimit !== null && !specific)) {
     const minutes = await io.askInt('Enter the number of minutes used to measure the recipient limit.', { default: base.recipientLimit?.minutes ?? 60, min: 1, max: 60 });
     const recipients = await io.askInt('Enter the max number of recipients per time period.', { default: base.recipientLimit?.recipients ?? 100, min: 1, max: 1000000 });
     out.recipientLimit = { recipients, minutes };
   } else if (!specific) {
     out.recipientLimit = null;
-  }
+  } else toDefault('recipientLimit');
   if (await (specific ? io.confirm('Do you wish to apply a specific TLS setting for this domain?', false) : Promise.resolve(true))) {
     out.tls = await io.choose<DestinationTls>(
       'Do you want to use TLS support?',
@@ -149,22 +156,26 @@ async function askSettings(session: Session, base: DestinationDefaults, specific
     if (out.tls !== 'no' && session.draft.delivery.certificate === null) {
       io.print('You have not entered a certificate for outbound TLS; the demonstration certificate will be used when a server asks for one. To assign a certificate, use "destconfig setup".');
     }
-  }
-  // DANE needs TLS: asked only when the TLS setting in force for this entry is not No.
-  if ((out.tls ?? base.tls) !== 'no') {
+  } else toDefault('tls');
+  // DANE needs TLS: asked only when the TLS setting in force for this entry is not No (after a
+  // "no" above, that is the default entry's).
+  const tlsInForce = out.tls ?? (specific ? session.draft.delivery.defaults.tls : base.tls);
+  if (tlsInForce !== 'no') {
     if (await (specific ? io.confirm('Do you wish to configure DANE Support for this domain?', false) : Promise.resolve(true))) {
       out.dane = await io.choose<DaneMode>(
         specific ? 'Please choose a DANE option:' : 'Do you want to use DANE Support?',
         DANE_MODES.map((m) => ({ label: m === 'none' ? 'No' : DANE_LABELS[m], value: m })),
         DANE_MODES.indexOf(base.dane) + 1,
       );
-    }
+    } else toDefault('dane');
     // MTA-STS, asked after DANE (the order of the AsyncOS guide's steps).
     if (await (specific ? io.confirm('Do you wish to configure MTA-STS Support for this domain?', false) : Promise.resolve(true))) {
       out.mtaSts = (await io.confirm('Do you want to use MTA-STS Support?', base.mtaSts === 'yes')) ? 'yes' : 'no';
       if (out.mtaSts === 'yes' && !specific) io.print('MTA-STS on the default entry applies to every domain; policies are cached, but each new domain costs a DNS lookup and possibly an HTTPS fetch.');
-    }
-  } else if (!specific && (base.dane !== 'none' || base.mtaSts !== 'no')) {
+    } else toDefault('mtaSts');
+  } else if (specific) {
+    toDefault('dane', 'mtaSts'); // the default entry's values, which TLS No allows
+  } else if (base.dane !== 'none' || base.mtaSts !== 'no') {
     out.dane = 'none';
     out.mtaSts = 'no';
     io.print('DANE Support is set to None and MTA-STS Support to No: both need a TLS setting other than No.');
@@ -174,7 +185,7 @@ async function askSettings(session: Session, base: DestinationDefaults, specific
     const retryMaxSeconds = await io.askInt('Enter the maximum retry interval (seconds).', { default: base.bounce.retryMaxSeconds, min: retryInitialSeconds, max: 86400 * 7 });
     const maxQueueSeconds = await io.askInt('Enter the maximum time in queue before a bounce (seconds).', { default: base.bounce.maxQueueSeconds, min: 60, max: 86400 * 30 });
     out.bounce = { retryInitialSeconds, retryMaxSeconds, maxQueueSeconds };
-  }
+  } else toDefault('bounce');
   return out;
 }
 

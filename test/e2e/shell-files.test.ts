@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { access, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { applianceWithListener, cleanup, mxgate, shellOk } from '../helpers.js';
+
+/** File names stay where the administrator expects, and errors never show a file's content. */
+let home: string;
+before(async () => {
+  ({ home } = await applianceWithListener());
+});
+after(() => cleanup(home));
+
+test('a relative file name with a separator or ".." is refused; nothing is written outside configuration/', async () => {
+  for (const line of ['destconfig export --file ../../escaped.txt', 'saveconfig ../escaped.json', 'certconfig certauthority system export --file sub/dir.pem']) {
+    const r = await mxgate(home, ['-c', line]);
+    assert.equal(r.code, 1, line);
+    assert.match(r.stdout + r.stderr, /is not a file name: give a bare name \(a file in .*configuration\) or an absolute path\./, line);
+  }
+  await assert.rejects(access(path.join(home, '..', 'escaped.txt')));
+  await assert.rejects(access(path.join(home, 'escaped.json')));
+  assert.match(await shellOk(home, 'destconfig export --file dest.txt'), /exported to .*configuration\/dest\.txt/);
+});
+
+test('loadconfig of a file that is not ours never echoes its content', async () => {
+  const secret = path.join(home, 'secret.txt');
+  await writeFile(secret, 'root:$6$verysecrethash:19000:0:99999:7:::\n');
+  const r = await mxgate(home, ['-c', `loadconfig ${secret}`]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout + r.stderr, /not a configuration file saved by mxgate/);
+  assert.doesNotMatch(r.stdout + r.stderr, /verysecrethash|root:/);
+});
+
+test('destconfig EDIT: answering "no" to a setting returns it to the default entry\'s value', async () => {
+  await shellOk(home, 'destconfig new edit.example --tls required --max-concurrency 7', 'commit "entry"');
+  const answers = ['destconfig', 'edit', 'edit.example', 'N', 'N', 'N', 'N', 'N', '', 'destconfig detail edit.example', ''];
+  const r = await mxgate(home, [], answers.join('\n'));
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /edit\.example:\n {4}TLS: No \(Default\)\n/);
+  assert.match(r.stdout, /Maximum concurrency: 500 \(Default\)/);
+});
