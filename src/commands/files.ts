@@ -12,7 +12,7 @@ export async function readConfigFile(session: Session, name: string): Promise<Bu
     return await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CommandError(code === 'ENOENT' ? `Error: the file "${file}" does not exist.` : `Cannot read ${file}: ${(err as Error).message}`);
+    throw new CommandError(code === 'ENOENT' ? `The file "${file}" does not exist.` : `Cannot read ${file}: ${(err as Error).message}`);
   }
 }
 

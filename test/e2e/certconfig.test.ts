@@ -80,7 +80,7 @@ test('import: wrong passphrase and corrupt files change nothing; a good file imp
   assert.match(junk.stderr, /Stopped at line 1: nothing after it ran/, 'the commit after the failed import did not run');
   assert.equal((await committed()).version, before.version);
   const missing = await mxgate(home, ['-c', 'certconfig import --file nothere.p12 --passphrase-file pw.txt']);
-  assert.match(missing.stdout, /the file ".*nothere\.p12" does not exist/);
+  assert.match(missing.stdout, /: The file ".*nothere\.p12" does not exist\./);
 
   await mxgate(home, ['-c', 'certconfig delete mx1', '-c', 'commit "gone"']);
   const imp = await mxgate(home, ['-c', 'certconfig import --file mx1.p12 --passphrase-file pw.txt --fqdn-check', '-c', 'certconfig print', '-c', 'commit']);

@@ -47,7 +47,7 @@ test('loadconfig: missing file, foreign file and pending changes are clear error
     '-c', 'loadconfig backup.json --passphrase-file pw.txt',
   ]);
   assert.equal(run.code, 1);
-  assert.match(run.stdout, /the file ".*nothere\.json" does not exist/);
+  assert.match(run.stdout, /: The file ".*nothere\.json" does not exist\./);
   assert.match(run.stdout, /not a configuration file saved by mxgate/);
   assert.match(run.stdout, /There are uncommitted changes\. Commit them or run "clearchanges" first\./);
 });
