@@ -109,7 +109,11 @@ export async function runShell(options: ShellOptions): Promise<number> {
       continue;
     }
     try {
-      if (command.needsConfig !== false) await prepare();
+      if (command.needsConfig !== false) {
+        await prepare();
+        // A view older than the committed configuration is refreshed or named before anything is built on it.
+        if (command.name !== 'clearchanges') await session.catchUp();
+      }
       await command.run(session, words.slice(1));
     } catch (err) {
       if (err instanceof EndOfInput) {

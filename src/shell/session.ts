@@ -19,6 +19,8 @@ type Params<O extends Op> = Omit<Extract<Request, { op: O }>, 'op' | 'id'>;
 export class Session {
   private base: { version: number; config: Config } | undefined;
   private pending: Config | undefined;
+  /** The newer committed version this session has already warned about. */
+  private warnedAbout: number | undefined;
   readonly user: string;
   quitRequested = false;
 
@@ -75,6 +77,26 @@ export class Session {
 
   hasChanges(): boolean {
     return this.base !== undefined && diffConfig(this.base.config, this.pending).length > 0;
+  }
+
+  /**
+   * Another session committed since this one loaded. Without pending edits nothing can be lost:
+   * move to the newest version at once. With edits, say so (once per version) and how to rebase,
+   * before the administrator builds more on an old view.
+   */
+  async catchUp(): Promise<void> {
+    if (!this.base) return;
+    const { configVersion } = await this.call('status');
+    if (configVersion === this.base.version) return;
+    if (!this.hasChanges()) {
+      await this.clear();
+      return;
+    }
+    if (this.warnedAbout === configVersion) return;
+    this.warnedAbout = configVersion;
+    this.io.warn(
+      `Version ${configVersion} was committed by another session after this one started from version ${this.base.version}; your pending changes are based on the older one and "commit" will be refused. "showchanges" lists them; "clearchanges" starts again from version ${configVersion}.`,
+    );
   }
 
   /** Forget the edits and start again from the newest committed version. */

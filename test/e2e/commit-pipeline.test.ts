@@ -53,6 +53,39 @@ test('a commit on a stale base is refused and the session keeps its draft', asyn
   assert.equal(c.comment, 'mine again');
 });
 
+test('a session behind the committed configuration: without edits it follows at once; with edits it is told before it builds more', async () => {
+  const shell = new LiveShell(home, ['--keep-going']);
+  try {
+    shell.send('showchanges');
+    await shell.waitFor(/No changes have been made/);
+    const other = await mxgate(home, ['-c', 'sethostname follow.example', '-c', 'commit "other session"']);
+    assert.equal(other.code, 0, other.stdout + other.stderr);
+    // No pending edits: this session moves to the newest version, so its commit is not refused.
+    let mark = shell.output.length;
+    shell.send('sethostname mine.example');
+    shell.send('commit "mine"');
+    await shell.waitFor(/Changes committed/, mark);
+    assert.doesNotMatch(shell.output.slice(mark), /Commit refused/);
+    // Pending edits when another commit lands: said at the next command, once.
+    mark = shell.output.length;
+    shell.send('sethostname pending.example');
+    await shell.waitFor(/The host name will be pending\.example after "commit"/, mark);
+    const third = await mxgate(home, ['-c', 'sethostname third.example', '-c', 'commit "third"']);
+    assert.equal(third.code, 0);
+    const version = (await current()).version;
+    mark = shell.output.length;
+    shell.send('showchanges');
+    shell.send('showchanges');
+    await shell.waitFor(/hostname/, mark);
+    await new Promise((r) => setTimeout(r, 300));
+    const said = shell.output.slice(mark).match(new RegExp(`Version ${version} was committed by another session after this one started from version ${version - 1}; your pending changes are based on the older one and "commit" will be refused\\. "showchanges" lists them; "clearchanges" starts again from version ${version}\\.`, 'g'));
+    assert.equal(said?.length, 1, shell.output.slice(mark));
+    shell.send('clearchanges');
+  } finally {
+    await shell.end();
+  }
+});
+
 test('a failed apply (port already bound) is reported and the old configuration keeps running', async () => {
   const blocker = net.createServer();
   const busy = await freePort();
