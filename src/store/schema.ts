@@ -6,6 +6,7 @@ import { defaultHat, HatSchema, hatProblems } from './hat.js';
 import { AlertsSchema } from './alerts.js';
 import { type DeliverySettings, DestinationDefaultsSchema, DestinationSchema, destinationDomain, securityWithoutTls } from './destinations.js';
 import { UserError } from '../userError.js';
+import { hasControlCharacters } from './text.js';
 
 /**
  * The appliance configuration: one typed document, validated on every load, every edit and every
@@ -112,7 +113,7 @@ export type MailLogLevel = (typeof MAIL_LOG_LEVELS)[number];
 export const TlsRptSchema = z.object({
   enabled: z.boolean().default(false),
   /** organization-name; the host name when empty. */
-  organization: z.string().max(200).refine((s) => !/[\x00-\x1f\x7f-\x9f]/.test(s), 'must not contain control characters').default(''),
+  organization: z.string().max(200).refine((s) => !hasControlCharacters(s), 'must not contain control characters').default(''),
   /** contact-info; postmaster@<host name> when empty. */
   contact: z.string().max(200).refine((s) => s === '' || /^[^\s@]+@[^\s@]+$/.test(s), 'is not an e-mail address').default(''),
   /** The UTC hour at which the previous days' reports are sent. */

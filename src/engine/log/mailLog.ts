@@ -132,11 +132,10 @@ export class MailLog {
         this.size += writeSync(this.fd, note);
         this.dropped = 0;
       }
-      const text = this.pending.join('');
-      const bytes = Buffer.byteLength(text);
+      const data = Buffer.from(this.pending.join(''));
       let written = 0;
-      // A short write (nearly full disk) writes the rest next time, never a line twice.
-      while (written < bytes) written += writeSync(this.fd, Buffer.from(text).subarray(written));
+      // A short write (nearly full disk) is continued at once; a failure keeps the lines pending.
+      while (written < data.length) written += writeSync(this.fd, data.subarray(written));
       this.pending = [];
       this.size += written;
       if (this.trouble) {

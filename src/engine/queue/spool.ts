@@ -132,12 +132,16 @@ export class Spool {
     });
   }
 
+  /** Queue a message that is already in memory (DSNs, alerts, reports): the same path as received mail. */
   async enqueue(envelope: Envelope, message: Buffer): Promise<void> {
-    await writeFileAtomic(this.messageFile(envelope.mid), message);
-    await writeFileAtomic(path.join(this.dir, `${envelope.mid}.json`), JSON.stringify(envelope) + '\n');
-    this.envelopes.set(envelope.mid, structuredClone(envelope));
-    this.count += 1;
-    this.bytes += message.length;
+    const writer = await this.receive(envelope.mid);
+    try {
+      await writer.write(message);
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    await writer.commit(envelope);
   }
 
   /** Rewrite a message's envelope (delivery progress), atomically. */
