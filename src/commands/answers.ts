@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { CommandError } from '../shell/errors.js';
 import { InvalidAnswer } from '../shell/io.js';
-import { hostname, objectName } from '../store/schema.js';
+import { countProblem, domainProblem, hostnameProblem, isHostname, LIMITS } from '../store/grammar.js';
+import { objectName } from '../store/schema.js';
 
 /** Answer checks shared by dialogs: each returns the value or throws InvalidAnswer with the reason. */
 
@@ -16,16 +17,24 @@ export function checkIp(value: string): string {
   return value;
 }
 
-/** Empty means "none" (undefined). */
-export function checkOptionalHostname(value: string): string | undefined {
-  if (value === '') return undefined;
-  if (!hostname.safeParse(value).success) throw new InvalidAnswer(`Invalid hostname format "${value}".`);
+/** A domain or ".domain" (destination controls, SMTP routes). */
+export function checkDomain(value: string): string {
+  const problem = domainProblem(value);
+  if (problem) throw new InvalidAnswer(problem);
   return value;
 }
 
-/** A batch option that must be a whole number above 0 (undefined when the option was not given). */
-export function optionalCount(value: string | undefined, what: string): number | undefined {
+/** Empty means "none" (undefined). */
+export function checkOptionalHostname(value: string): string | undefined {
+  if (value === '') return undefined;
+  if (!isHostname(value)) throw new InvalidAnswer(hostnameProblem(value) ?? `"${value}" is an IP address, not a host name.`);
+  return value;
+}
+
+/** A batch option that must be a whole number in range (undefined when the option was not given). */
+export function optionalCount(value: string | undefined, what: string, limit: { min: number; max: number } = LIMITS.count): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CommandError(`${what} must be a whole number above 0, not "${value}".`);
+  const problem = countProblem(value, what, limit);
+  if (problem) throw new CommandError(problem);
   return Number(value);
 }

@@ -69,7 +69,8 @@ export function certInfo(pem: string, now = new Date()): CertInfo {
     notBefore,
     notAfter,
     status,
-    daysRemaining: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
+    // Whole days, a started day counting: a certificate made for 365 days shows 365, not 364.
+    daysRemaining: Math.max(0, Math.ceil((notAfter.getTime() - now.getTime()) / 86_400_000)),
     keyType: keyDescription(c.publicKey),
     dnsNames,
     selfSigned: c.subject === c.issuer && c.verify(c.publicKey),

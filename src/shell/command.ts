@@ -16,6 +16,8 @@ export interface Command {
   details?: string[];
   /** Words Tab completes after the command name. */
   keywords?: string[];
+  /** For commands whose words are all positional: how many they take at most (more is an error). */
+  maxWords?: number;
   /** False for commands that work without the engine (help, version, quit). */
   needsConfig?: boolean;
   run(session: Session, args: string[]): Promise<void>;
@@ -23,16 +25,39 @@ export interface Command {
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
 
-/** Parse `--option value` words of a batch form; unknown options are errors that name the usage. */
+const usageLines = (command: Pick<Command, 'usage'>) => `Usage: ${command.usage.join('\n       ')}`;
+
+/**
+ * Parse `--option value` words of a batch form; unknown options are errors that name the usage.
+ * A negative number is a value, not an option: `--days -5` reaches the option's own check.
+ */
 export function parseOptions<S extends OptionSpec>(command: Pick<Command, 'usage'>, args: string[], options: S) {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = /^--([^=]+)$/.exec(args[i]!)?.[1];
+    if (name && options[name]?.type === 'string' && /^-\d/.test(args[i + 1] ?? '')) joined.push(`${args[i]}=${args[++i]}`);
+    else joined.push(args[i]!);
+  }
   try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: joined, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new CommandError(`${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}\nUsage: ${command.usage.join('\n       ')}`);
+    throw new CommandError(`${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}\n${usageLines(command)}`);
   }
 }
 
+/** Words beyond what a batch form takes are an error that names them (never silently dropped). */
+export function noMoreWords(command: Pick<Command, 'usage'>, extra: readonly string[]): void {
+  if (extra.length === 0) return;
+  throw new CommandError(`Unexpected ${extra.length === 1 ? 'word' : 'words'} "${extra.join(' ')}".\n${usageLines(command)}`);
+}
+
+/** The positional words of a batch form, at most `max` of them. */
+export function takeWords(command: Pick<Command, 'usage'>, words: readonly string[], max: number): string[] {
+  noMoreWords(command, words.slice(max));
+  return [...words];
+}
+
 export function required(command: Command, value: string | undefined, what: string): string {
-  if (value === undefined || value === '') throw new CommandError(`${command.name}: ${what} is required.\nUsage: ${command.usage.join('\n       ')}`);
+  if (value === undefined || value === '') throw new CommandError(`${what} is required.\n${usageLines(command)}`);
   return value;
 }

@@ -1,10 +1,14 @@
 import { UserError } from '../userError.js';
 
-/** End of input inside a dialog: the dialog is abandoned and the draft stays as it was. */
+/**
+ * End of input: the dialog is abandoned and the draft stays as it was. At a terminal this is
+ * Ctrl-D (`keyboard`): the input goes on, so the shell treats it as `quit` at its prompt and as
+ * "cancel" inside a dialog.
+ */
 export class EndOfInput extends Error {
   override name = 'EndOfInput';
-  constructor() {
-    super('end of input');
+  constructor(readonly keyboard = false) {
+    super(keyboard ? 'Ctrl-D' : 'end of input');
   }
 }
 

@@ -5,11 +5,16 @@ import { UserError } from '../userError.js';
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /** Both go to the same terminal (mxgate -c at a TTY): an error is written once, not twice. */
+  readonly sameTerminal?: boolean;
 }
 
 export const stdOutput: Output = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
+  get sameTerminal() {
+    return Boolean(process.stdout.isTTY && process.stderr.isTTY);
+  },
 };
 
 export interface MenuItem {
@@ -56,9 +61,9 @@ export class Io {
     this.print(`Warning: ${text}`);
   }
 
-  /** An error in the transcript; in scripts also on stderr. */
+  /** An error in the transcript; in scripts also on stderr (once, when both are the same terminal). */
   error(text: string): void {
-    this.output.out(`Error: ${text}\n`);
+    if (this.interactive || !this.output.sameTerminal) this.output.out(`Error: ${text}\n`);
     if (!this.interactive) this.output.err(`mxgate: ${text}\n`);
   }
 
@@ -199,7 +204,13 @@ export class Io {
       await show();
       const keyword = await this.menu(actions);
       if (keyword === undefined) return;
-      await actions.find((a) => a.keyword.toUpperCase() === keyword)!.run();
+      try {
+        await actions.find((a) => a.keyword.toUpperCase() === keyword)!.run();
+      } catch (err) {
+        // At a terminal a user mistake is one line, then the same menu again; a script stops.
+        if (!(err instanceof UserError) || !this.interactive) throw err;
+        this.error(err.message);
+      }
     }
   }
 }

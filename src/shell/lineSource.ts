@@ -29,29 +29,42 @@ type Waiter = { resolve: (line: string) => void; reject: (err: Error) => void };
 export class ReadlineSource implements LineSource {
   readonly interactive: boolean;
   linesRead = 0;
-  private readonly rl: readline.Interface;
+  private rl!: readline.Interface;
   private readonly lines: string[] = [];
   private waiter: Waiter | undefined;
   private ended = false;
+  /** Ctrl-D typed while no prompt was waiting: the next read reports it. */
+  private keyboardEof = false;
+  private closing = false;
   private muted = false;
   private completions: ((line: string) => string[]) | undefined;
 
   constructor(
-    input: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+    private readonly input: NodeJS.ReadableStream & { isTTY?: boolean; readableEnded?: boolean } = process.stdin,
     private readonly output: NodeJS.WritableStream & { columns?: number } = process.stdout,
   ) {
     this.interactive = Boolean(input.isTTY);
+    this.open([]);
+  }
+
+  /**
+   * readline closes itself on Ctrl-D at an empty line. At a terminal that is a key, not the end of
+   * the input: report it to the waiting prompt and open a new interface with the same history.
+   */
+  private open(history: string[]): void {
     this.rl = readline.createInterface({
-      input,
+      input: this.input,
       output: this.interactive ? this.mutableOutput() : undefined,
       terminal: this.interactive,
       historySize: 500,
+      history,
       completer: (line: string) => {
         const hits = this.completions?.(line) ?? [];
         return [hits, line];
       },
     });
-    this.rl.on('line', (line) => {
+    const rl = this.rl;
+    rl.on('line', (line) => {
       if (this.waiter) {
         const w = this.waiter;
         this.waiter = undefined;
@@ -60,14 +73,27 @@ export class ReadlineSource implements LineSource {
         this.lines.push(line);
       }
     });
-    this.rl.on('close', () => {
+    rl.on('close', () => {
+      const keyboard = this.interactive && !this.closing && !this.input.readableEnded;
+      if (keyboard) {
+        this.output.write('^D\n');
+        this.open((rl as unknown as { history?: string[] }).history ?? []);
+        if (this.waiter) {
+          const w = this.waiter;
+          this.waiter = undefined;
+          w.reject(new EndOfInput(true));
+        } else {
+          this.keyboardEof = true;
+        }
+        return;
+      }
       this.ended = true;
       this.waiter?.reject(new EndOfInput());
       this.waiter = undefined;
     });
-    this.rl.on('SIGINT', () => {
+    rl.on('SIGINT', () => {
       // Drop what was typed (readline redraws the prompt), then mark the interruption.
-      this.rl.write(null, { ctrl: true, name: 'u' });
+      rl.write(null, { ctrl: true, name: 'u' });
       this.output.write('^C\n');
       if (this.waiter) {
         const w = this.waiter;
@@ -100,10 +126,15 @@ export class ReadlineSource implements LineSource {
   }
 
   close(): void {
+    this.closing = true;
     this.rl.close();
   }
 
   private next(): Promise<string> {
+    if (this.keyboardEof) {
+      this.keyboardEof = false;
+      return Promise.reject(new EndOfInput(true));
+    }
     const queued = this.lines.shift();
     if (queued !== undefined) {
       this.linesRead += 1;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { UserError } from '../userError.js';
 import { Session } from './session.js';
 import { tokenize } from './tokenize.js';
+import { noMoreWords } from './command.js';
 
 export interface ShellOptions {
   paths: DataPaths;
@@ -88,8 +89,10 @@ export async function runShell(options: ShellOptions): Promise<number> {
       line = await options.source.read(options.prompts ? `${session.hostname}> ` : '', { completions: completeLine });
     } catch (err) {
       if (err instanceof Interrupted) continue;
-      if (err instanceof EndOfInput) break;
-      throw err;
+      // Ctrl-D at the prompt is "quit": it asks whether to commit, as quit does.
+      if (err instanceof EndOfInput && err.keyboard) line = 'quit';
+      else if (err instanceof EndOfInput) break;
+      else throw err;
     }
     const lineNo = options.source.linesRead;
     const trimmed = line.trim();
@@ -108,33 +111,36 @@ export async function runShell(options: ShellOptions): Promise<number> {
       if (stopped) break;
       continue;
     }
+    let restore = session.checkpoint();
     try {
       if (command.needsConfig !== false) {
         await prepare();
         // A view older than the committed configuration is refreshed or named before anything is built on it.
         if (command.name !== 'clearchanges') await session.catchUp();
+        restore = session.checkpoint();
       }
+      if (command.maxWords !== undefined) noMoreWords(command, words.slice(1 + command.maxWords));
       await command.run(session, words.slice(1));
     } catch (err) {
+      // A command applies its changes whole or not at all: cancelled or failed, the draft goes back.
+      const undone = restore();
+      if (err instanceof Interrupted || (err instanceof EndOfInput && err.keyboard)) {
+        io.print(`-- ${command.name} cancelled${undone ? ': the changes made in it were not recorded' : ''}.`);
+        continue;
+      }
       if (err instanceof EndOfInput) {
         failures += 1;
         io.error(`${io.interactive ? '' : `line ${options.source.linesRead}: `}Input ended in the middle of "${command.name}" (started at line ${lineNo}); that operation was abandoned and nothing was changed.`);
         break;
       }
-      if (err instanceof Interrupted) {
-        io.print('-- Changes not recorded');
-        continue;
-      }
-      const message = err instanceof UserError ? (err as Error).message : internalError(options.paths, err);
+      const message = (err instanceof UserError ? (err as Error).message : internalError(options.paths, err)) + (undone && io.interactive ? '\nThe changes made in this command were not recorded.' : '');
       // A dialog's answer is named by its own line; the command by the line it started on.
       failed(options.source.linesRead > lineNo ? options.source.linesRead : lineNo, `${command.name}: ${message.replace(new RegExp(`^${command.name}: `), '')}`);
       if (stopped) break;
     }
   }
 
-  if (stopped) {
-    if (!io.interactive) process.stderr.write('mxgate: the script stopped at its first failure\n');
-  } else if (!session.quitRequested && session.hasChanges()) {
+  if (!stopped && !session.quitRequested && session.hasChanges()) {
     // End of a script (or ^D) with edits that were never committed: say so loudly.
     io.warn('The session ended with uncommitted changes; they were discarded. End scripts with "commit".');
     if (!io.interactive) process.stderr.write('mxgate: uncommitted changes were discarded\n');

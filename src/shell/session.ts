@@ -99,6 +99,23 @@ export class Session {
     );
   }
 
+  /**
+   * Remember the draft before a command runs. The returned function puts it back (a command that
+   * was cancelled or failed leaves no half of its changes behind) and says whether that undid
+   * anything. After a commit or a rebase there is nothing to put back.
+   */
+  checkpoint(): () => boolean {
+    if (!this.base) return () => false;
+    const version = this.base.version;
+    const draft = structuredClone(this.pending!);
+    return () => {
+      if (!this.base || this.base.version !== version) return false;
+      const undone = diffConfig(draft, this.pending).length > 0;
+      this.pending = draft;
+      return undone;
+    };
+  }
+
   /** Forget the edits and start again from the newest committed version. */
   async clear(): Promise<void> {
     this.base = undefined;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { emailProblem } from './grammar.js';
 
 /** alertconfig: who gets which alerts, from which address, and how repeats are damped. */
 
@@ -19,7 +20,7 @@ export const CLASS_LABELS: Record<(typeof ALERT_CLASSES)[number], string> = {
   release: 'Release and Support Notifications',
 };
 
-const email = z.string().regex(/^[^\s@<>]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, 'is not an email address');
+const email = z.string().refine((s) => emailProblem(s) === undefined, 'is not an email address');
 
 export const AlertRecipientSchema = z.object({
   email,

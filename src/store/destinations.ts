@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { domainProblem } from './grammar.js';
 import { mostSpecificEntry } from './domainMatch.js';
 
 /**
@@ -29,8 +30,7 @@ export const DANE_LABELS: Record<DaneMode, string> = { none: 'None', opportunist
 export const MTA_STS_MODES = ['no', 'yes'] as const;
 export type MtaStsMode = (typeof MTA_STS_MODES)[number];
 
-const DOMAIN = /^\.?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-export const destinationDomain = z.string().regex(DOMAIN, 'is not a domain or ".domain"');
+export const destinationDomain = z.string().refine((s) => domainProblem(s) === undefined, 'is not a domain or ".domain"');
 
 const settings = {
   maxConcurrency: z.number().int().min(1).max(1000),

@@ -1,6 +1,7 @@
 /**
  * A readable difference between two configuration documents. Arrays of named objects are matched
- * by name, so a moved or renamed listener reads as such instead of as index noise.
+ * by name, so a moved or renamed listener reads as such instead of as index noise; a change of
+ * their order is a change too (HAT sender groups are checked in order: the first match wins).
  */
 export interface Change {
   kind: 'added' | 'removed' | 'changed';
@@ -23,7 +24,13 @@ export function diffConfig(before: unknown, after: unknown, path = ''): Change[]
     const old = new Map(before.map((e) => [e.name.toLowerCase(), e]));
     const neu = new Map(after.map((e) => [e.name.toLowerCase(), e]));
     const names = [...new Set([...old.keys(), ...neu.keys()])];
-    return names.flatMap((n) => keyed(old.get(n), neu.get(n), join(path, (neu.get(n) ?? old.get(n))!.name), old.has(n), neu.has(n)));
+    const changes = names.flatMap((n) => keyed(old.get(n), neu.get(n), join(path, (neu.get(n) ?? old.get(n))!.name), old.has(n), neu.has(n)));
+    const kept = (list: { name: string }[], other: Map<string, unknown>) => list.map((e) => e.name).filter((n) => other.has(n.toLowerCase()));
+    const [wasOrder, isOrder] = [kept(before, neu), kept(after, old)];
+    if (wasOrder.join('\n').toLowerCase() !== isOrder.join('\n').toLowerCase()) {
+      changes.push({ kind: 'changed', path: join(path, '(order)'), before: wasOrder.join(', '), after: isOrder.join(', ') });
+    }
+    return changes;
   }
   return [{ kind: 'changed', path, before, after }];
 }

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { z } from 'zod';
 import { entryCovers } from './domainMatch.js';
+import { inLastOctetRange, LIMITS, senderPatternKind, senderPatternProblem } from './grammar.js';
 
 /**
  * The host access table (HAT) of a listener: sender groups, checked in order, map the connecting
@@ -16,31 +17,20 @@ export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 const HAT_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 export const hatName = z.string().regex(HAT_NAME, 'must start with a letter and hold only letters, digits, "_" or "-"');
 
-/** Sender group entries: IP, CIDR, partial IPv4 ("10.1."), host name, ".domain", or ALL. */
-export function patternProblem(pattern: string): string | undefined {
-  if (pattern === 'ALL') return undefined;
-  if (net.isIP(pattern)) return undefined;
-  const cidr = /^(.+)\/(\d{1,3})$/.exec(pattern);
-  if (cidr) {
-    const v = net.isIP(cidr[1]!);
-    const bits = Number(cidr[2]);
-    return v && bits <= (v === 4 ? 32 : 128) ? undefined : `"${pattern}" is not a valid CIDR range`;
-  }
-  if (/^(\d{1,3}\.){1,3}$/.test(pattern)) return undefined;
-  if (/^\.?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(pattern)) return undefined;
-  return `Invalid IP or IP range or hostname: "${pattern}"`;
-}
+/** Sender group entries: see senderPatternProblem in grammar.ts. */
+export const patternProblem = senderPatternProblem;
 
 const pattern = z.string().superRefine((p, ctx) => {
   const problem = patternProblem(p);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+const limit = (l: { min: number; max: number }) => z.number().int().min(l.min).max(l.max);
 const limits = {
-  maxMessageSize: z.number().int().min(1),
-  maxConcurrency: z.number().int().min(1),
-  maxMessagesPerConnection: z.number().int().min(1),
-  maxRecipientsPerMessage: z.number().int().min(1),
+  maxMessageSize: limit(LIMITS.maxMessageSize),
+  maxConcurrency: limit(LIMITS.maxConcurrency),
+  maxMessagesPerConnection: limit(LIMITS.maxMessagesPerConnection),
+  maxRecipientsPerMessage: limit(LIMITS.maxRecipientsPerMessage),
 };
 
 export const PolicyParametersSchema = z.object({
@@ -141,12 +131,22 @@ function ipInCidr(ip: string, base: string, bits: number): boolean {
 
 /** Does one sender group entry match a client (address, and host name when known)? */
 export function patternMatches(pattern: string, ip: string, hostname?: string): boolean {
-  if (pattern === 'ALL') return true;
-  if (net.isIP(pattern)) return net.isIP(ip) === net.isIP(pattern) && ipInCidr(ip, pattern, net.isIP(pattern) === 4 ? 32 : 128);
-  const cidr = /^(.+)\/(\d{1,3})$/.exec(pattern);
-  if (cidr) return net.isIP(ip) === net.isIP(cidr[1]!) && ipInCidr(ip, cidr[1]!, Number(cidr[2]));
-  if (/^(\d{1,3}\.){1,3}$/.test(pattern)) return net.isIP(ip) === 4 && ip.startsWith(pattern);
-  return hostname !== undefined && entryCovers(pattern, hostname);
+  switch (senderPatternKind(pattern)) {
+    case 'all':
+      return true;
+    case 'ip':
+      return net.isIP(ip) === net.isIP(pattern) && ipInCidr(ip, pattern, net.isIP(pattern) === 4 ? 32 : 128);
+    case 'cidr': {
+      const [base, bits] = pattern.split('/') as [string, string];
+      return net.isIP(ip) === net.isIP(base) && ipInCidr(ip, base, Number(bits));
+    }
+    case 'partial':
+      return net.isIP(ip) === 4 && ip.startsWith(pattern);
+    case 'range':
+      return inLastOctetRange(pattern, ip);
+    case 'name':
+      return hostname !== undefined && entryCovers(pattern, hostname);
+  }
 }
 
 /** The first sender group that matches, and its policy with defaults applied. */
@@ -185,5 +185,5 @@ export function hatOffersTls(hat: Hat): boolean {
 
 /** Does any sender group name hosts (so the client's host name must be looked up)? */
 export function hatUsesHostnames(hat: Hat): boolean {
-  return hat.senderGroups.some((g) => g.patterns.some((p) => p !== 'ALL' && !net.isIP(p) && !/^(.+)\/(\d{1,3})$/.test(p) && !/^(\d{1,3}\.){1,3}$/.test(p)));
+  return hat.senderGroups.some((g) => g.patterns.some((p) => senderPatternKind(p) === 'name'));
 }

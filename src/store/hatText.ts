@@ -30,7 +30,9 @@ export function formatHat(hat: Hat): string[] {
   }
   for (const g of hat.senderGroups) {
     lines.push(`${g.name}:`);
-    for (const pattern of g.patterns) if (pattern !== 'ALL') lines.push(`    ${pattern}`);
+    // The ALL group's one entry is implied by its name; anywhere else ALL is printed as it is.
+    const implied = g.name === 'ALL' && g.patterns.length === 1 && g.patterns[0] === 'ALL';
+    if (!implied) for (const pattern of g.patterns) lines.push(`    ${pattern}`);
     lines.push(`        $${g.policy}${g.comment ? ` (${g.comment})` : ''}`);
   }
   return lines;

@@ -76,9 +76,30 @@ export function removeGroupPattern(config: Config, name: string, group: string, 
   const g = findSenderGroup(l.hat, group);
   if (!g) throw notFound('sender group', group, l.hat.senderGroups.map((s) => s.name));
   if (!g.patterns.includes(pattern)) throw new ConfigError(`Sender group ${g.name} has no entry "${pattern}".`);
+  if (g.name === 'ALL' && pattern === 'ALL') {
+    throw new ConfigError(`The ALL sender group is the catch-all for hosts no other group matches; it cannot be emptied. To refuse those hosts, give the policy it uses ($${stripDollar(g.policy)}) the REJECT action.`);
+  }
   return editListenerPart(config, name, (draft) => {
     const dg = findSenderGroup(draft.hat, group)!;
     dg.patterns = dg.patterns.filter((p) => p !== pattern);
+  });
+}
+
+/**
+ * Put a sender group at a 1-based position. Groups are checked in order and the first match wins,
+ * so the order is policy; the ALL group stays last, where it catches every host the others miss.
+ */
+export function moveSenderGroup(config: Config, name: string, group: string, position: number): Config {
+  const l = config.listeners[listenerIndex(config, name)]!;
+  const groups = l.hat.senderGroups;
+  const from = groups.findIndex((g) => sameName(g.name, group));
+  if (from < 0) throw notFound('sender group', group, groups.map((s) => s.name));
+  const last = groups.findIndex((g) => g.name === 'ALL') === groups.length - 1 ? groups.length - 1 : groups.length;
+  if (groups[from]!.name === 'ALL' && last < groups.length) throw new ConfigError('The ALL sender group stays last: it matches every host, so no group after it would ever be used.');
+  if (!Number.isInteger(position) || position < 1 || position > last) throw new ConfigError(`The position must be from 1 to ${last}${last < groups.length ? ' (the ALL sender group stays last)' : ''}.`);
+  return editListenerPart(config, name, (draft) => {
+    const [moved] = draft.hat.senderGroups.splice(from, 1);
+    draft.hat.senderGroups.splice(position - 1, 0, moved!);
   });
 }
 

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { editConfig } from './edit.js';
+import { hostnameProblem } from './grammar.js';
 import { type Config, ConfigError } from './schema.js';
 
 /** smtproutes and dnsconfig edits. */
@@ -11,7 +12,12 @@ export function parseHostPort(value: string, defaultPort: number): { host: strin
   if (!m) throw new ConfigError(`"${value}" is not HOST[:PORT].`);
   const port = m[2] === undefined ? defaultPort : Number(m[2]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`"${value}": the port must be 1-65535.`);
-  return { host: m[1]!, port };
+  const host = m[1]!;
+  if (net.isIP(host) === 0) {
+    const problem = hostnameProblem(host);
+    if (problem) throw new ConfigError(problem);
+  }
+  return { host, port };
 }
 
 const LOOPBACK = new net.BlockList();

@@ -7,6 +7,7 @@ import { AlertsSchema } from './alerts.js';
 import { type DeliverySettings, DestinationDefaultsSchema, DestinationSchema, destinationDomain, securityWithoutTls } from './destinations.js';
 import { UserError } from '../userError.js';
 import { hasControlCharacters } from './text.js';
+import { domainProblem, emailProblem, isHostname } from './grammar.js';
 
 /**
  * The appliance configuration: one typed document, validated on every load, every edit and every
@@ -14,13 +15,12 @@ import { hasControlCharacters } from './text.js';
  */
 
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-const HOSTNAME_RE = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 export const objectName = z
   .string()
   .regex(NAME_RE, 'must start with a letter and hold only letters, digits, "_", "-" or "." (at most 64)');
 
-export const hostname = z.string().regex(HOSTNAME_RE, 'is not a valid host name');
+export const hostname = z.string().refine(isHostname, 'is not a valid host name');
 
 export const ipAddress = z.string().refine((s) => net.isIP(s) !== 0, 'is not an IPv4 or IPv6 address');
 
@@ -70,7 +70,7 @@ export const CertificateAuthoritiesSchema = z.object({
 export const SmtpRouteSchema = z.object({
   domain: destinationDomain,
   hosts: z
-    .array(z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535).default(25) }))
+    .array(z.object({ host: z.string().refine((h) => net.isIP(h) !== 0 || isHostname(h), 'is not a host name or IP address'), port: z.number().int().min(1).max(65535).default(25) }))
     .min(1, 'needs at least one host'),
 });
 
@@ -115,7 +115,7 @@ export const TlsRptSchema = z.object({
   /** organization-name; the host name when empty. */
   organization: z.string().max(200).refine((s) => !hasControlCharacters(s), 'must not contain control characters').default(''),
   /** contact-info; postmaster@<host name> when empty. */
-  contact: z.string().max(200).refine((s) => s === '' || /^[^\s@]+@[^\s@]+$/.test(s), 'is not an e-mail address').default(''),
+  contact: z.string().max(200).refine((s) => s === '' || emailProblem(s) === undefined, 'is not an e-mail address').default(''),
   /** The UTC hour at which the previous days' reports are sent. */
   hour: z.number().int().min(0).max(23).default(1),
 });
@@ -123,7 +123,7 @@ export const TlsRptSchema = z.object({
 /** Recipient access table entries: a domain, ".domain" for its subdomains, or ALL. */
 export const rcptDomain = z
   .string()
-  .regex(/^(ALL|\.?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*)$/, 'is not a domain, ".domain" or ALL');
+  .refine((s) => s === 'ALL' || domainProblem(s) === undefined, 'is not a domain, ".domain" or ALL');
 
 export const ListenerSchema = z
   .object({
@@ -206,7 +206,7 @@ export const SECRET_FIELD_NAMES: ReadonlySet<string> = new Set(['privateKey', 'p
 
 function defaultHostname(): string {
   const h = os.hostname();
-  return HOSTNAME_RE.test(h) ? h : 'mxgate.localdomain';
+  return isHostname(h) ? h : 'mxgate.localdomain';
 }
 
 /** The embedded configuration a new appliance starts with. */

@@ -1,4 +1,5 @@
-import { type Command, parseOptions, required } from '../../shell/command.js';
+import { shellTime } from '../../engine/log/ctime.js';
+import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
@@ -126,7 +127,7 @@ export const alertconfig: Command = {
       'max-seconds': { type: 'string' },
       keep: { type: 'string' },
     });
-    const email = positionals[0];
+    const email = takeWords(this, positionals, ['new', 'edit', 'delete', 'from'].includes(verb!.toLowerCase()) ? 1 : 0)[0];
     switch (verb!.toLowerCase()) {
       case 'list':
         return show(session);
@@ -172,7 +173,7 @@ export const displayalerts: Command = {
     const alerts = await session.call('alerts');
     if (alerts.length === 0) return session.io.print('No alerts have been raised.');
     for (const a of alerts) {
-      session.io.print(`${a.time}  ${a.severity.toUpperCase()}  (${CLASS_LABELS[a.cls]}) ${a.summary}  ${a.suppressed ? '[duplicate, not sent]' : a.sentTo.length ? `→ ${a.sentTo.join(', ')}` : '[no recipient]'}`);
+      session.io.print(`${shellTime(a.time)}  ${a.severity.toUpperCase()}  (${CLASS_LABELS[a.cls]}) ${a.summary}  ${a.suppressed ? '[duplicate, not sent]' : a.sentTo.length ? `→ ${a.sentTo.join(', ')}` : '[no recipient]'}`);
     }
   },
 };

@@ -1,4 +1,4 @@
-import { type Command, parseOptions } from '../../shell/command.js';
+import { type Command, parseOptions, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 
 export const bouncerecipients: Command = {
@@ -8,7 +8,9 @@ export const bouncerecipients: Command = {
   needsConfig: false,
   async run(session, args) {
     const { values, positionals } = parseOptions(this, args, { domain: { type: 'string' }, sender: { type: 'string' }, mid: { type: 'string' } });
-    const all = positionals[0]?.toLowerCase() === 'all';
+    const [word] = takeWords(this, positionals, 1);
+    if (word !== undefined && word.toLowerCase() !== 'all') throw new CommandError(`Unexpected word "${word}".\nUsage: ${this.usage[0]}`);
+    const all = word !== undefined;
     if (!all && !values.domain && !values.sender && !values.mid) throw new CommandError(`Say which recipients.\nUsage: ${this.usage[0]}`);
     if (values.mid !== undefined && !/^\d+$/.test(values.mid)) throw new CommandError('--mid is a message number.');
     if (all && session.io.interactive && !(await session.io.confirm('Do you want to bounce every recipient in the queue?', false))) return;

@@ -1,3 +1,4 @@
+import { shellTime } from '../../engine/log/ctime.js';
 import { certInfo } from '../../pki/certificate.js';
 import type { KeyType } from '../../pki/generate.js';
 import { InvalidAnswer } from '../../shell/io.js';
@@ -12,12 +13,14 @@ import {
   importCustomCas,
   importProfile,
   pasteProfile,
+  profileDetails,
   profileTable,
   caList,
   systemListVersion,
   updateSystemCas,
   uploadCertificate,
   validateSubject,
+  checkSubjectField,
   weakKeyWarning,
 } from './operations.js';
 
@@ -40,7 +43,7 @@ const askFqdnCheck = (session: Session, what = 'Common Name') =>
 
 async function newDialog(session: Session): Promise<void> {
   const io = session.io;
-  const cn = await io.ask('Enter Common Name:');
+  const cn = await io.ask('Enter Common Name:', { validate: (v) => checkSubjectField('Common Name', v) });
   const fqdn = await askFqdnCheck(session);
   if (fqdn) {
     try {
@@ -52,11 +55,12 @@ async function newDialog(session: Session): Promise<void> {
   }
   const named = await askProfileName(session, cn.replace(/[^A-Za-z0-9_.-]/g, '_'));
   if (!named) return;
-  const optional = (q: string) => io.ask(q, { default: '', allowEmpty: true }).then((v) => v || undefined);
-  const organization = await optional('Enter Organization:');
-  const organizationalUnit = await optional('Enter Organizational Unit (optional):');
-  const locality = await optional('Enter Locality or City:');
-  const state = await optional('Enter State or Province:');
+  const optional = (q: string, field: Parameters<typeof checkSubjectField>[0]) =>
+    io.ask(q, { default: '', allowEmpty: true, validate: (v) => checkSubjectField(field, v) }).then((v) => v || undefined);
+  const organization = await optional('Enter Organization:', 'Organization');
+  const organizationalUnit = await optional('Enter Organizational Unit (optional):', 'Organizational Unit');
+  const locality = await optional('Enter Locality or City:', 'Locality');
+  const state = await optional('Enter State or Province:', 'State');
   const country = await io.ask('Enter Country (2-letter ISO code):', {
     validate: (s) => {
       validateSubject(cn, s.toUpperCase(), false);
@@ -200,7 +204,7 @@ export function certificateDialog(session: Session): Promise<void> {
       { keyword: 'EDIT', text: 'Update certificate or view the signing request', run: () => editDialog(session) },
       { keyword: 'EXPORT', text: 'Export a certificate to a PKCS#12 file', run: () => exportDialog(session) },
       { keyword: 'DELETE', text: 'Delete a certificate', run: () => deleteDialog(session) },
-      { keyword: 'PRINT', text: 'Display certificates assigned to services', run: async () => session.io.print(...profileTable(session.draft)) },
+      { keyword: 'PRINT', text: 'Display certificates assigned to services', run: async () => session.io.print(...profileDetails(session.draft)) },
     ],
   );
 }
@@ -296,7 +300,7 @@ async function manageRoots(session: Session): Promise<void> {
   }
   const chosen = all[Number(n) - 1]!;
   const info = certInfo(chosen.pem);
-  io.print(`List: ${chosen.list}`, `Subject: ${info.subject}`, `Issuer: ${info.issuer}`, `Valid: ${info.notBefore.toUTCString()} - ${info.notAfter.toUTCString()} (${info.status})`, `Key: ${info.keyType}`, `SHA-256 fingerprint: ${info.fingerprint256}`);
+  io.print(`List: ${chosen.list}`, `Subject: ${info.subject}`, `Issuer: ${info.issuer}`, `Valid: ${shellTime(info.notBefore)} - ${shellTime(info.notAfter)} (${info.status})`, `Key: ${info.keyType}`, `SHA-256 fingerprint: ${info.fingerprint256}`);
   if (await io.confirm('Do you want to download it as a PEM file?', false)) {
     const file = await writeConfigFile(session, await io.ask('Enter the file name:', { default: `root-${n}.pem` }), chosen.pem);
     io.print(`Written to ${file}.`);

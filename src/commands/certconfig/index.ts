@@ -11,7 +11,7 @@ export const certconfig: Command = {
     'certconfig paste NAME --cert CERT.pem --key KEY.pem [--intermediate PEM]...',
     'certconfig import [NAME] --file FILE.p12 --passphrase-file FILE [--fqdn-check]',
     'certconfig export NAME --file FILE.p12 --passphrase-file FILE',
-    'certconfig print',
+    'certconfig print [NAME]',
     'certconfig tlsa NAME [--port N]',
     'certconfig delete NAME',
     'certconfig certauthority system enable|disable|print',

@@ -14,6 +14,9 @@ import type { CertificateProfile, Config } from '../../store/schema.js';
 import { storeBundle } from '../../store/caBundles.js';
 import { systemCas as storeSystemCas, trustedCas as storeTrustedCas } from '../../store/trust.js';
 import { editConfig } from '../../store/edit.js';
+import { LIMITS } from '../../store/grammar.js';
+import { shellTime } from '../../engine/log/ctime.js';
+import { hasControlCharacters } from '../../store/text.js';
 import type { DataPaths } from '../../store/paths.js';
 
 /** What certconfig does, shared by its dialogs and its batch forms. Each call edits the draft. */
@@ -143,6 +146,27 @@ export function profileTable(config: Config): string[] {
   return formatTable(['Name', 'Common Name', 'Issued By', 'Status', 'Remaining', 'Key', 'Used By'], rows);
 }
 
+/** Each profile in full (the dialog's PRINT; the menu itself shows the table). */
+export function profileDetails(config: Config): string[] {
+  if (config.certificates.length === 0) return ['No certificate profiles.'];
+  return config.certificates.flatMap((p) => {
+    const info = certInfo(p.certificate);
+    const users = certificateUsers(config, p.name);
+    return [
+      '',
+      `${p.name}${p.demo ? ' (demonstration certificate)' : ''}`,
+      `    Subject: ${info.subject}`,
+      `    Issuer: ${info.selfSigned ? 'self-signed' : info.issuer}${p.intermediates.length ? ` (${p.intermediates.length} intermediate certificate(s))` : ''}`,
+      `    Valid from: ${shellTime(info.notBefore)}`,
+      `    Valid until: ${shellTime(info.notAfter)} (${info.status}, ${info.daysRemaining} day(s) remaining)`,
+      `    Names: ${info.dnsNames.join(', ') || '-'}`,
+      `    Key: ${info.keyType}${p.csr ? ', signing request pending' : ''}`,
+      `    SHA-256 fingerprint: ${info.fingerprint256}`,
+      `    Used by: ${users.length ? users.join(', ') : '-'}`,
+    ];
+  });
+}
+
 export interface CaImportResult {
   added: string[];
   rejected: { subject: string; reason: string }[];
@@ -191,7 +215,7 @@ export function systemCas(session: { paths: DataPaths }, config: Config): Promis
 export function systemListVersion(config: Config): string {
   const b = config.certificateAuthorities.system.bundle;
   if (!b) return `Mozilla roots shipped with Node.js ${process.version} (${rootCertificates.length} certificates)`;
-  return `${b.count} certificates loaded ${b.updated} from ${b.source}, SHA-256 ${b.sha256}`;
+  return `${b.count} certificates loaded ${shellTime(b.updated)} from ${b.source}, SHA-256 ${b.sha256}`;
 }
 
 /** Replace the system list with the CA certificates of a PEM bundle (for example the OS bundle). */
@@ -222,7 +246,19 @@ export function trustedCas(session: { paths: DataPaths }, config: Config): Promi
   return storeTrustedCas(session.paths, config);
 }
 
+/** X.520 upper bounds of the subject fields a profile sets. */
+const SUBJECT_LIMITS = { 'Common Name': LIMITS.commonName.max, Organization: 64, 'Organizational Unit': 64, Locality: 128, State: 128 } as const;
+
+/** One subject field: within its X.520 length, no control characters. Empty is allowed except for the Common Name. */
+export function checkSubjectField(what: keyof typeof SUBJECT_LIMITS, value: string): string {
+  if (what === 'Common Name' && value === '') throw new InvalidAnswer('A Common Name is required.');
+  if (value.length > SUBJECT_LIMITS[what]) throw new InvalidAnswer(`${what} is ${value.length} characters long; at most ${SUBJECT_LIMITS[what]} are allowed (X.520).`);
+  if (hasControlCharacters(value)) throw new InvalidAnswer(`${what} must not contain control characters.`);
+  return value;
+}
+
 export function validateSubject(cn: string, country: string, fqdnCheck: boolean): void {
+  checkSubjectField('Common Name', cn);
   if (fqdnCheck && !isFqdn(cn)) throw new InvalidAnswer(`Common Name "${cn}" is not in FQDN format.`);
   if (!ISO_COUNTRY.test(country)) throw new InvalidAnswer('Country should be a ISO two character country code (for example JP).');
 }

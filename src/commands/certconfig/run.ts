@@ -1,6 +1,6 @@
 import { certInfo } from '../../pki/certificate.js';
 import { tlsaRecordsFor } from '../../pki/tlsa.js';
-import { type Command, parseOptions, required } from '../../shell/command.js';
+import { type Command, noMoreWords, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
 import { certificateUsers, deleteCertificate, demoInUse, setCaListEnabled, setCustomCas } from '../../store/certificates.js';
@@ -16,12 +16,14 @@ import {
   importProfile,
   pasteProfile,
   profile,
+  profileDetails,
   profileTable,
   caList,
   systemListVersion,
   updateSystemCas,
   uploadCertificate,
   validateSubject,
+  checkSubjectField,
   parseKeyType,
   weakKeyWarning,
 } from './operations.js';
@@ -49,7 +51,7 @@ export async function batch(session: Session, command: Command, verb: string, re
     overwrite: { type: 'boolean' },
     port: { type: 'string' },
   });
-  const name = positionals[0];
+  const name = takeWords(command, positionals, 1)[0];
   const intermediates = async () => {
     const out: string[] = [];
     for (const f of values.intermediate ?? []) out.push((await readConfigFile(session, f)).toString('utf8'));
@@ -59,11 +61,11 @@ export async function batch(session: Session, command: Command, verb: string, re
     case 'new': {
       const cn = required(command, values.cn, '--cn');
       const country = required(command, values.country, '--country').toUpperCase();
-      try {
-        validateSubject(cn, country, Boolean(values['fqdn-check']));
-      } catch (err) {
-        throw new CommandError((err as Error).message);
-      }
+      validateSubject(cn, country, Boolean(values['fqdn-check']));
+      checkSubjectField('Organization', values.org ?? '');
+      checkSubjectField('Organizational Unit', values.unit ?? '');
+      checkSubjectField('Locality', values.locality ?? '');
+      checkSubjectField('State', values.state ?? '');
       const days = values.days === undefined ? 3650 : Number(values.days);
       if (!Number.isInteger(days) || days < 1 || days > 36500) throw new CommandError(`--days must be a whole number of days (1-36500), not "${values.days}".`);
       const key = parseKeyType(values.key ?? 'rsa2048');
@@ -124,7 +126,7 @@ export async function batch(session: Session, command: Command, verb: string, re
       return;
     }
     case 'print':
-      io.print(...profileTable(session.draft));
+      io.print(...(name === undefined ? profileTable(session.draft) : profileDetails({ ...session.draft, certificates: [profile(session, name)] }).slice(1)));
       return;
     case 'tlsa': {
       const p = profile(session, required(command, name, 'NAME'));
@@ -155,6 +157,7 @@ export async function batch(session: Session, command: Command, verb: string, re
 export async function certauthorityBatch(session: Session, command: Command, args: string[]): Promise<void> {
   const [list, op, ...rest] = args.map((a, i) => (i < 2 ? a.toLowerCase() : a));
   const { values, positionals } = parseOptions(command, rest, { file: { type: 'string' }, 'fqdn-check': { type: 'boolean' } });
+  noMoreWords(command, positionals.slice(list === 'custom' && op === 'delete' ? 1 : 0));
   const io = session.io;
   if (list !== 'system' && list !== 'custom') throw new CommandError('certconfig certauthority needs "system" or "custom".');
   if (op === 'enable' || op === 'disable') {

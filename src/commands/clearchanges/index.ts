@@ -6,6 +6,7 @@ export const clearchanges: Command = {
   aliases: ['clear'],
   summary: 'Discard the pending changes',
   usage: ['clearchanges'],
+  maxWords: 0,
   details: ['Also moves the session to the newest committed version (after a refused commit, for example).'],
   async run(session) {
     if (!session.hasChanges()) {

@@ -1,5 +1,5 @@
 import { EngineError } from '../../engine/control/client.js';
-import { ctime } from '../../engine/log/ctime.js';
+import { shellTime } from '../../engine/log/ctime.js';
 import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
@@ -12,7 +12,7 @@ export async function commitDraft(session: Session, comment: string): Promise<vo
   const base = session.baseVersion;
   try {
     const meta = await session.commit(comment);
-    session.io.print(`Changes committed: ${ctime(new Date(meta.time))} (version ${meta.version})`);
+    session.io.print(`Changes committed: ${shellTime(meta.time)} (version ${meta.version})`);
   } catch (err) {
     if (!(err instanceof EngineError)) throw err;
     switch (err.code) {

@@ -5,6 +5,7 @@ export const daneverify: Command = {
   name: 'daneverify',
   summary: 'Check, step by step, whether a domain can be delivered to with DANE',
   usage: ['daneverify DOMAIN'],
+  maxWords: 1,
   details: [
     'Uses the committed configuration and sends no mail. Shows the DNSSEC status of the MX, address and',
     'TLSA records (SECURE / INSECURE / BOGUS), connects to each mail exchanger with TLSA records until one',

@@ -4,6 +4,7 @@ export const deliverynow: Command = {
   name: 'deliverynow',
   summary: 'Retry delivery of queued messages now',
   usage: ['deliverynow [DOMAIN]'],
+  maxWords: 1,
   needsConfig: false,
   async run(session, args) {
     const { messages } = await session.call('deliverynow', args[0] ? { domain: args[0] } : {});

@@ -1,6 +1,6 @@
-import { type Command, parseOptions, required } from '../../shell/command.js';
+import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import { optionalCount } from '../answers.js';
+import { checkDomain, optionalCount } from '../answers.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import { formatTable } from '../../shell/table.js';
 import type { Session } from '../../shell/session.js';
@@ -116,11 +116,6 @@ function warnResolver(session: Session): void {
   const warning = daneResolverWarning(session.draft);
   if (warning) session.io.warn(warning);
 }
-
-const checkDomain = (s: string) => {
-  if (!destinationDomain.safeParse(s).success) throw new InvalidAnswer(`"${s}" is not a domain or ".domain".`);
-  return s;
-};
 
 /**
  * The NEW/EDIT/DEFAULT question sequence; `specific` asks first whether to set each one, and "no"
@@ -320,12 +315,13 @@ export const destconfig: Command = {
     const [verb, ...rest] = args;
     const { values, positionals } = parseOptions(this, rest, OPTIONS);
     const io = session.io;
-    const domain = positionals[0];
+    const takesDomain = ['new', 'edit', 'delete', 'detail'].includes(verb!.toLowerCase());
+    const domain = takeWords(this, positionals, takesDomain ? 1 : 0)[0];
     switch (verb!.toLowerCase()) {
       case 'new':
       case 'edit': {
         const d = required(this, domain, 'DOMAIN');
-        if (!destinationDomain.safeParse(d).success) throw new CommandError(`"${d}" is not a domain or ".domain".`);
+        checkDomain(d);
         const settings = settingsFrom(values, session.draft.delivery.defaults);
         const entry: Destination = { domain: d, ...settings };
         // "--tls default" / "--dane default" return the setting to the default entry's value.

@@ -1,4 +1,4 @@
-import type { Command } from '../../shell/command.js';
+import { type Command, noMoreWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { daneResolverWarning, setDnsServers } from '../../store/routing.js';
 
@@ -13,6 +13,7 @@ export const dnsconfig: Command = {
   keywords: ['servers'],
   async run(session, args) {
     const [verb, list] = args;
+    noMoreWords(this, args.slice(2));
     if (verb === undefined) {
       const servers = session.draft.dns.servers;
       session.io.print(`DNS servers: ${servers.length ? servers.join(', ') : 'the system resolvers'}`);

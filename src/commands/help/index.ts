@@ -8,6 +8,7 @@ export function makeHelp(all: () => Command[], find: (name: string) => Command |
     aliases: ['?'],
     summary: 'List the commands, or show how to use one',
     usage: ['help', 'help COMMAND'],
+    maxWords: 1,
     needsConfig: false,
     async run(session, args) {
       const io = session.io;

@@ -1,4 +1,4 @@
-import { type Command, parseOptions, required } from '../../shell/command.js';
+import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import { checkIp, checkName, checkOptionalHostname } from '../answers.js';
@@ -96,7 +96,7 @@ export const interfaceconfig: Command = {
       hostname: { type: 'string' },
       name: { type: 'string' },
     });
-    const name = positionals[0];
+    const name = takeWords(this, positionals, verb!.toLowerCase() === 'list' ? 0 : 1)[0];
     switch (verb!.toLowerCase()) {
       case 'list':
         printList(session);

@@ -1,6 +1,7 @@
 import { certInfo } from '../../pki/certificate.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
+import { LIMITS } from '../../store/grammar.js';
 import { patternProblem, type PolicyParameters, type TlsLevel } from '../../store/hat.js';
 import { formatHat, parseHat } from '../../store/hatText.js';
 import { findInterface } from '../../store/interfaces.js';
@@ -8,6 +9,7 @@ import { findListener } from '../../store/listeners.js';
 import {
   addGroupPattern,
   addRcptDomain,
+  moveSenderGroup,
   removeGroupPattern,
   removeRcptDomain,
   setHat,
@@ -69,10 +71,10 @@ const askTls = (session: Session, current: TlsLevel) =>
 
 async function askParameters(session: Session, current: PolicyParameters): Promise<PolicyParameters> {
   const io = session.io;
-  const maxMessageSize = await io.askInt('Enter the maximum message size (in bytes).', { default: current.maxMessageSize, min: 1, max: 2 ** 31 });
-  const maxConcurrency = await io.askInt('Enter the maximum number of concurrent connections allowed from a single IP address.', { default: current.maxConcurrency, min: 1, max: 100000 });
-  const maxMessagesPerConnection = await io.askInt('Enter the maximum number of messages per connection.', { default: current.maxMessagesPerConnection, min: 1, max: 1000000 });
-  const maxRecipientsPerMessage = await io.askInt('Enter the maximum number of recipients per message.', { default: current.maxRecipientsPerMessage, min: 1, max: 1000000 });
+  const maxMessageSize = await io.askInt('Enter the maximum message size (in bytes).', { default: current.maxMessageSize, ...LIMITS.maxMessageSize });
+  const maxConcurrency = await io.askInt('Enter the maximum number of concurrent connections allowed from a single IP address.', { default: current.maxConcurrency, ...LIMITS.maxConcurrency });
+  const maxMessagesPerConnection = await io.askInt('Enter the maximum number of messages per connection.', { default: current.maxMessagesPerConnection, ...LIMITS.maxMessagesPerConnection });
+  const maxRecipientsPerMessage = await io.askInt('Enter the maximum number of recipients per message.', { default: current.maxRecipientsPerMessage, ...LIMITS.maxRecipientsPerMessage });
   const tls = await askTls(session, current.tls);
   if (tls !== 'off') io.print("You have chosen to enable TLS. Please use the 'certconfig' command to ensure that there is a valid certificate configured.");
   return { maxMessageSize, maxConcurrency, maxMessagesPerConnection, maxRecipientsPerMessage, tls };
@@ -137,10 +139,7 @@ export function hostaccessDialog(session: Session, name: string): Promise<void> 
           const group = await pickGroup('Select the sender group to move.');
           const groups = hat().senderGroups;
           const to = await io.askInt(`Enter the new position (1-${groups.length}).`, { min: 1, max: groups.length });
-          const next = structuredClone(hat());
-          const [moved] = next.senderGroups.splice(groups.findIndex((g) => g.name === group), 1);
-          next.senderGroups.splice(to - 1, 0, moved!);
-          session.draft = setHat(session.draft, name, next);
+          session.draft = moveSenderGroup(session.draft, name, group, to);
         },
       },
       {

@@ -1,4 +1,4 @@
-import { type Command, parseOptions, required } from '../../shell/command.js';
+import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
@@ -162,7 +162,7 @@ export const listenerconfig: Command = {
       port: { type: 'string' },
       name: { type: 'string' },
     });
-    const name = positionals[0];
+    const name = takeWords(this, positionals, verb!.toLowerCase() === 'list' ? 0 : 1)[0];
     switch (verb!.toLowerCase()) {
       case 'list':
         printList(session);

@@ -1,6 +1,7 @@
-import { parseOptions } from '../../shell/command.js';
+import { noMoreWords, parseOptions } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { optionalCount } from '../answers.js';
+import { LIMITS } from '../../store/grammar.js';
 import type { Session } from '../../shell/session.js';
 import type { PolicyParameters } from '../../store/hat.js';
 import { formatHat, parseHat } from '../../store/hatText.js';
@@ -9,6 +10,7 @@ import { findListener } from '../../store/listeners.js';
 import {
   addGroupPattern,
   addRcptDomain,
+  moveSenderGroup,
   parseAction,
   parseTlsLevel,
   removeGroupPattern,
@@ -33,6 +35,7 @@ export const EDIT_USAGE = [
   'listenerconfig edit NAME hostaccess default [--tls no|preferred|required] [--max-message-size N] [--max-concurrency N] [--max-messages N] [--max-recipients N]',
   'listenerconfig edit NAME hostaccess policy POLICY [--tls …] [--action accept|relay|reject] [--max-… N]',
   'listenerconfig edit NAME hostaccess group GROUP add|delete PATTERN [--policy POLICY]',
+  'listenerconfig edit NAME hostaccess group GROUP move POSITION',
   'listenerconfig edit NAME rcptaccess add|delete DOMAIN',
   'listenerconfig edit NAME rcptaccess print',
   'listenerconfig edit NAME limits [--max-concurrency N] [--tcp-queue N] [--command-timeout S] [--data-timeout S] [--session-timeout S]',
@@ -57,16 +60,27 @@ const EDIT_OPTIONS = {
   file: { type: 'string' },
 } as const;
 
+/** How many positional words each batch form takes: `hostaccess group G add P` is four. */
+function wordsTaken(keyword: string, op: string | undefined): number {
+  const what = op?.toLowerCase();
+  if (keyword === 'limits') return 0;
+  if (keyword === 'certificate') return 1;
+  if (keyword === 'rcptaccess') return what === 'print' ? 1 : 2;
+  if (what === 'group') return 4;
+  if (what === 'policy' || what === 'export' || what === 'import') return 2;
+  return 1;
+}
+
 const options = (args: string[]) => parseOptions({ usage: EDIT_USAGE }, args, EDIT_OPTIONS);
 
 function policyParameters(values: ReturnType<typeof options>['values']): Partial<PolicyParameters> {
   const out: Partial<PolicyParameters> = {};
   if (values.tls !== undefined) out.tls = parseTlsLevel(values.tls);
   const set = <K extends keyof PolicyParameters>(k: K, v: PolicyParameters[K] | undefined) => v !== undefined && (out[k] = v);
-  set('maxMessageSize', optionalCount(values['max-message-size'], '--max-message-size'));
-  set('maxConcurrency', optionalCount(values['max-concurrency'], '--max-concurrency'));
-  set('maxMessagesPerConnection', optionalCount(values['max-messages'], '--max-messages'));
-  set('maxRecipientsPerMessage', optionalCount(values['max-recipients'], '--max-recipients'));
+  set('maxMessageSize', optionalCount(values['max-message-size'], '--max-message-size', LIMITS.maxMessageSize));
+  set('maxConcurrency', optionalCount(values['max-concurrency'], '--max-concurrency', LIMITS.maxConcurrency));
+  set('maxMessagesPerConnection', optionalCount(values['max-messages'], '--max-messages', LIMITS.maxMessagesPerConnection));
+  set('maxRecipientsPerMessage', optionalCount(values['max-recipients'], '--max-recipients', LIMITS.maxRecipientsPerMessage));
   return out;
 }
 
@@ -91,6 +105,7 @@ export async function editPolicyBatch(session: Session, name: string, keyword: s
   if (!listener) throw new CommandError(`No listener named "${name}". Known: ${session.draft.listeners.map((l) => l.name).join(', ') || 'none'}.`);
   const { values, positionals } = options(args);
   const [op, arg1] = positionals;
+  noMoreWords({ usage: EDIT_USAGE }, positionals.slice(wordsTaken(keyword, op)));
   switch (keyword) {
     case 'certificate': {
       if (!op) throw new CommandError(usage());
@@ -131,6 +146,7 @@ export async function editPolicyBatch(session: Session, name: string, keyword: s
         const verb = positionals[2].toLowerCase();
         const pattern = positionals[3];
         if (verb === 'add') session.draft = addGroupPattern(session.draft, listener.name, arg1, pattern, values.policy);
+        else if (verb === 'move') session.draft = moveSenderGroup(session.draft, listener.name, arg1, /^\d+$/.test(pattern) ? Number(pattern) : NaN);
         else if (verb === 'delete') session.draft = removeGroupPattern(session.draft, listener.name, arg1, pattern);
         else throw new CommandError(usage());
         io.print(`Sender group ${arg1} of ${listener.name} changed.`);

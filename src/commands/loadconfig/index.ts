@@ -2,7 +2,7 @@ import { diffConfig } from '../../store/diff.js';
 import { loadSavedConfig } from '../../store/savedConfig.js';
 import { storeKey } from '../../store/keys.js';
 import { storeBundle } from '../../store/caBundles.js';
-import { type Command, parseOptions, required } from '../../shell/command.js';
+import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { readConfigFile } from '../files.js';
 import { readPassphraseFile } from '../passphrase.js';
@@ -14,7 +14,7 @@ export const loadconfig: Command = {
   details: ['The loaded configuration replaces the draft; review it with showchanges and apply it with commit.'],
   async run(session, args) {
     const { values, positionals } = parseOptions(this, args, { 'passphrase-file': { type: 'string' } });
-    let name = positionals[0];
+    let name = takeWords(this, positionals, 1)[0];
     if (name === undefined && args.length === 0) {
       name = await session.io.ask('Enter the name of the file to import:');
     }

@@ -1,13 +1,15 @@
 import type { Command } from '../../shell/command.js';
+import { shellTime } from '../../engine/log/ctime.js';
 import { CommandError } from '../../shell/errors.js';
 import { formatTable } from '../../shell/table.js';
 
-const when = (iso: string | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+const when = (iso: string | undefined) => (iso ? shellTime(iso) : '-');
 
 export const mtastsstatus: Command = {
   name: 'mtastsstatus',
   summary: 'MTA-STS policies in the cache: mode, MX patterns, id, expiry, last fetch',
   usage: ['mtastsstatus', 'mtastsstatus DOMAIN'],
+  maxWords: 1,
   details: [
     'Policies are fetched when mail goes to a domain with MTA-STS Support on (destconfig --mta-sts yes),',
     'kept under the data directory until max_age, and renewed in the background before they expire.',

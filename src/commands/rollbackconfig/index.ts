@@ -29,6 +29,7 @@ export const rollbackconfig: Command = {
   name: 'rollbackconfig',
   summary: 'Go back to an earlier committed configuration',
   usage: ['rollbackconfig VERSION', 'rollbackconfig list', 'rollbackconfig'],
+  maxWords: 1,
   details: [
     'rollbackconfig VERSION reverts to that version and commits it at once, as a new version.',
     'Without arguments it lists the versions and asks which one to revert to.',

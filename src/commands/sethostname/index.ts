@@ -6,6 +6,7 @@ export const sethostname: Command = {
   name: 'sethostname',
   summary: 'Set the host name of the appliance',
   usage: ['sethostname HOSTNAME', 'sethostname'],
+  maxWords: 1,
   details: ['Used in the shell prompt, the SMTP banner and Received headers (an interface may override it).'],
   async run(session, args) {
     if (args.length > 1) throw new CommandError(`Usage: ${this.usage[0]}`);

@@ -6,6 +6,7 @@ export const showchanges: Command = {
   name: 'showchanges',
   summary: 'List the pending changes (draft against the committed version)',
   usage: ['showchanges'],
+  maxWords: 0,
   details: ['Lines start with "+" (added), "-" (removed) or "~" (changed: old -> new). Secrets are masked.'],
   async run(session) {
     const changes = diffConfig(maskSecrets(session.committed), maskSecrets(session.draft));

@@ -6,6 +6,7 @@ export const showconfig: Command = {
   name: 'showconfig',
   summary: 'Print the committed configuration (secrets masked)',
   usage: ['showconfig'],
+  maxWords: 0,
   async run(session) {
     session.io.print(`Current Time: ${ctime()}`, `Configuration version: ${session.baseVersion}`);
     if (session.hasChanges()) session.io.print('(This session has uncommitted changes; "showchanges" lists them.)');

@@ -1,4 +1,5 @@
-import { type Command, parseOptions } from '../../shell/command.js';
+import { shellTime } from '../../engine/log/ctime.js';
+import { type Command, noMoreWords, parseOptions } from '../../shell/command.js';
 
 export const showrecipients: Command = {
   name: 'showrecipients',
@@ -6,7 +7,8 @@ export const showrecipients: Command = {
   usage: ['showrecipients [--domain DOMAIN] [--sender ADDRESS]'],
   needsConfig: false,
   async run(session, args) {
-    const { values } = parseOptions(this, args, { domain: { type: 'string' }, sender: { type: 'string' } });
+    const { values, positionals } = parseOptions(this, args, { domain: { type: 'string' }, sender: { type: 'string' } });
+    noMoreWords(this, positionals);
     const all = await session.call('recipients');
     const list = all.filter(
       (r) =>
@@ -17,8 +19,8 @@ export const showrecipients: Command = {
     session.io.print(`${list.length} recipient(s) waiting:`);
     for (const r of list) {
       session.io.print(
-        `MID ${r.mid} RID ${r.rid}  <${r.from}> -> <${r.to}>  received ${r.receivedAt}, ${r.attempts} attempt(s)` +
-          `${r.nextAttemptAt ? `, next ${r.nextAttemptAt}` : ''}${r.lastResponse ? `\n    last: ${r.lastResponse}` : ''}`,
+        `MID ${r.mid} RID ${r.rid}  <${r.from}> -> <${r.to}>  received ${shellTime(r.receivedAt)}, ${r.attempts} attempt(s)` +
+          `${r.nextAttemptAt ? `, next ${shellTime(r.nextAttemptAt)}` : ''}${r.lastResponse ? `\n    last: ${r.lastResponse}` : ''}`,
       );
     }
   },

@@ -1,4 +1,4 @@
-import type { Command } from '../../shell/command.js';
+import { type Command, noMoreWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { editConfig } from '../../store/edit.js';
 import { FORWARD_SECRET_CIPHERS } from '../../store/schema.js';
@@ -36,6 +36,7 @@ export const sslconfig: Command = {
       );
     };
     if (verb === undefined) return show();
+    noMoreWords(this, args.slice(3));
     if ((verb === 'inbound' || verb === 'outbound') && a === '--ciphers' && args[2] !== undefined && args.length === 3) {
       const value = b === 'default' ? FORWARD_SECRET_CIPHERS : args[2]!;
       const key = verb === 'inbound' ? 'inboundCiphers' : 'outboundCiphers';

@@ -21,6 +21,7 @@ export const status: Command = {
   name: 'status',
   summary: 'Engine state, version, uptime, listeners and queue size',
   usage: ['status'],
+  maxWords: 0,
   needsConfig: false,
   async run(session) {
     const io = session.io;

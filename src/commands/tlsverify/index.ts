@@ -5,6 +5,7 @@ export const tlsverify: Command = {
   name: 'tlsverify',
   summary: 'Check, step by step, the TLS connection to a domain under its TLS setting',
   usage: ['tlsverify DOMAIN'],
+  maxWords: 1,
   details: ['Uses the committed configuration; connects to the first reachable mail exchanger and sends no mail.'],
   needsConfig: false,
   async run(session, args) {

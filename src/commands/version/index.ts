@@ -6,6 +6,7 @@ export const version: Command = {
   name: 'version',
   summary: 'Show the mxgate version',
   usage: ['version'],
+  maxWords: 0,
   needsConfig: false,
   async run(session) {
     session.io.print(`mxgate version ${VERSION} (Node.js ${process.version}, OpenSSL ${process.versions.openssl})`);

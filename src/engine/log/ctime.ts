@@ -8,3 +8,11 @@ export function ctime(d: Date = new Date()): string {
   const time = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
   return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${day} ${time} ${d.getFullYear()}`;
 }
+
+/** A time in the shell's output, as AsyncOS prints it: ctime() and the zone (`Tue Sep 22 09:05:00 2026 CEST`). */
+export function shellTime(value: Date | string | number): string {
+  const d = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  const zone = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value;
+  return `${ctime(d)}${zone ? ` ${zone}` : ''}`;
+}
