@@ -286,21 +286,61 @@ function duplicates(names: string[]): number[] {
   return dup;
 }
 
+/** What an entry of each list is called, for messages ("destination partner.example: …"). */
+const ENTRY_NAMES: Record<string, string> = {
+  listeners: 'listener',
+  interfaces: 'interface',
+  certificates: 'certificate profile',
+  destinations: 'destination',
+  recipients: 'alert recipient',
+  smtpRoutes: 'SMTP route',
+  senderGroups: 'sender group',
+  policies: 'policy',
+  hosts: 'host',
+};
+
+const words = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+
+/** zod's wording ("Too small: expected number to be >=1") in the shell's. */
+function issueText(issue: z.core.$ZodIssue): string {
+  if (!/^(Too (big|small)|Invalid)/.test(issue.message)) return issue.message; // the schema's own words
+  if (issue.code === 'too_small') return `must be at least ${String(issue.minimum)}`;
+  if (issue.code === 'too_big') return `must be at most ${String(issue.maximum)}`;
+  if (issue.code === 'invalid_value') return `must be one of ${issue.values.map((v) => String(v)).join(', ')}`;
+  if (issue.code === 'invalid_type') return `must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}`;
+  return issue.message;
+}
+
 /**
- * Turn schema issues into lines an administrator can read: array positions are shown by the
- * object's name ("listeners.InboundMail.port: must be 1-65535").
+ * Turn schema issues into lines an administrator can read: list entries are named by what they
+ * are and their name ("destination partner.example: recipient limit minutes must be at least 1"),
+ * never by array positions or internal paths.
  */
 export function describeIssues(error: z.ZodError, doc: unknown): string[] {
   return error.issues.map((issue) => {
-    const parts: string[] = [];
+    const where: string[] = [];
+    let fields: string[] = [];
     let node: unknown = doc;
+    let parentKey = '';
     for (const key of issue.path) {
       const child: unknown = node !== null && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined;
-      const named = typeof key === 'number' && child && typeof child === 'object' && typeof (child as { name?: unknown }).name === 'string';
-      parts.push(named ? (child as { name: string }).name : String(key));
+      if (typeof key === 'number') {
+        const entry = (child ?? {}) as { name?: unknown; domain?: unknown; email?: unknown; host?: unknown };
+        const id = [entry.name, entry.domain, entry.email, entry.host].find((v) => typeof v === 'string');
+        where.push(`${ENTRY_NAMES[parentKey] ?? words(parentKey)} ${id ?? `#${key + 1}`}`);
+        fields = [];
+      } else {
+        fields.push(words(String(key)));
+        parentKey = String(key);
+      }
       node = child;
     }
-    return parts.length ? `${parts.join('.')}: ${issue.message}` : issue.message;
+    // The last list's own key ("destinations") is already said by the entry name.
+    const field = fields.filter((f) => !Object.values(ENTRY_NAMES).includes(f)).join(' ');
+    // A refinement's message says the whole thing, or only the predicate ("is not a valid host name").
+    const predicate = issue.code !== 'custom' || /^(is|must|needs|has) /.test(issue.message);
+    const text = field && predicate ? `${field} ${issueText(issue)}` : issueText(issue);
+    return where.length ? `${where.join(', ')}: ${text}` : text;
   });
 }
 

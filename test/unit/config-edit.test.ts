@@ -61,8 +61,8 @@ test('whole-document validation reports every problem by name', () => {
     return undefined;
   })();
   assert.ok(err instanceof ConfigError);
-  assert.ok(err.details.some((d) => d.startsWith('listeners.A.port:')), err.message);
-  assert.ok(err.details.some((d) => d.startsWith('listeners.B.type:')), err.message);
+  assert.ok(err.details.some((d) => d === 'listener A: port must be 1-65535'), err.message);
+  assert.ok(err.details.some((d) => d === 'listener B: type must be one of public, private'), err.message);
 });
 
 test('ports are whole numbers from 1 to 65535', () => {

@@ -101,7 +101,7 @@ test('a profile in use cannot be deleted; references to missing profiles are inv
   config.delivery.certificate = 'mx1';
   config = validateConfig(config);
   assert.throws(() => deleteCertificate(config, 'MX1'), /used by listener In, outbound TLS \(destconfig\)/);
-  assert.throws(() => validateConfig({ ...config, certificates: [] }), /listeners\.In\.certificate: certificate profile "mx1" does not exist/);
+  assert.throws(() => validateConfig({ ...config, certificates: [] }), /listener In: certificate profile "mx1" does not exist/);
 });
 
 test('FQDN format', () => {
