@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { Argument, Command, CommanderError } from 'commander';
 import { isEngineUp, request } from './engine/control/client.js';
 import { runEngine, startEngine, stopEngine } from './engine/daemon.js';
 import { runningPid } from './engine/lock.js';
@@ -7,13 +7,7 @@ import { runShell } from './shell/repl.js';
 import { dataPaths, type DataPaths, resolveHome } from './store/paths.js';
 import { VERSION } from './version.js';
 
-const USAGE = `Usage:
-  mxgate [--home DIR]                      open the shell (starts the engine if needed)
-  mxgate [--home DIR] -c 'LINE' [-c ...]   run shell command lines, then exit
-  mxgate [--home DIR] < script             run a script of shell commands
-  mxgate [--home DIR] engine run|start|stop|status
-  mxgate --version | --help
-
+const DETAILS = `
 A script (or -c lines) stops at its first failure: the failing line is named, nothing after it
 runs and pending changes are discarded; --keep-going carries on instead.
 The data directory is --home, else $MXGATE_HOME, else ~/.mxgate.
@@ -46,52 +40,59 @@ async function engineCommand(paths: DataPaths, verb: string | undefined): Promis
       return 0;
     }
     default:
-      process.stderr.write(`mxgate: engine needs one of run, start, stop, status\n${USAGE}\n`);
+      process.stderr.write(`mxgate: engine needs one of run, start, stop, status\n`);
       return 2;
   }
 }
 
+/** The mxgate command line (commander): the shell, `-c` lines, a script on stdin, or the engine. */
+function program(run: (work: () => Promise<number>) => void): Command {
+  const cli = new Command('mxgate')
+    .description('Mail gateway appliance for encrypted MTA-to-MTA mail, driven by an AsyncOS-style shell.\nWith no command: open the shell (starts the engine if needed); with stdin not a terminal: run it as a script.')
+    .version(`mxgate ${VERSION}`, '--version', 'print the version')
+    .helpOption('-h, --help', 'show this help')
+    .option('--home <dir>', 'the data directory')
+    .option('-c, --command <line>', 'run a shell command line, then exit (repeatable)', (line: string, all: string[] | undefined) => [...(all ?? []), line])
+    .option('--keep-going', 'scripts and -c lines: carry on after a failed command')
+    .addHelpText('after', DETAILS)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`mxgate: ${text.replace(/^error: /, '')}`) })
+    .showSuggestionAfterError(true)
+    .action((options: { home?: string; command?: string[]; keepGoing?: boolean }) =>
+      run(async () => {
+        const paths = dataPaths(resolveHome(options.home));
+        const keepGoing = options.keepGoing === true;
+        const lines = options.command ?? [];
+        const source = lines.length ? new ArraySource(lines) : new ReadlineSource();
+        const failures = await runShell({ paths, source, prompts: lines.length === 0, startEngine: lines.length === 0, keepGoing });
+        return failures ? 1 : 0;
+      }),
+    );
+  cli
+    .command('engine')
+    .description('run the engine in the foreground, start or stop it in the background, or show whether it runs')
+    .addArgument(new Argument('<action>', 'what to do').choices(['run', 'start', 'stop', 'status']))
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`mxgate engine: ${text.replace(/^error: /, '')}`) })
+    .action((action: string) => run(() => engineCommand(dataPaths(resolveHome(cli.opts<{ home?: string }>().home)), action)));
+  return cli;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
+  let work: (() => Promise<number>) | undefined;
+  const cli = program((w) => (work = w));
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        home: { type: 'string' },
-        c: { type: 'string', short: 'c', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-        'keep-going': { type: 'boolean' },
-      },
-    });
+    cli.parse(argv, { from: 'user' });
   } catch (err) {
-    process.stderr.write(`mxgate: ${(err as Error).message}\n${USAGE}\n`);
-    return 2;
+    if (err instanceof CommanderError) {
+      // --help and --version end here with status 0; a usage error has already been printed.
+      if (err.code === 'commander.excessArguments') process.stderr.write(`mxgate: to run shell commands, give them with -c: mxgate -c '${argv.filter((a) => !a.startsWith('-')).join(' ')}'\n`);
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    throw err;
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (values.version) {
-    process.stdout.write(`mxgate ${VERSION}\n`);
-    return 0;
-  }
-  const paths = dataPaths(resolveHome(values.home));
   try {
-    if (positionals[0] === 'engine') return await engineCommand(paths, positionals[1]);
-    if (positionals.length > 0) {
-      process.stderr.write(`mxgate: unexpected argument "${positionals[0]}" (to run a shell command use -c '${positionals.join(' ')}')\n${USAGE}\n`);
-      return 2;
-    }
-    if (values.c) {
-      const failures = await runShell({ paths, source: new ArraySource([...values.c]), prompts: false, startEngine: false, keepGoing: values['keep-going'] === true });
-      return failures ? 1 : 0;
-    }
-    const failures = await runShell({ paths, source: new ReadlineSource(), prompts: true, startEngine: true, keepGoing: values['keep-going'] === true });
-    return failures ? 1 : 0;
+    return work ? await work() : 0;
   } catch (err) {
     process.stderr.write(`mxgate: ${(err as Error).message}\n`);
     return 1;

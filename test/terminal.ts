@@ -15,7 +15,8 @@ export class Terminal {
 
   constructor(home: string, args: string[] = [], env: Record<string, string> = {}) {
     const command = [process.execPath, BIN, '--home', home, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    this.child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...TEST_ENV, TERM: 'xterm', COLUMNS: '120', LINES: '40', ...env } });
+    // The pseudo-terminal gets a real size (40 x 120), as a console window has.
+    this.child = spawn('script', ['-qfec', `stty rows 40 cols 120; exec ${command}`, '/dev/null'], { env: { ...TEST_ENV, TERM: 'xterm', ...env } });
     this.child.stdout.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
     this.closed = new Promise((resolve) => this.child.on('close', resolve));

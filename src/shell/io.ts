@@ -1,12 +1,18 @@
 import { CommandError } from './errors.js';
 import type { LineSource } from './lineSource.js';
 import { UserError } from '../userError.js';
+import { paint } from './colors.js';
+
+/** Loaded at a terminal only: scripts never pay for it. */
+const inquirer = () => import('@inquirer/prompts');
 
 export interface Output {
   out(text: string): void;
   err(text: string): void;
   /** Both go to the same terminal (mxgate -c at a TTY): an error is written once, not twice. */
   readonly sameTerminal?: boolean;
+  /** Lines on the screen, at a terminal. */
+  readonly rows?: number;
 }
 
 export const stdOutput: Output = {
@@ -14,6 +20,9 @@ export const stdOutput: Output = {
   err: (t) => process.stderr.write(t),
   get sameTerminal() {
     return Boolean(process.stdout.isTTY && process.stderr.isTTY);
+  },
+  get rows() {
+    return process.stdout.isTTY ? process.stdout.rows : undefined;
   },
 };
 
@@ -57,14 +66,30 @@ export class Io {
     for (const l of lines) this.output.out(l + '\n');
   }
 
+  /**
+   * Long output (CA lists, configuration, alerts): a screenful at a time at a terminal, with a
+   * "More" prompt between pages; everything at once on a pipe.
+   */
+  async page(lines: string[]): Promise<void> {
+    const rows = this.interactive ? (this.output.rows ?? 0) : 0;
+    if (rows < 5 || lines.length < rows) return this.print(...lines);
+    const size = rows - 2;
+    for (let i = 0; i < lines.length; i += size) {
+      this.print(...lines.slice(i, i + size));
+      if (i + size >= lines.length) return;
+      const answer = await this.source.read(`-- More -- (${i + size} of ${lines.length} lines; Enter: next page, q: stop) `);
+      if (answer.trim().toLowerCase() === 'q') return;
+    }
+  }
+
   warn(text: string): void {
-    this.print(`Warning: ${text}`);
+    this.print(paint.warning(`Warning: ${text}`));
   }
 
   /** An error in the transcript; in scripts also on stderr (once, when both are the same terminal). */
   error(text: string): void {
-    if (this.interactive || !this.output.sameTerminal) this.output.out(`Error: ${text}\n`);
-    if (!this.interactive) this.output.err(`mxgate: ${text}\n`);
+    if (this.interactive || !this.output.sameTerminal) this.output.out(`${paint.error(`Error: ${text}`)}\n`);
+    if (!this.interactive) this.output.err(`${paint.stderrError(`mxgate: ${text}`)}\n`);
   }
 
   /** Free text. `validate` may normalise the answer or throw InvalidAnswer / CommandError. */
@@ -106,9 +131,22 @@ export class Io {
     });
   }
 
-  /** A numbered list; the answer is the number (or the label, typed out). */
+  /**
+   * A numbered list; the answer is the number (or the label, typed out). At a terminal the list is
+   * a menu to move through with the arrow keys (typing the number still picks it).
+   */
   async choose<T>(question: string, choices: Choice<T>[], defaultIndex = 1): Promise<T> {
     if (choices.length === 0) throw new CommandError(`${question} — there is nothing to choose from.`);
+    if (this.interactive && this.source.external) {
+      const { select } = await inquirer();
+      const index = await this.source.external(({ input, output }) =>
+        select(
+          { message: question, choices: choices.map((c, i) => ({ name: `${i + 1}. ${c.label}`, value: i })), default: defaultIndex - 1, pageSize: 12, loop: false },
+          { input, output },
+        ),
+      );
+      return choices[index]!.value;
+    }
     for (;;) {
       this.print(question);
       choices.forEach((c, i) => this.print(`${i + 1}. ${c.label}`));
@@ -134,8 +172,14 @@ export class Io {
     }
   }
 
-  /** Not echoed on a TTY, never echoed in transcripts. */
+  /** Not echoed on a TTY (masked with *), never echoed in transcripts. */
   async secret(question: string): Promise<string> {
+    if (this.interactive && this.source.external) {
+      const { password } = await inquirer();
+      return this.source.external(({ input, output }) =>
+        password({ message: question, mask: '*', validate: (v) => (v === '' ? 'A value is required.' : true) }, { input, output }),
+      );
+    }
     for (;;) {
       this.print(question);
       const answer = await this.source.read('> ', { secret: true });

@@ -1,6 +1,7 @@
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { EndOfInput, Interrupted } from './errors.js';
+import { paintPrompt } from './colors.js';
 
 export interface ReadOptions {
   /** Do not echo what is typed (passphrases). */
@@ -16,6 +17,11 @@ export interface LineSource {
   readonly linesRead: number;
   /** Next line, after showing `prompt`; throws EndOfInput at the end of input. */
   read(prompt: string, options?: ReadOptions): Promise<string>;
+  /**
+   * At a terminal: run a prompt that reads the keyboard itself (@inquirer/prompts) while the line
+   * reader is out of the way. Ctrl-C in it is Interrupted, as at any prompt.
+   */
+  external?<T>(prompt: (context: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }) => Promise<T>): Promise<T>;
   close(): void;
 }
 
@@ -36,6 +42,8 @@ export class ReadlineSource implements LineSource {
   /** Ctrl-D typed while no prompt was waiting: the next read reports it. */
   private keyboardEof = false;
   private closing = false;
+  /** The line reader is closed while an external prompt has the keyboard. */
+  private suspended = false;
   private muted = false;
   private completions: ((line: string) => string[]) | undefined;
 
@@ -74,6 +82,7 @@ export class ReadlineSource implements LineSource {
       }
     });
     rl.on('close', () => {
+      if (this.suspended) return;
       const keyboard = this.interactive && !this.closing && !this.input.readableEnded;
       if (keyboard) {
         this.output.write('^D\n');
@@ -110,7 +119,7 @@ export class ReadlineSource implements LineSource {
       this.output.write(`${prompt}${options.secret ? '' : line}\n`);
       return line;
     }
-    this.rl.setPrompt(prompt);
+    this.rl.setPrompt(paintPrompt(prompt));
     this.rl.prompt();
     this.muted = Boolean(options.secret);
     try {
@@ -122,6 +131,21 @@ export class ReadlineSource implements LineSource {
         // Keep passphrases out of the line history.
         (this.rl as unknown as { history?: string[] }).history?.shift();
       }
+    }
+  }
+
+  async external<T>(prompt: (context: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }) => Promise<T>): Promise<T> {
+    const history = [...((this.rl as unknown as { history?: string[] }).history ?? [])];
+    this.suspended = true;
+    this.rl.close();
+    try {
+      return await prompt({ input: this.input, output: this.output });
+    } catch (err) {
+      if ((err as Error)?.name === 'ExitPromptError' || (err as Error)?.name === 'AbortPromptError') throw new Interrupted();
+      throw err;
+    } finally {
+      this.suspended = false;
+      this.open(history);
     }
   }
 

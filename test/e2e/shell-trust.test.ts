@@ -101,10 +101,17 @@ test('at a terminal: Ctrl-C cancels the command and its changes, Ctrl-D in a dia
   try {
     let at = await term.waitFor(/> $/);
     // Ctrl-C after NEW in RCPTACCESS: the domain added in this command is not kept.
-    for (const answer of ['listenerconfig', 'edit', '1', 'rcptaccess']) {
-      term.line(answer);
-      at = await term.waitFor(/\]> $/, at);
-    }
+    term.line('listenerconfig');
+    at = await term.waitFor(/\[\]> $/, at);
+    // Choosing from a list is an arrow-key menu at a terminal (@inquirer/prompts); a typed number still picks.
+    term.line('edit');
+    at = await term.waitFor(/❯ 1\. InboundMail[^\n]*\n[\s\S]*navigate/, at);
+    term.type('1');
+    await new Promise((r) => setTimeout(r, 100));
+    term.type(KEY.enter);
+    at = await term.waitFor(/Choose the certificate\.\n\[\]> $/, at);
+    term.line('rcptaccess');
+    at = await term.waitFor(/\[\]> $/, at);
     term.line('new');
     at = await term.waitFor(/ALL\):\n\[\]> $/, at);
     term.line('added-then-cancelled.example');
@@ -141,6 +148,29 @@ test('at a terminal: Ctrl-C cancels the command and its changes, Ctrl-D in a dia
   }
   const hostname = await shellOk(home, 'showconfig');
   assert.doesNotMatch(hostname, /ctrl-d\.example/);
+});
+
+test('at a terminal long output is paged: the system CA list stops after a screenful until Enter, and q stops it', async () => {
+  const term = new Terminal(home);
+  try {
+    let at = await term.waitFor(/> $/);
+    term.line('certconfig certauthority system print');
+    at = await term.waitFor(/-- More -- \(38 of \d+ lines; Enter: next page, q: stop\) $/, at);
+    assert.doesNotMatch(term.text.slice(at), /^39\. /m, 'the second page waits');
+    term.line('');
+    at = await term.waitFor(/-- More -- \(76 of/, at);
+    term.line('q');
+    at = await term.waitFor(/> $/, at);
+    term.line('quit');
+    assert.equal(await term.exited(), 0);
+    assert.doesNotMatch(term.text, /^100\. /m, 'q stopped the listing');
+  } finally {
+    term.kill();
+  }
+  // On a pipe the whole list comes at once.
+  const piped = await shellOk(home, 'certconfig certauthority system print');
+  assert.match(piped, /^100\. /m);
+  assert.doesNotMatch(piped, /More/);
 });
 
 test('with -c at a terminal an error is printed once (stdout and stderr are the same screen)', async () => {

@@ -172,8 +172,8 @@ export const displayalerts: Command = {
   async run(session) {
     const alerts = await session.call('alerts');
     if (alerts.length === 0) return session.io.print('No alerts have been raised.');
-    for (const a of alerts) {
-      session.io.print(`${shellTime(a.time)}  ${a.severity.toUpperCase()}  (${CLASS_LABELS[a.cls]}) ${a.summary}  ${a.suppressed ? '[duplicate, not sent]' : a.sentTo.length ? `→ ${a.sentTo.join(', ')}` : '[no recipient]'}`);
-    }
+    await session.io.page(
+      alerts.map((a) => `${shellTime(a.time)}  ${a.severity.toUpperCase()}  (${CLASS_LABELS[a.cls]}) ${a.summary}  ${a.suppressed ? '[duplicate, not sent]' : a.sentTo.length ? `→ ${a.sentTo.join(', ')}` : '[no recipient]'}`),
+    );
   },
 };

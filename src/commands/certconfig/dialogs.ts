@@ -218,7 +218,7 @@ function listDialog(session: Session, list: 'system' | 'custom'): Promise<void> 
   const actions = [
     { keyword: 'ENABLE', text: 'Enable the list.', run: toggle(true) },
     { keyword: 'DISABLE', text: 'Disable the list.', run: toggle(false) },
-    { keyword: 'PRINT', text: 'Display the list.', run: async () => (await certs()).forEach((c, i) => io.print(`${i + 1}. ${certInfo(c).subject}`)) },
+    { keyword: 'PRINT', text: 'Display the list.', run: async () => io.page((await certs()).map((c, i) => `${i + 1}. ${certInfo(c).subject}`)) },
     {
       keyword: 'EXPORT',
       text: 'Export the list to a file.',
@@ -295,7 +295,7 @@ async function manageRoots(session: Session): Promise<void> {
   });
   if (n === '') return;
   if (n === 'list') {
-    all.forEach((c, i) => io.print(`${i + 1}. [${c.list}] ${certInfo(c.pem).subject}`));
+    await io.page(all.map((c, i) => `${i + 1}. [${c.list}] ${certInfo(c.pem).subject}`));
     return manageRoots(session);
   }
   const chosen = all[Number(n) - 1]!;

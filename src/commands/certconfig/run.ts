@@ -176,7 +176,7 @@ export async function certauthorityBatch(session: Session, command: Command, arg
   if (op === 'print') {
     io.print(`${list === 'system' ? 'System' : 'Custom'} List: ${session.draft.certificateAuthorities[list].enabled ? 'Enabled' : 'Disabled'}, ${certs.length} certificate(s)`);
     if (list === 'system') io.print(`Version: ${systemListVersion(session.draft)}`);
-    certs.forEach((c, i) => io.print(`${i + 1}. ${certInfo(c).subject}`));
+    await io.page(certs.map((c, i) => `${i + 1}. ${certInfo(c).subject}`));
     return;
   }
   if (op === 'export') {

@@ -10,6 +10,6 @@ export const showconfig: Command = {
   async run(session) {
     session.io.print(`Current Time: ${ctime()}`, `Configuration version: ${session.baseVersion}`);
     if (session.hasChanges()) session.io.print('(This session has uncommitted changes; "showchanges" lists them.)');
-    session.io.print(JSON.stringify(maskSecrets(session.committed), null, 2));
+    await session.io.page(JSON.stringify(maskSecrets(session.committed), null, 2).split('\n'));
   },
 };
