@@ -5,9 +5,12 @@ import type { Session } from '../shell/session.js';
 import { ensureDir, writeFileAtomic } from '../store/atomic.js';
 import { configurationFile } from '../store/paths.js';
 
-/** Read a file named on the command line (bare names are in the configuration directory). */
-export async function readConfigFile(session: Session, name: string): Promise<Buffer> {
-  const file = configurationFile(session.paths, name);
+/**
+ * Read a file named on the command line: a bare name in the configuration directory; an absolute
+ * path only where the command's help says so (`absolute`).
+ */
+export async function readConfigFile(session: Session, name: string, { absolute = false } = {}): Promise<Buffer> {
+  const file = configurationFile(session.paths, name, { absolute });
   try {
     return await readFile(file);
   } catch (err) {
@@ -16,7 +19,7 @@ export async function readConfigFile(session: Session, name: string): Promise<Bu
   }
 }
 
-/** Write a file to the configuration directory (or an absolute path), owner-only. */
+/** Write a file to the configuration directory, owner-only. */
 export async function writeConfigFile(session: Session, name: string, data: string | Uint8Array): Promise<string> {
   const file = configurationFile(session.paths, name);
   await ensureDir(path.dirname(file));

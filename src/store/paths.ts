@@ -49,20 +49,21 @@ export function dataPaths(home: string): DataPaths {
   };
 }
 
-/** A file name given to a command is neither a bare name nor an absolute path. */
+/** A file name given to a command is not one it takes. */
 export class FileNameError extends UserError {
   override name = 'FileNameError';
 }
 
 /**
- * A bare file name lives in the configuration directory, as on the appliance; an absolute path is
- * taken as it is. Anything else (a separator, "..") is refused: a relative name must not reach
- * outside configuration/ (EXPORT to "../../etc/x" once did).
+ * A bare file name lives in the configuration directory, as on the appliance. An absolute path is
+ * taken only where a command asks for it (`absolute`, said in its help). Anything else (a
+ * separator, "..") is refused: a name must not reach outside configuration/ (EXPORT to
+ * "../../etc/x" once did).
  */
-export function configurationFile(paths: DataPaths, name: string): string {
-  if (path.isAbsolute(name)) return name;
+export function configurationFile(paths: DataPaths, name: string, { absolute = false } = {}): string {
+  if (absolute && path.isAbsolute(name)) return name;
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\\') || name.includes('\0')) {
-    throw new FileNameError(`"${name}" is not a file name: give a bare name (a file in ${paths.configuration}) or an absolute path.`);
+    throw new FileNameError(`"${name}" is not a file name: give a bare name (a file in ${paths.configuration})${absolute ? ' or an absolute path' : ''}.`);
   }
   return path.join(paths.configuration, name);
 }

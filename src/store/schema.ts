@@ -335,8 +335,7 @@ export function describeIssues(error: z.ZodError, doc: unknown): string[] {
       }
       node = child;
     }
-    // The last list's own key ("destinations") is already said by the entry name.
-    const field = fields.filter((f) => !Object.values(ENTRY_NAMES).includes(f)).join(' ');
+    const field = fields.join(' ');
     // A refinement's message says the whole thing, or only the predicate ("is not a valid host name").
     const predicate = issue.code !== 'custom' || /^(is|must|needs|has) /.test(issue.message);
     const text = field && predicate ? `${field} ${issueText(issue)}` : issueText(issue);

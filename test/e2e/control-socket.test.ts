@@ -61,7 +61,7 @@ test('a commit with an invalid document or no base is refused with the reasons',
   const head = await request(socket, 'config');
   await assert.rejects(
     request(socket, 'commit', { baseVersion: head.version, config: { listeners: [{ name: 'x', port: -1 }] } as never, comment: '', user: 't' }),
-    (err: Error & { code?: string }) => err.code === 'invalid' && /listeners\.x\.port/.test(err.message) && /listeners\.x\.type/.test(err.message),
+    (err: Error & { code?: string }) => err.code === 'invalid' && /listener x: port must be 1-65535/.test(err.message) && /listener x: type must be one of public, private/.test(err.message) && /listener x: interface must be a string/.test(err.message),
   );
   await assert.rejects(
     request(socket, 'commit', { baseVersion: -1, config: head.config, comment: '', user: 't' }),

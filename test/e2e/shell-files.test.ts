@@ -15,20 +15,31 @@ test('a relative file name with a separator or ".." is refused; nothing is writt
   for (const line of ['destconfig export --file ../../escaped.txt', 'saveconfig ../escaped.json', 'certconfig certauthority system export --file sub/dir.pem']) {
     const r = await mxgate(home, ['-c', line]);
     assert.equal(r.code, 1, line);
-    assert.match(r.stdout + r.stderr, /is not a file name: give a bare name \(a file in .*configuration\) or an absolute path\./, line);
+    assert.match(r.stdout + r.stderr, /is not a file name: give a bare name \(a file in .*configuration\)\./, line);
   }
   await assert.rejects(access(path.join(home, '..', 'escaped.txt')));
   await assert.rejects(access(path.join(home, 'escaped.json')));
   assert.match(await shellOk(home, 'destconfig export --file dest.txt'), /exported to .*configuration\/dest\.txt/);
 });
 
-test('loadconfig of a file that is not ours never echoes its content', async () => {
+test('absolute paths only where the help says so (the system CA bundle); loadconfig never echoes a file\'s content', async () => {
   const secret = path.join(home, 'secret.txt');
   await writeFile(secret, 'root:$6$verysecrethash:19000:0:99999:7:::\n');
-  const r = await mxgate(home, ['-c', `loadconfig ${secret}`]);
+  for (const line of [`loadconfig ${secret}`, `destconfig export --file ${path.join(home, 'out.txt')}`, `certconfig certauthority custom import --file ${secret}`]) {
+    const r = await mxgate(home, ['-c', line]);
+    assert.equal(r.code, 1, line);
+    assert.match(r.stderr, /is not a file name: give a bare name/, line);
+  }
+  await assert.rejects(access(path.join(home, 'out.txt')));
+  await writeFile(path.join(home, 'configuration', 'secret.txt'), 'root:$6$verysecrethash:19000:0:99999:7:::\n');
+  const r = await mxgate(home, ['-c', 'loadconfig secret.txt']);
   assert.equal(r.code, 1);
   assert.match(r.stdout + r.stderr, /not a configuration file saved by mxgate/);
   assert.doesNotMatch(r.stdout + r.stderr, /verysecrethash|root:/);
+  // The system CA bundle may come from the operating system's path, as its help says.
+  const bundle = path.join(home, 'bundle.pem');
+  await writeFile(bundle, (await import('node:tls')).rootCertificates.slice(0, 3).join('\n') + '\n');
+  assert.match(await shellOk(home, `certconfig certauthority system update --file ${bundle}`, 'clearchanges'), /System list: 3 CA certificates/);
 });
 
 test('destconfig EDIT: answering "no" to a setting returns it to the default entry\'s value', async () => {

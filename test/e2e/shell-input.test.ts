@@ -69,7 +69,7 @@ test('unknown commands and bad options: a script stops at the first; with --keep
 test('sethostname refuses a name that is not a host name', async () => {
   const run = await mxgate(home, ['-c', 'sethostname bad_name!']);
   assert.equal(run.code, 1);
-  assert.match(run.stdout, /hostname: is not a valid host name/);
+  assert.match(run.stdout, /sethostname: "bad_name!" is not a host name: use letters, digits, "-" and "." only\./);
 });
 
 test('help lists commands and shows batch forms; commands are case-insensitive', async () => {

@@ -235,7 +235,7 @@ function listDialog(session: Session, list: 'system' | 'custom'): Promise<void> 
       text: 'Load the system list from a PEM bundle (for example the OS bundle).',
       run: async () => {
         const file = await io.ask('Enter the name of the PEM bundle file (configuration directory, or an absolute path):', { default: '/etc/ssl/certs/ca-certificates.crt' });
-        const text = (await readConfigFile(session, file)).toString('utf8');
+        const text = (await readConfigFile(session, file, { absolute: true })).toString('utf8');
         const r = await io.spin('Loading the bundle', updateSystemCas(session, text, file));
         io.print(`System list: ${r.count} CA certificates, SHA-256 ${r.sha256}${r.skipped ? ` (${r.skipped} non-CA certificates skipped)` : ''}; in use after "commit".`);
       },

@@ -167,7 +167,7 @@ export async function certauthorityBatch(session: Session, command: Command, arg
   }
   if (list === 'system' && op === 'update') {
     const name = required(command, values.file, '--file');
-    const text = (await readConfigFile(session, name)).toString('utf8');
+    const text = (await readConfigFile(session, name, { absolute: true })).toString('utf8');
     const r = await io.spin('Loading the bundle', updateSystemCas(session, text, name));
     io.print(`System list: ${r.count} CA certificates, SHA-256 ${r.sha256}${r.skipped ? ` (${r.skipped} non-CA certificates skipped)` : ''}; in use after "commit".`);
     return;
