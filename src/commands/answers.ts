@@ -1,7 +1,6 @@
-import net from 'node:net';
 import { CommandError } from '../shell/errors.js';
 import { InvalidAnswer } from '../shell/io.js';
-import { countProblem, domainProblem, hostnameProblem, isHostname, LIMITS } from '../store/grammar.js';
+import { countProblem, domainProblem, hostnameProblem, ipProblem, isHostname, LIMITS } from '../store/grammar.js';
 import { objectName } from '../store/schema.js';
 
 /** Answer checks shared by dialogs: each returns the value or throws InvalidAnswer with the reason. */
@@ -13,7 +12,8 @@ export function checkName(value: string): string {
 }
 
 export function checkIp(value: string): string {
-  if (net.isIP(value) === 0) throw new InvalidAnswer(`Invalid IP address "${value}".`);
+  const problem = ipProblem(value);
+  if (problem) throw new InvalidAnswer(problem);
   return value;
 }
 

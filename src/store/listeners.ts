@@ -1,3 +1,4 @@
+import { portProblem } from './grammar.js';
 import { editConfig, notFound } from './edit.js';
 import { defaultHat } from './hat.js';
 import { findInterface } from './interfaces.js';
@@ -68,9 +69,9 @@ export function parseListenerType(value: string): ListenerType {
 }
 
 export function parsePort(value: string): number {
-  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError(`"${value}" is not a TCP port (1-65535).`);
-  return n;
+  const problem = portProblem(value);
+  if (problem) throw new ConfigError(problem);
+  return Number(value.trim());
 }
 
 export { ConfigError };

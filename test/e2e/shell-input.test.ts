@@ -94,7 +94,7 @@ test('clearchanges drops pending edits; quit with changes says they were discard
 test('interfaceconfig dialog and batch forms', async () => {
   const bad = await mxgate(home, [], ['interfaceconfig', 'new', 'Loop3', '127.0.0.300', 'mx3.example.com', ''].join('\n'));
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /line 4: interfaceconfig: .*Invalid IP address "127\.0\.0\.300"/);
+  assert.match(bad.stderr, /line 4: interfaceconfig: .*"127\.0\.0\.300" is not an IPv4 or IPv6 address/);
   const run = await mxgate(home, ['--keep-going'], ['interfaceconfig', 'new', 'Loop3', '127.0.0.3', 'mx3.example.com', '', 'interfaceconfig delete Management', 'interfaceconfig list', 'commit', ''].join('\n'));
   assert.equal(run.code, 1);
   assert.match(run.stdout, /Interface "Management" is used by listener\(s\) First, Second/);
