@@ -173,6 +173,34 @@ test('at a terminal long output is paged: the system CA list stops after a scree
   assert.doesNotMatch(piped, /More/);
 });
 
+test('at a terminal passphrases are masked (@inquirer/prompts) and never shown', async () => {
+  const term = new Terminal(home);
+  try {
+    let at = await term.waitFor(/> $/);
+    for (const [keys, next] of [
+      ['certconfig', /\[\]> $/],
+      ['certificate', /\[\]> $/],
+      ['export', /navigate/],
+      ['', /\[Demo\.p12\]> $/],
+      ['masked.p12', /Create a passphrase for file:/],
+      ['Pw-masked-1', /Confirm the passphrase for file:/],
+      ['Pw-masked-1', /exported|written|saved/i],
+    ] as const) {
+      term.line(keys);
+      at = await term.waitFor(next, at);
+    }
+    term.line('');
+    term.line('');
+    at = await term.waitFor(/> $/, at);
+    term.line('quit');
+    assert.equal(await term.exited(), 0);
+  } finally {
+    term.kill();
+  }
+  assert.match(term.text, /Create a passphrase for file: \*{11}/);
+  assert.doesNotMatch(term.text, /Pw-masked-1/);
+});
+
 test('with -c at a terminal an error is printed once (stdout and stderr are the same screen)', async () => {
   const term = new Terminal(home, ['-c', 'frobnicate']);
   try {
