@@ -84,3 +84,20 @@ test('version store: version 1 on first open, history kept, current.json is the 
   assert.equal(await reopened.get(9), undefined);
   assert.equal((await stat(paths.currentConfig)).mode & 0o777, 0o600);
 });
+
+test('a dead destination: one probe per wait, the wait doubles after a failed probe up to the maximum, attempts already under way do not extend it', async () => {
+  const { DeadDestinations } = await import('../../src/engine/delivery/deadDestinations.js');
+  const dead = new DeadDestinations();
+  const backoff = { initialSeconds: 10, maxSeconds: 25 };
+  assert.equal(dead.admit('d.example', 0), 'go');
+  assert.deepEqual(dead.unreachable('d.example', 'refused', backoff, false, 0), { seconds: 10, first: true });
+  assert.equal(dead.unreachable('d.example', 'refused', backoff, false, 0), undefined, 'a second attempt under way changes nothing');
+  assert.equal(dead.admit('d.example', 9_999), 'wait');
+  assert.equal(dead.admit('d.example', 10_000), 'probe');
+  assert.equal(dead.admit('d.example', 10_001), 'wait', 'one probe at a time');
+  assert.deepEqual(dead.unreachable('d.example', 'refused', backoff, true, 10_000), { seconds: 20, first: false });
+  assert.equal(dead.admit('d.example', 30_000), 'probe');
+  assert.deepEqual(dead.unreachable('d.example', 'refused', backoff, true, 30_000), { seconds: 25, first: false }, 'capped at the maximum');
+  assert.equal(dead.reachable('d.example'), true);
+  assert.equal(dead.admit('d.example', 30_001), 'go');
+});

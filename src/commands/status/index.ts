@@ -1,5 +1,5 @@
 import { EngineError, request } from '../../engine/control/client.js';
-import { ctime } from '../../engine/log/ctime.js';
+import { ctime, shellTime } from '../../engine/log/ctime.js';
 import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { VERSION } from '../../version.js';
@@ -41,6 +41,7 @@ export const status: Command = {
     io.print(`Configuration:     version ${s.configVersion}${session.hasChanges() ? ' (this session has uncommitted changes)' : ''}`);
     io.print(`Queue:             ${s.queue.messages} message(s), ${bytes(s.queue.bytes)}`);
     io.print(`Delivery:          ${s.delivery.active} message(s) being delivered, ${s.delivery.idleConnections} idle connection(s) kept for reuse`);
+    for (const d of s.delivery.down) io.print(`Destination down:  ${d.domain} until ${shellTime(d.until)} (${d.reason}); "deliverynow ${d.domain}" tries it at once`);
     io.print(`Storage:           ${s.storage.freeMb < 0 ? 'free space unknown' : `${s.storage.freeMb} MB free`}, reserve ${s.storage.reserveMb} MB: ${s.storage.accepting ? 'accepting mail' : 'NOT ACCEPTING new mail (452 4.3.1) until space is freed'}`);
     io.print(`Mail log:          ${s.storage.mailLog}`);
     if (s.startupProblem) {

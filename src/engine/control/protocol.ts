@@ -37,7 +37,7 @@ export interface EngineStatus {
   listeners: ListenerStatus[];
   queue: { messages: number; bytes: number };
   /** Outbound: messages being delivered now, and idle connections kept for the next message. */
-  delivery: { active: number; idleConnections: number };
+  delivery: { active: number; idleConnections: number; down: { domain: string; until: string; reason: string }[] };
   /** The queue's file system against its reserve, and whether the mail log can be written. */
   storage: { freeMb: number; reserveMb: number; accepting: boolean; mailLog: string };
   /** Why the committed configuration could not be applied when the engine started, if it could not. */

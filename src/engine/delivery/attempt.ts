@@ -41,6 +41,8 @@ export interface AttemptResult {
   requiredTlsFailure?: string;
   /** Set when DANE failed for a host of the domain and no host took the message (alert material). */
   daneFailure?: string;
+  /** Set when no host of the domain could be reached at all (refused, timed out, no route): it is down. */
+  unreachable?: string;
 }
 
 /** nodemailer's connection, with the internals used to tell the server's behaviours apart. */
@@ -237,14 +239,20 @@ export async function deliverToDomain(
   } catch (err) {
     const permanent = err instanceof RouteError && err.permanent;
     all(permanent ? 'bounced' : 'deferred', (err as Error).message);
-    return { outcomes };
+    return { outcomes, ...(permanent ? {} : { unreachable: (err as Error).message }) };
   }
   // DANE lookups for every host start now, before the first connection.
   preparePolicies(policies, targets);
   let requiredTlsFailure: string | undefined;
   let daneFailure: string | undefined;
   let lastError = 'no host could be reached';
-  const failures = () => ({ ...(requiredTlsFailure ? { requiredTlsFailure } : {}), ...(daneFailure ? { daneFailure } : {}) });
+  // Did any host answer, or did a policy keep us from trying one? Then the domain is not down.
+  let answered = false;
+  const failures = () => ({
+    ...(requiredTlsFailure ? { requiredTlsFailure } : {}),
+    ...(daneFailure ? { daneFailure } : {}),
+    ...(answered ? {} : { unreachable: lastError }),
+  });
   for (const target of targets) {
     const mx: MxTarget = { domain, mxHost: target.mxHost, target };
     const req = await requirementForMx(setting, policies, mx);
@@ -252,6 +260,7 @@ export async function deliverToDomain(
     if (req.refuse) {
       ctx.log.info(`Delivery to ${domain} via MX(${target.mxHost}) ${target.host} not attempted: ${req.refuse}`);
       lastError = req.refuse;
+      answered = true;
       if (req.refusedBy === 'DANE') daneFailure = `${domain} (${target.mxHost}): ${req.refuse}`;
       settlePolicies(policies, mx, req, { kind: 'refused', reason: req.refuse });
       continue;
@@ -265,6 +274,7 @@ export async function deliverToDomain(
       ctx.log.info(`DCID ${e.dcid ?? '?'} connection failed: ${lastError}`);
       continue;
     }
+    answered = true;
     const decision: Decision = opened.observation ? decide(req, opened.observation) : { action: 'send-clear', log: 'TLS not used (destination setting No)' };
     if (req.dane && opened.observation?.stage === 'secure') {
       const v = opened.observation.verification;

@@ -10,6 +10,7 @@ import { enqueueGenerated, type Envelope, recipientStates, type Spool } from '..
 import { type AttemptContext, close, deliverToDomain, type Outcome } from './attempt.js';
 import { ConnectionCache } from './connections.js';
 import { RecipientRate } from './recipientRate.js';
+import { DeadDestinations } from './deadDestinations.js';
 import { dnsClientFor } from '../dns/resolvers.js';
 import { buildBounce, type Failed } from './dsn.js';
 import type { AlertService } from '../alerts/alerts.js';
@@ -61,6 +62,8 @@ export class DeliveryRunner {
   /** The configuration in force and its delivery context, built once per configuration. */
   private inForce: { config: Config; ctx: Promise<AttemptContext> } | undefined;
   private readonly rate = new RecipientRate();
+  /** Destinations no host of which could be reached: their mail waits for one probe. */
+  readonly dead = new DeadDestinations();
   private active = 0;
 
   constructor(private readonly deps: RunnerDeps) {
@@ -99,12 +102,14 @@ export class DeliveryRunner {
   }
 
   /** For status: messages being delivered now, idle connections kept for reuse. */
-  activity(): { active: number; idleConnections: number } {
-    return { active: this.active, idleConnections: this.connections.size };
+  activity(): { active: number; idleConnections: number; down: { domain: string; until: string; reason: string }[] } {
+    const down = this.dead.list().map((d) => ({ domain: d.domain, until: d.until.toISOString(), reason: d.reason }));
+    return { active: this.active, idleConnections: this.connections.size, down };
   }
 
   /** deliverynow: retry everything (or one domain) at once. */
   async deliverNow(domain?: string): Promise<number> {
+    this.dead.clear(domain?.toLowerCase());
     let n = 0;
     for (const env of await this.deps.spool.list()) {
       if (domain && !env.to.some((a) => domainOf(a) === domain.toLowerCase())) continue;
@@ -172,16 +177,21 @@ export class DeliveryRunner {
    */
   private async pass(): Promise<void> {
     const now = Date.now();
-    const due = (await this.deps.spool.list()).filter((env) => !env.nextAttemptAt || Date.parse(env.nextAttemptAt) <= now);
-    if (due.length === 0) return;
     // One configuration and one delivery context for the whole pass.
     const config = this.deps.config();
     const ctx = await this.contextFor(config);
-    const inFlight = new Map<string, number>();
     const pendingDomains = (env: Envelope) => {
       const states = recipientStates(env);
       return [...new Set(env.to.filter((_, rid) => states[rid]!.status === 'pending').map(domainOf))];
     };
+    // Mail for a destination that is down waits untouched (no connection, no envelope write),
+    // unless it has been in the queue too long: then it is bounced.
+    const movable = (env: Envelope) =>
+      env.alert ||
+      pendingDomains(env).some((d) => !this.dead.waiting(d) || Date.now() - Date.parse(env.receivedAt) > destinationFor(config.delivery, d).bounce.maxQueueSeconds * 1000);
+    const due = (await this.deps.spool.list()).filter((env) => (!env.nextAttemptAt || Date.parse(env.nextAttemptAt) <= now) && movable(env));
+    if (due.length === 0) return;
+    const inFlight = new Map<string, number>();
     const worker = async () => {
       for (;;) {
         if (this.stopped) return;
@@ -191,6 +201,8 @@ export class DeliveryRunner {
           return;
         }
         const [env] = due.splice(index, 1);
+        // Another message may have taken the probe of its destination since the pass began.
+        if (!movable(env!)) continue;
         const domains = pendingDomains(env!);
         for (const d of domains) inFlight.set(d, (inFlight.get(d) ?? 0) + 1);
         this.active += 1;
@@ -214,6 +226,8 @@ export class DeliveryRunner {
   private contextFor(config: Config): Promise<AttemptContext> {
     if (this.inForce?.config !== config) {
       this.connections.closeAll();
+      // New routes or settings: a destination down under the old ones is tried afresh.
+      this.dead.clear();
       const ctx = this.context(config).then((c) => ({ ...c, connections: this.connections, ...(this.deps.reports ? { reports: this.deps.reports } : {}) }));
       // A failed read (a missing key) is tried again on the next pass, not remembered.
       ctx.catch(() => {
@@ -252,15 +266,29 @@ export class DeliveryRunner {
     });
     const bounced: Failed[] = [];
     let retryAfter = Infinity;
+    let touched = false;
     for (const [domain, all] of byDomain) {
       const dest = destinationFor(config.delivery, domain);
-      // Alerts bypass destination controls: they must get out even where TLS is failing.
+      const expired = Date.now() - Date.parse(env.receivedAt) > dest.bounce.maxQueueSeconds * 1000;
+      // Alerts bypass destination controls (and the dead-destination wait): they must get out.
+      const admission = env.alert ? 'go' : this.dead.admit(domain);
+      if (admission === 'wait' && !expired) continue;
+      touched = true;
       const granted = env.alert ? all.length : this.rate.take(domain, dest.recipientLimit, all.length);
       const recipients = all.slice(0, granted);
       const held = new Set(all.slice(granted).map((r) => r.rid));
-      const result = recipients.length
-        ? await deliverToDomain(ctx, env.mid, env.from, recipients, domain, message, env.alert ? 'preferred' : undefined)
-        : { outcomes: new Map<number, Outcome>() };
+      let result: Awaited<ReturnType<typeof deliverToDomain>>;
+      try {
+        result =
+          admission === 'wait'
+            ? { outcomes: new Map(recipients.map((r) => [r.rid, { status: 'deferred', response: `4.4.1 ${domain} is down` } as Outcome])) }
+            : recipients.length
+              ? await deliverToDomain(ctx, env.mid, env.from, recipients, domain, message, env.alert ? 'preferred' : undefined)
+              : { outcomes: new Map<number, Outcome>() };
+      } finally {
+        if (admission === 'probe') this.dead.release(domain);
+      }
+      if (admission !== 'wait' && recipients.length) this.health(domain, result.unreachable, dest.bounce, admission === 'probe');
       if (result.daneFailure && config.delivery.alertOnDaneFailure && !env.alert) {
         await this.deps.alerts.raise({
           cls: 'system',
@@ -302,11 +330,26 @@ export class DeliveryRunner {
         }
       }
     }
+    // Every destination of this message was down: nothing was tried, so nothing is written.
+    if (!touched) return;
     env.recipients = states;
     env.attempts += 1;
     if (bounced.length && env.from) await this.bounce(env, message, bounced);
     env.nextAttemptAt = new Date(Date.now() + (Number.isFinite(retryAfter) ? retryAfter : 60) * 1000).toISOString();
     await this.record(env);
+  }
+
+  /** Mark a destination down, or up again, by what its attempt found; say so in the mail log. */
+  private health(domain: string, unreachable: string | undefined, backoff: { retryInitialSeconds: number; retryMaxSeconds: number }, probe: boolean): void {
+    if (unreachable === undefined) {
+      if (this.dead.reachable(domain)) {
+        this.deps.log.info(`Destination ${domain} is reachable again; its waiting messages are delivered now`);
+        this.again = true;
+      }
+      return;
+    }
+    const marked = this.dead.unreachable(domain, unreachable, { initialSeconds: backoff.retryInitialSeconds, maxSeconds: backoff.retryMaxSeconds }, probe);
+    if (marked) this.deps.log.info(`Destination ${domain} ${marked.first ? 'is down' : 'is still down'} (${unreachable}); its messages wait ${marked.seconds} s, then one of them probes it`);
   }
 
   /** Write delivery progress: a message with no recipient pending leaves the queue, else its envelope is rewritten. */

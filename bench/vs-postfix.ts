@@ -1,0 +1,97 @@
+/**
+ * mxgate and Postfix side by side, in one run, on this machine (printed, nothing asserted):
+ * the same ECDSA P-256 certificate, the same load generator (bench/smtp-load.py, asyncio, its own
+ * process), the same concurrency and message sizes. mxgate has a public listener with TLS
+ * Preferred and relays to a local sink; Postfix (Debian's, as in the interop suite; run as root)
+ * queues and delivers locally. The table gives each rate and the ratio mxgate / Postfix.
+ *
+ *   node --import tsx bench/vs-postfix.ts [SECONDS_PER_CASE]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { applianceWithListener, cleanup, mxgate } from '../test/helpers.js';
+import { opensslChain } from '../test/pki-fixtures.js';
+import { startPostfix } from '../test/postfix.js';
+import { smtpSink } from '../test/sink.js';
+
+const SECONDS = Number(process.argv[2] ?? 8);
+const CONCURRENCY = 16;
+const LOAD = fileURLToPath(new URL('./smtp-load.py', import.meta.url));
+
+interface Result {
+  rate: number;
+  p50: number | null;
+  p99: number | null;
+  errors: number;
+}
+
+function load(port: number, mode: string, sizeKb: number): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', [LOAD, String(port), mode, String(CONCURRENCY), String(SECONDS), String(sizeKb)]);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Result) : reject(new Error(`smtp-load.py exited ${code}: ${err}`))));
+  });
+}
+
+/** An ECDSA P-256 server certificate for mx.test.example from the test chain's intermediate. */
+function ecdsaCertificate(chain: ReturnType<typeof opensslChain>): { key: string; cert: string } {
+  const run = (args: string[]) => execFileSync('openssl', args, { cwd: chain.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  run(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ec.key', '-out', 'ec.csr', '-subj', '/CN=mx.test.example']);
+  run(['x509', '-req', '-in', 'ec.csr', '-CA', 'int.pem', '-CAkey', 'int.key', '-CAcreateserial', '-out', 'ec.pem', '-days', '365', '-extfile', 'leaf.ext']);
+  const read = (f: string) => readFileSync(path.join(chain.dir, f), 'utf8');
+  return { key: read('ec.key'), cert: read('ec.pem') + chain.intermediate };
+}
+
+const CASES = [
+  { label: 'STARTTLS handshakes only (conn/s)', mode: 'handshake', size: 10 },
+  { label: 'STARTTLS, 1 message per connection', mode: 'tls1', size: 10 },
+  { label: 'STARTTLS, 10 messages per connection', mode: 'tls10', size: 10 },
+  { label: 'plaintext, 1 message per connection', mode: 'plain1', size: 10 },
+  { label: 'STARTTLS, 100 KB, 1 per connection', mode: 'tls1', size: 100 },
+];
+
+const chain = opensslChain();
+const ecdsa = ecdsaCertificate(chain);
+const sink = await smtpSink();
+const { home, port } = await applianceWithListener();
+const conf = (f: string) => path.join(home, 'configuration', f);
+writeFileSync(conf('ec.key'), ecdsa.key);
+writeFileSync(conf('ec.pem'), ecdsa.cert);
+const setup = await mxgate(home, [
+  ...[
+    'certconfig paste ec --cert ec.pem --key ec.key',
+    'listenerconfig edit InboundMail certificate ec',
+    'listenerconfig edit InboundMail hostaccess default --tls preferred --max-concurrency 1000 --max-messages 1000',
+    'listenerconfig edit InboundMail hostaccess policy ACCEPTED --tls preferred --max-concurrency 1000 --max-messages 1000',
+    'listenerconfig edit InboundMail limits --max-concurrency 1000',
+    `smtproutes new example.net 127.0.0.1:${sink.port}`,
+    'commit "bench"',
+  ].flatMap((l) => ['-c', l]),
+]);
+if (setup.code !== 0) throw new Error(`mxgate set-up failed:\n${setup.stdout}${setup.stderr}`);
+const postfix = await startPostfix({ domain: 'example.net', hostname: 'mx.test.example', tls: { key: ecdsa.key, cert: ecdsa.cert } });
+
+const rows: string[][] = [];
+try {
+  for (const c of CASES) {
+    const m = await load(port, c.mode, c.size);
+    const p = await load(postfix.port, c.mode, c.size);
+    rows.push([c.label, `${m.rate}`, `${p.rate}`, (m.rate / p.rate).toFixed(2), `${m.p50}/${m.p99}`, `${p.p50}/${p.p99}`, `${m.errors}/${p.errors}`]);
+  }
+} finally {
+  await postfix.stop();
+  await cleanup(home);
+  await sink.close();
+}
+
+const header = ['case', 'mxgate', 'Postfix', 'ratio', 'mxgate p50/p99 ms', 'Postfix p50/p99 ms', 'errors'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+console.log(`mxgate vs Postfix, ${CONCURRENCY} concurrent sessions, ${SECONDS} s per case, ECDSA P-256, 10 KB messages unless said`);
+console.log(line(header));
+for (const r of rows) console.log(line(r));
