@@ -11,9 +11,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applianceWithListener, cleanup, mxgate } from '../test/helpers.js';
+import net from 'node:net';
+import { accepts, applianceWithListener, cleanup, freePort, mxgate } from '../test/helpers.js';
 import { opensslChain } from '../test/pki-fixtures.js';
 import { startPostfix } from '../test/postfix.js';
+import { dataPaths } from '../src/store/paths.js';
 import { smtpSink } from '../test/sink.js';
 
 const SECONDS = Number(process.argv[2] ?? 8);
@@ -47,6 +49,40 @@ function ecdsaCertificate(chain: ReturnType<typeof opensslChain>): { key: string
   return { key: read('ec.key'), cert: read('ec.pem') + chain.intermediate };
 }
 
+/** openssl s_server with the same key and certificate, on a free port. */
+async function opensslServer(pair: { key: string; cert: string }): Promise<{ port: number; stop(): void }> {
+  writeFileSync(path.join(chain.dir, 'srv.key'), pair.key);
+  writeFileSync(path.join(chain.dir, 'srv.pem'), pair.cert);
+  const port = await freePort();
+  const child = spawn('openssl', ['s_server', '-quiet', '-naccept', '1000000', '-accept', `127.0.0.1:${port}`, '-key', 'srv.key', '-cert', 'srv.pem'], { cwd: chain.dir, stdio: ['pipe', 'ignore', 'ignore'] });
+  await until(() => accepts(port));
+  return { port, stop: () => child.kill() };
+}
+
+async function until(probe: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 100 && !(await probe()); i += 1) await new Promise((r) => setTimeout(r, 50));
+}
+
+/** Engine RSS with `count` idle SMTP connections open (after the banner). */
+async function idleRss(home: string, port: number, count: number): Promise<string> {
+  const pid = Number(readFileSync(dataPaths(home).pidFile, 'utf8').trim());
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  const before = rss();
+  const sockets: net.Socket[] = [];
+  let greeted = 0;
+  for (let i = 0; i < count; i += 1) {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('data', () => (greeted += 1));
+    s.on('error', () => undefined);
+    sockets.push(s);
+    if (i % 100 === 99) await new Promise((r) => setTimeout(r, 50));
+  }
+  for (let i = 0; i < 200 && greeted < count; i += 1) await new Promise((r) => setTimeout(r, 50));
+  const during = rss();
+  for (const s of sockets) s.destroy();
+  return `Engine RSS: ${before.toFixed(0)} MB idle, ${during.toFixed(0)} MB with ${greeted} of ${count} idle connections greeted (goal < 200 MB)`;
+}
+
 const CASES = [
   { label: 'STARTTLS handshakes only (conn/s)', mode: 'handshake', size: 10 },
   { label: 'STARTTLS, 1 message per connection', mode: 'tls1', size: 10 },
@@ -77,12 +113,23 @@ if (setup.code !== 0) throw new Error(`mxgate set-up failed:\n${setup.stdout}${s
 const postfix = await startPostfix({ domain: 'example.net', hostname: 'mx.test.example', tls: { key: ecdsa.key, cert: ecdsa.cert } });
 
 const rows: string[][] = [];
+const extras: string[] = [];
 try {
   for (const c of CASES) {
     const m = await load(port, c.mode, c.size);
     const p = await load(postfix.port, c.mode, c.size);
     rows.push([c.label, `${m.rate}`, `${p.rate}`, (m.rate / p.rate).toFixed(2), `${m.p50}/${m.p99}`, `${p.p50}/${p.p99}`, `${m.errors}/${p.errors}`]);
+    if (c.mode === 'handshake') {
+      const s = await opensslServer(ecdsa);
+      try {
+        const raw = await load(s.port, 'rawtls', 0);
+        extras.push(`Full TLS handshakes/s: openssl s_server (same key, no SMTP) ${raw.rate}; mxgate STARTTLS sessions ${m.rate}; ratio ${(m.rate / raw.rate).toFixed(2)} (goal >= 0.7)`);
+      } finally {
+        s.stop();
+      }
+    }
   }
+  extras.push(await idleRss(home, port, 1000));
 } finally {
   await postfix.stop();
   await cleanup(home);
@@ -95,3 +142,4 @@ const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
 console.log(`mxgate vs Postfix, ${CONCURRENCY} concurrent sessions, ${SECONDS} s per case, ECDSA P-256, 10 KB messages unless said`);
 console.log(line(header));
 for (const r of rows) console.log(line(r));
+for (const e of extras) console.log(e);

@@ -6,6 +6,7 @@ import type { Interface, Listener } from '../../store/schema.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
 import { applyDeadlines, type DeadlineConnection } from './deadlines.js';
+import { greetAtOnce } from './greeting.js';
 import type { MessageWriter } from '../queue/spool.js';
 import type { Spool } from '../queue/spool.js';
 import { recipientAllowed } from './rcptAccess.js';
@@ -118,6 +119,7 @@ export class SmtpListener {
       onData: (stream, session, cb) => this.onData(stream, session, cb),
       onClose: (session) => this.onClose(session),
     });
+    greetAtOnce(this.server);
     // A failing client socket or a bad ClientHello must never take the engine down.
     this.server.on('error', (err: Error) => {
       if ((err as { code?: string }).code !== 'TLSError') this.deps.log.warning(`Listener ${this.current.listener.name}: ${err.message}`);
@@ -194,7 +196,9 @@ export class SmtpListener {
     this.deps.log.info(
       `New SMTP ICID ${icid} interface ${iface.name} (${iface.ip}) address ${address} reverse dns host ${name?.host ?? 'unknown'} verified ${name?.verified ? 'yes' : 'no'}`,
     );
-    // Mail that cannot be logged is not taken (the log is the record of what was accepted).
+    // Mail that cannot be logged is not taken (the log is the record of what was accepted). A log in
+    // trouble is tried again now, so space that has come back is used at once, not at its next retry.
+    if (!this.deps.log.healthy) this.deps.log.flush();
     if (!this.deps.log.healthy || this.deps.storage?.exhausted()) throw smtpError(421, '4.3.2 System not accepting network messages, try again later');
     // Only a forward-confirmed name can put a host in a sender group (a PTR alone is the sender's say-so).
     const match = classify(listener.hat, address, name?.verified ? name.host : undefined);
