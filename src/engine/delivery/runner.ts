@@ -64,6 +64,14 @@ export class DeliveryRunner {
   private readonly rate = new RecipientRate();
   /** Destinations no host of which could be reached: their mail waits for one probe. */
   readonly dead = new DeadDestinations();
+  /**
+   * Messages that wait only for destinations that are down, by domain: every new message starts
+   * a pass over the whole queue, which skips these with one lookup each. They are looked at again
+   * when a destination's wait ends, and all of them once a minute (a message may expire).
+   */
+  private readonly parked = new Map<string, Set<number>>();
+  private readonly parkedMids = new Set<number>();
+  private lastFullScan = 0;
   private active = 0;
 
   constructor(private readonly deps: RunnerDeps) {
@@ -110,6 +118,7 @@ export class DeliveryRunner {
   /** deliverynow: retry everything (or one domain) at once. */
   async deliverNow(domain?: string): Promise<number> {
     this.dead.clear(domain?.toLowerCase());
+    this.unpark();
     let n = 0;
     for (const env of await this.deps.spool.list()) {
       if (domain && !env.to.some((a) => domainOf(a) === domain.toLowerCase())) continue;
@@ -180,16 +189,33 @@ export class DeliveryRunner {
     // One configuration and one delivery context for the whole pass.
     const config = this.deps.config();
     const ctx = await this.contextFor(config);
-    const pendingDomains = (env: Envelope) => {
+    const pendingDomains = (env: Readonly<Envelope>) => {
       const states = recipientStates(env);
       return [...new Set(env.to.filter((_, rid) => states[rid]!.status === 'pending').map(domainOf))];
     };
     // Mail for a destination that is down waits untouched (no connection, no envelope write),
-    // unless it has been in the queue too long: then it is bounced.
-    const movable = (env: Envelope) =>
-      env.alert ||
-      pendingDomains(env).some((d) => !this.dead.waiting(d) || Date.now() - Date.parse(env.receivedAt) > destinationFor(config.delivery, d).bounce.maxQueueSeconds * 1000);
-    const due = (await this.deps.spool.list()).filter((env) => (!env.nextAttemptAt || Date.parse(env.nextAttemptAt) <= now) && movable(env));
+    // unless it has been in the queue too long: then it is bounced. This runs over the whole queue
+    // on every pass, so it must stay cheap: settings are looked up once per domain.
+    const maxQueueMs = new Map<string, number>();
+    const queueLimit = (d: string) => maxQueueMs.get(d) ?? maxQueueMs.set(d, destinationFor(config.delivery, d).bounce.maxQueueSeconds * 1000).get(d)!;
+    const movable = (env: Readonly<Envelope>) =>
+      env.alert || pendingDomains(env).some((d) => !this.dead.waiting(d, now) || now - Date.parse(env.receivedAt) > queueLimit(d));
+    if (now - this.lastFullScan > 60_000) {
+      this.unpark();
+      this.lastFullScan = now;
+    }
+    for (const [domain, mids] of this.parked) {
+      if (this.dead.waiting(domain, now)) continue;
+      for (const mid of mids) this.parkedMids.delete(mid);
+      this.parked.delete(domain);
+    }
+    const due = await this.deps.spool.list((env) => {
+      if (this.parkedMids.has(env.mid) || (env.nextAttemptAt && Date.parse(env.nextAttemptAt) > now)) return false;
+      if (movable(env)) return true;
+      this.parkedMids.add(env.mid);
+      for (const d of pendingDomains(env)) (this.parked.get(d) ?? this.parked.set(d, new Set()).get(d)!).add(env.mid);
+      return false;
+    });
     if (due.length === 0) return;
     const inFlight = new Map<string, number>();
     const worker = async () => {
@@ -228,6 +254,7 @@ export class DeliveryRunner {
       this.connections.closeAll();
       // New routes or settings: a destination down under the old ones is tried afresh.
       this.dead.clear();
+      this.unpark();
       const ctx = this.context(config).then((c) => ({ ...c, connections: this.connections, ...(this.deps.reports ? { reports: this.deps.reports } : {}) }));
       // A failed read (a missing key) is tried again on the next pass, not remembered.
       ctx.catch(() => {
@@ -337,6 +364,11 @@ export class DeliveryRunner {
     if (bounced.length && env.from) await this.bounce(env, message, bounced);
     env.nextAttemptAt = new Date(Date.now() + (Number.isFinite(retryAfter) ? retryAfter : 60) * 1000).toISOString();
     await this.record(env);
+  }
+
+  private unpark(): void {
+    this.parked.clear();
+    this.parkedMids.clear();
   }
 
   /** Mark a destination down, or up again, by what its attempt found; say so in the mail log. */

@@ -168,9 +168,11 @@ export class Spool {
     return { messages: this.count, bytes: this.bytes };
   }
 
-  /** Every queued envelope, oldest MID first; copies, so a caller's edits count only through update(). */
-  async list(): Promise<Envelope[]> {
-    return [...this.envelopes.values()].sort((a, b) => a.mid - b.mid).map((e) => structuredClone(e));
+  /** Queued envelopes (those `keep` accepts), oldest MID first; copies, so a caller's edits count only through update(). */
+  async list(keep?: (envelope: Readonly<Envelope>) => boolean): Promise<Envelope[]> {
+    // Only the envelopes kept are copied: a pass over thousands of waiting messages copies none of them.
+    const chosen = keep ? [...this.envelopes.values()].filter(keep) : [...this.envelopes.values()];
+    return chosen.sort((a, b) => a.mid - b.mid).map((e) => structuredClone(e));
   }
 
   messageFile(mid: number): string {
