@@ -2,14 +2,42 @@ import { randomBytes } from 'node:crypto';
 import { access, link, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
-/** fsync a directory so that a rename or a new file in it survives a crash. */
-export async function fsyncDir(dir: string): Promise<void> {
+async function syncDirNow(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();
   } finally {
     await fh.close();
   }
+}
+
+/** Per directory: the fsync under way, and the one that will follow it. */
+const dirSyncs = new Map<string, { running?: Promise<void>; next?: Promise<void> }>();
+
+/**
+ * fsync a directory so that a rename or a new file in it survives a crash. Group commit: callers
+ * that arrive while a sync is under way (which may have started before their rename) share the
+ * one sync that starts when it ends, so sixteen sessions queueing at once cost two directory
+ * syncs, not sixteen. Every caller still returns only after a sync that began after its call.
+ */
+export function fsyncDir(dir: string): Promise<void> {
+  let state = dirSyncs.get(dir);
+  if (!state) dirSyncs.set(dir, (state = {}));
+  const s = state;
+  if (!s.running) {
+    const run = syncDirNow(dir).finally(() => {
+      if (s.running === run) s.running = undefined;
+    });
+    s.running = run;
+    return run;
+  }
+  s.next ??= s.running
+    .catch(() => undefined)
+    .then(() => {
+      s.next = undefined;
+      return fsyncDir(dir);
+    });
+  return s.next;
 }
 
 /**
