@@ -5,25 +5,15 @@
  *
  *   node --import tsx bench/dead-destination.ts [WAITING] [SECONDS]
  */
-import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { applianceWithListener, cleanup, freePort, mxgate } from '../test/helpers.js';
+import { load as loadWith } from './load.js';
 
 const WAITING = Number(process.argv[2] ?? 5000);
 const SECONDS = Number(process.argv[3] ?? 8);
-const LOAD = fileURLToPath(new URL('./smtp-load.py', import.meta.url));
 
-function load(port: number, seconds: number): Promise<{ rate: number; ops: number; p50: number; p99: number; errors: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', [LOAD, String(port), 'plain1', '16', String(seconds), '10']);
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.pipe(process.stderr);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`smtp-load.py exited ${code}`))));
-  });
-}
+const load = (port: number, seconds: number) => loadWith(port, 'plain1', { seconds, sizeKb: 10 });
 
 async function appliance() {
   const { home, port } = await applianceWithListener();

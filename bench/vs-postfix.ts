@@ -10,34 +10,17 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { accepts, applianceWithListener, cleanup, freePort, mxgate } from '../test/helpers.js';
 import { opensslChain } from '../test/pki-fixtures.js';
 import { startPostfix } from '../test/postfix.js';
 import { dataPaths } from '../src/store/paths.js';
+import { load as loadWith } from './load.js';
 
 const SECONDS = Number(process.argv[2] ?? 8);
 const CONCURRENCY = 16;
-const LOAD = fileURLToPath(new URL('./smtp-load.py', import.meta.url));
 
-interface Result {
-  rate: number;
-  p50: number | null;
-  p99: number | null;
-  errors: number;
-}
-
-function load(port: number, mode: string, sizeKb: number): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', [LOAD, String(port), mode, String(CONCURRENCY), String(SECONDS), String(sizeKb)]);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Result) : reject(new Error(`smtp-load.py exited ${code}: ${err}`))));
-  });
-}
+const load = (port: number, mode: string, sizeKb: number) => loadWith(port, mode, { concurrency: CONCURRENCY, seconds: SECONDS, sizeKb });
 
 /** An ECDSA P-256 server certificate for mx.test.example from the test chain's intermediate. */
 function ecdsaCertificate(chain: ReturnType<typeof opensslChain>): { key: string; cert: string } {

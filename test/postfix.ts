@@ -20,10 +20,12 @@ export interface Postfix {
   messages(): Promise<string[]>;
   /** Postfix's own log (maillog_file). */
   log(): Promise<string>;
+  /** Run a Postfix command (postconf, postqueue, postsuper, postfix) on this instance. */
+  command(name: string, ...args: string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
-export async function startPostfix(options: { domain: string; hostname: string; tls?: { key: string; cert: string } }): Promise<Postfix> {
+export async function startPostfix(options: { domain: string; hostname: string; tls?: { key: string; cert: string }; main?: string[] }): Promise<Postfix> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mxgate-postfix-'));
   await chmod(dir, 0o755); // the postfix user walks into data/ and mail/
   const [etc, data, mail, spool] = ['etc', 'data', 'mail', 'spool'].map((d) => path.join(dir, d)) as [string, string, string, string];
@@ -62,6 +64,7 @@ export async function startPostfix(options: { domain: string; hostname: string; 
     `virtual_gid_maps = static:${gid}`,
     'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination',
     ...tls,
+    ...(options.main ?? []),
   ];
   await writeFile(path.join(etc, 'main.cf'), main.join('\n') + '\n');
   // Debian's master.cf, with smtpd moved to our port (not chrooted) and the log service added.
@@ -83,6 +86,7 @@ export async function startPostfix(options: { domain: string; hostname: string; 
       return Promise.all(names.map((n) => readFile(path.join(box, n), 'utf8')));
     },
     log: () => readFile(path.join(dir, 'maillog'), 'utf8').catch(() => ''),
+    command: async (name, ...args) => (await run(name, ['-c', etc, ...args])).stdout,
     async stop() {
       await run('postfix', ['-c', etc, 'stop']).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });

@@ -188,7 +188,13 @@ export const ConfigSchema = z
     dns: z.object({ servers: z.array(z.string()).default(() => []) }).default(() => ({ servers: [] })),
     logs: z.object({ mailLevel: z.enum(MAIL_LOG_LEVELS).default('info') }).default(() => ({ mailLevel: 'info' as const })),
     /** queueconfig: below this much free space on the queue's file system, new mail gets 452 4.3.1. */
-    queue: z.object({ reserveMb: z.number().int().min(0).max(1_000_000).default(100) }).default(() => ({ reserveMb: 100 })),
+    queue: z
+      .object({
+        reserveMb: z.number().int().min(0).max(1_000_000).default(100),
+        /** Deliveries under way at once, over all destinations (each destination has its own limit too). */
+        maxDeliveries: z.number().int().min(1).max(1000).default(50),
+      })
+      .default(() => ({ reserveMb: 100, maxDeliveries: 50 })),
     tlsrpt: TlsRptSchema.default(() => TlsRptSchema.parse({})),
   })
   .superRefine((config, ctx) => {

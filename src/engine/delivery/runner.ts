@@ -40,8 +40,6 @@ export interface RunnerDeps {
   reports?: TlsReportSink;
 }
 
-/** Messages delivered at the same time (each on its own connection). */
-const PARALLEL = 8;
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
@@ -240,7 +238,8 @@ export class DeliveryRunner {
         }
       }
     };
-    await Promise.all(Array.from({ length: PARALLEL }, worker));
+    // Messages delivered at the same time, each on its own connection (queueconfig --max-deliveries).
+    await Promise.all(Array.from({ length: config.queue.maxDeliveries }, worker));
   }
 
   /**
