@@ -7,6 +7,8 @@ import { daneverify } from './daneverify/index.js';
 import { deliverynow } from './deliverynow/index.js';
 import { destconfig } from './destconfig/index.js';
 import { dnsconfig } from './dnsconfig/index.js';
+import { grep } from './grep/index.js';
+import { tail } from './tail/index.js';
 import { logconfig } from './logconfig/index.js';
 import { mtastsstatus } from './mtastsstatus/index.js';
 import { tlsrptconfig } from './tlsrptconfig/index.js';
@@ -40,6 +42,7 @@ const commands: Command[] = [
   destconfig,
   displayalerts,
   dnsconfig,
+  grep,
   interfaceconfig,
   listenerconfig,
   loadconfig,
@@ -56,6 +59,7 @@ const commands: Command[] = [
   showconfig,
   showrecipients,
   status,
+  tail,
   tlsrptconfig,
   tlsverify,
   version,

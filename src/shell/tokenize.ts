@@ -2,7 +2,8 @@ import { CommandError } from './errors.js';
 
 /**
  * Split a command line into words. Single and double quotes group words; a backslash escapes the
- * next character outside single quotes. `listenerconfig new "My Listener"` gives three words.
+ * next character outside quotes, and '"' or '\\' inside double quotes. `listenerconfig new "My Listener"`
+ * gives three words.
  */
 export function tokenize(line: string): string[] {
   const words: string[] = [];
@@ -13,7 +14,8 @@ export function tokenize(line: string): string[] {
     const ch = line[i]!;
     if (quote) {
       if (ch === quote) quote = undefined;
-      else if (ch === '\\' && quote === '"' && i + 1 < line.length) word += line[++i];
+      // As in a POSIX shell, a backslash in double quotes escapes only '"' and '\\' ("\d" stays \d for grep).
+      else if (ch === '\\' && quote === '"' && (line[i + 1] === '"' || line[i + 1] === '\\')) word += line[++i];
       else word += ch;
     } else if (ch === '"' || ch === "'") {
       quote = ch;

@@ -15,3 +15,7 @@ test('backslash escapes and empty quoted words', () => {
 test('an unbalanced quote is an error, not a guess', () => {
   assert.throws(() => tokenize('commit "oops'), CommandError);
 });
+
+test('inside double quotes a backslash escapes only a quote or a backslash, as in a POSIX shell', () => {
+  assert.deepEqual(tokenize('grep "ICID \\d+ \\"x\\" \\\\" mail_logs'), ['grep', 'ICID \\d+ "x" \\', 'mail_logs']);
+});
