@@ -20,6 +20,7 @@ import { DeliveryRunner } from './delivery/runner.js';
 import { tlsVerify } from './delivery/tlsverify.js';
 import { daneVerify } from './delivery/daneverify.js';
 import { reverseLookup } from './dns/resolvers.js';
+import { expiryAlerts } from './alerts/certificateExpiry.js';
 import { AlertService } from './alerts/alerts.js';
 import { MtaStsService } from './mtasts/service.js';
 import { TlsReportRecorder } from './tlsrpt/recorder.js';
@@ -54,6 +55,8 @@ export class Engine {
   private minuteTimer: NodeJS.Timeout | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
   private readonly startedAt = new Date();
+  /** Certificate expiry alerts already raised (certificate and stage), so each goes out once. */
+  private readonly expiryAlerted = new Set<string>();
   /** Commits are applied one at a time. */
   private commitChain: Promise<unknown> = Promise.resolve();
   private stopping: Promise<void> | undefined;
@@ -131,6 +134,7 @@ export class Engine {
       }
       await this.control.listen();
       this.delivery.start();
+      void this.checkCertificateExpiry();
       this.minuteTimer = setInterval(() => void this.everyMinute(), 60_000).unref();
     } catch (err) {
       await this.listeners.closeAll();
@@ -175,8 +179,21 @@ export class Engine {
       this.log.flush(); // lines kept while the disk was full go out as soon as they can
       await this.mtaSts.refreshDue(sources);
       await this.tlsrpt.sendDue();
+      await this.checkCertificateExpiry();
     } catch (err) {
       this.log.warning(`Housekeeping failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Certificates in use close to expiry or expired: one alert each (at start, on commit, every minute). */
+  private async checkCertificateExpiry(): Promise<void> {
+    try {
+      for (const alert of expiryAlerts(this.store.current.config, this.expiryAlerted)) {
+        this.log.warning(alert.summary);
+        await this.alerts.raise(alert);
+      }
+    } catch (err) {
+      this.log.warning(`Certificate expiry check failed: ${(err as Error).message}`);
     }
   }
 
@@ -315,6 +332,7 @@ export class Engine {
       this.log.setLevel(config.logs.mailLevel);
       this.log.info(`Configuration version ${rec.version} committed by ${user}${comment ? `: ${comment}` : ''}`);
       this.delivery.kick();
+      void this.checkCertificateExpiry();
       const { config: _c, ...meta } = rec;
       return meta;
     } catch (err) {

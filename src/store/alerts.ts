@@ -37,6 +37,8 @@ export const AlertsSchema = z
     initialSeconds: z.number().int().min(0).default(300),
     maxSeconds: z.number().int().min(0).default(3600),
     keep: z.number().int().min(1).max(1000).default(50),
+    /** A System/Warning alert this many days before a certificate in use expires (certconfig expiry). */
+    certificateWarnDays: z.number().int().min(1).max(365).default(30),
   })
   .refine((a) => a.maxSeconds >= a.initialSeconds, { message: 'the maximum seconds between repeats cannot be less than the initial seconds', path: ['maxSeconds'] });
 

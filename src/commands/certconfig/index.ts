@@ -12,6 +12,7 @@ export const certconfig: Command = {
     'certconfig import [NAME] --file FILE.p12 --passphrase-file FILE [--fqdn-check]',
     'certconfig export NAME --file FILE.p12 --passphrase-file FILE',
     'certconfig print [NAME]',
+    'certconfig expiry [--warn-days N]',
     'certconfig tlsa NAME [--port N]',
     'certconfig delete NAME',
     'certconfig certauthority system enable|disable|print',
@@ -28,7 +29,7 @@ export const certconfig: Command = {
     'new, paste and import take --overwrite to replace a profile of the same name.',
     'Private keys are kept in <data dir>/keys (mode 0600) and are never printed.',
   ],
-  keywords: ['new', 'csr', 'upload', 'paste', 'import', 'export', 'print', 'tlsa', 'delete', 'certauthority'],
+  keywords: ['new', 'csr', 'upload', 'paste', 'import', 'export', 'print', 'tlsa', 'delete', 'expiry', 'certauthority'],
   async run(session, args) {
     const { runCertconfig } = await import('./run.js');
     await runCertconfig(session, this, args);

@@ -4,7 +4,8 @@ import { type Command, noMoreWords, parseOptions, required, takeWords } from '..
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
 import { certificateUsers, deleteCertificate, demoInUse, setCaListEnabled, setCustomCas } from '../../store/certificates.js';
-import { checkName } from '../answers.js';
+import { checkName, optionalCount } from '../answers.js';
+import { editConfig } from '../../store/edit.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
 import { readPassphraseFile } from '../passphrase.js';
 import { certificateDialog, certauthorityDialog } from './dialogs.js';
@@ -50,6 +51,7 @@ export async function batch(session: Session, command: Command, verb: string, re
     'passphrase-file': { type: 'string' },
     overwrite: { type: 'boolean' },
     port: { type: 'string' },
+    'warn-days': { type: 'string' },
   });
   const name = takeWords(command, positionals, 1)[0];
   const intermediates = async () => {
@@ -123,6 +125,15 @@ export async function batch(session: Session, command: Command, verb: string, re
       const pass = await readPassphraseFile(session, required(command, values['passphrase-file'], '--passphrase-file'));
       const file = await writeConfigFile(session, required(command, values.file, '--file'), await exportProfile(session, p.name, pass));
       io.print(`Certificate profile ${p.name} was exported to ${file} (PKCS#12, key encrypted).`);
+      return;
+    }
+    case 'expiry': {
+      takeWords(command, positionals, 0);
+      const days = optionalCount(values['warn-days'], '--warn-days', { min: 1, max: 365 });
+      if (days !== undefined) session.draft = editConfig(session.draft, (d) => void (d.alerts.certificateWarnDays = days));
+      io.print(
+        `Certificate expiry alerts: a System/Warning alert ${session.draft.alerts.certificateWarnDays} day(s) before a certificate in use expires, and again when it has expired${days !== undefined ? ' (after "commit")' : ''}.`,
+      );
       return;
     }
     case 'print':
