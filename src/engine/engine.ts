@@ -111,7 +111,7 @@ export class Engine {
     try {
       this.log.open();
       const head = await this.store.open(() => initialConfig(this.paths));
-      this.log.setLevel(head.config.logs.mailLevel);
+      this.log.configure(head.config.logs);
       await this.reports.load();
       await this.mtaSts.load();
       const repairs = [...this.store.repairs, ...(await this.spool.open())];
@@ -177,6 +177,7 @@ export class Engine {
     try {
       const sources = { dns: dnsClientFor(config), trusted: await trustedCas(this.paths, config) };
       this.log.flush(); // lines kept while the disk was full go out as soon as they can
+      this.log.rotateIfDue();
       await this.mtaSts.refreshDue(sources);
       await this.tlsrpt.sendDue();
       await this.checkCertificateExpiry();
@@ -329,7 +330,7 @@ export class Engine {
     }
     try {
       const rec = await this.store.record(config, { user, comment });
-      this.log.setLevel(config.logs.mailLevel);
+      this.log.configure(config.logs);
       this.log.info(`Configuration version ${rec.version} committed by ${user}${comment ? `: ${comment}` : ''}`);
       this.delivery.kick();
       void this.checkCertificateExpiry();

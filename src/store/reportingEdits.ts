@@ -1,13 +1,7 @@
 import { editConfig } from './edit.js';
-import type { Config, MailLogLevel } from './schema.js';
+import type { Config } from './schema.js';
 
-/** Edits of logconfig (mail log level) and tlsrptconfig (daily TLS reports). */
-
-export function setMailLogLevel(config: Config, level: MailLogLevel): Config {
-  return editConfig(config, (draft) => {
-    draft.logs.mailLevel = level;
-  });
-}
+/** Edits of tlsrptconfig (daily TLS reports). */
 
 export function setTlsRpt(config: Config, changes: Partial<Config['tlsrpt']>): Config {
   return editConfig(config, (draft) => Object.assign(draft.tlsrpt, changes));

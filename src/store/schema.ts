@@ -186,7 +186,17 @@ export const ConfigSchema = z
     alerts: AlertsSchema.default(() => AlertsSchema.parse({})),
     /** dnsconfig: resolvers the engine queries; empty means the system's. */
     dns: z.object({ servers: z.array(z.string()).default(() => []) }).default(() => ({ servers: [] })),
-    logs: z.object({ mailLevel: z.enum(MAIL_LOG_LEVELS).default('info') }).default(() => ({ mailLevel: 'info' as const })),
+    logs: z
+      .object({
+        mailLevel: z.enum(MAIL_LOG_LEVELS).default('info'),
+        /** mail.current is rolled over past this size (bytes) … */
+        rotateBytes: z.number().int().min(100 * 1024).max(10 * 1024 * 1024 * 1024).default(10 * 1024 * 1024),
+        /** … and after this many hours (0: by size only). */
+        rotateHours: z.number().int().min(0).max(8760).default(24),
+        /** Rolled-over files kept. */
+        keep: z.number().int().min(1).max(1000).default(10),
+      })
+      .default(() => ({ mailLevel: 'info' as const, rotateBytes: 10 * 1024 * 1024, rotateHours: 24, keep: 10 })),
     /** queueconfig: below this much free space on the queue's file system, new mail gets 452 4.3.1. */
     queue: z
       .object({

@@ -1,4 +1,4 @@
-import { closeSync, constants, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { MAIL_LOG_LEVELS, type MailLogLevel } from '../../store/schema.js';
 import { escapeControls } from '../../store/text.js';
@@ -14,6 +14,8 @@ export interface MailLogOptions {
   maxBytes?: number;
   /** Rotated files kept besides mail.current. */
   keep?: number;
+  /** Rotate mail.current when it is this many hours old (0: by size only). */
+  rotateHours?: number;
 }
 
 /** Lines kept in memory while the log cannot be written (a full disk), written when it can again. */
@@ -27,8 +29,11 @@ const PENDING_LIMIT = 10_000;
 export class MailLog {
   private fd: number | undefined;
   private size = 0;
-  private readonly maxBytes: number;
-  private readonly keep: number;
+  private maxBytes: number;
+  private keep: number;
+  private rotateHours: number;
+  /** When mail.current was started (for rotation by time). */
+  private startedAt = Date.now();
   private threshold = RANK.Info;
   /** Lines not yet written because writing failed, oldest first (bounded). */
   private pending: string[] = [];
@@ -47,7 +52,21 @@ export class MailLog {
   ) {
     this.maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
     this.keep = options.keep ?? 10;
+    this.rotateHours = options.rotateHours ?? 0;
     this.file = path.join(dir, 'mail.current');
+  }
+
+  /** logconfig mail_logs: level and rollover (applied at start and on commit). */
+  configure(settings: { mailLevel: MailLogLevel; rotateBytes: number; rotateHours: number; keep: number }): void {
+    this.setLevel(settings.mailLevel);
+    this.maxBytes = settings.rotateBytes;
+    this.rotateHours = settings.rotateHours;
+    this.keep = settings.keep;
+  }
+
+  /** Rotate when mail.current is older than the rollover time (called every minute). */
+  rotateIfDue(now = Date.now()): void {
+    if (this.fd !== undefined && this.rotateHours > 0 && this.size > 0 && now - this.startedAt >= this.rotateHours * 3_600_000) this.rotate();
   }
 
   open(): void {
@@ -59,7 +78,9 @@ export class MailLog {
       if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new Error(`${this.file} is a symbolic link; the mail log is never written through one (remove the link)`);
       throw err;
     }
-    this.size = statSync(this.file).size;
+    const st = statSync(this.file);
+    this.size = st.size;
+    this.startedAt = st.size > 0 ? st.birthtimeMs || st.ctimeMs : Date.now();
   }
 
   /** The most detailed level written (logconfig mail_logs --level; lines above it are dropped). */
@@ -165,13 +186,17 @@ export class MailLog {
 
   private rotate(): void {
     try {
-      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
-      renameSync(this.file, path.join(this.dir, `mail.@${stamp}.${process.hrtime.bigint()}.s`));
+      // The appliance's names: mail.@<start of the file>.s (yyyymmddThhmmss), a suffix when taken.
+      const stamp = new Date(this.startedAt).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+      let name = `mail.@${stamp}.s`;
+      for (let n = 1; existsSync(path.join(this.dir, name)); n += 1) name = `mail.@${stamp}.${n}.s`;
+      renameSync(this.file, path.join(this.dir, name));
       // Until the new file is open, lines keep going to the renamed one: nothing is lost.
       const fd = openSync(this.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
       if (this.fd !== undefined) closeSync(this.fd);
       this.fd = fd;
       this.size = 0;
+      this.startedAt = Date.now();
       const old = readdirSync(this.dir).filter((n) => n.startsWith('mail.@')).sort();
       for (const n of old.slice(0, Math.max(0, old.length - this.keep))) unlinkSync(path.join(this.dir, n));
     } catch {
