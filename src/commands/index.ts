@@ -21,7 +21,9 @@ import { makeHelp } from './help/index.js';
 import { interfaceconfig } from './interfaceconfig/index.js';
 import { listenerconfig } from './listenerconfig/index.js';
 import { loadconfig } from './loadconfig/index.js';
+import { passwd } from './passwd/index.js';
 import { quit } from './quit/index.js';
+import { userconfig } from './userconfig/index.js';
 import { rollbackconfig } from './rollbackconfig/index.js';
 import { saveconfig } from './saveconfig/index.js';
 import { sethostname } from './sethostname/index.js';
@@ -48,6 +50,7 @@ const commands: Command[] = [
   loadconfig,
   logconfig,
   mtastsstatus,
+  passwd,
   queueconfig,
   quit,
   rollbackconfig,
@@ -62,6 +65,7 @@ const commands: Command[] = [
   tail,
   tlsrptconfig,
   tlsverify,
+  userconfig,
   version,
 ];
 

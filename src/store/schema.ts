@@ -8,6 +8,7 @@ import { type DeliverySettings, DestinationDefaultsSchema, DestinationSchema, de
 import { UserError } from '../userError.js';
 import { hasControlCharacters } from './text.js';
 import { domainProblem, emailProblem, isHostname } from './grammar.js';
+import { UserSchema } from './accountSchema.js';
 
 /**
  * The appliance configuration: one typed document, validated on every load, every edit and every
@@ -206,6 +207,8 @@ export const ConfigSchema = z
       })
       .default(() => ({ reserveMb: 100, maxDeliveries: 50 })),
     tlsrpt: TlsRptSchema.default(() => TlsRptSchema.parse({})),
+    /** userconfig: accounts for HTTPS and SSH access (scrypt password hashes only). */
+    users: z.array(UserSchema).default(() => []),
   })
   .superRefine((config, ctx) => {
     for (const problem of consistencyProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
@@ -218,7 +221,7 @@ export type ListenerType = (typeof LISTENER_TYPES)[number];
 export type CertificateProfile = z.infer<typeof CertificateProfileSchema>;
 
 /** Names of fields that hold secrets anywhere in the document: masked or encrypted on output. */
-export const SECRET_FIELD_NAMES: ReadonlySet<string> = new Set(['privateKey', 'passphrase', 'password']);
+export const SECRET_FIELD_NAMES: ReadonlySet<string> = new Set(['privateKey', 'passphrase', 'password', 'passwordHash']);
 
 function defaultHostname(): string {
   const h = os.hostname();

@@ -1,0 +1,62 @@
+import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
+import { CommandError } from '../../shell/errors.js';
+import { formatTable } from '../../shell/table.js';
+import { addUser, deleteUser, hashPassword, ROLES, type Role, setUser } from '../../store/users.js';
+import { userName } from '../../store/accountSchema.js';
+import { newPassword } from './password.js';
+
+const parseRole = (value: string): Role => {
+  const r = value.trim().toLowerCase();
+  if (!(ROLES as readonly string[]).includes(r)) throw new CommandError(`--role must be one of ${ROLES.join(', ')}; not "${value}".`);
+  return r as Role;
+};
+
+export const userconfig: Command = {
+  name: 'userconfig',
+  summary: 'Accounts for HTTPS and SSH access (administrator, operator, guest)',
+  usage: ['userconfig', 'userconfig new NAME --role administrator|operator|guest [--password-file FILE]', 'userconfig edit NAME --role ROLE', 'userconfig delete NAME'],
+  details: [
+    'Administrators may do everything; operators everything but certificates and accounts; guests only look.',
+    'Passwords (at least 10 characters, not containing the name) are kept as scrypt hashes only and never',
+    'shown. Without --password-file the password is asked twice (hidden) at a terminal. "passwd NAME"',
+    'changes a password. Changes take effect at "commit". The local shell runs as its operating-system user.',
+  ],
+  keywords: ['new', 'edit', 'delete'],
+  async run(session, args) {
+    const [verb, ...rest] = args;
+    const { values, positionals } = parseOptions(this, rest, { role: { type: 'string' }, 'password-file': { type: 'string' } });
+    const io = session.io;
+    const list = () => {
+      const users = session.draft.users;
+      io.print(...(users.length ? formatTable(['Account', 'Role'], users.map((u) => [u.name, u.role])) : ['No accounts: HTTPS and SSH access have nobody to log in.']));
+    };
+    switch ((verb ?? 'list').toLowerCase()) {
+      case 'list':
+        takeWords(this, positionals, 0);
+        return list();
+      case 'new': {
+        const name = required(this, takeWords(this, positionals, 1)[0], 'NAME').toLowerCase();
+        const problem = userName.safeParse(name);
+        if (!problem.success) throw new CommandError(`Account name "${name}" ${problem.error.issues[0]!.message}.`);
+        const role = parseRole(required(this, values.role, '--role'));
+        const password = await newPassword(session, name, values['password-file']);
+        session.draft = addUser(session.draft, { name, role, passwordHash: await hashPassword(password) });
+        io.print(`Account ${name} (${role}) created; it can log in after "commit".`);
+        return;
+      }
+      case 'edit': {
+        const name = required(this, takeWords(this, positionals, 1)[0], 'NAME');
+        session.draft = setUser(session.draft, name, { role: parseRole(required(this, values.role, '--role')) });
+        return list();
+      }
+      case 'delete': {
+        const name = required(this, takeWords(this, positionals, 1)[0], 'NAME');
+        session.draft = deleteUser(session.draft, name);
+        io.print(`Account ${name.toLowerCase()} deleted (after "commit").`);
+        return;
+      }
+      default:
+        throw new CommandError(`Unknown operation "${verb}".\nUsage: ${this.usage.join('\n       ')}`);
+    }
+  },
+};

@@ -1,0 +1,70 @@
+import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+import { editConfig, notFound } from './edit.js';
+import { type Config, ConfigError } from './schema.js';
+import { HASH, type User } from './accountSchema.js';
+
+export { ROLES, type Role, type User } from './accountSchema.js';
+
+/**
+ * The appliance's administrator accounts (userconfig, passwd), for the HTTPS and SSH access that
+ * log in with them. Passwords are kept only as scrypt hashes; the clear text is never stored,
+ * logged or shown. Roles: administrators do everything, operators everything but certificates
+ * and accounts, guests only look. The local shell runs as its operating-system user.
+ */
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
+const COST = { logN: 15, r: 8, p: 1 };
+const maxmem = (logN: number, r: number) => 256 * 2 ** logN * r;
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(password, salt, 32, { N: 2 ** COST.logN, r: COST.r, p: COST.p, maxmem: maxmem(COST.logN, COST.r) });
+  return `scrypt$${COST.logN}$${COST.r}$${COST.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+export async function verifyPassword(hash: string, password: string): Promise<boolean> {
+  const m = HASH.exec(hash);
+  if (!m) return false;
+  const [logN, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const expected = Buffer.from(m[5]!, 'base64');
+  const key = await scryptAsync(password, Buffer.from(m[4]!, 'base64'), expected.length, { N: 2 ** logN, r, p, maxmem: maxmem(logN, r) });
+  return timingSafeEqual(key, expected);
+}
+
+/** Why a new password is not good enough, or undefined. */
+export function passwordProblem(name: string, password: string): string | undefined {
+  if (password.length < 10) return 'The password must have at least 10 characters.';
+  if (password.length > 1024) return 'The password is longer than 1024 characters.';
+  if (password.toLowerCase().includes(name.toLowerCase())) return 'The password must not contain the account name.';
+  if (/[\x00-\x1f\x7f]/.test(password)) return 'The password must not contain control characters.';
+  return undefined;
+}
+
+export function findUser(config: Config, name: string): User | undefined {
+  return config.users.find((u) => u.name === name.toLowerCase());
+}
+
+export function addUser(config: Config, user: User): Config {
+  if (findUser(config, user.name)) throw new ConfigError(`The account ${user.name} exists already; "passwd ${user.name}" changes its password.`);
+  return editConfig(config, (d) => void d.users.push(user));
+}
+
+export function deleteUser(config: Config, name: string): Config {
+  const user = findUser(config, name);
+  if (!user) throw notFound('account', name, config.users.map((u) => u.name));
+  const admins = config.users.filter((u) => u.role === 'administrator');
+  if (user.role === 'administrator' && admins.length === 1 && config.users.length > 1) {
+    throw new ConfigError(`${user.name} is the last administrator; the other accounts could not manage accounts or certificates. Make another administrator first.`);
+  }
+  return editConfig(config, (d) => void (d.users = d.users.filter((u) => u.name !== user.name)));
+}
+
+export function setUser(config: Config, name: string, changes: Partial<Pick<User, 'role' | 'passwordHash'>>): Config {
+  const user = findUser(config, name);
+  if (!user) throw notFound('account', name, config.users.map((u) => u.name));
+  if (changes.role && changes.role !== 'administrator' && user.role === 'administrator' && config.users.filter((u) => u.role === 'administrator').length === 1) {
+    throw new ConfigError(`${user.name} is the last administrator; make another administrator first.`);
+  }
+  return editConfig(config, (d) => void Object.assign(d.users.find((u) => u.name === user.name)!, changes));
+}
