@@ -50,7 +50,7 @@ test('at a terminal tail follows the log until Ctrl-C, then the prompt is back',
 test('logconfig rollover: by size into mail.@<time>.s files, only --keep of them kept; grep reads them too', async () => {
   const out = await shellOk(home, 'logconfig mail_logs --rotate-size 102400 --rotate-hours 0 --keep 2', 'commit "small logs"');
   assert.match(out, /Rollover: at 102400 bytes \(by size only\); 2 file\(s\) kept/);
-  const first = await submitMail(port, 'user@example.net', 'first of many');
+  await submitMail(port, 'user@example.net', 'first of many');
   for (let i = 0; i < 400; i += 1) await submitMail(port, 'user@example.net', `filler ${i}`);
   const names = (await readdir(path.join(home, 'logs', 'mail_logs'))).filter((n) => n.startsWith('mail.@'));
   assert.ok(names.length >= 1 && names.length <= 2, `rolled over, at most 2 kept: ${names.join(', ')}`);
@@ -60,7 +60,6 @@ test('logconfig rollover: by size into mail.@<time>.s files, only --keep of them
   const mid = /Start MID (\d+) /.exec(oldest)![1]!;
   assert.ok(!(await readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8')).includes(`Start MID ${mid} `), 'that line is not in mail.current');
   assert.match(await shellOk(home, `grep "Start MID ${mid} " mail_logs`), new RegExp(`Start MID ${mid} ICID`));
-  assert.ok(Number(mid) >= first - 1);
   const bad = await mxgate(home, ['-c', 'logconfig mail_logs --rotate-size 10']);
   assert.match(bad.stderr, /--rotate-size must be a whole number from 102400 to 10737418240, not "10"/);
 });
