@@ -10,7 +10,7 @@ import { initialConfig } from './demo.js';
 import { VersionStore, type VersionMeta } from '../store/versions.js';
 import { VERSION } from '../version.js';
 import { ControlError, ControlServer } from './control/server.js';
-import type { EngineStatus, Request } from './control/protocol.js';
+import type { EngineStatus, Handlers, Params } from './control/protocol.js';
 import { IdAllocator } from './ids.js';
 import { acquirePidLock } from './lock.js';
 import { ApplyError, ListenerManager } from './listener/manager.js';
@@ -97,7 +97,7 @@ export class Engine {
         return mid;
       },
     });
-    this.control = new ControlServer(paths.socket, (req) => this.handle(req));
+    this.control = new ControlServer(paths.socket, this.handlers);
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
 
@@ -216,55 +216,37 @@ export class Engine {
     };
   }
 
-  private async handle(req: Request): Promise<unknown> {
-    switch (req.op) {
-      case 'ping':
-        return { pong: true, pid: process.pid };
-      case 'status':
-        return this.status();
-      case 'config':
-        return this.store.current;
-      case 'history':
-        return this.store.list();
-      case 'version': {
-        const rec = Number.isInteger(req.version) ? await this.store.get(req.version) : undefined;
-        if (!rec) throw new ControlError('not-found', `There is no committed version ${String(req.version)}.`);
-        return rec;
-      }
-      case 'commit':
-        return this.serialize(() => this.commit(req));
-      case 'stop':
-        setImmediate(() => void this.stop());
-        return { stopping: true };
-      case 'tlsverify': {
-        if (typeof req.domain !== 'string' || !req.domain) throw new ControlError('bad-request', 'tlsverify needs a domain');
-        const ctx = await this.delivery.context(this.store.current.config);
-        return { lines: await tlsVerify({ ...ctx, connectTimeoutMs: 10_000 }, req.domain) };
-      }
-      case 'daneverify': {
-        if (typeof req.domain !== 'string' || !req.domain) throw new ControlError('bad-request', 'daneverify needs a domain');
-        const ctx = await this.delivery.context(this.store.current.config);
-        return daneVerify({ ...ctx, connectTimeoutMs: 10_000 }, req.domain);
-      }
-      case 'recipients':
-        return this.delivery.recipients();
-      case 'bounce': {
-        const mid = typeof req.mid === 'number' ? req.mid : undefined;
-        const domain = typeof req.domain === 'string' ? req.domain : undefined;
-        const sender = typeof req.sender === 'string' ? req.sender : undefined;
-        if (mid === undefined && domain === undefined && sender === undefined && req.all !== true) throw new ControlError('bad-request', 'bounce needs mid, domain, sender or all');
-        return { recipients: await this.delivery.bounceRecipients({ mid, domain, sender }) };
-      }
-      case 'alerts':
-        return this.alerts.recent();
-      case 'mtasts':
-        return this.mtaSts.status();
-      case 'tlsrpt-send':
-        return { lines: await this.tlsrpt.sendNow() };
-      case 'deliverynow':
-        return { messages: await this.delivery.deliverNow(typeof req.domain === 'string' ? req.domain : undefined) };
-    }
-  }
+  /** The control operations (protocol.ts OPERATIONS): parameters arrive checked against their schema. */
+  private readonly handlers: Handlers = {
+    ping: () => ({ pong: true, pid: process.pid }),
+    status: () => this.status(),
+    config: () => this.store.current,
+    history: () => this.store.list(),
+    version: async ({ version }) => {
+      const rec = await this.store.get(version);
+      if (!rec) throw new ControlError('not-found', `There is no committed version ${version}.`);
+      return rec;
+    },
+    commit: (req) => this.serialize(() => this.commit(req)),
+    stop: () => {
+      setImmediate(() => void this.stop());
+      return { stopping: true };
+    },
+    tlsverify: async ({ domain }) => {
+      const ctx = await this.delivery.context(this.store.current.config);
+      return { lines: await tlsVerify({ ...ctx, connectTimeoutMs: 10_000 }, domain) };
+    },
+    daneverify: async ({ domain }) => {
+      const ctx = await this.delivery.context(this.store.current.config);
+      return daneVerify({ ...ctx, connectTimeoutMs: 10_000 }, domain);
+    },
+    recipients: () => this.delivery.recipients(),
+    bounce: async ({ mid, domain, sender }) => ({ recipients: await this.delivery.bounceRecipients({ mid, domain, sender }) }),
+    alerts: () => this.alerts.recent(),
+    mtasts: () => this.mtaSts.status(),
+    'tlsrpt-send': async () => ({ lines: await this.tlsrpt.sendNow() }),
+    deliverynow: async ({ domain }) => ({ messages: await this.delivery.deliverNow(domain) }),
+  };
 
   /**
    * The certificate each listener presents: its profile, or the demo certificate when it has none.
@@ -302,7 +284,7 @@ export class Engine {
   }
 
   /** Stale base → refuse; invalid → refuse; apply; and only then record the new version. */
-  private async commit(req: Extract<Request, { op: 'commit' }>): Promise<VersionMeta> {
+  private async commit(req: Params<'commit'>): Promise<VersionMeta> {
     const head = this.store.current;
     if (req.baseVersion !== head.version) {
       throw new ControlError(

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { EngineError, request } from '../engine/control/client.js';
-import type { Request, Results } from '../engine/control/protocol.js';
+import type { Op, Params, Results } from '../engine/control/protocol.js';
 import { startEngine } from '../engine/daemon.js';
 import { diffConfig } from '../store/diff.js';
 import type { DataPaths } from '../store/paths.js';
@@ -9,8 +9,6 @@ import type { VersionMeta } from '../store/versions.js';
 import { CommandError } from './errors.js';
 import type { Io } from './io.js';
 
-type Op = Request['op'];
-type Params<O extends Op> = Omit<Extract<Request, { op: O }>, 'op' | 'id'>;
 
 /**
  * One shell session: the committed configuration it started from (the base) and the draft the

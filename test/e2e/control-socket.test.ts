@@ -49,12 +49,35 @@ test('malformed requests get error replies and never crash the engine', async ()
     [
       [3, false, 'bad-request'],
       [4, false, 'unknown-op'],
-      [5, false, 'not-found'],
+      [5, false, 'bad-request'],
       [null, false, 'bad-request'],
       [null, false, 'bad-request'],
     ],
   );
   assert.equal((await request(socket, 'ping')).pong, true);
+});
+
+test('every operation\'s parameters are checked against its schema before anything runs', async () => {
+  const lines = [
+    '{"id":1,"op":"version","version":"x"}',
+    '{"id":2,"op":"ping","extra":true}',
+    '{"id":3,"op":"commit","baseVersion":1}',
+    '{"id":4,"op":"tlsverify","domain":""}',
+    '{"id":5,"op":"bounce"}',
+    '{"id":6,"op":"deliverynow","domain":42}',
+    '{"id":7,"op":"toString"}',
+    '{"id":8,"op":"version","version":1}',
+  ];
+  const replies = new Map((await raw(lines.join('\n') + '\n', lines.length)).map((l) => JSON.parse(l)).map((r) => [r.id, r]));
+  const error = (id: number) => `${replies.get(id).error?.code}: ${replies.get(id).error?.message}`;
+  assert.match(error(1), /^bad-request: version: version: /);
+  assert.match(error(2), /^bad-request: ping: .*extra/);
+  assert.match(error(3), /^bad-request: commit: .*(config|comment|user)/);
+  assert.match(error(4), /^bad-request: tlsverify: domain: /);
+  assert.match(error(5), /^bad-request: bounce: bounce needs mid, domain, sender or all/);
+  assert.match(error(6), /^bad-request: deliverynow: domain: /);
+  assert.match(error(7), /^unknown-op: unknown operation "toString"/, 'no inherited property is an operation');
+  assert.equal(replies.get(8).ok, true);
 });
 
 test('a commit with an invalid document or no base is refused with the reasons', async () => {

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { ErrorCode, Reply, Request, Results } from './protocol.js';
+import type { ErrorCode, Op, Params, Reply, Results } from './protocol.js';
 import { UserError } from '../../userError.js';
 
 export class EngineError extends UserError {
@@ -12,8 +12,6 @@ export class EngineError extends UserError {
   }
 }
 
-type Op = Request['op'];
-type Params<O extends Op> = Omit<Extract<Request, { op: O }>, 'op' | 'id'>;
 
 /** One request over the control socket; a new connection each time keeps the client stateless. */
 export function request<O extends Op>(socketPath: string, op: O, params?: Params<O>, timeoutMs = 60_000): Promise<Results[O]> {

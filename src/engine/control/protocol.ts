@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Config } from '../../store/schema.js';
 import type { VersionMeta, VersionRecord } from '../../store/versions.js';
 import type { ListenerStatus } from '../listener/manager.js';
@@ -7,24 +8,44 @@ import type { StsCacheEntry } from '../mtasts/service.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per
- * request, matched by `id`.
+ * request, matched by `id`. Every operation and the shape of its parameters are here, once: the
+ * engine's handler table is typed by them and every request is checked against them before a
+ * handler sees it (the shell and any other front end go through the same table).
  */
-export type Request =
-  | { id?: number; op: 'ping' }
-  | { id?: number; op: 'status' }
-  | { id?: number; op: 'config' }
-  | { id?: number; op: 'history' }
-  | { id?: number; op: 'version'; version: number }
-  | { id?: number; op: 'commit'; baseVersion: number; config: Config; comment: string; user: string }
-  | { id?: number; op: 'stop' }
-  | { id?: number; op: 'deliverynow'; domain?: string }
-  | { id?: number; op: 'tlsverify'; domain: string }
-  | { id?: number; op: 'daneverify'; domain: string }
-  | { id?: number; op: 'alerts' }
-  | { id?: number; op: 'mtasts' }
-  | { id?: number; op: 'tlsrpt-send' }
-  | { id?: number; op: 'recipients' }
-  | { id?: number; op: 'bounce'; mid?: number; domain?: string; sender?: string; all?: boolean };
+const none = z.object({}).strict();
+const domain = z.string().min(1).max(253);
+export const OPERATIONS = {
+  ping: none,
+  status: none,
+  config: none,
+  history: none,
+  version: z.object({ version: z.number().int().min(1) }).strict(),
+  commit: z
+    .object({
+      baseVersion: z.number().int(),
+      /** Validated in full by the engine (validateConfig), with readable messages. */
+      config: z.custom<Config>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), 'must be a configuration object'),
+      comment: z.string().max(10_000),
+      user: z.string().min(1).max(256),
+    })
+    .strict(),
+  stop: none,
+  deliverynow: z.object({ domain: domain.optional() }).strict(),
+  tlsverify: z.object({ domain }).strict(),
+  daneverify: z.object({ domain }).strict(),
+  alerts: none,
+  mtasts: none,
+  'tlsrpt-send': none,
+  recipients: none,
+  bounce: z
+    .object({ mid: z.number().int().min(1).optional(), domain: domain.optional(), sender: z.string().max(320).optional(), all: z.literal(true).optional() })
+    .strict()
+    .refine((b) => b.mid !== undefined || b.domain !== undefined || b.sender !== undefined || b.all, 'bounce needs mid, domain, sender or all'),
+} satisfies Record<string, z.ZodType>;
+
+export type Op = keyof typeof OPERATIONS;
+export type Params<O extends Op> = z.infer<(typeof OPERATIONS)[O]>;
+export type Request = { [O in Op]: { id?: number; op: O } & Params<O> }[Op];
 
 export interface EngineStatus {
   pid: number;
@@ -44,6 +65,7 @@ export interface EngineStatus {
   startupProblem?: string;
 }
 
+/** What each operation answers. */
 export interface Results {
   ping: { pong: true; pid: number };
   status: EngineStatus;
@@ -70,3 +92,6 @@ export type Reply =
 
 /** A request line may not exceed this (configurations with certificates are a few MB at most). */
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
+
+/** The engine's side: one handler per operation, given parameters already checked against OPERATIONS. */
+export type Handlers = { [O in Op]: (params: Params<O>) => Promise<Results[O]> | Results[O] };

@@ -1,7 +1,7 @@
 import { chmod, unlink } from 'node:fs/promises';
 import net from 'node:net';
-import type { ErrorCode, Reply, Request } from './protocol.js';
-import { MAX_LINE_BYTES } from './protocol.js';
+import type { ErrorCode, Handlers, Op, Reply } from './protocol.js';
+import { MAX_LINE_BYTES, OPERATIONS } from './protocol.js';
 
 export class ControlError extends Error {
   constructor(
@@ -12,9 +12,6 @@ export class ControlError extends Error {
   }
 }
 
-export type Handler = (request: Request) => Promise<unknown>;
-
-const OPS = new Set(['ping', 'status', 'config', 'history', 'version', 'commit', 'stop', 'deliverynow', 'tlsverify', 'daneverify', 'alerts', 'recipients', 'bounce', 'mtasts', 'tlsrpt-send']);
 
 /**
  * The engine's control socket (unix, mode 0600 inside an owner-only directory). Anything it does
@@ -25,7 +22,7 @@ export class ControlServer {
 
   constructor(
     private readonly socketPath: string,
-    private readonly handle: Handler,
+    private readonly handlers: Handlers,
   ) {
     this.server = net.createServer((socket) => this.serve(socket));
   }
@@ -76,12 +73,18 @@ export class ControlServer {
     if (request === null || typeof request !== 'object' || Array.isArray(request)) {
       return failure(undefined, 'bad-request', 'request must be a JSON object');
     }
-    const { id, op } = request as { id?: unknown; op?: unknown };
+    const { id, op, ...params } = request as { id?: unknown; op?: unknown };
     const replyId = typeof id === 'number' ? id : undefined;
     if (typeof op !== 'string') return failure(replyId, 'bad-request', 'request has no "op"');
-    if (!OPS.has(op)) return failure(replyId, 'unknown-op', `unknown operation "${op}"`);
+    if (!Object.hasOwn(OPERATIONS, op)) return failure(replyId, 'unknown-op', `unknown operation "${op}"`);
+    const checked = OPERATIONS[op as Op].safeParse(params);
+    if (!checked.success) {
+      const why = checked.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
+      return failure(replyId, 'bad-request', `${op}: ${why}`);
+    }
     try {
-      return { id: replyId, ok: true, result: await this.handle(request as Request) };
+      const handler = this.handlers[op as Op] as (p: unknown) => Promise<unknown> | unknown;
+      return { id: replyId, ok: true, result: await handler(checked.data) };
     } catch (err) {
       if (err instanceof ControlError) return failure(replyId, err.code, err.message);
       return failure(replyId, 'internal', (err as Error).message);
