@@ -135,13 +135,16 @@ export class ReadlineSource implements LineSource {
   }
 
   async external<T>(prompt: (context: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }) => Promise<T>): Promise<T> {
+    // Loaded here, not at start-up: scripts never need it (one copy in the tree: package.json pins it).
+    const { AbortPromptError, ExitPromptError } = await import('@inquirer/core');
     const history = [...((this.rl as unknown as { history?: string[] }).history ?? [])];
     this.suspended = true;
     this.rl.close();
     try {
       return await prompt({ input: this.input, output: this.output });
     } catch (err) {
-      if ((err as Error)?.name === 'ExitPromptError' || (err as Error)?.name === 'AbortPromptError') throw new Interrupted();
+      // Ctrl-C inside the prompt: the same as at any other prompt.
+      if (err instanceof ExitPromptError || err instanceof AbortPromptError) throw new Interrupted();
       throw err;
     } finally {
       this.suspended = false;

@@ -129,6 +129,14 @@ test('at a terminal: Ctrl-C cancels the command and its changes, Ctrl-D in a dia
     term.type(KEY.ctrlD);
     at = await term.waitFor(/-- alertconfig cancelled\.\n.*> $/, at);
 
+    // Ctrl-C in an arrow-key list (@inquirer/prompts) cancels the command like at any prompt.
+    term.line('listenerconfig');
+    at = await term.waitFor(/\[\]> $/, at);
+    term.line('edit');
+    at = await term.waitFor(/navigate/, at);
+    term.type(KEY.ctrlC);
+    at = await term.waitFor(/-- listenerconfig cancelled\.\n.*> $/, at);
+
     // Tab completes command names.
     term.type('showch' + KEY.tab);
     at = await term.waitFor(/showchanges/, at);
