@@ -24,6 +24,12 @@ export function checkDomain(value: string): string {
   return value;
 }
 
+/** A recipient access table entry: a domain, ".domain" or ALL (dialog and batch form alike). */
+export function checkRcptDomain(value: string): string {
+  if (value !== 'ALL' && domainProblem(value) !== undefined) throw new InvalidAnswer(`"${value}" is not a domain, ".domain" or ALL.`);
+  return value;
+}
+
 /** Empty means "none" (undefined). */
 export function checkOptionalHostname(value: string): string | undefined {
   if (value === '') return undefined;

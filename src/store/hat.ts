@@ -17,11 +17,8 @@ export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 const HAT_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 export const hatName = z.string().regex(HAT_NAME, 'must start with a letter and hold only letters, digits, "_" or "-"');
 
-/** Sender group entries: see senderPatternProblem in grammar.ts. */
-export const patternProblem = senderPatternProblem;
-
 const pattern = z.string().superRefine((p, ctx) => {
-  const problem = patternProblem(p);
+  const problem = senderPatternProblem(p);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 

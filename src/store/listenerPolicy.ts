@@ -1,5 +1,6 @@
 import { editConfig, notFound } from './edit.js';
-import { findPolicy, findSenderGroup, type Hat, patternProblem, type PolicyAction, type PolicyParameters, stripDollar, type TlsLevel } from './hat.js';
+import { senderPatternProblem } from './grammar.js';
+import { findPolicy, findSenderGroup, type Hat, type PolicyAction, type PolicyParameters, stripDollar, type TlsLevel } from './hat.js';
 import { findCertificate, presentedProfile } from './certificates.js';
 import { type Config, ConfigError, type Listener, sameName } from './schema.js';
 
@@ -54,7 +55,7 @@ export function setPolicy(config: Config, name: string, policy: string, changes:
 }
 
 export function addGroupPattern(config: Config, name: string, group: string, pattern: string, policy?: string): Config {
-  const problem = patternProblem(pattern);
+  const problem = senderPatternProblem(pattern);
   if (problem) throw new ConfigError(problem);
   const l = config.listeners[listenerIndex(config, name)]!;
   if (!findSenderGroup(l.hat, group) && !policy) throw new ConfigError(`Listener ${l.name} has no sender group ${group}; give --policy to create it.`);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { recipientAllowed } from '../../src/engine/listener/rcptAccess.js';
-import { classify, defaultHat, effectivePolicy, findPolicy, patternMatches, patternProblem } from '../../src/store/hat.js';
+import { classify, defaultHat, effectivePolicy, findPolicy, patternMatches } from '../../src/store/hat.js';
+import { senderPatternProblem as patternProblem } from '../../src/store/grammar.js';
 import { formatHat } from '../../src/store/hatText.js';
 import { addListener } from '../../src/store/listeners.js';
 import { addGroupPattern, setHatDefaults, setPolicy } from '../../src/store/listenerPolicy.js';

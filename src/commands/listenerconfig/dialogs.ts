@@ -1,8 +1,9 @@
 import { certInfo } from '../../pki/certificate.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
-import { LIMITS } from '../../store/grammar.js';
-import { patternProblem, type PolicyParameters, type TlsLevel } from '../../store/hat.js';
+import { LIMITS, senderPatternProblem } from '../../store/grammar.js';
+import { checkRcptDomain } from '../answers.js';
+import type { PolicyParameters, TlsLevel } from '../../store/hat.js';
 import { formatHat, parseHat } from '../../store/hatText.js';
 import { findInterface } from '../../store/interfaces.js';
 import { findListener } from '../../store/listeners.js';
@@ -19,7 +20,7 @@ import {
   setPolicy,
   usesDemoCertificate,
 } from '../../store/listenerPolicy.js';
-import { type Config, type Listener, rcptDomain } from '../../store/schema.js';
+import type { Config, Listener } from '../../store/schema.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
 import { printRcptAccess, warnIfDemoTls } from './policy.js';
 
@@ -81,7 +82,7 @@ async function askParameters(session: Session, current: PolicyParameters): Promi
 }
 
 const checkPattern = (s: string) => {
-  const problem = patternProblem(s);
+  const problem = senderPatternProblem(s);
   if (problem) throw new InvalidAnswer(problem);
   return s;
 };
@@ -193,10 +194,7 @@ export function rcptaccessDialog(session: Session, name: string): Promise<void> 
         text: 'Accept mail for a domain.',
         run: async () => {
           const domain = await io.ask('Enter the domain (or .domain for its subdomains, or ALL):', {
-            validate: (s) => {
-              if (!rcptDomain.safeParse(s).success) throw new InvalidAnswer(`"${s}" is not a domain, ".domain" or ALL.`);
-              return s;
-            },
+            validate: checkRcptDomain,
           });
           session.draft = addRcptDomain(session.draft, name, domain);
         },

@@ -1,6 +1,6 @@
 import { noMoreWords, parseOptions } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import { optionalCount } from '../answers.js';
+import { checkRcptDomain, optionalCount } from '../answers.js';
 import { LIMITS } from '../../store/grammar.js';
 import type { Session } from '../../shell/session.js';
 import type { PolicyParameters } from '../../store/hat.js';
@@ -160,8 +160,7 @@ export async function editPolicyBatch(session: Session, name: string, keyword: s
       const what = op?.toLowerCase();
       if (what === 'print') return printRcptAccess(session, listener);
       if (!arg1 || (what !== 'add' && what !== 'delete')) throw new CommandError(usage());
-      const { rcptDomain } = await import('../../store/schema.js');
-      if (!rcptDomain.safeParse(arg1).success) throw new CommandError(`"${arg1}" is not a domain, ".domain" or ALL.`);
+      checkRcptDomain(arg1);
       session.draft = what === 'add' ? addRcptDomain(session.draft, listener.name, arg1) : removeRcptDomain(session.draft, listener.name, arg1);
       io.print(`Recipient access table of ${listener.name} changed.`);
       return;
