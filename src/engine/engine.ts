@@ -33,6 +33,11 @@ import { removeLitter } from '../store/atomic.js';
 import { StorageGuard } from './queue/storage.js';
 import { hasControlCharacters } from '../store/text.js';
 import path from 'node:path';
+import { HttpsManager, type HttpsMaterial } from './https/manager.js';
+import { GUI_PAGES } from './https/pages/index.js';
+import { GuiSessions } from './https/guiSessions.js';
+import { LoginGuard } from './https/loginGuard.js';
+import { AuditLog } from './https/audit.js';
 
 /**
  * The running appliance: committed configuration, listeners, queue, mail log and the control
@@ -51,6 +56,8 @@ export class Engine {
   private readonly reports: TlsReportRecorder;
   private readonly tlsrpt: TlsReportService;
   private readonly storage: StorageGuard;
+  private readonly https: HttpsManager;
+  private readonly guiSessions = new GuiSessions();
   /** The once-a-minute housekeeping: MTA-STS refresh, TLS reports. */
   private minuteTimer: NodeJS.Timeout | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
@@ -98,6 +105,10 @@ export class Engine {
       },
     });
     this.control = new ControlServer(paths.socket, this.handlers);
+    this.https = new HttpsManager(
+      { handlers: this.handlers, paths, sessions: this.guiSessions, guard: new LoginGuard(), audit: new AuditLog(path.join(paths.logs, 'gui_logs')) },
+      GUI_PAGES,
+    );
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
 
@@ -128,6 +139,7 @@ export class Engine {
         return new Map<string, TlsMaterial>();
       });
       const failures = await this.listeners.apply(head.config, material, { bestEffort: true });
+      failures.push(...(await this.https.apply(head.config, await this.httpsMaterial(head.config).catch(() => new Map()), { bestEffort: true }).catch((err: Error) => [err.message])));
       if (failures.length) {
         this.startupProblem = failures.join('; ');
         for (const f of failures) this.log.critical(`Committed configuration version ${head.version} not fully applied: ${f}`);
@@ -138,6 +150,7 @@ export class Engine {
       this.minuteTimer = setInterval(() => void this.everyMinute(), 60_000).unref();
     } catch (err) {
       await this.listeners.closeAll();
+      await this.https.closeAll();
       await this.releaseLock();
       throw err;
     }
@@ -149,6 +162,7 @@ export class Engine {
       if (this.minuteTimer) clearInterval(this.minuteTimer);
       await this.control.close();
       await this.listeners.closeAll();
+      await this.https.closeAll();
       await this.delivery.stop();
       await this.reports.flush();
       this.log.close();
@@ -209,6 +223,7 @@ export class Engine {
       configVersion: head.version,
       hostname: head.config.hostname,
       listeners: this.listeners.status(),
+      https: this.https.status(),
       queue: this.spool.size,
       delivery: this.delivery.activity(),
       storage: { ...this.storage.state(), mailLog: this.log.problem ? `cannot be written since ${this.log.problem.since}: ${this.log.problem.error}` : 'ok' },
@@ -241,6 +256,7 @@ export class Engine {
       return daneVerify({ ...ctx, connectTimeoutMs: 10_000 }, domain);
     },
     recipients: () => this.delivery.recipients(),
+    'tls-outcomes': () => this.delivery.tlsOutcomes.last24Hours(),
     bounce: async ({ mid, domain, sender }) => ({ recipients: await this.delivery.bounceRecipients({ mid, domain, sender }) }),
     alerts: () => this.alerts.recent(),
     mtasts: () => this.mtaSts.status(),
@@ -258,6 +274,17 @@ export class Engine {
       const profile = presentedProfile(config, l.certificate);
       if (!profile) continue;
       out.set(l.name, { profile: profile.name, ...(await tlsCredentials(this.paths, profile)) });
+    }
+    return out;
+  }
+
+  /** The certificate the HTTPS service of each interface presents (its profile or the demo certificate). */
+  private async httpsMaterial(config: Config): Promise<Map<string, HttpsMaterial>> {
+    const out = new Map<string, HttpsMaterial>();
+    for (const i of config.interfaces) {
+      if (!i.https) continue;
+      const profile = presentedProfile(config, i.https.certificate);
+      if (profile) out.set(i.name, { profile: profile.name, ...(await tlsCredentials(this.paths, profile)) });
     }
     return out;
   }
@@ -305,6 +332,12 @@ export class Engine {
     if (hasControlCharacters(comment) || hasControlCharacters(user)) throw new ControlError('bad-request', 'The comment or user name contains control characters; nothing was committed.');
     try {
       await this.listeners.apply(config, await this.tlsMaterial(config));
+      try {
+        await this.https.apply(config, await this.httpsMaterial(config));
+      } catch (err) {
+        await this.listeners.apply(head.config, await this.tlsMaterial(head.config)).catch(() => undefined);
+        throw err;
+      }
       this.startupProblem = undefined;
     } catch (err) {
       if (err instanceof ApplyError) throw new ControlError('apply', err.message);
@@ -313,6 +346,7 @@ export class Engine {
     try {
       const rec = await this.store.record(config, { user, comment });
       this.log.configure(config.logs);
+      this.guiSessions.retain(config.users);
       this.log.info(`Configuration version ${rec.version} committed by ${user}${comment ? `: ${comment}` : ''}`);
       this.delivery.kick();
       void this.checkCertificateExpiry();
@@ -321,6 +355,7 @@ export class Engine {
     } catch (err) {
       // Could not record: go back to what is on disk so engine and store agree.
       await this.listeners.apply(head.config, await this.tlsMaterial(head.config)).catch(() => undefined);
+      await this.https.apply(head.config, await this.httpsMaterial(head.config)).catch(() => undefined);
       throw new ControlError('internal', `The new configuration could not be saved (${(err as Error).message}); nothing was changed.`);
     }
   }

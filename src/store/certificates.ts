@@ -27,6 +27,9 @@ export function certificateUsers(config: Config, name: string): string[] {
   // Outbound TLS without a SETUP certificate presents the demo certificate too.
   const outboundTls = [config.delivery.defaults, ...config.delivery.destinations].some((d) => d.tls !== undefined && d.tls !== 'no');
   if (config.delivery.certificate !== null ? sameName(config.delivery.certificate, name) : isDemo && outboundTls) users.push('outbound TLS (destconfig)');
+  for (const i of config.interfaces) {
+    if (i.https && (i.https.certificate !== null ? sameName(i.https.certificate, name) : isDemo)) users.push(`HTTPS on interface ${i.name}`);
+  }
   return users;
 }
 

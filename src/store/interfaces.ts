@@ -44,3 +44,35 @@ export function deleteInterface(config: Config, name: string): Config {
     draft.interfaces.splice(index, 1);
   });
 }
+
+export interface HttpsSetting {
+  port: number;
+  certificate: string | null;
+  httpRedirect: number | null;
+}
+
+/**
+ * Turn the HTTPS management service of an interface on (or change it) or off (null). The
+ * certificate profile must exist; ports are checked against every listener and service on the
+ * same address by the schema's consistency rules.
+ */
+export function setInterfaceHttps(config: Config, name: string, https: HttpsSetting | null): Config {
+  const index = indexOf(config, name);
+  let certificate = https?.certificate ?? null;
+  if (certificate !== null) {
+    const profile = config.certificates.find((c) => sameName(c.name, certificate!));
+    if (!profile) throw notFound('certificate profile', certificate, config.certificates.map((c) => c.name));
+    certificate = profile.name;
+  }
+  return editConfig(config, (draft) => {
+    if (https) draft.interfaces[index]!.https = { ...https, certificate };
+    else delete draft.interfaces[index]!.https;
+  });
+}
+
+/** "HTTPS 8443 (certificate Demo), HTTP 8080 redirects" or "no HTTPS". */
+export function describeHttps(i: Interface): string {
+  if (!i.https) return 'HTTPS off';
+  const cert = i.https.certificate ?? 'the demo certificate';
+  return `HTTPS on port ${i.https.port} with ${cert}${i.https.httpRedirect ? `, HTTP port ${i.https.httpRedirect} redirects to it` : ''}`;
+}

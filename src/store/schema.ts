@@ -30,6 +30,18 @@ export const InterfaceSchema = z.object({
   ip: ipAddress,
   /** Host name this interface answers as; the appliance host name when absent. */
   hostname: hostname.optional(),
+  /**
+   * The HTTPS management interface (GUI) on this interface, absent when off: its port, the
+   * certificate profile it presents (the demo certificate when null) and an optional plain HTTP
+   * port that only redirects to it.
+   */
+  https: z
+    .object({
+      port: z.number().int().min(1).max(65535),
+      certificate: objectName.nullable().default(null),
+      httpRedirect: z.number().int().min(1).max(65535).nullable().default(null),
+    })
+    .optional(),
 });
 
 const pemCertificate = z
@@ -274,6 +286,24 @@ function consistencyProblems(config: {
     problems.push({ path: ['listeners', index, 'name'], message: `listener name "${config.listeners[index]!.name}" is used twice` }),
   );
   const bound = new Map<string, string>();
+  config.interfaces.forEach((iface, index) => {
+    if (!iface.https) return;
+    const { port, httpRedirect, certificate } = iface.https;
+    if (certificate !== null && !hasCertificate(certificate)) {
+      problems.push({ path: ['interfaces', index, 'https', 'certificate'], message: `certificate profile "${certificate}" does not exist` });
+    }
+    if (certificate === null && !config.certificates.some((c) => c.demo)) {
+      problems.push({ path: ['interfaces', index, 'https', 'certificate'], message: `HTTPS needs a certificate profile: there is no demo certificate to fall back on` });
+    }
+    if (httpRedirect === port) problems.push({ path: ['interfaces', index, 'https', 'httpRedirect'], message: `the HTTP redirect port ${port} is the HTTPS port` });
+    for (const [p, what] of [[port, 'HTTPS'], [httpRedirect, 'HTTP redirect']] as const) {
+      if (p === null) continue;
+      const key = `${iface.ip}:${p}`;
+      const other = bound.get(key);
+      if (other) problems.push({ path: ['interfaces', index, 'https'], message: `port ${p} on interface ${iface.name} (${iface.ip}) is already used by ${other}` });
+      else bound.set(key, `the ${what} service of interface ${iface.name}`);
+    }
+  });
   config.listeners.forEach((l, index) => {
     const iface = config.interfaces.find((i) => sameName(i.name, l.interface));
     if (!iface) {
@@ -285,10 +315,10 @@ function consistencyProblems(config: {
     if (other) {
       problems.push({
         path: ['listeners', index, 'port'],
-        message: `port ${l.port} on interface ${iface.name} (${iface.ip}) is already used by listener "${other}"`,
+        message: `port ${l.port} on interface ${iface.name} (${iface.ip}) is already used by ${other}`,
       });
     } else {
-      bound.set(key, l.name);
+      bound.set(key, `listener "${l.name}"`);
     }
   });
   return problems;

@@ -8,6 +8,14 @@ import { certificatesIn } from '../../pki/pem.js';
 import { exportPkcs12, importPkcs12 } from '../../pki/pkcs12.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
+import type { Io } from '../../shell/io.js';
+
+/**
+ * What the certificate operations need of whoever edits: the data directory (keys are stored
+ * there as they are made), the draft, and a way to show progress and warnings. The shell's Session
+ * is one; the HTTPS interface's page handlers make another, so both use the same operations.
+ */
+export type Editing = Pick<Session, 'paths' | 'draft'> & { io: Pick<Io, 'spin' | 'warn'> };
 import { certificateUsers, findCertificate, putCertificate, setCustomCas, updateCertificate } from '../../store/certificates.js';
 import { readKey, storeKey } from '../../store/keys.js';
 import type { CertificateProfile, Config } from '../../store/schema.js';
@@ -24,7 +32,7 @@ import type { DataPaths } from '../../store/paths.js';
 export const DEMO_WARNING =
   'You are currently using a demonstration certificate (Demo) which is not secure and is not recommended for general use.';
 
-export function profile(session: Session, name: string): CertificateProfile {
+export function profile(session: Editing, name: string): CertificateProfile {
   const p = findCertificate(session.draft, name);
   if (!p) {
     const known = session.draft.certificates.map((c) => c.name);
@@ -61,7 +69,7 @@ export interface NewOptions {
   key: KeyType;
 }
 
-export async function createProfile(session: Session, options: NewOptions, overwrite = false): Promise<CertificateProfile> {
+export async function createProfile(session: Editing, options: NewOptions, overwrite = false): Promise<CertificateProfile> {
   const generated = await session.io.spin('Generating the key and certificate', createSelfSigned(options.subject, options.days, options.key));
   const keyRef = await storeKey(session.paths, generated.privateKeyPem);
   const p: CertificateProfile = { name: options.name, certificate: generated.certificatePem, intermediates: [], keyRef, csr: generated.csrPem, demo: false };
@@ -70,7 +78,7 @@ export async function createProfile(session: Session, options: NewOptions, overw
 }
 
 /** A CA-signed certificate for a profile's key replaces its self-signed one. */
-export async function uploadCertificate(session: Session, name: string, certText: string, intermediates?: string[]): Promise<void> {
+export async function uploadCertificate(session: Editing, name: string, certText: string, intermediates?: string[]): Promise<void> {
   const p = profile(session, name);
   const [leaf, ...rest] = certificatesIn(certText, 'The uploaded file');
   const key = parsePrivateKey(await readKey(session.paths, p.keyRef));
@@ -84,7 +92,7 @@ export async function uploadCertificate(session: Session, name: string, certText
   });
 }
 
-export async function pasteProfile(session: Session, name: string, certText: string, keyText: string, intermediates: string[], overwrite = false): Promise<void> {
+export async function pasteProfile(session: Editing, name: string, certText: string, keyText: string, intermediates: string[], overwrite = false): Promise<void> {
   const [leaf, ...rest] = certificatesIn(certText, 'The certificate');
   const key = parsePrivateKey(keyText);
   if (!keyMatches(leaf!, key)) throw new CommandError('The private key does not sign the certificate (key and certificate do not belong together).');
@@ -93,7 +101,7 @@ export async function pasteProfile(session: Session, name: string, certText: str
 }
 
 export async function importProfile(
-  session: Session,
+  session: Editing,
   name: string | undefined,
   data: Buffer,
   passphrase: string,
@@ -122,7 +130,7 @@ export function defaultName(certPem: string): string {
   return /^[A-Za-z]/.test(cleaned) ? cleaned.slice(0, 64) : `cert_${cleaned}`.slice(0, 64);
 }
 
-export async function exportProfile(session: Session, name: string, passphrase: string): Promise<Buffer> {
+export async function exportProfile(session: Editing, name: string, passphrase: string): Promise<Buffer> {
   const p = profile(session, name);
   return exportPkcs12(await readKey(session.paths, p.keyRef), [p.certificate, ...p.intermediates], passphrase);
 }
@@ -173,7 +181,7 @@ export interface CaImportResult {
 }
 
 /** Import a PEM bundle into the custom CA list: each certificate a CA, current, and new. */
-export function importCustomCas(session: Session, bundle: string, fqdnCheck: boolean): CaImportResult {
+export function importCustomCas(session: Editing, bundle: string, fqdnCheck: boolean): CaImportResult {
   const current = session.draft.certificateAuthorities.custom.certificates;
   const seen = new Set(current.map((c) => parseCertificate(c).fingerprint256));
   const accepted: string[] = [];
@@ -219,7 +227,7 @@ export function systemListVersion(config: Config): string {
 }
 
 /** Replace the system list with the CA certificates of a PEM bundle (for example the OS bundle). */
-export async function updateSystemCas(session: Session, bundleText: string, source: string): Promise<{ count: number; skipped: number; sha256: string }> {
+export async function updateSystemCas(session: Editing, bundleText: string, source: string): Promise<{ count: number; skipped: number; sha256: string }> {
   const all = certificatesIn(bundleText, 'The bundle');
   const cas = all.filter((pem) => {
     try {
@@ -237,7 +245,7 @@ export async function updateSystemCas(session: Session, bundleText: string, sour
 }
 
 /** The certificates of one list, as the draft has it. */
-export function caList(session: Session, list: 'system' | 'custom'): Promise<readonly string[]> {
+export function caList(session: Editing, list: 'system' | 'custom'): Promise<readonly string[]> {
   return list === 'system' ? systemCas(session, session.draft) : Promise.resolve(session.draft.certificateAuthorities.custom.certificates);
 }
 
@@ -269,7 +277,7 @@ export function parseKeyType(value: string): KeyType {
   return v;
 }
 
-export function weakKeyWarning(session: Session, key: KeyType): void {
+export function weakKeyWarning(session: Editing, key: KeyType): void {
   if (key === 'rsa1024') session.io.warn('RSA 1024 is weak: many mail servers refuse it, and it can be factored by a determined attacker. Use RSA 2048 or ECDSA P-256 unless a peer needs it.');
 }
 

@@ -3,10 +3,43 @@ import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import { checkIp, checkName, checkOptionalHostname } from '../answers.js';
 import type { Session } from '../../shell/session.js';
-import { addInterface, deleteInterface, editInterface, findInterface, listenersOnInterface } from '../../store/interfaces.js';
+import { addInterface, deleteInterface, describeHttps, editInterface, findInterface, type HttpsSetting, listenersOnInterface, setInterfaceHttps } from '../../store/interfaces.js';
+import { portProblem } from '../../store/grammar.js';
 import type { Config, Interface } from '../../store/schema.js';
 
-const describe = (config: Config, i: Interface) => `${i.name} (${i.ip}/${i.hostname ?? config.hostname})`;
+const describe = (config: Config, i: Interface) => `${i.name} (${i.ip}/${i.hostname ?? config.hostname}) ${describeHttps(i)}`;
+
+/** A TCP port, or null for "none". */
+function portOrNone(option: string, value: string): number | null {
+  if (value.trim().toLowerCase() === 'none') return null;
+  const problem = portProblem(value);
+  if (problem) throw new CommandError(`${option}: ${problem} Use "none" to turn it off.`);
+  return Number(value.trim());
+}
+
+/**
+ * The HTTPS question of the dialog (the appliance asks per service): on or off, port, the
+ * certificate it presents and an optional HTTP port that only redirects.
+ */
+async function askHttps(session: Session, iface: Interface): Promise<HttpsSetting | null> {
+  const io = session.io;
+  const current = iface.https ?? null;
+  if (!(await io.confirm('Do you want to enable HTTPS (the management interface) on this interface?', current !== null))) return null;
+  const port = await io.askInt('Which port do you want to use for HTTPS?', { default: current?.port ?? 443, min: 1, max: 65535 });
+  const profiles = session.draft.certificates;
+  const certificate = profiles.length
+    ? await io.choose(
+        'Choose the certificate the HTTPS service presents:',
+        profiles.map((p) => ({ label: `${p.name}${p.demo ? ' (demo: browsers will warn)' : ''}`, value: p.name })),
+        Math.max(1, profiles.findIndex((p) => p.name === current?.certificate) + 1),
+      )
+    : null;
+  const redirect = await io.ask('Which port should redirect HTTP to HTTPS ("none" for no HTTP)?', {
+    default: current?.httpRedirect ? String(current.httpRedirect) : 'none',
+    validate: (s) => portOrNone('HTTP redirect port', s),
+  });
+  return { port, certificate, httpRedirect: redirect };
+}
 
 function printList(session: Session): void {
   const { draft } = session;
@@ -49,8 +82,17 @@ async function editDialog(session: Session): Promise<void> {
     allowEmpty: true,
     validate: checkOptionalHostname,
   });
-  session.draft = editInterface(session.draft, iface.name, { name, ip, hostname });
+  let draft = editInterface(session.draft, iface.name, { name, ip, hostname });
+  draft = setInterfaceHttps(draft, name, await askHttps(session, findInterface(draft, name)!));
+  session.draft = draft;
   io.print(`Interface ${name} changed.`);
+  warnDemo(session, findInterface(draft, name)!);
+}
+
+function warnDemo(session: Session, iface: Interface): void {
+  if (!iface.https) return;
+  const profile = session.draft.certificates.find((c) => (iface.https!.certificate === null ? c.demo : c.name === iface.https!.certificate));
+  if (profile?.demo) session.io.warn(`HTTPS on ${iface.name} presents the demonstration certificate: it works, but browsers warn and it is not secure. Choose your own with --https-certificate.`);
 }
 
 async function deleteDialog(session: Session): Promise<void> {
@@ -85,6 +127,7 @@ export const interfaceconfig: Command = {
     'interfaceconfig list',
     'interfaceconfig new NAME --ip ADDR [--hostname HOST]',
     'interfaceconfig edit NAME [--name NEW] [--ip ADDR] [--hostname HOST]',
+    'interfaceconfig edit NAME --https PORT|none [--https-certificate PROFILE] [--http-redirect PORT|none]',
     'interfaceconfig delete NAME',
   ],
   keywords: ['list', 'new', 'edit', 'delete'],
@@ -95,6 +138,9 @@ export const interfaceconfig: Command = {
       ip: { type: 'string' },
       hostname: { type: 'string' },
       name: { type: 'string' },
+      https: { type: 'string' },
+      'https-certificate': { type: 'string' },
+      'http-redirect': { type: 'string' },
     });
     const name = takeWords(this, positionals, verb!.toLowerCase() === 'list' ? 0 : 1)[0];
     switch (verb!.toLowerCase()) {
@@ -114,9 +160,15 @@ export const interfaceconfig: Command = {
         if (values.name !== undefined) changes.name = values.name;
         if (values.ip !== undefined) changes.ip = values.ip;
         if (values.hostname !== undefined) changes.hostname = values.hostname || undefined;
-        if (Object.keys(changes).length === 0) throw new CommandError('Nothing to change: give --name, --ip or --hostname.');
-        session.draft = editInterface(session.draft, required(this, name, 'NAME'), changes);
-        session.io.print(`Interface ${values.name ?? name} changed.`);
+        const httpsOptions = values.https !== undefined || values['https-certificate'] !== undefined || values['http-redirect'] !== undefined;
+        if (Object.keys(changes).length === 0 && !httpsOptions) throw new CommandError('Nothing to change: give --name, --ip, --hostname or --https.');
+        let draft = Object.keys(changes).length ? editInterface(session.draft, required(this, name, 'NAME'), changes) : session.draft;
+        const iface = findInterface(draft, values.name ?? required(this, name, 'NAME'));
+        if (!iface) throw new CommandError(`No interface named "${name}". Known: ${draft.interfaces.map((i) => i.name).join(', ')}.`);
+        if (httpsOptions) draft = setInterfaceHttps(draft, iface.name, httpsFrom(iface, values));
+        session.draft = draft;
+        session.io.print(`Interface ${iface.name} changed: ${describeHttps(findInterface(draft, iface.name)!)}.`);
+        warnDemo(session, findInterface(draft, iface.name)!);
         return;
       }
       case 'delete':
@@ -128,3 +180,17 @@ export const interfaceconfig: Command = {
     }
   },
 };
+
+/** The HTTPS setting the batch options ask for, starting from the interface's current one. */
+function httpsFrom(iface: Interface, values: { https?: string; 'https-certificate'?: string; 'http-redirect'?: string }): HttpsSetting | null {
+  const port = values.https !== undefined ? portOrNone('--https', values.https) : (iface.https?.port ?? null);
+  if (port === null) {
+    if (values['https-certificate'] !== undefined || values['http-redirect'] !== undefined) {
+      throw new CommandError(`HTTPS is off on ${iface.name}: --https-certificate and --http-redirect need --https PORT.`);
+    }
+    return null;
+  }
+  const certificate = values['https-certificate'] !== undefined ? values['https-certificate'] : (iface.https?.certificate ?? null);
+  const httpRedirect = values['http-redirect'] !== undefined ? portOrNone('--http-redirect', values['http-redirect']) : (iface.https?.httpRedirect ?? null);
+  return { port, certificate, httpRedirect };
+}

@@ -5,7 +5,7 @@ import type { Alert } from './alerts.js';
 
 /**
  * Certificates in use that expire soon or have expired: every profile something presents (its
- * leaf and intermediates: listeners, outbound TLS) and the custom CA list when it is enabled.
+ * leaf and intermediates: listeners, outbound TLS, HTTPS) and the custom CA list when it is enabled.
  * One alert per certificate and stage ("expires in N days", "has expired"); `sent` remembers
  * which went out, so a check every minute does not repeat them.
  */

@@ -5,6 +5,7 @@ import type { ListenerStatus } from '../listener/manager.js';
 import type { RecentAlert } from '../alerts/alerts.js';
 import type { QueuedRecipient } from '../delivery/runner.js';
 import type { StsCacheEntry } from '../mtasts/service.js';
+import type { HourCounts } from '../delivery/tlsOutcomes.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per
@@ -37,6 +38,7 @@ export const OPERATIONS = {
   mtasts: none,
   'tlsrpt-send': none,
   recipients: none,
+  'tls-outcomes': none,
   bounce: z
     .object({ mid: z.number().int().min(1).optional(), domain: domain.optional(), sender: z.string().max(320).optional(), all: z.literal(true).optional() })
     .strict()
@@ -61,8 +63,18 @@ export interface EngineStatus {
   delivery: { active: number; idleConnections: number; down: { domain: string; until: string; reason: string }[] };
   /** The queue's file system against its reserve, and whether the mail log can be written. */
   storage: { freeMb: number; reserveMb: number; accepting: boolean; mailLog: string };
+  /** The HTTPS management interface on each interface where it is on. */
+  https: HttpsStatus[];
   /** Why the committed configuration could not be applied when the engine started, if it could not. */
   startupProblem?: string;
+}
+
+export interface HttpsStatus {
+  interface: string;
+  ip: string;
+  port: number;
+  httpRedirect: number | null;
+  certificate: string;
 }
 
 /** What each operation answers. */
@@ -81,6 +93,8 @@ export interface Results {
   mtasts: StsCacheEntry[];
   'tlsrpt-send': { lines: string[] };
   recipients: QueuedRecipient[];
+  /** Outbound messages per hour by TLS outcome, the last 24 hours (the GUI's chart). */
+  'tls-outcomes': HourCounts[];
   bounce: { recipients: number };
 }
 

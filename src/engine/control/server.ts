@@ -1,17 +1,10 @@
 import { chmod, unlink } from 'node:fs/promises';
 import net from 'node:net';
-import type { ErrorCode, Handlers, Op, Reply } from './protocol.js';
-import { MAX_LINE_BYTES, OPERATIONS } from './protocol.js';
+import type { ErrorCode, Handlers, Reply } from './protocol.js';
+import { MAX_LINE_BYTES } from './protocol.js';
+import { ControlError, dispatch } from './dispatch.js';
 
-export class ControlError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
+export { ControlError } from './dispatch.js';
 
 /**
  * The engine's control socket (unix, mode 0600 inside an owner-only directory). Anything it does
@@ -76,15 +69,8 @@ export class ControlServer {
     const { id, op, ...params } = request as { id?: unknown; op?: unknown };
     const replyId = typeof id === 'number' ? id : undefined;
     if (typeof op !== 'string') return failure(replyId, 'bad-request', 'request has no "op"');
-    if (!Object.hasOwn(OPERATIONS, op)) return failure(replyId, 'unknown-op', `unknown operation "${op}"`);
-    const checked = OPERATIONS[op as Op].safeParse(params);
-    if (!checked.success) {
-      const why = checked.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
-      return failure(replyId, 'bad-request', `${op}: ${why}`);
-    }
     try {
-      const handler = this.handlers[op as Op] as (p: unknown) => Promise<unknown> | unknown;
-      return { id: replyId, ok: true, result: await handler(checked.data) };
+      return { id: replyId, ok: true, result: await dispatch(this.handlers, op, params) };
     } catch (err) {
       if (err instanceof ControlError) return failure(replyId, err.code, err.message);
       return failure(replyId, 'internal', (err as Error).message);

@@ -6,6 +6,7 @@ import type { Config } from '../../store/schema.js';
 import type { DnsClient } from '../dns/client.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
+import { classifySession, type TlsOutcome } from './tlsOutcomes.js';
 import { judgeSession, type MxRequirement, type MxTarget, preparePolicies, requirementForMx, settlePolicies, type TlsPolicy } from './policy/chain.js';
 import type { MtaStsService } from '../mtasts/service.js';
 import type { TlsReportSink } from '../tlsrpt/results.js';
@@ -49,6 +50,8 @@ export interface AttemptResult {
   daneFailure?: string;
   /** Set when no host of the domain could be reached at all (refused, timed out, no route): it is down. */
   unreachable?: string;
+  /** The TLS outcome of the session that carried the message, when one did. */
+  tls?: TlsOutcome;
 }
 
 /** nodemailer's connection, with the internals used to tell the server's behaviours apart. */
@@ -60,6 +63,8 @@ export interface Opened {
   observation: Observation | null;
   /** The connection cannot carry mail (STARTTLS refused or handshake failed). */
   dead: boolean;
+  /** What the TLS decision made of this session (the dashboard's chart). */
+  tls?: TlsOutcome;
   error?: Error & { code?: string; response?: string; responseCode?: number };
 }
 
@@ -239,7 +244,7 @@ export async function deliverToDomain(
       continue;
     }
     finish(kept, sent);
-    return { outcomes };
+    return { outcomes, ...(kept.opened.tls ? { tls: kept.opened.tls } : {}) };
   }
   const { setting, policies } = policiesFor(ctx, domain, tlsOverride ? { tls: tlsOverride, dane: 'none', mtaSts: false } : {});
   let targets: Target[];
@@ -292,6 +297,7 @@ export async function deliverToDomain(
       ctx.log.info(v?.ok ? `DCID ${opened.dcid} DANE SUCCESS for ${domain}: ${v.by}` : `DCID ${opened.dcid} DANE FAILED for ${domain}: ${v && !v.ok ? v.reason : 'not checked'}`);
     }
     ctx.log.info(`DCID ${opened.dcid} ${decision.log}`);
+    const tls = classifySession(decision, opened.observation, req.by);
     if (req.attempt) settlePolicies(policies, mx, req, { kind: 'session', observation: opened.observation, decision, localAddress: localAddressOf(opened) });
     if (decision.action === 'defer') {
       if (req.dane) daneFailure = `${domain} (${target.mxHost}): ${decision.log}`;
@@ -313,10 +319,11 @@ export async function deliverToDomain(
         continue;
       }
     }
+    opened.tls = tls;
     const session: Session = { opened, messages: 0 };
     finish(session, (await transmit(ctx, session, mid, from, recipients, message, outcomes)) === 'clean' ? 'clean' : 'failed');
     // The message found a host: DANE failures of other hosts are not the domain's failure.
-    return { outcomes, ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
+    return { outcomes, tls, ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
   }
   all('deferred', lastError);
   return { outcomes, ...failures() };

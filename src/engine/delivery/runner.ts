@@ -1,3 +1,4 @@
+import { TlsOutcomeCounter } from './tlsOutcomes.js';
 import { destinationFor } from '../../store/destinations.js';
 import { presentedProfile } from '../../store/certificates.js';
 import { tlsCredentials } from '../../store/keys.js';
@@ -60,6 +61,8 @@ export class DeliveryRunner {
   /** The configuration in force and its delivery context, built once per configuration. */
   private inForce: { config: Config; ctx: Promise<AttemptContext> } | undefined;
   private readonly rate = new RecipientRate();
+  /** Outbound messages per hour by TLS outcome (the dashboard's chart). */
+  readonly tlsOutcomes = new TlsOutcomeCounter();
   /** Destinations no host of which could be reached: their mail waits for one probe. */
   readonly dead = new DeadDestinations();
   /**
@@ -332,6 +335,10 @@ export class DeliveryRunner {
           details: `Delivery of MID ${env.mid} to ${domain} needs TLS, and it could not be used:\r\n${result.requiredTlsFailure}\r\nThe message stays in the queue and is retried.`,
           key: `tls-required:${domain}`,
         });
+      }
+      if (admission !== 'wait' && recipients.length) {
+        const delivered = recipients.some((r) => result.outcomes.get(r.rid)?.status === 'delivered');
+        this.tlsOutcomes.record(delivered ? (result.tls ?? 'clear') : 'failed');
       }
       const limit = dest.recipientLimit;
       for (const rid of held) result.outcomes.set(rid, { status: 'deferred', response: `4.4.5 recipient limit for ${domain} reached (${limit!.recipients} per ${limit!.minutes} min)` });

@@ -18,7 +18,7 @@ export interface ListenerStatus {
 
 const bindingKey = (ip: string, port: number) => `${ip}|${port}`;
 
-function explainBindError(err: NodeJS.ErrnoException, ip: string, port: number): string {
+export function explainBindError(err: NodeJS.ErrnoException, ip: string, port: number): string {
   switch (err.code) {
     case 'EADDRINUSE':
       return `${ip} port ${port} is already in use by another program`;

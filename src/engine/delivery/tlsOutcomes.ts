@@ -1,0 +1,54 @@
+import type { Decision, Observation } from './policy/tlsDecision.js';
+
+/**
+ * How each outbound message went, by TLS outcome, per hour for the last 24 hours: what the
+ * dashboard's chart shows. Counted once per message and destination domain; kept in memory (a
+ * restart starts the chart again, like the appliance's live counters).
+ */
+export const TLS_OUTCOMES = ['clear', 'tls', 'verified', 'dane', 'mta-sts', 'failed'] as const;
+export type TlsOutcome = (typeof TLS_OUTCOMES)[number];
+
+export const TLS_OUTCOME_LABELS: Record<TlsOutcome, string> = {
+  clear: 'Clear text',
+  tls: 'TLS (not verified)',
+  verified: 'TLS verified',
+  dane: 'DANE',
+  'mta-sts': 'MTA-STS',
+  failed: 'Failed',
+};
+
+/** The outcome of a session that carried mail: which check, if any, authenticated the peer. */
+export function classifySession(decision: Decision, observation: Observation | null, vouchedBy: string[]): TlsOutcome {
+  if (decision.action !== 'send-tls') return decision.action === 'send-clear' ? 'clear' : 'failed';
+  if (!decision.verified) return 'tls';
+  if (observation?.stage === 'secure' && observation.verification?.ok && observation.verification.by?.startsWith('DANE')) return 'dane';
+  return vouchedBy.includes('MTA-STS') ? 'mta-sts' : 'verified';
+}
+
+export type HourCounts = { hour: string } & Record<TlsOutcome, number>;
+
+export class TlsOutcomeCounter {
+  private readonly hours = new Map<number, Record<TlsOutcome, number>>();
+
+  record(outcome: TlsOutcome, now = Date.now()): void {
+    const hour = Math.floor(now / 3_600_000);
+    let counts = this.hours.get(hour);
+    if (!counts) {
+      counts = Object.fromEntries(TLS_OUTCOMES.map((o) => [o, 0])) as Record<TlsOutcome, number>;
+      this.hours.set(hour, counts);
+      for (const h of this.hours.keys()) if (h <= hour - 24) this.hours.delete(h);
+    }
+    counts[outcome] += 1;
+  }
+
+  /** The last 24 hours, oldest first, each with its start time (ISO) and counts (zeros included). */
+  last24Hours(now = Date.now()): HourCounts[] {
+    const current = Math.floor(now / 3_600_000);
+    const out: HourCounts[] = [];
+    for (let h = current - 23; h <= current; h += 1) {
+      const counts = this.hours.get(h) ?? (Object.fromEntries(TLS_OUTCOMES.map((o) => [o, 0])) as Record<TlsOutcome, number>);
+      out.push({ hour: new Date(h * 3_600_000).toISOString(), ...counts });
+    }
+    return out;
+  }
+}

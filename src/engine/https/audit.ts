@@ -1,0 +1,26 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { ctime } from '../log/ctime.js';
+import { escapeControls } from '../../store/text.js';
+
+/**
+ * The management interfaces' audit log (logs/gui_logs/gui.current): every login, failed login,
+ * lock-out, logout and commit, with account and address. Appended line by line; a write that
+ * fails is reported on stderr and never stops a login.
+ */
+export class AuditLog {
+  readonly file: string;
+
+  constructor(dir: string) {
+    this.file = path.join(dir, 'gui.current');
+  }
+
+  write(level: 'Info' | 'Warning', text: string): void {
+    try {
+      mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+      appendFileSync(this.file, `${ctime()} ${level}: ${escapeControls(text)}\n`, { mode: 0o600 });
+    } catch (err) {
+      process.stderr.write(`${new Date().toISOString()} mxgate engine: the GUI audit log cannot be written: ${(err as Error).message}\n`);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Role } from '../../store/accountSchema.js';
+import type { Config } from '../../store/schema.js';
+import { diffConfig } from '../../store/diff.js';
+
+/**
+ * Logged-in GUI sessions, kept in the engine's memory only (a restart logs everyone out). Each
+ * holds, like a shell session, the committed version its edits started from and its pending
+ * changes: edits become a draft, Commit Changes sends the draft with that base version, and the
+ * engine refuses it when someone else committed in between (the session is told, not overwritten).
+ */
+export interface GuiSession {
+  id: string;
+  user: string;
+  role: Role;
+  address: string;
+  /** Every form carries it; a POST without the session's token is refused. */
+  csrf: string;
+  createdAt: number;
+  lastSeen: number;
+  /** The committed version the pending changes start from, and those changes. */
+  base?: { version: number; config: Config };
+  pending?: Config;
+  /** A one-time message for the next page (after a redirect). */
+  flash?: { kind: 'ok' | 'error'; text: string };
+}
+
+/** Idle sessions end after this; no session lives longer than MAX_AGE_MS. */
+export const IDLE_MS = 30 * 60_000;
+const MAX_AGE_MS = 12 * 3_600_000;
+const MAX_SESSIONS = 200;
+
+export const token = (): string => randomBytes(32).toString('base64url');
+
+export function sameToken(a: string | undefined, b: string): boolean {
+  if (typeof a !== 'string' || a.length !== b.length) return false;
+  return timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+export class GuiSessions {
+  private readonly sessions = new Map<string, GuiSession>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  create(user: string, role: Role, address: string): GuiSession {
+    this.expire();
+    if (this.sessions.size >= MAX_SESSIONS) {
+      const oldest = [...this.sessions.values()].sort((a, b) => a.lastSeen - b.lastSeen)[0]!;
+      this.sessions.delete(oldest.id);
+    }
+    const t = this.now();
+    const session: GuiSession = { id: token(), user, role, address, csrf: token(), createdAt: t, lastSeen: t };
+    this.sessions.set(session.id, session);
+    return session;
+  }
+
+  /** The live session for a cookie value, touched; undefined when unknown, idle too long or too old. */
+  get(id: string | undefined): GuiSession | undefined {
+    if (!id) return undefined;
+    const s = this.sessions.get(id);
+    if (!s) return undefined;
+    const t = this.now();
+    if (t - s.lastSeen > IDLE_MS || t - s.createdAt > MAX_AGE_MS) {
+      this.sessions.delete(id);
+      return undefined;
+    }
+    s.lastSeen = t;
+    return s;
+  }
+
+  end(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  /** Accounts deleted or changed in a commit lose their sessions (a role change needs a new login). */
+  retain(users: { name: string; role: Role }[]): void {
+    for (const s of this.sessions.values()) {
+      if (!users.some((u) => u.name === s.user && u.role === s.role)) this.sessions.delete(s.id);
+    }
+  }
+
+  private expire(): void {
+    const t = this.now();
+    for (const s of this.sessions.values()) if (t - s.lastSeen > IDLE_MS || t - s.createdAt > MAX_AGE_MS) this.sessions.delete(s.id);
+  }
+}
+
+/** The session's pending changes against its base (empty when it has none). */
+export const pendingChanges = (s: GuiSession) => (s.base && s.pending ? diffConfig(s.base.config, s.pending) : []);

@@ -1,0 +1,124 @@
+import http from 'node:http';
+import type https from 'node:https';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../store/schema.js';
+import type { HttpsStatus } from '../control/protocol.js';
+import { ApplyError, explainBindError } from '../listener/manager.js';
+import { buildGui, type GuiDeps, type PageModule } from './gui.js';
+import { httpsContext, httpsServerOptions } from './tlsProfile.js';
+
+export interface HttpsMaterial {
+  profile: string;
+  key: string;
+  cert: string;
+}
+
+interface Binding {
+  iface: string;
+  ip: string;
+  /** The name browsers should use (the interface's host name), for the HTTP redirect. */
+  host: string;
+  port: number;
+  httpRedirect: number | null;
+  material: HttpsMaterial;
+}
+
+interface Running {
+  binding: Binding;
+  app: FastifyInstance;
+  redirect?: http.Server;
+}
+
+const sameAddress = (a: Binding, b: Binding) => a.ip === b.ip && a.port === b.port && a.httpRedirect === b.httpRedirect && a.host === b.host;
+
+/**
+ * The HTTPS management interface on every interface that has it on, kept in line with the
+ * committed configuration like the SMTP listeners: a new certificate is swapped into the running
+ * server (open connections keep theirs), a new address or port starts a new server before the old
+ * one stops, and an address that cannot be bound fails the whole commit with nothing changed.
+ */
+export class HttpsManager {
+  private readonly running = new Map<string, Running>();
+
+  constructor(
+    private readonly deps: GuiDeps,
+    private readonly modules: PageModule[],
+  ) {}
+
+  async apply(config: Config, material: ReadonlyMap<string, HttpsMaterial>, options: { bestEffort?: boolean } = {}): Promise<string[]> {
+    const wanted = new Map<string, Binding>();
+    for (const i of config.interfaces) {
+      if (!i.https) continue;
+      const m = material.get(i.name);
+      if (!m) throw new ApplyError(`HTTPS on interface ${i.name}: no certificate to present`);
+      wanted.set(i.name, { iface: i.name, ip: i.ip, host: i.hostname ?? config.hostname, port: i.https.port, httpRedirect: i.https.httpRedirect, material: m });
+    }
+    const started: [string, Running][] = [];
+    const failures: string[] = [];
+    for (const [name, binding] of wanted) {
+      const current = this.running.get(name);
+      if (current && sameAddress(current.binding, binding)) continue;
+      try {
+        started.push([name, await this.start(binding)]);
+      } catch (err) {
+        const why = `HTTPS on interface ${name}: ${explainBindError(err as NodeJS.ErrnoException, binding.ip, (err as { port?: number }).port ?? binding.port)}`;
+        if (!options.bestEffort) {
+          await Promise.all(started.map(([, r]) => stop(r)));
+          throw new ApplyError(why);
+        }
+        failures.push(why);
+      }
+    }
+    // Everything new is bound: now retire what is no longer wanted and swap certificates.
+    for (const [name, r] of started) {
+      const old = this.running.get(name);
+      this.running.set(name, r);
+      if (old) await stop(old);
+    }
+    for (const [name, r] of [...this.running]) {
+      const binding = wanted.get(name);
+      if (!binding) {
+        this.running.delete(name);
+        await stop(r);
+      } else if (r.binding.material.cert !== binding.material.cert || r.binding.material.key !== binding.material.key) {
+        (r.app.server as https.Server).setSecureContext(httpsContext(binding.material));
+        r.binding = binding;
+      }
+    }
+    return failures;
+  }
+
+  status(): HttpsStatus[] {
+    return [...this.running.values()].map(({ binding: b }) => ({ interface: b.iface, ip: b.ip, port: b.port, httpRedirect: b.httpRedirect, certificate: b.material.profile }));
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.running.values()];
+    this.running.clear();
+    await Promise.all(all.map(stop));
+  }
+
+  private async start(binding: Binding): Promise<Running> {
+    const app = await buildGui(this.deps, httpsServerOptions(binding.material), this.modules);
+    await app.listen({ host: binding.ip, port: binding.port });
+    if (binding.httpRedirect === null) return { binding, app };
+    const redirect = http.createServer((req, res) => {
+      // Only ever to this interface's own name and HTTPS port: the Host header chooses nothing.
+      res.writeHead(301, { Location: `https://${binding.host}:${binding.port}${(req.url ?? '/').startsWith('/') ? req.url : '/'}` }).end();
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        redirect.once('error', (err) => reject(Object.assign(err, { port: binding.httpRedirect })));
+        redirect.listen(binding.httpRedirect!, binding.ip, () => resolve());
+      });
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
+    return { binding, app, redirect };
+  }
+}
+
+async function stop(r: Running): Promise<void> {
+  await Promise.all([r.app.close(), r.redirect && new Promise<void>((resolve) => r.redirect!.close(() => resolve()))]);
+}

@@ -1,0 +1,8 @@
+import type { PageModule } from '../gui.js';
+import { changeRoutes } from './changes.js';
+import { dashboardRoutes } from './dashboard.js';
+import { destinationRoutes } from './destinations.js';
+import { loginRoutes } from './login.js';
+
+/** Every page of the management interface. */
+export const GUI_PAGES: PageModule[] = [loginRoutes, dashboardRoutes, changeRoutes, destinationRoutes];

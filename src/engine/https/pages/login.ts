@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify';
+import { call } from '../../control/dispatch.js';
+import { verifyPassword } from '../../../store/users.js';
+import { clientAddress, eta, field, type GuiDeps, LOGIN_COOKIE, type Router, SESSION_COOKIE } from '../gui.js';
+import { sameToken, token } from '../guiSessions.js';
+
+const COOKIE = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' } as const;
+
+/** A fixed hash to verify against when the account does not exist, so timing does not tell. */
+let decoy: Promise<string> | undefined;
+
+/**
+ * Log in and out. The login form is protected like every other form: its token is paired with a
+ * short-lived cookie. Failures are counted per address and per account (LoginGuard) and written
+ * to the audit log; the page never says whether the account exists.
+ */
+export function loginRoutes(_router: Router, deps: GuiDeps, app: FastifyInstance): void {
+  const form = (reply: import('fastify').FastifyReply, message?: string, code = 200) => {
+    const t = token();
+    reply.setCookie(LOGIN_COOKIE, t, { ...COOKIE, maxAge: 600 });
+    return call(deps.handlers, 'config', {}).then((head) =>
+      reply.code(code).type('text/html; charset=utf-8').send(eta.render('login', { csrf: t, message, hostname: head.config.hostname, noAccounts: head.config.users.length === 0 })),
+    );
+  };
+
+  app.get('/login', { config: { public: true } }, (_req, reply) => form(reply));
+
+  app.post('/login', { config: { public: true } }, async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (!sameToken(field(body, '_csrf'), req.cookies[LOGIN_COOKIE] ?? '')) return form(reply, 'The login form had expired; please try again.', 403);
+    const address = clientAddress(req);
+    const name = field(body, 'username').toLowerCase();
+    const password = typeof body.password === 'string' ? body.password : '';
+    const verdict = deps.guard.check(address, name);
+    if (!verdict.ok) {
+      deps.audit.write('Warning', `GUI login refused for ${name || '(empty)'} from ${address}: ${verdict.reason === 'locked' ? 'account locked' : 'too many failures from this address'}`);
+      reply.header('Retry-After', String(verdict.retryAfterSeconds));
+      return form(reply, `Too many failed logins${verdict.reason === 'locked' ? ' for this account' : ' from your address'}; try again in ${verdict.retryAfterSeconds} s.`, 429);
+    }
+    const head = await call(deps.handlers, 'config', {});
+    const user = head.config.users.find((u) => u.name === name);
+    decoy ??= import('../../../store/users.js').then((m) => m.hashPassword(token()));
+    const ok = await verifyPassword(user?.passwordHash ?? (await decoy), password);
+    if (!user || !ok) {
+      const { locked } = deps.guard.failed(address, name);
+      deps.audit.write('Warning', `GUI login failed for ${name || '(empty)'} from ${address}${locked ? '; the account is locked for 15 minutes' : ''}`);
+      return form(reply, 'Login failed: wrong account name or password.', 401);
+    }
+    deps.guard.succeeded(name);
+    const session = deps.sessions.create(user.name, user.role, address);
+    deps.audit.write('Info', `GUI login: ${user.name} (${user.role}) from ${address}`);
+    reply.clearCookie(LOGIN_COOKIE, COOKIE);
+    reply.setCookie(SESSION_COOKIE, session.id, COOKIE);
+    return reply.redirect('/', 303);
+  });
+
+  app.post('/logout', { config: { needs: 'guest' } }, (req, reply) => {
+    deps.sessions.end(req.gui!.id);
+    deps.audit.write('Info', `GUI logout: ${req.gui!.user} from ${clientAddress(req)}`);
+    reply.clearCookie(SESSION_COOKIE, COOKIE);
+    return reply.redirect('/login', 303);
+  });
+}
