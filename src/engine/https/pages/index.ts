@@ -1,8 +1,11 @@
 import type { PageModule } from '../gui.js';
+import { certificateRoutes } from './certificates.js';
 import { changeRoutes } from './changes.js';
 import { dashboardRoutes } from './dashboard.js';
 import { destinationRoutes } from './destinations.js';
 import { loginRoutes } from './login.js';
+import { logRoutes } from './logs.js';
+import { settingsRoutes } from './settings.js';
 
 /** Every page of the management interface. */
-export const GUI_PAGES: PageModule[] = [loginRoutes, dashboardRoutes, changeRoutes, destinationRoutes];
+export const GUI_PAGES: PageModule[] = [loginRoutes, dashboardRoutes, changeRoutes, destinationRoutes, certificateRoutes, settingsRoutes, logRoutes];

@@ -1,0 +1,98 @@
+import { ALERT_CLASSES, ALERT_SEVERITIES, CLASS_LABELS } from '../../../store/alerts.js';
+import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient } from '../../../store/alertEdits.js';
+import { emailProblem } from '../../../store/grammar.js';
+import { TLS_LEVELS } from '../../../store/hat.js';
+import { describeHttps, setInterfaceHttps } from '../../../store/interfaces.js';
+import { parseTlsLevel, setHatDefaults, setListenerCertificate, setPolicy } from '../../../store/listenerPolicy.js';
+import { portProblem } from '../../../store/grammar.js';
+import { ConfigError } from '../../../store/schema.js';
+import { call } from '../../control/dispatch.js';
+import { edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
+
+const TLS_LEVEL_LABELS = { off: 'No', preferred: 'Preferred', required: 'Required' } as const;
+
+/** Every value of a multi-select field. */
+const all = (page: Page, name: string): string[] => {
+  const v = page.form[name];
+  return (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string');
+};
+
+function port(value: string, what: string): number | null {
+  if (value === '' || value.toLowerCase() === 'none') return null;
+  const problem = portProblem(value);
+  if (problem) throw new ConfigError(`${what}: ${problem}`);
+  return Number(value);
+}
+
+/** Network > Listeners, System Administration > Alerts and Network > IP Interfaces. */
+export function settingsRoutes(router: Router, deps: GuiDeps): void {
+  router.get('/listeners', (page) =>
+    render(page, 'listeners', {
+      title: 'Listeners',
+      listeners: page.draft.listeners,
+      certificates: page.draft.certificates.map((c) => ({ name: c.name, demo: c.demo })),
+      levels: TLS_LEVELS.map((v) => ({ value: v, label: TLS_LEVEL_LABELS[v] })),
+    }),
+  );
+
+  router.post('/listeners/certificate', (page) =>
+    edit(page, '/listeners', (d) => setListenerCertificate(d, field(page.form, 'listener'), field(page.form, 'certificate') || null), `The certificate of listener ${field(page.form, 'listener')} changed.`),
+  );
+
+  router.post('/listeners/policy-tls', (page) =>
+    edit(page, '/listeners', (d) => {
+      const listener = field(page.form, 'listener');
+      const policy = field(page.form, 'policy');
+      const choice = field(page.form, 'tls');
+      if (policy === '') return setHatDefaults(d, listener, { tls: parseTlsLevel(choice) });
+      return setPolicy(d, listener, policy, { tls: choice === 'default' ? undefined : parseTlsLevel(choice) });
+    }, `TLS of ${field(page.form, 'policy') ? `policy $${field(page.form, 'policy')}` : 'the default policy'} on listener ${field(page.form, 'listener')} changed.`),
+  );
+
+  router.get('/alerts', async (page) =>
+    render(page, 'alerts', {
+      title: 'Alerts',
+      alerts: page.draft.alerts,
+      classes: ALERT_CLASSES.map((c) => ({ value: c, label: CLASS_LABELS[c] })),
+      severities: ALERT_SEVERITIES,
+      recent: (await call(deps.handlers, 'alerts', {})).slice(-20).reverse(),
+    }),
+  );
+
+  router.post('/alerts/recipients', (page) =>
+    edit(page, '/alerts', (d) => {
+      const email = field(page.form, 'email');
+      const problem = emailProblem(email);
+      if (problem) throw new ConfigError(problem);
+      const classes = parseClasses(all(page, 'classes').join(',') || 'all');
+      const severities = parseSeverities(all(page, 'severities').join(',') || 'all');
+      const exists = d.alerts.recipients.some((r) => r.email.toLowerCase() === email.toLowerCase());
+      return putAlertRecipient(d, { email, classes, severities }, { create: !exists });
+    }, `Alert recipient ${field(page.form, 'email')} saved.`),
+  );
+
+  router.post('/alerts/recipients/delete', (page) => edit(page, '/alerts', (d) => deleteAlertRecipient(d, field(page.form, 'email')), `${field(page.form, 'email')} no longer receives alerts.`));
+
+  router.get('/interfaces', (page) =>
+    render(page, 'interfaces', {
+      title: 'IP Interfaces',
+      interfaces: page.draft.interfaces.map((i) => ({ ...i, described: describeHttps(i) })),
+      certificates: page.draft.certificates.map((c) => ({ name: c.name, demo: c.demo })),
+      hostname: page.draft.hostname,
+    }),
+  );
+
+  router.post(
+    '/interfaces/https',
+    (page) =>
+      edit(page, '/interfaces', (d) => {
+        const https = port(field(page.form, 'https'), 'HTTPS port');
+        return setInterfaceHttps(
+          d,
+          field(page.form, 'interface'),
+          https === null ? null : { port: https, certificate: field(page.form, 'certificate') || null, httpRedirect: port(field(page.form, 'httpRedirect'), 'HTTP redirect port') },
+        );
+      }, `HTTPS settings of interface ${field(page.form, 'interface')} changed.`),
+    'administrator',
+  );
+}

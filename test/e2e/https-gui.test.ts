@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import tls from 'node:tls';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { applianceWithListener, cleanup, freePort, mxgate, shellOk, useChainCertificate } from '../helpers.js';
+import { opensslChain } from '../pki-fixtures.js';
+import { GuiClient } from '../gui-client.js';
+
+/**
+ * The HTTPS management interface end to end: the shell turns it on, a client logs in with an
+ * appliance account, edits become pending changes, Commit Changes reaches the engine (and the
+ * shell sees it), and the guards hold: no page without login, no form without its token, no
+ * endless password guessing, no change beyond the account's role.
+ */
+let home: string;
+let port: number;
+let redirect: number;
+const chain = opensslChain();
+const conf = (f: string) => path.join(home, 'configuration', f);
+
+before(async () => {
+  ({ home } = await applianceWithListener());
+  [port, redirect] = [await freePort(), await freePort()];
+  await writeFile(conf('admin.pw'), 'correct horse battery\n');
+  await writeFile(conf('op.pw'), 'operator passphrase\n');
+  await writeFile(conf('guest.pw'), 'guest passphrase 1\n');
+  await shellOk(
+    home,
+    'userconfig new admin --role administrator --password-file admin.pw',
+    'userconfig new ops --role operator --password-file op.pw',
+    'userconfig new visitor --role guest --password-file guest.pw',
+    `interfaceconfig edit Management --https ${port} --http-redirect ${redirect}`,
+    'commit "accounts and HTTPS"',
+  );
+});
+after(() => cleanup(home));
+
+/** The certificate a new TLS connection to the interface is given. */
+function peerSubject(): Promise<{ cn: string; socket: tls.TLSSocket }> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => resolve({ cn: String(socket.getPeerCertificate().subject.CN), socket }));
+    socket.on('error', reject);
+  });
+}
+
+test('interfaceconfig turns HTTPS on; the demo certificate is presented and warned about; bad settings are refused', async () => {
+  const list = await shellOk(home, 'interfaceconfig list');
+  assert.match(list, new RegExp(`Management \\(127\\.0\\.0\\.1/[^)]+\\) HTTPS on port ${port} with the demo certificate, HTTP port ${redirect} redirects to it`));
+  const { cn, socket } = await peerSubject();
+  socket.destroy();
+  assert.match(cn, /./, 'a certificate is presented');
+  for (const [line, why] of [
+    [`interfaceconfig edit Management --https 0`, /--https: "0" is not a TCP port/],
+    [`interfaceconfig edit Management --https-certificate nosuch`, /No certificate profile named "nosuch"/],
+    [`interfaceconfig edit Management --https none --http-redirect 8080`, /--https-certificate and --http-redirect need --https PORT/],
+  ] as const) {
+    const r = await mxgate(home, ['-c', line]);
+    assert.equal(r.code, 1, line);
+    assert.match(r.stderr, why, line);
+  }
+  // The HTTPS port may not take a listener's port on the same address.
+  const listenerPort = JSON.parse(await readFile(path.join(home, 'config', 'current.json'), 'utf8')).config.listeners[0].port;
+  const clash = await mxgate(home, ['-c', `interfaceconfig edit Management --https ${listenerPort}`]);
+  assert.equal(clash.code, 1);
+  assert.match(clash.stderr, new RegExp(`port ${listenerPort} on interface Management \\(127\\.0\\.0\\.1\\) is already used by`));
+});
+
+test('TLS 1.2+ with forward-secret AEAD suites only, HSTS on every answer, HTTP only redirects', async () => {
+  const offer = (options: tls.ConnectionOptions) =>
+    new Promise<string>((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...options }, () => {
+        resolve(`ok ${s.getProtocol()} ${s.getCipher().name}`);
+        s.destroy();
+      });
+      s.on('error', (err) => resolve(`refused: ${err.message}`));
+    });
+  assert.match(await offer({ maxVersion: 'TLSv1.1', minVersion: 'TLSv1', ciphers: 'DEFAULT@SECLEVEL=0' }), /^refused/);
+  assert.match(await offer({ maxVersion: 'TLSv1.2', ciphers: 'AES128-GCM-SHA256:AES256-SHA' }), /^refused/, 'no suite without forward secrecy');
+  assert.match(await offer({ maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-SHA' }), /^refused/, 'no CBC suite');
+  assert.match(await offer({ maxVersion: 'TLSv1.2' }), /^ok TLSv1\.2 ECDHE-/);
+  assert.match(await offer({}), /^ok TLSv1\.3/);
+
+  const gui = new GuiClient(port);
+  const login = await gui.get('/login');
+  assert.equal(login.headers['strict-transport-security'], 'max-age=31536000');
+  assert.match(String(login.headers['content-security-policy']), /default-src 'none'/);
+
+  const moved = await new Promise<http.IncomingMessage>((resolve, reject) => http.get({ host: '127.0.0.1', port: redirect, path: '/destinations?x=1' }, resolve).on('error', reject));
+  moved.resume();
+  assert.equal(moved.statusCode, 301);
+  assert.match(String(moved.headers.location), new RegExp(`^https://[^/]+:${port}/destinations\\?x=1$`));
+});
+
+test('no page without a login, no form without its token; a wrong password is counted and locks out', async () => {
+  const anon = new GuiClient(port);
+  const home_ = await anon.get('/');
+  assert.equal(home_.status, 303);
+  assert.equal(home_.headers.location, '/login');
+  assert.equal((await anon.post('/commit', { comment: 'x' }, false)).status, 401);
+
+  const gui = new GuiClient(port);
+  assert.equal((await gui.login('admin', 'correct horse battery')).status, 303);
+  const session = gui.cookies.get('mxgate_session');
+  assert.ok(session && session.length >= 40, 'a session cookie is set');
+  await gui.get('/destinations');
+  const forged = await gui.post('/destinations/new', { domain: 'forged.example', tls: 'required' }, false);
+  assert.equal(forged.status, 403);
+  assert.match(forged.body, /CSRF/);
+  const wrongToken = await gui.post('/destinations/new', { _csrf: 'x'.repeat(43), domain: 'forged.example', tls: 'required' }, false);
+  assert.equal(wrongToken.status, 403);
+  assert.doesNotMatch((await gui.get('/destinations')).body, /forged\.example/, 'nothing was changed');
+
+  // Five wrong passwords from one address: that address must wait, for any account ...
+  const guesser = new GuiClient(port, '127.0.0.2');
+  for (let i = 0; i < 5; i += 1) assert.equal((await guesser.login('ops', `wrong guess ${i}`)).status, 401);
+  const limited = await guesser.login('visitor', 'guest passphrase 1');
+  assert.equal(limited.status, 429);
+  assert.match(limited.body, /Too many failed logins from your address; try again in \d+ s/);
+  assert.ok(Number(limited.headers['retry-after']) > 0);
+  // ... and the account is locked from every address, even for the right password.
+  const elsewhere = new GuiClient(port, '127.0.0.3');
+  const locked = await elsewhere.login('ops', 'operator passphrase');
+  assert.equal(locked.status, 429);
+  assert.match(locked.body, /Too many failed logins for this account/);
+  assert.equal((await elsewhere.login('visitor', 'guest passphrase 1')).status, 303, 'other accounts and addresses are not affected');
+  const audit = await readFile(path.join(home, 'logs', 'gui_logs', 'gui.current'), 'utf8');
+  assert.match(audit, /GUI login: admin \(administrator\) from 127\.0\.0\.1/);
+  assert.match(audit, /GUI login failed for ops from 127\.0\.0\.2; the account is locked for 15 minutes/);
+  assert.match(audit, /GUI login refused for ops from 127\.0\.0\.3: account locked/);
+  assert.doesNotMatch(audit, /wrong guess|operator passphrase/, 'passwords are never logged');
+});
+
+test('roles: a guest reads but changes nothing; changes to certificates need an administrator', async () => {
+  const guest = new GuiClient(port);
+  assert.equal((await guest.login('visitor', 'guest passphrase 1')).status, 303);
+  const page = await guest.get('/destinations');
+  assert.equal(page.status, 200);
+  assert.doesNotMatch(page.body, /Add Destination/, 'no edit forms for a guest');
+  const refused = await guest.post('/destinations/new', { domain: 'guest.example', tls: 'required' });
+  assert.equal(refused.status, 403);
+  assert.match(refused.body, /needs the operator role/);
+  assert.equal((await guest.get('/certificates')).status, 200);
+  const cert = await guest.post('/certificates/delete', { name: 'Demo' });
+  assert.equal(cert.status, 403);
+});
+
+test('edits are pending until Commit Changes; the shell sees the commit with the account; store rules give the shell\'s words', async () => {
+  const gui = new GuiClient(port);
+  await gui.login('admin', 'correct horse battery');
+  await gui.get('/destinations');
+  const bad = await gui.post('/destinations/new', { domain: 'not_a_host!', tls: 'required' });
+  assert.equal(bad.status, 303);
+  const shellSays = (await mxgate(home, ['-c', 'destconfig new not_a_host! --tls required'])).stderr;
+  const guiSays = await gui.flash('/destinations');
+  assert.match(guiSays, /"not_a_host!" is not a domain or "\.domain"/);
+  assert.ok(shellSays.includes(guiSays), `the shell says the same: ${shellSays}`);
+  const noTls = await gui.post('/destinations/new', { domain: 'x.example', tls: 'no', dane: 'mandatory' });
+  assert.equal(noTls.status, 303);
+  assert.match(await gui.flash('/destinations'), /DANE and MTA-STS need a TLS setting other than No/);
+
+  await gui.post('/destinations/new', { domain: 'partner.example', tls: 'required-verify', dane: 'default', mtaSts: 'default' });
+  assert.match(await gui.flash('/destinations'), /Destination control for partner\.example added\. Commit the changes/);
+  assert.match(gui.last, /You have 1 uncommitted change/);
+  assert.doesNotMatch(await shellOk(home, 'destconfig list'), /partner\.example/, 'not committed yet');
+
+  await gui.post('/commit', { comment: 'partner needs verified TLS', back: '/destinations' });
+  assert.match(await gui.flash('/destinations'), /committed as version \d+/);
+  assert.doesNotMatch(gui.last, /uncommitted change/);
+  assert.match(await shellOk(home, 'destconfig list'), /partner\.example +Required \(Verify\)/);
+  assert.match(await shellOk(home, 'rollbackconfig list'), /admin +partner needs verified TLS +\(current\)/);
+  assert.match(await readFile(path.join(home, 'logs', 'gui_logs', 'gui.current'), 'utf8'), /GUI commit: version \d+ by admin from 127\.0\.0\.1: partner needs verified TLS/);
+
+  // A commit made in the shell shows in the GUI at once (no pending changes there).
+  await shellOk(home, 'destconfig new shell.example --tls preferred', 'commit "from the shell"');
+  assert.match((await gui.get('/destinations')).body, /shell\.example/);
+});
+
+test('a GUI session whose base is outdated is told, and its commit is refused, not applied over the newer version', async () => {
+  const gui = new GuiClient(port);
+  await gui.login('admin', 'correct horse battery');
+  await gui.get('/destinations');
+  await gui.post('/destinations/new', { domain: 'late.example', tls: 'preferred' });
+  await shellOk(home, 'destconfig new early.example --tls required', 'commit "shell first"');
+  const page = await gui.get('/destinations');
+  assert.match(page.body, /Version \d+ was committed by \w+/);
+  await gui.post('/commit', { comment: 'late' });
+  assert.match(await gui.flash('/'), /Commit refused: The configuration was committed by .* after your changes were started/);
+  assert.doesNotMatch(await shellOk(home, 'destconfig list'), /late\.example/);
+  await gui.post('/abandon', {});
+  assert.match(await gui.flash('/destinations'), /Pending changes abandoned/);
+  assert.match(gui.last, /early\.example/);
+});
+
+test('rollback from the commit history loads the old version as pending changes', async () => {
+  const gui = new GuiClient(port);
+  await gui.login('admin', 'correct horse battery');
+  const history = await gui.get('/commits');
+  const versions = [...history.body.matchAll(/name="version" value="(\d+)"/g)].map((m) => Number(m[1]));
+  const target = Math.min(...versions.filter((v) => v >= 3));
+  await gui.post('/commits/rollback', { version: String(target) });
+  assert.match(await gui.flash('/commits'), new RegExp(`Version ${target} is loaded as pending changes`));
+  await gui.post('/commit', { comment: `Rollback to version ${target}` });
+  assert.doesNotMatch(await shellOk(home, 'destconfig list'), /partner\.example/);
+});
+
+test('a commit that changes the HTTPS certificate is seen by new connections while an open one goes on', async () => {
+  const old = await peerSubject();
+  await useChainCertificate(home, chain, 'interfaceconfig edit Management --https-certificate mx1');
+  const fresh = await peerSubject();
+  assert.equal(fresh.cn, 'mx.test.example');
+  assert.notEqual(old.cn, 'mx.test.example');
+  assert.equal(old.socket.destroyed, false, 'the connection made before the commit is still open');
+  old.socket.destroy();
+  fresh.socket.destroy();
+  const { stdout } = await promisify(execFile)('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'mx.test.example'], { timeout: 10_000 }).catch((e: { stdout: string }) => e);
+  assert.match(stdout, /subject=CN ?= ?mx\.test\.example/);
+  const del = await mxgate(home, ['-c', 'certconfig delete mx1']);
+  assert.match(del.stderr, /used by .*HTTPS on interface Management/);
+  // Off again: the port is closed after the commit.
+  await shellOk(home, 'interfaceconfig edit Management --https none', 'commit "GUI off"');
+  await assert.rejects(peerSubject());
+});
