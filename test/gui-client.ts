@@ -4,6 +4,7 @@ export interface Answer {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+  raw: Buffer;
 }
 
 /**
@@ -22,15 +23,15 @@ export class GuiClient {
     readonly agent = new https.Agent({ keepAlive: true, rejectUnauthorized: false }),
   ) {}
 
-  request(method: string, path: string, body?: string, type = 'application/x-www-form-urlencoded'): Promise<Answer> {
+  request(method: string, path: string, body?: string | Buffer, type = 'application/x-www-form-urlencoded'): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') };
       if (body !== undefined) Object.assign(headers, { 'content-type': type, 'content-length': String(Buffer.byteLength(body)) });
+      const chunks: Buffer[] = [];
       const req = https.request({ host: this.host, port: this.port, localAddress: this.localAddress, path, method, agent: this.agent, headers }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
+        res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
           for (const c of ([] as string[]).concat(res.headers['set-cookie'] ?? [])) {
             const [pair] = c.split(';');
             const [k, ...v] = pair!.split('=');
@@ -38,7 +39,7 @@ export class GuiClient {
             else this.cookies.set(k!, v.join('='));
           }
           if (res.headers['content-type']?.startsWith('text/html')) this.last = text;
-          resolve({ status: res.statusCode!, headers: res.headers, body: text });
+          resolve({ status: res.statusCode!, headers: res.headers, body: text, raw: Buffer.concat(chunks) });
         });
       });
       req.on('error', reject);
@@ -59,6 +60,18 @@ export class GuiClient {
   post(path: string, fields: Record<string, string>, withToken = true): Promise<Answer> {
     const all = withToken ? { _csrf: this.csrf, ...fields } : fields;
     return this.request('POST', path, new URLSearchParams(all).toString());
+  }
+
+  /** POST a multipart form (file uploads) with the last page's token. */
+  postFiles(path: string, fields: Record<string, string>, files: Record<string, { name: string; data: Buffer }>): Promise<Answer> {
+    const boundary = `----mxgate${Date.now()}`;
+    const parts: Buffer[] = [];
+    for (const [k, v] of Object.entries({ _csrf: this.csrf, ...fields })) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+    for (const [k, f] of Object.entries(files)) {
+      parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"; filename="${f.name}"\r\nContent-Type: application/octet-stream\r\n\r\n`), f.data, Buffer.from('\r\n'));
+    }
+    parts.push(Buffer.from(`--${boundary}--\r\n`));
+    return this.request('POST', path, Buffer.concat(parts), `multipart/form-data; boundary=${boundary}`);
   }
 
   async login(user: string, password: string): Promise<Answer> {

@@ -33,6 +33,7 @@ before(async () => {
     'userconfig new admin --role administrator --password-file admin.pw',
     'userconfig new ops --role operator --password-file op.pw',
     'userconfig new visitor --role guest --password-file guest.pw',
+    'userconfig new clerk --role operator --password-file op.pw',
     `interfaceconfig edit Management --https ${port} --http-redirect ${redirect}`,
     'commit "accounts and HTTPS"',
   );
@@ -205,6 +206,53 @@ test('rollback from the commit history loads the old version as pending changes'
   assert.match(await gui.flash('/commits'), new RegExp(`Version ${target} is loaded as pending changes`));
   await gui.post('/commit', { comment: `Rollback to version ${target}` });
   assert.doesNotMatch(await shellOk(home, 'destconfig list'), /partner\.example/);
+});
+
+test('certificates through the GUI: self-signed + CSR, PKCS#12 export and import, a CA list; an operator may not', async () => {
+  const clerk = new GuiClient(port, '127.0.0.4');
+  assert.equal((await clerk.login('clerk', 'operator passphrase')).status, 303);
+  await clerk.get('/certificates');
+  const refused = await clerk.post('/certificates/new', { name: 'opcert', commonName: 'op.example.com', country: 'JP' });
+  assert.equal(refused.status, 403);
+  assert.match(refused.body, /needs the administrator role/);
+
+  const gui = new GuiClient(port);
+  await gui.login('admin', 'correct horse battery');
+  await gui.get('/certificates');
+  await gui.post('/certificates/new', { name: 'web', commonName: 'not a host', country: 'JP', fqdnCheck: 'on' });
+  assert.match(await gui.flash('/certificates'), /^Common Name "not a host" is not in FQDN format\.$/);
+  await gui.post('/certificates/new', { name: 'web', commonName: 'gw.example.com', country: 'JP', key: 'ecdsa-p256', days: '30', fqdnCheck: 'on' });
+  assert.match(await gui.flash('/certificates'), /Self-signed certificate profile web created/);
+  const csr = await gui.get('/certificates/csr?name=web');
+  assert.equal(csr.status, 200);
+  assert.match(csr.body, /^-----BEGIN CERTIFICATE REQUEST-----/);
+
+  await gui.get('/certificates');
+  const short = await gui.post('/certificates/export', { name: 'web', passphrase: 'short' });
+  assert.equal(short.status, 303);
+  const p12 = await gui.post('/certificates/export', { name: 'web', passphrase: 'export passphrase' });
+  assert.equal(p12.status, 200);
+  assert.equal(p12.headers['content-type'], 'application/x-pkcs12');
+  await writeFile(conf('web.p12'), p12.raw);
+  const { stdout } = await promisify(execFile)('openssl', ['pkcs12', '-in', conf('web.p12'), '-nokeys', '-passin', 'pass:export passphrase']);
+  assert.match(stdout, /subject=.*CN ?= ?gw\.example\.com/);
+
+  await gui.get('/certificates');
+  const wrong = await gui.postFiles('/certificates/import', { name: 'again', passphrase: 'not it' }, { file: { name: 'web.p12', data: p12.raw } });
+  assert.equal(wrong.status, 303);
+  assert.match(await gui.flash('/certificates'), /^Invalid pass phrase or corrupt PKCS#12 file/);
+  await gui.postFiles('/certificates/import', { name: 'again', passphrase: 'export passphrase' }, { file: { name: 'web.p12', data: p12.raw } });
+  assert.match(await gui.flash('/certificates'), /Certificate profile again imported from PKCS#12/);
+
+  await gui.postFiles('/certificates/authorities/import', {}, { file: { name: 'root.pem', data: Buffer.from(chain.root) } });
+  assert.match(await gui.flash('/certificates'), /1 certificate\(s\) added to the custom list/);
+  await gui.post('/certificates/delete', { name: 'again' });
+  assert.match(await gui.flash('/certificates'), /Certificate profile again deleted/);
+  await gui.post('/commit', { comment: 'certificates from the GUI' });
+  const list = await shellOk(home, 'certconfig print');
+  assert.match(list, /web/);
+  assert.doesNotMatch(list, /again/);
+  assert.match(await shellOk(home, 'certconfig certauthority custom print'), /Test Root CA/);
 });
 
 test('a commit that changes the HTTPS certificate is seen by new connections while an open one goes on', async () => {

@@ -88,7 +88,7 @@ export function certificateRoutes(router: Router, _deps: GuiDeps): void {
         const name = checkName(field(page.form, 'name'));
         const cn = field(page.form, 'commonName');
         const country = field(page.form, 'country').toUpperCase();
-        validateSubject(cn, country, false);
+        validateSubject(cn, country, field(page.form, 'fqdnCheck') === 'on');
         const days = field(page.form, 'days') || '3650';
         const problem = countProblem(days, 'Days', { min: 1, max: 36500 });
         if (problem) throw new ConfigError(problem);
@@ -131,7 +131,7 @@ export function certificateRoutes(router: Router, _deps: GuiDeps): void {
         const data = fileField(page, 'file');
         if (!data) throw new ConfigError('Choose a PKCS#12 file (.p12 or .pfx) to import.');
         const name = field(page.form, 'name');
-        const result = await importProfile(editing(page, warnings), name ? checkName(name) : undefined, data, typeof page.form.passphrase === 'string' ? page.form.passphrase : '', false);
+        const result = await importProfile(editing(page, warnings), name ? checkName(name) : undefined, data, typeof page.form.passphrase === 'string' ? page.form.passphrase : '', field(page.form, 'fqdnCheck') === 'on');
         warnings.push(...result.warnings);
         return `Certificate profile ${result.name} imported from PKCS#12.`;
       }),
@@ -173,7 +173,7 @@ export function certificateRoutes(router: Router, _deps: GuiDeps): void {
     (page) =>
       certOp(page, () => {
         const bundle = fileField(page, 'file')?.toString('utf8') ?? field(page.form, 'bundle');
-        const result = importCustomCas(editing(page, []), bundle, false);
+        const result = importCustomCas(editing(page, []), bundle, field(page.form, 'fqdnCheck') === 'on');
         const rejected = result.rejected.map((r) => `${r.subject}: ${r.reason}`).join('; ');
         if (!result.added.length) throw new ConfigError(`No certificate was added to the custom list${rejected ? ` (${rejected})` : ''}.`);
         return `${result.added.length} certificate(s) added to the custom list${rejected ? `; not added: ${rejected}` : ''}.`;

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { call } from '../../control/dispatch.js';
 import { verifyPassword } from '../../../store/users.js';
 import { clientAddress, eta, field, type GuiDeps, LOGIN_COOKIE, type Router, SESSION_COOKIE } from '../gui.js';
@@ -15,19 +15,22 @@ let decoy: Promise<string> | undefined;
  * to the audit log; the page never says whether the account exists.
  */
 export function loginRoutes(_router: Router, deps: GuiDeps, app: FastifyInstance): void {
-  const form = (reply: import('fastify').FastifyReply, message?: string, code = 200) => {
-    const t = token();
+  // One token per browser while it logs in: a second tab or a favicon fetch must not void the first form.
+  const form = (req: FastifyRequest, reply: FastifyReply, message?: string, code = 200) => {
+    const kept = req.cookies[LOGIN_COOKIE];
+    const t = kept && /^[A-Za-z0-9_-]{43}$/.test(kept) ? kept : token();
     reply.setCookie(LOGIN_COOKIE, t, { ...COOKIE, maxAge: 600 });
     return call(deps.handlers, 'config', {}).then((head) =>
       reply.code(code).type('text/html; charset=utf-8').send(eta.render('login', { csrf: t, message, hostname: head.config.hostname, noAccounts: head.config.users.length === 0 })),
     );
   };
 
-  app.get('/login', { config: { public: true } }, (_req, reply) => form(reply));
+  app.get('/login', { config: { public: true } }, (req, reply) => form(req, reply));
+  app.get('/favicon.ico', { config: { public: true } }, (_req, reply) => reply.code(204).send());
 
   app.post('/login', { config: { public: true } }, async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    if (!sameToken(field(body, '_csrf'), req.cookies[LOGIN_COOKIE] ?? '')) return form(reply, 'The login form had expired; please try again.', 403);
+    if (!sameToken(field(body, '_csrf'), req.cookies[LOGIN_COOKIE] ?? '')) return form(req, reply, 'The login form had expired; please try again.', 403);
     const address = clientAddress(req);
     const name = field(body, 'username').toLowerCase();
     const password = typeof body.password === 'string' ? body.password : '';
@@ -35,7 +38,7 @@ export function loginRoutes(_router: Router, deps: GuiDeps, app: FastifyInstance
     if (!verdict.ok) {
       deps.audit.write('Warning', `GUI login refused for ${name || '(empty)'} from ${address}: ${verdict.reason === 'locked' ? 'account locked' : 'too many failures from this address'}`);
       reply.header('Retry-After', String(verdict.retryAfterSeconds));
-      return form(reply, `Too many failed logins${verdict.reason === 'locked' ? ' for this account' : ' from your address'}; try again in ${verdict.retryAfterSeconds} s.`, 429);
+      return form(req, reply, `Too many failed logins${verdict.reason === 'locked' ? ' for this account' : ' from your address'}; try again in ${verdict.retryAfterSeconds} s.`, 429);
     }
     const head = await call(deps.handlers, 'config', {});
     const user = head.config.users.find((u) => u.name === name);
@@ -44,7 +47,7 @@ export function loginRoutes(_router: Router, deps: GuiDeps, app: FastifyInstance
     if (!user || !ok) {
       const { locked } = deps.guard.failed(address, name);
       deps.audit.write('Warning', `GUI login failed for ${name || '(empty)'} from ${address}${locked ? '; the account is locked for 15 minutes' : ''}`);
-      return form(reply, 'Login failed: wrong account name or password.', 401);
+      return form(req, reply, 'Login failed: wrong account name or password.', 401);
     }
     deps.guard.succeeded(name);
     const session = deps.sessions.create(user.name, user.role, address);

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { applianceWithListener, cleanup, freePort, shellOk, submitMail, until, waitForLog } from '../helpers.js';
+import { type Sink, smtpSink } from '../sink.js';
+
+/**
+ * The management interface in a real browser: Debian's Chromium, headless, driven by
+ * puppeteer-core (which never downloads a browser of its own). An administrator logs in, adds a
+ * destination control with TLS Required (Verify) and commits it; the shell lists it and the engine
+ * acts on it. Screenshots of the dashboard and the certificates page go to test-output/screenshots.
+ */
+const SHOTS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-output', 'screenshots');
+let home: string;
+let smtpPort: number;
+let https: number;
+let sink: Sink;
+let browser: Browser;
+let page: Page;
+
+before(async () => {
+  ({ home, port: smtpPort } = await applianceWithListener());
+  https = await freePort();
+  sink = await smtpSink();
+  await writeFile(path.join(home, 'configuration', 'admin.pw'), 'correct horse battery\n');
+  await shellOk(
+    home,
+    'userconfig new admin --role administrator --password-file admin.pw',
+    `interfaceconfig edit Management --https ${https}`,
+    `smtproutes new example.com 127.0.0.1:${sink.port}`,
+    `smtproutes new example.net 127.0.0.1:${sink.port}`,
+    'commit "GUI and routes"',
+  );
+  browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox'], acceptInsecureCerts: true });
+  page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 900 });
+  await mkdir(SHOTS, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  await sink?.close();
+  await cleanup(home);
+});
+
+const url = (p: string) => `https://127.0.0.1:${https}${p}`;
+const text = (selector: string) => page.$eval(selector, (e) => (e as HTMLElement).innerText);
+const submit = (selector: string) => Promise.all([page.waitForNavigation(), page.click(selector)]);
+
+test('log in, add a destination with TLS Required (Verify), commit: the shell and the engine follow', async () => {
+  await page.goto(url('/'));
+  assert.match(page.url(), /\/login$/, 'the dashboard needs a login');
+  await page.type('#username', 'admin');
+  await page.type('#password', 'correct horse battery');
+  await submit('button[type=submit]');
+  assert.equal(await text('h1'), 'System Status', await page.content());
+
+  // Clear-text deliveries for the chart, before the change.
+  for (let i = 0; i < 3; i += 1) await submitMail(smtpPort, `user${i}@example.com`, `plain ${i}`);
+  await until(home, 'three deliveries', () => sink.received.length >= 3);
+
+  await page.goto(url('/destinations'));
+  await page.type('#domain', 'example.net');
+  await page.select('form[action="/destinations/new"] select[name=tls]', 'required-verify');
+  await submit('form[action="/destinations/new"] button[type=submit]');
+  assert.match(await text('.flash'), /Destination control for example\.net added/);
+  assert.match(await text('#pending'), /1 uncommitted change/);
+  await page.type('#pending input[name=comment]', 'verified TLS for example.net');
+  await submit('#pending button[value=commit]');
+  assert.match(await text('.flash'), /committed as version \d+/);
+  assert.equal(await page.$('#pending'), null, 'nothing is pending after the commit');
+
+  assert.match(await shellOk(home, 'destconfig list'), /example\.net +Required \(Verify\)/);
+  assert.match(await shellOk(home, 'rollbackconfig list'), /admin +verified TLS for example\.net +\(current\)/);
+
+  // The sink offers no STARTTLS: the engine must not send in clear to example.net now.
+  const before = sink.received.length;
+  const mid = await submitMail(smtpPort, 'user@example.net', 'needs TLS');
+  await waitForLog(home, new RegExp(`Delayed: MID ${mid} RID \\[0\\] - .*TLS was required`));
+  assert.equal(sink.received.length, before, 'nothing reached the sink in clear');
+
+  await page.goto(url('/'));
+  const legend = await text('.legend');
+  assert.match(legend, /Clear text: 3/);
+  assert.match(legend, /Failed: [1-9]/);
+  await page.screenshot({ path: path.join(SHOTS, 'dashboard.png'), fullPage: true });
+  await page.goto(url('/certificates'));
+  assert.match(await text('table'), /Demo/);
+  await page.screenshot({ path: path.join(SHOTS, 'certificates.png'), fullPage: true });
+
+  await page.goto(url('/logs?filter=TLS%20was%20required'));
+  assert.match(await text('pre.log'), new RegExp(`TLS was required`));
+});
