@@ -51,6 +51,7 @@ function peerSubject(): Promise<{ cn: string; socket: tls.TLSSocket }> {
 test('interfaceconfig turns HTTPS on; the demo certificate is presented and warned about; bad settings are refused', async () => {
   const list = await shellOk(home, 'interfaceconfig list');
   assert.match(list, new RegExp(`Management \\(127\\.0\\.0\\.1/[^)]+\\) HTTPS on port ${port} with the demo certificate, HTTP port ${redirect} redirects to it`));
+  assert.match(await shellOk(home, 'status'), new RegExp(`HTTPS \\(GUI\\): +Management https://127\\.0\\.0\\.1:${port}/ with certificate Demo; HTTP port ${redirect} redirects to it`));
   const { cn, socket } = await peerSubject();
   socket.destroy();
   assert.match(cn, /./, 'a certificate is presented');
@@ -68,6 +69,17 @@ test('interfaceconfig turns HTTPS on; the demo certificate is presented and warn
   const clash = await mxgate(home, ['-c', `interfaceconfig edit Management --https ${listenerPort}`]);
   assert.equal(clash.code, 1);
   assert.match(clash.stderr, new RegExp(`port ${listenerPort} on interface Management \\(127\\.0\\.0\\.1\\) is already used by`));
+});
+
+test('the interfaceconfig dialog asks for HTTPS: on or off, port, certificate and redirect', async () => {
+  const other = await freePort();
+  const run = await mxgate(home, [], ['interfaceconfig', 'EDIT', '1', '', '', '', 'Y', String(other), '1', 'none', '', 'showchanges', 'clearchanges', ''].join('\n'));
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /Do you want to enable HTTPS \(the management interface\) on this interface\? \[Y\]/, 'the current state is the default');
+  assert.match(run.stdout, /Which port do you want to use for HTTPS\?\n\[\d+\]>/);
+  assert.match(run.stdout, /Choose the certificate the HTTPS service presents:\n1\. Demo \(demo: browsers will warn\)/);
+  assert.match(run.stdout, new RegExp(`HTTPS on port ${other} with Demo`));
+  assert.match(run.stdout, /interfaces\.Management\.https/, 'showchanges lists it');
 });
 
 test('TLS 1.2+ with forward-secret AEAD suites only, HSTS on every answer, HTTP only redirects', async () => {

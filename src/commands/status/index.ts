@@ -56,5 +56,9 @@ export const status: Command = {
         io.print(`  ${l.name} (${l.type === 'public' ? 'Public' : 'Private'}) on ${l.interface} ${l.ip} port ${l.port}: listening, ${l.connections} connection(s)`);
       }
     }
+    for (const h of s.https) {
+      const url = `https://${h.ip.includes(':') ? `[${h.ip}]` : h.ip}:${h.port}/`;
+      io.print(`HTTPS (GUI):       ${h.interface} ${url} with certificate ${h.certificate}${h.httpRedirect ? `; HTTP port ${h.httpRedirect} redirects to it` : ''}`);
+    }
   },
 };
