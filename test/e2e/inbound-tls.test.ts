@@ -86,6 +86,21 @@ test('Preferred: STARTTLS offered, mail accepted with and without it', async () 
   assert.match((await send({ tls: 'require' })).response, /^250 /);
 });
 
+test('a client may not renegotiate a STARTTLS session (it could make the server repeat handshakes at will)', async () => {
+  const { probe } = await SmtpProbe.connect(port);
+  await probe.send('EHLO t');
+  await probe.send('STARTTLS');
+  const secured = await probe.upgrade({ ca: chain.root, servername: 'mx.test.example', maxVersion: 'TLSv1.2' });
+  const outcome = await new Promise<string>((resolve) => {
+    secured.once('error', (e) => resolve(`refused: ${e.message}`));
+    const started = secured.renegotiate({ rejectUnauthorized: false }, (err) => resolve(err ? `refused: ${err.message}` : 'accepted'));
+    if (!started) resolve('not started');
+  });
+  assert.match(outcome, /^refused: .*no renegotiation/);
+  probe.close();
+  assert.match((await send({ tls: 'require' })).response, /^250 /, 'the listener goes on');
+});
+
 test('the per-host policy limit refuses the connection over it with 421', async () => {
   await shell('listenerconfig edit InboundMail hostaccess default --max-concurrency 2', 'commit per-host');
   const a = await SmtpProbe.connect(port);

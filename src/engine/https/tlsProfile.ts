@@ -1,4 +1,4 @@
-import { constants } from 'node:crypto';
+import { SERVER_SECURE_OPTIONS } from '../tls/serverOptions.js';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 
 /**
@@ -22,7 +22,7 @@ export function httpsContext(material: { key: string; cert: string }): SecureCon
     minVersion: 'TLSv1.2',
     ciphers: CIPHERS,
     ecdhCurve: 'X25519:prime256v1:secp384r1',
-    secureOptions: constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_NO_COMPRESSION,
+    secureOptions: SERVER_SECURE_OPTIONS,
   };
 }
 

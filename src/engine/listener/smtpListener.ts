@@ -1,3 +1,4 @@
+import { SERVER_SECURE_OPTIONS } from '../tls/serverOptions.js';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
@@ -110,6 +111,7 @@ export class SmtpListener {
       minVersion: 'TLSv1.2',
       ciphers: current.ciphers,
       honorCipherOrder: true,
+      secureOptions: SERVER_SECURE_OPTIONS,
       maxClients: current.listener.limits.maxConcurrency,
       ...(current.tls ? { key: current.tls.key, cert: current.tls.cert } : {}),
       onConnect: (session, cb) => this.onConnect(session, cb),
@@ -142,7 +144,7 @@ export class SmtpListener {
     options.maxClients = next.listener.limits.maxConcurrency;
     options.size = this.largestMessageSize();
     // New connections get the new certificate; sessions already running keep theirs.
-    if (certChanged) this.server.updateSecureContext({ key: next.tls!.key, cert: next.tls!.cert, ciphers: next.ciphers });
+    if (certChanged) this.server.updateSecureContext({ key: next.tls!.key, cert: next.tls!.cert, ciphers: next.ciphers, secureOptions: SERVER_SECURE_OPTIONS });
   }
 
   listen(): Promise<void> {
