@@ -38,6 +38,7 @@ import { GUI_PAGES } from './https/pages/index.js';
 import { GuiSessions } from './https/guiSessions.js';
 import { LoginGuard } from './https/loginGuard.js';
 import { AuditLog } from './https/audit.js';
+import { TicketKeys } from './tls/ticketKeys.js';
 
 /**
  * The running appliance: committed configuration, listeners, queue, mail log and the control
@@ -58,6 +59,7 @@ export class Engine {
   private readonly storage: StorageGuard;
   private readonly https: HttpsManager;
   private readonly guiSessions = new GuiSessions();
+  private readonly ticketKeys = new TicketKeys();
   /** The once-a-minute housekeeping: MTA-STS refresh, TLS reports. */
   private minuteTimer: NodeJS.Timeout | undefined;
   private releaseLock: (() => Promise<void>) | undefined;
@@ -87,6 +89,7 @@ export class Engine {
       hostname: () => this.store.current.config.hostname,
       queued: () => this.delivery.kick(),
       reverse: (ip) => reverseLookup(this.store.current.config, ip),
+      ticketKeys: this.ticketKeys,
     });
     this.alerts = new AlertService({ paths, spool: this.spool, ids: this.ids, log: this.log, config: () => this.store.current.config, queued: () => this.delivery.kick() });
     this.mtaSts = new MtaStsService(path.join(paths.cache, 'mta-sts'), this.log);
@@ -108,6 +111,7 @@ export class Engine {
     this.https = new HttpsManager(
       { handlers: this.handlers, paths, sessions: this.guiSessions, guard: new LoginGuard(), audit: new AuditLog(path.join(paths.logs, 'gui_logs')) },
       GUI_PAGES,
+      this.ticketKeys,
     );
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
@@ -146,6 +150,10 @@ export class Engine {
       }
       await this.control.listen();
       this.delivery.start();
+      this.ticketKeys.start((key) => {
+        this.listeners.setTicketKeys(key);
+        this.https.setTicketKeys(key);
+      });
       void this.checkCertificateExpiry();
       this.minuteTimer = setInterval(() => void this.everyMinute(), 60_000).unref();
     } catch (err) {
@@ -160,6 +168,7 @@ export class Engine {
     this.stopping ??= (async () => {
       this.log.info('mxgate engine stopping');
       if (this.minuteTimer) clearInterval(this.minuteTimer);
+      this.ticketKeys.stop();
       await this.control.close();
       await this.listeners.closeAll();
       await this.https.closeAll();

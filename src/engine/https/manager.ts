@@ -43,6 +43,7 @@ export class HttpsManager {
   constructor(
     private readonly deps: GuiDeps,
     private readonly modules: PageModule[],
+    private readonly ticketKeys: { current: Buffer },
   ) {}
 
   async apply(config: Config, material: ReadonlyMap<string, HttpsMaterial>, options: { bestEffort?: boolean } = {}): Promise<string[]> {
@@ -81,11 +82,16 @@ export class HttpsManager {
         this.running.delete(name);
         await stop(r);
       } else if (r.binding.material.cert !== binding.material.cert || r.binding.material.key !== binding.material.key) {
-        (r.app.server as https.Server).setSecureContext(httpsContext(binding.material));
+        (r.app.server as https.Server).setSecureContext(httpsContext(binding.material, this.ticketKeys.current));
         r.binding = binding;
       }
     }
     return failures;
+  }
+
+  /** A new session ticket key (rotation) for every running server. */
+  setTicketKeys(key: Buffer): void {
+    for (const r of this.running.values()) (r.app.server as https.Server).setTicketKeys(key);
   }
 
   status(): HttpsStatus[] {
@@ -99,7 +105,7 @@ export class HttpsManager {
   }
 
   private async start(binding: Binding): Promise<Running> {
-    const app = await buildGui(this.deps, httpsServerOptions(binding.material), this.modules);
+    const app = await buildGui(this.deps, httpsServerOptions(binding.material, this.ticketKeys.current), this.modules);
     await app.listen({ host: binding.ip, port: binding.port });
     if (binding.httpRedirect === null) return { binding, app };
     const redirect = http.createServer((req, res) => {

@@ -15,8 +15,9 @@ const CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
-export function httpsContext(material: { key: string; cert: string }): SecureContextOptions {
+export function httpsContext(material: { key: string; cert: string }, ticketKeys: Buffer): SecureContextOptions {
   return {
+    ticketKeys,
     key: material.key,
     cert: material.cert,
     minVersion: 'TLSv1.2',
@@ -26,7 +27,7 @@ export function httpsContext(material: { key: string; cert: string }): SecureCon
   };
 }
 
-export const httpsServerOptions = (material: { key: string; cert: string }): TlsOptions => ({ ...httpsContext(material) });
+export const httpsServerOptions = (material: { key: string; cert: string }, ticketKeys: Buffer): TlsOptions => ({ ...httpsContext(material, ticketKeys) });
 
 /** Sent with every answer: browsers keep to HTTPS for a year once they have seen it. */
 export const HSTS = 'max-age=31536000';

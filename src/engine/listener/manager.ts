@@ -103,6 +103,10 @@ export class ListenerManager {
     }));
   }
 
+  setTicketKeys(key: Buffer): void {
+    for (const l of this.running.values()) l.setTicketKeys(key);
+  }
+
   async closeAll(): Promise<void> {
     const all = [...this.running.values()];
     this.running.clear();

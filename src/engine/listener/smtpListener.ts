@@ -23,6 +23,8 @@ export interface ListenerDeps {
   reverse?: (ip: string) => Promise<{ host: string; verified: boolean } | undefined>;
   /** The queue's free-space reserve: below it MAIL gets 452 4.3.1. */
   storage?: { accepting(size?: number): boolean; exhausted(): boolean };
+  /** The engine's session ticket key (rotated). */
+  ticketKeys: { current: Buffer };
 }
 
 /** The certificate (leaf + chain, PEM) and key a listener presents after STARTTLS. */
@@ -112,6 +114,7 @@ export class SmtpListener {
       ciphers: current.ciphers,
       honorCipherOrder: true,
       secureOptions: SERVER_SECURE_OPTIONS,
+      ticketKeys: deps.ticketKeys.current,
       maxClients: current.listener.limits.maxConcurrency,
       ...(current.tls ? { key: current.tls.key, cert: current.tls.cert } : {}),
       onConnect: (session, cb) => this.onConnect(session, cb),
@@ -144,7 +147,12 @@ export class SmtpListener {
     options.maxClients = next.listener.limits.maxConcurrency;
     options.size = this.largestMessageSize();
     // New connections get the new certificate; sessions already running keep theirs.
-    if (certChanged) this.server.updateSecureContext({ key: next.tls!.key, cert: next.tls!.cert, ciphers: next.ciphers, secureOptions: SERVER_SECURE_OPTIONS });
+    if (certChanged) this.server.updateSecureContext({ key: next.tls!.key, cert: next.tls!.cert, ciphers: next.ciphers, secureOptions: SERVER_SECURE_OPTIONS, ticketKeys: this.deps.ticketKeys.current });
+  }
+
+  /** A new session ticket key (rotation): new sessions get tickets under it, old tickets stop resuming. */
+  setTicketKeys(key: Buffer): void {
+    if (this.current.tls) this.server.updateSecureContext({ ticketKeys: key });
   }
 
   listen(): Promise<void> {
