@@ -16,7 +16,10 @@ export const sslconfig: Command = {
   ],
   details: [
     'Cipher lists are OpenSSL lists (TLS 1.3 suite names included). The default offers only forward-secret',
-    'suites: TLS 1.3 and ECDHE with AES-GCM or ChaCha20-Poly1305. Widen it only for peers that need it.',
+    'AEAD suites: TLS 1.3 and ECDHE with AES-GCM or ChaCha20-Poly1305 (the Mozilla "intermediate" profile),',
+    'TLS 1.2 and 1.3 only. Widen it only for peers that need it: between MTAs TLS is usually opportunistic,',
+    'and a peer that can only do an older suite (a CBC one, say) would otherwise send or receive in clear',
+    'text, which is worse than the weaker suite. Applied on commit; running sessions keep theirs.',
     'peer-cert-fqdn: verified delivery also requires CN and SAN names in FQDN format.',
     'peer-cert-x509: verified delivery also requires an X.509 v3 certificate, no MD5/SHA-1 signature, and a server name.',
   ],
