@@ -78,7 +78,21 @@ function program(run: (work: () => Promise<number>) => void): Command {
   return cli;
 }
 
+/**
+ * Output piped into a reader that stops early (`mxgate -c 'help' | head`): stop quietly, as
+ * other command-line tools do, instead of an unhandled EPIPE with a stack trace.
+ */
+function quietOnClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipes();
   let work: (() => Promise<number>) | undefined;
   const cli = program((w) => (work = w));
   try {

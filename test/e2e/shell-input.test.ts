@@ -112,3 +112,15 @@ test('listenerconfig EDIT dialog renames and moves a listener', async () => {
   assert.match(run.stdout, /- listeners\.Second:/);
   assert.match(run.stdout, /\+ listeners\.Relay:/);
 });
+
+test('output into a pipe that closes early (| head) ends quietly: no EPIPE trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const { BIN, TEST_ENV } = await import('../helpers.js');
+  const child = spawn(process.execPath, [BIN, '--home', home, '-c', 'help sslconfig', '-c', 'help destconfig', '-c', 'help listenerconfig'], { env: TEST_ENV });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.destroy(); // the reader is gone before the first line is written
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled|at .*\.js:\d+/, stderr);
+  assert.equal(code, 0);
+});
