@@ -2,7 +2,7 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { editConfig, notFound } from './edit.js';
 import { type Config, ConfigError } from './schema.js';
-import { HASH, type User } from './accountSchema.js';
+import { HASH, ROLES, type Role, type User, userName } from './accountSchema.js';
 
 export { ROLES, type Role, type User } from './accountSchema.js';
 
@@ -30,6 +30,20 @@ export async function verifyPassword(hash: string, password: string): Promise<bo
   const expected = Buffer.from(m[5]!, 'base64');
   const key = await scryptAsync(password, Buffer.from(m[4]!, 'base64'), expected.length, { N: 2 ** logN, r, p, maxmem: maxmem(logN, r) });
   return timingSafeEqual(key, expected);
+}
+
+/** An account name as typed (any case), checked: lower case, as accounts are named. */
+export function checkAccountName(value: string): string {
+  const name = value.trim().toLowerCase();
+  const checked = userName.safeParse(name);
+  if (!checked.success) throw new ConfigError(`Account name "${name}" ${checked.error.issues[0]!.message}.`);
+  return name;
+}
+
+export function parseRole(value: string): Role {
+  const r = value.trim().toLowerCase();
+  if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`--role must be one of ${ROLES.join(', ')}; not "${value}".`);
+  return r as Role;
 }
 
 /** Why a new password is not good enough, or undefined. */

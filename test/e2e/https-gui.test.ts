@@ -267,6 +267,35 @@ test('certificates through the GUI: self-signed + CSR, PKCS#12 export and import
   assert.match(await shellOk(home, 'certconfig certauthority custom print'), /Test Root CA/);
 });
 
+test("users: an administrator manages accounts with the shell's rules; anyone changes their own password at once", async () => {
+  const gui = new GuiClient(port);
+  await gui.login('admin', 'correct horse battery');
+  await gui.get('/users');
+  await gui.post('/users/new', { name: '9lives', role: 'guest', password: 'long enough pass', confirm: 'long enough pass' });
+  assert.match(await gui.flash('/users'), /^Account name "9lives" must start with a lower-case letter/);
+  await gui.post('/users/new', { name: 'carol', role: 'operator', password: 'carol secret 1', confirm: 'carol secret 1' });
+  assert.match(await gui.flash('/users'), /The password must not contain the account name/);
+  await gui.post('/users/new', { name: 'carol', role: 'operator', password: 'long enough pass', confirm: 'long enough pasS' });
+  assert.match(await gui.flash('/users'), /The two passwords differ/);
+  await gui.post('/users/new', { name: 'Carol', role: 'operator', password: 'long enough pass', confirm: 'long enough pass' });
+  assert.match(await gui.flash('/users'), /Account carol created/);
+  await gui.post('/commit', { comment: 'carol' });
+  assert.match(await shellOk(home, 'userconfig'), /^carol +operator$/m);
+
+  const carol = new GuiClient(port, '127.0.0.5');
+  assert.equal((await carol.login('carol', 'long enough pass')).status, 303);
+  await carol.get('/users');
+  assert.doesNotMatch(carol.last, /Add User/, 'only administrators manage accounts');
+  assert.equal((await carol.post('/users/delete', { name: 'admin' })).status, 403);
+  await carol.post('/users/own-password', { current: 'wrong', password: 'a new long one', confirm: 'a new long one' });
+  assert.match(await carol.flash('/users'), /The current password is wrong/);
+  await carol.post('/users/own-password', { current: 'long enough pass', password: 'a new long one', confirm: 'a new long one' });
+  assert.match(await carol.flash('/users'), /Your password changed \(committed as version \d+\)/);
+  assert.match(await shellOk(home, 'rollbackconfig list'), /carol +Password change of carol +\(current\)/);
+  assert.equal((await new GuiClient(port, '127.0.0.5').login('carol', 'a new long one')).status, 303, 'the new password works');
+  assert.equal((await carol.get('/')).status, 200, 'the session goes on');
+});
+
 test('a commit that changes the HTTPS certificate is seen by new connections while an open one goes on', async () => {
   const old = await peerSubject();
   await useChainCertificate(home, chain, 'interfaceconfig edit Management --https-certificate mx1');

@@ -1,15 +1,8 @@
 import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { formatTable } from '../../shell/table.js';
-import { addUser, deleteUser, hashPassword, ROLES, type Role, setUser } from '../../store/users.js';
-import { userName } from '../../store/accountSchema.js';
+import { addUser, checkAccountName, deleteUser, hashPassword, parseRole, setUser } from '../../store/users.js';
 import { newPassword } from './password.js';
-
-const parseRole = (value: string): Role => {
-  const r = value.trim().toLowerCase();
-  if (!(ROLES as readonly string[]).includes(r)) throw new CommandError(`--role must be one of ${ROLES.join(', ')}; not "${value}".`);
-  return r as Role;
-};
 
 export const userconfig: Command = {
   name: 'userconfig',
@@ -35,9 +28,7 @@ export const userconfig: Command = {
         takeWords(this, positionals, 0);
         return list();
       case 'new': {
-        const name = required(this, takeWords(this, positionals, 1)[0], 'NAME').toLowerCase();
-        const problem = userName.safeParse(name);
-        if (!problem.success) throw new CommandError(`Account name "${name}" ${problem.error.issues[0]!.message}.`);
+        const name = checkAccountName(required(this, takeWords(this, positionals, 1)[0], 'NAME'));
         const role = parseRole(required(this, values.role, '--role'));
         const password = await newPassword(session, name, values['password-file']);
         session.draft = addUser(session.draft, { name, role, passwordHash: await hashPassword(password) });

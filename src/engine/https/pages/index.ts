@@ -6,6 +6,7 @@ import { destinationRoutes } from './destinations.js';
 import { loginRoutes } from './login.js';
 import { logRoutes } from './logs.js';
 import { settingsRoutes } from './settings.js';
+import { userRoutes } from './users.js';
 
 /** Every page of the management interface. */
-export const GUI_PAGES: PageModule[] = [loginRoutes, dashboardRoutes, changeRoutes, destinationRoutes, certificateRoutes, settingsRoutes, logRoutes];
+export const GUI_PAGES: PageModule[] = [loginRoutes, dashboardRoutes, changeRoutes, destinationRoutes, certificateRoutes, settingsRoutes, userRoutes, logRoutes];
