@@ -15,8 +15,8 @@ export interface OpensslChain {
   sign(csrPem: string, days?: number): string;
   /** A new server certificate from the intermediate with this CN and these DNS SANs. */
   issue(cn: string, sans: string[], days?: number): string;
-  /** The same, with its private key. */
-  issueWithKey(cn: string, sans: string[], days?: number): { cert: string; key: string };
+  /** The same, with its private key; `options` choose an ECDSA P-256 key and add extension lines. */
+  issueWithKey(cn: string, sans: string[], days?: number, options?: { ecdsa?: boolean; extensions?: string[] }): { cert: string; key: string };
 }
 
 const run = (dir: string, args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -49,11 +49,12 @@ export function opensslChain(intermediateDays = 3650): OpensslChain {
     issue(cn, sans, days = 3650) {
       return this.issueWithKey(cn, sans, days).cert;
     },
-    issueWithKey(cn, sans, days = 3650) {
+    issueWithKey(cn, sans, days = 3650, options = {}) {
       n += 1;
-      const ext = `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n${sans.length ? `subjectAltName=${sans.map((d) => `DNS:${d}`).join(',')}\n` : ''}`;
+      const ext = `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n${sans.length ? `subjectAltName=${sans.map((d) => `DNS:${d}`).join(',')}\n` : ''}${(options.extensions ?? []).map((e) => `${e}\n`).join('')}`;
       writeFileSync(path.join(dir, `issue${n}.ext`), ext);
-      run(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `issue${n}.key`, '-out', `issue${n}.csr`, '-subj', `/CN=${cn}`]);
+      const key = options.ecdsa ? ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['rsa:2048'];
+      run(dir, ['req', '-newkey', ...key, '-nodes', '-keyout', `issue${n}.key`, '-out', `issue${n}.csr`, '-subj', `/CN=${cn}`]);
       run(dir, ['x509', '-req', '-in', `issue${n}.csr`, '-CA', 'int.pem', '-CAkey', 'int.key', '-CAcreateserial', '-out', `issue${n}.pem`, '-days', String(days), '-extfile', `issue${n}.ext`]);
       return { cert: read(`issue${n}.pem`), key: read(`issue${n}.key`) };
     },

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -22,28 +22,15 @@ let rsaPort: number;
 let ecdsaPort: number;
 let httpsPort: number;
 
-function issue(keyArgs: string[], name: string): { cert: string; key: string } {
-  const ext = [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature' + (keyArgs.includes('rsa:2048') ? ',keyEncipherment' : ''),
-    'extendedKeyUsage=serverAuth',
-    `subjectAltName=DNS:${HOST}`,
-    'crlDistributionPoints=URI:http://crl.test.example/int.crl',
-    'authorityInfoAccess=OCSP;URI:http://ocsp.test.example/',
-  ].join('\n');
-  const run = (args: string[]) => execFileSync('openssl', args, { cwd: chain.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  execFileSync('sh', ['-c', `cat > ${name}.ext`], { cwd: chain.dir, input: ext + '\n' });
-  run(['req', '-newkey', ...keyArgs, '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${HOST}`]);
-  run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'int.pem', '-CAkey', 'int.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '90', '-sha256', '-extfile', `${name}.ext`]);
-  return { cert: execFileSync('cat', [`${name}.pem`], { cwd: chain.dir }).toString(), key: execFileSync('cat', [`${name}.key`], { cwd: chain.dir }).toString() };
-}
+/** Issued as a public CA would: 90 days, CRL and OCSP addresses, the host name in the SAN. */
+const PUBLIC_STYLE = ['crlDistributionPoints=URI:http://crl.test.example/int.crl', 'authorityInfoAccess=OCSP;URI:http://ocsp.test.example/'];
 
 before(async () => {
   ({ home, port: rsaPort } = await applianceWithListener());
   [ecdsaPort, httpsPort] = [await freePort(), await freePort()];
   const conf = (f: string) => path.join(home, 'configuration', f);
-  const rsa = issue(['rsa:2048'], 'audit-rsa');
-  const ec = issue(['ec', '-pkeyopt', 'ec_paramgen_curve:P-256'], 'audit-ec');
+  const rsa = chain.issueWithKey(HOST, [HOST], 90, { extensions: ['keyUsage=critical,digitalSignature,keyEncipherment', ...PUBLIC_STYLE] });
+  const ec = chain.issueWithKey(HOST, [HOST], 90, { ecdsa: true, extensions: ['keyUsage=critical,digitalSignature', ...PUBLIC_STYLE] });
   await writeFile(conf('rsa.pem'), rsa.cert);
   await writeFile(conf('rsa.key'), rsa.key);
   await writeFile(conf('ec.pem'), ec.cert);
