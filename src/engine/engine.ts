@@ -143,7 +143,11 @@ export class Engine {
         return new Map<string, TlsMaterial>();
       });
       const failures = await this.listeners.apply(head.config, material, { bestEffort: true });
-      failures.push(...(await this.https.apply(head.config, await this.httpsMaterial(head.config).catch(() => new Map()), { bestEffort: true }).catch((err: Error) => [err.message])));
+      try {
+        failures.push(...(await this.https.apply(head.config, await this.httpsMaterial(head.config), { bestEffort: true })));
+      } catch (err) {
+        failures.push(`HTTPS: ${(err as Error).message}`);
+      }
       if (failures.length) {
         this.startupProblem = failures.join('; ');
         for (const f of failures) this.log.critical(`Committed configuration version ${head.version} not fully applied: ${f}`);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { call } from '../../control/dispatch.js';
-import { verifyPassword } from '../../../store/users.js';
+import { hashPassword, verifyPassword } from '../../../store/users.js';
 import { clientAddress, eta, field, type GuiDeps, LOGIN_COOKIE, type Router, SESSION_COOKIE } from '../gui.js';
 import { sameToken, token } from '../guiSessions.js';
 
@@ -42,7 +42,7 @@ export function loginRoutes(_router: Router, deps: GuiDeps, app: FastifyInstance
     }
     const head = await call(deps.handlers, 'config', {});
     const user = head.config.users.find((u) => u.name === name);
-    decoy ??= import('../../../store/users.js').then((m) => m.hashPassword(token()));
+    decoy ??= hashPassword(token());
     const ok = await verifyPassword(user?.passwordHash ?? (await decoy), password);
     if (!user || !ok) {
       const { locked } = deps.guard.failed(address, name);
