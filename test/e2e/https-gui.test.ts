@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { applianceWithListener, cleanup, freePort, mxgate, shellOk, useChainCertificate } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { GuiClient } from '../gui-client.js';
+import { SmtpProbe } from '../smtp-probe.js';
 
 /**
  * The HTTPS management interface end to end: the shell turns it on, a client logs in with an
@@ -21,9 +22,10 @@ let port: number;
 let redirect: number;
 const chain = opensslChain();
 const conf = (f: string) => path.join(home, 'configuration', f);
+let smtpPort: number;
 
 before(async () => {
-  ({ home } = await applianceWithListener());
+  ({ home, port: smtpPort } = await applianceWithListener());
   [port, redirect] = [await freePort(), await freePort()];
   await writeFile(conf('admin.pw'), 'correct horse battery\n');
   await writeFile(conf('op.pw'), 'operator passphrase\n');
@@ -294,6 +296,29 @@ test("users: an administrator manages accounts with the shell's rules; anyone ch
   assert.match(await shellOk(home, 'rollbackconfig list'), /carol +Password change of carol +\(current\)/);
   assert.equal((await new GuiClient(port, '127.0.0.5').login('carol', 'a new long one')).status, 303, 'the new password works');
   assert.equal((await carol.get('/')).status, 200, 'the session goes on');
+});
+
+test('listeners: sender groups and the TLS of a mail flow policy, edited in the GUI, reach the SMTP listener on commit', async () => {
+  const gui = new GuiClient(port);
+  await gui.login('admin', 'correct horse battery');
+  await gui.get('/listeners');
+  await gui.post('/listeners/sender-add', { listener: 'InboundMail', group: 'BLOCKLIST', pattern: '300.1.1.1' });
+  const shellSays = (await mxgate(home, ['-c', 'listenerconfig edit InboundMail hostaccess group BLOCKLIST add 300.1.1.1'])).stderr;
+  const guiSays = await gui.flash('/listeners');
+  assert.match(guiSays, /300\.1\.1\.1/);
+  assert.ok(shellSays.includes(guiSays), `the shell says the same: ${shellSays} / ${guiSays}`);
+  await gui.post('/listeners/sender-add', { listener: 'InboundMail', group: 'BLOCKLIST', pattern: '10.9.9.0/24' });
+  assert.match(await gui.flash('/listeners'), /10\.9\.9\.0\/24 added to sender group BLOCKLIST/);
+  await gui.post('/listeners/policy-tls', { listener: 'InboundMail', policy: '', tls: 'required' });
+  assert.match(await gui.flash('/listeners'), /TLS of the default policy on listener InboundMail changed/);
+  await gui.post('/commit', { comment: 'TLS required inbound' });
+  const { probe, greeting } = await SmtpProbe.connect(smtpPort);
+  assert.match(greeting, /^220 /);
+  assert.match(await probe.send('EHLO t'), /STARTTLS/);
+  assert.match(await probe.send('MAIL FROM:<a@example.org>'), /^530 /, 'TLS is required now');
+  probe.close();
+  assert.match(await shellOk(home, 'listenerconfig edit InboundMail hostaccess print'), /10\.9\.9\.0\/24/);
+  await shellOk(home, 'listenerconfig edit InboundMail hostaccess default --tls off', 'commit "TLS off again"');
 });
 
 test('a commit that changes the HTTPS certificate is seen by new connections while an open one goes on', async () => {

@@ -3,7 +3,7 @@ import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient 
 import { emailProblem } from '../../../store/grammar.js';
 import { TLS_LEVELS } from '../../../store/hat.js';
 import { describeHttps, setInterfaceHttps } from '../../../store/interfaces.js';
-import { parseTlsLevel, setHatDefaults, setListenerCertificate, setPolicy } from '../../../store/listenerPolicy.js';
+import { addGroupPattern, parseTlsLevel, removeGroupPattern, setHatDefaults, setListenerCertificate, setPolicy } from '../../../store/listenerPolicy.js';
 import { portProblem } from '../../../store/grammar.js';
 import { ConfigError } from '../../../store/schema.js';
 import { call } from '../../control/dispatch.js';
@@ -47,6 +47,14 @@ export function settingsRoutes(router: Router, deps: GuiDeps): void {
       if (policy === '') return setHatDefaults(d, listener, { tls: parseTlsLevel(choice) });
       return setPolicy(d, listener, policy, { tls: choice === 'default' ? undefined : parseTlsLevel(choice) });
     }, `TLS of ${field(page.form, 'policy') ? `policy $${field(page.form, 'policy')}` : 'the default policy'} on listener ${field(page.form, 'listener')} changed.`),
+  );
+
+  router.post('/listeners/sender-add', (page) =>
+    edit(page, '/listeners', (d) => addGroupPattern(d, field(page.form, 'listener'), field(page.form, 'group'), field(page.form, 'pattern')), `${field(page.form, 'pattern')} added to sender group ${field(page.form, 'group')}.`),
+  );
+
+  router.post('/listeners/sender-remove', (page) =>
+    edit(page, '/listeners', (d) => removeGroupPattern(d, field(page.form, 'listener'), field(page.form, 'group'), field(page.form, 'pattern')), `${field(page.form, 'pattern')} removed from sender group ${field(page.form, 'group')}.`),
   );
 
   router.get('/alerts', async (page) =>
