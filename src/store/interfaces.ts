@@ -1,5 +1,6 @@
 import { editConfig, notFound } from './edit.js';
 import { type Config, ConfigError, type Interface, sameName } from './schema.js';
+import { portProblem } from './grammar.js';
 
 export function findInterface(config: Config, name: string): Interface | undefined {
   return config.interfaces.find((i) => sameName(i.name, name));
@@ -49,6 +50,14 @@ export interface HttpsSetting {
   port: number;
   certificate: string | null;
   httpRedirect: number | null;
+}
+
+/** A service port as typed (batch option, dialog answer or form field), or null for "none". */
+export function portOrNone(what: string, value: string): number | null {
+  if (value.trim().toLowerCase() === 'none') return null;
+  const problem = portProblem(value);
+  if (problem) throw new ConfigError(`${what}: ${problem} Use "none" to turn it off.`);
+  return Number(value.trim());
 }
 
 /**

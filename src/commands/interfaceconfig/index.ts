@@ -3,19 +3,10 @@ import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import { checkIp, checkName, checkOptionalHostname } from '../answers.js';
 import type { Session } from '../../shell/session.js';
-import { addInterface, deleteInterface, describeHttps, editInterface, findInterface, type HttpsSetting, listenersOnInterface, setInterfaceHttps } from '../../store/interfaces.js';
-import { portProblem } from '../../store/grammar.js';
+import { addInterface, deleteInterface, describeHttps, editInterface, findInterface, type HttpsSetting, listenersOnInterface, portOrNone, setInterfaceHttps } from '../../store/interfaces.js';
 import type { Config, Interface } from '../../store/schema.js';
 
 const describe = (config: Config, i: Interface) => `${i.name} (${i.ip}/${i.hostname ?? config.hostname}) ${describeHttps(i)}`;
-
-/** A TCP port, or null for "none". */
-function portOrNone(option: string, value: string): number | null {
-  if (value.trim().toLowerCase() === 'none') return null;
-  const problem = portProblem(value);
-  if (problem) throw new CommandError(`${option}: ${problem} Use "none" to turn it off.`);
-  return Number(value.trim());
-}
 
 /**
  * The HTTPS question of the dialog (the appliance asks per service): on or off, port, the

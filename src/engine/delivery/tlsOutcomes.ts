@@ -25,6 +25,8 @@ export function classifySession(decision: Decision, observation: Observation | n
   return vouchedBy.includes('MTA-STS') ? 'mta-sts' : 'verified';
 }
 
+const zeros = () => Object.fromEntries(TLS_OUTCOMES.map((o) => [o, 0])) as Record<TlsOutcome, number>;
+
 export type HourCounts = { hour: string } & Record<TlsOutcome, number>;
 
 export class TlsOutcomeCounter {
@@ -34,7 +36,7 @@ export class TlsOutcomeCounter {
     const hour = Math.floor(now / 3_600_000);
     let counts = this.hours.get(hour);
     if (!counts) {
-      counts = Object.fromEntries(TLS_OUTCOMES.map((o) => [o, 0])) as Record<TlsOutcome, number>;
+      counts = zeros();
       this.hours.set(hour, counts);
       for (const h of this.hours.keys()) if (h <= hour - 24) this.hours.delete(h);
     }
@@ -46,7 +48,7 @@ export class TlsOutcomeCounter {
     const current = Math.floor(now / 3_600_000);
     const out: HourCounts[] = [];
     for (let h = current - 23; h <= current; h += 1) {
-      const counts = this.hours.get(h) ?? (Object.fromEntries(TLS_OUTCOMES.map((o) => [o, 0])) as Record<TlsOutcome, number>);
+      const counts = this.hours.get(h) ?? zeros();
       out.push({ hour: new Date(h * 3_600_000).toISOString(), ...counts });
     }
     return out;

@@ -2,9 +2,8 @@ import { ALERT_CLASSES, ALERT_SEVERITIES, CLASS_LABELS } from '../../../store/al
 import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient } from '../../../store/alertEdits.js';
 import { emailProblem } from '../../../store/grammar.js';
 import { TLS_LEVELS } from '../../../store/hat.js';
-import { describeHttps, setInterfaceHttps } from '../../../store/interfaces.js';
+import { describeHttps, portOrNone, setInterfaceHttps } from '../../../store/interfaces.js';
 import { addGroupPattern, parseTlsLevel, removeGroupPattern, setHatDefaults, setListenerCertificate, setPolicy } from '../../../store/listenerPolicy.js';
-import { portProblem } from '../../../store/grammar.js';
 import { ConfigError } from '../../../store/schema.js';
 import { call } from '../../control/dispatch.js';
 import { edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
@@ -17,12 +16,8 @@ const all = (page: Page, name: string): string[] => {
   return (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string');
 };
 
-function port(value: string, what: string): number | null {
-  if (value === '' || value.toLowerCase() === 'none') return null;
-  const problem = portProblem(value);
-  if (problem) throw new ConfigError(`${what}: ${problem}`);
-  return Number(value);
-}
+/** An empty port field means "none". */
+const port = (value: string, what: string): number | null => portOrNone(what, value || 'none');
 
 /** Network > Listeners, System Administration > Alerts and Network > IP Interfaces. */
 export function settingsRoutes(router: Router, deps: GuiDeps): void {
