@@ -39,10 +39,11 @@ test('mail sent with nodemailer is accepted with its MID and is in the durable q
   assert.match(message, new RegExp(`^Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n  by .* with ESMTP id MID ${mid};`));
   assert.match(message, /Subject: provisioned/);
 
-  // The session's close is logged when the client's QUIT has been handled: wait for it.
-  const log = await waitForLog(home, /ICID \d+ close$/m);
-  const icid = new RegExp(`Start MID ${mid} ICID (\\d+)`).exec(log)?.[1];
-  assert.ok(icid, log);
+  // The session's close is logged when the client's QUIT has been handled: wait for that session's
+  // (an earlier connection's close would not do).
+  const icid = new RegExp(`Start MID ${mid} ICID (\\d+)`).exec(await waitForLog(home, new RegExp(`Start MID ${mid} ICID \\d+`)))?.[1];
+  assert.ok(icid, 'the message has an ICID in the mail log');
+  const log = await waitForLog(home, new RegExp(`ICID ${icid} close$`, 'm'));
   for (const line of [
     `Info: New SMTP ICID ${icid} interface Management (127.0.0.1) address 127.0.0.1`,
     `Info: MID ${mid} ICID ${icid} From: <sender@example.com>`,
