@@ -13,13 +13,18 @@ export class Terminal {
   output = '';
   private readonly closed: Promise<number | null>;
 
-  constructor(home: string, args: string[] = [], env: Record<string, string> = {}) {
-    const command = [process.execPath, BIN, '--home', home, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  constructor(home: string, args: string[] = [], env: Record<string, string> = {}, argv = [process.execPath, BIN, '--home', home, ...args]) {
+    const command = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     // The pseudo-terminal gets a real size (40 x 120), as a console window has.
     this.child = spawn('script', ['-qfec', `stty rows 40 cols 120; exec ${command}`, '/dev/null'], { env: { ...TEST_ENV, TERM: 'xterm', ...env } });
     this.child.stdout.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
     this.closed = new Promise((resolve) => this.child.on('close', resolve));
+  }
+
+  /** Any program (an ssh client) on the pseudo-terminal, instead of the local shell. */
+  static program(argv: string[], env: Record<string, string> = {}): Terminal {
+    return new Terminal('', [], env, argv);
   }
 
   /** Type keys (no Enter added). */

@@ -15,6 +15,7 @@ import { tlsrptconfig } from './tlsrptconfig/index.js';
 import { queueconfig } from './queueconfig/index.js';
 import { smtproutes } from './smtproutes/index.js';
 import { sslconfig } from './sslconfig/index.js';
+import { sshconfig } from './sshconfig/index.js';
 import { tlsverify } from './tlsverify/index.js';
 import { commit } from './commit/index.js';
 import { makeHelp } from './help/index.js';
@@ -57,6 +58,7 @@ const commands: Command[] = [
   saveconfig,
   sethostname,
   smtproutes,
+  sshconfig,
   sslconfig,
   showchanges,
   showconfig,

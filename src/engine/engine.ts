@@ -36,9 +36,10 @@ import path from 'node:path';
 import { HttpsManager, type HttpsMaterial } from './https/manager.js';
 import { GUI_PAGES } from './https/pages/index.js';
 import { GuiSessions } from './https/guiSessions.js';
-import { LoginGuard } from './https/loginGuard.js';
-import { AuditLog } from './https/audit.js';
+import { LoginGuard } from './access/loginGuard.js';
+import { AuditLog } from './access/audit.js';
 import { TicketKeys } from './tls/ticketKeys.js';
+import { SshManager } from './ssh/manager.js';
 
 /**
  * The running appliance: committed configuration, listeners, queue, mail log and the control
@@ -58,7 +59,10 @@ export class Engine {
   private readonly tlsrpt: TlsReportService;
   private readonly storage: StorageGuard;
   private readonly https: HttpsManager;
+  private readonly ssh: SshManager;
   private readonly guiSessions = new GuiSessions();
+  /** Failed logins count across the GUI and SSH: five wrong passwords lock the account on both. */
+  private readonly loginGuard = new LoginGuard();
   private readonly ticketKeys = new TicketKeys();
   /** The once-a-minute housekeeping: MTA-STS refresh, TLS reports. */
   private minuteTimer: NodeJS.Timeout | undefined;
@@ -109,10 +113,11 @@ export class Engine {
     });
     this.control = new ControlServer(paths.socket, this.handlers);
     this.https = new HttpsManager(
-      { handlers: this.handlers, paths, sessions: this.guiSessions, guard: new LoginGuard(), audit: new AuditLog(path.join(paths.logs, 'gui_logs')) },
+      { handlers: this.handlers, paths, sessions: this.guiSessions, guard: this.loginGuard, audit: new AuditLog(path.join(paths.logs, 'gui_logs', 'gui.current'), 'GUI') },
       GUI_PAGES,
       this.ticketKeys,
     );
+    this.ssh = new SshManager({ paths, config: () => this.store.current.config, guard: this.loginGuard, audit: new AuditLog(path.join(paths.logs, 'cli_logs', 'cli.current'), 'SSH') });
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
 
@@ -148,6 +153,12 @@ export class Engine {
       } catch (err) {
         failures.push(`HTTPS: ${(err as Error).message}`);
       }
+      try {
+        this.ssh.open();
+        failures.push(...(await this.ssh.apply(head.config, { bestEffort: true })));
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
       if (failures.length) {
         this.startupProblem = failures.join('; ');
         for (const f of failures) this.log.critical(`Committed configuration version ${head.version} not fully applied: ${f}`);
@@ -163,6 +174,7 @@ export class Engine {
     } catch (err) {
       await this.listeners.closeAll();
       await this.https.closeAll();
+      await this.ssh.closeAll();
       await this.releaseLock();
       throw err;
     }
@@ -176,6 +188,7 @@ export class Engine {
       await this.control.close();
       await this.listeners.closeAll();
       await this.https.closeAll();
+      await this.ssh.closeAll();
       await this.delivery.stop();
       await this.reports.flush();
       this.log.close();
@@ -237,6 +250,7 @@ export class Engine {
       hostname: head.config.hostname,
       listeners: this.listeners.status(),
       https: this.https.status(),
+      ssh: this.ssh.status(),
       queue: this.spool.size,
       delivery: this.delivery.activity(),
       storage: { ...this.storage.state(), mailLog: this.log.problem ? `cannot be written since ${this.log.problem.since}: ${this.log.problem.error}` : 'ok' },
@@ -270,6 +284,7 @@ export class Engine {
     },
     recipients: () => this.delivery.recipients(),
     'tls-outcomes': () => this.delivery.tlsOutcomes.last24Hours(),
+    'ssh-hostkeys': () => this.ssh.fingerprints(),
     bounce: async ({ mid, domain, sender }) => ({ recipients: await this.delivery.bounceRecipients({ mid, domain, sender }) }),
     alerts: () => this.alerts.recent(),
     mtasts: () => this.mtaSts.status(),
@@ -347,6 +362,12 @@ export class Engine {
       await this.listeners.apply(config, await this.tlsMaterial(config));
       try {
         await this.https.apply(config, await this.httpsMaterial(config));
+        try {
+          await this.ssh.apply(config);
+        } catch (err) {
+          await this.https.apply(head.config, await this.httpsMaterial(head.config)).catch(() => undefined);
+          throw err;
+        }
       } catch (err) {
         await this.listeners.apply(head.config, await this.tlsMaterial(head.config)).catch(() => undefined);
         throw err;
@@ -360,6 +381,7 @@ export class Engine {
       const rec = await this.store.record(config, { user, comment });
       this.log.configure(config.logs);
       this.guiSessions.retain(config.users);
+      this.ssh.retain(config.users);
       this.log.info(`Configuration version ${rec.version} committed by ${user}${comment ? `: ${comment}` : ''}`);
       this.delivery.kick();
       void this.checkCertificateExpiry();
@@ -369,6 +391,7 @@ export class Engine {
       // Could not record: go back to what is on disk so engine and store agree.
       await this.listeners.apply(head.config, await this.tlsMaterial(head.config)).catch(() => undefined);
       await this.https.apply(head.config, await this.httpsMaterial(head.config)).catch(() => undefined);
+      await this.ssh.apply(head.config).catch(() => undefined);
       throw new ControlError('internal', `The new configuration could not be saved (${(err as Error).message}); nothing was changed.`);
     }
   }

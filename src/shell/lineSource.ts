@@ -46,12 +46,16 @@ export class ReadlineSource implements LineSource {
   private suspended = false;
   private muted = false;
   private completions: ((line: string) => string[]) | undefined;
+  /** What readline writes to at a terminal: one for the session, so a resize listener is added once. */
+  private proxy: Writable | undefined;
 
   constructor(
     private readonly input: NodeJS.ReadableStream & { isTTY?: boolean; readableEnded?: boolean } = process.stdin,
     private readonly output: NodeJS.WritableStream & { columns?: number } = process.stdout,
+    /** An SSH channel with a pseudo-terminal is a terminal without being a local TTY. */
+    options: { terminal?: boolean } = {},
   ) {
-    this.interactive = Boolean(input.isTTY);
+    this.interactive = options.terminal ?? Boolean(input.isTTY);
     this.open([]);
   }
 
@@ -62,7 +66,7 @@ export class ReadlineSource implements LineSource {
   private open(history: string[]): void {
     this.rl = readline.createInterface({
       input: this.input,
-      output: this.interactive ? this.mutableOutput() : undefined,
+      output: this.interactive ? (this.proxy ??= this.mutableOutput()) : undefined,
       terminal: this.interactive,
       historySize: 500,
       history,
@@ -182,6 +186,8 @@ export class ReadlineSource implements LineSource {
     });
     Object.defineProperty(proxy, 'columns', { get: () => target.columns ?? 80 });
     Object.defineProperty(proxy, 'isTTY', { value: true });
+    // A window that changes size (SIGWINCH locally, window-change over SSH): readline redraws.
+    (target as NodeJS.WritableStream & { on?: (e: string, f: () => void) => void }).on?.('resize', () => proxy.emit('resize'));
     return proxy;
   }
 }

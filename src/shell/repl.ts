@@ -1,14 +1,15 @@
 import { allCommands, findCommand } from '../commands/index.js';
 import type { DataPaths } from '../store/paths.js';
 import { EndOfInput, Interrupted } from './errors.js';
-import { Io } from './io.js';
+import { Io, type Output, stdOutput } from './io.js';
 import type { LineSource } from './lineSource.js';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../userError.js';
-import { Session } from './session.js';
+import { type Account, Session } from './session.js';
 import { tokenize } from './tokenize.js';
 import { noMoreWords } from './command.js';
+import { checkCommand } from './access.js';
 
 export interface ShellOptions {
   paths: DataPaths;
@@ -19,6 +20,10 @@ export interface ShellOptions {
   startEngine: boolean;
   /** Scripts: carry on after a failed command (--keep-going) instead of stopping there. */
   keepGoing?: boolean;
+  /** Where output goes (an SSH channel); the process's stdout and stderr when absent. */
+  output?: Output;
+  /** The appliance account the session runs as (SSH); the operating-system user when absent. */
+  account?: Account;
 }
 
 /** An unexpected error: one line for the administrator, the details in logs/shell-errors.log. */
@@ -52,8 +57,9 @@ function completeLine(line: string): string[] {
  * failed (the exit status of a script depends on it).
  */
 export async function runShell(options: ShellOptions): Promise<number> {
-  const io = new Io(options.source);
-  const session = new Session(options.paths, io);
+  const output = options.output ?? stdOutput;
+  const io = new Io(options.source, output);
+  const session = new Session(options.paths, io, options.account);
   let failures = 0;
   // A script stops at its first failure: what follows may depend on it (and end in "commit").
   const stopOnFailure = !io.interactive && !options.keepGoing;
@@ -120,6 +126,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
         restore = session.checkpoint();
       }
       if (command.maxWords !== undefined) noMoreWords(command, words.slice(1 + command.maxWords));
+      checkCommand(session, command.name);
       await command.run(session, words.slice(1));
     } catch (err) {
       // A command applies its changes whole or not at all: cancelled or failed, the draft goes back.
@@ -143,7 +150,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
   if (!stopped && !session.quitRequested && session.hasChanges()) {
     // End of a script (or ^D) with edits that were never committed: say so loudly.
     io.warn('The session ended with uncommitted changes; they were discarded. End scripts with "commit".');
-    if (!io.interactive) process.stderr.write('mxgate: uncommitted changes were discarded\n');
+    if (!io.interactive) output.err('mxgate: uncommitted changes were discarded\n');
   }
   options.source.close();
   return failures;

@@ -6,9 +6,16 @@ import { diffConfig } from '../store/diff.js';
 import type { DataPaths } from '../store/paths.js';
 import type { Config } from '../store/schema.js';
 import type { VersionMeta } from '../store/versions.js';
+import type { Role } from '../store/users.js';
 import { CommandError } from './errors.js';
+import { checkCommit } from './access.js';
 import type { Io } from './io.js';
 
+/** An appliance account (userconfig) a session runs as: over SSH its role limits what it may do. */
+export interface Account {
+  name: string;
+  role: Role;
+}
 
 /**
  * One shell session: the committed configuration it started from (the base) and the draft the
@@ -25,8 +32,10 @@ export class Session {
   constructor(
     readonly paths: DataPaths,
     readonly io: Io,
+    /** Absent for the local shell, which runs with its operating-system user's rights. */
+    readonly account?: Account,
   ) {
-    this.user = process.env.SUDO_USER || process.env.USER || safeUsername();
+    this.user = account?.name ?? (process.env.SUDO_USER || process.env.USER || safeUsername());
   }
 
   /** Start the engine for this data directory if none is running. */
@@ -122,6 +131,7 @@ export class Session {
   }
 
   async commit(comment: string): Promise<VersionMeta> {
+    checkCommit(this, this.committed, this.draft);
     const meta = await this.call('commit', { baseVersion: this.baseVersion, config: this.draft, comment, user: this.user });
     this.base = { version: meta.version, config: structuredClone(this.draft) };
     return meta;

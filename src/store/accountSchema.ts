@@ -14,6 +14,8 @@ export const UserSchema = z.object({
   name: userName,
   role: z.enum(ROLES),
   passwordHash: z.string().regex(HASH, 'is not a password hash'),
+  /** SSH public keys that log in as this account, one OpenSSH authorized_keys line each (sshconfig userkey). */
+  sshKeys: z.array(z.string().max(16384)).optional(),
 });
 export type User = z.infer<typeof UserSchema>;
 

@@ -85,3 +85,22 @@ export function describeHttps(i: Interface): string {
   const cert = i.https.certificate ?? 'the demo certificate';
   return `HTTPS on port ${i.https.port} with ${cert}${i.https.httpRedirect ? `, HTTP port ${i.https.httpRedirect} redirects to it` : ''}`;
 }
+
+/** Turn the SSH service of an interface on at a port, or off (null); port clashes are the schema's. */
+export function setInterfaceSsh(config: Config, name: string, port: number | null): Config {
+  const index = indexOf(config, name);
+  return editConfig(config, (draft) => {
+    if (port === null) delete draft.interfaces[index]!.ssh;
+    else draft.interfaces[index]!.ssh = { port };
+  });
+}
+
+export function describeSsh(i: Interface): string {
+  return i.ssh ? `SSH on port ${i.ssh.port}` : 'SSH off';
+}
+
+export type SshSettings = Config['ssh'];
+
+export function setSshSettings(config: Config, changes: Partial<SshSettings>): Config {
+  return editConfig(config, (draft) => void Object.assign(draft.ssh, changes));
+}

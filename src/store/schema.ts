@@ -42,6 +42,8 @@ export const InterfaceSchema = z.object({
       httpRedirect: z.number().int().min(1).max(65535).nullable().default(null),
     })
     .optional(),
+  /** The SSH service (the appliance shell for userconfig accounts) on this interface, absent when off. */
+  ssh: z.object({ port: z.number().int().min(1).max(65535) }).optional(),
 });
 
 const pemCertificate = z
@@ -221,6 +223,14 @@ export const ConfigSchema = z
     tlsrpt: TlsRptSchema.default(() => TlsRptSchema.parse({})),
     /** userconfig: accounts for HTTPS and SSH access (scrypt password hashes only). */
     users: z.array(UserSchema).default(() => []),
+    /** sshconfig: how the SSH service lets accounts in and how long their sessions may sit idle. */
+    ssh: z
+      .object({
+        passwordAuth: z.boolean().default(true),
+        idleTimeoutMinutes: z.number().int().min(1).max(1440).default(30),
+        maxSessions: z.number().int().min(1).max(100).default(10),
+      })
+      .default(() => ({ passwordAuth: true, idleTimeoutMinutes: 30, maxSessions: 10 })),
   })
   .superRefine((config, ctx) => {
     for (const problem of consistencyProblems(config)) ctx.addIssue({ code: 'custom', ...problem });
@@ -303,6 +313,13 @@ function consistencyProblems(config: {
       if (other) problems.push({ path: ['interfaces', index, 'https'], message: `port ${p} on interface ${iface.name} (${iface.ip}) is already used by ${other}` });
       else bound.set(key, `the ${what} service of interface ${iface.name}`);
     }
+  });
+  config.interfaces.forEach((iface, index) => {
+    if (!iface.ssh) return;
+    const key = `${iface.ip}:${iface.ssh.port}`;
+    const other = bound.get(key);
+    if (other) problems.push({ path: ['interfaces', index, 'ssh'], message: `port ${iface.ssh.port} on interface ${iface.name} (${iface.ip}) is already used by ${other}` });
+    else bound.set(key, `the SSH service of interface ${iface.name}`);
   });
   config.listeners.forEach((l, index) => {
     const iface = config.interfaces.find((i) => sameName(i.name, l.interface));

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { editConfig, notFound } from './edit.js';
 import { type Config, ConfigError } from './schema.js';
 import { HASH, ROLES, type Role, type User, userName } from './accountSchema.js';
+import { parseAuthorizedKey, type SshPublicKey } from '../pki/sshKeys.js';
 
 export { ROLES, type Role, type User } from './accountSchema.js';
 
@@ -30,6 +31,25 @@ export async function verifyPassword(hash: string, password: string): Promise<bo
   const expected = Buffer.from(m[5]!, 'base64');
   const key = await scryptAsync(password, Buffer.from(m[4]!, 'base64'), expected.length, { N: 2 ** logN, r, p, maxmem: maxmem(logN, r) });
   return timingSafeEqual(key, expected);
+}
+
+const RANK: Record<Role, number> = { guest: 0, operator: 1, administrator: 2 };
+
+/** Does an account with `role` have at least the rights of `needed`? */
+export const hasRole = (role: Role, needed: Role): boolean => RANK[role] >= RANK[needed];
+
+/** A fixed hash to verify against when the account does not exist, so timing does not tell. */
+let decoy: Promise<string> | undefined;
+
+/**
+ * The account when the name and password match, else undefined. A missing account costs the
+ * same scrypt work as a wrong password, so the answer's timing does not say which it was.
+ */
+export async function checkPassword(config: Config, name: string, password: string): Promise<User | undefined> {
+  const user = findUser(config, name);
+  decoy ??= hashPassword(randomBytes(24).toString('base64'));
+  const ok = await verifyPassword(user?.passwordHash ?? (await decoy), password);
+  return user && ok ? user : undefined;
 }
 
 /** An account name as typed (any case), checked: lower case, as accounts are named. */
@@ -81,4 +101,35 @@ export function setUser(config: Config, name: string, changes: Partial<Pick<User
     throw new ConfigError(`${user.name} is the last administrator; make another administrator first.`);
   }
   return editConfig(config, (d) => void Object.assign(d.users.find((u) => u.name === user.name)!, changes));
+}
+
+const MAX_KEYS_PER_ACCOUNT = 20;
+
+/** Add an SSH public key (one authorized_keys line) that logs in as this account. */
+export function addSshKey(config: Config, name: string, keyLine: string): { config: Config; key: SshPublicKey } {
+  const user = findUser(config, name);
+  if (!user) throw notFound('account', name, config.users.map((u) => u.name));
+  const key = parseAuthorizedKey(keyLine);
+  const keys = user.sshKeys ?? [];
+  const same = keys.findIndex((k) => parseAuthorizedKey(k).fingerprint === key.fingerprint);
+  if (same >= 0) throw new ConfigError(`Account ${user.name} has this key already (key ${same + 1}, ${key.fingerprint}).`);
+  if (keys.length >= MAX_KEYS_PER_ACCOUNT) throw new ConfigError(`Account ${user.name} has ${keys.length} keys, the most it may have; delete one first.`);
+  return { config: editConfig(config, (d) => void (d.users.find((u) => u.name === user.name)!.sshKeys = [...keys, key.line])), key };
+}
+
+/** Remove key number `n` (1-based, as `sshconfig userkey print` numbers them). */
+export function deleteSshKey(config: Config, name: string, n: number): { config: Config; key: SshPublicKey } {
+  const user = findUser(config, name);
+  if (!user) throw notFound('account', name, config.users.map((u) => u.name));
+  const keys = user.sshKeys ?? [];
+  if (!keys.length) throw new ConfigError(`Account ${user.name} has no SSH keys.`);
+  if (!Number.isInteger(n) || n < 1 || n > keys.length) throw new ConfigError(`Account ${user.name} has key${keys.length === 1 ? ' 1 only' : `s 1 to ${keys.length}`}; there is no key ${n}.`);
+  const key = parseAuthorizedKey(keys[n - 1]!);
+  return { config: editConfig(config, (d) => void (d.users.find((u) => u.name === user.name)!.sshKeys = keys.filter((_, i) => i !== n - 1))), key };
+}
+
+export function sshKeysOf(config: Config, name: string): SshPublicKey[] {
+  const user = findUser(config, name);
+  if (!user) throw notFound('account', name, config.users.map((u) => u.name));
+  return (user.sshKeys ?? []).map(parseAuthorizedKey);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GuiSessions, IDLE_MS } from '../../src/engine/https/guiSessions.js';
-import { LOGIN_LIMITS, LoginGuard } from '../../src/engine/https/loginGuard.js';
+import { LOGIN_LIMITS, LoginGuard } from '../../src/engine/access/loginGuard.js';
 import { deliveryChart } from '../../src/engine/https/chart.js';
 import { TlsOutcomeCounter } from '../../src/engine/delivery/tlsOutcomes.js';
 

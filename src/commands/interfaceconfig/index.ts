@@ -3,10 +3,10 @@ import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import { checkIp, checkName, checkOptionalHostname } from '../answers.js';
 import type { Session } from '../../shell/session.js';
-import { addInterface, deleteInterface, describeHttps, editInterface, findInterface, type HttpsSetting, listenersOnInterface, portOrNone, setInterfaceHttps } from '../../store/interfaces.js';
+import { addInterface, deleteInterface, describeHttps, describeSsh, editInterface, findInterface, type HttpsSetting, listenersOnInterface, portOrNone, setInterfaceHttps, setInterfaceSsh } from '../../store/interfaces.js';
 import type { Config, Interface } from '../../store/schema.js';
 
-const describe = (config: Config, i: Interface) => `${i.name} (${i.ip}/${i.hostname ?? config.hostname}) ${describeHttps(i)}`;
+const describe = (config: Config, i: Interface) => `${i.name} (${i.ip}/${i.hostname ?? config.hostname}) ${describeHttps(i)}, ${describeSsh(i)}`;
 
 /**
  * The HTTPS question of the dialog (the appliance asks per service): on or off, port, the
@@ -30,6 +30,13 @@ async function askHttps(session: Session, iface: Interface): Promise<HttpsSettin
     validate: (s) => portOrNone('HTTP redirect port', s),
   });
   return { port, certificate, httpRedirect: redirect };
+}
+
+/** The SSH question of the dialog: the appliance shell for userconfig accounts, on or off and its port. */
+async function askSsh(session: Session, iface: Interface): Promise<number | null> {
+  const io = session.io;
+  if (!(await io.confirm('Do you want to enable SSH (the appliance shell for userconfig accounts) on this interface?', iface.ssh !== undefined))) return null;
+  return io.askInt('Which port do you want to use for SSH?', { default: iface.ssh?.port ?? 22, min: 1, max: 65535 });
 }
 
 function printList(session: Session): void {
@@ -75,6 +82,7 @@ async function editDialog(session: Session): Promise<void> {
   });
   let draft = editInterface(session.draft, iface.name, { name, ip, hostname });
   draft = setInterfaceHttps(draft, name, await askHttps(session, findInterface(draft, name)!));
+  draft = setInterfaceSsh(draft, name, await askSsh(session, findInterface(draft, name)!));
   session.draft = draft;
   io.print(`Interface ${name} changed.`);
   warnDemo(session, findInterface(draft, name)!);
@@ -119,6 +127,7 @@ export const interfaceconfig: Command = {
     'interfaceconfig new NAME --ip ADDR [--hostname HOST]',
     'interfaceconfig edit NAME [--name NEW] [--ip ADDR] [--hostname HOST]',
     'interfaceconfig edit NAME --https PORT|none [--https-certificate PROFILE] [--http-redirect PORT|none]',
+    'interfaceconfig edit NAME --ssh PORT|none',
     'interfaceconfig delete NAME',
   ],
   keywords: ['list', 'new', 'edit', 'delete'],
@@ -132,6 +141,7 @@ export const interfaceconfig: Command = {
       https: { type: 'string' },
       'https-certificate': { type: 'string' },
       'http-redirect': { type: 'string' },
+      ssh: { type: 'string' },
     });
     const name = takeWords(this, positionals, verb!.toLowerCase() === 'list' ? 0 : 1)[0];
     switch (verb!.toLowerCase()) {
@@ -152,13 +162,16 @@ export const interfaceconfig: Command = {
         if (values.ip !== undefined) changes.ip = values.ip;
         if (values.hostname !== undefined) changes.hostname = values.hostname || undefined;
         const httpsOptions = values.https !== undefined || values['https-certificate'] !== undefined || values['http-redirect'] !== undefined;
-        if (Object.keys(changes).length === 0 && !httpsOptions) throw new CommandError('Nothing to change: give --name, --ip, --hostname or --https.');
+        if (Object.keys(changes).length === 0 && !httpsOptions && values.ssh === undefined) throw new CommandError('Nothing to change: give --name, --ip, --hostname, --https or --ssh.');
         let draft = Object.keys(changes).length ? editInterface(session.draft, required(this, name, 'NAME'), changes) : session.draft;
         const iface = findInterface(draft, values.name ?? required(this, name, 'NAME'));
         if (!iface) throw new CommandError(`No interface named "${name}". Known: ${draft.interfaces.map((i) => i.name).join(', ')}.`);
         if (httpsOptions) draft = setInterfaceHttps(draft, iface.name, httpsFrom(iface, values));
+        if (values.ssh !== undefined) draft = setInterfaceSsh(draft, iface.name, portOrNone('--ssh', values.ssh));
         session.draft = draft;
-        session.io.print(`Interface ${iface.name} changed: ${describeHttps(findInterface(draft, iface.name)!)}.`);
+        const changed = findInterface(draft, iface.name)!;
+        session.io.print(`Interface ${iface.name} changed: ${describeHttps(changed)}, ${describeSsh(changed)}.`);
+        if (values.ssh !== undefined && changed.ssh && !draft.users.length) session.io.warn('There are no accounts yet: create one with "userconfig new NAME --role administrator" so someone can log in over SSH.');
         warnDemo(session, findInterface(draft, iface.name)!);
         return;
       }

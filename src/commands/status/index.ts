@@ -60,5 +60,9 @@ export const status: Command = {
       const url = `https://${h.ip.includes(':') ? `[${h.ip}]` : h.ip}:${h.port}/`;
       io.print(`HTTPS (GUI):       ${h.interface} ${url} with certificate ${h.certificate}${h.httpRedirect ? `; HTTP port ${h.httpRedirect} redirects to it` : ''}`);
     }
+    for (const h of s.ssh ?? []) {
+      const who = h.sessions.map((x) => `${x.account} from ${x.address}`);
+      io.print(`SSH:               ${h.interface} ${h.ip} port ${h.port}: ${who.length ? `${who.length} logged in (${who.join(', ')})` : 'nobody logged in'}`);
+    }
   },
 };

@@ -39,6 +39,7 @@ export const OPERATIONS = {
   'tlsrpt-send': none,
   recipients: none,
   'tls-outcomes': none,
+  'ssh-hostkeys': none,
   bounce: z
     .object({ mid: z.number().int().min(1).optional(), domain: domain.optional(), sender: z.string().max(320).optional(), all: z.literal(true).optional() })
     .strict()
@@ -65,6 +66,8 @@ export interface EngineStatus {
   storage: { freeMb: number; reserveMb: number; accepting: boolean; mailLog: string };
   /** The HTTPS management interface on each interface where it is on. */
   https: HttpsStatus[];
+  /** The SSH service on each interface where it is on, with its open sessions. */
+  ssh: SshStatus[];
   /** Why the committed configuration could not be applied when the engine started, if it could not. */
   startupProblem?: string;
 }
@@ -75,6 +78,13 @@ export interface HttpsStatus {
   port: number;
   httpRedirect: number | null;
   certificate: string;
+}
+
+export interface SshStatus {
+  interface: string;
+  ip: string;
+  port: number;
+  sessions: { account: string; address: string; since: string }[];
 }
 
 /** What each operation answers. */
@@ -96,6 +106,8 @@ export interface Results {
   /** Outbound messages per hour by TLS outcome, the last 24 hours (the GUI's chart). */
   'tls-outcomes': HourCounts[];
   bounce: { recipients: number };
+  /** The SSH host keys' fingerprints (sshconfig hostkey print). */
+  'ssh-hostkeys': { type: string; bits: number; fingerprint: string }[];
 }
 
 export type ErrorCode = 'bad-request' | 'unknown-op' | 'stale' | 'invalid' | 'apply' | 'no-changes' | 'not-found' | 'internal';

@@ -12,11 +12,12 @@ import { call, ControlError } from '../control/dispatch.js';
 import type { DataPaths } from '../../store/paths.js';
 import type { Config } from '../../store/schema.js';
 import type { Role } from '../../store/accountSchema.js';
+import { hasRole } from '../../store/users.js';
 import { UserError } from '../../userError.js';
 import { formatChanges } from '../../store/diff.js';
 import { type GuiSession, type GuiSessions, pendingChanges, sameToken } from './guiSessions.js';
-import type { LoginGuard } from './loginGuard.js';
-import type { AuditLog } from './audit.js';
+import type { LoginGuard } from '../access/loginGuard.js';
+import type { AuditLog } from '../access/audit.js';
 import { HSTS } from './tlsProfile.js';
 
 /** Templates and the style sheet live beside the code, not in a build: gui/ at the package root. */
@@ -37,7 +38,6 @@ export interface GuiDeps {
 }
 
 /** Who may do what: guests look, operators change all but certificates and accounts, administrators all. */
-const RANK: Record<Role, number> = { guest: 0, operator: 1, administrator: 2 };
 
 export type Need = 'operator' | 'administrator';
 
@@ -95,7 +95,7 @@ export function render(page: Pick<Page, 'reply' | 'session' | 'stale'>, view: st
   const changes = pendingChanges(s);
   const html = eta.render(view, {
     ...data,
-    me: { user: s.user, role: s.role, canEdit: RANK[s.role] >= RANK.operator, isAdmin: s.role === 'administrator' },
+    me: { user: s.user, role: s.role, canEdit: hasRole(s.role, 'operator'), isAdmin: s.role === 'administrator' },
     csrf: s.csrf,
     flash,
     pending: { count: changes.length, lines: formatChanges(changes), base: s.base?.version },
@@ -164,7 +164,7 @@ export async function buildGui(deps: GuiDeps, https: TlsOptions, modules: PageMo
       return reply.code(403).type('text/plain').send('This form is not from this session (missing or wrong CSRF token); reload the page and try again.\n');
     }
     const needs = req.routeOptions.config.needs ?? 'operator';
-    if (RANK[req.gui!.role] < RANK[needs]) {
+    if (!hasRole(req.gui!.role, needs)) {
       return reply.code(403).type('text/plain').send(`Your account (${req.gui!.role}) may not do this; it needs the ${needs} role.\n`);
     }
   });

@@ -1,13 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { call } from '../../control/dispatch.js';
-import { hashPassword, verifyPassword } from '../../../store/users.js';
+import { checkPassword } from '../../../store/users.js';
 import { clientAddress, eta, field, type GuiDeps, LOGIN_COOKIE, type Router, SESSION_COOKIE } from '../gui.js';
 import { sameToken, token } from '../guiSessions.js';
 
 const COOKIE = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' } as const;
-
-/** A fixed hash to verify against when the account does not exist, so timing does not tell. */
-let decoy: Promise<string> | undefined;
 
 /**
  * Log in and out. The login form is protected like every other form: its token is paired with a
@@ -41,10 +38,8 @@ export function loginRoutes(_router: Router, deps: GuiDeps, app: FastifyInstance
       return form(req, reply, `Too many failed logins${verdict.reason === 'locked' ? ' for this account' : ' from your address'}; try again in ${verdict.retryAfterSeconds} s.`, 429);
     }
     const head = await call(deps.handlers, 'config', {});
-    const user = head.config.users.find((u) => u.name === name);
-    decoy ??= hashPassword(token());
-    const ok = await verifyPassword(user?.passwordHash ?? (await decoy), password);
-    if (!user || !ok) {
+    const user = await checkPassword(head.config, name, password);
+    if (!user) {
       const { locked } = deps.guard.failed(address, name);
       deps.audit.write('Warning', `GUI login failed for ${name || '(empty)'} from ${address}${locked ? '; the account is locked for 15 minutes' : ''}`);
       return form(req, reply, 'Login failed: wrong account name or password.', 401);
