@@ -27,8 +27,13 @@ export interface Run {
 
 /** Run the real program (compiled, as users run it) with stdin from `input`. */
 export function mxgate(home: string, args: string[], input = ''): Promise<Run> {
+  return runProgram(process.execPath, [BIN, '--home', home, ...args], input, TEST_ENV);
+}
+
+/** Run any program with stdin from `input`; collect its output and exit status. */
+export function runProgram(command: string, args: string[], input = '', env: NodeJS.ProcessEnv = TEST_ENV): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--home', home, ...args], { env: TEST_ENV });
+    const child = spawn(command, args, { env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

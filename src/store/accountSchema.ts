@@ -1,4 +1,13 @@
 import { z } from 'zod';
+import { parseAuthorizedKey } from '../pki/sshKeys.js';
+
+function isUsableKey(line: string): boolean {
+  try {
+    return parseAuthorizedKey(line).line === line;
+  } catch {
+    return false;
+  }
+}
 
 /** The shape of an account in the configuration (operations and hashing: users.ts). */
 export const ROLES = ['administrator', 'operator', 'guest'] as const;
@@ -15,7 +24,7 @@ export const UserSchema = z.object({
   role: z.enum(ROLES),
   passwordHash: z.string().regex(HASH, 'is not a password hash'),
   /** SSH public keys that log in as this account, one OpenSSH authorized_keys line each (sshconfig userkey). */
-  sshKeys: z.array(z.string().max(16384)).optional(),
+  sshKeys: z.array(z.string().max(16384).refine(isUsableKey, 'is not a usable SSH public key')).optional(),
 });
 export type User = z.infer<typeof UserSchema>;
 

@@ -20,7 +20,7 @@ after(() => cleanup(home));
 test('an account is stored as an scrypt hash; the password is in no file, output or log', async () => {
   const out = await shellOk(home, 'userconfig new Alice --role operator --password-file alice.pw', 'userconfig', 'showchanges', 'commit "alice"');
   assert.match(out, /Account alice \(operator\) created/);
-  assert.match(out, /^alice +operator$/m);
+  assert.match(out, /^alice +operator +0$/m);
   assert.doesNotMatch(out, /correct horse|scrypt\$/, 'neither the password nor the hash is shown');
   const [alice] = (await committed()).users;
   assert.equal(alice!.name, 'alice');

@@ -73,15 +73,19 @@ test('interfaceconfig turns HTTPS on; the demo certificate is presented and warn
   assert.match(clash.stderr, new RegExp(`port ${listenerPort} on interface Management \\(127\\.0\\.0\\.1\\) is already used by`));
 });
 
-test('the interfaceconfig dialog asks for HTTPS: on or off, port, certificate and redirect', async () => {
+test('the interfaceconfig dialog asks for HTTPS (on or off, port, certificate and redirect) and SSH', async () => {
   const other = await freePort();
-  const run = await mxgate(home, [], ['interfaceconfig', 'EDIT', '1', '', '', '', 'Y', String(other), '1', 'none', '', 'showchanges', 'clearchanges', ''].join('\n'));
+  const sshPort = await freePort();
+  const run = await mxgate(home, [], ['interfaceconfig', 'EDIT', '1', '', '', '', 'Y', String(other), '1', 'none', 'Y', String(sshPort), '', 'showchanges', 'clearchanges', ''].join('\n'));
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /Do you want to enable HTTPS \(the management interface\) on this interface\? \[Y\]/, 'the current state is the default');
   assert.match(run.stdout, /Which port do you want to use for HTTPS\?\n\[\d+\]>/);
   assert.match(run.stdout, /Choose the certificate the HTTPS service presents:\n1\. Demo \(demo: browsers will warn\)/);
   assert.match(run.stdout, new RegExp(`HTTPS on port ${other} with Demo`));
+  assert.match(run.stdout, /Do you want to enable SSH \(the appliance shell for userconfig accounts\) on this interface\? \[N\]/);
+  assert.match(run.stdout, new RegExp(`HTTPS on port ${other} with Demo, SSH on port ${sshPort}`));
   assert.match(run.stdout, /interfaces\.Management\.https/, 'showchanges lists it');
+  assert.match(run.stdout, /interfaces\.Management\.ssh/);
 });
 
 test('TLS 1.2+ with forward-secret AEAD suites only, HSTS on every answer, HTTP only redirects', async () => {
@@ -282,7 +286,7 @@ test("users: an administrator manages accounts with the shell's rules; anyone ch
   await gui.post('/users/new', { name: 'Carol', role: 'operator', password: 'long enough pass', confirm: 'long enough pass' });
   assert.match(await gui.flash('/users'), /Account carol created/);
   await gui.post('/commit', { comment: 'carol' });
-  assert.match(await shellOk(home, 'userconfig'), /^carol +operator$/m);
+  assert.match(await shellOk(home, 'userconfig'), /^carol +operator +0$/m);
 
   const carol = new GuiClient(port, '127.0.0.5');
   assert.equal((await carol.login('carol', 'long enough pass')).status, 303);
@@ -296,6 +300,32 @@ test("users: an administrator manages accounts with the shell's rules; anyone ch
   assert.match(await shellOk(home, 'rollbackconfig list'), /carol +Password change of carol +\(current\)/);
   assert.equal((await new GuiClient(port, '127.0.0.5').login('carol', 'a new long one')).status, 303, 'the new password works');
   assert.equal((await carol.get('/')).status, 200, 'the session goes on');
+});
+
+test('SSH in the GUI: the port, password login and host key fingerprints on IP Interfaces; keys on Users', async () => {
+  const gui = new GuiClient(port);
+  await gui.login('admin', 'correct horse battery');
+  await gui.get('/interfaces');
+  const printed = (await shellOk(home, 'sshconfig hostkey print')).match(/SHA256:\S+/g)!;
+  for (const fp of printed) assert.ok(gui.last.includes(fp), `the page shows ${fp}`);
+  const sshPort = await freePort();
+  await gui.post('/interfaces/ssh', { interface: 'Management', ssh: String(sshPort) });
+  await gui.post('/interfaces/ssh-settings', { idle: '15', sessions: '3' });
+  await gui.post('/users/ssh-key', { name: 'ops', key: 'ssh-rsa AAAA' });
+  assert.match(await gui.flash('/users'), /The ssh-rsa key cannot be read|no base64/);
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBZuvySqlYO/oIkf4V0pOU9anZQMw5nQpqPPF0nuqMzi ops@laptop';
+  await gui.post('/users/ssh-key', { name: 'ops', key });
+  assert.match(await gui.flash('/users'), /SSH key added to ops/);
+  await gui.post('/commit', { comment: 'ssh from the GUI' });
+  assert.match(await shellOk(home, 'interfaceconfig list'), new RegExp(`SSH on port ${sshPort}`));
+  const settings = await shellOk(home, 'sshconfig print', 'sshconfig userkey print ops');
+  assert.match(settings, /Password login: disabled/, 'an unticked box turns password login off');
+  assert.match(settings, /closed after 15 minute\(s\); at most 3 session\(s\)/);
+  assert.match(settings, /^1 +ssh-ed25519 +256 +SHA256:\S+ +ops@laptop$/m);
+  const clerk = new GuiClient(port, '127.0.0.4');
+  assert.equal((await clerk.login('clerk', 'operator passphrase')).status, 303);
+  assert.equal((await clerk.post('/interfaces/ssh', { interface: 'Management', ssh: '' })).status, 403, 'an operator may not');
+  await shellOk(home, 'interfaceconfig edit Management --ssh none', 'sshconfig password-auth enable', 'sshconfig userkey delete ops 1', 'commit "ssh off again"');
 });
 
 test('listeners: sender groups and the TLS of a mail flow policy, edited in the GUI, reach the SMTP listener on commit', async () => {

@@ -4,7 +4,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { cleanup, freePort, mxgate, shellOk, stopEngine, tempHome, until } from '../helpers.js';
+import { BIN, cleanup, freePort, mxgate, type Run, runProgram, shellOk, stopEngine, TEST_ENV, tempHome, until } from '../helpers.js';
 import { KEY, Terminal } from '../terminal.js';
 
 /**
@@ -18,12 +18,7 @@ let home: string;
 let port: number;
 let keyDir: string;
 const PASSWORD = 'correct horse battery';
-
-interface Ssh {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const IDLE_SECONDS = 8;
 
 /** The OpenSSH client: no known_hosts, no agent, the test's own key unless told otherwise. */
 function sshArgs(user: string, options: { key?: string; password?: boolean; from?: string; port?: number; extra?: string[] } = {}): string[] {
@@ -41,18 +36,9 @@ function sshArgs(user: string, options: { key?: string; password?: boolean; from
 }
 
 /** Run ssh with `input` on stdin (a password comes from SSH_ASKPASS). */
-function ssh(user: string, command: string[], input = '', options: Parameters<typeof sshArgs>[1] & { askpass?: string } = {}): Promise<Ssh> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env, ...(options.askpass ? { SSH_ASKPASS: options.askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' } : {}) };
-    const child = spawn('ssh', [...sshArgs(user, options), ...command], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+function ssh(user: string, command: string[], input = '', options: Parameters<typeof sshArgs>[1] & { askpass?: string } = {}): Promise<Run> {
+  const env = { ...process.env, ...(options.askpass ? { SSH_ASKPASS: options.askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' } : {}) };
+  return runProgram('ssh', [...sshArgs(user, options), ...command], input, env);
 }
 
 const audit = () => readFile(path.join(home, 'logs', 'cli_logs', 'cli.current'), 'utf8');
@@ -83,7 +69,12 @@ before(async () => {
   keyDir = await tempHome();
   port = await freePort();
   await writeFile(path.join(keyDir, 'pw'), `${PASSWORD}\n`);
-  await mkdir(path.join(home, 'configuration'), { mode: 0o700 });
+  // Sessions without input close after IDLE_SECONDS here (the configured minutes otherwise).
+  const started = await new Promise<number | null>((resolve) =>
+    spawn(process.execPath, [BIN, '--home', home, 'engine', 'start'], { env: { ...TEST_ENV, MXGATE_SSH_IDLE_SECONDS: String(IDLE_SECONDS) }, stdio: 'ignore' }).on('close', resolve),
+  );
+  assert.equal(started, 0);
+  await mkdir(path.join(home, 'configuration'), { recursive: true, mode: 0o700 });
   await writeFile(path.join(home, 'configuration', 'admin.pw'), `${PASSWORD}\n`);
   const adminKey = await newKey('admin');
   await newKey('stranger');
@@ -263,6 +254,23 @@ test('sessions beyond the limit are refused with a message', async () => {
     await new Promise((resolve) => held.on('close', resolve));
   }
   await shellOk(home, 'sshconfig setup --max-sessions 10', 'commit "ten sessions"');
+});
+
+test('a session where nothing is typed is closed after the idle time, and says so', async () => {
+  const held = spawn('ssh', [...sshArgs('admin'), '-T'], { env: process.env });
+  let out = '';
+  let err = '';
+  held.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  held.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const closed = new Promise<number | null>((resolve) => held.on('close', resolve));
+  held.stdin.write('version\n');
+  await until(home, 'the session to answer', () => /mxgate version/.test(out));
+  // stdin stays open: only the idle timer can end the session (bounded, so a regression fails, not hangs).
+  const limit = setTimeout(() => held.kill(), (IDLE_SECONDS + 20) * 1000);
+  await closed;
+  clearTimeout(limit);
+  assert.match(err, new RegExp(`mxgate: nothing was typed for ${IDLE_SECONDS} s; the session is closed`));
+  assert.match(await audit(), new RegExp(`SSH session of admin from 127\\.0\\.0\\.1 closed after ${IDLE_SECONDS} s without input`));
 });
 
 test('a commit over SSH moves the port; the session that made it ends normally; the host key stays across restarts', async () => {

@@ -21,7 +21,7 @@ export const userconfig: Command = {
     const io = session.io;
     const list = () => {
       const users = session.draft.users;
-      io.print(...(users.length ? formatTable(['Account', 'Role'], users.map((u) => [u.name, u.role])) : ['No accounts: HTTPS and SSH access have nobody to log in.']));
+      io.print(...(users.length ? formatTable(['Account', 'Role', 'SSH keys'], users.map((u) => [u.name, u.role, String(u.sshKeys?.length ?? 0)])) : ['No accounts: HTTPS and SSH access have nobody to log in.']));
     };
     switch ((verb ?? 'list').toLowerCase()) {
       case 'list':

@@ -256,15 +256,19 @@ export class SshManager {
     audit.write('Info', `SSH session: ${live.account} from ${live.address}: ${kind}`);
     const shell = startChannelShell({ paths: this.deps.paths, account: { name: live.account, role: live.role }, channel, pty, command });
     let idle: NodeJS.Timeout | undefined;
-    const idleMs = settings.idleTimeoutMinutes * 60_000;
+    let idledOut = false;
+    // Seconds from MXGATE_SSH_IDLE_SECONDS (tests), else the configured minutes.
+    const idleSeconds = Number(process.env.MXGATE_SSH_IDLE_SECONDS) || settings.idleTimeoutMinutes * 60;
+    const idleText = idleSeconds % 60 ? `${idleSeconds} s` : `${idleSeconds / 60} minute(s)`;
     const rearm = () => {
       clearTimeout(idle);
       idle = setTimeout(() => {
-        audit.write('Info', `SSH session of ${live.account} from ${live.address} closed after ${settings.idleTimeoutMinutes} idle minute(s)`);
-        if (channel.writable) channel.write(`\r\nmxgate: the session was idle for ${settings.idleTimeoutMinutes} minute(s) and is closed.\r\n`);
+        audit.write('Info', `SSH session of ${live.account} from ${live.address} closed after ${idleText} without input`);
+        if (channel.writable) (pty ? channel : channel.stderr).write(`\r\nmxgate: nothing was typed for ${idleText}; the session is closed.\r\n`);
+        idledOut = true;
+        // The shell sees the end of its input and stops; the connection closes after its exit status.
         shell.hangup();
-        live.client.end();
-      }, idleMs);
+      }, idleSeconds * 1000);
     };
     // One command reads no input: it runs to its end. A shell is idle while nothing is typed.
     if (command === undefined) {
@@ -276,9 +280,11 @@ export class SshManager {
       clearTimeout(idle);
       live.shells -= 1;
       audit.write('Info', `SSH session of ${live.account} from ${live.address} ended with exit status ${status}`);
-      if (!channel.writable) return;
-      channel.exit(status);
-      channel.end();
+      if (channel.writable) {
+        channel.exit(status);
+        channel.end();
+      }
+      if (idledOut) live.client.end();
     });
     return shell.resize;
   }

@@ -2,7 +2,7 @@ import { ALERT_CLASSES, ALERT_SEVERITIES, CLASS_LABELS } from '../../../store/al
 import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient } from '../../../store/alertEdits.js';
 import { emailProblem } from '../../../store/grammar.js';
 import { TLS_LEVELS } from '../../../store/hat.js';
-import { describeHttps, portOrNone, setInterfaceHttps } from '../../../store/interfaces.js';
+import { describeHttps, describeSsh, portOrNone, setInterfaceHttps, setInterfaceSsh, setSshSettings } from '../../../store/interfaces.js';
 import { addGroupPattern, parseTlsLevel, removeGroupPattern, setHatDefaults, setListenerCertificate, setPolicy } from '../../../store/listenerPolicy.js';
 import { ConfigError } from '../../../store/schema.js';
 import { call } from '../../control/dispatch.js';
@@ -76,13 +76,35 @@ export function settingsRoutes(router: Router, deps: GuiDeps): void {
 
   router.post('/alerts/recipients/delete', (page) => edit(page, '/alerts', (d) => deleteAlertRecipient(d, field(page.form, 'email')), `${field(page.form, 'email')} no longer receives alerts.`));
 
-  router.get('/interfaces', (page) =>
+  router.get('/interfaces', async (page) =>
     render(page, 'interfaces', {
       title: 'IP Interfaces',
-      interfaces: page.draft.interfaces.map((i) => ({ ...i, described: describeHttps(i) })),
+      interfaces: page.draft.interfaces.map((i) => ({ ...i, described: `${describeHttps(i)}, ${describeSsh(i)}` })),
       certificates: page.draft.certificates.map((c) => ({ name: c.name, demo: c.demo })),
       hostname: page.draft.hostname,
+      ssh: page.draft.ssh,
+      hostKeys: await call(deps.handlers, 'ssh-hostkeys', {}).catch(() => []),
     }),
+  );
+
+  router.post(
+    '/interfaces/ssh',
+    (page) => edit(page, '/interfaces', (d) => setInterfaceSsh(d, field(page.form, 'interface'), port(field(page.form, 'ssh'), 'SSH port')), `SSH settings of interface ${field(page.form, 'interface')} changed.`),
+    'administrator',
+  );
+
+  router.post(
+    '/interfaces/ssh-settings',
+    (page) =>
+      edit(page, '/interfaces', (d) => {
+        const whole = (name: string, min: number, max: number) => {
+          const n = Number(field(page.form, name));
+          if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name === 'idle' ? 'Idle timeout' : 'Sessions'}: a whole number from ${min} to ${max}.`);
+          return n;
+        };
+        return setSshSettings(d, { passwordAuth: field(page.form, 'passwordAuth') === 'on', idleTimeoutMinutes: whole('idle', 1, 1440), maxSessions: whole('sessions', 1, 100) });
+      }, 'SSH login settings changed.'),
+    'administrator',
   );
 
   router.post(

@@ -1,6 +1,6 @@
 import { ROLES } from '../../../store/accountSchema.js';
 import { ConfigError } from '../../../store/schema.js';
-import { addUser, checkAccountName, deleteUser, findUser, hashPassword, parseRole, passwordProblem, setUser, verifyPassword } from '../../../store/users.js';
+import { addSshKey, addUser, checkAccountName, deleteSshKey, deleteUser, findUser, hashPassword, parseRole, passwordProblem, setUser, sshKeysOf, verifyPassword } from '../../../store/users.js';
 import { UserError } from '../../../userError.js';
 import { call, ControlError } from '../../control/dispatch.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
@@ -16,7 +16,11 @@ async function newHash(page: Page, name: string): Promise<string> {
 
 /** System Administration > Users (administrators), and every account's own password. */
 export function userRoutes(router: Router, deps: GuiDeps): void {
-  router.get('/users', (page) => render(page, 'users', { title: 'Users', users: page.draft.users.map((u) => ({ name: u.name, role: u.role })), roles: ROLES }));
+  router.get('/users', (page) => render(page, 'users', { title: 'Users', users: page.draft.users.map((u) => ({ name: u.name, role: u.role, keys: sshKeysOf(page.draft, u.name) })), roles: ROLES }));
+
+  router.post('/users/ssh-key', (page) => edit(page, '/users', (d) => addSshKey(d, field(page.form, 'name'), field(page.form, 'key')).config, `SSH key added to ${field(page.form, 'name')}.`), 'administrator');
+
+  router.post('/users/ssh-key/delete', (page) => edit(page, '/users', (d) => deleteSshKey(d, field(page.form, 'name'), Number(field(page.form, 'n'))).config, `SSH key removed from ${field(page.form, 'name')}.`), 'administrator');
 
   router.post('/users/new', (page) => edit(page, '/users', async (d) => {
     const name = checkAccountName(field(page.form, 'name'));
