@@ -8,7 +8,8 @@
  * Each case runs ROUNDS times, mxgate and Postfix taking turns to go first; the table gives the
  * median of each and the range of the per-round ratios (single runs on this machine vary by ±30 %).
  *
- *   node --import tsx bench/vs-postfix.ts [SECONDS_PER_CASE] [ROUNDS]
+ *   node --import tsx bench/vs-postfix.ts [SECONDS_PER_CASE] [ROUNDS] [CASE]
+ * CASE picks the cases whose mode or label contains it (e.g. "100 KB", "plain1").
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { load as loadWith } from './load.js';
 
 const SECONDS = Number(process.argv[2] ?? 8);
 const ROUNDS = Number(process.argv[3] ?? 3);
+const ONLY = process.argv[4];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const CONCURRENCY = 16;
 
@@ -147,7 +149,7 @@ const postfix = await startPostfix({ domain: 'example.net', hostname: 'mx.test.e
 const rows: string[][] = [];
 const extras: string[] = [];
 try {
-  for (const c of CASES) {
+  for (const c of CASES.filter((k) => !ONLY || k.mode === ONLY || k.label.includes(ONLY))) {
     const runs: { m: Awaited<ReturnType<typeof load>>; p: Awaited<ReturnType<typeof load>> }[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       // Taking turns at going first cancels a drift of the machine within the round.

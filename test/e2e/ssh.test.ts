@@ -197,6 +197,26 @@ test('roles: a guest looks but commits nothing, an operator may not touch accoun
   assert.match(await shellOk(home, 'rollbackconfig list'), /oper +by oper/);
 });
 
+test('modern algorithms only: curve25519 and chacha20-poly1305 are chosen; SHA-1, CBC/CTR and ssh-rsa host keys are refused', async () => {
+  const chosen = await ssh('admin', ['version'], '', { extra: ['-v'] });
+  assert.equal(chosen.code, 0, chosen.stderr);
+  assert.match(chosen.stderr, /kex: algorithm: curve25519-sha256/);
+  assert.match(chosen.stderr, /kex: host key algorithm: ssh-ed25519/);
+  assert.match(chosen.stderr, /kex: server->client cipher: chacha20-poly1305@openssh\.com/);
+  for (const [option, why] of [
+    ['KexAlgorithms=diffie-hellman-group14-sha1,diffie-hellman-group-exchange-sha1', /no matching key exchange method/],
+    ['Ciphers=aes128-ctr,aes256-cbc', /no matching cipher/],
+    ['HostKeyAlgorithms=ssh-rsa', /Received disconnect from 127\.0\.0\.1|Connection closed by 127\.0\.0\.1|no matching host key type/],
+  ] as const) {
+    const refused = await ssh('admin', ['version'], '', { extra: ['-v', '-o', option] });
+    assert.equal(refused.code, 255, option);
+    assert.match(refused.stderr, why, option);
+  }
+  assert.match(await audit(), /closed: the client accepts only ssh-rsa \(SHA-1\) host key signatures/);
+  const rsa = await ssh('admin', ['version'], '', { extra: ['-o', 'HostKeyAlgorithms=rsa-sha2-512'] });
+  assert.equal(rsa.code, 0, 'the RSA host key signs with SHA-512');
+});
+
 test('no forwarding of any kind, no subsystems', async () => {
   const stdio = await ssh('admin', [], '', { extra: ['-W', '127.0.0.1:25'] });
   assert.equal(stdio.code, 255);
@@ -226,6 +246,13 @@ test('interactive ssh -tt: prompt, Tab, history, Ctrl-C, window size, Ctrl-D', a
     at = await t.waitFor(/> version$/, at);
     t.type(KEY.enter);
     at = await t.waitFor(/mxgate version [\s\S]*> $/, at);
+    t.line('passwd admin');
+    at = await t.waitFor(/Enter the password for admin:/, at);
+    t.type('secret typed here');
+    at = await t.waitFor(/\*{17}/, at);
+    assert.doesNotMatch(t.text, /secret typed here/, 'the passphrase is masked');
+    t.type(KEY.ctrlC);
+    at = await t.waitFor(/passwd cancelled[\s\S]*> $/, at);
     t.line('interfaceconfig');
     at = await t.waitFor(/- EDIT - [\s\S]*\[\]> $/, at);
     t.type(KEY.ctrlC);

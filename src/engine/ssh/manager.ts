@@ -176,6 +176,13 @@ export class SshManager {
       client.end();
     }, LOGIN_GRACE_MS);
     client.on('error', () => undefined);
+    // ssh2 always offers "ssh-rsa" (SHA-1 signatures) for an RSA host key, whatever the list says;
+    // a client that picks it gets no further than the key exchange.
+    client.on('handshake', (negotiated: { serverHostKey?: string }) => {
+      if (negotiated.serverHostKey !== 'ssh-rsa') return;
+      audit.write('Warning', `SSH connection from ${address} closed: the client accepts only ssh-rsa (SHA-1) host key signatures`);
+      client.end();
+    });
     client.on('authentication', (ctx) => {
       auth.handle(ctx).then(
         ({ tooMany }) => {
@@ -284,7 +291,9 @@ export class SshManager {
         channel.exit(status);
         channel.end();
       }
-      if (idledOut) live.client.end();
+      // The client leaves once its channel is closed; one that holds the connection open is closed a little later
+      // (ending it at once could cut off the message and the exit status).
+      if (idledOut) setTimeout(() => live.client.end(), 2000).unref();
     });
     return shell.resize;
   }
