@@ -332,6 +332,15 @@ export class Engine {
     if (problems.length) throw new ControlError('invalid', `The configuration is not valid:\n  ${problems.join('\n  ')}`);
   }
 
+  /** What a commit applies, in order: the SMTP listeners, the HTTPS interface, the SSH service. */
+  private services(): ((config: Config) => Promise<unknown>)[] {
+    return [
+      async (config) => this.listeners.apply(config, await this.tlsMaterial(config)),
+      async (config) => this.https.apply(config, await this.httpsMaterial(config)),
+      (config) => this.ssh.apply(config),
+    ];
+  }
+
   private serialize<T>(task: () => Promise<T>): Promise<T> {
     const run = this.commitChain.then(task, task);
     this.commitChain = run.catch(() => undefined);
@@ -358,19 +367,16 @@ export class Engine {
     const user = typeof req.user === 'string' && req.user ? req.user : 'unknown';
     const comment = typeof req.comment === 'string' ? req.comment : '';
     if (hasControlCharacters(comment) || hasControlCharacters(user)) throw new ControlError('bad-request', 'The comment or user name contains control characters; nothing was committed.');
+    const services = this.services();
     try {
-      await this.listeners.apply(config, await this.tlsMaterial(config));
-      try {
-        await this.https.apply(config, await this.httpsMaterial(config));
+      for (const [i, apply] of services.entries()) {
         try {
-          await this.ssh.apply(config);
+          await apply(config);
         } catch (err) {
-          await this.https.apply(head.config, await this.httpsMaterial(head.config)).catch(() => undefined);
+          // The services already moved go back, newest first: all of the new version or none of it.
+          for (const undo of services.slice(0, i).reverse()) await undo(head.config).catch(() => undefined);
           throw err;
         }
-      } catch (err) {
-        await this.listeners.apply(head.config, await this.tlsMaterial(head.config)).catch(() => undefined);
-        throw err;
       }
       this.startupProblem = undefined;
     } catch (err) {
@@ -389,9 +395,7 @@ export class Engine {
       return meta;
     } catch (err) {
       // Could not record: go back to what is on disk so engine and store agree.
-      await this.listeners.apply(head.config, await this.tlsMaterial(head.config)).catch(() => undefined);
-      await this.https.apply(head.config, await this.httpsMaterial(head.config)).catch(() => undefined);
-      await this.ssh.apply(head.config).catch(() => undefined);
+      for (const undo of services) await undo(head.config).catch(() => undefined);
       throw new ControlError('internal', `The new configuration could not be saved (${(err as Error).message}); nothing was changed.`);
     }
   }

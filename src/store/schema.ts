@@ -167,6 +167,9 @@ export const ListenerSchema = z
   })
   .transform((l) => ({ ...l, hat: l.hat ?? defaultHat(l.type) }));
 
+/** sshconfig's ranges, for the schema and for the shell's and the GUI's own checks. */
+export const SSH_LIMITS = { idleTimeoutMinutes: { min: 1, max: 1440 }, maxSessions: { min: 1, max: 100 } } as const;
+
 export const ConfigSchema = z
   .object({
     hostname: hostname.default(() => defaultHostname()),
@@ -227,8 +230,8 @@ export const ConfigSchema = z
     ssh: z
       .object({
         passwordAuth: z.boolean().default(true),
-        idleTimeoutMinutes: z.number().int().min(1).max(1440).default(30),
-        maxSessions: z.number().int().min(1).max(100).default(10),
+        idleTimeoutMinutes: z.number().int().min(SSH_LIMITS.idleTimeoutMinutes.min).max(SSH_LIMITS.idleTimeoutMinutes.max).default(30),
+        maxSessions: z.number().int().min(SSH_LIMITS.maxSessions.min).max(SSH_LIMITS.maxSessions.max).default(10),
       })
       .default(() => ({ passwordAuth: true, idleTimeoutMinutes: 30, maxSessions: 10 })),
   })

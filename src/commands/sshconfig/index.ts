@@ -2,9 +2,10 @@ import { type Command, parseOptions, required, takeWords } from '../../shell/com
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
 import { formatTable } from '../../shell/table.js';
-import { describeSsh, setSshSettings } from '../../store/interfaces.js';
+import { describeSsh, setSshSettings, SSH_LIMITS } from '../../store/interfaces.js';
 import { addSshKey, deleteSshKey, findUser, sshKeysOf } from '../../store/users.js';
 import { readConfigFile } from '../files.js';
+import { optionalCount } from '../answers.js';
 
 const USAGE = [
   'sshconfig',
@@ -62,12 +63,6 @@ function setPasswordAuth(session: Session, value: string | undefined): void {
   session.io.print(`Password login over SSH ${word === 'enable' ? 'enabled' : 'disabled'} (after "commit").`);
 }
 
-function wholeNumber(option: string, value: string, min: number, max: number): number {
-  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : NaN;
-  if (!(n >= min && n <= max)) throw new CommandError(`${option} takes a whole number from ${min} to ${max}; not "${value}".`);
-  return n;
-}
-
 async function dialog(session: Session): Promise<void> {
   const io = session.io;
   const account = () =>
@@ -111,8 +106,8 @@ async function dialog(session: Session): Promise<void> {
         keyword: 'SETUP',
         text: 'Idle timeout and the number of sessions.',
         run: async () => {
-          const idleTimeoutMinutes = await io.askInt('Close sessions idle for how many minutes?', { default: session.draft.ssh.idleTimeoutMinutes, min: 1, max: 1440 });
-          const maxSessions = await io.askInt('How many SSH sessions may be open at once?', { default: session.draft.ssh.maxSessions, min: 1, max: 100 });
+          const idleTimeoutMinutes = await io.askInt('Close sessions idle for how many minutes?', { default: session.draft.ssh.idleTimeoutMinutes, ...SSH_LIMITS.idleTimeoutMinutes });
+          const maxSessions = await io.askInt('How many SSH sessions may be open at once?', { default: session.draft.ssh.maxSessions, ...SSH_LIMITS.maxSessions });
           session.draft = setSshSettings(session.draft, { idleTimeoutMinutes, maxSessions });
         },
       },
@@ -151,7 +146,7 @@ export const sshconfig: Command = {
             takeWords(this, positionals, 2);
             return newUserKey(session, required(this, name, 'NAME'), values.key, values['key-file']);
           case 'delete': {
-            const removed = deleteSshKey(session.draft, required(this, name, 'NAME'), wholeNumber('N', required(this, n, 'N (the key number "sshconfig userkey print NAME" shows)'), 1, 1000));
+            const removed = deleteSshKey(session.draft, required(this, name, 'NAME'), optionalCount(required(this, n, 'N (the key number "sshconfig userkey print NAME" shows)'), 'N', { min: 1, max: 1000 })!);
             session.draft = removed.config;
             session.io.print(`Key ${removed.key.fingerprint} (${removed.key.type}) removed from ${findUser(session.draft, name!)!.name} (after "commit").`);
             return;
@@ -167,11 +162,10 @@ export const sshconfig: Command = {
         return setPasswordAuth(session, takeWords(this, positionals, 1)[0]);
       case 'setup': {
         takeWords(this, positionals, 0);
-        const changes: { idleTimeoutMinutes?: number; maxSessions?: number } = {};
-        if (values['idle-timeout'] !== undefined) changes.idleTimeoutMinutes = wholeNumber('--idle-timeout', values['idle-timeout'], 1, 1440);
-        if (values['max-sessions'] !== undefined) changes.maxSessions = wholeNumber('--max-sessions', values['max-sessions'], 1, 100);
-        if (!Object.keys(changes).length) throw new CommandError('Nothing to change: give --idle-timeout or --max-sessions.');
-        session.draft = setSshSettings(session.draft, changes);
+        const idleTimeoutMinutes = optionalCount(values['idle-timeout'], '--idle-timeout', SSH_LIMITS.idleTimeoutMinutes);
+        const maxSessions = optionalCount(values['max-sessions'], '--max-sessions', SSH_LIMITS.maxSessions);
+        if (idleTimeoutMinutes === undefined && maxSessions === undefined) throw new CommandError('Nothing to change: give --idle-timeout or --max-sessions.');
+        session.draft = setSshSettings(session.draft, { ...(idleTimeoutMinutes && { idleTimeoutMinutes }), ...(maxSessions && { maxSessions }) });
         showSettings(session);
         return;
       }

@@ -1,8 +1,8 @@
 import { ALERT_CLASSES, ALERT_SEVERITIES, CLASS_LABELS } from '../../../store/alerts.js';
 import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient } from '../../../store/alertEdits.js';
-import { emailProblem } from '../../../store/grammar.js';
+import { countProblem, emailProblem } from '../../../store/grammar.js';
 import { TLS_LEVELS } from '../../../store/hat.js';
-import { describeHttps, describeSsh, portOrNone, setInterfaceHttps, setInterfaceSsh, setSshSettings } from '../../../store/interfaces.js';
+import { describeHttps, describeSsh, portOrNone, setInterfaceHttps, setInterfaceSsh, setSshSettings, SSH_LIMITS } from '../../../store/interfaces.js';
 import { addGroupPattern, parseTlsLevel, removeGroupPattern, setHatDefaults, setListenerCertificate, setPolicy } from '../../../store/listenerPolicy.js';
 import { ConfigError } from '../../../store/schema.js';
 import { call } from '../../control/dispatch.js';
@@ -97,12 +97,16 @@ export function settingsRoutes(router: Router, deps: GuiDeps): void {
     '/interfaces/ssh-settings',
     (page) =>
       edit(page, '/interfaces', (d) => {
-        const whole = (name: string, min: number, max: number) => {
-          const n = Number(field(page.form, name));
-          if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name === 'idle' ? 'Idle timeout' : 'Sessions'}: a whole number from ${min} to ${max}.`);
-          return n;
+        const count = (name: string, what: string, limit: { min: number; max: number }) => {
+          const problem = countProblem(field(page.form, name), what, limit);
+          if (problem) throw new ConfigError(problem);
+          return Number(field(page.form, name));
         };
-        return setSshSettings(d, { passwordAuth: field(page.form, 'passwordAuth') === 'on', idleTimeoutMinutes: whole('idle', 1, 1440), maxSessions: whole('sessions', 1, 100) });
+        return setSshSettings(d, {
+          passwordAuth: field(page.form, 'passwordAuth') === 'on',
+          idleTimeoutMinutes: count('idle', 'The idle timeout', SSH_LIMITS.idleTimeoutMinutes),
+          maxSessions: count('sessions', 'The number of sessions', SSH_LIMITS.maxSessions),
+        });
       }, 'SSH login settings changed.'),
     'administrator',
   );
