@@ -52,11 +52,19 @@ export class ReadlineSource implements LineSource {
   constructor(
     private readonly input: NodeJS.ReadableStream & { isTTY?: boolean; readableEnded?: boolean } = process.stdin,
     private readonly output: NodeJS.WritableStream & { columns?: number } = process.stdout,
-    /** An SSH channel with a pseudo-terminal is a terminal without being a local TTY. */
-    options: { terminal?: boolean } = {},
+    /**
+     * An SSH channel with a pseudo-terminal is a terminal without being a local TTY; an SSH
+     * account's earlier lines (newest first) are its history.
+     */
+    options: { terminal?: boolean; history?: string[] } = {},
   ) {
     this.interactive = options.terminal ?? Boolean(input.isTTY);
-    this.open([]);
+    this.open([...(options.history ?? [])]);
+  }
+
+  /** The lines typed so far, newest first (what Up brings back), without passphrases. */
+  get history(): string[] {
+    return [...((this.rl as unknown as { history?: string[] }).history ?? [])];
   }
 
   /**
@@ -90,7 +98,7 @@ export class ReadlineSource implements LineSource {
       const keyboard = this.interactive && !this.closing && !this.input.readableEnded;
       if (keyboard) {
         this.output.write('^D\n');
-        this.open((rl as unknown as { history?: string[] }).history ?? []);
+        this.open(this.history);
         if (this.waiter) {
           const w = this.waiter;
           this.waiter = undefined;
@@ -141,7 +149,7 @@ export class ReadlineSource implements LineSource {
   async external<T>(prompt: (context: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }) => Promise<T>): Promise<T> {
     // Loaded here, not at start-up: scripts never need it (one copy in the tree: package.json pins it).
     const { AbortPromptError, ExitPromptError } = await import('@inquirer/core');
-    const history = [...((this.rl as unknown as { history?: string[] }).history ?? [])];
+    const history = this.history;
     this.suspended = true;
     this.rl.close();
     try {

@@ -263,6 +263,21 @@ test('interactive ssh -tt: prompt, Tab, history, Ctrl-C, window size, Ctrl-D', a
     t.kill();
   }
   assert.match(await audit(), /SSH session: admin from 127\.0\.0\.1: shell \(xterm 120x40\)/);
+
+  // The account's history carries over to its next session, and only to its own.
+  for (const [user, key, expected] of [['admin', 'admin', /> interfaceconfigZ$/], ['oper', 'oper', /[^g]> Z$/]] as const) {
+    const next = Terminal.program(['ssh', '-tt', ...sshArgs(user, { key })]);
+    try {
+      const at = await next.waitFor(/> $/);
+      next.type('\x1b[AZ'); // Up, then a marker: what Up brought back stands before it
+      const end = await next.waitFor(/Z$/, at);
+      assert.match(next.text.slice(0, end), expected, user);
+      next.type(KEY.ctrlC + KEY.ctrlD);
+      assert.equal(await next.exited(), 0);
+    } finally {
+      next.kill();
+    }
+  }
 });
 
 test('sessions beyond the limit are refused with a message', async () => {

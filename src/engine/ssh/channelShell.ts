@@ -70,6 +70,8 @@ export interface ShellRequest {
   pty?: Pty;
   /** `ssh host COMMAND`: the command line(s) to run, as `mxgate -c` does. */
   command?: string;
+  /** The account's lines from its earlier sessions, newest first (interactive sessions). */
+  history?: string[];
 }
 
 /**
@@ -80,7 +82,7 @@ export interface ShellRequest {
  *   echoed, stop at the first failing line, exit 1).
  * - With a command: the command's batch form, as `mxgate -c`.
  */
-export function startChannelShell(request: ShellRequest): { done: Promise<number>; resize: (cols: number, rows: number) => void; hangup: () => void } {
+export function startChannelShell(request: ShellRequest): { done: Promise<number>; resize: (cols: number, rows: number) => void; hangup: () => void; history: () => string[] } {
   const { channel, pty } = request;
   const terminal = pty ? new TerminalOutput(channel, pty) : undefined;
   const output: Output = terminal
@@ -88,8 +90,8 @@ export function startChannelShell(request: ShellRequest): { done: Promise<number
     : { out: (t) => void (channel.writable && channel.write(t)), err: (t) => void (channel.writable && channel.stderr.write(t)) };
   if (terminal) Object.defineProperty(output, 'rows', { get: () => terminal.rows });
   const lines = request.command?.split(/\r?\n/).filter((l) => l.trim() !== '');
-  const source = lines ? new ArraySource(lines) : new ReadlineSource(channel, terminal ?? channel, { terminal: terminal !== undefined });
+  const source = lines ? new ArraySource(lines) : new ReadlineSource(channel, terminal ?? channel, { terminal: terminal !== undefined, history: request.history });
   const done = runShell({ paths: request.paths, source, prompts: !lines, startEngine: !lines, output, account: request.account }).then((failures) => (failures ? 1 : 0));
   // The client went away (or idled out): the shell sees the end of its input and stops there.
-  return { done, resize: (cols, rows) => terminal?.resize(cols, rows), hangup: () => source.close() };
+  return { done, resize: (cols, rows) => terminal?.resize(cols, rows), hangup: () => source.close(), history: () => (source instanceof ReadlineSource ? source.history : []) };
 }

@@ -26,6 +26,8 @@ const ALGORITHMS = {
 
 /** A connection must log in within this time (OpenSSH's LoginGraceTime). */
 const LOGIN_GRACE_MS = 60_000;
+/** Lines of history kept per account (readline's own limit at a terminal). */
+const HISTORY_LINES = 500;
 /** Connections at once on one port, logged in or not (the rest are closed at once). */
 const MAX_CONNECTIONS = 128;
 
@@ -68,6 +70,11 @@ export class SshManager {
   private hostKeys: Promise<HostKey[]> | undefined;
   private readonly running = new Map<string, Running>();
   private readonly live = new Set<Live>();
+  /**
+   * Each account's command history, carried from one interactive session to the next while the
+   * engine runs (kept in memory only: lines typed are not written to disk).
+   */
+  private readonly histories = new Map<string, string[]>();
 
   constructor(private readonly deps: SshDeps) {}
 
@@ -125,8 +132,12 @@ export class SshManager {
     return failures;
   }
 
-  /** After a commit: sessions of accounts deleted or given another role end (log in again). */
+  /**
+   * After a commit: sessions of accounts deleted or given another role end (log in again); a
+   * deleted account's history goes with it.
+   */
   retain(users: { name: string; role: Role }[]): void {
+    for (const name of this.histories.keys()) if (!users.some((u) => u.name === name)) this.histories.delete(name);
     for (const l of this.live) {
       if (users.some((u) => u.name === l.account && u.role === l.role)) continue;
       this.deps.audit.write('Info', `SSH session of ${l.account} from ${l.address} closed: the account was changed or deleted`);
@@ -261,7 +272,8 @@ export class SshManager {
     live.shells += 1;
     const kind = command !== undefined ? `command "${command.replace(/\s+/g, ' ').slice(0, 200)}"` : pty ? `shell (${pty.term} ${pty.cols}x${pty.rows})` : 'script (no terminal)';
     audit.write('Info', `SSH session: ${live.account} from ${live.address}: ${kind}`);
-    const shell = startChannelShell({ paths: this.deps.paths, account: { name: live.account, role: live.role }, channel, pty, command });
+    const interactive = pty !== undefined && command === undefined;
+    const shell = startChannelShell({ paths: this.deps.paths, account: { name: live.account, role: live.role }, channel, pty, command, history: interactive ? this.histories.get(live.account) : undefined });
     let idle: NodeJS.Timeout | undefined;
     let idledOut = false;
     // Seconds from MXGATE_SSH_IDLE_SECONDS (tests), else the configured minutes.
@@ -286,6 +298,7 @@ export class SshManager {
     void shell.done.then((status) => {
       clearTimeout(idle);
       live.shells -= 1;
+      if (interactive) this.histories.set(live.account, shell.history().slice(0, HISTORY_LINES));
       audit.write('Info', `SSH session of ${live.account} from ${live.address} ended with exit status ${status}`);
       if (channel.writable) {
         channel.exit(status);
