@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -58,14 +58,26 @@ interface Finding {
   finding: string;
 }
 
-async function audit(name: string, port: number, starttls: boolean): Promise<Finding[]> {
+async function audit(name: string, port: number, starttls: boolean, only: string[] = []): Promise<Finding[]> {
   const json = path.join(chain.dir, `${name}.json`);
-  const args = ['--warnings', 'off', '--quiet', '--color', '0', '--add-ca', path.join(chain.dir, 'root-ca.pem'), '--ip', '127.0.0.1', '--jsonfile', json, ...(starttls ? ['--starttls', 'smtp'] : []), `${HOST}:${port}`];
+  await rm(json, { force: true }); // testssl refuses to write over an existing file
+  const args = ['--warnings', 'off', '--quiet', '--color', '0', ...only, '--add-ca', path.join(chain.dir, 'root-ca.pem'), '--ip', '127.0.0.1', '--jsonfile', json, ...(starttls ? ['--starttls', 'smtp'] : []), `${HOST}:${port}`];
   await promisify(execFile)('testssl', args, { timeout: 15 * 60_000, maxBuffer: 64 * 1024 * 1024 }).catch((err: { code?: number }) => {
     // testssl's exit status counts findings; the JSON file is what is judged.
     if (typeof err.code !== 'number') throw err;
   });
   return JSON.parse(await readFile(json, 'utf8')) as Finding[];
+}
+
+const resumes = (findings: Finding[]) => ['sessionresumption_ID', 'sessionresumption_ticket'].some((id) => byId(findings, id) === 'supported');
+
+/**
+ * testssl's resumption check opens connection after connection; with three audits sharing two
+ * cores it has reported "check failed because of connect problem". Such an endpoint has its
+ * server defaults (-S, which include the check) audited once more, alone, before the verdict.
+ */
+async function resumption(name: string, port: number, starttls: boolean, findings: Finding[]): Promise<boolean> {
+  return resumes(findings) || resumes(await audit(`${name}-again`, port, starttls, ['-S']));
 }
 
 const SEVERE = new Set(['MEDIUM', 'HIGH', 'CRITICAL']);
@@ -74,7 +86,7 @@ const byId = (findings: Finding[], id: string) => findings.find((f) => f.id === 
 
 test('testssl.sh finds nothing of MEDIUM or higher on the RSA and ECDSA STARTTLS listeners and the HTTPS interface', { timeout: 30 * 60_000 }, async () => {
   const [rsa, ecdsa, https] = await Promise.all([audit('rsa', rsaPort, true), audit('ecdsa', ecdsaPort, true), audit('https', httpsPort, false)]);
-  for (const [name, findings] of [['RSA listener', rsa], ['ECDSA listener', ecdsa], ['HTTPS interface', https]] as const) {
+  for (const [name, findings, port, starttls] of [['RSA listener', rsa, rsaPort, true], ['ECDSA listener', ecdsa, ecdsaPort, true], ['HTTPS interface', https, httpsPort, false]] as const) {
     assert.ok(findings.length > 50, `${name}: testssl ran its checks (${findings.length} findings)`);
     assert.deepEqual(severe(findings), [], `${name}: findings of MEDIUM or higher`);
     assert.deepEqual(
@@ -94,7 +106,7 @@ test('testssl.sh finds nothing of MEDIUM or higher on the RSA and ECDSA STARTTLS
     for (const suite of suites) assert.match(suite, /\bECDH\b.*\b(AESGCM|ChaCha20)\b/, `${name}: ${suite}`);
     assert.match(byId(findings, 'PFS'), /^offered/, `${name}: forward secrecy`);
     // Returning clients can skip the full handshake (session IDs or tickets).
-    assert.ok(['sessionresumption_ID', 'sessionresumption_ticket'].some((id) => byId(findings, id) === 'supported'), `${name}: session resumption`);
+    assert.ok(await resumption(name.replace(/ /g, '-'), port, starttls, findings), `${name}: session resumption (${byId(findings, 'sessionresumption_ticket')}; ${byId(findings, 'sessionresumption_ID')})`);
     assert.match(byId(findings, 'secure_client_renego'), /not vulnerable/, `${name}: client-initiated renegotiation`);
   }
   assert.match(byId(https, 'HSTS_time'), /365 days/, 'HSTS for a year');
