@@ -86,9 +86,16 @@ export function startChannelShell(request: ShellRequest): { done: Promise<number
   const { channel, pty } = request;
   const terminal = pty ? new TerminalOutput(channel, pty) : undefined;
   const output: Output = terminal
-    ? { out: (t) => void terminal.write(t), err: (t) => void terminal.write(t), sameTerminal: true, rows: terminal.rows }
+    ? {
+        out: (t) => void terminal.write(t),
+        err: (t) => void terminal.write(t),
+        sameTerminal: true,
+        // The window's height now, for paging: window-change requests update it.
+        get rows() {
+          return terminal.rows;
+        },
+      }
     : { out: (t) => void (channel.writable && channel.write(t)), err: (t) => void (channel.writable && channel.stderr.write(t)) };
-  if (terminal) Object.defineProperty(output, 'rows', { get: () => terminal.rows });
   const lines = request.command?.split(/\r?\n/).filter((l) => l.trim() !== '');
   const source = lines ? new ArraySource(lines) : new ReadlineSource(channel, terminal ?? channel, { terminal: terminal !== undefined, history: request.history });
   const done = runShell({ paths: request.paths, source, prompts: !lines, startEngine: !lines, output, account: request.account }).then((failures) => (failures ? 1 : 0));

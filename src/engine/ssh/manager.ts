@@ -198,7 +198,7 @@ export class SshManager {
       auth.handle(ctx).then(
         ({ tooMany }) => {
           if (tooMany) {
-            audit.write('Warning', `SSH connection from ${address} closed after ${auth.loggedIn ? 'login' : 'too many failed attempts'}`);
+            audit.write('Warning', `SSH connection from ${address} closed after too many failed attempts`);
             client.end();
           }
         },
