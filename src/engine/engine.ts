@@ -40,6 +40,8 @@ import { LoginGuard } from './access/loginGuard.js';
 import { AuditLog } from './access/audit.js';
 import { TicketKeys } from './tls/ticketKeys.js';
 import { SshManager } from './ssh/manager.js';
+import { HostCounter } from './listener/hostSlots.js';
+import { WorkerPool } from './workers/pool.js';
 
 /**
  * The running appliance: committed configuration, listeners, queue, mail log and the control
@@ -51,6 +53,7 @@ export class Engine {
   private readonly spool: Spool;
   private readonly ids: IdAllocator;
   private readonly listeners: ListenerManager;
+  private readonly workers: WorkerPool;
   private readonly control: ControlServer;
   private readonly delivery: DeliveryRunner;
   private readonly alerts: AlertService;
@@ -85,16 +88,32 @@ export class Engine {
     this.ids = new IdAllocator(path.join(paths.queue, 'ids.json'));
     this.storage = new StorageGuard(paths.queue, () => this.store.current.config.queue.reserveMb);
     this.log.onTrouble = (trouble) => this.logTrouble(trouble);
-    this.listeners = new ListenerManager({
-      storage: this.storage,
+    const hosts = new HostCounter();
+    const reverse = (ip: string) => reverseLookup(this.store.current.config, ip);
+    this.workers = new WorkerPool({
       log: this.log,
-      spool: this.spool,
       ids: this.ids,
-      hostname: () => this.store.current.config.hostname,
+      hosts,
+      spool: this.spool,
       queued: () => this.delivery.kick(),
-      reverse: (ip) => reverseLookup(this.store.current.config, ip),
-      ticketKeys: this.ticketKeys,
+      reverse,
+      settings: (config = this.store.current.config) => ({ hostname: config.hostname, reserveMb: config.queue.reserveMb, queueDir: paths.queue, logHealthy: this.log.healthy }),
+      ticketKey: () => this.ticketKeys.current,
     });
+    this.listeners = new ListenerManager(
+      {
+        storage: this.storage,
+        log: this.log,
+        spool: this.spool,
+        ids: this.ids,
+        hosts,
+        hostname: () => this.store.current.config.hostname,
+        queued: () => this.delivery.kick(),
+        reverse,
+        ticketKeys: this.ticketKeys,
+      },
+      this.workers,
+    );
     this.alerts = new AlertService({ paths, spool: this.spool, ids: this.ids, log: this.log, config: () => this.store.current.config, queued: () => this.delivery.kick() });
     this.mtaSts = new MtaStsService(path.join(paths.cache, 'mta-sts'), this.log);
     this.reports = new TlsReportRecorder(path.join(paths.cache, 'tlsrpt'), (m) => this.log.warning(m));
@@ -205,6 +224,7 @@ export class Engine {
   private logTrouble(trouble: { since: string; error: string } | undefined): void {
     const line = trouble ? `the mail log cannot be written (${trouble.error}); new connections get 421 4.3.2 until it can` : 'the mail log can be written again; connections are accepted';
     process.stderr.write(`${new Date().toISOString()} mxgate engine: ${line}\n`);
+    this.workers.pushSettings(); // workers refuse new connections while the log is in trouble, too
     if (!trouble) return;
     this.alerts
       .raise({ cls: 'system', severity: 'critical', summary: 'The mail log cannot be written', details: `${line}.\r\nFree space on the queue's file system: ${this.storage.state().freeMb} MB.`, key: 'mail-log' })
@@ -249,6 +269,7 @@ export class Engine {
       configVersion: head.version,
       hostname: head.config.hostname,
       listeners: this.listeners.status(),
+      workers: this.workers.status(),
       https: this.https.status(),
       ssh: this.ssh.status(),
       queue: this.spool.size,

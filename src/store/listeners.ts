@@ -2,7 +2,7 @@ import { portProblem } from './grammar.js';
 import { editConfig, notFound } from './edit.js';
 import { defaultHat } from './hat.js';
 import { findInterface } from './interfaces.js';
-import { type Config, ConfigError, type Listener, type ListenerType, sameName } from './schema.js';
+import { type Config, ConfigError, type Listener, type ListenerType, MAX_LISTENER_WORKERS, sameName } from './schema.js';
 
 export interface ListenerSpec {
   name: string;
@@ -72,6 +72,28 @@ export function parsePort(value: string): number {
   const problem = portProblem(value);
   if (problem) throw new ConfigError(problem);
   return Number(value.trim());
+}
+
+/** listenerconfig setup --workers: "auto" or a count of worker processes (0: the engine alone). */
+export function parseWorkers(value: string): Config['listenerWorkers'] {
+  const v = value.trim().toLowerCase();
+  if (v === 'auto') return 'auto';
+  if (!/^\d+$/.test(v) || Number(v) > MAX_LISTENER_WORKERS) {
+    throw new ConfigError(`Listener workers must be "auto" or a number from 0 to ${MAX_LISTENER_WORKERS}, not "${value}".`);
+  }
+  return Number(v);
+}
+
+export function setWorkers(config: Config, workers: Config['listenerWorkers']): Config {
+  return editConfig(config, (draft) => {
+    draft.listenerWorkers = workers;
+  });
+}
+
+export function describeWorkers(config: Config): string {
+  const w = config.listenerWorkers;
+  if (w === 'auto') return 'auto (one per processor core besides the engine)';
+  return w === 0 ? '0 (the engine serves every session itself)' : String(w);
 }
 
 export { ConfigError };

@@ -168,6 +168,8 @@ export const ListenerSchema = z
   .transform((l) => ({ ...l, hat: l.hat ?? defaultHat(l.type) }));
 
 /** sshconfig's ranges, for the schema and for the shell's and the GUI's own checks. */
+export const MAX_LISTENER_WORKERS = 32;
+
 export const SSH_LIMITS = { idleTimeoutMinutes: { min: 1, max: 1440 }, maxSessions: { min: 1, max: 100 } } as const;
 
 export const ConfigSchema = z
@@ -223,6 +225,8 @@ export const ConfigSchema = z
         maxDeliveries: z.number().int().min(1).max(1000).default(50),
       })
       .default(() => ({ reserveMb: 100, maxDeliveries: 50 })),
+    /** listenerconfig setup: processes besides the engine that serve SMTP sessions ("auto": one per core, less the engine's). */
+    listenerWorkers: z.union([z.literal('auto'), z.number().int().min(0).max(MAX_LISTENER_WORKERS)]).default('auto'),
     tlsrpt: TlsRptSchema.default(() => TlsRptSchema.parse({})),
     /** userconfig: accounts for HTTPS and SSH access (scrypt password hashes only). */
     users: z.array(UserSchema).default(() => []),

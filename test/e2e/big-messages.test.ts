@@ -14,7 +14,7 @@ before(async () => {
 });
 after(() => cleanup(home));
 
-const partials = async () => (await readdir(path.join(home, 'queue'))).filter((n) => /^\.\d+\.eml\.[0-9a-f]+\.tmp$/.test(n));
+const partials = async () => (await readdir(path.join(home, 'queue'))).filter((n) => /^\.\d+\.eml\.\d+\.[0-9a-f]+\.tmp$/.test(n));
 const line = 'x'.repeat(76) + '\r\n';
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

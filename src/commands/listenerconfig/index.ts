@@ -6,11 +6,14 @@ import {
   addListener,
   deleteListener,
   describeListener,
+  describeWorkers,
   editListener,
   findListener,
   type ListenerSpec,
   parseListenerType,
   parsePort,
+  parseWorkers,
+  setWorkers,
 } from '../../store/listeners.js';
 import { type Config, type Interface, type Listener } from '../../store/schema.js';
 import { checkName } from '../answers.js';
@@ -120,6 +123,19 @@ async function deleteDialog(session: Session): Promise<void> {
   }
 }
 
+/**
+ * Global settings: how many worker processes serve SMTP sessions beside the engine. The engine
+ * keeps the listening sockets, the queue, delivery and the mail log; workers take TLS and SMTP.
+ */
+async function setupDialog(session: Session): Promise<void> {
+  session.io.print(`Listener workers: ${describeWorkers(session.draft)}`);
+  const workers = await session.io.ask('Enter the number of listener worker processes ("auto": one per processor core besides the engine; 0: none).', {
+    default: String(session.draft.listenerWorkers),
+    validate: parseWorkers,
+  });
+  session.draft = setWorkers(session.draft, workers);
+}
+
 const dialog = (session: Session) =>
   session.io.menuLoop(
     () => printList(session),
@@ -134,6 +150,7 @@ const dialog = (session: Session) =>
         },
       },
       { keyword: 'DELETE', text: 'Remove a listener.', run: () => deleteDialog(session) },
+      { keyword: 'SETUP', text: 'Change global settings.', run: () => setupDialog(session) },
     ],
   );
 
@@ -147,9 +164,13 @@ export const listenerconfig: Command = {
     'listenerconfig edit NAME [--name NEW] [--interface IFNAME] [--port N]',
     ...EDIT_USAGE,
     'listenerconfig delete NAME',
+    'listenerconfig setup [--workers auto|N]',
   ],
-  details: ['Changes are pending until "commit"; the engine then starts, stops or rebinds listeners.'],
-  keywords: ['list', 'new', 'edit', 'delete'],
+  details: [
+    'Changes are pending until "commit"; the engine then starts, stops or rebinds listeners.',
+    'setup --workers: processes that serve SMTP sessions beside the engine ("auto": one per core besides the engine; 0: none).',
+  ],
+  keywords: ['list', 'new', 'edit', 'delete', 'setup'],
   async run(session, args) {
     if (args.length === 0) return dialog(session);
     const [verb, ...rest] = args;
@@ -161,8 +182,9 @@ export const listenerconfig: Command = {
       interface: { type: 'string' },
       port: { type: 'string' },
       name: { type: 'string' },
+      workers: { type: 'string' },
     });
-    const name = takeWords(this, positionals, verb!.toLowerCase() === 'list' ? 0 : 1)[0];
+    const name = takeWords(this, positionals, ['list', 'setup'].includes(verb!.toLowerCase()) ? 0 : 1)[0];
     switch (verb!.toLowerCase()) {
       case 'list':
         printList(session);
@@ -189,6 +211,14 @@ export const listenerconfig: Command = {
         session.io.print(`Listener ${changes.name ?? name} changed.`);
         return;
       }
+      case 'setup':
+        if (values.workers === undefined) {
+          session.io.print(`Listener workers: ${describeWorkers(session.draft)}`);
+          return;
+        }
+        session.draft = setWorkers(session.draft, parseWorkers(values.workers));
+        session.io.print(`Listener workers: ${describeWorkers(session.draft)}. Use "commit" to apply.`);
+        return;
       case 'delete':
         session.draft = deleteListener(session.draft, required(this, name, 'NAME'));
         session.io.print(`Listener ${name} deleted. Use "commit" to stop it.`);

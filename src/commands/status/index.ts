@@ -56,6 +56,8 @@ export const status: Command = {
         io.print(`  ${l.name} (${l.type === 'public' ? 'Public' : 'Private'}) on ${l.interface} ${l.ip} port ${l.port}: listening, ${l.connections} connection(s)`);
       }
     }
+    const workers = s.workers ?? [];
+    io.print(`Listener workers:  ${workers.length ? workers.map((w) => `pid ${w.pid} (${w.connections} connection(s))`).join(', ') : 'none; the engine serves every session'}`);
     for (const h of s.https) {
       const url = `https://${h.ip.includes(':') ? `[${h.ip}]` : h.ip}:${h.port}/`;
       io.print(`HTTPS (GUI):       ${h.interface} ${url} with certificate ${h.certificate}${h.httpRedirect ? `; HTTP port ${h.httpRedirect} redirects to it` : ''}`);

@@ -6,6 +6,7 @@ import type { RecentAlert } from '../alerts/alerts.js';
 import type { QueuedRecipient } from '../delivery/runner.js';
 import type { StsCacheEntry } from '../mtasts/service.js';
 import type { HourCounts } from '../delivery/tlsOutcomes.js';
+import type { WorkerStatus } from '../workers/pool.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per
@@ -59,6 +60,8 @@ export interface EngineStatus {
   configVersion: number;
   hostname: string;
   listeners: ListenerStatus[];
+  /** Listener worker processes (connections here count in `listeners` too). */
+  workers: WorkerStatus[];
   queue: { messages: number; bytes: number };
   /** Outbound: messages being delivered now, and idle connections kept for the next message. */
   delivery: { active: number; idleConnections: number; down: { domain: string; until: string; reason: string }[] };

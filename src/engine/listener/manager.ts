@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import type { Config } from '../../store/schema.js';
 import { sameName } from '../../store/schema.js';
+import type { WorkerPool } from '../workers/pool.js';
 import { type ListenerDeps, type ListenerState, SmtpListener, type TlsMaterial } from './smtpListener.js';
 
 export class ApplyError extends Error {
@@ -17,6 +19,12 @@ export interface ListenerStatus {
 }
 
 const bindingKey = (ip: string, port: number) => `${ip}|${port}`;
+const keyOf = (l: SmtpListener) => bindingKey(l.current.iface.ip, l.current.listener.port);
+
+/** Listener workers for a configuration: "auto" is one per core besides the engine's own. */
+export function workerCount(config: Config): number {
+  return config.listenerWorkers === 'auto' ? Math.max(0, availableParallelism() - 1) : config.listenerWorkers;
+}
 
 export function explainBindError(err: NodeJS.ErrnoException, ip: string, port: number): string {
   switch (err.code) {
@@ -39,7 +47,13 @@ export function explainBindError(err: NodeJS.ErrnoException, ip: string, port: n
 export class ListenerManager {
   private readonly running = new Map<string, SmtpListener>();
 
-  constructor(private readonly deps: ListenerDeps) {}
+  /** With `workers`, connections are spread over the engine and its listener workers. */
+  constructor(
+    private readonly deps: ListenerDeps,
+    private readonly workers?: WorkerPool,
+  ) {
+    if (workers) this.deps = { ...deps, handOff: (listener, socket) => workers.handOff(keyOf(listener), listener, socket) };
+  }
 
   /**
    * Returns the listeners that could not start. Normally any failure undoes the whole apply and
@@ -88,28 +102,34 @@ export class ListenerManager {
       const { iface, listener } = server.current;
       this.deps.log.info(`Listener ${listener.name} listening on ${iface.ip} port ${listener.port}`);
     }
+    if (this.workers) {
+      this.workers.pushSettings(config);
+      this.workers.setListeners(new Map([...this.running].map(([key, server]) => [key, server.current])));
+      this.workers.resize(workerCount(config));
+    }
     return failures;
   }
 
   status(): ListenerStatus[] {
-    return [...this.running.values()].map((s) => ({
+    return [...this.running.entries()].map(([key, s]) => ({
       name: s.current.listener.name,
       certificate: s.current.tls?.profile,
       type: s.current.listener.type,
       interface: s.current.iface.name,
       ip: s.current.iface.ip,
       port: s.current.listener.port,
-      connections: s.connectionCount,
+      connections: s.connectionCount + (this.workers?.connections(key) ?? 0),
     }));
   }
 
   setTicketKeys(key: Buffer): void {
     for (const l of this.running.values()) l.setTicketKeys(key);
+    this.workers?.setTicketKey(key);
   }
 
   async closeAll(): Promise<void> {
     const all = [...this.running.values()];
     this.running.clear();
-    await Promise.all(all.map((s) => s.close()));
+    await Promise.all([...all.map((s) => s.close()), this.workers?.stop()]);
   }
 }

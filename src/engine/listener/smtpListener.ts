@@ -1,24 +1,34 @@
 import { SERVER_SECURE_OPTIONS } from '../tls/serverOptions.js';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { classify, type EffectivePolicy, hatUsesHostnames } from '../../store/hat.js';
 import type { Interface, Listener } from '../../store/schema.js';
-import type { IdAllocator } from '../ids.js';
+import type { IdKind } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
+import type { HostSlots } from './hostSlots.js';
 import { applyDeadlines, type DeadlineConnection } from './deadlines.js';
 import { greetAtOnce } from './greeting.js';
-import type { MessageWriter } from '../queue/spool.js';
-import type { Spool } from '../queue/spool.js';
+import type { Envelope, MessageWriter } from '../queue/spool.js';
 import { recipientAllowed } from './rcptAccess.js';
 
 export interface ListenerDeps {
-  log: MailLog;
-  spool: Spool;
-  ids: IdAllocator;
+  /** The mail log (in a listener worker: lines passed to the engine's). */
+  log: Pick<MailLog, 'info' | 'warning' | 'critical' | 'healthy' | 'flush'>;
+  spool: { receive(mid: number): Promise<MessageWriter> };
+  /** MIDs and ICIDs (in a worker: asked of the engine, so numbers stay one sequence). */
+  ids: { take(kind: IdKind): number | Promise<number> };
+  /** Per-host connection counts, global across the engine and its workers. */
+  hosts: HostSlots;
   hostname: () => string;
   /** Called when a message is in the queue (delivery looks at it at once). */
-  queued?: () => void;
+  queued?: (envelope: Envelope) => void;
+  /**
+   * In the engine with listener workers: offered each new connection before it is served here;
+   * true when it went to a worker (or was refused as over the listener's limit).
+   */
+  handOff?: (listener: SmtpListener, socket: Socket) => boolean;
   /** The client's host name (PTR, forward-confirmed or not), for host name sender groups. */
   reverse?: (ip: string) => Promise<{ host: string; verified: boolean } | undefined>;
   /** The queue's free-space reserve: below it MAIL gets 452 4.3.1. */
@@ -95,8 +105,6 @@ export class SmtpListener {
   private readonly connections = new Map<string, Connection>();
   /** Sessions that closed while their admission was still looking up the client's name. */
   private readonly gone = new Set<string>();
-  /** Open connections per policy and client address (a policy's max concurrency is per host). */
-  private readonly perHost = new Map<string, number>();
 
   constructor(
     public current: ListenerState,
@@ -125,6 +133,7 @@ export class SmtpListener {
       onClose: (session) => this.onClose(session),
     });
     greetAtOnce(this.server);
+    if (deps.handOff) this.offerConnections(deps.handOff);
     // A failing client socket or a bad ClientHello must never take the engine down.
     this.server.on('error', (err: Error) => {
       if ((err as { code?: string }).code !== 'TLSError') this.deps.log.warning(`Listener ${this.current.listener.name}: ${err.message}`);
@@ -137,6 +146,33 @@ export class SmtpListener {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Sessions open in this process, admitted or not (smtp-server's own count). */
+  get sessionCount(): number {
+    return (this.server.connections as Set<unknown>).size;
+  }
+
+  /**
+   * Serve a connection accepted elsewhere (a listener worker gets its sockets from the engine):
+   * the path a connection accepted here takes.
+   */
+  serve(socket: Socket): void {
+    this.server.server.emit('connection', socket);
+  }
+
+  /**
+   * Each accepted connection is offered to `handOff` first. Sockets are accepted paused, so
+   * nothing the client sends is read here before the socket moves to another process.
+   */
+  private offerConnections(handOff: (listener: SmtpListener, socket: Socket) => boolean): void {
+    const net = this.server.server;
+    const serveHere = net.listeners('connection')[0] as (socket: Socket) => void;
+    net.removeAllListeners('connection');
+    (net as unknown as { pauseOnConnect: boolean }).pauseOnConnect = true;
+    net.on('connection', (socket: Socket) => {
+      if (!handOff(this, socket)) serveHere(socket);
+    });
   }
 
   update(next: ListenerState): void {
@@ -193,7 +229,7 @@ export class SmtpListener {
   private async admit(session: SMTPServerSession): Promise<void> {
     let icid: number;
     try {
-      icid = this.deps.ids.take('icid');
+      icid = await this.deps.ids.take('icid');
     } catch (err) {
       this.deps.log.critical(`Connection refused: ${(err as Error).message}`);
       throw smtpError(421, '4.3.2 System not accepting network messages, try again later');
@@ -217,14 +253,18 @@ export class SmtpListener {
       this.deps.log.info(`ICID ${icid} close`);
       throw smtpError(554, `5.7.1 Access denied`);
     }
-    const hostKey = `${match.policy.name}|${address}`;
-    const fromHost = this.perHost.get(hostKey) ?? 0;
-    if (fromHost >= match.policy.maxConcurrency) {
+    const hostKey = `${iface.ip}|${listener.port}|${match.policy.name}|${address}`;
+    if (!(await this.deps.hosts.acquire(hostKey, match.policy.maxConcurrency))) {
       this.deps.log.info(`ICID ${icid} TCP REFUSAL SG ${match.group}: more than ${match.policy.maxConcurrency} concurrent connections from ${address} (policy $${match.policy.name})`);
       this.deps.log.info(`ICID ${icid} close`);
       throw smtpError(421, '4.7.0 Too many concurrent connections from your host, try again later');
     }
-    this.perHost.set(hostKey, fromHost + 1);
+    if (this.gone.delete(session.id)) {
+      // Closed while the slot was being counted (a worker asks the engine).
+      this.deps.hosts.release(hostKey);
+      this.deps.log.info(`ICID ${icid} close`);
+      throw smtpError(421, '4.4.2 Connection closed');
+    }
     this.connections.set(session.id, { icid, hostKey, policy: match.policy, group: match.group, rcpts: 0, accepted: 0, messages: 0, secure: false });
     this.deps.log.info(`ICID ${icid} ${match.policy.action === 'relay' ? 'RELAY' : 'ACCEPT'} SG ${match.group} match ${address} SBRS None`);
 
@@ -271,26 +311,32 @@ export class SmtpListener {
   }
 
   private onMailFrom(from: string, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    this.startTransaction(from, session).then(
+      () => cb(),
+      (err: Error) => cb(err),
+    );
+  }
+
+  private async startTransaction(from: string, session: SMTPServerSession): Promise<void> {
     const conn = this.connections.get(session.id)!;
-    if (conn.policy.tls === 'required' && !session.secure) return cb(smtpError(530, '5.7.0 Must issue a STARTTLS command first'));
+    if (conn.policy.tls === 'required' && !session.secure) throw smtpError(530, '5.7.0 Must issue a STARTTLS command first');
     if (conn.messages >= conn.policy.maxMessagesPerConnection) {
-      return cb(smtpError(452, `4.5.3 Too many messages in this session (limit ${conn.policy.maxMessagesPerConnection}); reconnect`));
+      throw smtpError(452, `4.5.3 Too many messages in this session (limit ${conn.policy.maxMessagesPerConnection}); reconnect`);
     }
     if (this.deps.storage && !this.deps.storage.accepting()) {
       this.deps.log.warning(`ICID ${conn.icid} MAIL refused: the queue's file system is below its free-space reserve`);
-      return cb(smtpError(452, '4.3.1 Insufficient system storage, try again later'));
+      throw smtpError(452, '4.3.1 Insufficient system storage, try again later');
     }
     this.abandon(conn, 'Receiving aborted by sender');
     try {
-      conn.mid = this.deps.ids.take('mid');
+      conn.mid = await this.deps.ids.take('mid');
     } catch (err) {
       this.deps.log.critical(`ICID ${conn.icid} MAIL refused: ${(err as Error).message}`);
-      return cb(smtpError(452, '4.3.1 Insufficient system storage, try again later'));
+      throw smtpError(452, '4.3.1 Insufficient system storage, try again later');
     }
     conn.rcpts = 0;
     this.deps.log.info(`Start MID ${conn.mid} ICID ${conn.icid}`);
     this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} From: <${from}>`);
-    cb();
   }
 
   private onRcptTo(to: string, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
@@ -393,7 +439,7 @@ export class SmtpListener {
     if (messageId) this.deps.log.info(`MID ${mid} Message-ID '${messageId}'`);
     this.deps.log.info(`MID ${mid} ready ${envelope.size} bytes from <${envelope.from}>`);
     this.deps.log.info(`MID ${mid} queued for delivery`);
-    this.deps.queued?.();
+    this.deps.queued?.({ ...envelope, size: writer!.bytes });
     return `Ok: Message MID ${mid} accepted`;
   }
 
@@ -414,9 +460,7 @@ export class SmtpListener {
     }
     this.deps.log.info(`ICID ${conn.icid} close`);
     this.connections.delete(session.id);
-    const left = (this.perHost.get(conn.hostKey) ?? 1) - 1;
-    if (left > 0) this.perHost.set(conn.hostKey, left);
-    else this.perHost.delete(conn.hostKey);
+    this.deps.hosts.release(conn.hostKey);
   }
 
   /** A transaction that started (MAIL FROM) but did not end in the queue. */

@@ -50,7 +50,14 @@ export class Spool {
   private bytes = 0;
   private readonly envelopes = new Map<number, Envelope>();
 
-  constructor(private readonly dir: string) {}
+  /**
+   * `indexed: false` is a listener worker's view: it writes messages into the queue and tells the
+   * engine (which adopts them), keeping nothing in memory itself.
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly options: { indexed: boolean } = { indexed: true },
+  ) {}
 
   /**
    * Scan the queue directory; drop half-written messages left by a crash. Synchronous reads: this
@@ -116,7 +123,8 @@ export class Spool {
    * `open` removes.
    */
   async receive(mid: number): Promise<MessageWriter> {
-    const tmp = path.join(this.dir, `.${mid}.eml.${randomBytes(6).toString('hex')}.tmp`);
+    // The process id in the name lets the engine remove what a worker that died was receiving.
+    const tmp = path.join(this.dir, `.${mid}.eml.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
     const fh = await open(tmp, 'wx', 0o600);
     return new MessageWriter(fh, tmp, async (size, envelope) => {
       await rename(tmp, this.messageFile(mid));
@@ -126,10 +134,36 @@ export class Spool {
         await unlink(this.messageFile(mid)).catch(() => undefined);
         throw err;
       }
-      this.envelopes.set(mid, structuredClone({ ...envelope, size }));
-      this.count += 1;
-      this.bytes += size;
+      if (this.options.indexed) this.adopt({ ...envelope, size });
     });
+  }
+
+  /** A message another process (a listener worker) has put in the queue. */
+  adopt(envelope: Envelope): void {
+    if (this.envelopes.has(envelope.mid)) return;
+    this.envelopes.set(envelope.mid, structuredClone(envelope));
+    this.count += 1;
+    this.bytes += envelope.size;
+  }
+
+  /**
+   * After a listener worker died: messages it queued that the engine was not told of yet (it was
+   * killed between the envelope and its report) are adopted, and what it was still receiving
+   * (temporary files named with its pid) is removed. Returns the MIDs adopted.
+   */
+  async recoverFrom(pid: number): Promise<number[]> {
+    const adopted: number[] = [];
+    for (const n of await readdir(this.dir)) {
+      if (n.endsWith('.tmp') && n.includes(`.eml.${pid}.`)) await unlink(path.join(this.dir, n)).catch(() => undefined);
+      if (!/^\d+\.json$/.test(n)) continue;
+      const mid = Number(n.slice(0, -5));
+      if (this.envelopes.has(mid)) continue;
+      const envelope = this.readEnvelope(path.join(this.dir, n), mid);
+      if (typeof envelope === 'string') continue;
+      this.adopt(envelope);
+      adopted.push(mid);
+    }
+    return adopted;
   }
 
   /** Queue a message that is already in memory (DSNs, alerts, reports): the same path as received mail. */

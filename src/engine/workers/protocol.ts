@@ -1,0 +1,41 @@
+import type { LogLevel } from '../log/mailLog.js';
+import type { IdKind } from '../ids.js';
+import type { ListenerState } from '../listener/smtpListener.js';
+import type { Envelope } from '../queue/spool.js';
+
+/**
+ * Messages between the engine and its listener workers, over the IPC channel of
+ * child_process.fork (ordered; a connection's socket travels with its `connection` message).
+ */
+
+/** What a worker needs besides its listeners: refreshed on every commit. */
+export interface WorkerSettings {
+  hostname: string;
+  reserveMb: number;
+  queueDir: string;
+  /** The mail log can be written (else new connections get 421, as in the engine). */
+  logHealthy: boolean;
+}
+
+export type ToWorker =
+  | { t: 'settings'; settings: WorkerSettings }
+  | { t: 'listeners'; listeners: [key: string, state: ListenerState][] }
+  | { t: 'ticketKey'; key: string }
+  | { t: 'connection'; key: string }
+  | { t: 'reply'; id: number; value?: unknown; error?: string }
+  /** Take no more connections; exit once those open have ended (421 to any left after the grace time). */
+  | { t: 'stop'; graceMs: number };
+
+export type Call =
+  | { op: 'take'; kind: IdKind }
+  | { op: 'acquire'; key: string; max: number }
+  | { op: 'reverse'; ip: string };
+
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'log'; level: LogLevel; line: string }
+  | { t: 'flushLog' }
+  | { t: 'call'; id: number; call: Call }
+  | { t: 'release'; key: string }
+  | { t: 'closed'; key: string }
+  | { t: 'queued'; envelope: Envelope };

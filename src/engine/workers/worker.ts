@@ -1,0 +1,143 @@
+/**
+ * A listener worker: a child process of the engine that serves SMTP sessions on the engine's
+ * listeners (TLS handshakes, SMTP, writing messages to the queue), so sessions use every core.
+ * The engine accepts each connection and passes the socket here; what must stay one for the whole
+ * appliance (MID and ICID numbers, per-host connection counts, the mail log, the queue index and
+ * delivery) stays in the engine and is asked for or reported over the IPC channel.
+ */
+import type { Socket } from 'node:net';
+import type { LogLevel } from '../log/mailLog.js';
+import { type ListenerDeps, SmtpListener } from '../listener/smtpListener.js';
+import { Spool } from '../queue/spool.js';
+import { StorageGuard } from '../queue/storage.js';
+import type { Call, FromWorker, ToWorker, WorkerSettings } from './protocol.js';
+
+if (!process.send) throw new Error('a listener worker is started by the engine (child_process.fork)');
+process.umask(0o077);
+
+const send = (message: FromWorker): void => {
+  if (process.connected) process.send!(message);
+};
+
+let nextCall = 1;
+const calls = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
+function call<T>(what: Call): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const id = nextCall++;
+    calls.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    send({ t: 'call', id, call: what });
+  });
+}
+
+let settings: WorkerSettings | undefined;
+const ticketKeys = { current: Buffer.alloc(48) };
+const logLine = (level: LogLevel) => (line: string) => send({ t: 'log', level, line });
+let spool: Spool | undefined;
+let storage: StorageGuard | undefined;
+
+const deps: ListenerDeps = {
+  log: {
+    info: logLine('Info'),
+    warning: logLine('Warning'),
+    critical: logLine('Critical'),
+    get healthy() {
+      return settings?.logHealthy ?? true;
+    },
+    flush: () => send({ t: 'flushLog' }),
+  },
+  spool: { receive: (mid) => spool!.receive(mid) },
+  ids: { take: (kind) => call<number>({ op: 'take', kind }) },
+  hosts: {
+    acquire: (key, max) => call<boolean>({ op: 'acquire', key, max }),
+    release: (key) => send({ t: 'release', key }),
+  },
+  hostname: () => settings?.hostname ?? 'localhost',
+  queued: (envelope) => send({ t: 'queued', envelope }),
+  reverse: (ip) => call<{ host: string; verified: boolean } | undefined>({ op: 'reverse', ip }),
+  storage: {
+    accepting: (size) => storage?.accepting(size) ?? true,
+    exhausted: () => storage?.exhausted() ?? false,
+  },
+  ticketKeys,
+};
+
+const listeners = new Map<string, SmtpListener>();
+let open = 0;
+let stopping = false;
+
+function setListeners(wanted: [string, SmtpListener['current']][]): void {
+  const keep = new Set<string>();
+  for (const [key, state] of wanted) {
+    keep.add(key);
+    const running = listeners.get(key);
+    if (running) running.update(state);
+    else listeners.set(key, new SmtpListener(state, deps));
+  }
+  // A listener that is gone takes no new connections; its sessions run to their end.
+  for (const key of listeners.keys()) if (!keep.has(key)) listeners.delete(key);
+}
+
+function serve(key: string, socket: Socket | undefined): void {
+  const listener = listeners.get(key);
+  if (!socket) return;
+  if (!listener || stopping) {
+    socket.destroy();
+    send({ t: 'closed', key });
+    return;
+  }
+  open += 1;
+  socket.once('close', () => {
+    open -= 1;
+    send({ t: 'closed', key });
+    if (stopping && open === 0) process.exit(0);
+  });
+  listener.serve(socket);
+}
+
+/** Sessions still open when the grace time ends get smtp-server's 421, as in the engine. */
+function stop(graceMs: number): void {
+  stopping = true;
+  if (open === 0) process.exit(0);
+  setTimeout(() => {
+    for (const l of listeners.values()) {
+      for (const c of l.server.connections as Set<{ send(code: number, text: string): void; close(): void }>) {
+        c.send(421, 'Server shutting down');
+        c.close();
+      }
+    }
+    setTimeout(() => process.exit(0), 1000).unref();
+  }, graceMs).unref();
+}
+
+process.on('message', (message: ToWorker, handle?: Socket) => {
+  switch (message.t) {
+    case 'settings':
+      settings = message.settings;
+      spool ??= new Spool(settings.queueDir, { indexed: false });
+      storage ??= new StorageGuard(settings.queueDir, () => settings!.reserveMb);
+      break;
+    case 'listeners':
+      setListeners(message.listeners);
+      break;
+    case 'ticketKey':
+      ticketKeys.current = Buffer.from(message.key, 'base64');
+      for (const l of listeners.values()) l.setTicketKeys(ticketKeys.current);
+      break;
+    case 'connection':
+      serve(message.key, handle);
+      break;
+    case 'reply': {
+      const pending = calls.get(message.id);
+      calls.delete(message.id);
+      if (message.error !== undefined) pending?.reject(new Error(message.error));
+      else pending?.resolve(message.value);
+      break;
+    }
+    case 'stop':
+      stop(message.graceMs);
+      break;
+  }
+});
+// The engine is gone (even kill -9): nothing here may go on alone.
+process.on('disconnect', () => process.exit(0));
+send({ t: 'ready' });
