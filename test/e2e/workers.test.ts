@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { applianceWithListener, cleanup, mxgate, sendMail, shellOk, until } from '../helpers.js';
@@ -25,6 +26,8 @@ function connect(): Promise<{ socket: net.Socket; line: string }> {
     socket.once('error', reject);
     socket.once('data', (d) => resolve({ socket, line: d.toString().split('\r\n')[0]! }));
     socket.once('close', () => resolve({ socket, line: '' })); // closed before any reply (a worker killed)
+    // No banner and no close: a connection nobody serves (what a socket lost between processes would be).
+    setTimeout(() => resolve({ socket, line: 'no reply in 10 s' }), 10_000).unref();
   });
 }
 
@@ -100,6 +103,39 @@ test("a policy's per-host limit counts the sessions of the engine and its worker
   await shellOk(home, 'listenerconfig edit InboundMail hostaccess default --max-concurrency 10', 'commit');
 });
 
+/** EHLO, STARTTLS, the handshake, EHLO again and QUIT: the session ends on its TLS socket. */
+async function starttlsSession(): Promise<string> {
+  const { socket, line } = await connect();
+  assert.match(line, /^220 /);
+  const reply = (s: net.Socket | tls.TLSSocket) => new Promise<string>((resolve) => s.once('data', (d) => resolve(d.toString())));
+  socket.write('EHLO client.test\r\n');
+  assert.match(await reply(socket), /STARTTLS/);
+  socket.write('STARTTLS\r\n');
+  assert.match(await reply(socket), /^220 /);
+  const secure = tls.connect({ socket, rejectUnauthorized: false, servername: 'mx.test' });
+  await new Promise((resolve) => secure.once('secureConnect', resolve));
+  const protocol = secure.getProtocol();
+  secure.write('EHLO client.test\r\n');
+  await reply(secure);
+  secure.write('QUIT\r\n');
+  const bye = await reply(secure);
+  await new Promise((resolve) => secure.once('close', resolve));
+  return `${protocol} ${bye.trim()}`;
+}
+
+test('sessions that ended after STARTTLS are no longer counted, in the worker or the engine', async () => {
+  await shellOk(home, 'listenerconfig edit InboundMail hostaccess default --tls preferred --max-concurrency 2', 'commit "TLS preferred, two per host"');
+  const ends = [];
+  // More sessions than the per-host limit, one after another: a session still counted would refuse the next ones.
+  for (let i = 0; i < 6; i += 1) ends.push(await starttlsSession());
+  for (const e of ends) assert.match(e, /^TLSv1\.3 221 /);
+  await until(home, 'no session counted', async () => {
+    const status = await shellOk(home, 'status');
+    return /listening, 0 connection\(s\)/.test(status) && /Listener workers: +pid \d+ \(0 connection/.test(status);
+  });
+  await shellOk(home, 'listenerconfig edit InboundMail hostaccess default --max-concurrency 10', 'commit');
+});
+
 test('kill -9 of the worker under load: every message that got 250 is queued, and a new worker takes over', async () => {
   // A destination that never answers: every accepted message stays in the queue, where it can be counted.
   await shellOk(home, 'smtproutes new example.net 127.0.0.1:9', 'commit route to a closed port');
@@ -107,11 +143,13 @@ test('kill -9 of the worker under load: every message that got 250 is queued, an
   assert.ok(victim);
   const acknowledged: number[] = [];
   let failures = 0;
+  let unanswered = 0;
   let stop = false;
   const sender = async () => {
     while (!stop) {
       try {
         const { socket, line } = await connect();
+        if (line === 'no reply in 10 s') unanswered += 1;
         if (line.startsWith('220 ')) {
           const reply = await Promise.race([transact(socket, 'under load'), new Promise<string>((r) => socket.once('close', () => r('closed')))]);
           const mid = /^250 .*MID (\d+)/.exec(reply)?.[1];
@@ -136,6 +174,7 @@ test('kill -9 of the worker under load: every message that got 250 is queued, an
   stop = true;
   await Promise.all(senders);
 
+  assert.equal(unanswered, 0, 'every connection got a banner or was closed, also those in flight to the killed worker');
   const log = await readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
   assert.match(log, new RegExp(`Warning: Listener worker ${victim} exited \\(SIGKILL\\)`));
   const queue = new Set(await readdir(path.join(home, 'queue')));

@@ -19,7 +19,6 @@ export interface ListenerStatus {
 }
 
 const bindingKey = (ip: string, port: number) => `${ip}|${port}`;
-const keyOf = (l: SmtpListener) => bindingKey(l.current.iface.ip, l.current.listener.port);
 
 /** Listener workers for a configuration: "auto" is one per core besides the engine's own. */
 export function workerCount(config: Config): number {
@@ -52,7 +51,7 @@ export class ListenerManager {
     private readonly deps: ListenerDeps,
     private readonly workers?: WorkerPool,
   ) {
-    if (workers) this.deps = { ...deps, handOff: (listener, socket) => workers.handOff(keyOf(listener), listener, socket) };
+    if (workers) this.deps = { ...deps, handOff: (listener, socket) => workers.handOff(listener.key, listener, socket) };
   }
 
   /**

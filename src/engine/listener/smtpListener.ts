@@ -29,6 +29,8 @@ export interface ListenerDeps {
    * true when it went to a worker (or was refused as over the listener's limit).
    */
   handOff?: (listener: SmtpListener, socket: Socket) => boolean;
+  /** Every session's end, admitted or not (a worker reports its open sessions to the engine). */
+  sessionEnded?: (listener: SmtpListener) => void;
   /** The client's host name (PTR, forward-confirmed or not), for host name sender groups. */
   reverse?: (ip: string) => Promise<{ host: string; verified: boolean } | undefined>;
   /** The queue's free-space reserve: below it MAIL gets 452 4.3.1. */
@@ -138,6 +140,11 @@ export class SmtpListener {
     this.server.on('error', (err: Error) => {
       if ((err as { code?: string }).code !== 'TLSError') this.deps.log.warning(`Listener ${this.current.listener.name}: ${err.message}`);
     });
+  }
+
+  /** The engine's key for this listener: its address and port. */
+  get key(): string {
+    return `${this.current.iface.ip}|${this.current.listener.port}`;
   }
 
   get name(): string {
@@ -444,6 +451,7 @@ export class SmtpListener {
   }
 
   private onClose(session: SMTPServerSession): void {
+    this.deps.sessionEnded?.(this);
     const conn = this.connections.get(session.id);
     conn?.stopDeadlines?.();
     if (!conn) {

@@ -49,6 +49,8 @@ class ListenerWorker {
   readonly held = new Map<string, number>();
   readonly startedAt = new Date();
   readonly exited: Promise<void>;
+  private readonly inFlight = new Map<number, Socket>();
+  private nextSocket = 1;
 
   constructor(readonly child: ChildProcess) {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
@@ -64,15 +66,33 @@ class ListenerWorker {
     return n;
   }
 
-  send(message: ToWorker, socket?: Socket): void {
-    if (!this.child.connected) {
-      socket?.destroy();
-      return;
-    }
-    // A socket that cannot be passed (the worker just died) is closed, never left open here.
-    this.child.send(message, socket as never, (err: Error | null) => {
-      if (err) socket?.destroy();
+  send(message: ToWorker): void {
+    if (this.child.connected) this.child.send(message, (err: Error | null) => void err); // a dead worker's exit is handled on 'exit'
+  }
+
+  /**
+   * Pass a connection. The engine keeps its copy of the socket until the worker says it has the
+   * connection: a worker killed with sockets in flight cannot leave a client waiting on a socket
+   * nobody serves (the copies left are closed on its exit, and the client sees the connection end).
+   */
+  pass(key: string, socket: Socket): void {
+    const id = this.nextSocket++;
+    socket.on('error', () => undefined);
+    this.inFlight.set(id, socket);
+    if (!this.child.connected) return this.taken(id);
+    this.child.send({ t: 'connection', key, id } satisfies ToWorker, socket, { keepOpen: true }, (err: Error | null) => {
+      if (err) this.taken(id);
     });
+  }
+
+  /** The worker has the connection (or it never will): the engine's copy is closed. */
+  taken(id: number): void {
+    this.inFlight.get(id)?.destroy();
+    this.inFlight.delete(id);
+  }
+
+  dropInFlight(): void {
+    for (const id of [...this.inFlight.keys()]) this.taken(id);
   }
 }
 
@@ -150,7 +170,7 @@ export class WorkerPool {
     for (const w of this.workers) if (w.ready && (!best || w.total < best.total)) best = w;
     if (!best || here * ENGINE_SHARE < best.total) return false;
     best.connections.set(key, (best.connections.get(key) ?? 0) + 1);
-    best.send({ t: 'connection', key }, socket);
+    best.pass(key, socket);
     return true;
   }
 
@@ -180,6 +200,11 @@ export class WorkerPool {
     this.workers.add(w);
     child.on('message', (message: FromWorker) => this.onMessage(w, message));
     child.on('error', (err) => this.deps.log.warning(`Listener worker ${w.pid}: ${err.message}`));
+    // The channel closes the moment a worker dies: no connection goes to it after that.
+    child.once('disconnect', () => {
+      w.ready = false;
+      w.dropInFlight();
+    });
     child.once('exit', (code, signal) => void this.onExit(w, code, signal));
   }
 
@@ -211,6 +236,9 @@ export class WorkerPool {
       case 'closed':
         this.count(w.connections, m.key, -1);
         break;
+      case 'taken':
+        w.taken(m.id);
+        break;
       case 'queued':
         this.deps.spool.adopt(m.envelope);
         this.deps.queued();
@@ -241,6 +269,7 @@ export class WorkerPool {
   /** A worker ended: give back what it held, adopt what it queued, and replace it if it should still run. */
   private async onExit(w: ListenerWorker, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
     this.workers.delete(w);
+    w.dropInFlight();
     for (const [key, n] of w.held) for (let i = 0; i < n; i += 1) this.deps.hosts.release(key);
     const lost = w.total;
     const adopted = await this.deps.spool.recoverFrom(w.pid).catch(() => []);

@@ -21,7 +21,8 @@ export type ToWorker =
   | { t: 'settings'; settings: WorkerSettings }
   | { t: 'listeners'; listeners: [key: string, state: ListenerState][] }
   | { t: 'ticketKey'; key: string }
-  | { t: 'connection'; key: string }
+  /** A new connection on listener `key`; its socket travels with the message. */
+  | { t: 'connection'; key: string; id: number }
   | { t: 'reply'; id: number; value?: unknown; error?: string }
   /** Take no more connections; exit once those open have ended (421 to any left after the grace time). */
   | { t: 'stop'; graceMs: number };
@@ -37,5 +38,7 @@ export type FromWorker =
   | { t: 'flushLog' }
   | { t: 'call'; id: number; call: Call }
   | { t: 'release'; key: string }
+  /** The worker holds connection `id` (the engine closes its own copy of the socket). */
+  | { t: 'taken'; id: number }
   | { t: 'closed'; key: string }
   | { t: 'queued'; envelope: Envelope };

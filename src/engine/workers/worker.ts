@@ -59,6 +59,13 @@ const deps: ListenerDeps = {
     exhausted: () => storage?.exhausted() ?? false,
   },
   ticketKeys,
+  // Counted at the session's end (smtp-server's close), not the socket's: STARTTLS moves the
+  // connection onto a TLS socket and drops every listener of the first one.
+  sessionEnded: (listener) => {
+    open -= 1;
+    send({ t: 'closed', key: listener.key });
+    if (stopping && open === 0) process.exit(0);
+  },
 };
 
 const listeners = new Map<string, SmtpListener>();
@@ -79,18 +86,12 @@ function setListeners(wanted: [string, SmtpListener['current']][]): void {
 
 function serve(key: string, socket: Socket | undefined): void {
   const listener = listeners.get(key);
-  if (!socket) return;
-  if (!listener || stopping) {
-    socket.destroy();
+  if (!socket || !listener || stopping) {
+    socket?.destroy();
     send({ t: 'closed', key });
     return;
   }
   open += 1;
-  socket.once('close', () => {
-    open -= 1;
-    send({ t: 'closed', key });
-    if (stopping && open === 0) process.exit(0);
-  });
   listener.serve(socket);
 }
 
@@ -124,6 +125,7 @@ process.on('message', (message: ToWorker, handle?: Socket) => {
       for (const l of listeners.values()) l.setTicketKeys(ticketKeys.current);
       break;
     case 'connection':
+      send({ t: 'taken', id: message.id });
       serve(message.key, handle);
       break;
     case 'reply': {
