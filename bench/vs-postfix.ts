@@ -9,10 +9,11 @@
  * median of each and the range of the per-round ratios (single runs on this machine vary by ±30 %).
  *
  *   node --import tsx bench/vs-postfix.ts [SECONDS_PER_CASE] [ROUNDS] [CASE]
+ * MXGATE_BENCH_WORKERS sets mxgate's listener workers (default "auto").
  * CASE picks the cases whose mode or label contains it (e.g. "100 KB", "plain1").
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import { accepts, applianceWithListener, cleanup, freePort, mxgate } from '../test/helpers.js';
@@ -55,7 +56,17 @@ async function until(probe: () => Promise<boolean>): Promise<void> {
 /** Engine RSS with `count` idle SMTP connections open (after the banner). */
 async function idleRss(home: string, port: number, count: number): Promise<string> {
   const pid = Number(readFileSync(dataPaths(home).pidFile, 'utf8').trim());
-  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  // The engine and its listener workers (its children): the connections are spread over them.
+  const parentOf = (p: string) => {
+    try {
+      return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ')[1];
+    } catch {
+      return undefined; // gone meanwhile
+    }
+  };
+  const workers = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p) && parentOf(p) === String(pid)).map(Number);
+  const rssOf = (p: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  const rss = () => [pid, ...workers()].reduce((sum, p) => sum + rssOf(p), 0);
   const before = rss();
   const sockets: net.Socket[] = [];
   let greeted = 0;
@@ -69,7 +80,7 @@ async function idleRss(home: string, port: number, count: number): Promise<strin
   for (let i = 0; i < 200 && greeted < count; i += 1) await new Promise((r) => setTimeout(r, 50));
   const during = rss();
   for (const s of sockets) s.destroy();
-  return `Engine RSS: ${before.toFixed(0)} MB idle, ${during.toFixed(0)} MB with ${greeted} of ${count} idle connections greeted (goal < 200 MB)`;
+  return `Engine RSS (with its ${workers().length} listener worker(s)): ${before.toFixed(0)} MB idle, ${during.toFixed(0)} MB with ${greeted} of ${count} idle connections greeted (goal < 200 MB)`;
 }
 
 /**
@@ -140,6 +151,8 @@ const setup = await mxgate(home, [
     'listenerconfig edit InboundMail hostaccess policy ACCEPTED --tls preferred --max-concurrency 1000 --max-messages 1000',
     'listenerconfig edit InboundMail limits --max-concurrency 1000',
     `smtproutes new example.net 127.0.0.1:${sink.port}`,
+    // MXGATE_BENCH_WORKERS=0 compares the engine alone with its default of one worker per core besides it.
+    `listenerconfig setup --workers ${process.env.MXGATE_BENCH_WORKERS ?? 'auto'}`,
     'commit "bench"',
   ].flatMap((l) => ['-c', l]),
 ]);

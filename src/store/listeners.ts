@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { portProblem } from './grammar.js';
 import { editConfig, notFound } from './edit.js';
 import { defaultHat } from './hat.js';
@@ -92,7 +93,7 @@ export function setWorkers(config: Config, workers: Config['listenerWorkers']): 
 
 export function describeWorkers(config: Config): string {
   const w = config.listenerWorkers;
-  if (w === 'auto') return 'auto (one per processor core besides the engine)';
+  if (w === 'auto') return `auto (one per processor core beyond the first two: ${Math.max(0, availableParallelism() - 2)} here)`;
   return w === 0 ? '0 (the engine serves every session itself)' : String(w);
 }
 

@@ -225,7 +225,7 @@ export const ConfigSchema = z
         maxDeliveries: z.number().int().min(1).max(1000).default(50),
       })
       .default(() => ({ reserveMb: 100, maxDeliveries: 50 })),
-    /** listenerconfig setup: processes besides the engine that serve SMTP sessions ("auto": one per core, less the engine's). */
+    /** listenerconfig setup: processes besides the engine that serve SMTP sessions ("auto": one per core beyond the first two). */
     listenerWorkers: z.union([z.literal('auto'), z.number().int().min(0).max(MAX_LISTENER_WORKERS)]).default('auto'),
     tlsrpt: TlsRptSchema.default(() => TlsRptSchema.parse({})),
     /** userconfig: accounts for HTTPS and SSH access (scrypt password hashes only). */

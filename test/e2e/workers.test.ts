@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
+import { availableParallelism } from 'node:os';
 import tls from 'node:tls';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { applianceWithListener, cleanup, mxgate, sendMail, shellOk, until } from '../helpers.js';
+import { SmtpProbe } from '../smtp-probe.js';
 
 /** Listener workers: sessions served by child processes of the engine keep every guarantee. */
 let home: string;
@@ -59,8 +61,9 @@ async function transact(socket: net.Socket, subject: string): Promise<string> {
   return replies.at(-1)!;
 }
 
-test('by default one worker per core besides the engine serves sessions; setup changes the count, bad values are refused', async () => {
-  assert.equal((await workerPids()).length, 1, 'two cores: the engine and one worker');
+test('"auto" starts workers from the third core on; setup changes the count, bad values are refused', async () => {
+  assert.equal((await workerPids()).length, Math.max(0, availableParallelism() - 2));
+  assert.match(await shellOk(home, 'listenerconfig setup'), /Listener workers: auto \(one per processor core beyond the first two: \d+ here\)/);
   const bad = await mxgate(home, ['-c', 'listenerconfig setup --workers many']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr + bad.stdout, /Listener workers must be "auto" or a number from 0 to 32, not "many"\./);
@@ -71,6 +74,7 @@ test('by default one worker per core besides the engine serves sessions; setup c
   await until(home, 'no workers', async () => (await shellOk(home, 'status')).includes('Listener workers:  none; the engine serves every session'));
   assert.match((await sendMail(port, 'engine alone')).response, /250 .*MID \d+/);
   assert.match(await shellOk(home, 'listenerconfig setup'), /Listener workers: 0 \(the engine serves every session itself\)/);
+  // The tests below run with one worker beside the engine.
   await shellOk(home, 'listenerconfig setup --workers 1', 'commit one worker');
   await until(home, 'one worker', async () => (await workerPids()).length === 1);
 });
@@ -134,6 +138,33 @@ test('sessions that ended after STARTTLS are no longer counted, in the worker or
     return /listening, 0 connection\(s\)/.test(status) && /Listener workers: +pid \d+ \(0 connection/.test(status);
   });
   await shellOk(home, 'listenerconfig edit InboundMail hostaccess default --max-concurrency 10', 'commit');
+});
+
+test('a committed certificate reaches the worker: its new sessions present it, its open session keeps working', async () => {
+  const inWorker = async () => Number(/Listener workers: +pid \d+ \((\d+) connection/.exec(await shellOk(home, 'status'))?.[1]);
+  const tlsSession = async (servername: string) => {
+    const { probe } = await SmtpProbe.connect(port);
+    await probe.send('EHLO t');
+    assert.match(await probe.send('STARTTLS'), /^220 /);
+    const socket = await probe.upgrade({ rejectUnauthorized: false, servername });
+    return { probe, cn: socket.getPeerCertificate().subject.CN };
+  };
+  await shellOk(home, 'certconfig new before --cn before.example.com --country JP --key ecdsa-p256', 'listenerconfig edit InboundMail certificate before', 'commit before');
+  // With nothing open, a new session goes to the worker.
+  const first = await tlsSession('before.example.com');
+  assert.equal(first.cn, 'before.example.com');
+  assert.equal(await inWorker(), 1, 'the session is served by the worker');
+
+  await shellOk(home, 'certconfig new after --cn after.example.com --country JP --key ecdsa-p256', 'listenerconfig edit InboundMail certificate after', 'commit after');
+  assert.match(await first.probe.send('EHLO t'), /^250/, 'the open session is still served');
+  assert.match(await first.probe.send('MAIL FROM:<a@example.org>'), /^250 /);
+  first.probe.close();
+  await until(home, 'the session closed', async () => (await inWorker()) === 0);
+
+  const second = await tlsSession('after.example.com');
+  assert.equal(await inWorker(), 1, 'the new session is served by the worker too');
+  assert.equal(second.cn, 'after.example.com');
+  second.probe.close();
 });
 
 test('kill -9 of the worker under load: every message that got 250 is queued, and a new worker takes over', async () => {

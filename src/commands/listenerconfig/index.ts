@@ -129,7 +129,7 @@ async function deleteDialog(session: Session): Promise<void> {
  */
 async function setupDialog(session: Session): Promise<void> {
   session.io.print(`Listener workers: ${describeWorkers(session.draft)}`);
-  const workers = await session.io.ask('Enter the number of listener worker processes ("auto": one per processor core besides the engine; 0: none).', {
+  const workers = await session.io.ask('Enter the number of listener worker processes ("auto": one per processor core beyond the first two; 0: none).', {
     default: String(session.draft.listenerWorkers),
     validate: parseWorkers,
   });
@@ -168,7 +168,7 @@ export const listenerconfig: Command = {
   ],
   details: [
     'Changes are pending until "commit"; the engine then starts, stops or rebinds listeners.',
-    'setup --workers: processes that serve SMTP sessions beside the engine ("auto": one per core besides the engine; 0: none).',
+    'setup --workers: processes that serve SMTP sessions beside the engine ("auto": one per core beyond the first two; 0: none).',
   ],
   keywords: ['list', 'new', 'edit', 'delete', 'setup'],
   async run(session, args) {

@@ -20,9 +20,14 @@ export interface ListenerStatus {
 
 const bindingKey = (ip: string, port: number) => `${ip}|${port}`;
 
-/** Listener workers for a configuration: "auto" is one per core besides the engine's own. */
+/**
+ * Listener workers for a configuration. "auto" leaves two cores to the engine and the rest of the
+ * machine (kernel, disk, delivery) and gives each further core a worker: on two cores a worker was
+ * measured 8-25 % slower than the engine alone on every bench row (bench/vs-postfix.ts), because
+ * the cores are already busy and the worker adds IPC and a second heap.
+ */
 export function workerCount(config: Config): number {
-  return config.listenerWorkers === 'auto' ? Math.max(0, availableParallelism() - 1) : config.listenerWorkers;
+  return config.listenerWorkers === 'auto' ? Math.max(0, availableParallelism() - 2) : config.listenerWorkers;
 }
 
 export function explainBindError(err: NodeJS.ErrnoException, ip: string, port: number): string {

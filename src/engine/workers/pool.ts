@@ -123,10 +123,6 @@ export class WorkerPool {
     for (const w of active().slice(this.wanted)) this.retire(w);
   }
 
-  get size(): number {
-    return this.wanted;
-  }
-
   /** The listeners every worker serves (keyed as the engine's, by address and port). */
   setListeners(listeners: Map<string, ListenerState>): void {
     this.listeners = [...listeners];
@@ -210,6 +206,9 @@ export class WorkerPool {
 
   private onMessage(w: ListenerWorker, m: FromWorker): void {
     switch (m.t) {
+      case 'batch':
+        for (const each of m.messages) this.onMessage(w, each);
+        break;
       case 'ready':
         w.send({ t: 'settings', settings: this.lastSettings ?? this.deps.settings() });
         w.send({ t: 'ticketKey', key: this.deps.ticketKey().toString('base64') });
@@ -248,8 +247,12 @@ export class WorkerPool {
 
   private async answer(w: ListenerWorker, c: Call): Promise<unknown> {
     switch (c.op) {
-      case 'take':
-        return this.deps.ids.take(c.kind);
+      case 'lease': {
+        // Consecutive: nothing else takes a number during this loop.
+        const first = this.deps.ids.take(c.kind);
+        for (let i = 1; i < c.count; i += 1) this.deps.ids.take(c.kind);
+        return first;
+      }
       case 'acquire': {
         const ok = this.deps.hosts.acquire(c.key, c.max);
         if (ok) this.count(w.held, c.key, 1);

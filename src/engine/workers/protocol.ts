@@ -28,11 +28,14 @@ export type ToWorker =
   | { t: 'stop'; graceMs: number };
 
 export type Call =
-  | { op: 'take'; kind: IdKind }
+  /** `count` consecutive numbers of one kind, for the worker to hand out itself. */
+  | { op: 'lease'; kind: IdKind; count: number }
   | { op: 'acquire'; key: string; max: number }
   | { op: 'reverse'; ip: string };
 
 export type FromWorker =
+  /** What one turn of the worker's event loop had to say, in order (one IPC write, not one per line). */
+  | { t: 'batch'; messages: FromWorker[] }
   | { t: 'ready' }
   | { t: 'log'; level: LogLevel; line: string }
   | { t: 'flushLog' }

@@ -10,14 +10,22 @@ import type { LogLevel } from '../log/mailLog.js';
 import { type ListenerDeps, SmtpListener } from '../listener/smtpListener.js';
 import { Spool } from '../queue/spool.js';
 import { StorageGuard } from '../queue/storage.js';
+import type { IdKind } from '../ids.js';
 import type { Call, FromWorker, ToWorker, WorkerSettings } from './protocol.js';
 
 if (!process.send) throw new Error('a listener worker is started by the engine (child_process.fork)');
 process.umask(0o077);
 
+/** Messages of one event-loop turn go out together, in order. */
+let outbox: FromWorker[] = [];
 const send = (message: FromWorker): void => {
-  if (process.connected) process.send!(message);
+  if (outbox.push(message) === 1) setImmediate(flush);
 };
+function flush(): void {
+  const messages = outbox;
+  outbox = [];
+  if (process.connected && messages.length) process.send!(messages.length === 1 ? messages[0] : { t: 'batch', messages });
+}
 
 let nextCall = 1;
 const calls = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
@@ -28,6 +36,36 @@ function call<T>(what: Call): Promise<T> {
     send({ t: 'call', id, call: what });
   });
 }
+
+/**
+ * MIDs and ICIDs come from the engine's one allocator in leases of LEASE numbers, renewed while
+ * half a lease is left, so a session does not wait for the engine to number it. Numbers stay
+ * unique and are never reused (the engine reserves them on disk); a worker that dies leaves a gap.
+ */
+const LEASE = 64;
+class LeasedIds {
+  private readonly ranges: { next: number; end: number }[] = [];
+  private renewing: Promise<void> | undefined;
+
+  constructor(private readonly kind: IdKind) {}
+
+  take(): number | Promise<number> {
+    while (this.ranges[0] && this.ranges[0].next >= this.ranges[0].end) this.ranges.shift();
+    const left = this.ranges.reduce((n, r) => n + r.end - r.next, 0);
+    if (left < LEASE / 2) this.renew().catch(() => undefined);
+    const range = this.ranges[0];
+    // None left (the first take, or the engine could not reserve more): wait for the lease, or fail as the engine would.
+    return range ? range.next++ : this.renew().then(() => this.take());
+  }
+
+  private renew(): Promise<void> {
+    this.renewing ??= call<number>({ op: 'lease', kind: this.kind, count: LEASE })
+      .then((first) => void this.ranges.push({ next: first, end: first + LEASE }))
+      .finally(() => (this.renewing = undefined));
+    return this.renewing;
+  }
+}
+const ids = { mid: new LeasedIds('mid'), icid: new LeasedIds('icid') };
 
 let settings: WorkerSettings | undefined;
 const ticketKeys = { current: Buffer.alloc(48) };
@@ -46,7 +84,7 @@ const deps: ListenerDeps = {
     flush: () => send({ t: 'flushLog' }),
   },
   spool: { receive: (mid) => spool!.receive(mid) },
-  ids: { take: (kind) => call<number>({ op: 'take', kind }) },
+  ids: { take: (kind) => (kind === 'dcid' ? Promise.reject(new Error('workers do not deliver')) : ids[kind].take()) },
   hosts: {
     acquire: (key, max) => call<boolean>({ op: 'acquire', key, max }),
     release: (key) => send({ t: 'release', key }),
