@@ -103,6 +103,8 @@ export async function applianceWithListener(): Promise<{ home: string; port: num
     '-c', `listenerconfig new InboundMail --type public --interface Management --port ${port}`,
     '-c', 'listenerconfig edit InboundMail rcptaccess add example.net',
     '-c', 'listenerconfig edit InboundMail rcptaccess add example.com',
+    // npm run test:workers: the same tests with sessions spread over the engine and listener workers.
+    ...(process.env.MXGATE_TEST_WORKERS ? ['-c', `listenerconfig setup --workers ${process.env.MXGATE_TEST_WORKERS}`] : []),
     '-c', 'commit',
   ]);
   if (run.code !== 0) throw new Error(`setting up the appliance failed:\n${run.stdout}${run.stderr}`);

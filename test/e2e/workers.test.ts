@@ -21,6 +21,9 @@ const workerPids = async (): Promise<number[]> => {
   return [...(/Listener workers: +(.*)/.exec(status)?.[1] ?? '').matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
 };
 
+/** Sessions the (one) worker serves now. */
+const inWorker = async () => Number(/Listener workers: +pid \d+ \((\d+) connection/.exec(await shellOk(home, 'status'))?.[1]);
+
 /** Connect and wait for the first reply line (the banner, or a refusal). */
 function connect(): Promise<{ socket: net.Socket; line: string }> {
   return new Promise((resolve, reject) => {
@@ -62,6 +65,8 @@ async function transact(socket: net.Socket, subject: string): Promise<string> {
 }
 
 test('"auto" starts workers from the third core on; setup changes the count, bad values are refused', async () => {
+  await shellOk(home, 'listenerconfig setup --workers auto', 'commit auto'); // (npm run test:workers sets 1)
+  await until(home, 'the automatic count', async () => (await workerPids()).length === Math.max(0, availableParallelism() - 2));
   assert.equal((await workerPids()).length, Math.max(0, availableParallelism() - 2));
   assert.match(await shellOk(home, 'listenerconfig setup'), /Listener workers: auto \(one per processor core beyond the first two: \d+ here\)/);
   const bad = await mxgate(home, ['-c', 'listenerconfig setup --workers many']);
@@ -141,7 +146,6 @@ test('sessions that ended after STARTTLS are no longer counted, in the worker or
 });
 
 test('a committed certificate reaches the worker: its new sessions present it, its open session keeps working', async () => {
-  const inWorker = async () => Number(/Listener workers: +pid \d+ \((\d+) connection/.exec(await shellOk(home, 'status'))?.[1]);
   const tlsSession = async (servername: string) => {
     const { probe } = await SmtpProbe.connect(port);
     await probe.send('EHLO t');
@@ -165,6 +169,23 @@ test('a committed certificate reaches the worker: its new sessions present it, i
   assert.equal(await inWorker(), 1, 'the new session is served by the worker too');
   assert.equal(second.cn, 'after.example.com');
   second.probe.close();
+});
+
+test('a worker told to stop lets its open session finish; its last log lines reach the mail log', async () => {
+  const { probe } = await SmtpProbe.connect(port);
+  assert.equal(await inWorker(), 1, 'the session is served by the worker');
+  await shellOk(home, 'listenerconfig setup --workers 0', 'commit no workers');
+  assert.match(await probe.send('EHLO t'), /^250/, 'the stopping worker still serves its session');
+  assert.match(await probe.send('QUIT'), /^221/);
+  probe.close();
+  await until(home, 'the worker gone', async () => (await workerPids()).length === 0);
+  // Every session in the log has its close line, the stopped worker's last one included.
+  const log = await readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
+  const opened = [...log.matchAll(/New SMTP ICID (\d+)/g)].map((m) => m[1]);
+  const closed = new Set([...log.matchAll(/ICID (\d+) close\n/g)].map((m) => m[1]));
+  assert.deepEqual(opened.filter((icid) => !closed.has(icid)), []);
+  await shellOk(home, 'listenerconfig setup --workers 1', 'commit one worker');
+  await until(home, 'one worker', async () => (await workerPids()).length === 1);
 });
 
 test('kill -9 of the worker under load: every message that got 250 is queued, and a new worker takes over', async () => {

@@ -92,6 +92,8 @@ const later =
   (err?: Error | null): void =>
     void setImmediate(() => cb(err));
 
+/** One TLS session context for every process that serves the listeners (see the server options). */
+const SESSION_ID_CONTEXT = 'mxgate smtp';
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 const plainAddress = (a: string) => a.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
 /** RFC 3207 §4: with TLS required, only these commands are answered before the handshake. */
@@ -125,6 +127,9 @@ export class SmtpListener {
       honorCipherOrder: true,
       secureOptions: SERVER_SECURE_OPTIONS,
       ticketKeys: deps.ticketKeys.current,
+      // smtp-server derives the default from process.argv, which differs between the engine and a
+      // listener worker: a ticket issued by one would not resume in the other.
+      sessionIdContext: SESSION_ID_CONTEXT,
       maxClients: current.listener.limits.maxConcurrency,
       ...(current.tls ? { key: current.tls.key, cert: current.tls.cert } : {}),
       onConnect: (session, cb) => this.onConnect(session, cb),
@@ -190,7 +195,9 @@ export class SmtpListener {
     options.maxClients = next.listener.limits.maxConcurrency;
     options.size = this.largestMessageSize();
     // New connections get the new certificate; sessions already running keep theirs.
-    if (certChanged) this.server.updateSecureContext({ key: next.tls!.key, cert: next.tls!.cert, ciphers: next.ciphers, secureOptions: SERVER_SECURE_OPTIONS, ticketKeys: this.deps.ticketKeys.current });
+    if (certChanged) {
+      this.server.updateSecureContext({ key: next.tls!.key, cert: next.tls!.cert, ciphers: next.ciphers, secureOptions: SERVER_SECURE_OPTIONS, ticketKeys: this.deps.ticketKeys.current, sessionIdContext: SESSION_ID_CONTEXT });
+    }
   }
 
   /** A new session ticket key (rotation): new sessions get tickets under it, old tickets stop resuming. */

@@ -21,11 +21,14 @@ let outbox: FromWorker[] = [];
 const send = (message: FromWorker): void => {
   if (outbox.push(message) === 1) setImmediate(flush);
 };
-function flush(): void {
+function flush(then?: () => void): void {
   const messages = outbox;
   outbox = [];
-  if (process.connected && messages.length) process.send!(messages.length === 1 ? messages[0] : { t: 'batch', messages });
+  if (process.connected && messages.length) process.send!(messages.length === 1 ? messages[0] : { t: 'batch', messages }, () => then?.());
+  else then?.();
 }
+/** A planned exit: what is still to be said (the last log lines) reaches the engine first. */
+const exit = (): void => flush(() => process.exit(0));
 
 let nextCall = 1;
 const calls = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
@@ -102,7 +105,8 @@ const deps: ListenerDeps = {
   sessionEnded: (listener) => {
     open -= 1;
     send({ t: 'closed', key: listener.key });
-    if (stopping && open === 0) process.exit(0);
+    // After the session's own last lines (its close is logged after this call).
+    if (stopping && open === 0) setImmediate(exit);
   },
 };
 
@@ -136,7 +140,7 @@ function serve(key: string, socket: Socket | undefined): void {
 /** Sessions still open when the grace time ends get smtp-server's 421, as in the engine. */
 function stop(graceMs: number): void {
   stopping = true;
-  if (open === 0) process.exit(0);
+  if (open === 0) exit();
   setTimeout(() => {
     for (const l of listeners.values()) {
       for (const c of l.server.connections as Set<{ send(code: number, text: string): void; close(): void }>) {
@@ -144,7 +148,7 @@ function stop(graceMs: number): void {
         c.close();
       }
     }
-    setTimeout(() => process.exit(0), 1000).unref();
+    setTimeout(exit, 1000).unref();
   }, graceMs).unref();
 }
 
