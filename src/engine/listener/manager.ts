@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Config } from '../../store/schema.js';
 import { sameName } from '../../store/schema.js';
 import type { WorkerPool } from '../workers/pool.js';
-import { type ListenerDeps, type ListenerState, SmtpListener, type TlsMaterial } from './smtpListener.js';
+import { type ListenerDeps, type ListenerState, listenerKey, SmtpListener, type TlsMaterial } from './smtpListener.js';
 
 export class ApplyError extends Error {
   override name = 'ApplyError';
@@ -18,7 +18,6 @@ export interface ListenerStatus {
   connections: number;
 }
 
-const bindingKey = (ip: string, port: number) => `${ip}|${port}`;
 
 /**
  * Listener workers for a configuration. "auto" leaves two cores to the engine and the rest of the
@@ -69,7 +68,7 @@ export class ListenerManager {
     for (const listener of config.listeners) {
       const iface = config.interfaces.find((i) => sameName(i.name, listener.interface));
       if (!iface) throw new ApplyError(`Listener "${listener.name}": interface "${listener.interface}" does not exist`);
-      wanted.set(bindingKey(iface.ip, listener.port), { listener, iface, tls: tls.get(listener.name), ciphers: config.tls.inboundCiphers });
+      wanted.set(listenerKey(iface.ip, listener.port), { listener, iface, tls: tls.get(listener.name), ciphers: config.tls.inboundCiphers });
     }
 
     const started: [string, SmtpListener][] = [];

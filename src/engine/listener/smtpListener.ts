@@ -17,7 +17,7 @@ export interface ListenerDeps {
   /** The mail log (in a listener worker: lines passed to the engine's). */
   log: Pick<MailLog, 'info' | 'warning' | 'critical' | 'healthy' | 'flush'>;
   spool: { receive(mid: number): Promise<MessageWriter> };
-  /** MIDs and ICIDs (in a worker: asked of the engine, so numbers stay one sequence). */
+  /** MIDs and ICIDs (in a worker: leased from the engine's allocator, so numbers stay unique). */
   ids: { take(kind: IdKind): number | Promise<number> };
   /** Per-host connection counts, global across the engine and its workers. */
   hosts: HostSlots;
@@ -92,6 +92,9 @@ const later =
   (err?: Error | null): void =>
     void setImmediate(() => cb(err));
 
+/** Listeners are keyed by address and port (a commit that keeps both updates the listener in place). */
+export const listenerKey = (ip: string, port: number): string => `${ip}|${port}`;
+
 /** One TLS session context for every process that serves the listeners (see the server options). */
 const SESSION_ID_CONTEXT = 'mxgate smtp';
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
@@ -149,7 +152,7 @@ export class SmtpListener {
 
   /** The engine's key for this listener: its address and port. */
   get key(): string {
-    return `${this.current.iface.ip}|${this.current.listener.port}`;
+    return listenerKey(this.current.iface.ip, this.current.listener.port);
   }
 
   get name(): string {
