@@ -3,8 +3,26 @@ import path from 'node:path';
 import { CommandError } from '../shell/errors.js';
 import type { Session } from '../shell/session.js';
 import { ensureDir, writeFileAtomic } from '../store/atomic.js';
-import { configurationFile } from '../store/paths.js';
+import { configurationFile, FileNameError } from '../store/paths.js';
 import { requireRole } from '../shell/access.js';
+
+/**
+ * A file's name as the session may see it: the full path for the local shell; for an SSH account
+ * relative to the configuration directory (where the appliance keeps its files is not its business).
+ */
+function shown(session: Session, text: string): string {
+  return session.account ? text.replaceAll(session.paths.configuration, 'the configuration directory').replaceAll(session.paths.home, 'the data directory') : text;
+}
+
+/** The configuration directory's file for a name, with errors that show only what the session may see. */
+function fileFor(session: Session, name: string, absolute: boolean): string {
+  try {
+    return configurationFile(session.paths, name, { absolute });
+  } catch (err) {
+    if (err instanceof FileNameError) throw new FileNameError(shown(session, err.message));
+    throw err;
+  }
+}
 
 /**
  * Read a file named on the command line: a bare name in the configuration directory; an absolute
@@ -12,21 +30,21 @@ import { requireRole } from '../shell/access.js';
  */
 export async function readConfigFile(session: Session, name: string, { absolute = false } = {}): Promise<Buffer> {
   // An SSH account reaches the configuration directory only, never the host's other files.
-  const file = configurationFile(session.paths, name, { absolute: absolute && !session.account });
+  const file = fileFor(session, name, absolute && !session.account);
   try {
     return await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CommandError(code === 'ENOENT' ? `The file "${file}" does not exist.` : `Cannot read ${file}: ${(err as Error).message}`);
+    throw new CommandError(shown(session, code === 'ENOENT' ? `The file "${file}" does not exist.` : `Cannot read ${file}: ${(err as Error).message}`));
   }
 }
 
-/** Write a file to the configuration directory, owner-only. */
+/** Write a file to the configuration directory, owner-only; returns its name as the session may see it. */
 export async function writeConfigFile(session: Session, name: string, data: string | Uint8Array): Promise<string> {
   requireRole(session, 'administrator', `write ${name} to the configuration directory`);
-  const file = configurationFile(session.paths, name);
+  const file = fileFor(session, name, false);
   await ensureDir(path.dirname(file));
   await writeFileAtomic(file, data, 0o600);
-  return file;
+  return session.account ? `${name} in the configuration directory` : file;
 }
 

@@ -10,7 +10,9 @@ import { initialConfig } from './demo.js';
 import { VersionStore, type VersionMeta } from '../store/versions.js';
 import { VERSION } from '../version.js';
 import { ControlError, ControlServer } from './control/server.js';
-import type { EngineStatus, Handlers, Params } from './control/protocol.js';
+import type { EngineStatus, Handlers, OperationTable, Params, Principal } from './control/protocol.js';
+import { callerFor } from './control/dispatch.js';
+import { admit, checkCommit } from './access/authorize.js';
 import { IdAllocator } from './ids.js';
 import { acquirePidLock } from './lock.js';
 import { ApplyError, ListenerManager } from './listener/manager.js';
@@ -130,13 +132,13 @@ export class Engine {
         return mid;
       },
     });
-    this.control = new ControlServer(paths.socket, this.handlers);
+    this.control = new ControlServer(paths.socket, this.operations);
     this.https = new HttpsManager(
-      { handlers: this.handlers, paths, sessions: this.guiSessions, guard: this.loginGuard, audit: new AuditLog(path.join(paths.logs, 'gui_logs', 'gui.current'), 'GUI') },
+      { operations: this.operations, committed: () => this.store.current, paths, sessions: this.guiSessions, guard: this.loginGuard, audit: new AuditLog(path.join(paths.logs, 'gui_logs', 'gui.current'), 'GUI') },
       GUI_PAGES,
       this.ticketKeys,
     );
-    this.ssh = new SshManager({ paths, config: () => this.store.current.config, guard: this.loginGuard, audit: new AuditLog(path.join(paths.logs, 'cli_logs', 'cli.current'), 'SSH') });
+    this.ssh = new SshManager({ paths, config: () => this.store.current.config, callerFor: (principal) => callerFor(this.operations, principal), guard: this.loginGuard, audit: new AuditLog(path.join(paths.logs, 'cli_logs', 'cli.current'), 'SSH') });
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
 
@@ -272,6 +274,7 @@ export class Engine {
       workers: this.workers.status(),
       https: this.https.status(),
       ssh: this.ssh.status(),
+      lockouts: this.loginGuard.lockouts(),
       queue: this.spool.size,
       delivery: this.delivery.activity(),
       storage: { ...this.storage.state(), mailLog: this.log.problem ? `cannot be written since ${this.log.problem.since}: ${this.log.problem.error}` : 'ok' },
@@ -290,7 +293,7 @@ export class Engine {
       if (!rec) throw new ControlError('not-found', `There is no committed version ${version}.`);
       return rec;
     },
-    commit: (req) => this.serialize(() => this.commit(req)),
+    commit: (req, principal) => this.serialize(() => this.commit(req, principal)),
     stop: () => {
       setImmediate(() => void this.stop());
       return { stopping: true };
@@ -311,7 +314,11 @@ export class Engine {
     mtasts: () => this.mtaSts.status(),
     'tlsrpt-send': async () => ({ lines: await this.tlsrpt.sendNow() }),
     deliverynow: async ({ domain }) => ({ messages: await this.delivery.deliverNow(domain) }),
+    unlock: ({ account }) => ({ lifted: this.loginGuard.unlock(account.toLowerCase()) }),
   };
+
+  /** The handlers with the one check of who may run them (access/authorize.ts), for every transport. */
+  private readonly operations: OperationTable = { handlers: this.handlers, admit: (principal, op) => admit(this.store.current.config, principal, op) };
 
   /**
    * The certificate each listener presents: its profile, or the demo certificate when it has none.
@@ -369,7 +376,7 @@ export class Engine {
   }
 
   /** Stale base → refuse; invalid → refuse; apply; and only then record the new version. */
-  private async commit(req: Params<'commit'>): Promise<VersionMeta> {
+  private async commit(req: Params<'commit'>, principal: Principal): Promise<VersionMeta> {
     const head = this.store.current;
     if (req.baseVersion !== head.version) {
       throw new ControlError(
@@ -384,8 +391,10 @@ export class Engine {
       throw new ControlError('invalid', err instanceof ConfigError ? err.message : String(err));
     }
     if (JSON.stringify(config) === JSON.stringify(head.config)) throw new ControlError('no-changes', 'There is no data to commit.');
+    checkCommit(principal, head.config, config);
     await this.checkKeys(config);
-    const user = typeof req.user === 'string' && req.user ? req.user : 'unknown';
+    // An account commits under its own name, whatever the request says.
+    const user = principal.kind === 'account' ? principal.name : req.user || 'unknown';
     const comment = typeof req.comment === 'string' ? req.comment : '';
     if (hasControlCharacters(comment) || hasControlCharacters(user)) throw new ControlError('bad-request', 'The comment or user name contains control characters; nothing was committed.');
     const services = this.services();
@@ -407,8 +416,8 @@ export class Engine {
     try {
       const rec = await this.store.record(config, { user, comment });
       this.log.configure(config.logs);
-      this.guiSessions.retain(config.users);
-      this.ssh.retain(config.users);
+      this.guiSessions.retain(config.users, principal);
+      this.ssh.retain(config.users, principal);
       this.log.info(`Configuration version ${rec.version} committed by ${user}${comment ? `: ${comment}` : ''}`);
       this.delivery.kick();
       void this.checkCertificateExpiry();

@@ -7,9 +7,9 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../userError.js';
 import { type Account, Session } from './session.js';
+import type { Caller } from '../engine/control/protocol.js';
 import { tokenize } from './tokenize.js';
 import { noMoreWords } from './command.js';
-import { checkCommand } from './access.js';
 
 export interface ShellOptions {
   paths: DataPaths;
@@ -24,6 +24,8 @@ export interface ShellOptions {
   output?: Output;
   /** The appliance account the session runs as (SSH); the operating-system user when absent. */
   account?: Account;
+  /** The engine's operations as that account (SSH sessions run inside the engine); the control socket when absent. */
+  engine?: Caller;
 }
 
 /** An unexpected error: one line for the administrator, the details in logs/shell-errors.log. */
@@ -59,7 +61,7 @@ function completeLine(line: string): string[] {
 export async function runShell(options: ShellOptions): Promise<number> {
   const output = options.output ?? stdOutput;
   const io = new Io(options.source, output);
-  const session = new Session(options.paths, io, options.account);
+  const session = new Session(options.paths, io, options.account, options.engine);
   let failures = 0;
   // A script stops at its first failure: what follows may depend on it (and end in "commit").
   const stopOnFailure = !io.interactive && !options.keepGoing;
@@ -126,7 +128,6 @@ export async function runShell(options: ShellOptions): Promise<number> {
         restore = session.checkpoint();
       }
       if (command.maxWords !== undefined) noMoreWords(command, words.slice(1 + command.maxWords));
-      checkCommand(session, command.name);
       await command.run(session, words.slice(1));
     } catch (err) {
       // A command applies its changes whole or not at all: cancelled or failed, the draft goes back.

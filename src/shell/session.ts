@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { EngineError, request } from '../engine/control/client.js';
-import type { Op, Params, Results } from '../engine/control/protocol.js';
+import type { Caller, Op, Params, Results } from '../engine/control/protocol.js';
+import { ControlError } from '../engine/control/dispatch.js';
 import { startEngine } from '../engine/daemon.js';
 import { diffConfig } from '../store/diff.js';
 import type { DataPaths } from '../store/paths.js';
@@ -8,7 +9,6 @@ import type { Config } from '../store/schema.js';
 import type { VersionMeta } from '../store/versions.js';
 import type { Role } from '../store/users.js';
 import { CommandError } from './errors.js';
-import { checkCommit } from './access.js';
 import type { Io } from './io.js';
 
 /** An appliance account (userconfig) a session runs as: over SSH its role limits what it may do. */
@@ -19,7 +19,9 @@ export interface Account {
 
 /**
  * One shell session: the committed configuration it started from (the base) and the draft the
- * administrator edits. Everything reaches the engine through the control socket.
+ * administrator edits. Everything reaches the engine through the control socket, or, for an SSH
+ * session inside the engine, through the engine's operations as the session's account. Either
+ * way the engine decides what the session may do.
  */
 export class Session {
   private base: { version: number; config: Config } | undefined;
@@ -34,23 +36,39 @@ export class Session {
     readonly io: Io,
     /** Absent for the local shell, which runs with its operating-system user's rights. */
     readonly account?: Account,
+    /** The engine's operations as the account (SSH); the control socket when absent. */
+    private readonly engine?: Caller,
   ) {
     this.user = account?.name ?? (process.env.SUDO_USER || process.env.USER || safeUsername());
   }
 
   /** Start the engine for this data directory if none is running. */
   async ensureEngine(): Promise<void> {
+    if (this.engine) return; // inside the engine's own process
     const { started, pid } = await startEngine(this.paths);
     if (started) this.io.print(`Started the mxgate engine for ${this.paths.home} (pid ${pid}).`);
   }
 
   async call<O extends Op>(op: O, params?: Params<O>): Promise<Results[O]> {
     try {
+      if (this.engine) return await this.engine(op, (params ?? {}) as Params<O>);
       return await request(this.paths.socket, op, params);
     } catch (err) {
+      if (err instanceof ControlError) throw new EngineError(err.code, err.message);
       if (err instanceof EngineError && err.code === 'unreachable') {
         throw new CommandError(`${err.message}. Start it with "mxgate engine start".`);
       }
+      throw err;
+    }
+  }
+
+  /** The engine's status, or undefined when no engine answers (status and version say so themselves). */
+  async engineStatus(timeoutMs?: number): Promise<Results['status'] | undefined> {
+    try {
+      if (this.engine) return await this.engine('status', {});
+      return await request(this.paths.socket, 'status', undefined, timeoutMs);
+    } catch (err) {
+      if (err instanceof EngineError && err.code === 'unreachable') return undefined;
       throw err;
     }
   }
@@ -131,7 +149,6 @@ export class Session {
   }
 
   async commit(comment: string): Promise<VersionMeta> {
-    checkCommit(this, this.committed, this.draft);
     const meta = await this.call('commit', { baseVersion: this.baseVersion, config: this.draft, comment, user: this.user });
     this.base = { version: meta.version, config: structuredClone(this.draft) };
     return meta;

@@ -1,4 +1,4 @@
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { editConfig, notFound } from './edit.js';
 import { type Config, ConfigError } from './schema.js';
@@ -73,6 +73,14 @@ export function passwordProblem(name: string, password: string): string | undefi
   if (password.toLowerCase().includes(name.toLowerCase())) return 'The password must not contain the account name.';
   if (/[\x00-\x1f\x7f]/.test(password)) return 'The password must not contain control characters.';
   return undefined;
+}
+
+/**
+ * What a login was granted on: role, password and keys. A session whose account's stamp changes
+ * (or whose account goes) ends; a stolen session cookie or shell dies with a password change.
+ */
+export function accountStamp(user: User): string {
+  return createHash('sha256').update(JSON.stringify([user.name, user.role, user.passwordHash, user.sshKeys ?? []])).digest('base64url');
 }
 
 export function findUser(config: Config, name: string): User | undefined {

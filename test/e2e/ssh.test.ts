@@ -163,18 +163,29 @@ test('password login works, is refused when wrong and when disabled; a wrong key
   await shellOk(home, 'sshconfig password-auth enable', 'commit "passwords again"');
 });
 
-test('five failures lock the account from every address, even for the right password', async () => {
+test('five failures lock the account for that address only: elsewhere the right password, and anywhere a key, still get in; userconfig unlock lifts it', async () => {
+  const victimKey = await newKey('victim');
+  await shellOk(home, `sshconfig userkey new victim --key "${victimKey}"`, 'commit "victim key"');
   const wrong = await askpass('wrong2', 'still not it');
   for (let i = 0; i < 5; i++) {
-    const r = await ssh('victim', ['version'], '', { password: true, askpass: wrong, from: `127.0.0.${10 + i}` });
+    const r = await ssh('victim', ['version'], '', { password: true, askpass: wrong, from: '127.0.0.10' });
     assert.equal(r.code, 255);
   }
-  const right = await ssh('victim', ['version'], '', { password: true, askpass: await askpass('right2', PASSWORD), from: '127.0.0.20' });
-  assert.equal(right.code, 255, 'a locked account refuses the right password');
+  const right = await askpass('right2', PASSWORD);
+  assert.equal((await ssh('victim', ['version'], '', { password: true, askpass: right, from: '127.0.0.10' })).code, 255, 'the locked address is refused the right password');
+  assert.equal((await ssh('victim', ['version'], '', { key: 'victim', from: '127.0.0.10' })).code, 0, 'a key login is never refused for password failures');
+  assert.equal((await ssh('victim', ['version'], '', { password: true, askpass: right, from: '127.0.0.20' })).code, 0, 'another address is not locked out');
   const log = await audit();
-  assert.match(log, /SSH login failed for victim from 127\.0\.0\.14: wrong account name or password; the account is locked for 15 minutes/);
-  assert.match(log, /SSH login refused for victim from 127\.0\.0\.20: account locked/);
+  assert.match(log, /SSH login failed for victim from 127\.0\.0\.10: wrong account name or password; the account is locked for 15 minutes from 127\.0\.0\.10/);
+  assert.match(log, /SSH login refused for victim from 127\.0\.0\.10: /);
   assert.doesNotMatch(log, /correct horse|still not it/, 'no password in the audit log');
+  assert.match(await shellOk(home, 'status'), /Locked out: +victim from 127\.0\.0\.10 after failed logins; "userconfig unlock victim" lifts it/);
+  const refused = await ssh('oper', ['userconfig unlock victim'], '', { key: 'oper' });
+  assert.match(refused.stderr, /Your account oper \(operator\) may not unlock accounts; that needs the administrator role/);
+  const unlocked = await ssh('admin', ['userconfig unlock victim']);
+  assert.equal(unlocked.code, 0, unlocked.stderr);
+  assert.match(unlocked.stdout, /Account victim unlocked: it was locked out from 1 address\(es\)/);
+  assert.equal((await ssh('victim', ['version'], '', { password: true, askpass: right, from: '127.0.0.10' })).code, 0, 'unlocked at once');
 });
 
 test('roles: a guest looks but commits nothing, an operator may not touch accounts; files stay in the configuration directory', async () => {

@@ -7,8 +7,6 @@ import { test } from 'node:test';
 import { parseAuthorizedKey, SshKeyError } from '../../src/pki/sshKeys.js';
 import { addSshKey, deleteSshKey, sshKeysOf } from '../../src/store/users.js';
 import { defaultConfig, validateConfig } from '../../src/store/schema.js';
-import { AccessDenied, checkCommand, checkCommit } from '../../src/shell/access.js';
-import type { Session } from '../../src/shell/session.js';
 
 /** Public keys made by ssh-keygen, the way administrators make them. */
 function sshKeygen(type: string, bits?: number): { line: string; fingerprint: string } {
@@ -70,18 +68,4 @@ test("an account's keys: added once, numbered, deleted by number; the configurat
   const removed = deleteSshKey(config, 'alice', 1);
   assert.equal(removed.key.fingerprint, one.fingerprint);
   assert.deepEqual(sshKeysOf(removed.config, 'alice').map((k) => k.fingerprint), [two.fingerprint]);
-});
-
-test('roles: guests commit nothing, operators nothing that touches certificates, accounts or SSH settings', () => {
-  const as = (role: 'administrator' | 'operator' | 'guest' | undefined) => ({ account: role && { name: 'x', role } }) as unknown as Session;
-  const from = defaultConfig();
-  const route = { ...from, smtpRoutes: [{ domain: 'example.com', hosts: [{ host: 'mx.example.com', port: 25 }] }] } as typeof from;
-  const ssh = { ...from, ssh: { ...from.ssh, passwordAuth: false } };
-  assert.throws(() => checkCommit(as('guest'), from, route), (e: Error) => e instanceof AccessDenied && /guest\) may not commit changes; that needs the operator role/.test(e.message));
-  assert.doesNotThrow(() => checkCommit(as('operator'), from, route));
-  assert.throws(() => checkCommit(as('operator'), from, ssh), /may not commit changes to the SSH settings/);
-  assert.doesNotThrow(() => checkCommit(as('administrator'), from, ssh));
-  assert.doesNotThrow(() => checkCommit(as(undefined), from, ssh), 'the local shell is not limited');
-  assert.throws(() => checkCommand(as('guest'), 'deliverynow'), /may not run deliverynow/);
-  assert.doesNotThrow(() => checkCommand(as('guest'), 'status'));
 });

@@ -1,4 +1,3 @@
-import { EngineError, request } from '../../engine/control/client.js';
 import { ctime, shellTime } from '../../engine/log/ctime.js';
 import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
@@ -26,12 +25,10 @@ export const status: Command = {
   async run(session) {
     const io = session.io;
     io.print(`Status as of:      ${ctime()}`);
-    io.print(`Data directory:    ${session.paths.home}`);
-    let s;
-    try {
-      s = await request(session.paths.socket, 'status');
-    } catch (err) {
-      if (!(err instanceof EngineError) || err.code !== 'unreachable') throw err;
+    // Where the appliance keeps its files is the machine's business, not an SSH account's.
+    if (!session.account) io.print(`Data directory:    ${session.paths.home}`);
+    const s = await session.engineStatus();
+    if (!s) {
       io.print('Engine:            down');
       throw new CommandError('The engine is not running. Start it with "mxgate engine start".');
     }
@@ -66,5 +63,6 @@ export const status: Command = {
       const who = h.sessions.map((x) => `${x.account} from ${x.address}`);
       io.print(`SSH:               ${h.interface} ${h.ip} port ${h.port}: ${who.length ? `${who.length} logged in (${who.join(', ')})` : 'nobody logged in'}`);
     }
+    for (const l of s.lockouts) io.print(`Locked out:        ${l.account} from ${l.addresses.join(', ')} after failed logins; "userconfig unlock ${l.account}" lifts it`);
   },
 };

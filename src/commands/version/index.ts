@@ -1,4 +1,3 @@
-import { request } from '../../engine/control/client.js';
 import type { Command } from '../../shell/command.js';
 import { VERSION } from '../../version.js';
 
@@ -10,7 +9,7 @@ export const version: Command = {
   needsConfig: false,
   async run(session) {
     session.io.print(`mxgate version ${VERSION} (Node.js ${process.version}, OpenSSL ${process.versions.openssl})`);
-    const engine = await request(session.paths.socket, 'status', undefined, 5_000).catch(() => undefined);
+    const engine = await session.engineStatus(5_000).catch(() => undefined);
     session.io.print(engine ? `Engine: mxgate ${engine.version}, pid ${engine.pid}` : 'Engine: not running');
   },
 };

@@ -1,4 +1,4 @@
-import type { ErrorCode, Handlers, Op, Params, Results } from './protocol.js';
+import type { Caller, ErrorCode, Op, OperationTable, Params, Principal, Results } from './protocol.js';
 import { OPERATIONS } from './protocol.js';
 
 /** A refusal an operation answers with: its code and a message for the administrator. */
@@ -12,11 +12,12 @@ export class ControlError extends Error {
 }
 
 /**
- * Run one operation of the engine's handler table: the parameters are checked against the
- * operation's schema first, so no handler sees a request it was not written for. Both transports
- * use this: the control socket (JSON lines) and the HTTPS interface (forms).
+ * Run one operation of the engine's table for a principal: the parameters are checked against the
+ * operation's schema, then the table admits the principal or refuses it, and only then does the
+ * handler run, so no handler sees a request it was not written for or a caller it did not admit.
+ * Every transport uses this: the control socket (JSON lines), the HTTPS interface (forms) and SSH.
  */
-export async function dispatch(handlers: Handlers, op: string, params: unknown): Promise<unknown> {
+export async function dispatch(table: OperationTable, principal: Principal, op: string, params: unknown): Promise<unknown> {
   if (!Object.hasOwn(OPERATIONS, op)) throw new ControlError('unknown-op', `unknown operation "${op}"`);
   const checked = OPERATIONS[op as Op].safeParse(params);
   if (!checked.success) {
@@ -24,13 +25,17 @@ export async function dispatch(handlers: Handlers, op: string, params: unknown):
     throw new ControlError('bad-request', `${op}: ${why}`);
   }
   try {
-    const handler = handlers[op as Op] as (p: unknown) => Promise<unknown> | unknown;
-    return await handler(checked.data);
+    table.admit(principal, op as Op);
+    const handler = table.handlers[op as Op] as (p: unknown, who: Principal) => Promise<unknown> | unknown;
+    return await handler(checked.data, principal);
   } catch (err) {
     if (err instanceof ControlError) throw err;
     throw new ControlError('internal', (err as Error).message);
   }
 }
 
-/** The typed form, for callers inside the engine process (the HTTPS interface). */
-export const call = <O extends Op>(handlers: Handlers, op: O, params: Params<O>): Promise<Results[O]> => dispatch(handlers, op, params) as Promise<Results[O]>;
+/** A principal's typed way into the table, for front-ends inside the engine process (HTTPS, SSH). */
+export const callerFor =
+  (table: OperationTable, principal: Principal): Caller =>
+  <O extends Op>(op: O, params: Params<O>) =>
+    dispatch(table, principal, op, params) as Promise<Results[O]>;

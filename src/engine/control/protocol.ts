@@ -41,6 +41,8 @@ export const OPERATIONS = {
   recipients: none,
   'tls-outcomes': none,
   'ssh-hostkeys': none,
+  /** Lift the login lock-outs of an account (userconfig unlock, the GUI's Users page). */
+  unlock: z.object({ account: z.string().min(1).max(64) }).strict(),
   bounce: z
     .object({ mid: z.number().int().min(1).optional(), domain: domain.optional(), sender: z.string().max(320).optional(), all: z.literal(true).optional() })
     .strict()
@@ -71,6 +73,8 @@ export interface EngineStatus {
   https: HttpsStatus[];
   /** The SSH service on each interface where it is on, with its open sessions. */
   ssh: SshStatus[];
+  /** Accounts locked out after failed password logins, and from which addresses. */
+  lockouts: { account: string; addresses: string[] }[];
   /** Why the committed configuration could not be applied when the engine started, if it could not. */
   startupProblem?: string;
 }
@@ -111,9 +115,11 @@ export interface Results {
   bounce: { recipients: number };
   /** The SSH host keys' fingerprints (sshconfig hostkey print). */
   'ssh-hostkeys': { type: string; bits: number; fingerprint: string }[];
+  /** How many (account, address) lock-outs were lifted. */
+  unlock: { lifted: number };
 }
 
-export type ErrorCode = 'bad-request' | 'unknown-op' | 'stale' | 'invalid' | 'apply' | 'no-changes' | 'not-found' | 'internal';
+export type ErrorCode = 'bad-request' | 'unknown-op' | 'stale' | 'invalid' | 'apply' | 'no-changes' | 'not-found' | 'forbidden' | 'internal';
 
 export type Reply =
   | { id?: number; ok: true; result: unknown }
@@ -122,5 +128,25 @@ export type Reply =
 /** A request line may not exceed this (configurations with certificates are a few MB at most). */
 export const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
-/** The engine's side: one handler per operation, given parameters already checked against OPERATIONS. */
-export type Handlers = { [O in Op]: (params: Params<O>) => Promise<Results[O]> | Results[O] };
+/**
+ * Who asks. The control socket is owner-only, so whoever reaches it is the appliance's owner and may
+ * do everything (`local`, named by the shell's operating-system user). The HTTPS interface and SSH
+ * act for a logged-in appliance account; the engine looks its role up in the committed
+ * configuration at every request (access/authorize.ts), so no front-end's idea of the role counts.
+ * `session` names the GUI or SSH session that asks: a commit that changes only the committer's own
+ * password keeps that session open.
+ */
+export type Principal = { kind: 'local'; name: string } | { kind: 'account'; name: string; session?: string };
+
+/** The engine's side: one handler per operation, given parameters already checked against OPERATIONS and an admitted principal. */
+export type Handlers = { [O in Op]: (params: Params<O>, principal: Principal) => Promise<Results[O]> | Results[O] };
+
+/** The table a transport dispatches into: the handlers, and the one check of who may run which operation. */
+export interface OperationTable {
+  handlers: Handlers;
+  /** Throws ControlError('forbidden') when the principal may not run the operation at all. */
+  admit(principal: Principal, op: Op): void;
+}
+
+/** One principal's way into the table (what a GUI page or an SSH shell session holds). */
+export type Caller = <O extends Op>(op: O, params: Params<O>) => Promise<Results[O]>;

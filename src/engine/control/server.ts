@@ -1,10 +1,13 @@
 import { chmod, unlink } from 'node:fs/promises';
 import net from 'node:net';
-import type { ErrorCode, Handlers, Reply } from './protocol.js';
+import type { ErrorCode, OperationTable, Principal, Reply } from './protocol.js';
 import { MAX_LINE_BYTES } from './protocol.js';
 import { ControlError, dispatch } from './dispatch.js';
 
 export { ControlError } from './dispatch.js';
+
+/** Whoever reaches the owner-only socket is the appliance's owner. */
+const OWNER: Principal = { kind: 'local', name: 'local' };
 
 /**
  * The engine's control socket (unix, mode 0600 inside an owner-only directory). Anything it does
@@ -15,7 +18,7 @@ export class ControlServer {
 
   constructor(
     private readonly socketPath: string,
-    private readonly handlers: Handlers,
+    private readonly operations: OperationTable,
   ) {
     this.server = net.createServer((socket) => this.serve(socket));
   }
@@ -70,7 +73,7 @@ export class ControlServer {
     const replyId = typeof id === 'number' ? id : undefined;
     if (typeof op !== 'string') return failure(replyId, 'bad-request', 'request has no "op"');
     try {
-      return { id: replyId, ok: true, result: await dispatch(this.handlers, op, params) };
+      return { id: replyId, ok: true, result: await dispatch(this.operations, OWNER, op, params) };
     } catch (err) {
       if (err instanceof ControlError) return failure(replyId, err.code, err.message);
       return failure(replyId, 'internal', (err as Error).message);

@@ -7,8 +7,9 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import { Eta } from 'eta';
 import type { TlsOptions } from 'node:tls';
-import type { Handlers } from '../control/protocol.js';
-import { call, ControlError } from '../control/dispatch.js';
+import type { Caller, OperationTable } from '../control/protocol.js';
+import { callerFor, ControlError } from '../control/dispatch.js';
+import type { VersionRecord } from '../../store/versions.js';
 import type { DataPaths } from '../../store/paths.js';
 import type { Config } from '../../store/schema.js';
 import type { Role } from '../../store/accountSchema.js';
@@ -29,8 +30,10 @@ export const SESSION_COOKIE = 'mxgate_session';
 export const LOGIN_COOKIE = 'mxgate_login';
 
 export interface GuiDeps {
-  /** The engine's operation table: the GUI commits, reads status and history through it. */
-  handlers: Handlers;
+  /** The engine's operation table: a session commits, reads status and history through it, as its account. */
+  operations: OperationTable;
+  /** The committed configuration, for logging in (before there is an account to act as). */
+  committed: () => VersionRecord;
   paths: DataPaths;
   sessions: GuiSessions;
   guard: LoginGuard;
@@ -47,6 +50,8 @@ export interface Page {
   reply: FastifyReply;
   session: GuiSession;
   deps: GuiDeps;
+  /** The engine's operations, as this session's account (the engine decides what it may do). */
+  call: Caller;
   /** The session's view of the configuration: committed plus its pending changes. */
   draft: Config;
   /** The form fields (strings; files as Buffers for multipart forms). */
@@ -64,6 +69,8 @@ declare module 'fastify' {
     public?: boolean;
     /** The role a POST needs; every POST needs at least an operator unless it says otherwise. */
     needs?: Need | 'guest';
+    /** A form that uploads files (multipart); no other route parses multipart bodies. */
+    uploads?: boolean;
   }
 }
 
@@ -79,7 +86,7 @@ export const field = (form: Record<string, unknown>, name: string): string => {
  * the page says that a newer version exists (the commit would be refused, not overwrite it).
  */
 export async function catchUp(deps: GuiDeps, s: GuiSession): Promise<{ stale?: { version: number; user: string; time: string } }> {
-  const head = await call(deps.handlers, 'config', {});
+  const head = await asAccount(deps, s)('config', {});
   if (!s.base || (s.base.version !== head.version && pendingChanges(s).length === 0)) {
     s.base = { version: head.version, config: head.config };
     s.pending = structuredClone(head.config);
@@ -125,21 +132,30 @@ export async function edit(page: Page, back: string, change: (draft: Config) => 
   }
 }
 
+/** The engine's operations as a session's account. */
+export const asAccount = (deps: GuiDeps, s: GuiSession): Caller => callerFor(deps.operations, { kind: 'account', name: s.user, session: s.id });
+
 type PageHandler = (page: Page) => Promise<FastifyReply> | FastifyReply;
 
 export interface Router {
   get(url: string, handler: PageHandler): void;
   post(url: string, handler: PageHandler, needs?: Need | 'guest'): void;
+  /** A form with a file upload (multipart/form-data). */
+  upload(url: string, handler: PageHandler, needs?: Need | 'guest'): void;
 }
+
+/** Upload forms: one file of at most 1 MiB and a few short fields, so a body stays within BODY_LIMIT. */
+const BODY_LIMIT = 2 * 1024 * 1024;
+const MULTIPART_LIMITS = { fileSize: 1024 * 1024, files: 1, fields: 20, fieldSize: 32 * 1024, parts: 21, headerPairs: 50 };
 
 export type PageModule = (router: Router, deps: GuiDeps, app: FastifyInstance) => void;
 
 /** The management interface's web application (one per HTTPS interface, all sharing deps). */
 export async function buildGui(deps: GuiDeps, https: TlsOptions, modules: PageModule[]): Promise<FastifyInstance> {
-  const app = Fastify({ https, logger: false, bodyLimit: 2 * 1024 * 1024, return503OnClosing: true, connectionTimeout: 60_000, requestTimeout: 60_000 });
+  const app = Fastify({ https, logger: false, bodyLimit: BODY_LIMIT, return503OnClosing: true, connectionTimeout: 60_000, requestTimeout: 60_000 });
   await app.register(cookie);
   await app.register(formbody);
-  await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: 1024 * 1024, files: 1, fields: 50 } });
+  await app.register(multipart, { attachFieldsToBody: 'keyValues', limits: MULTIPART_LIMITS });
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('Strict-Transport-Security', HSTS);
@@ -147,6 +163,14 @@ export async function buildGui(deps: GuiDeps, https: TlsOptions, modules: PageMo
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Referrer-Policy', 'no-referrer');
     reply.header('Cache-Control', 'no-store');
+    if (req.routeOptions.config.public) return;
+    // Multipart bodies are parsed as they stream in, outside the body limit: only upload forms,
+    // only after login (checked below, before any parsing), and only with a length within the limit.
+    if (req.headers['content-type']?.toLowerCase().startsWith('multipart/')) {
+      if (!req.routeOptions.config.uploads) return reply.code(415).type('text/plain').send('This form takes no file uploads.\n');
+      const length = Number(req.headers['content-length']);
+      if (!(length > 0 && length <= BODY_LIMIT)) return reply.code(413).type('text/plain').send(`An upload must give its length and stay within ${BODY_LIMIT / 1024 / 1024} MiB.\n`);
+    }
     if (req.routeOptions.config.public) return;
     const session = deps.sessions.get(req.cookies[SESSION_COOKIE]);
     if (!session) {
@@ -175,11 +199,12 @@ export async function buildGui(deps: GuiDeps, https: TlsOptions, modules: PageMo
     const session = req.gui!;
     const { stale } = await catchUp(deps, session);
     const form = (req.body ?? {}) as Record<string, unknown>;
-    return handler({ req, reply, session, deps, draft: session.pending!, form, ...(stale ? { stale } : {}) });
+    return handler({ req, reply, session, deps, call: asAccount(deps, session), draft: session.pending!, form, ...(stale ? { stale } : {}) });
   };
   const router: Router = {
     get: (url, handler) => app.get(url, (req, reply) => page(req, reply, handler)),
     post: (url, handler, needs = 'operator') => app.post(url, { config: { needs } }, (req, reply) => page(req, reply, handler)),
+    upload: (url, handler, needs = 'operator') => app.post(url, { config: { needs, uploads: true } }, (req, reply) => page(req, reply, handler)),
   };
   for (const register of modules) register(router, deps, app);
 

@@ -1,5 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Role } from '../../store/accountSchema.js';
+import type { Role, User } from '../../store/accountSchema.js';
+import { accountStamp } from '../../store/users.js';
+import type { Principal } from '../control/protocol.js';
 import type { Config } from '../../store/schema.js';
 import { diffConfig } from '../../store/diff.js';
 
@@ -13,6 +15,8 @@ export interface GuiSession {
   id: string;
   user: string;
   role: Role;
+  /** The account as it was at login (accountStamp): a change of its role, password or keys ends the session. */
+  stamp: string;
   address: string;
   /** Every form carries it; a POST without the session's token is refused. */
   csrf: string;
@@ -32,8 +36,9 @@ const MAX_SESSIONS = 200;
 
 export const token = (): string => randomBytes(32).toString('base64url');
 
-export function sameToken(a: string | undefined, b: string): boolean {
-  if (typeof a !== 'string' || a.length !== b.length) return false;
+/** Two tokens match: both present, not empty, equal (compared in constant time). */
+export function sameToken(a: string | undefined, b: string | undefined): boolean {
+  if (typeof a !== 'string' || typeof b !== 'string' || a.length === 0 || a.length !== b.length) return false;
   return timingSafeEqual(Buffer.from(a), Buffer.from(b));
 }
 
@@ -42,14 +47,14 @@ export class GuiSessions {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  create(user: string, role: Role, address: string): GuiSession {
+  create(user: User, address: string): GuiSession {
     this.expire();
     if (this.sessions.size >= MAX_SESSIONS) {
       const oldest = [...this.sessions.values()].sort((a, b) => a.lastSeen - b.lastSeen)[0]!;
       this.sessions.delete(oldest.id);
     }
     const t = this.now();
-    const session: GuiSession = { id: token(), user, role, address, csrf: token(), createdAt: t, lastSeen: t };
+    const session: GuiSession = { id: token(), user: user.name, role: user.role, stamp: accountStamp(user), address, csrf: token(), createdAt: t, lastSeen: t };
     this.sessions.set(session.id, session);
     return session;
   }
@@ -72,10 +77,16 @@ export class GuiSessions {
     this.sessions.delete(id);
   }
 
-  /** Accounts deleted or changed in a commit lose their sessions (a role change needs a new login). */
-  retain(users: { name: string; role: Role }[]): void {
+  /**
+   * After a commit: sessions of accounts deleted, or whose role, password or keys changed, end. The
+   * session that committed a change of its own password (the role unchanged) goes on.
+   */
+  retain(users: User[], committer?: Principal): void {
     for (const s of this.sessions.values()) {
-      if (!users.some((u) => u.name === s.user && u.role === s.role)) this.sessions.delete(s.id);
+      const u = users.find((x) => x.name === s.user);
+      if (u && accountStamp(u) === s.stamp) continue;
+      if (u && u.role === s.role && committer?.kind === 'account' && committer.session === s.id) s.stamp = accountStamp(u);
+      else this.sessions.delete(s.id);
     }
   }
 

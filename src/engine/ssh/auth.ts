@@ -3,7 +3,7 @@ import { fingerprintOf, verifierOf } from '../../pki/sshKeys.js';
 import type { Config } from '../../store/schema.js';
 import { checkPassword, findUser, type User } from '../../store/users.js';
 import type { AuditLog } from '../access/audit.js';
-import type { LoginGuard } from '../access/loginGuard.js';
+import type { LoginAttempt, LoginGuard } from '../access/loginGuard.js';
 
 /** A client that fails this many attempts in one connection is disconnected (OpenSSH's MaxAuthTries). */
 export const MAX_AUTH_TRIES = 6;
@@ -16,10 +16,11 @@ export interface LoggedIn {
 
 /**
  * The authentication of one SSH connection, against the committed accounts (userconfig) and
- * their keys (sshconfig userkey). A wrong password counts as a failed login at once (LoginGuard,
- * shared with the GUI); a connection that offered only keys the account does not have counts as
+ * their keys (sshconfig userkey). A password attempt is counted (LoginGuard, shared with the GUI)
+ * before it is checked; a connection that offered only keys the account does not have counts as
  * one failed login when it ends without logging in, because clients offer every key they hold and
- * each unknown key on its own is not a guess. The answers never tell whether the account exists.
+ * each unknown key on its own is not a guess. A public-key login is never refused because of
+ * password failures: it is not a guess. The answers never tell whether the account exists.
  */
 export class SshAuthentication {
   private attempts = 0;
@@ -45,20 +46,21 @@ export class SshAuthentication {
       return { done: false, tooMany: this.attempts >= MAX_AUTH_TRIES };
     };
     if (ctx.method !== 'publickey' && ctx.method !== 'password') return reject();
-    const verdict = this.deps.guard.check(this.address, name);
-    if (!verdict.ok) {
-      this.attempts = MAX_AUTH_TRIES;
-      this.deps.audit.write('Warning', `SSH login refused for ${name || '(empty)'} from ${this.address}: ${verdict.reason === 'locked' ? 'account locked' : 'too many failures from this address'} (${verdict.retryAfterSeconds} s left)`);
-      return reject();
-    }
     if (ctx.method === 'password') {
       if (!config.ssh.passwordAuth) return reject();
+      const verdict = this.deps.guard.begin(this.address, name);
+      if (!verdict.ok) {
+        this.attempts = MAX_AUTH_TRIES;
+        this.deps.audit.write('Warning', `SSH login refused for ${name || '(empty)'} from ${this.address}: ${verdict.reason === 'locked' ? 'account locked' : 'too many failures from this address'} (${verdict.retryAfterSeconds} s left)`);
+        return reject();
+      }
       this.attempts += 1;
       const user = await checkPassword(config, name, ctx.password);
       if (!user) {
-        this.failed('wrong account name or password');
+        this.failed('wrong account name or password', verdict.attempt);
         return reject();
       }
+      this.deps.guard.succeeded(verdict.attempt);
       return this.accept(ctx, user, 'password');
     }
     const user = findUser(config, name);
@@ -85,16 +87,15 @@ export class SshAuthentication {
   }
 
   private accept(ctx: AuthContext, user: User, method: string): { done: boolean; tooMany: boolean } {
-    this.deps.guard.succeeded(user.name);
     this.loggedIn = { user, method };
     this.deps.audit.write('Info', `SSH login: ${user.name} (${user.role}) from ${this.address} with ${method}`);
     ctx.accept();
     return { done: true, tooMany: false };
   }
 
-  private failed(why: string): void {
-    const { locked } = this.deps.guard.failed(this.address, this.account);
-    this.deps.audit.write('Warning', `SSH login failed for ${this.account || '(empty)'} from ${this.address}: ${why}${locked ? '; the account is locked for 15 minutes' : ''}`);
+  private failed(why: string, attempt?: LoginAttempt): void {
+    const { locked } = attempt ? this.deps.guard.failed(attempt) : this.deps.guard.failedWithoutAttempt(this.address, this.account);
+    this.deps.audit.write('Warning', `SSH login failed for ${this.account || '(empty)'} from ${this.address}: ${why}${locked ? `; the account is locked for 15 minutes from ${this.address}` : ''}`);
   }
 
   /** The connection ended: one that only offered unknown keys counts as a failed login. */

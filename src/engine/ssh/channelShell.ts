@@ -5,6 +5,7 @@ import type { Output } from '../../shell/io.js';
 import { runShell } from '../../shell/repl.js';
 import type { Account } from '../../shell/session.js';
 import type { DataPaths } from '../../store/paths.js';
+import type { Caller } from '../control/protocol.js';
 
 export interface Pty {
   cols: number;
@@ -65,6 +66,8 @@ class TerminalOutput extends Writable {
 export interface ShellRequest {
   paths: DataPaths;
   account: Account;
+  /** The engine's operations as that account. */
+  engine: Caller;
   channel: ServerChannel;
   /** Set when the client asked for a pseudo-terminal (`ssh -t`, or an interactive `ssh`). */
   pty?: Pty;
@@ -98,7 +101,7 @@ export function startChannelShell(request: ShellRequest): { done: Promise<number
     : { out: (t) => void (channel.writable && channel.write(t)), err: (t) => void (channel.writable && channel.stderr.write(t)) };
   const lines = request.command?.split(/\r?\n/).filter((l) => l.trim() !== '');
   const source = lines ? new ArraySource(lines) : new ReadlineSource(channel, terminal ?? channel, { terminal: terminal !== undefined, history: request.history });
-  const done = runShell({ paths: request.paths, source, prompts: !lines, startEngine: !lines, output, account: request.account }).then((failures) => (failures ? 1 : 0));
+  const done = runShell({ paths: request.paths, source, prompts: !lines, startEngine: !lines, output, account: request.account, engine: request.engine }).then((failures) => (failures ? 1 : 0));
   // The client went away (or idled out): the shell sees the end of its input and stops there.
   return { done, resize: (cols, rows) => terminal?.resize(cols, rows), hangup: () => source.close(), history: () => (source instanceof ReadlineSource ? source.history : []) };
 }

@@ -1,7 +1,10 @@
+import net from 'node:net';
 import ssh2, { type Connection, type Server, type ServerChannel, type Session as SshSession } from 'ssh2';
 import type { Config } from '../../store/schema.js';
 import type { DataPaths } from '../../store/paths.js';
-import type { Role } from '../../store/users.js';
+import { accountStamp, type Role, type User } from '../../store/users.js';
+import type { Caller, Principal } from '../control/protocol.js';
+import { ConnectionGate } from '../access/connectionGate.js';
 import type { AuditLog } from '../access/audit.js';
 import type { LoginGuard } from '../access/loginGuard.js';
 import type { SshStatus } from '../control/protocol.js';
@@ -24,16 +27,24 @@ const ALGORITHMS = {
   compress: ['none'],
 } as const;
 
-/** A connection must log in within this time (OpenSSH's LoginGraceTime). */
-const LOGIN_GRACE_MS = 60_000;
+/**
+ * Before login, on all interfaces together: a connection must log in within LOGIN_GRACE_MS of
+ * TCP accept (OpenSSH's LoginGraceTime; MXGATE_SSH_LOGIN_GRACE_SECONDS in tests), at most
+ * PER_ADDRESS wait from one address, and when WAITING are waiting the oldest makes room.
+ */
+const LOGIN_GRACE_MS = 30_000;
+const PER_ADDRESS = 8;
+const WAITING = 64;
 /** Lines of history kept per account (readline's own limit at a terminal). */
 const HISTORY_LINES = 500;
-/** Connections at once on one port, logged in or not (the rest are closed at once). */
-const MAX_CONNECTIONS = 128;
+/** Logged-in connections at once (sessions are limited further by sshconfig's maximum). */
+const MAX_LOGGED_IN = 64;
 
 export interface SshDeps {
   paths: DataPaths;
   config: () => Config;
+  /** The engine's operations as an account: what a session's shell commits and reads through. */
+  callerFor: (principal: Principal) => Caller;
   guard: LoginGuard;
   audit: AuditLog;
 }
@@ -46,19 +57,31 @@ interface Binding {
 
 interface Running {
   binding: Binding;
+  /** Accepts TCP connections and passes those the gate admits to the SSH server. */
+  listener: net.Server;
   server: Server;
 }
 
 /** A logged-in connection. */
 interface Live {
+  /** Names this connection to the engine (a commit of its own password keeps it open). */
+  id: string;
   account: string;
   role: Role;
+  /** The account as it was at login (accountStamp): a change of its role, password or keys ends the connection. */
+  stamp: string;
   address: string;
   iface: string;
   since: Date;
   client: Connection;
   shells: number;
+  /** Closes a logged-in connection that runs no shell for the idle time. */
+  noShell?: NodeJS.Timeout;
 }
+
+/** The idle time of SSH sessions: MXGATE_SSH_IDLE_SECONDS (tests), else the configured minutes. */
+const idleSecondsOf = (config: Config): number => Number(process.env.MXGATE_SSH_IDLE_SECONDS) || config.ssh.idleTimeoutMinutes * 60;
+const idleTextOf = (seconds: number): string => (seconds % 60 ? `${seconds} s` : `${seconds / 60} minute(s)`);
 
 /**
  * The SSH service on every interface that has it on, kept in line with the committed
@@ -75,8 +98,18 @@ export class SshManager {
    * engine runs (kept in memory only: lines typed are not written to disk).
    */
   private readonly histories = new Map<string, string[]>();
+  private readonly gate: ConnectionGate;
+  /** Admitted connections not yet logged in, by remote address and port. */
+  private readonly admitted = new Map<string, { pass: () => void }>();
+  private nextId = 1;
 
-  constructor(private readonly deps: SshDeps) {}
+  constructor(private readonly deps: SshDeps) {
+    const graceMs = () => (Number(process.env.MXGATE_SSH_LOGIN_GRACE_SECONDS) || LOGIN_GRACE_MS / 1000) * 1000;
+    this.gate = new ConnectionGate(
+      () => ({ perAddress: PER_ADDRESS, total: WAITING, deadlineMs: graceMs() }),
+      (address, why) => deps.audit.write('Warning', `SSH connection from ${address} refused: ${why}`),
+    );
+  }
 
   /**
    * Read the host keys, or make them on the first start. Making an RSA-3072 key takes about half a
@@ -113,33 +146,39 @@ export class SshManager {
       } catch (err) {
         const why = `SSH on interface ${name}: ${explainBindError(err as NodeJS.ErrnoException, binding.ip, binding.port)}`;
         if (!options.bestEffort) {
-          for (const [, r] of started) r.server.close();
+          for (const [, r] of started) r.listener.close();
           throw new ApplyError(why);
         }
         failures.push(why);
       }
     }
     for (const [name, r] of started) {
-      this.running.get(name)?.server.close();
+      this.running.get(name)?.listener.close();
       this.running.set(name, r);
     }
     for (const [name, r] of [...this.running]) {
       if (wanted.has(name)) continue;
       this.running.delete(name);
-      // Stop listening only: close() would wait for the open sessions, one of which may be this commit's.
-      r.server.close();
+      // Stop listening only: the open sessions go on, one of which may be this commit's.
+      r.listener.close();
     }
     return failures;
   }
 
   /**
-   * After a commit: sessions of accounts deleted or given another role end (log in again); a
-   * deleted account's history goes with it.
+   * After a commit: connections of accounts deleted, or whose role, password or keys changed, end
+   * (log in again); the connection that committed a change of its own password goes on. A deleted
+   * account's history goes with it.
    */
-  retain(users: { name: string; role: Role }[]): void {
+  retain(users: User[], committer?: Principal): void {
     for (const name of this.histories.keys()) if (!users.some((u) => u.name === name)) this.histories.delete(name);
     for (const l of this.live) {
-      if (users.some((u) => u.name === l.account && u.role === l.role)) continue;
+      const u = users.find((x) => x.name === l.account);
+      if (u && accountStamp(u) === l.stamp) continue;
+      if (u && u.role === l.role && committer?.kind === 'account' && committer.session === l.id) {
+        l.stamp = accountStamp(u);
+        continue;
+      }
       this.deps.audit.write('Info', `SSH session of ${l.account} from ${l.address} closed: the account was changed or deleted`);
       l.client.end();
     }
@@ -158,34 +197,46 @@ export class SshManager {
     for (const l of this.live) l.client.end();
     const all = [...this.running.values()];
     this.running.clear();
-    await Promise.all(all.map((r) => new Promise<void>((resolve) => r.server.close(() => resolve()))));
+    await Promise.all(all.map((r) => new Promise<void>((resolve) => r.listener.close(() => resolve()))));
   }
 
   private start(binding: Binding, hostKeys: HostKey[]): Promise<Running> {
     const server = new ssh2.Server(
       { hostKeys: hostKeys.map((k) => k.privateKey), algorithms: ALGORITHMS as unknown as Record<string, string[]>, ident: `mxgate_${VERSION}` },
-      (client, info) => this.connection(client, info.ip, binding.iface),
+      (client, info) => this.connection(client, info, binding.iface),
     );
-    server.maxConnections = MAX_CONNECTIONS;
+    // A failed connection is the client's problem; it must not take the engine down.
+    server.on('error', () => undefined);
+    // The gate sees each connection at TCP accept, before the client has said anything.
+    const listener = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      if (this.live.size >= MAX_LOGGED_IN && this.gate.size === 0) {
+        socket.destroy();
+        return;
+      }
+      const admitted = this.gate.admit(socket);
+      if (!admitted) return;
+      const key = `${socket.remoteAddress}|${socket.remotePort}`;
+      this.admitted.set(key, admitted);
+      socket.once('close', () => this.admitted.delete(key));
+      server.injectSocket(socket);
+    });
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(binding.port, binding.ip, () => {
-        server.off('error', reject);
-        // A failed connection is the client's problem; it must not take the engine down.
-        server.on('error', () => undefined);
-        resolve({ binding, server });
+      listener.once('error', reject);
+      listener.listen(binding.port, binding.ip, () => {
+        listener.off('error', reject);
+        listener.on('error', () => undefined);
+        resolve({ binding, listener, server });
       });
     });
   }
 
-  private connection(client: Connection, address: string, iface: string): void {
+  private connection(client: Connection, info: { ip: string; port: number }, iface: string): void {
     const { audit } = this.deps;
+    const address = info.ip;
     const auth = new SshAuthentication(address, this.deps);
     let live: Live | undefined;
-    const grace = setTimeout(() => {
-      audit.write('Warning', `SSH connection from ${address} closed: no login within ${LOGIN_GRACE_MS / 1000} s`);
-      client.end();
-    }, LOGIN_GRACE_MS);
+    const admitted = this.admitted.get(`${info.ip}|${info.port}`);
     client.on('error', () => undefined);
     // ssh2 always offers "ssh-rsa" (SHA-1 signatures) for an RSA host key, whatever the list says;
     // a client that picks it gets no further than the key exchange.
@@ -209,10 +260,11 @@ export class SshManager {
       );
     });
     client.on('ready', () => {
-      clearTimeout(grace);
+      admitted?.pass();
       const user = auth.loggedIn!.user;
-      live = { account: user.name, role: user.role, address, iface, since: new Date(), client, shells: 0 };
+      live = { id: `ssh-${this.nextId++}`, account: user.name, role: user.role, stamp: accountStamp(user), address, iface, since: new Date(), client, shells: 0 };
       this.live.add(live);
+      this.idleWithoutShell(live);
       client.on('session', (accept) => this.session(accept(), live!));
     });
     // No forwarding of any kind: ssh -L/-W (direct-tcpip), ssh -R (tcpip-forward), Unix sockets.
@@ -226,12 +278,23 @@ export class SshManager {
     });
     client.on('openssh.streamlocal', (_accept, reject) => reject());
     client.on('close', () => {
-      clearTimeout(grace);
       auth.ended();
       if (!live) return;
+      clearTimeout(live.noShell);
       this.live.delete(live);
       audit.write('Info', `SSH logout: ${live.account} from ${address} after ${Math.round((Date.now() - live.since.getTime()) / 1000)} s`);
     });
+  }
+
+  /** A logged-in connection with no shell running is closed after the idle time, like an idle shell. */
+  private idleWithoutShell(live: Live): void {
+    clearTimeout(live.noShell);
+    if (live.shells > 0) return;
+    const seconds = idleSecondsOf(this.deps.config());
+    live.noShell = setTimeout(() => {
+      this.deps.audit.write('Info', `SSH connection of ${live.account} from ${live.address} closed: no session for ${idleTextOf(seconds)}`);
+      live.client.end();
+    }, seconds * 1000);
   }
 
   private session(session: SshSession, live: Live): void {
@@ -270,15 +333,16 @@ export class SshManager {
       return () => undefined;
     }
     live.shells += 1;
+    clearTimeout(live.noShell);
     const kind = command !== undefined ? `command "${command.replace(/\s+/g, ' ').slice(0, 200)}"` : pty ? `shell (${pty.term} ${pty.cols}x${pty.rows})` : 'script (no terminal)';
     audit.write('Info', `SSH session: ${live.account} from ${live.address}: ${kind}`);
     const interactive = pty !== undefined && command === undefined;
-    const shell = startChannelShell({ paths: this.deps.paths, account: { name: live.account, role: live.role }, channel, pty, command, history: interactive ? this.histories.get(live.account) : undefined });
+    const engine = this.deps.callerFor({ kind: 'account', name: live.account, session: live.id });
+    const shell = startChannelShell({ paths: this.deps.paths, account: { name: live.account, role: live.role }, engine, channel, pty, command, history: interactive ? this.histories.get(live.account) : undefined });
     let idle: NodeJS.Timeout | undefined;
     let idledOut = false;
-    // Seconds from MXGATE_SSH_IDLE_SECONDS (tests), else the configured minutes.
-    const idleSeconds = Number(process.env.MXGATE_SSH_IDLE_SECONDS) || settings.idleTimeoutMinutes * 60;
-    const idleText = idleSeconds % 60 ? `${idleSeconds} s` : `${idleSeconds / 60} minute(s)`;
+    const idleSeconds = idleSecondsOf(config());
+    const idleText = idleTextOf(idleSeconds);
     const rearm = () => {
       clearTimeout(idle);
       idle = setTimeout(() => {
@@ -298,6 +362,7 @@ export class SshManager {
     void shell.done.then((status) => {
       clearTimeout(idle);
       live.shells -= 1;
+      this.idleWithoutShell(live);
       if (interactive) this.histories.set(live.account, shell.history().slice(0, HISTORY_LINES));
       audit.write('Info', `SSH session of ${live.account} from ${live.address} ended with exit status ${status}`);
       if (channel.writable) {

@@ -111,7 +111,7 @@ export function certificateRoutes(router: Router, _deps: GuiDeps): void {
     return page.reply.type('application/pkcs10').header('Content-Disposition', `attachment; filename="${p.name}.csr.pem"`).send(p.csr);
   });
 
-  router.post(
+  router.upload(
     '/certificates/upload',
     (page) =>
       certOp(page, async () => {
@@ -124,7 +124,7 @@ export function certificateRoutes(router: Router, _deps: GuiDeps): void {
     'administrator',
   );
 
-  router.post(
+  router.upload(
     '/certificates/import',
     (page) =>
       certOp(page, async (warnings) => {
@@ -168,7 +168,7 @@ export function certificateRoutes(router: Router, _deps: GuiDeps): void {
     'administrator',
   );
 
-  router.post(
+  router.upload(
     '/certificates/authorities/import',
     (page) =>
       certOp(page, () => {

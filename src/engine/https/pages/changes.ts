@@ -1,4 +1,4 @@
-import { call, ControlError } from '../../control/dispatch.js';
+import { ControlError } from '../../control/dispatch.js';
 import { shellTime } from '../../log/ctime.js';
 import { clientAddress, done, field, type GuiDeps, render, type Router } from '../gui.js';
 import { catchUp } from '../gui.js';
@@ -15,7 +15,7 @@ export function changeRoutes(router: Router, deps: GuiDeps): void {
     const back = field(page.form, 'back') || '/';
     if (pendingChanges(s).length === 0) return done(page, back, 'error', 'There are no pending changes to commit.');
     try {
-      const meta = await call(deps.handlers, 'commit', { baseVersion: s.base!.version, config: s.pending!, comment: field(page.form, 'comment'), user: s.user });
+      const meta = await page.call('commit', { baseVersion: s.base!.version, config: s.pending!, comment: field(page.form, 'comment'), user: s.user });
       s.base = { version: meta.version, config: structuredClone(s.pending!) };
       deps.audit.write('Info', `GUI commit: version ${meta.version} by ${s.user} from ${clientAddress(page.req)}${meta.comment ? `: ${meta.comment}` : ''}`);
       return done(page, back, 'ok', `Your changes have been committed as version ${meta.version}.`);
@@ -35,7 +35,7 @@ export function changeRoutes(router: Router, deps: GuiDeps): void {
   });
 
   router.get('/commits', async (page) => {
-    const versions = await call(deps.handlers, 'history', {});
+    const versions = await page.call('history', {});
     return render(page, 'commits', { title: 'Commit History', versions: versions.map((v) => ({ ...v, when: shellTime(v.time) })).reverse(), current: page.session.base!.version });
   });
 
@@ -44,7 +44,7 @@ export function changeRoutes(router: Router, deps: GuiDeps): void {
     if (pendingChanges(page.session).length) return done(page, '/commits', 'error', 'There are uncommitted changes. Commit or abandon them before rolling back.');
     if (!Number.isInteger(version) || version < 1) return done(page, '/commits', 'error', 'Choose a version to roll back to.');
     try {
-      const rec = await call(deps.handlers, 'version', { version });
+      const rec = await page.call('version', { version });
       page.session.pending = rec.config;
       if (pendingChanges(page.session).length === 0) return done(page, '/commits', 'error', `Version ${version} is the same as the running configuration; nothing to roll back.`);
       return done(page, '/commits', 'ok', `Version ${version} is loaded as pending changes; Commit Changes applies it.`);

@@ -1,4 +1,3 @@
-import { call } from '../../control/dispatch.js';
 import { certInfo } from '../../../pki/certificate.js';
 import { certificateUsers } from '../../../store/certificates.js';
 import { shellTime } from '../../log/ctime.js';
@@ -9,10 +8,10 @@ import { type GuiDeps, render, type Router } from '../gui.js';
 export function dashboardRoutes(router: Router, deps: GuiDeps): void {
   router.get('/', async (page) => {
     const [status, alerts, hours, head] = await Promise.all([
-      call(deps.handlers, 'status', {}),
-      call(deps.handlers, 'alerts', {}),
-      call(deps.handlers, 'tls-outcomes', {}),
-      call(deps.handlers, 'config', {}),
+      page.call('status', {}),
+      page.call('alerts', {}),
+      page.call('tls-outcomes', {}),
+      page.call('config', {}),
     ]);
     const warnDays = head.config.alerts.certificateWarnDays;
     const expiring = head.config.certificates

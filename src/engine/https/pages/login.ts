@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { call } from '../../control/dispatch.js';
 import { checkPassword } from '../../../store/users.js';
 import { clientAddress, eta, field, type GuiDeps, LOGIN_COOKIE, type Router, SESSION_COOKIE } from '../gui.js';
 import { sameToken, token } from '../guiSessions.js';
@@ -17,9 +16,8 @@ export function loginRoutes(_router: Router, deps: GuiDeps, app: FastifyInstance
     const kept = req.cookies[LOGIN_COOKIE];
     const t = kept && /^[A-Za-z0-9_-]{43}$/.test(kept) ? kept : token();
     reply.setCookie(LOGIN_COOKIE, t, { ...COOKIE, maxAge: 600 });
-    return call(deps.handlers, 'config', {}).then((head) =>
-      reply.code(code).type('text/html; charset=utf-8').send(eta.render('login', { csrf: t, message, hostname: head.config.hostname, noAccounts: head.config.users.length === 0 })),
-    );
+    const { config } = deps.committed();
+    return reply.code(code).type('text/html; charset=utf-8').send(eta.render('login', { csrf: t, message, hostname: config.hostname, noAccounts: config.users.length === 0 }));
   };
 
   app.get('/login', { config: { public: true } }, (req, reply) => form(req, reply));
@@ -27,25 +25,25 @@ export function loginRoutes(_router: Router, deps: GuiDeps, app: FastifyInstance
 
   app.post('/login', { config: { public: true } }, async (req, reply) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    if (!sameToken(field(body, '_csrf'), req.cookies[LOGIN_COOKIE] ?? '')) return form(req, reply, 'The login form had expired; please try again.', 403);
+    if (!sameToken(field(body, '_csrf'), req.cookies[LOGIN_COOKIE])) return form(req, reply, 'The login form had expired; please try again.', 403);
     const address = clientAddress(req);
     const name = field(body, 'username').toLowerCase();
     const password = typeof body.password === 'string' ? body.password : '';
-    const verdict = deps.guard.check(address, name);
+    // Counted before the password is checked, so parallel guesses cannot pass the limit.
+    const verdict = deps.guard.begin(address, name);
     if (!verdict.ok) {
       deps.audit.write('Warning', `GUI login refused for ${name || '(empty)'} from ${address}: ${verdict.reason === 'locked' ? 'account locked' : 'too many failures from this address'}`);
       reply.header('Retry-After', String(verdict.retryAfterSeconds));
-      return form(req, reply, `Too many failed logins${verdict.reason === 'locked' ? ' for this account' : ' from your address'}; try again in ${verdict.retryAfterSeconds} s.`, 429);
+      return form(req, reply, `Too many failed logins${verdict.reason === 'locked' ? ' for this account from your address' : ' from your address'}; try again in ${verdict.retryAfterSeconds} s.`, 429);
     }
-    const head = await call(deps.handlers, 'config', {});
-    const user = await checkPassword(head.config, name, password);
+    const user = await checkPassword(deps.committed().config, name, password);
     if (!user) {
-      const { locked } = deps.guard.failed(address, name);
-      deps.audit.write('Warning', `GUI login failed for ${name || '(empty)'} from ${address}${locked ? '; the account is locked for 15 minutes' : ''}`);
+      const { locked } = deps.guard.failed(verdict.attempt);
+      deps.audit.write('Warning', `GUI login failed for ${name || '(empty)'} from ${address}${locked ? `; the account is locked for 15 minutes from ${address}` : ''}`);
       return form(req, reply, 'Login failed: wrong account name or password.', 401);
     }
-    deps.guard.succeeded(name);
-    const session = deps.sessions.create(user.name, user.role, address);
+    deps.guard.succeeded(verdict.attempt);
+    const session = deps.sessions.create(user, address);
     deps.audit.write('Info', `GUI login: ${user.name} (${user.role}) from ${address}`);
     reply.clearCookie(LOGIN_COOKIE, COOKIE);
     reply.setCookie(SESSION_COOKIE, session.id, COOKIE);

@@ -5,7 +5,6 @@ import { TLS_LEVELS } from '../../../store/hat.js';
 import { describeHttps, describeSsh, portOrNone, setInterfaceHttps, setInterfaceSsh, setSshSettings, SSH_LIMITS } from '../../../store/interfaces.js';
 import { addGroupPattern, parseTlsLevel, removeGroupPattern, setHatDefaults, setListenerCertificate, setPolicy } from '../../../store/listenerPolicy.js';
 import { ConfigError } from '../../../store/schema.js';
-import { call } from '../../control/dispatch.js';
 import { edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 
 const TLS_LEVEL_LABELS = { off: 'No', preferred: 'Preferred', required: 'Required' } as const;
@@ -58,7 +57,7 @@ export function settingsRoutes(router: Router, deps: GuiDeps): void {
       alerts: page.draft.alerts,
       classes: ALERT_CLASSES.map((c) => ({ value: c, label: CLASS_LABELS[c] })),
       severities: ALERT_SEVERITIES,
-      recent: (await call(deps.handlers, 'alerts', {})).slice(-20).reverse(),
+      recent: (await page.call('alerts', {})).slice(-20).reverse(),
     }),
   );
 
@@ -83,7 +82,7 @@ export function settingsRoutes(router: Router, deps: GuiDeps): void {
       certificates: page.draft.certificates.map((c) => ({ name: c.name, demo: c.demo })),
       hostname: page.draft.hostname,
       ssh: page.draft.ssh,
-      hostKeys: await call(deps.handlers, 'ssh-hostkeys', {}).catch(() => []),
+      hostKeys: await page.call('ssh-hostkeys', {}).catch(() => []),
     }),
   );
 

@@ -2,7 +2,7 @@ import { ROLES } from '../../../store/accountSchema.js';
 import { ConfigError } from '../../../store/schema.js';
 import { addSshKey, addUser, checkAccountName, deleteSshKey, deleteUser, findUser, hashPassword, parseRole, passwordProblem, setUser, sshKeysOf, verifyPassword } from '../../../store/users.js';
 import { UserError } from '../../../userError.js';
-import { call, ControlError } from '../../control/dispatch.js';
+import { ControlError } from '../../control/dispatch.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 
 /** The new password of a form (typed twice), checked by the same rules as userconfig/passwd. */
@@ -39,7 +39,7 @@ export function userRoutes(router: Router, deps: GuiDeps): void {
     '/users/own-password',
     async (page) => {
       const s = page.session;
-      const head = await call(deps.handlers, 'config', {});
+      const head = await page.call('config', {});
       const me = findUser(head.config, s.user);
       const current = typeof page.form.current === 'string' ? page.form.current : '';
       if (!me || !(await verifyPassword(me.passwordHash, current))) {
@@ -49,7 +49,7 @@ export function userRoutes(router: Router, deps: GuiDeps): void {
       try {
         const passwordHash = await newHash(page, me.name);
         const next = setUser(head.config, me.name, { passwordHash });
-        const meta = await call(deps.handlers, 'commit', { baseVersion: head.version, config: next, comment: `Password change of ${me.name}`, user: me.name });
+        const meta = await page.call('commit', { baseVersion: head.version, config: next, comment: `Password change of ${me.name}`, user: me.name });
         if (s.base?.version === head.version) {
           s.base = { version: meta.version, config: next };
           s.pending = setUser(s.pending!, me.name, { passwordHash });
