@@ -163,7 +163,6 @@ export async function buildGui(deps: GuiDeps, https: TlsOptions, modules: PageMo
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Referrer-Policy', 'no-referrer');
     reply.header('Cache-Control', 'no-store');
-    if (req.routeOptions.config.public) return;
     // Multipart bodies are parsed as they stream in, outside the body limit: only upload forms,
     // only after login (checked below, before any parsing), and only with a length within the limit.
     if (req.headers['content-type']?.toLowerCase().startsWith('multipart/')) {

@@ -16,7 +16,28 @@ async function newHash(page: Page, name: string): Promise<string> {
 
 /** System Administration > Users (administrators), and every account's own password. */
 export function userRoutes(router: Router, deps: GuiDeps): void {
-  router.get('/users', (page) => render(page, 'users', { title: 'Users', users: page.draft.users.map((u) => ({ name: u.name, role: u.role, keys: sshKeysOf(page.draft, u.name) })), roles: ROLES }));
+  router.get('/users', async (page) => {
+    const { lockouts } = await page.call('status', {});
+    const lockedFrom = (name: string) => lockouts.find((l) => l.account === name)?.addresses ?? [];
+    return render(page, 'users', { title: 'Users', users: page.draft.users.map((u) => ({ name: u.name, role: u.role, keys: sshKeysOf(page.draft, u.name), lockedFrom: lockedFrom(u.name) })), roles: ROLES });
+  });
+
+  // Acts at once, like the shell's "userconfig unlock": the engine's login guard, not the configuration.
+  router.post(
+    '/users/unlock',
+    async (page) => {
+      const name = field(page.form, 'name');
+      try {
+        const { lifted } = await page.call('unlock', { account: name });
+        deps.audit.write('Info', `GUI unlock of ${name} by ${page.session.user}`);
+        return done(page, '/users', 'ok', lifted ? `Account ${name} unlocked: it was locked out from ${lifted} address(es).` : `Account ${name} was not locked out; its failed logins are forgotten.`);
+      } catch (err) {
+        if (err instanceof ControlError) return done(page, '/users', 'error', err.message);
+        throw err;
+      }
+    },
+    'administrator',
+  );
 
   router.post('/users/ssh-key', (page) => edit(page, '/users', (d) => addSshKey(d, field(page.form, 'name'), field(page.form, 'key')).config, `SSH key added to ${field(page.form, 'name')}.`), 'administrator');
 
