@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmod, copyFile, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { applianceWithListener, cleanup, mxgate, sendMail, shellOk, stopEngine } from '../helpers.js';
+import { applianceWithListener, cleanup, mxgate, sendMail, shellOk, stopEngine, submitMail, waitForLog } from '../helpers.js';
+import { smtpSink } from '../sink.js';
 
 /**
  * Start-up with a damaged or hostile data directory: committed history is never lost or
@@ -101,6 +102,30 @@ test('damaged queue files go to queue/corrupt/ (named in the log); the engine st
   assert.match(await shellOk(home, 'status'), /Queue: +1 message\(s\)/);
   const next = await sendMail(port, 'after repair');
   assert.ok(Number(/MID (\d+)/.exec(next.response)![1]) > Math.max(good, 9002), 'numbers are never reused');
+});
+
+test('a queued message whose file no longer matches its envelope is set aside, never delivered short: at start-up and at delivery', async () => {
+  const { home, port } = await appliance();
+  const sink = await smtpSink();
+  try {
+    await shellOk(home, 'listenerconfig edit InboundMail rcptaccess add .test', 'smtproutes new cut.test 127.0.0.1:1', 'commit "cut.test goes nowhere yet"');
+    const first = await submitMail(port, 'user@cut.test', 'cut at rest');
+    await stopEngine(home);
+    const size = (await stat(file(home, 'queue', `${first}.eml`))).size;
+    await truncate(file(home, 'queue', `${first}.eml`), 10);
+    assert.equal((await start(home)).code, 0);
+    assert.match(await log(home), new RegExp(`Start-up repair: queue/${first}\\.json of MID ${first} cannot be used \\(its message file holds 10 bytes, the envelope says ${size}\\); moved with its message to queue/corrupt/`));
+
+    const second = await submitMail(port, 'user@cut.test', 'cut while queued');
+    await truncate(file(home, 'queue', `${second}.eml`), 10);
+    await shellOk(home, 'smtproutes delete cut.test', `smtproutes new cut.test 127.0.0.1:${sink.port}`, 'commit "cut.test reachable"', 'deliverynow cut.test');
+    await waitForLog(home, new RegExp(`Critical: Damaged message: queue/${second}\\.json of MID ${second} cannot be used \\(its message file holds 10 bytes`), 15_000);
+    assert.deepEqual(sink.received, [], 'nothing was sent');
+    assert.match(await shellOk(home, 'status'), /Queue: +0 message\(s\)/);
+    assert.deepEqual((await readdir(file(home, 'queue', 'corrupt'))).sort(), [`${first}.eml`, `${first}.json`, `${second}.eml`, `${second}.json`].sort());
+  } finally {
+    await sink.close();
+  }
 });
 
 test('a pid file naming a live process that is not our engine (pid 1) does not stop start-up', async () => {

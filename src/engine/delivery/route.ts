@@ -42,6 +42,14 @@ export interface Route {
   problems: string[];
 }
 
+/**
+ * What one domain may cost a delivery attempt, whatever its DNS says (a hostile zone can publish
+ * thousands of MX records whose addresses never answer): the most preferred MX hosts only (Postfix
+ * looks at 5), a bounded number of addresses, and a time budget for all the address lookups.
+ * Each cut is named in the route's problems, which the delivery logs.
+ */
+export const ROUTE_LIMITS = { mxHosts: 5, addresses: 10, lookupMs: 30_000 };
+
 /** Every address of one host, each with the status of the RRset it came from. */
 async function addressesOf(client: DnsClient, host: string, port: number, mx: DnsSecurity, problems: string[]): Promise<Target[]> {
   if (net.isIP(host)) return [{ host, port, mxHost: host, dnssec: { mx, address: 'secure', canonical: host } }];
@@ -86,9 +94,20 @@ export async function resolveRoute(config: Config, domain: string, client: DnsCl
   const via = mx.length ? 'mx' : 'implicit';
   if (mx.length === 0) mx = [{ exchange: d, priority: 0 }];
   if (mx.length === 1 && (mx[0]!.exchange === '' || mx[0]!.exchange === '.')) throw new RouteError(`${d} accepts no mail (null MX, RFC 7505)`, true);
-  const targets: Target[] = [];
-  for (const m of [...mx].sort((a, b) => a.priority - b.priority)) {
+  const hosts = [...mx].sort((a, b) => a.priority - b.priority);
+  if (hosts.length > ROUTE_LIMITS.mxHosts) problems.push(`${hosts.length} MX hosts; only the ${ROUTE_LIMITS.mxHosts} most preferred are used`);
+  let targets: Target[] = [];
+  const started = Date.now();
+  for (const m of hosts.slice(0, ROUTE_LIMITS.mxHosts)) {
+    if (Date.now() - started > ROUTE_LIMITS.lookupMs) {
+      problems.push(`address lookups stopped after ${ROUTE_LIMITS.lookupMs / 1000} s, before ${m.exchange}`);
+      break;
+    }
     targets.push(...(await addressesOf(client, m.exchange, 25, answer.security, problems)));
+  }
+  if (targets.length > ROUTE_LIMITS.addresses) {
+    problems.push(`${targets.length} addresses for the MX hosts; only the first ${ROUTE_LIMITS.addresses} are tried`);
+    targets = targets.slice(0, ROUTE_LIMITS.addresses);
   }
   if (targets.length === 0) throw new RouteError(`no address found for the mail exchangers of ${d}${problems.length ? ` (${problems.join('; ')})` : ''}`, false);
   return { targets, via, mxSecurity: answer.security, problems };

@@ -7,7 +7,7 @@ import type { Config } from '../../store/schema.js';
 import { trustedCas } from '../../store/trust.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
-import { enqueueGenerated, type Envelope, recipientStates, type Spool } from '../queue/spool.js';
+import { DamagedMessage, enqueueGenerated, type Envelope, recipientStates, type Spool } from '../queue/spool.js';
 import { type AttemptContext, close, deliverToDomain, type Outcome } from './attempt.js';
 import { ConnectionCache } from './connections.js';
 import { RecipientRate } from './recipientRate.js';
@@ -167,7 +167,7 @@ export class DeliveryRunner {
         if (!failed.length) continue;
         count += failed.length;
         env.recipients = states;
-        if (env.from) await this.bounce(env, await this.deps.spool.read(env.mid), failed);
+        if (env.from) await this.bounce(env, await this.deps.spool.read(env.mid).catch(() => Buffer.alloc(0)), failed);
         await this.record(env);
       }
     })();
@@ -235,6 +235,10 @@ export class DeliveryRunner {
         this.active += 1;
         try {
           await this.attempt(env!, ctx);
+        } catch (err) {
+          // Cut short or grown on disk since it was queued: set aside, never sent as it is now.
+          if (!(err instanceof DamagedMessage)) throw err;
+          this.deps.log.critical(`Damaged message: ${this.deps.spool.setAside(err.mid, err.why)}`);
         } finally {
           this.active -= 1;
           for (const d of domains) inFlight.set(d, inFlight.get(d)! - 1);

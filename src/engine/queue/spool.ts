@@ -73,8 +73,9 @@ export class Spool {
     for (const n of (await readdir(this.dir)).filter((x) => /^\d+\.json$/.test(x))) {
       const mid = Number(n.slice(0, -5));
       const envelope = this.readEnvelope(path.join(this.dir, n), mid);
-      if (typeof envelope === 'string') repairs.push(this.quarantine(mid, envelope));
-      else this.envelopes.set(mid, envelope);
+      const damage = typeof envelope === 'string' ? envelope : this.messageDamage(envelope, statSync(this.messageFile(mid), { throwIfNoEntry: false })?.size);
+      if (damage) repairs.push(this.quarantine(mid, damage));
+      else this.envelopes.set(mid, envelope as Envelope);
     }
     for (const n of await readdir(this.dir)) {
       const full = path.join(this.dir, n);
@@ -99,7 +100,29 @@ export class Spool {
     if (!envelope || typeof envelope !== 'object') return 'not an envelope';
     if (envelope.mid !== mid) return `it names MID ${String(envelope.mid)}`;
     if (typeof envelope.from !== 'string' || !Array.isArray(envelope.to) || envelope.to.some((t) => typeof t !== 'string')) return 'its sender or recipients are missing';
+    if (!Number.isSafeInteger(envelope.size) || envelope.size < 0) return 'it gives no message size';
     return envelope;
+  }
+
+  /** Why a message's data does not match its envelope (missing, cut short, grown), or undefined. */
+  private messageDamage(envelope: Envelope, size: number | undefined): string | undefined {
+    if (size === undefined) return 'its message file is missing';
+    if (size !== envelope.size) return `its message file holds ${size} bytes, the envelope says ${envelope.size}`;
+    return undefined;
+  }
+
+  /**
+   * A queued message found damaged later (at delivery): out of the index and set aside like a
+   * damaged envelope at start-up, never sent. Returns the line to log.
+   */
+  setAside(mid: number, why: string): string {
+    const envelope = this.envelopes.get(mid);
+    if (envelope) {
+      this.envelopes.delete(mid);
+      this.count -= 1;
+      this.bytes -= envelope.size;
+    }
+    return this.quarantine(mid, why);
   }
 
   /** Move a damaged message out of the way (queue/corrupt/), so the engine starts and nothing is deleted. */
@@ -113,7 +136,7 @@ export class Spool {
         // the data file may be missing
       }
     }
-    return `queue/${mid}.json of MID ${mid} cannot be used (${why}); moved with its message to queue/corrupt/`;
+    return `queue/${mid}.json of MID ${mid} cannot be used (${why}); moved with its message to queue/corrupt/, nothing was sent`;
   }
 
   /**
@@ -194,8 +217,16 @@ export class Spool {
     this.bytes -= size;
   }
 
+  /** A queued message's data; a DamagedMessage when it does not match its envelope (it is never sent short). */
   async read(mid: number): Promise<Buffer> {
-    return readFile(this.messageFile(mid));
+    const data = await readFile(this.messageFile(mid)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    const envelope = this.envelopes.get(mid);
+    const damage = envelope && this.messageDamage(envelope, data?.length);
+    if (damage || !data) throw new DamagedMessage(mid, damage ?? 'its message file is missing');
+    return data;
   }
 
   get size(): { messages: number; bytes: number } {
@@ -211,6 +242,16 @@ export class Spool {
 
   messageFile(mid: number): string {
     return path.join(this.dir, `${mid}.eml`);
+  }
+}
+
+/** A queued message whose data does not match its envelope. */
+export class DamagedMessage extends Error {
+  constructor(
+    readonly mid: number,
+    readonly why: string,
+  ) {
+    super(`MID ${mid}: ${why}`);
   }
 }
 
