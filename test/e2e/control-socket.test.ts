@@ -93,6 +93,33 @@ test('a commit with an invalid document or no base is refused with the reasons',
   assert.equal((await request(socket, 'config')).version, head.version);
 });
 
+test('a request written in small pieces, characters split between them, is answered; a line past 16 MB is refused', async () => {
+  const bytes = Buffer.from('{"id":7,"op":"tlsverify","domain":"é.example"}\n');
+  const reply = await new Promise<string>((resolve, reject) => {
+    const s = net.createConnection(socket, async () => {
+      for (let i = 0; i < bytes.length; i += 1) {
+        s.write(bytes.subarray(i, i + 1));
+        await new Promise((r) => setImmediate(r));
+      }
+    });
+    let data = '';
+    s.on('data', (d) => {
+      data += d.toString();
+      if (data.includes('\n')) {
+        s.end();
+        resolve(data);
+      }
+    });
+    s.on('error', reject);
+  });
+  const answer = JSON.parse(reply);
+  assert.equal(answer.id, 7);
+  assert.match(answer.result.lines[0], /^TLS setting for é\.example:/, 'the line was put together whole, its characters too');
+  const [tooLarge] = await raw(`{"id":8,"op":"ping","pad":"${'x'.repeat(16 * 1024 * 1024 + 10)}`, 1);
+  assert.deepEqual(JSON.parse(tooLarge!), { ok: false, error: { code: 'bad-request', message: 'request too large' } });
+  assert.equal((await request(socket, 'ping')).pong, true);
+});
+
 test('a client that disconnects mid-request does no harm', async () => {
   await new Promise<void>((resolve) => {
     const s = net.createConnection(socket, () => {
