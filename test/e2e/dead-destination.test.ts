@@ -73,3 +73,20 @@ test('deliverynow tries a down destination at once', async () => {
   await shellOk(home, 'deliverynow example.net');
   await until('delivered after deliverynow', () => sink!.received.some((r) => r.data.includes('Subject: now')), 10_000);
 });
+
+test('status never shows a down destination "until" a time already past', async () => {
+  await sink?.close();
+  sink = undefined;
+  const deadPort = await freePort();
+  await shellOk(home, `smtproutes new example.net 127.0.0.1:${deadPort}`, 'destconfig edit example.net --tls no --retry-initial 2 --retry-max 2', 'commit "dead, short wait"');
+  await submitMail(port, 'user@example.net', 'bounced while down');
+  await until('down for 2 s', async () => /its messages wait 2 s/.test(await mailLog()));
+  await shellOk(home, 'bouncerecipients --domain example.net');
+  // Nothing is left to probe it: its wait runs out and stays over.
+  const status = await until('the wait to run out', async () => {
+    const s = await shellOk(home, 'status');
+    return /Destination down: +example\.net its wait is over; the next delivery probes it \(.*ECONNREFUSED/.test(s) && s;
+  });
+  const until_ = /Destination down: .* until (.*?) \(/.exec(status);
+  assert.equal(until_, null, 'no "until" time is shown once it has passed');
+});

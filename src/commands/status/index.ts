@@ -38,7 +38,11 @@ export const status: Command = {
     io.print(`Configuration:     version ${s.configVersion}${session.hasChanges() ? ' (this session has uncommitted changes)' : ''}`);
     io.print(`Queue:             ${s.queue.messages} message(s), ${bytes(s.queue.bytes)}`);
     io.print(`Delivery:          ${s.delivery.active} message(s) being delivered, ${s.delivery.idleConnections} idle connection(s) kept for reuse`);
-    for (const d of s.delivery.down) io.print(`Destination down:  ${d.domain} until ${shellTime(d.until)} (${d.reason}); "deliverynow ${d.domain}" tries it at once`);
+    for (const d of s.delivery.down) {
+      // A wait that is over is not a time to show: the destination is being probed, or will be by its next message.
+      const when = d.probing ? 'being probed now' : Date.parse(d.until) > Date.now() ? `until ${shellTime(d.until)}` : 'its wait is over; the next delivery probes it';
+      io.print(`Destination down:  ${d.domain} ${when} (${d.reason}); "deliverynow ${d.domain}" tries it at once`);
+    }
     io.print(`Storage:           ${s.storage.freeMb < 0 ? 'free space unknown' : `${s.storage.freeMb} MB free`}, reserve ${s.storage.reserveMb} MB: ${s.storage.accepting ? 'accepting mail' : 'NOT ACCEPTING new mail (452 4.3.1) until space is freed'}`);
     io.print(`Mail log:          ${s.storage.mailLog}`);
     if (s.startupProblem) {

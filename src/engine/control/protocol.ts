@@ -66,7 +66,7 @@ export interface EngineStatus {
   workers: WorkerStatus[];
   queue: { messages: number; bytes: number };
   /** Outbound: messages being delivered now, and idle connections kept for the next message. */
-  delivery: { active: number; idleConnections: number; down: { domain: string; until: string; reason: string }[] };
+  delivery: { active: number; idleConnections: number; down: { domain: string; until: string; reason: string; probing: boolean }[] };
   /** The queue's file system against its reserve, and whether the mail log can be written. */
   storage: { freeMb: number; reserveMb: number; accepting: boolean; mailLog: string };
   /** The HTTPS management interface on each interface where it is on. */

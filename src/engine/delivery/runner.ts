@@ -111,8 +111,8 @@ export class DeliveryRunner {
   }
 
   /** For status: messages being delivered now, idle connections kept for reuse. */
-  activity(): { active: number; idleConnections: number; down: { domain: string; until: string; reason: string }[] } {
-    const down = this.dead.list().map((d) => ({ domain: d.domain, until: d.until.toISOString(), reason: d.reason }));
+  activity(): { active: number; idleConnections: number; down: { domain: string; until: string; reason: string; probing: boolean }[] } {
+    const down = this.dead.list().map((d) => ({ domain: d.domain, until: d.until.toISOString(), reason: d.reason, probing: d.probing }));
     return { active: this.active, idleConnections: this.connections.size, down };
   }
 
