@@ -8,3 +8,8 @@ export const hasControlCharacters = (text: string): boolean => CONTROL.test(text
 
 /** The text with every control character shown as \xNN, for output of text stored before it was checked. */
 export const escapeControls = (text: string): string => text.replace(CONTROLS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
+/** A list for a message: the first `max` items, then how many more ("a, b, c and 9997 more"). */
+export function shortList(items: readonly string[], max = 5): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { IdAllocator } from '../../src/engine/ids.js';
 import { ctime } from '../../src/engine/log/ctime.js';
 import { MailLog } from '../../src/engine/log/mailLog.js';
+import { shortList } from '../../src/store/text.js';
 import { Spool } from '../../src/engine/queue/spool.js';
 import { dataPaths } from '../../src/store/paths.js';
 import { addListener } from '../../src/store/listeners.js';
@@ -51,6 +52,20 @@ test('mail log lines have ctime and level, and the log rotates by size', async (
   const current = await readFile(path.join(logDir, 'mail.current'), 'utf8');
   assert.match(current, /^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} Warning: line with newline$/m);
   assert.match(current, /Info: escape \\x1b\[2J here$/m, 'control characters are shown, not passed on');
+});
+
+test('a line a remote party made huge (a 10,000-host MTA-STS policy) is cut, and says how much was left out', async () => {
+  const logDir = path.join(dir, 'long_logs');
+  const log = new MailLog(logDir);
+  log.open();
+  const mx = Array.from({ length: 10_000 }, (_, i) => `mx${i}.hostile.test`);
+  log.info(`MTA-STS: MX(a.test) does not match the policy of hostile.test (mx: ${mx.join(', ')})`);
+  log.info(`the same with a short list (mx: ${shortList(mx)})`);
+  log.close();
+  const [long, short] = (await readFile(path.join(logDir, 'mail.current'), 'utf8')).trim().split('\n');
+  assert.ok(long!.length < 2_100, `${long!.length} characters`);
+  assert.match(long!, /… \(\d+ more characters not logged\)$/);
+  assert.match(short!, /\(mx: mx0\.hostile\.test, mx1\.hostile\.test, mx2\.hostile\.test, mx3\.hostile\.test, mx4\.hostile\.test and 9995 more\)$/);
 });
 
 test('the spool drops half-written messages at start and counts the rest', async () => {

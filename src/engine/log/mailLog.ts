@@ -20,6 +20,8 @@ export interface MailLogOptions {
 
 /** Lines kept in memory while the log cannot be written (a full disk), written when it can again. */
 const PENDING_LIMIT = 10_000;
+/** The longest mail log line, in characters; the rest of a longer one is counted, not written. */
+const MAX_LINE_CHARS = 2_000;
 
 /**
  * AsyncOS-style text mail log: `<ctime> Info: message` lines in logs/mail_logs/mail.current,
@@ -125,9 +127,11 @@ export class MailLog {
    */
   write(level: LogLevel, message: string): void {
     if (this.fd === undefined || RANK[level] > this.threshold) return;
-    // Control characters (terminal escapes from a client or a comment) are shown, never passed on.
+    // Control characters (terminal escapes from a client or a comment) are shown, never passed on;
+    // what a remote party chose (a policy's MX list, a certificate's names) cannot make a line huge.
     const clean = escapeControls(message.replace(/[\r\n]+/g, ' '));
-    this.pending.push(`${ctime()} ${level}: ${clean}\n`);
+    const cut = clean.length > MAX_LINE_CHARS ? `${clean.slice(0, MAX_LINE_CHARS)}… (${clean.length - MAX_LINE_CHARS} more characters not logged)` : clean;
+    this.pending.push(`${ctime()} ${level}: ${cut}\n`);
     if (this.pending.length > PENDING_LIMIT) {
       this.pending.shift();
       this.dropped += 1;

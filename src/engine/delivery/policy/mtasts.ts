@@ -6,6 +6,7 @@ import type { MailLog } from '../../log/mailLog.js';
 import { policyMatches } from '../../mtasts/parse.js';
 import type { CachedPolicy, StsLookup } from '../../mtasts/service.js';
 import { nameMatches } from '../../tls/names.js';
+import { shortList } from '../../../store/text.js';
 import { type ReportedPolicy, sessionFailureType, type TlsReportSink } from '../../tlsrpt/results.js';
 import type { HostResult, Judgement, MxRequirement, MxTarget, PeerSession, TlsPolicy } from './chain.js';
 
@@ -23,7 +24,7 @@ export async function stsPeerCheck(peer: PeerSession, mxHost: string, trusted: s
   const chain = await validateChain(pems[0]!, pems.slice(1), trusted);
   if (!chain.valid) return { ok: false, reason: `certificate chain: ${chain.reason}` };
   const { dnsNames } = serverNames(new X509Certificate(pems[0]!));
-  if (!dnsNames.some((n) => nameMatches(n, mxHost))) return { ok: false, reason: `no subjectAltName dNSName (${dnsNames.join(', ') || 'none'}) matches ${mxHost}` };
+  if (!dnsNames.some((n) => nameMatches(n, mxHost))) return { ok: false, reason: `no subjectAltName dNSName (${shortList(dnsNames) || 'none'}) matches ${mxHost}` };
   return { ok: true };
 }
 
@@ -79,7 +80,7 @@ export function mtaStsPolicy(domain: string, deps: StsPolicyDeps): TlsPolicy {
       }
       deps.log.info(`Applying MTA-STS policy for the domain (${domain}).`);
       if (!policyMatches(policy, mx.mxHost)) {
-        const reason = `MTA-STS: MX(${mx.mxHost}) does not match the policy of ${domain} (mx: ${policy.mx.join(', ')})`;
+        const reason = `MTA-STS: MX(${mx.mxHost}) does not match the policy of ${domain} (mx: ${shortList(policy.mx)})`;
         if (policy.mode === 'testing') {
           deps.log.info(`${reason}; testing mode: the destination's TLS setting applies`);
           deps.reports?.record({ policy: reported(domain, policy), failure: { type: 'validation-failure', mxHost: mx.mxHost, reason: 'mx-mismatch' } });
