@@ -39,6 +39,9 @@ export interface ListenerDeps {
   ticketKeys: { current: Buffer };
 }
 
+/** The command time limit of sessions that start while their listener is under load (MXGATE_UNDER_LOAD_COMMAND_SECONDS in tests). */
+const underLoadCommandSeconds = (): number => Number(process.env.MXGATE_UNDER_LOAD_COMMAND_SECONDS) || 10;
+
 /** The certificate (leaf + chain, PEM) and key a listener presents after STARTTLS. */
 export interface TlsMaterial {
   profile: string;
@@ -271,7 +274,8 @@ export class SmtpListener {
       throw smtpError(554, `5.7.1 Access denied`);
     }
     const hostKey = `${iface.ip}|${listener.port}|${match.policy.name}|${address}`;
-    if (!(await this.deps.hosts.acquire(hostKey, match.policy.maxConcurrency))) {
+    const slot = await this.deps.hosts.acquire(hostKey, match.policy.maxConcurrency, listener.limits.maxConcurrency);
+    if (slot === 'refused') {
       this.deps.log.info(`ICID ${icid} TCP REFUSAL SG ${match.group}: more than ${match.policy.maxConcurrency} concurrent connections from ${address} (policy $${match.policy.name})`);
       this.deps.log.info(`ICID ${icid} close`);
       throw smtpError(421, '4.7.0 Too many concurrent connections from your host, try again later');
@@ -298,7 +302,8 @@ export class SmtpListener {
       // smtp-server's 552 for SIZE= has no enhanced status code (its enhanced codes are off): RFC 3463 says 5.3.4.
       const send = conn.send.bind(conn);
       conn.send = (code, text) => send(code, code === 552 && typeof text === 'string' && text.startsWith('Error: message exceeds') ? `5.3.4 ${text.slice(7)}` : text);
-      const limits = listener.limits;
+      const limits = slot === 'under-load' ? { ...listener.limits, commandTimeout: Math.min(listener.limits.commandTimeout, underLoadCommandSeconds()) } : listener.limits;
+      if (slot === 'under-load') this.deps.log.info(`ICID ${icid} listener ${listener.name} is under load: command time limit ${limits.commandTimeout} s for this session`);
       this.connections.get(session.id)!.stopDeadlines = applyDeadlines(conn, limits, (what) => this.deps.log.info(`ICID ${icid} ${address} exceeded the ${what}; closing with 421`));
       conn.on('error', (err) => {
         const c = this.connections.get(session.id);

@@ -254,9 +254,9 @@ export class WorkerPool {
         return first;
       }
       case 'acquire': {
-        const ok = this.deps.hosts.acquire(c.key, c.max);
-        if (ok) this.count(w.held, c.key, 1);
-        return ok;
+        const slot = this.deps.hosts.acquire(c.key, c.max, c.listenerMax);
+        if (slot !== 'refused') this.count(w.held, c.key, 1);
+        return slot;
       }
       case 'reverse':
         return this.deps.reverse(c.ip);

@@ -30,7 +30,7 @@ export type ToWorker =
 export type Call =
   /** `count` consecutive numbers of one kind, for the worker to hand out itself. */
   | { op: 'lease'; kind: IdKind; count: number }
-  | { op: 'acquire'; key: string; max: number }
+  | { op: 'acquire'; key: string; max: number; listenerMax: number }
   | { op: 'reverse'; ip: string };
 
 export type FromWorker =

@@ -12,6 +12,7 @@ import { Spool } from '../queue/spool.js';
 import { StorageGuard } from '../queue/storage.js';
 import type { IdKind } from '../ids.js';
 import type { Call, FromWorker, ToWorker, WorkerSettings } from './protocol.js';
+import type { Slot } from '../listener/hostSlots.js';
 
 if (!process.send) throw new Error('a listener worker is started by the engine (child_process.fork)');
 process.umask(0o077);
@@ -89,7 +90,7 @@ const deps: ListenerDeps = {
   spool: { receive: (mid) => spool!.receive(mid) },
   ids: { take: (kind) => (kind === 'dcid' ? Promise.reject(new Error('workers do not deliver')) : ids[kind].take()) },
   hosts: {
-    acquire: (key, max) => call<boolean>({ op: 'acquire', key, max }),
+    acquire: (key, max, listenerMax) => call<Slot>({ op: 'acquire', key, max, listenerMax }),
     release: (key) => send({ t: 'release', key }),
   },
   hostname: () => settings?.hostname ?? 'localhost',
