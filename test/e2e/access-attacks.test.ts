@@ -50,11 +50,11 @@ function sshPassword(user: string, password: string, from: string): Promise<{ cl
 }
 
 /** Silent TCP connections from one address: they connect and then send nothing. Each promise says when it was closed. */
-async function silent(from: string, count: number): Promise<Promise<void>[]> {
+async function silent(from: string, count: number, to = sshPort): Promise<Promise<void>[]> {
   const closed: Promise<void>[] = [];
   await Promise.all(
     Array.from({ length: count }, () => new Promise<void>((connected) => {
-      const s = net.connect({ host: '127.0.0.1', port: sshPort, localAddress: from }, () => connected());
+      const s = net.connect({ host: '127.0.0.1', port: to, localAddress: from }, () => connected());
       s.on('error', () => connected());
       s.resume(); // read (and drop) the server's version line, so its close is seen
       closed.push(new Promise((resolve) => s.once('close', () => resolve())));
@@ -69,7 +69,7 @@ before(async () => {
   [gui, sshPort] = [await freePort(), await freePort()];
   const started = await new Promise<number | null>((resolve) =>
     spawn(process.execPath, [BIN, '--home', home, 'engine', 'start'], {
-      env: { ...TEST_ENV, MXGATE_SSH_LOGIN_GRACE_SECONDS: String(GRACE_SECONDS), MXGATE_SSH_IDLE_SECONDS: String(IDLE_SECONDS) },
+      env: { ...TEST_ENV, MXGATE_SSH_LOGIN_GRACE_SECONDS: String(GRACE_SECONDS), MXGATE_HTTPS_FIRST_ANSWER_SECONDS: String(GRACE_SECONDS), MXGATE_SSH_IDLE_SECONDS: String(IDLE_SECONDS) },
       stdio: 'ignore',
     }).on('close', resolve),
   );
@@ -205,6 +205,17 @@ test('silent connections cannot keep an administrator out of SSH: per-address ca
   await Promise.all([...flood, ...spread]);
   assert.match(await cliLog(), new RegExp(`SSH connection from 127\\.0\\.0\\.90 refused: 8 connections from this address are already waiting to log in`));
   assert.match(await cliLog(), new RegExp(`no login within ${GRACE_SECONDS} s of connecting`));
+});
+
+test('silent connections cannot keep an administrator out of the GUI either', async () => {
+  const flood = await silent('127.0.0.91', 100, gui);
+  const spread = (await Promise.all(Array.from({ length: 20 }, (_, i) => silent(`127.0.2.${i + 1}`, 16, gui)))).flat();
+  const admin = new GuiClient(gui);
+  assert.equal((await admin.login('admin', PASSWORD)).status, 303, 'the administrator logs in during the flood');
+  assert.equal((await admin.get('/')).status, 200);
+  await Promise.all([...flood, ...spread]);
+  assert.match(await guiLog(), /HTTPS connection from 127\.0\.0\.91 refused: 16 connections from this address are already waiting for their first answer/);
+  assert.match(await guiLog(), new RegExp(`no complete request within ${GRACE_SECONDS} s of connecting`));
 });
 
 test('a logged-in SSH connection that opens no session is closed after the idle time', async () => {

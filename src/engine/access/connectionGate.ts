@@ -9,6 +9,14 @@ export interface GateLimits {
   deadlineMs: number;
 }
 
+/** How refusals are worded: what a waiting connection waits for, and what it did not do in time. */
+export interface GateWords {
+  /** "waiting to log in" */
+  waiting: string;
+  /** "no login" */
+  late: string;
+}
+
 interface Entry {
   socket: net.Socket;
   address: string;
@@ -34,6 +42,7 @@ export class ConnectionGate {
 
   constructor(
     private readonly limits: () => GateLimits,
+    private readonly words: GateWords,
     private readonly refused: (address: string, why: string) => void,
   ) {}
 
@@ -42,20 +51,20 @@ export class ConnectionGate {
     const limits = this.limits();
     const address = socket.remoteAddress ?? 'unknown';
     if ((this.byAddress.get(address) ?? 0) >= limits.perAddress) {
-      this.note(address, `${limits.perAddress} connections from this address are already waiting to log in`);
+      this.note(address, `${limits.perAddress} connections from this address are already ${this.words.waiting}`);
       socket.destroy();
       return undefined;
     }
     if (this.waiting.size >= limits.total) {
       const oldest = this.waiting.values().next().value!;
-      this.note(oldest.address, `closed to make room: ${limits.total} connections were waiting to log in`);
+      this.note(oldest.address, `closed to make room: ${limits.total} connections were ${this.words.waiting}`);
       this.release(oldest);
       oldest.socket.destroy();
     }
     const entry: Entry = { socket, address, done: false };
     if (limits.deadlineMs > 0) {
       entry.timer = setTimeout(() => {
-        this.note(address, `no login within ${limits.deadlineMs / 1000} s of connecting`);
+        this.note(address, `${this.words.late} within ${limits.deadlineMs / 1000} s of connecting`);
         this.release(entry);
         socket.destroy();
       }, limits.deadlineMs);

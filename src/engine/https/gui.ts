@@ -38,6 +38,8 @@ export interface GuiDeps {
   sessions: GuiSessions;
   guard: LoginGuard;
   audit: AuditLog;
+  /** A connection's first request was answered (the connection gate stops counting it as a stranger's). */
+  answered?: (address: string, port: number) => void;
 }
 
 /** Who may do what: guests look, operators change all but certificates and accounts, administrators all. */
@@ -191,6 +193,8 @@ export async function buildGui(deps: GuiDeps, https: TlsOptions, modules: PageMo
       return reply.code(403).type('text/plain').send(`Your account (${req.gui!.role}) may not do this; it needs the ${needs} role.\n`);
     }
   });
+
+  app.addHook('onResponse', async (req) => deps.answered?.(req.socket.remoteAddress ?? '', req.socket.remotePort ?? 0));
 
   app.get('/static/app.css', { config: { public: true } }, (_req, reply) => reply.type('text/css').header('Cache-Control', 'max-age=3600').send(STYLE));
 

@@ -6,6 +6,16 @@ import type { HttpsStatus } from '../control/protocol.js';
 import { ApplyError, explainBindError } from '../listener/manager.js';
 import { buildGui, type GuiDeps, type PageModule } from './gui.js';
 import { httpsContext, httpsServerOptions } from './tlsProfile.js';
+import { ConnectionGate } from '../access/connectionGate.js';
+
+/**
+ * Before its first request is answered a connection is a stranger's: at most PER_ADDRESS of those
+ * from one address, WAITING in all (the oldest makes room), each with FIRST_ANSWER_MS from TCP
+ * accept to its first answer (TLS handshake and request included; the login page is an answer).
+ */
+const PER_ADDRESS = 16;
+const WAITING = 256;
+const FIRST_ANSWER_MS = 15_000;
 
 export interface HttpsMaterial {
   profile: string;
@@ -39,12 +49,23 @@ const sameAddress = (a: Binding, b: Binding) => a.ip === b.ip && a.port === b.po
  */
 export class HttpsManager {
   private readonly running = new Map<string, Running>();
+  private readonly gate: ConnectionGate;
+  /** Connections not yet answered, by remote address and port. */
+  private readonly waiting = new Map<string, { pass: () => void }>();
+  private readonly deps: GuiDeps;
 
   constructor(
-    private readonly deps: GuiDeps,
+    deps: GuiDeps,
     private readonly modules: PageModule[],
     private readonly ticketKeys: { current: Buffer },
-  ) {}
+  ) {
+    this.gate = new ConnectionGate(
+      () => ({ perAddress: PER_ADDRESS, total: WAITING, deadlineMs: Number(process.env.MXGATE_HTTPS_FIRST_ANSWER_SECONDS) * 1000 || FIRST_ANSWER_MS }),
+      { waiting: 'waiting for their first answer', late: 'no complete request' },
+      (address, why) => deps.audit.write('Warning', `HTTPS connection from ${address} refused: ${why}`),
+    );
+    this.deps = { ...deps, answered: (address, port) => this.waiting.get(`${address}|${port}`)?.pass() };
+  }
 
   async apply(config: Config, material: ReadonlyMap<string, HttpsMaterial>, options: { bestEffort?: boolean } = {}): Promise<string[]> {
     const wanted = new Map<string, Binding>();
@@ -106,6 +127,14 @@ export class HttpsManager {
 
   private async start(binding: Binding): Promise<Running> {
     const app = await buildGui(this.deps, httpsServerOptions(binding.material, this.ticketKeys.current), this.modules);
+    // The raw TCP connection, before TLS: counted from here until its first request is answered.
+    app.server.on('connection', (socket: import('node:net').Socket) => {
+      const admitted = this.gate.admit(socket);
+      if (!admitted) return;
+      const key = `${socket.remoteAddress}|${socket.remotePort}`;
+      this.waiting.set(key, admitted);
+      socket.once('close', () => this.waiting.delete(key));
+    });
     await app.listen({ host: binding.ip, port: binding.port });
     if (binding.httpRedirect === null) return { binding, app };
     const redirect = http.createServer((req, res) => {

@@ -27,7 +27,10 @@ export function httpsContext(material: { key: string; cert: string }, ticketKeys
   };
 }
 
-export const httpsServerOptions = (material: { key: string; cert: string }, ticketKeys: Buffer): TlsOptions => ({ ...httpsContext(material, ticketKeys) });
+/** A client has this long to finish the TLS handshake (Node's default is two minutes). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export const httpsServerOptions = (material: { key: string; cert: string }, ticketKeys: Buffer): TlsOptions => ({ ...httpsContext(material, ticketKeys), handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
 
 /** Sent with every answer: browsers keep to HTTPS for a year once they have seen it. */
 export const HSTS = 'max-age=31536000';

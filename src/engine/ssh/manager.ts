@@ -107,6 +107,7 @@ export class SshManager {
     const graceMs = () => (Number(process.env.MXGATE_SSH_LOGIN_GRACE_SECONDS) || LOGIN_GRACE_MS / 1000) * 1000;
     this.gate = new ConnectionGate(
       () => ({ perAddress: PER_ADDRESS, total: WAITING, deadlineMs: graceMs() }),
+      { waiting: 'waiting to log in', late: 'no login' },
       (address, why) => deps.audit.write('Warning', `SSH connection from ${address} refused: ${why}`),
     );
   }
