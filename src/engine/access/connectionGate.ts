@@ -75,11 +75,6 @@ export class ConnectionGate {
     return { pass: () => this.release(entry) };
   }
 
-  /** Connections waiting now (for tests and status). */
-  get size(): number {
-    return this.waiting.size;
-  }
-
   private release(entry: Entry): void {
     if (entry.done) return;
     entry.done = true;

@@ -211,7 +211,9 @@ export class SshManager {
     // The gate sees each connection at TCP accept, before the client has said anything.
     const listener = net.createServer((socket) => {
       socket.on('error', () => undefined);
-      if (this.live.size >= MAX_LOGGED_IN && this.gate.size === 0) {
+      // Only accounts can fill this (strangers are bounded by the gate): more logged-in connections wait.
+      if (this.live.size >= MAX_LOGGED_IN) {
+        this.deps.audit.write('Warning', `SSH connection from ${socket.remoteAddress} refused: ${MAX_LOGGED_IN} connections are logged in`);
         socket.destroy();
         return;
       }
