@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { request } from '../src/engine/control/client.js';
+import { request } from '../src/control/client.js';
 import { addListener } from '../src/store/listeners.js';
 import { cleanup, freePort, mxgate, tempHome } from '../test/helpers.js';
 

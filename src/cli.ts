@@ -1,6 +1,6 @@
 import { Argument, Command, CommanderError } from 'commander';
-import { isEngineUp, request } from './engine/control/client.js';
-import { runEngine, startEngine, stopEngine } from './engine/daemon.js';
+import { isEngineUp, request } from './control/client.js';
+import { startEngine, stopEngine } from './appliance/daemon.js';
 import { runningPid } from './engine/lock.js';
 import { ArraySource, ReadlineSource } from './shell/lineSource.js';
 import { runShell } from './shell/repl.js';
@@ -15,9 +15,12 @@ Exit status: 0 when every command succeeded, 1 when one failed, 2 for a usage er
 
 async function engineCommand(paths: DataPaths, verb: string | undefined): Promise<number> {
   switch (verb) {
-    case 'run':
+    case 'run': {
+      // Loaded here so that the shell, which never runs listeners, starts without smtp-server.
+      const { runEngine } = await import('./appliance/run.js');
       await runEngine(paths);
       return 0;
+    }
     case 'start': {
       const { pid, started } = await startEngine(paths);
       process.stdout.write(started ? `Engine started (pid ${pid}) for ${paths.home}\n` : `Engine already running (pid ${pid}) for ${paths.home}\n`);

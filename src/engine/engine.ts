@@ -9,10 +9,9 @@ import { readBundle } from '../store/caBundles.js';
 import { initialConfig } from './demo.js';
 import { VersionStore, type VersionMeta } from '../store/versions.js';
 import { VERSION } from '../version.js';
-import { ControlError, ControlServer } from './control/server.js';
-import type { EngineStatus, Handlers, OperationTable, Params, Principal } from './control/protocol.js';
-import { callerFor } from './control/dispatch.js';
-import { admit, checkCommit } from './access/authorize.js';
+import { ControlError, ControlServer } from '../control/server.js';
+import type { EngineStatus, Handlers, OperationTable, Params, Principal } from '../control/protocol.js';
+import { admit, checkCommit } from './authorize.js';
 import { IdAllocator } from './ids.js';
 import { acquirePidLock } from './lock.js';
 import { ApplyError, ListenerManager } from './listener/manager.js';
@@ -35,13 +34,9 @@ import { removeLitter } from '../store/atomic.js';
 import { StorageGuard } from './queue/storage.js';
 import { hasControlCharacters } from '../store/text.js';
 import path from 'node:path';
-import { HttpsManager, type HttpsMaterial } from './https/manager.js';
-import { GUI_PAGES } from './https/pages/index.js';
-import { GuiSessions } from './https/guiSessions.js';
-import { LoginGuard } from './access/loginGuard.js';
-import { AuditLog } from './access/audit.js';
+import { LoginGuard } from '../access/loginGuard.js';
+import type { FrontEnd, FrontEndFactory } from './frontEnds.js';
 import { TicketKeys } from './tls/ticketKeys.js';
-import { SshManager } from './ssh/manager.js';
 import { HostCounter } from './listener/hostSlots.js';
 import { WorkerPool } from './workers/pool.js';
 
@@ -63,9 +58,8 @@ export class Engine {
   private readonly reports: TlsReportRecorder;
   private readonly tlsrpt: TlsReportService;
   private readonly storage: StorageGuard;
-  private readonly https: HttpsManager;
-  private readonly ssh: SshManager;
-  private readonly guiSessions = new GuiSessions();
+  /** The HTTPS interface and SSH, built by the composition root: the engine knows them only as FrontEnds. */
+  private readonly frontEnds: FrontEnd[];
   /** Failed logins count across the GUI and SSH: five wrong passwords lock the account on both. */
   private readonly loginGuard = new LoginGuard();
   private readonly ticketKeys = new TicketKeys();
@@ -83,7 +77,10 @@ export class Engine {
   readonly stopped: Promise<void>;
   private markStopped!: () => void;
 
-  constructor(private readonly paths: DataPaths) {
+  constructor(
+    private readonly paths: DataPaths,
+    frontEnds: FrontEndFactory = () => [],
+  ) {
     this.store = new VersionStore(paths);
     this.log = new MailLog(paths.mailLogs);
     this.spool = new Spool(paths.queue);
@@ -133,12 +130,7 @@ export class Engine {
       },
     });
     this.control = new ControlServer(paths.socket, this.operations);
-    this.https = new HttpsManager(
-      { operations: this.operations, committed: () => this.store.current, paths, sessions: this.guiSessions, guard: this.loginGuard, audit: new AuditLog(path.join(paths.logs, 'gui_logs', 'gui.current'), 'GUI') },
-      GUI_PAGES,
-      this.ticketKeys,
-    );
-    this.ssh = new SshManager({ paths, config: () => this.store.current.config, callerFor: (principal) => callerFor(this.operations, principal), guard: this.loginGuard, audit: new AuditLog(path.join(paths.logs, 'cli_logs', 'cli.current'), 'SSH') });
+    this.frontEnds = frontEnds({ paths, operations: this.operations, committed: () => this.store.current, guard: this.loginGuard, ticketKeys: this.ticketKeys });
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
 
@@ -169,16 +161,13 @@ export class Engine {
         return new Map<string, TlsMaterial>();
       });
       const failures = await this.listeners.apply(head.config, material, { bestEffort: true });
-      try {
-        failures.push(...(await this.https.apply(head.config, await this.httpsMaterial(head.config), { bestEffort: true })));
-      } catch (err) {
-        failures.push(`HTTPS: ${(err as Error).message}`);
-      }
-      try {
-        this.ssh.open();
-        failures.push(...(await this.ssh.apply(head.config, { bestEffort: true })));
-      } catch (err) {
-        failures.push((err as Error).message);
+      for (const f of this.frontEnds) {
+        try {
+          f.open?.();
+          failures.push(...(await f.apply(head.config, { bestEffort: true })));
+        } catch (err) {
+          failures.push((err as Error).message);
+        }
       }
       if (failures.length) {
         this.startupProblem = failures.join('; ');
@@ -188,14 +177,13 @@ export class Engine {
       this.delivery.start();
       this.ticketKeys.start((key) => {
         this.listeners.setTicketKeys(key);
-        this.https.setTicketKeys(key);
+        for (const f of this.frontEnds) f.setTicketKeys?.(key);
       });
       void this.checkCertificateExpiry();
       this.minuteTimer = setInterval(() => void this.everyMinute(), 60_000).unref();
     } catch (err) {
       await this.listeners.closeAll();
-      await this.https.closeAll();
-      await this.ssh.closeAll();
+      for (const f of this.frontEnds) await f.closeAll();
       await this.releaseLock();
       throw err;
     }
@@ -208,8 +196,7 @@ export class Engine {
       this.ticketKeys.stop();
       await this.control.close();
       await this.listeners.closeAll();
-      await this.https.closeAll();
-      await this.ssh.closeAll();
+      for (const f of this.frontEnds) await f.closeAll();
       await this.delivery.stop();
       await this.reports.flush();
       this.log.close();
@@ -272,8 +259,9 @@ export class Engine {
       hostname: head.config.hostname,
       listeners: this.listeners.status(),
       workers: this.workers.status(),
-      https: this.https.status(),
-      ssh: this.ssh.status(),
+      https: [],
+      ssh: [],
+      ...Object.assign({}, ...this.frontEnds.map((f) => f.status?.() ?? {})),
       lockouts: this.loginGuard.lockouts(),
       queue: this.spool.size,
       delivery: this.delivery.activity(),
@@ -308,7 +296,7 @@ export class Engine {
     },
     recipients: () => this.delivery.recipients(),
     'tls-outcomes': () => this.delivery.tlsOutcomes.last24Hours(),
-    'ssh-hostkeys': () => this.ssh.fingerprints(),
+    'ssh-hostkeys': async () => (await Promise.all(this.frontEnds.map((f) => f.fingerprints?.() ?? []))).flat(),
     bounce: async ({ mid, domain, sender }) => ({ recipients: await this.delivery.bounceRecipients({ mid, domain, sender }) }),
     alerts: () => this.alerts.recent(),
     mtasts: () => this.mtaSts.status(),
@@ -334,17 +322,6 @@ export class Engine {
     return out;
   }
 
-  /** The certificate the HTTPS service of each interface presents (its profile or the demo certificate). */
-  private async httpsMaterial(config: Config): Promise<Map<string, HttpsMaterial>> {
-    const out = new Map<string, HttpsMaterial>();
-    for (const i of config.interfaces) {
-      if (!i.https) continue;
-      const profile = presentedProfile(config, i.https.certificate);
-      if (profile) out.set(i.name, { profile: profile.name, ...(await tlsCredentials(this.paths, profile)) });
-    }
-    return out;
-  }
-
   /** Every certificate profile must have its private key on disk, and it must match; bundles must exist. */
   private async checkKeys(config: Config): Promise<void> {
     const problems: string[] = [];
@@ -364,8 +341,7 @@ export class Engine {
   private services(): ((config: Config) => Promise<unknown>)[] {
     return [
       async (config) => this.listeners.apply(config, await this.tlsMaterial(config)),
-      async (config) => this.https.apply(config, await this.httpsMaterial(config)),
-      (config) => this.ssh.apply(config),
+      ...this.frontEnds.map((f) => (config: Config) => f.apply(config)),
     ];
   }
 
@@ -416,8 +392,7 @@ export class Engine {
     try {
       const rec = await this.store.record(config, { user, comment });
       this.log.configure(config.logs);
-      this.guiSessions.retain(config.users, principal);
-      this.ssh.retain(config.users, principal);
+      for (const f of this.frontEnds) f.committed?.(config, principal);
       this.log.info(`Configuration version ${rec.version} committed by ${user}${comment ? `: ${comment}` : ''}`);
       this.delivery.kick();
       void this.checkCertificateExpiry();

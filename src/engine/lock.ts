@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { open, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { isEngineUp } from './control/client.js';
+import { isEngineUp } from '../control/client.js';
 
 /** A process that exists and is not a zombie (a killed engine whose parent has not reaped it). */
 function alive(pid: number): boolean {

@@ -7,7 +7,7 @@ import type { Session } from './session.js';
  * the local shell runs with its operating-system user's rights): files written to the
  * configuration directory (exports hold private keys) need an administrator. Commits and the
  * commands that act at once are engine operations; the engine decides those
- * (engine/access/authorize.ts), for the shell, SSH and the GUI alike.
+ * (engine/authorize.ts), for the shell, SSH and the GUI alike.
  */
 
 /** A role refused something: one line saying what it needs. */

@@ -7,7 +7,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../userError.js';
 import { type Account, Session } from './session.js';
-import type { Caller } from '../engine/control/protocol.js';
+import type { Caller } from '../control/protocol.js';
 import { tokenize } from './tokenize.js';
 import { noMoreWords } from './command.js';
 

@@ -1,8 +1,8 @@
 import os from 'node:os';
-import { EngineError, request } from '../engine/control/client.js';
-import type { Caller, Op, Params, Results } from '../engine/control/protocol.js';
-import { ControlError } from '../engine/control/dispatch.js';
-import { startEngine } from '../engine/daemon.js';
+import { EngineError, request } from '../control/client.js';
+import type { Caller, Op, Params, Results } from '../control/protocol.js';
+import { ControlError } from '../control/dispatch.js';
+import { startEngine } from '../appliance/daemon.js';
 import { diffConfig } from '../store/diff.js';
 import type { DataPaths } from '../store/paths.js';
 import type { Config } from '../store/schema.js';

@@ -141,7 +141,7 @@ test('demo warning while a service uses the demo certificate', async () => {
   // Listener certificates are assigned in the inbound TLS work; here the outbound setting is used.
   const c = await committed();
   c.config.delivery.certificate = 'Demo';
-  const { request } = await import('../../src/engine/control/client.js');
+  const { request } = await import('../../src/control/client.js');
   await request(path.join(home, 'run', 'control.sock'), 'commit', { baseVersion: c.version, config: c.config, comment: 'demo outbound', user: 'test' });
   const run = await mxgate(home, ['-c', 'certconfig delete Demo'], 'certconfig\n\n');
   assert.match(run.stdout, /Certificate profile "Demo" is used by outbound TLS \(destconfig\)/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { request } from '../../src/engine/control/client.js';
+import { request } from '../../src/control/client.js';
 import { applianceWithListener, cleanup, mxgate, shellOk } from '../helpers.js';
 
 /** Text one administrator types and others see: control characters never reach a terminal or the log raw. */

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { request } from '../../src/engine/control/client.js';
+import { request } from '../../src/control/client.js';
 import { cleanup, mxgate, tempHome } from '../helpers.js';
 
 let home: string;

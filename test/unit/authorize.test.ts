@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { admit, checkCommit } from '../../src/engine/access/authorize.js';
-import { ControlError } from '../../src/engine/control/dispatch.js';
-import type { Principal } from '../../src/engine/control/protocol.js';
+import { admit, checkCommit } from '../../src/engine/authorize.js';
+import { ControlError } from '../../src/control/dispatch.js';
+import type { Principal } from '../../src/control/protocol.js';
 import { defaultConfig, validateConfig } from '../../src/store/schema.js';
 
 /** The engine's one decision of who may do what, for the shell, SSH and the GUI alike. */

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GuiSessions, IDLE_MS, sameToken } from '../../src/engine/https/guiSessions.js';
-import { LOGIN_LIMITS, LoginGuard } from '../../src/engine/access/loginGuard.js';
-import { deliveryChart } from '../../src/engine/https/chart.js';
+import { GuiSessions, IDLE_MS, sameToken } from '../../src/gui/guiSessions.js';
+import { LOGIN_LIMITS, LoginGuard } from '../../src/access/loginGuard.js';
+import { deliveryChart } from '../../src/gui/chart.js';
 import { TlsOutcomeCounter } from '../../src/engine/delivery/tlsOutcomes.js';
 
 const user = (name: string, role: 'administrator' | 'operator' | 'guest', c = 'A') => ({ name, role, passwordHash: `scrypt$15$8$1$${c.repeat(24)}$${c.repeat(44)}` });

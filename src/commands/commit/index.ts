@@ -1,4 +1,4 @@
-import { EngineError } from '../../engine/control/client.js';
+import { EngineError } from '../../control/client.js';
 import { shellTime } from '../../engine/log/ctime.js';
 import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';

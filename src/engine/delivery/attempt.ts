@@ -13,7 +13,9 @@ import type { TlsReportSink } from '../tlsrpt/results.js';
 import { policiesFor } from './policy/policies.js';
 import { type Decision, decide, type Observation } from './policy/tlsDecision.js';
 import { resolveRoute, RouteError, type Target } from './route.js';
-import type { ConnectionCache, Session } from './connections.js';
+import type { ConnectionCache, Session as CachedSession } from './connections.js';
+
+type Session = CachedSession<Opened>;
 
 export interface AttemptContext {
   config: Config;
@@ -33,7 +35,7 @@ export interface AttemptContext {
   clientContext?: tls.SecureContext;
   connectTimeoutMs?: number;
   /** Idle sessions kept for the next message to the same domain (delivery only, not tlsverify). */
-  connections?: ConnectionCache;
+  connections?: ConnectionCache<Opened>;
   /** MTA-STS policy cache and discovery (destconfig --mta-sts yes). */
   mtaSts?: MtaStsService;
   /** TLS report material (delivery only, not tlsverify). */

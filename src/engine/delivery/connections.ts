@@ -1,8 +1,17 @@
-import type { Opened } from './attempt.js';
+import type { EventEmitter } from 'node:events';
+
+/**
+ * What the cache needs of an opened SMTP connection (attempt.ts's Opened: nodemailer's connection
+ * and what was decided when it was opened). Described here, not imported, so this module and the
+ * one that opens connections do not depend on each other.
+ */
+export interface OpenedConnection {
+  conn: Pick<EventEmitter, 'once' | 'removeListener'>;
+}
 
 /** An open, ready SMTP session to a destination: its TLS decision was made when it was opened. */
-export interface Session {
-  opened: Opened;
+export interface Session<O extends OpenedConnection = OpenedConnection> {
+  opened: O;
   /** Messages sent on it so far. */
   messages: number;
 }
@@ -14,16 +23,16 @@ export interface Session {
  * use, when the peer drops it, or when the configuration changes (`closeAll` on commit: the TLS
  * decision it carries was made under the old settings).
  */
-export class ConnectionCache {
-  private readonly idle = new Map<string, Map<Session, () => void>>();
+export class ConnectionCache<O extends OpenedConnection = OpenedConnection> {
+  private readonly idle = new Map<string, Map<Session<O>, () => void>>();
 
   constructor(
-    private readonly closeSession: (session: Session) => void,
+    private readonly closeSession: (session: Session<O>) => void,
     private readonly idleMs = 5000,
   ) {}
 
   /** An idle session to `domain` that is still open, taken out of the cache. */
-  take(domain: string): Session | undefined {
+  take(domain: string): Session<O> | undefined {
     const sessions = this.idle.get(domain);
     if (!sessions) return undefined;
     for (const [session, release] of sessions) {
@@ -40,12 +49,12 @@ export class ConnectionCache {
   }
 
   /** After a clean transaction: keep the session for the next message, or close it at its limit. */
-  put(domain: string, session: Session, messagesPerConnection: number): void {
+  put(domain: string, session: Session<O>, messagesPerConnection: number): void {
     if (session.messages >= messagesPerConnection || !usable(session)) {
       this.closeSession(session);
       return;
     }
-    const sessions = this.idle.get(domain) ?? new Map<Session, () => void>();
+    const sessions = this.idle.get(domain) ?? new Map<Session<O>, () => void>();
     this.idle.set(domain, sessions);
     const conn = session.opened.conn;
     const expire = () => {

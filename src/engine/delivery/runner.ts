@@ -8,7 +8,7 @@ import { trustedCas } from '../../store/trust.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
 import { DamagedMessage, enqueueGenerated, type Envelope, recipientStates, type Spool } from '../queue/spool.js';
-import { type AttemptContext, close, deliverToDomain, type Outcome } from './attempt.js';
+import { type AttemptContext, close, deliverToDomain, type Opened, type Outcome } from './attempt.js';
 import { ConnectionCache } from './connections.js';
 import { RecipientRate } from './recipientRate.js';
 import { DeadDestinations } from './deadDestinations.js';
@@ -57,7 +57,7 @@ export class DeliveryRunner {
   private again = false;
   private stopped = false;
   /** Sessions kept between messages, valid for the configuration in force (see contextFor). */
-  private readonly connections: ConnectionCache;
+  private readonly connections: ConnectionCache<Opened>;
   /** The configuration in force and its delivery context, built once per configuration. */
   private inForce: { config: Config; ctx: Promise<AttemptContext> } | undefined;
   private readonly rate = new RecipientRate();
@@ -76,7 +76,7 @@ export class DeliveryRunner {
   private active = 0;
 
   constructor(private readonly deps: RunnerDeps) {
-    this.connections = new ConnectionCache((session) => close(deps.log, session.opened));
+    this.connections = new ConnectionCache<Opened>((session) => close(deps.log, session.opened));
   }
 
   start(intervalMs = 1000): void {

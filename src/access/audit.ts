@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ctime } from '../log/ctime.js';
-import { escapeControls } from '../../store/text.js';
+import { ctime } from '../engine/log/ctime.js';
+import { escapeControls } from '../store/text.js';
 
 /**
  * An access audit log: every login, failed login, lock-out, logout and commit, with account and

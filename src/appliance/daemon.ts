@@ -3,27 +3,12 @@ import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ensureDir } from '../store/atomic.js';
 import type { DataPaths } from '../store/paths.js';
-import { isEngineUp, request } from './control/client.js';
-import { isProcessAlive, runningPid } from './lock.js';
-import { checkDataDirectory } from './dataDirectory.js';
+import { isEngineUp, request } from '../control/client.js';
+import { isProcessAlive, runningPid } from '../engine/lock.js';
+import { checkDataDirectory } from '../engine/dataDirectory.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mxgate.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** `mxgate engine run`: the engine in the foreground until SIGTERM/SIGINT or a stop request. */
-export async function runEngine(paths: DataPaths): Promise<void> {
-  // Loaded here so that the shell, which never runs listeners, starts without smtp-server.
-  const { Engine } = await import('./engine.js');
-  const engine = new Engine(paths);
-  await engine.start();
-  const onSignal = () => void engine.stop();
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  process.stdout.write(`mxgate engine running for ${paths.home} (pid ${process.pid})\n`);
-  await engine.stopped;
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
-}
 
 /** Start an engine in the background and wait until its control socket answers. */
 export async function startEngine(paths: DataPaths, timeoutMs = 20_000): Promise<{ pid: number; started: boolean }> {

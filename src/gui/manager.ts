@@ -1,9 +1,13 @@
 import http from 'node:http';
 import type https from 'node:https';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../../store/schema.js';
+import type { Config } from '../store/schema.js';
+import type { Principal } from '../control/protocol.js';
+import type { FrontEnd } from '../engine/frontEnds.js';
+import { presentedProfile } from '../store/certificates.js';
+import { tlsCredentials } from '../store/keys.js';
 import type { HttpsStatus } from '../control/protocol.js';
-import { ApplyError, explainBindError } from '../listener/manager.js';
+import { ApplyError, explainBindError } from '../engine/listener/manager.js';
 import { buildGui, type GuiDeps, type PageModule } from './gui.js';
 import { httpsContext, httpsServerOptions } from './tlsProfile.js';
 import { ConnectionGate } from '../access/connectionGate.js';
@@ -47,7 +51,7 @@ const sameAddress = (a: Binding, b: Binding) => a.ip === b.ip && a.port === b.po
  * server (open connections keep theirs), a new address or port starts a new server before the old
  * one stops, and an address that cannot be bound fails the whole commit with nothing changed.
  */
-export class HttpsManager {
+export class HttpsManager implements FrontEnd {
   private readonly running = new Map<string, Running>();
   private readonly gate: ConnectionGate;
   /** Connections not yet answered, by remote address and port. */
@@ -67,7 +71,13 @@ export class HttpsManager {
     this.deps = { ...deps, answered: (address, port) => this.waiting.get(`${address}|${port}`)?.pass() };
   }
 
-  async apply(config: Config, material: ReadonlyMap<string, HttpsMaterial>, options: { bestEffort?: boolean } = {}): Promise<string[]> {
+  async apply(config: Config, options: { bestEffort?: boolean } = {}): Promise<string[]> {
+    let material: Map<string, HttpsMaterial>;
+    try {
+      material = await this.material(config);
+    } catch (err) {
+      throw new ApplyError(`HTTPS: ${(err as Error).message}`);
+    }
     const wanted = new Map<string, Binding>();
     for (const i of config.interfaces) {
       if (!i.https) continue;
@@ -110,13 +120,29 @@ export class HttpsManager {
     return failures;
   }
 
+  /** The certificate the HTTPS service of each interface presents (its profile or the demo certificate). */
+  private async material(config: Config): Promise<Map<string, HttpsMaterial>> {
+    const out = new Map<string, HttpsMaterial>();
+    for (const i of config.interfaces) {
+      if (!i.https) continue;
+      const profile = presentedProfile(config, i.https.certificate);
+      if (profile) out.set(i.name, { profile: profile.name, ...(await tlsCredentials(this.deps.paths, profile)) });
+    }
+    return out;
+  }
+
+  /** After a commit: GUI sessions of accounts that changed end. */
+  committed(config: Config, committer: Principal): void {
+    this.deps.sessions.retain(config.users, committer);
+  }
+
   /** A new session ticket key (rotation) for every running server. */
   setTicketKeys(key: Buffer): void {
     for (const r of this.running.values()) (r.app.server as https.Server).setTicketKeys(key);
   }
 
-  status(): HttpsStatus[] {
-    return [...this.running.values()].map(({ binding: b }) => ({ interface: b.iface, ip: b.ip, port: b.port, httpRedirect: b.httpRedirect, certificate: b.material.profile }));
+  status(): { https: HttpsStatus[] } {
+    return { https: [...this.running.values()].map(({ binding: b }) => ({ interface: b.iface, ip: b.ip, port: b.port, httpRedirect: b.httpRedirect, certificate: b.material.profile })) };
   }
 
   async closeAll(): Promise<void> {

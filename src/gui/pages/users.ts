@@ -1,7 +1,7 @@
-import { ROLES } from '../../../store/accountSchema.js';
-import { ConfigError } from '../../../store/schema.js';
-import { addSshKey, addUser, checkAccountName, deleteSshKey, deleteUser, findUser, hashPassword, parseRole, passwordProblem, setUser, sshKeysOf, verifyPassword } from '../../../store/users.js';
-import { UserError } from '../../../userError.js';
+import { ROLES } from '../../store/accountSchema.js';
+import { ConfigError } from '../../store/schema.js';
+import { addSshKey, addUser, checkAccountName, deleteSshKey, deleteUser, findUser, hashPassword, parseRole, passwordProblem, setUser, sshKeysOf, verifyPassword } from '../../store/users.js';
+import { UserError } from '../../userError.js';
 import { ControlError } from '../../control/dispatch.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 

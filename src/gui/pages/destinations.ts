@@ -1,7 +1,7 @@
-import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationFor, MTA_STS_MODES, TLS_LABELS } from '../../../store/destinations.js';
-import { deleteDestination, parseDaneMode, parseDestinationTls, parseMtaStsMode, putDestination, setDeliverySetup, setDestinationDefaults } from '../../../store/destinationEdits.js';
-import { countProblem, domainProblem } from '../../../store/grammar.js';
-import { ConfigError } from '../../../store/schema.js';
+import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationFor, MTA_STS_MODES, TLS_LABELS } from '../../store/destinations.js';
+import { deleteDestination, parseDaneMode, parseDestinationTls, parseMtaStsMode, putDestination, setDeliverySetup, setDestinationDefaults } from '../../store/destinationEdits.js';
+import { countProblem, domainProblem } from '../../store/grammar.js';
+import { ConfigError } from '../../store/schema.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 
 const STS_LABELS = { no: 'No', yes: 'Yes' } as const;

@@ -1,18 +1,20 @@
 import net from 'node:net';
 import ssh2, { type Connection, type Server, type ServerChannel, type Session as SshSession } from 'ssh2';
-import type { Config } from '../../store/schema.js';
-import type { DataPaths } from '../../store/paths.js';
-import { accountStamp, type Role, type User } from '../../store/users.js';
+import type { Config } from '../store/schema.js';
+import type { DataPaths } from '../store/paths.js';
+import { accountStamp, type Role, type User } from '../store/users.js';
 import type { Caller, Principal } from '../control/protocol.js';
 import { ConnectionGate } from '../access/connectionGate.js';
+import type { FrontEnd } from '../engine/frontEnds.js';
+import type { runShell } from '../shell/repl.js';
 import type { AuditLog } from '../access/audit.js';
 import type { LoginGuard } from '../access/loginGuard.js';
 import type { SshStatus } from '../control/protocol.js';
-import { ApplyError, explainBindError } from '../listener/manager.js';
+import { ApplyError, explainBindError } from '../engine/listener/manager.js';
 import { SshAuthentication } from './auth.js';
 import { type Pty, startChannelShell } from './channelShell.js';
 import { type HostKey, loadHostKeys } from './hostKeys.js';
-import { VERSION } from '../../version.js';
+import { VERSION } from '../version.js';
 
 /**
  * Modern algorithms only: curve25519 (or NIST ECDH, or a 3072+ bit group) key exchange, Ed25519
@@ -47,6 +49,8 @@ export interface SshDeps {
   callerFor: (principal: Principal) => Caller;
   guard: LoginGuard;
   audit: AuditLog;
+  /** The appliance shell, run on each session's channel (handed in by the composition root). */
+  runShell: typeof runShell;
 }
 
 interface Binding {
@@ -89,7 +93,7 @@ const idleTextOf = (seconds: number): string => (seconds % 60 ? `${seconds} s` :
  * cannot be bound fails the whole commit. Sessions already open stay open when their port moves
  * (the administrator who committed the move keeps the session that did it).
  */
-export class SshManager {
+export class SshManager implements FrontEnd {
   private hostKeys: Promise<HostKey[]> | undefined;
   private readonly running = new Map<string, Running>();
   private readonly live = new Set<Live>();
@@ -171,7 +175,8 @@ export class SshManager {
    * (log in again); the connection that committed a change of its own password goes on. A deleted
    * account's history goes with it.
    */
-  retain(users: User[], committer?: Principal): void {
+  committed(config: Config, committer?: Principal): void {
+    const users = config.users;
     for (const name of this.histories.keys()) if (!users.some((u) => u.name === name)) this.histories.delete(name);
     for (const l of this.live) {
       const u = users.find((x) => x.name === l.account);
@@ -185,7 +190,11 @@ export class SshManager {
     }
   }
 
-  status(): SshStatus[] {
+  status(): { ssh: SshStatus[] } {
+    return { ssh: this.statusList() };
+  }
+
+  private statusList(): SshStatus[] {
     return [...this.running.values()].map(({ binding: b }) => ({
       interface: b.iface,
       ip: b.ip,
@@ -341,7 +350,7 @@ export class SshManager {
     audit.write('Info', `SSH session: ${live.account} from ${live.address}: ${kind}`);
     const interactive = pty !== undefined && command === undefined;
     const engine = this.deps.callerFor({ kind: 'account', name: live.account, session: live.id });
-    const shell = startChannelShell({ paths: this.deps.paths, account: { name: live.account, role: live.role }, engine, channel, pty, command, history: interactive ? this.histories.get(live.account) : undefined });
+    const shell = startChannelShell(this.deps.runShell, { paths: this.deps.paths, account: { name: live.account, role: live.role }, engine, channel, pty, command, history: interactive ? this.histories.get(live.account) : undefined });
     let idle: NodeJS.Timeout | undefined;
     let idledOut = false;
     const idleSeconds = idleSecondsOf(config());

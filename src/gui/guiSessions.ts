@@ -1,9 +1,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Role, User } from '../../store/accountSchema.js';
-import { accountStamp } from '../../store/users.js';
+import type { Role, User } from '../store/accountSchema.js';
+import { accountStamp } from '../store/users.js';
 import type { Principal } from '../control/protocol.js';
-import type { Config } from '../../store/schema.js';
-import { diffConfig } from '../../store/diff.js';
+import type { Config } from '../store/schema.js';
+import { diffConfig } from '../store/diff.js';
 
 /**
  * Logged-in GUI sessions, kept in the engine's memory only (a restart logs everyone out). Each

@@ -9,20 +9,20 @@ import { Eta } from 'eta';
 import type { TlsOptions } from 'node:tls';
 import type { Caller, OperationTable } from '../control/protocol.js';
 import { callerFor, ControlError } from '../control/dispatch.js';
-import type { VersionRecord } from '../../store/versions.js';
-import type { DataPaths } from '../../store/paths.js';
-import type { Config } from '../../store/schema.js';
-import type { Role } from '../../store/accountSchema.js';
-import { hasRole } from '../../store/users.js';
-import { UserError } from '../../userError.js';
-import { formatChanges } from '../../store/diff.js';
+import type { VersionRecord } from '../store/versions.js';
+import type { DataPaths } from '../store/paths.js';
+import type { Config } from '../store/schema.js';
+import type { Role } from '../store/accountSchema.js';
+import { hasRole } from '../store/users.js';
+import { UserError } from '../userError.js';
+import { formatChanges } from '../store/diff.js';
 import { type GuiSession, type GuiSessions, pendingChanges, sameToken } from './guiSessions.js';
 import type { LoginGuard } from '../access/loginGuard.js';
 import type { AuditLog } from '../access/audit.js';
 import { HSTS } from './tlsProfile.js';
 
 /** Templates and the style sheet live beside the code, not in a build: gui/ at the package root. */
-const GUI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../gui');
+const GUI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../gui');
 const eta = new Eta({ views: path.join(GUI_DIR, 'views'), autoEscape: true, cache: true });
 const STYLE = readFileSync(path.join(GUI_DIR, 'static', 'app.css'));
 

@@ -2,9 +2,9 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
-import { writeFileAtomic } from '../../store/atomic.js';
-import type { DataPaths } from '../../store/paths.js';
-import { fingerprintOf } from '../../pki/sshKeys.js';
+import { writeFileAtomic } from '../store/atomic.js';
+import type { DataPaths } from '../store/paths.js';
+import { fingerprintOf } from '../pki/sshKeys.js';
 
 export interface HostKey {
   type: 'ssh-ed25519' | 'ssh-rsa';

@@ -1,10 +1,10 @@
 import { Writable } from 'node:stream';
 import type { ServerChannel } from 'ssh2';
-import { ArraySource, ReadlineSource } from '../../shell/lineSource.js';
-import type { Output } from '../../shell/io.js';
-import { runShell } from '../../shell/repl.js';
-import type { Account } from '../../shell/session.js';
-import type { DataPaths } from '../../store/paths.js';
+import { ArraySource, ReadlineSource } from '../shell/lineSource.js';
+import type { Output } from '../shell/io.js';
+import type { runShell } from '../shell/repl.js';
+import type { Account } from '../shell/session.js';
+import type { DataPaths } from '../store/paths.js';
 import type { Caller } from '../control/protocol.js';
 
 export interface Pty {
@@ -85,7 +85,7 @@ export interface ShellRequest {
  *   echoed, stop at the first failing line, exit 1).
  * - With a command: the command's batch form, as `mxgate -c`.
  */
-export function startChannelShell(request: ShellRequest): { done: Promise<number>; resize: (cols: number, rows: number) => void; hangup: () => void; history: () => string[] } {
+export function startChannelShell(shell: typeof runShell, request: ShellRequest): { done: Promise<number>; resize: (cols: number, rows: number) => void; hangup: () => void; history: () => string[] } {
   const { channel, pty } = request;
   const terminal = pty ? new TerminalOutput(channel, pty) : undefined;
   const output: Output = terminal
@@ -101,7 +101,7 @@ export function startChannelShell(request: ShellRequest): { done: Promise<number
     : { out: (t) => void (channel.writable && channel.write(t)), err: (t) => void (channel.writable && channel.stderr.write(t)) };
   const lines = request.command?.split(/\r?\n/).filter((l) => l.trim() !== '');
   const source = lines ? new ArraySource(lines) : new ReadlineSource(channel, terminal ?? channel, { terminal: terminal !== undefined, history: request.history });
-  const done = runShell({ paths: request.paths, source, prompts: !lines, startEngine: !lines, output, account: request.account, engine: request.engine }).then((failures) => (failures ? 1 : 0));
+  const done = shell({ paths: request.paths, source, prompts: !lines, startEngine: !lines, output, account: request.account, engine: request.engine }).then((failures) => (failures ? 1 : 0));
   // The client went away (or idled out): the shell sees the end of its input and stops there.
   return { done, resize: (cols, rows) => terminal?.resize(cols, rows), hangup: () => source.close(), history: () => (source instanceof ReadlineSource ? source.history : []) };
 }

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { ErrorCode, Op, Params, Reply, Results } from './protocol.js';
-import { UserError } from '../../userError.js';
+import { UserError } from '../userError.js';
 
 export class EngineError extends UserError {
   constructor(

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { Config } from '../../store/schema.js';
-import type { VersionMeta, VersionRecord } from '../../store/versions.js';
-import type { ListenerStatus } from '../listener/manager.js';
-import type { RecentAlert } from '../alerts/alerts.js';
-import type { QueuedRecipient } from '../delivery/runner.js';
-import type { StsCacheEntry } from '../mtasts/service.js';
-import type { HourCounts } from '../delivery/tlsOutcomes.js';
-import type { WorkerStatus } from '../workers/pool.js';
+import type { Config } from '../store/schema.js';
+import type { VersionMeta, VersionRecord } from '../store/versions.js';
+import type { ListenerStatus } from '../engine/listener/manager.js';
+import type { RecentAlert } from '../engine/alerts/alerts.js';
+import type { QueuedRecipient } from '../engine/delivery/runner.js';
+import type { StsCacheEntry } from '../engine/mtasts/service.js';
+import type { HourCounts } from '../engine/delivery/tlsOutcomes.js';
+import type { WorkerStatus } from '../engine/workers/pool.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per

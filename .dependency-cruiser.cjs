@@ -1,0 +1,90 @@
+/**
+ * The layering rules of mxgate (docs/architecture.md draws them): CI fails on any of these.
+ * Type-only imports count too (tsPreCompilationDeps), because a cycle of types is still a cycle
+ * of knowledge: two modules that cannot be understood or changed apart.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'No import cycle anywhere: a cycle makes every module in it depend on all the others.',
+      severity: 'error',
+      from: { path: '^src' },
+      to: { circular: true },
+    },
+    {
+      name: 'engine-knows-only-mail',
+      comment:
+        'The engine (listeners, queue, delivery, DNS, TLS, logs, alerts, workers) never imports a front-end ' +
+        '(GUI, SSH, shell, commands) or the composition root that builds them: front-ends reach it ' +
+        'through control/ and are handed to it as FrontEnds (engine/frontEnds.ts).',
+      severity: 'error',
+      from: { path: '^src/engine' },
+      to: { path: '^src/(gui|ssh|shell|commands|appliance|cli\\.ts)' },
+    },
+    {
+      name: 'store-at-the-bottom',
+      comment: 'The configuration model and its edits are shared by every front-end and the engine: it imports only pki/ and leaf helpers.',
+      severity: 'error',
+      from: { path: '^src/store' },
+      to: { path: '^src/(engine|control|access|gui|ssh|shell|commands|appliance|cli\\.ts)' },
+    },
+    {
+      name: 'pki-at-the-bottom',
+      comment: 'Keys, certificates and chains know nothing of the appliance around them.',
+      severity: 'error',
+      from: { path: '^src/pki' },
+      to: { path: '^src/(store|engine|control|access|gui|ssh|shell|commands|appliance|cli\\.ts)' },
+    },
+    {
+      name: 'control-is-a-leaf',
+      comment:
+        'The operation table, wire types, client and server are used by the engine and every front-end; ' +
+        'they may name engine types (the wire carries them) but import no engine code and no front-end.',
+      severity: 'error',
+      from: { path: '^src/control' },
+      to: { path: '^src/(gui|ssh|shell|commands|appliance|access)' },
+    },
+    {
+      name: 'control-imports-engine-types-only',
+      comment: 'Only the shapes of status and results come from the engine; no engine code runs in a client.',
+      severity: 'error',
+      from: { path: '^src/control' },
+      to: { path: '^src/engine', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'front-ends-apart',
+      comment: 'The GUI and SSH are front-ends beside the shell: the engine does not know them, and neither knows the other.',
+      severity: 'error',
+      from: { path: '^src/gui' },
+      to: { path: '^src/(ssh|appliance)' },
+    },
+    {
+      name: 'ssh-apart',
+      comment: 'SSH runs the shell it is handed (type imports only of repl), never the GUI or the composition root.',
+      severity: 'error',
+      from: { path: '^src/ssh' },
+      to: { path: '^src/(gui|appliance|commands)' },
+    },
+    {
+      name: 'nodemailer-only-in-the-smtp-client',
+      comment: 'One module knows nodemailer and its internals: the SMTP client of delivery.',
+      severity: 'error',
+      from: { pathNot: '^src/engine/delivery/attempt\\.ts$' },
+      to: { path: '(^|/)nodemailer(/|$)' },
+    },
+    {
+      name: 'smtp-server-only-in-the-listener',
+      comment: 'smtp-server and its internals are known to the SMTP listener and its greeting hook only (one adapter is issue 25\'s next step).',
+      severity: 'error',
+      from: { pathNot: '^src/engine/listener/(smtpListener|greeting)\\.ts$' },
+      to: { path: '(^|/)smtp-server(/|$)' },
+    },
+  ],
+  options: {
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^dist/' },
+  },
+};

@@ -1,0 +1,47 @@
+import path from 'node:path';
+import { AuditLog } from '../access/audit.js';
+import { callerFor } from '../control/dispatch.js';
+import { Engine } from '../engine/engine.js';
+import type { FrontEndContext } from '../engine/frontEnds.js';
+import { HttpsManager } from '../gui/manager.js';
+import { GuiSessions } from '../gui/guiSessions.js';
+import { GUI_PAGES } from '../gui/pages/index.js';
+import { runShell } from '../shell/repl.js';
+import { SshManager } from '../ssh/manager.js';
+import type { DataPaths } from '../store/paths.js';
+
+/**
+ * The composition root: the mail engine, with the front-ends that reach administrators beside it.
+ * The HTTPS interface and SSH get the engine's operation table (they act as their logged-in
+ * account through it) and their own audit logs; SSH sessions get the shell handed in.
+ */
+export function buildAppliance(paths: DataPaths): Engine {
+  return new Engine(paths, (context: FrontEndContext) => [
+    new HttpsManager(
+      { ...context, sessions: new GuiSessions(), audit: new AuditLog(path.join(paths.logs, 'gui_logs', 'gui.current'), 'GUI') },
+      GUI_PAGES,
+      context.ticketKeys,
+    ),
+    new SshManager({
+      paths,
+      config: () => context.committed().config,
+      callerFor: (principal) => callerFor(context.operations, principal),
+      guard: context.guard,
+      audit: new AuditLog(path.join(paths.logs, 'cli_logs', 'cli.current'), 'SSH'),
+      runShell,
+    }),
+  ]);
+}
+
+/** `mxgate engine run`: the appliance in the foreground until SIGTERM/SIGINT or a stop request. */
+export async function runEngine(paths: DataPaths): Promise<void> {
+  const engine = buildAppliance(paths);
+  await engine.start();
+  const onSignal = () => void engine.stop();
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.stdout.write(`mxgate engine running for ${paths.home} (pid ${process.pid})\n`);
+  await engine.stopped;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+}
