@@ -2,6 +2,7 @@ import { CommandError } from './errors.js';
 import type { LineSource } from './lineSource.js';
 import { UserError } from '../userError.js';
 import { paint } from './colors.js';
+import { InvalidAnswer } from '../store/answers.js';
 
 /** Loaded at a terminal only: scripts never pay for it. */
 const inquirer = () => import('@inquirer/prompts');
@@ -40,10 +41,8 @@ export interface Choice<T> {
   value: T;
 }
 
-/** What a validator throws to have the question asked again. */
-export class InvalidAnswer extends UserError {
-  override name = 'InvalidAnswer';
-}
+/** What a validator throws to have the question asked again (the checks live in store/answers.ts). */
+export { InvalidAnswer };
 
 type Validate<T> = (answer: string) => T;
 

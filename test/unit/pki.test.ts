@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { trustedCas } from '../../src/commands/certconfig/operations.js';
+import { trustedCas } from '../../src/store/certificateOperations.js';
 import { certInfo, keyMatches, parsePrivateKey } from '../../src/pki/certificate.js';
 import { validateChain } from '../../src/pki/chain.js';
 import { createSelfSigned } from '../../src/pki/generate.js';

@@ -5,7 +5,7 @@ import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
 import { ALERT_CLASSES, ALERT_SEVERITIES, AlertRecipientSchema, CLASS_LABELS } from '../../store/alerts.js';
 import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient, setAlertSettings } from '../../store/alertEdits.js';
-import { optionalCount } from '../answers.js';
+import { optionalCount } from '../../store/answers.js';
 
 const SEVERITY_LABELS: Record<(typeof ALERT_SEVERITIES)[number], string> = { all: 'All', critical: 'Critical', warning: 'Warning', information: 'Information' };
 

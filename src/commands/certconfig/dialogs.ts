@@ -5,7 +5,7 @@ import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
 import { certificateUsers, deleteCertificate, findCertificate, setCaListEnabled, setCustomCas, updateCertificate } from '../../store/certificates.js';
 import type { CertificateProfile } from '../../store/schema.js';
-import { checkName } from '../answers.js';
+import { checkName } from '../../store/answers.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
 import {
   createProfile,
@@ -13,16 +13,14 @@ import {
   importCustomCas,
   importProfile,
   pasteProfile,
-  profileDetails,
-  profileTable,
   caList,
-  systemListVersion,
   updateSystemCas,
   uploadCertificate,
   validateSubject,
   checkSubjectField,
   weakKeyWarning,
-} from './operations.js';
+} from '../../store/certificateOperations.js';
+import { profileDetails, profileTable, systemListVersion } from './print.js';
 
 const pick = (session: Session, question: string): Promise<CertificateProfile> =>
   session.io.choose(

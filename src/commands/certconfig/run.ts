@@ -4,7 +4,7 @@ import { type Command, noMoreWords, parseOptions, required, takeWords } from '..
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
 import { certificateUsers, deleteCertificate, demoInUse, setCaListEnabled, setCustomCas } from '../../store/certificates.js';
-import { checkName, optionalCount } from '../answers.js';
+import { checkName, optionalCount } from '../../store/answers.js';
 import { editConfig } from '../../store/edit.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
 import { readPassphraseFile } from '../passphrase.js';
@@ -17,17 +17,15 @@ import {
   importProfile,
   pasteProfile,
   profile,
-  profileDetails,
-  profileTable,
   caList,
-  systemListVersion,
   updateSystemCas,
   uploadCertificate,
   validateSubject,
   checkSubjectField,
   parseKeyType,
   weakKeyWarning,
-} from './operations.js';
+} from '../../store/certificateOperations.js';
+import { profileDetails, profileTable, systemListVersion } from './print.js';
 
 export function printDemoWarning(session: Session): void {
   for (const d of demoInUse(session.draft)) session.io.warn(`${DEMO_WARNING} Used by: ${d.users.join(', ')}.`);

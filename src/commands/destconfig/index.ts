@@ -1,6 +1,6 @@
 import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import { checkDomain, optionalCount } from '../answers.js';
+import { checkDomain, optionalCount } from '../../store/answers.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import { formatTable } from '../../shell/table.js';
 import type { Session } from '../../shell/session.js';

@@ -1,6 +1,6 @@
 import { type Command, parseOptions, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import { LOG_NAMES, allFiles, logFiles, readText } from '../logFiles.js';
+import { LOG_NAMES, allFiles, logFiles, readText } from '../../store/logFiles.js';
 
 export const grep: Command = {
   name: 'grep',

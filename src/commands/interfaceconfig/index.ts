@@ -1,7 +1,7 @@
 import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
-import { checkIp, checkName, checkOptionalHostname } from '../answers.js';
+import { checkIp, checkName, checkOptionalHostname } from '../../store/answers.js';
 import type { Session } from '../../shell/session.js';
 import { addInterface, deleteInterface, describeHttps, describeSsh, editInterface, findInterface, type HttpsSetting, listenersOnInterface, portOrNone, setInterfaceHttps, setInterfaceSsh } from '../../store/interfaces.js';
 import type { Config, Interface } from '../../store/schema.js';

@@ -2,7 +2,7 @@ import { certInfo } from '../../pki/certificate.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
 import { LIMITS, senderPatternProblem } from '../../store/grammar.js';
-import { checkRcptDomain } from '../answers.js';
+import { checkRcptDomain } from '../../store/answers.js';
 import type { PolicyParameters, TlsLevel } from '../../store/hat.js';
 import { formatHat, parseHat } from '../../store/hatText.js';
 import { findInterface } from '../../store/interfaces.js';

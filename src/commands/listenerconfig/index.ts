@@ -16,7 +16,7 @@ import {
   setWorkers,
 } from '../../store/listeners.js';
 import { type Config, type Interface, type Listener } from '../../store/schema.js';
-import { checkName } from '../answers.js';
+import { checkName } from '../../store/answers.js';
 import { certificateDialog, hostaccessDialog, limitsDialog, listenerSummary, rcptaccessDialog } from './dialogs.js';
 import { EDIT_KEYWORDS, EDIT_USAGE, editPolicyBatch } from './policy.js';
 

@@ -1,6 +1,6 @@
 import { noMoreWords, parseOptions } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import { checkRcptDomain, optionalCount } from '../answers.js';
+import { checkRcptDomain, optionalCount } from '../../store/answers.js';
 import { LIMITS } from '../../store/grammar.js';
 import type { Session } from '../../shell/session.js';
 import type { PolicyParameters } from '../../store/hat.js';

@@ -1,7 +1,7 @@
 import { type Command, parseOptions } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { editConfig } from '../../store/edit.js';
-import { optionalCount } from '../answers.js';
+import { optionalCount } from '../../store/answers.js';
 import { MAIL_LOG_LEVELS, type MailLogLevel } from '../../store/schema.js';
 
 /** The appliance's names for the levels (logconfig "Log level:" list). */

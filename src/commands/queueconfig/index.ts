@@ -1,7 +1,7 @@
 import { type Command, parseOptions } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { editConfig } from '../../store/edit.js';
-import { optionalCount } from '../answers.js';
+import { optionalCount } from '../../store/answers.js';
 
 const OPTIONS = { reserve: { type: 'string' }, 'max-deliveries': { type: 'string' } } as const;
 

@@ -1,6 +1,6 @@
 import { type Command, noMoreWords, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import { checkDomain } from '../answers.js';
+import { checkDomain } from '../../store/answers.js';
 import { deleteRoute, parseHostPort, putRoute } from '../../store/routing.js';
 
 export const smtproutes: Command = {

@@ -5,7 +5,7 @@ import { formatTable } from '../../shell/table.js';
 import { describeSsh, setSshSettings, SSH_LIMITS } from '../../store/interfaces.js';
 import { addSshKey, deleteSshKey, findUser, sshKeysOf } from '../../store/users.js';
 import { readConfigFile } from '../files.js';
-import { optionalCount } from '../answers.js';
+import { optionalCount } from '../../store/answers.js';
 
 const USAGE = [
   'sshconfig',

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { type Command, parseOptions, takeWords } from '../../shell/command.js';
 import { Interrupted } from '../../shell/errors.js';
-import { optionalCount } from '../answers.js';
-import { LOG_NAMES, lastLines, linesSince, logFiles } from '../logFiles.js';
+import { optionalCount } from '../../store/answers.js';
+import { LOG_NAMES, lastLines, linesSince, logFiles } from '../../store/logFiles.js';
 
 export const tail: Command = {
   name: 'tail',

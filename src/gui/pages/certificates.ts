@@ -5,8 +5,8 @@ import { countProblem } from '../../store/grammar.js';
 import { ConfigError } from '../../store/schema.js';
 import { UserError } from '../../userError.js';
 import { shellTime } from '../../engine/log/ctime.js';
-import { caList, checkSubjectField, createProfile, type Editing, exportProfile, importCustomCas, importProfile, parseKeyType, uploadCertificate, validateSubject } from '../../commands/certconfig/operations.js';
-import { checkName } from '../../commands/answers.js';
+import { caList, checkSubjectField, createProfile, type Editing, exportProfile, importCustomCas, importProfile, parseKeyType, uploadCertificate, validateSubject } from '../../store/certificateOperations.js';
+import { checkName } from '../../store/answers.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 
 /**

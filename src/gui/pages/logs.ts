@@ -1,4 +1,4 @@
-import { allFiles, lastLines, logFiles } from '../../commands/logFiles.js';
+import { allFiles, lastLines, logFiles } from '../../store/logFiles.js';
 import { type GuiDeps, render, type Router } from '../gui.js';
 
 const MAX_LINES = 500;

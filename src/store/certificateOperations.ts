@@ -1,33 +1,33 @@
-import { rootCertificates } from 'node:tls';
-import { certInfo, keyMatches, parseCertificate, parsePrivateKey } from '../../pki/certificate.js';
-import { createSelfSigned, KEY_TYPES, type KeyType, type SubjectFields } from '../../pki/generate.js';
-import { isFqdn, ISO_COUNTRY } from '../../pki/names.js';
-import { InvalidAnswer } from '../../shell/io.js';
-import { formatTable } from '../../shell/table.js';
-import { certificatesIn } from '../../pki/pem.js';
-import { exportPkcs12, importPkcs12 } from '../../pki/pkcs12.js';
-import { CommandError } from '../../shell/errors.js';
-import type { Session } from '../../shell/session.js';
-import type { Io } from '../../shell/io.js';
+import { certInfo, keyMatches, parseCertificate, parsePrivateKey } from '../pki/certificate.js';
+import { createSelfSigned, KEY_TYPES, type KeyType, type SubjectFields } from '../pki/generate.js';
+import { isFqdn, ISO_COUNTRY } from '../pki/names.js';
+import { certificatesIn } from '../pki/pem.js';
+import { exportPkcs12, importPkcs12 } from '../pki/pkcs12.js';
+
+import { certificateUsers, findCertificate, putCertificate, setCustomCas, updateCertificate } from './certificates.js';
+import { readKey, storeKey } from './keys.js';
+import type { CertificateProfile, Config } from './schema.js';
+import { storeBundle } from './caBundles.js';
+import { systemCas as storeSystemCas, trustedCas as storeTrustedCas } from './trust.js';
+import { editConfig } from './edit.js';
+import { LIMITS } from './grammar.js';
+import { hasControlCharacters } from './text.js';
+import type { DataPaths } from './paths.js';
+import { InvalidAnswer } from './answers.js';
+import { ConfigError } from './schema.js';
 
 /**
  * What the certificate operations need of whoever edits: the data directory (keys are stored
  * there as they are made), the draft, and a way to show progress and warnings. The shell's Session
  * is one; the HTTPS interface's page handlers make another, so both use the same operations.
  */
-export type Editing = Pick<Session, 'paths' | 'draft'> & { io: Pick<Io, 'spin' | 'warn'> };
-import { certificateUsers, findCertificate, putCertificate, setCustomCas, updateCertificate } from '../../store/certificates.js';
-import { readKey, storeKey } from '../../store/keys.js';
-import type { CertificateProfile, Config } from '../../store/schema.js';
-import { storeBundle } from '../../store/caBundles.js';
-import { systemCas as storeSystemCas, trustedCas as storeTrustedCas } from '../../store/trust.js';
-import { editConfig } from '../../store/edit.js';
-import { LIMITS } from '../../store/grammar.js';
-import { shellTime } from '../../engine/log/ctime.js';
-import { hasControlCharacters } from '../../store/text.js';
-import type { DataPaths } from '../../store/paths.js';
+export interface Editing {
+  paths: DataPaths;
+  draft: Config;
+  io: { spin<T>(label: string, work: Promise<T>): Promise<T>; warn(text: string): void };
+}
 
-/** What certconfig does, shared by its dialogs and its batch forms. Each call edits the draft. */
+/** What certconfig and the GUI's Certificates page do, shared by the shell's dialogs, its batch forms and the GUI. Each call edits the draft. */
 
 export const DEMO_WARNING =
   'You are currently using a demonstration certificate (Demo) which is not secure and is not recommended for general use.';
@@ -36,7 +36,7 @@ export function profile(session: Editing, name: string): CertificateProfile {
   const p = findCertificate(session.draft, name);
   if (!p) {
     const known = session.draft.certificates.map((c) => c.name);
-    throw new CommandError(`No certificate profile named "${name}".${known.length ? ` Known: ${known.join(', ')}.` : ''}`);
+    throw new ConfigError(`No certificate profile named "${name}".${known.length ? ` Known: ${known.join(', ')}.` : ''}`);
   }
   return p;
 }
@@ -83,7 +83,7 @@ export async function uploadCertificate(session: Editing, name: string, certText
   const [leaf, ...rest] = certificatesIn(certText, 'The uploaded file');
   const key = parsePrivateKey(await readKey(session.paths, p.keyRef));
   if (!keyMatches(leaf!, key)) {
-    throw new CommandError(`The certificate does not match the private key of profile "${p.name}" (it was not signed from this profile's CSR).`);
+    throw new ConfigError(`The certificate does not match the private key of profile "${p.name}" (it was not signed from this profile's CSR).`);
   }
   session.draft = updateCertificate(session.draft, p.name, {
     certificate: leaf!,
@@ -95,7 +95,7 @@ export async function uploadCertificate(session: Editing, name: string, certText
 export async function pasteProfile(session: Editing, name: string, certText: string, keyText: string, intermediates: string[], overwrite = false): Promise<void> {
   const [leaf, ...rest] = certificatesIn(certText, 'The certificate');
   const key = parsePrivateKey(keyText);
-  if (!keyMatches(leaf!, key)) throw new CommandError('The private key does not sign the certificate (key and certificate do not belong together).');
+  if (!keyMatches(leaf!, key)) throw new ConfigError('The private key does not sign the certificate (key and certificate do not belong together).');
   const keyRef = await storeKey(session.paths, key.export({ type: 'pkcs8', format: 'pem' }).toString());
   session.draft = putCertificate(session.draft, { name, certificate: leaf!, intermediates: [...rest, ...intermediates], keyRef, csr: null, demo: false }, overwrite);
 }
@@ -111,7 +111,7 @@ export async function importProfile(
   const contents = await importPkcs12(data, passphrase);
   if (fqdnCheck) {
     const problems = fqdnProblems(contents.certificatePem);
-    if (problems.length) throw new CommandError(`FQDN check failed: ${problems.join('; ')}. Nothing was imported.`);
+    if (problems.length) throw new ConfigError(`FQDN check failed: ${problems.join('; ')}. Nothing was imported.`);
   }
   const profileName = name ?? defaultName(contents.certificatePem);
   const keyRef = await storeKey(session.paths, contents.privateKeyPem);
@@ -133,46 +133,6 @@ export function defaultName(certPem: string): string {
 export async function exportProfile(session: Editing, name: string, passphrase: string): Promise<Buffer> {
   const p = profile(session, name);
   return exportPkcs12(await readKey(session.paths, p.keyRef), [p.certificate, ...p.intermediates], passphrase);
-}
-
-export function profileTable(config: Config): string[] {
-  if (config.certificates.length === 0) return ['No certificate profiles.'];
-  const rows = config.certificates.map((p) => {
-    const info = certInfo(p.certificate);
-    const status = p.csr && info.status === 'valid' ? 'CSR pending' : info.status;
-    const users = certificateUsers(config, p.name);
-    return [
-      p.name + (p.demo ? ' (demo)' : ''),
-      info.commonName,
-      info.selfSigned ? 'self-signed' : info.issuerCommonName,
-      status,
-      String(info.daysRemaining),
-      info.keyType,
-      users.length ? users.join(', ') : '-',
-    ];
-  });
-  return formatTable(['Name', 'Common Name', 'Issued By', 'Status', 'Remaining', 'Key', 'Used By'], rows);
-}
-
-/** Each profile in full (the dialog's PRINT; the menu itself shows the table). */
-export function profileDetails(config: Config): string[] {
-  if (config.certificates.length === 0) return ['No certificate profiles.'];
-  return config.certificates.flatMap((p) => {
-    const info = certInfo(p.certificate);
-    const users = certificateUsers(config, p.name);
-    return [
-      '',
-      `${p.name}${p.demo ? ' (demonstration certificate)' : ''}`,
-      `    Subject: ${info.subject}`,
-      `    Issuer: ${info.selfSigned ? 'self-signed' : info.issuer}${p.intermediates.length ? ` (${p.intermediates.length} intermediate certificate(s))` : ''}`,
-      `    Valid from: ${shellTime(info.notBefore)}`,
-      `    Valid until: ${shellTime(info.notAfter)} (${info.status}, ${info.daysRemaining} day(s) remaining)`,
-      `    Names: ${info.dnsNames.join(', ') || '-'}`,
-      `    Key: ${info.keyType}${p.csr ? ', signing request pending' : ''}`,
-      `    SHA-256 fingerprint: ${info.fingerprint256}`,
-      `    Used by: ${users.length ? users.join(', ') : '-'}`,
-    ];
-  });
 }
 
 export interface CaImportResult {
@@ -220,12 +180,6 @@ export function systemCas(session: { paths: DataPaths }, config: Config): Promis
   return storeSystemCas(session.paths, config);
 }
 
-export function systemListVersion(config: Config): string {
-  const b = config.certificateAuthorities.system.bundle;
-  if (!b) return `Mozilla roots shipped with Node.js ${process.version} (${rootCertificates.length} certificates)`;
-  return `${b.count} certificates loaded ${shellTime(b.updated)} from ${b.source}, SHA-256 ${b.sha256}`;
-}
-
 /** Replace the system list with the CA certificates of a PEM bundle (for example the OS bundle). */
 export async function updateSystemCas(session: Editing, bundleText: string, source: string): Promise<{ count: number; skipped: number; sha256: string }> {
   const all = certificatesIn(bundleText, 'The bundle');
@@ -236,7 +190,7 @@ export async function updateSystemCas(session: Editing, bundleText: string, sour
       return false;
     }
   });
-  if (cas.length === 0) throw new CommandError('The bundle holds no CA certificate; the system list was not changed.');
+  if (cas.length === 0) throw new ConfigError('The bundle holds no CA certificate; the system list was not changed.');
   const sha256 = await storeBundle(session.paths, cas);
   session.draft = editConfig(session.draft, (d) => {
     d.certificateAuthorities.system.bundle = { sha256, count: cas.length, updated: new Date().toISOString(), source };
@@ -273,7 +227,7 @@ export function validateSubject(cn: string, country: string, fqdnCheck: boolean)
 
 export function parseKeyType(value: string): KeyType {
   const v = value.toLowerCase() as KeyType;
-  if (!KEY_TYPES.includes(v)) throw new CommandError(`--key must be one of ${KEY_TYPES.join(', ')}, not "${value}".`);
+  if (!KEY_TYPES.includes(v)) throw new ConfigError(`--key must be one of ${KEY_TYPES.join(', ')}, not "${value}".`);
   return v;
 }
 

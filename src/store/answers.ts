@@ -1,9 +1,16 @@
-import { CommandError } from '../shell/errors.js';
-import { InvalidAnswer } from '../shell/io.js';
-import { countProblem, domainProblem, hostnameProblem, ipProblem, isHostname, LIMITS } from '../store/grammar.js';
-import { objectName } from '../store/schema.js';
+import { countProblem, domainProblem, hostnameProblem, ipProblem, isHostname, LIMITS } from './grammar.js';
+import { ConfigError, objectName } from './schema.js';
+import { UserError } from '../userError.js';
 
-/** Answer checks shared by dialogs: each returns the value or throws InvalidAnswer with the reason. */
+/**
+ * Answer checks shared by the shell's dialogs and batch forms and the GUI's forms: each returns the
+ * value or throws InvalidAnswer with the reason (a dialog asks again; a form shows it).
+ */
+
+/** What a validator throws to have the question asked again. */
+export class InvalidAnswer extends UserError {
+  override name = 'InvalidAnswer';
+}
 
 export function checkName(value: string): string {
   const r = objectName.safeParse(value);
@@ -41,6 +48,6 @@ export function checkOptionalHostname(value: string): string | undefined {
 export function optionalCount(value: string | undefined, what: string, limit: { min: number; max: number } = LIMITS.count): number | undefined {
   if (value === undefined) return undefined;
   const problem = countProblem(value, what, limit);
-  if (problem) throw new CommandError(problem);
+  if (problem) throw new ConfigError(problem);
   return Number(value);
 }

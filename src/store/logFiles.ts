@@ -1,7 +1,12 @@
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { CommandError } from '../shell/errors.js';
-import type { DataPaths } from '../store/paths.js';
+import { UserError } from '../userError.js';
+import type { DataPaths } from './paths.js';
+
+/** A log named that the appliance does not have. */
+export class LogNameError extends UserError {
+  override name = 'LogNameError';
+}
 
 /** The logs the shell can read, by the appliance's names. */
 const LOGS = { mail_logs: (paths: DataPaths) => ({ dir: paths.mailLogs, current: path.join(paths.mailLogs, 'mail.current') }) };
@@ -9,7 +14,7 @@ export const LOG_NAMES = Object.keys(LOGS);
 
 export function logFiles(paths: DataPaths, name: string | undefined): { dir: string; current: string } {
   const log = LOGS[(name ?? '').toLowerCase() as keyof typeof LOGS];
-  if (!log) throw new CommandError(`${name === undefined ? 'Name a log' : `There is no log "${name}"`}: ${LOG_NAMES.join(', ')}.`);
+  if (!log) throw new LogNameError(`${name === undefined ? 'Name a log' : `There is no log "${name}"`}: ${LOG_NAMES.join(', ')}.`);
   return log(paths);
 }
 
