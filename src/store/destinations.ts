@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { domainProblem } from './grammar.js';
-import { mostSpecificEntry } from './domainMatch.js';
+import { entryForPattern, mostSpecificEntry } from './domainMatch.js';
 
 /**
  * Destination controls (destconfig): per-domain delivery settings, most importantly the TLS
@@ -79,7 +79,15 @@ export interface DeliverySettings {
 
 /** The entry that applies to a domain: exact match, then the longest ".domain", then the default. */
 export function destinationFor(delivery: DeliverySettings, domain: string): ResolvedDestination {
-  const entry = mostSpecificEntry(delivery.destinations, domain);
+  return withDefaults(delivery, mostSpecificEntry(delivery.destinations, domain));
+}
+
+/** The settings of a destination entry's pattern (a domain or ".domain") as destconfig shows and edits them. */
+export function destinationForPattern(delivery: DeliverySettings, pattern: string): ResolvedDestination {
+  return withDefaults(delivery, entryForPattern(delivery.destinations, pattern));
+}
+
+function withDefaults(delivery: DeliverySettings, entry: Destination | undefined): ResolvedDestination {
   const resolved: ResolvedDestination = { ...delivery.defaults, domain: entry?.domain ?? null, source: entry ? entry.domain : 'Default' };
   if (entry) for (const [k, v] of Object.entries(entry)) if (v !== undefined && k !== 'domain') (resolved as Record<string, unknown>)[k] = v;
   return resolved;

@@ -18,3 +18,14 @@ export function mostSpecificEntry<T extends { domain: string }>(entries: readonl
   const n = canonicalName(name);
   return entries.find((e) => e.domain.toLowerCase() === n) ?? entries.filter((e) => e.domain.startsWith('.') && entryCovers(e.domain, n)).sort((a, b) => b.domain.length - a.domain.length)[0];
 }
+
+/**
+ * The entry that applies to a pattern itself (what destconfig shows and edits for an entry): for a
+ * name, as mostSpecificEntry; for ".domain", the entry of that pattern, else the longest ".domain"
+ * entry that covers every name below it (never an entry for one of those names).
+ */
+export function entryForPattern<T extends { domain: string }>(entries: readonly T[], pattern: string): T | undefined {
+  const p = canonicalName(pattern);
+  if (!p.startsWith('.')) return mostSpecificEntry(entries, p);
+  return entries.filter((e) => e.domain.startsWith('.') && p.endsWith(e.domain.toLowerCase())).sort((a, b) => b.domain.length - a.domain.length)[0];
+}

@@ -14,7 +14,7 @@ import {
   type MtaStsMode,
   type DestinationDefaults,
   destinationDomain,
-  destinationFor,
+  destinationForPattern,
   type DestinationTls,
   TLS_LABELS,
 } from '../../store/destinations.js';
@@ -78,7 +78,7 @@ function settingsFrom(values: Record<string, string | undefined>, base: Destinat
 
 function describe(session: Session, domain: string | null): string[] {
   const d = session.draft.delivery;
-  const r = domain ? destinationFor(d, domain.replace(/^\./, 'x.')) : { ...d.defaults, source: 'Default' };
+  const r = domain ? destinationForPattern(d, domain) : { ...d.defaults, source: 'Default' };
   const entry = domain ? d.destinations.find((e) => e.domain.toLowerCase() === domain.toLowerCase()) : undefined;
   const mark = (k: keyof Destination) => (domain && entry?.[k] === undefined ? ' (Default)' : '');
   return [
@@ -97,7 +97,7 @@ function list(session: Session): string[] {
   const d = session.draft.delivery;
   const entries: [string, Partial<DestinationDefaults>][] = [['Default', d.defaults], ...d.destinations.map((e): [string, Partial<DestinationDefaults>] => [e.domain, e])];
   const rows = entries.map(([dom, e]) => {
-    const r = dom === 'Default' ? d.defaults : destinationFor(d, dom.replace(/^\./, 'x.'));
+    const r = dom === 'Default' ? d.defaults : destinationForPattern(d, dom);
     const tls = e.tls === undefined ? `Default (${TLS_LABELS[d.defaults.tls]})` : TLS_LABELS[e.tls];
     const dane = e.dane === undefined ? `Default (${DANE_LABELS[d.defaults.dane]})` : DANE_LABELS[e.dane];
     const sts = e.mtaSts === undefined ? `Default (${STS_LABELS[d.defaults.mtaSts]})` : STS_LABELS[e.mtaSts];
@@ -204,7 +204,7 @@ async function dialog(session: Session): Promise<void> {
         run: async () => {
           if (!session.draft.delivery.destinations.length) return io.print('There are no entries to edit.');
           const domain = await pickDomain('Enter the domain you wish to edit.');
-          session.draft = putDestination(session.draft, { domain, ...(await askSettings(session, destinationFor(session.draft.delivery, domain.replace(/^\./, 'x.')), true)) }, { create: false });
+          session.draft = putDestination(session.draft, { domain, ...(await askSettings(session, destinationForPattern(session.draft.delivery, domain), true)) }, { create: false });
         },
       },
       {

@@ -1,4 +1,4 @@
-import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationFor, MTA_STS_MODES, TLS_LABELS } from '../../store/destinations.js';
+import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationForPattern, MTA_STS_MODES, TLS_LABELS } from '../../store/destinations.js';
 import { deleteDestination, parseDaneMode, parseDestinationTls, parseMtaStsMode, putDestination, setDeliverySetup, setDestinationDefaults } from '../../store/destinationEdits.js';
 import { countProblem, domainProblem } from '../../store/grammar.js';
 import { ConfigError } from '../../store/schema.js';
@@ -39,7 +39,7 @@ export function destinationRoutes(router: Router, _deps: GuiDeps): void {
   router.get('/destinations', (page) => {
     const d = page.draft.delivery;
     const rows = d.destinations.map((e) => {
-      const r = destinationFor(d, e.domain.replace(/^\./, 'x.'));
+      const r = destinationForPattern(d, e.domain);
       const show = <K extends 'tls' | 'dane' | 'mtaSts'>(k: K, labels: Record<string, string>) => (e[k] === undefined ? `Default (${labels[d.defaults[k]]})` : labels[e[k]!]);
       return { domain: e.domain, tls: show('tls', TLS_LABELS), dane: show('dane', DANE_LABELS), mtaSts: show('mtaSts', STS_LABELS), maxConcurrency: r.maxConcurrency, messagesPerConnection: r.messagesPerConnection };
     });
