@@ -3,8 +3,7 @@ import type { DataPaths } from '../store/paths.js';
 import { type Config, ConfigError, validateConfig } from '../store/schema.js';
 import type { TlsMaterial } from './listener/smtpListener.js';
 import { keyMatches, parsePrivateKey } from '../pki/certificate.js';
-import { presentedProfile } from '../store/certificates.js';
-import { readKey, tlsCredentials } from '../store/keys.js';
+import { presentedCredentials, readKey } from '../store/keys.js';
 import { readBundle } from '../store/caBundles.js';
 import { initialConfig } from './demo.js';
 import { VersionStore, type VersionMeta } from '../store/versions.js';
@@ -315,9 +314,8 @@ export class Engine {
   private async tlsMaterial(config: Config): Promise<Map<string, TlsMaterial>> {
     const out = new Map<string, TlsMaterial>();
     for (const l of config.listeners) {
-      const profile = presentedProfile(config, l.certificate);
-      if (!profile) continue;
-      out.set(l.name, { profile: profile.name, ...(await tlsCredentials(this.paths, profile)) });
+      const material = await presentedCredentials(this.paths, config, l.certificate);
+      if (material) out.set(l.name, material);
     }
     return out;
   }

@@ -4,8 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../store/schema.js';
 import type { Principal } from '../control/protocol.js';
 import type { FrontEnd } from '../engine/frontEnds.js';
-import { presentedProfile } from '../store/certificates.js';
-import { tlsCredentials } from '../store/keys.js';
+import { presentedCredentials } from '../store/keys.js';
 import type { HttpsStatus } from '../control/protocol.js';
 import { ApplyError, explainBindError } from '../engine/listener/manager.js';
 import { buildGui, type GuiDeps, type PageModule } from './gui.js';
@@ -125,8 +124,8 @@ export class HttpsManager implements FrontEnd {
     const out = new Map<string, HttpsMaterial>();
     for (const i of config.interfaces) {
       if (!i.https) continue;
-      const profile = presentedProfile(config, i.https.certificate);
-      if (profile) out.set(i.name, { profile: profile.name, ...(await tlsCredentials(this.deps.paths, profile)) });
+      const material = await presentedCredentials(this.deps.paths, config, i.https.certificate);
+      if (material) out.set(i.name, material);
     }
     return out;
   }

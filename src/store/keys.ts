@@ -3,7 +3,8 @@ import path from 'node:path';
 import { keyId, parsePrivateKey } from '../pki/certificate.js';
 import { ensureDir, writeFileAtomic } from './atomic.js';
 import type { DataPaths } from './paths.js';
-import type { CertificateProfile } from './schema.js';
+import type { CertificateProfile, Config } from './schema.js';
+import { presentedProfile } from './certificates.js';
 
 const keyFile = (paths: DataPaths, ref: string) => path.join(paths.keys, `${ref}.pem`);
 
@@ -26,6 +27,16 @@ export async function readKey(paths: DataPaths, ref: string): Promise<string> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`the private key ${ref.slice(0, 16)}… is missing from ${paths.keys}`);
     throw err;
   }
+}
+
+/**
+ * What a service that names certificate profile `name` (null: none) presents: the profile (or the
+ * demonstration certificate), its private key and leaf + intermediates; undefined when there is none.
+ * Listeners, the HTTPS interface and delivery's client certificate all load theirs here.
+ */
+export async function presentedCredentials(paths: DataPaths, config: Config, name: string | null): Promise<{ profile: string; key: string; cert: string } | undefined> {
+  const profile = presentedProfile(config, name);
+  return profile && { profile: profile.name, ...(await tlsCredentials(paths, profile)) };
 }
 
 /** What a TLS endpoint presents for a certificate profile: its private key, and leaf + intermediates. */

@@ -1,7 +1,6 @@
 import { TlsOutcomeCounter } from './tlsOutcomes.js';
 import { destinationFor } from '../../store/destinations.js';
-import { presentedProfile } from '../../store/certificates.js';
-import { tlsCredentials } from '../../store/keys.js';
+import { presentedCredentials } from '../../store/keys.js';
 import type { DataPaths } from '../../store/paths.js';
 import type { Config } from '../../store/schema.js';
 import { trustedCas } from '../../store/trust.js';
@@ -273,7 +272,7 @@ export class DeliveryRunner {
 
   async context(config: Config): Promise<AttemptContext> {
     // Without a SETUP certificate, outbound TLS presents the demo certificate, as the appliance does.
-    const profile = presentedProfile(config, config.delivery.certificate);
+    const presented = await presentedCredentials(this.deps.paths, config, config.delivery.certificate);
     return {
       config,
       log: this.deps.log,
@@ -282,7 +281,7 @@ export class DeliveryRunner {
       trusted: await trustedCas(this.deps.paths, config),
       dns: dnsClientFor(config),
       ...(this.deps.mtaSts ? { mtaSts: this.deps.mtaSts } : {}),
-      ...(profile ? { clientCert: await tlsCredentials(this.deps.paths, profile) } : {}),
+      ...(presented ? { clientCert: { key: presented.key, cert: presented.cert } } : {}),
     };
   }
 
