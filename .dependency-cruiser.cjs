@@ -69,6 +69,15 @@ module.exports = {
       to: { path: '^src/(gui|appliance|commands)' },
     },
     {
+      name: 'shell-is-handed-its-commands',
+      comment:
+        'The shell (line reader, prompts, REPL) runs the commands it is given (cli.ts and the composition root hand in commands/index.ts); ' +
+        'commands build on the shell, not the other way round. It may start a local engine (appliance/daemon.ts), never import the composition root.',
+      severity: 'error',
+      from: { path: '^src/shell' },
+      to: { path: '^src/((commands|gui|ssh)/|appliance/run)' },
+    },
+    {
       name: 'nodemailer-only-in-the-smtp-client',
       comment: 'One module knows nodemailer and its internals: the SMTP client of delivery.',
       severity: 'error',

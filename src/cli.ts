@@ -4,6 +4,7 @@ import { startEngine, stopEngine } from './appliance/daemon.js';
 import { runningPid } from './engine/lock.js';
 import { ArraySource, ReadlineSource } from './shell/lineSource.js';
 import { runShell } from './shell/repl.js';
+import { COMMANDS } from './commands/index.js';
 import { dataPaths, type DataPaths, resolveHome } from './store/paths.js';
 import { VERSION } from './version.js';
 
@@ -67,7 +68,7 @@ function program(run: (work: () => Promise<number>) => void): Command {
         const keepGoing = options.keepGoing === true;
         const lines = options.command ?? [];
         const source = lines.length ? new ArraySource(lines) : new ReadlineSource();
-        const failures = await runShell({ paths, source, prompts: lines.length === 0, startEngine: lines.length === 0, keepGoing });
+        const failures = await runShell({ paths, commands: COMMANDS, source, prompts: lines.length === 0, startEngine: lines.length === 0, keepGoing });
         return failures ? 1 : 0;
       }),
     );

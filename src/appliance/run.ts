@@ -7,13 +7,14 @@ import { HttpsManager } from '../gui/manager.js';
 import { GuiSessions } from '../gui/guiSessions.js';
 import { GUI_PAGES } from '../gui/pages/index.js';
 import { runShell } from '../shell/repl.js';
+import { COMMANDS } from '../commands/index.js';
 import { SshManager } from '../ssh/manager.js';
 import type { DataPaths } from '../store/paths.js';
 
 /**
  * The composition root: the mail engine, with the front-ends that reach administrators beside it.
  * The HTTPS interface and SSH get the engine's operation table (they act as their logged-in
- * account through it) and their own audit logs; SSH sessions get the shell handed in.
+ * account through it) and their own audit logs; SSH sessions get the shell, with its commands, handed in.
  */
 export function buildAppliance(paths: DataPaths): Engine {
   return new Engine(paths, (context: FrontEndContext) => [
@@ -28,7 +29,7 @@ export function buildAppliance(paths: DataPaths): Engine {
       callerFor: (principal) => callerFor(context.operations, principal),
       guard: context.guard,
       audit: new AuditLog(path.join(paths.logs, 'cli_logs', 'cli.current'), 'SSH'),
-      runShell,
+      runShell: (options) => runShell({ ...options, commands: COMMANDS }),
     }),
   ]);
 }

@@ -1,4 +1,4 @@
-import type { Command } from '../shell/command.js';
+import type { Command, CommandRegistry } from '../shell/command.js';
 import { alertconfig, displayalerts } from './alertconfig/index.js';
 import { bouncerecipients } from './bouncerecipients/index.js';
 import { certconfig } from './certconfig/index.js';
@@ -82,3 +82,6 @@ commands.push(makeHelp(() => [...commands].sort((a, b) => a.name.localeCompare(b
 export function allCommands(): readonly Command[] {
   return commands;
 }
+
+/** Every command of the shell, as the shell is handed them. */
+export const COMMANDS: CommandRegistry = { all: allCommands, find: findCommand };

@@ -61,3 +61,10 @@ export function required(command: Command, value: string | undefined, what: stri
   if (value === undefined || value === '') throw new CommandError(`${what} is required.\n${usageLines(command)}`);
   return value;
 }
+
+/** The commands a shell runs, handed to it (cli.ts, and SSH through the composition root). */
+export interface CommandRegistry {
+  all(): readonly Command[];
+  /** A command by name or alias, any case. */
+  find(name: string): Command | undefined;
+}

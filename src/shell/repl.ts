@@ -1,4 +1,3 @@
-import { allCommands, findCommand } from '../commands/index.js';
 import type { DataPaths } from '../store/paths.js';
 import { EndOfInput, Interrupted } from './errors.js';
 import { Io, type Output, stdOutput } from './io.js';
@@ -9,10 +8,12 @@ import { UserError } from '../userError.js';
 import { type Account, Session } from './session.js';
 import type { Caller } from '../control/protocol.js';
 import { tokenize } from './tokenize.js';
-import { noMoreWords } from './command.js';
+import { type CommandRegistry, noMoreWords } from './command.js';
 
 export interface ShellOptions {
   paths: DataPaths;
+  /** The commands it runs (commands/index.ts COMMANDS). */
+  commands: CommandRegistry;
   source: LineSource;
   /** Show `hostname> ` prompts (TTY and piped sessions; not `-c`). */
   prompts: boolean;
@@ -41,14 +42,14 @@ function internalError(paths: DataPaths, err: unknown): string {
 }
 
 /** Tab completion for the command line: command names, then the command's keywords. */
-function completeLine(line: string): string[] {
+function completeLine(commands: CommandRegistry, line: string): string[] {
   const words = line.trimStart().split(/\s+/);
   if (words.length <= 1) {
-    const names = allCommands().flatMap((c) => [c.name, ...(c.aliases ?? [])]);
+    const names = commands.all().flatMap((c) => [c.name, ...(c.aliases ?? [])]);
     const hits = names.filter((n) => n.startsWith(words[0]!.toLowerCase()));
     return hits.length ? hits : names;
   }
-  const command = findCommand(words[0]!);
+  const command = commands.find(words[0]!);
   const last = words[words.length - 1]!.toLowerCase();
   const prefix = line.slice(0, line.length - last.length);
   return (command?.keywords ?? []).filter((k) => k.startsWith(last)).map((k) => prefix + k);
@@ -94,7 +95,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
   while (!session.quitRequested) {
     let line: string;
     try {
-      line = await options.source.read(options.prompts ? `${session.hostname}> ` : '', { completions: completeLine });
+      line = await options.source.read(options.prompts ? `${session.hostname}> ` : '', { completions: (l: string) => completeLine(options.commands, l) });
     } catch (err) {
       if (err instanceof Interrupted) continue;
       // Ctrl-D at the prompt is "quit": it asks whether to commit, as quit does.
@@ -113,7 +114,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
       if (stopped) break;
       continue;
     }
-    const command = findCommand(words[0]!);
+    const command = options.commands.find(words[0]!);
     if (!command) {
       failed(lineNo, `Unknown command: '${words[0]}'. Type "help" for a list.`);
       if (stopped) break;

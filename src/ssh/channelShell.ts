@@ -2,7 +2,10 @@ import { Writable } from 'node:stream';
 import type { ServerChannel } from 'ssh2';
 import { ArraySource, ReadlineSource } from '../shell/lineSource.js';
 import type { Output } from '../shell/io.js';
-import type { runShell } from '../shell/repl.js';
+import type { ShellOptions } from '../shell/repl.js';
+
+/** The appliance shell, with its commands already chosen (the composition root binds them). */
+export type RunShell = (options: Omit<ShellOptions, 'commands'>) => Promise<number>;
 import type { Account } from '../shell/session.js';
 import type { DataPaths } from '../store/paths.js';
 import type { Caller } from '../control/protocol.js';
@@ -85,7 +88,7 @@ export interface ShellRequest {
  *   echoed, stop at the first failing line, exit 1).
  * - With a command: the command's batch form, as `mxgate -c`.
  */
-export function startChannelShell(shell: typeof runShell, request: ShellRequest): { done: Promise<number>; resize: (cols: number, rows: number) => void; hangup: () => void; history: () => string[] } {
+export function startChannelShell(shell: RunShell, request: ShellRequest): { done: Promise<number>; resize: (cols: number, rows: number) => void; hangup: () => void; history: () => string[] } {
   const { channel, pty } = request;
   const terminal = pty ? new TerminalOutput(channel, pty) : undefined;
   const output: Output = terminal

@@ -6,13 +6,12 @@ import { accountStamp, type Role, type User } from '../store/users.js';
 import type { Caller, Principal } from '../control/protocol.js';
 import { ConnectionGate } from '../access/connectionGate.js';
 import type { FrontEnd } from '../engine/frontEnds.js';
-import type { runShell } from '../shell/repl.js';
 import type { AuditLog } from '../access/audit.js';
 import type { LoginGuard } from '../access/loginGuard.js';
 import type { SshStatus } from '../control/protocol.js';
 import { ApplyError, explainBindError } from '../engine/listener/manager.js';
 import { SshAuthentication } from './auth.js';
-import { type Pty, startChannelShell } from './channelShell.js';
+import { type Pty, type RunShell, startChannelShell } from './channelShell.js';
 import { type HostKey, loadHostKeys } from './hostKeys.js';
 import { VERSION } from '../version.js';
 
@@ -50,7 +49,7 @@ export interface SshDeps {
   guard: LoginGuard;
   audit: AuditLog;
   /** The appliance shell, run on each session's channel (handed in by the composition root). */
-  runShell: typeof runShell;
+  runShell: RunShell;
 }
 
 interface Binding {
