@@ -90,7 +90,9 @@ export async function stopEngine(home: string): Promise<void> {
   await mxgate(home, ['engine', 'stop']);
 }
 
-export async function cleanup(home: string): Promise<void> {
+export async function cleanup(home: string | undefined): Promise<void> {
+  // A `before` that failed leaves no home: its own error is the one to read.
+  if (home === undefined) return;
   await stopEngine(home);
   await rm(home, { recursive: true, force: true });
 }

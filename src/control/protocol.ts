@@ -3,7 +3,7 @@ import type { Config } from '../store/schema.js';
 import type { VersionMeta, VersionRecord } from '../store/versions.js';
 import type { ListenerStatus } from '../engine/listener/manager.js';
 import type { RecentAlert } from '../engine/alerts/alerts.js';
-import type { QueuedRecipient } from '../engine/delivery/runner.js';
+import type { QueuedRecipient } from '../engine/delivery/queueAdmin.js';
 import type { StsCacheEntry } from '../engine/mtasts/service.js';
 import type { HourCounts } from '../engine/delivery/tlsOutcomes.js';
 import type { WorkerStatus } from '../engine/workers/pool.js';

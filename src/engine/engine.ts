@@ -13,10 +13,11 @@ import type { EngineStatus, Handlers, OperationTable, Params, Principal } from '
 import { admit, checkCommit } from './authorize.js';
 import { IdAllocator } from './ids.js';
 import { acquirePidLock } from './lock.js';
-import { ApplyError, ListenerManager } from './listener/manager.js';
+import { ApplyError } from './bindings.js';
+import { ListenerManager } from './listener/manager.js';
 import { MailLog } from './log/mailLog.js';
 import { Spool } from './queue/spool.js';
-import { DeliveryRunner } from './delivery/runner.js';
+import { DeliveryScheduler } from './delivery/scheduler.js';
 import { tlsVerify } from './delivery/tlsverify.js';
 import { daneVerify } from './delivery/daneverify.js';
 import { reverseLookup } from './dns/resolvers.js';
@@ -51,7 +52,7 @@ export class Engine {
   private readonly listeners: ListenerManager;
   private readonly workers: WorkerPool;
   private readonly control: ControlServer;
-  private readonly delivery: DeliveryRunner;
+  private readonly delivery: DeliveryScheduler;
   private readonly alerts: AlertService;
   private readonly mtaSts: MtaStsService;
   private readonly reports: TlsReportRecorder;
@@ -115,7 +116,7 @@ export class Engine {
     this.alerts = new AlertService({ paths, spool: this.spool, ids: this.ids, log: this.log, config: () => this.store.current.config, queued: () => this.delivery.kick() });
     this.mtaSts = new MtaStsService(path.join(paths.cache, 'mta-sts'), this.log);
     this.reports = new TlsReportRecorder(path.join(paths.cache, 'tlsrpt'), (m) => this.log.warning(m));
-    this.delivery = new DeliveryRunner({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts, mtaSts: this.mtaSts, reports: this.reports });
+    this.delivery = new DeliveryScheduler({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts, mtaSts: this.mtaSts, reports: this.reports });
     this.tlsrpt = new TlsReportService({
       recorder: this.reports,
       log: this.log,
@@ -293,14 +294,14 @@ export class Engine {
       const ctx = await this.delivery.context(this.store.current.config);
       return daneVerify({ ...ctx, connectTimeoutMs: 10_000 }, domain);
     },
-    recipients: () => this.delivery.recipients(),
+    recipients: () => this.delivery.admin.recipients(),
     'tls-outcomes': () => this.delivery.tlsOutcomes.last24Hours(),
     'ssh-hostkeys': async () => (await Promise.all(this.frontEnds.map((f) => f.fingerprints?.() ?? []))).flat(),
-    bounce: async ({ mid, domain, sender }) => ({ recipients: await this.delivery.bounceRecipients({ mid, domain, sender }) }),
+    bounce: async ({ mid, domain, sender }) => ({ recipients: await this.delivery.admin.bounceRecipients({ mid, domain, sender }) }),
     alerts: () => this.alerts.recent(),
     mtasts: () => this.mtaSts.status(),
     'tlsrpt-send': async () => ({ lines: await this.tlsrpt.sendNow() }),
-    deliverynow: async ({ domain }) => ({ messages: await this.delivery.deliverNow(domain) }),
+    deliverynow: async ({ domain }) => ({ messages: await this.delivery.admin.deliverNow(domain) }),
     unlock: ({ account }) => ({ lifted: this.loginGuard.unlock(account.toLowerCase()) }),
   };
 

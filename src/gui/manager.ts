@@ -6,7 +6,7 @@ import type { Principal } from '../control/protocol.js';
 import type { FrontEnd } from '../engine/frontEnds.js';
 import { presentedCredentials } from '../store/keys.js';
 import type { HttpsStatus } from '../control/protocol.js';
-import { ApplyError, explainBindError } from '../engine/listener/manager.js';
+import { ApplyError, applyBindings, explainBindError } from '../engine/bindings.js';
 import { buildGui, type GuiDeps, type PageModule } from './gui.js';
 import { httpsContext, httpsServerOptions } from './tlsProfile.js';
 import { ConnectionGate } from '../access/connectionGate.js';
@@ -84,39 +84,23 @@ export class HttpsManager implements FrontEnd {
       if (!m) throw new ApplyError(`HTTPS on interface ${i.name}: no certificate to present`);
       wanted.set(i.name, { iface: i.name, ip: i.ip, host: i.hostname ?? config.hostname, port: i.https.port, httpRedirect: i.https.httpRedirect, material: m });
     }
-    const started: [string, Running][] = [];
-    const failures: string[] = [];
-    for (const [name, binding] of wanted) {
-      const current = this.running.get(name);
-      if (current && sameAddress(current.binding, binding)) continue;
-      try {
-        started.push([name, await this.start(binding)]);
-      } catch (err) {
-        const why = `HTTPS on interface ${name}: ${explainBindError(err as NodeJS.ErrnoException, binding.ip, (err as { port?: number }).port ?? binding.port)}`;
-        if (!options.bestEffort) {
-          await Promise.all(started.map(([, r]) => stop(r)));
-          throw new ApplyError(why);
-        }
-        failures.push(why);
-      }
-    }
-    // Everything new is bound: now retire what is no longer wanted and swap certificates.
-    for (const [name, r] of started) {
-      const old = this.running.get(name);
-      this.running.set(name, r);
-      if (old) await stop(old);
-    }
-    for (const [name, r] of [...this.running]) {
-      const binding = wanted.get(name);
-      if (!binding) {
-        this.running.delete(name);
-        await stop(r);
-      } else if (r.binding.material.cert !== binding.material.cert || r.binding.material.key !== binding.material.key) {
-        (r.app.server as https.Server).setSecureContext(httpsContext(binding.material, this.ticketKeys.current));
-        r.binding = binding;
-      }
-    }
-    return failures;
+    return applyBindings(
+      this.running,
+      wanted,
+      {
+        sameAddress: (r, binding) => sameAddress(r.binding, binding),
+        start: (binding) => this.start(binding),
+        stop,
+        // A kept service swaps its certificate in place; sessions in progress keep theirs.
+        update: (r, binding) => {
+          if (r.binding.material.cert === binding.material.cert && r.binding.material.key === binding.material.key) return;
+          (r.app.server as https.Server).setSecureContext(httpsContext(binding.material, this.ticketKeys.current));
+          r.binding = binding;
+        },
+        failure: (name, binding, err) => `HTTPS on interface ${name}: ${explainBindError(err as NodeJS.ErrnoException, binding.ip, (err as { port?: number }).port ?? binding.port)}`,
+      },
+      options,
+    );
   }
 
   /** The certificate the HTTPS service of each interface presents (its profile or the demo certificate). */

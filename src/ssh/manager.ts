@@ -2,14 +2,14 @@ import net from 'node:net';
 import ssh2, { type Connection, type Server, type ServerChannel, type Session as SshSession } from 'ssh2';
 import type { Config } from '../store/schema.js';
 import type { DataPaths } from '../store/paths.js';
-import { accountStamp, type Role, type User } from '../store/users.js';
+import { accountStamp, type Role } from '../store/users.js';
 import type { Caller, Principal } from '../control/protocol.js';
 import { ConnectionGate } from '../access/connectionGate.js';
 import type { FrontEnd } from '../engine/frontEnds.js';
 import type { AuditLog } from '../access/audit.js';
 import type { LoginGuard } from '../access/loginGuard.js';
 import type { SshStatus } from '../control/protocol.js';
-import { ApplyError, explainBindError } from '../engine/listener/manager.js';
+import { ApplyError, applyBindings, explainBindError } from '../engine/bindings.js';
 import { SshAuthentication } from './auth.js';
 import { type Pty, type RunShell, startChannelShell } from './channelShell.js';
 import { type HostKey, loadHostKeys } from './hostKeys.js';
@@ -140,33 +140,19 @@ export class SshManager implements FrontEnd {
     const wanted = new Map<string, Binding>();
     for (const i of config.interfaces) if (i.ssh) wanted.set(i.name, { iface: i.name, ip: i.ip, port: i.ssh.port });
     const hostKeys = wanted.size ? await this.keys() : [];
-    const started: [string, Running][] = [];
-    const failures: string[] = [];
-    for (const [name, binding] of wanted) {
-      const current = this.running.get(name);
-      if (current && current.binding.ip === binding.ip && current.binding.port === binding.port) continue;
-      try {
-        started.push([name, await this.start(binding, hostKeys)]);
-      } catch (err) {
-        const why = `SSH on interface ${name}: ${explainBindError(err as NodeJS.ErrnoException, binding.ip, binding.port)}`;
-        if (!options.bestEffort) {
-          for (const [, r] of started) r.listener.close();
-          throw new ApplyError(why);
-        }
-        failures.push(why);
-      }
-    }
-    for (const [name, r] of started) {
-      this.running.get(name)?.listener.close();
-      this.running.set(name, r);
-    }
-    for (const [name, r] of [...this.running]) {
-      if (wanted.has(name)) continue;
-      this.running.delete(name);
-      // Stop listening only: the open sessions go on, one of which may be this commit's.
-      r.listener.close();
-    }
-    return failures;
+    return applyBindings(
+      this.running,
+      wanted,
+      {
+        sameAddress: (r, binding) => r.binding.ip === binding.ip && r.binding.port === binding.port,
+        start: (binding) => this.start(binding, hostKeys),
+        // Stop listening only: the open sessions go on, one of which may be this commit's.
+        stop: (r) => void r.listener.close(),
+        update: () => undefined,
+        failure: (name, binding, err) => `SSH on interface ${name}: ${explainBindError(err as NodeJS.ErrnoException, binding.ip, binding.port)}`,
+      },
+      options,
+    );
   }
 
   /**

@@ -186,7 +186,7 @@ test('the DANE judge: a matching chain authenticates, a wrong one fails, a host 
   const base = { setting: 'preferred' as const, attempt: true, mustEncrypt: true, verify: 'must' as const, identity: 'standard' as const, by: [], notes: [] };
   const dane = { base: 'mx.d.example', owner: '_25._tcp.mx.d.example', names: ['mx.d.example'], records: [good] };
   const mx = { domain: 'd.example', mxHost: 'mx.d.example' };
-  assert.deepEqual(await policy.judge!(mx, { ...base, dane }, { chain: sent, protocol: 'TLSv1.3', cipher: 'x' }), { ok: true, by: 'DANE: TLSA 3 1 1 matches the server certificate' });
+  assert.deepEqual(await policy.judge!(mx, { ...base, dane }, { chain: sent, protocol: 'TLSv1.3', cipher: 'x' }), { ok: true, by: 'DANE', how: 'TLSA 3 1 1 matches the server certificate' });
   const wrong = await policy.judge!(mx, { ...base, dane: { ...dane, records: [rec(3, 1, 1, other)] } }, { chain: sent, protocol: 'TLSv1.3', cipher: 'x' });
   assert.equal(wrong?.ok, false);
   assert.equal(await policy.judge!(mx, base, { chain: sent, protocol: 'TLSv1.3', cipher: 'x' }), null);

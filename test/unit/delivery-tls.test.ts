@@ -7,7 +7,7 @@ import { DEST_TLS, destinationFor, type DestinationTls } from '../../src/store/d
 import { DestinationDefaultsSchema } from '../../src/store/destinations.js';
 import { opensslChain } from '../pki-fixtures.js';
 
-const secure = (verification: { ok: true } | { ok: false; reason: string } | null): Observation => ({ stage: 'secure', protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verification });
+const secure = (verification: { ok: true; by: 'CA' } | { ok: false; reason: string } | null): Observation => ({ stage: 'secure', protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verification });
 const failed = { ok: false as const, reason: 'self-signed' };
 
 test('the seed\'s table: every TLS setting × what the server did', () => {
@@ -28,13 +28,13 @@ test('the seed\'s table: every TLS setting × what the server did', () => {
     ['preferred-verify', { stage: 'starttls-refused', reply: '454' }, 'send-clear'],
     ['preferred-verify', { stage: 'handshake-failed', error: 'x' }, 'defer'],
     ['preferred-verify', secure(failed), 'send-tls'],
-    ['preferred-verify', secure({ ok: true }), 'send-tls+verified'],
+    ['preferred-verify', secure({ ok: true, by: 'CA' }), 'send-tls+verified'],
     ['required-verify', { stage: 'no-starttls' }, 'defer!'],
     ['required-verify', secure(failed), 'defer!'],
-    ['required-verify', secure({ ok: true }), 'send-tls+verified'],
+    ['required-verify', secure({ ok: true, by: 'CA' }), 'send-tls+verified'],
     ['required-verify-hosted', { stage: 'starttls-refused', reply: '454' }, 'defer!'],
     ['required-verify-hosted', secure(failed), 'defer!'],
-    ['required-verify-hosted', secure({ ok: true }), 'send-tls+verified'],
+    ['required-verify-hosted', secure({ ok: true, by: 'CA' }), 'send-tls+verified'],
   ];
   for (const [setting, obs, expected] of rows) {
     const d = decide(requirementFor(setting), obs);
@@ -51,7 +51,7 @@ test('decision log lines distinguish the seed\'s three failure cases and say whe
   assert.match(decide(req, { stage: 'handshake-failed', error: 'wrong version' }).log, /handshake failed: wrong version/);
   assert.match(decide(requirementFor('required-verify'), secure(failed)).log, /certificate verification failed: self-signed/);
   assert.match(decide(requirementFor('preferred-verify'), secure(failed)).log, /TLS success protocol TLSv1\.3 cipher \S+ verified no: self-signed/);
-  assert.match(decide(requirementFor('required-verify'), secure({ ok: true })).log, /verified yes/);
+  assert.match(decide(requirementFor('required-verify'), secure({ ok: true, by: 'CA' })).log, /verified yes/);
   for (const s of DEST_TLS) assert.equal(requirementFor(s).setting, s);
   assert.equal(requirementFor('no').attempt, false);
 });

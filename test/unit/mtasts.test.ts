@@ -89,7 +89,7 @@ function describeFetch() {
   let dns: Awaited<ReturnType<typeof testDnsServer>>;
   let host: Awaited<ReturnType<typeof stsPolicyHost>>;
   const records: Records = {};
-  const opts = () => ({ dns: new DnsClient([{ host: '127.0.0.1', port: dns.port }]), trusted: [chain.root], port: host.port, timeoutMs: 1500 });
+  const opts = () => ({ dns: new DnsClient([{ host: '127.0.0.1', port: dns.port }]), trusted: [chain.root], port: host.port, timeoutMs: 15_000 });
   before(async () => {
     dns = await testDnsServer(records);
     host = await stsPolicyHost(chain, '127.0.0.1', 0);
@@ -137,7 +137,7 @@ function describeFetch() {
     log.open();
     log.setLevel('debug');
     let now = Date.parse('2026-12-01T00:00:00Z');
-    const fetcher: typeof fetchPolicy = (d, o) => fetchPolicy(d, { ...o, port: host.port, timeoutMs: 1500 });
+    const fetcher: typeof fetchPolicy = (d, o) => fetchPolicy(d, { ...o, port: host.port, timeoutMs: 15_000 });
     const sources = { dns: new DnsClient([{ host: '127.0.0.1', port: dns.port }]), trusted: [chain.root] };
     records['_mta-sts.cache.test'] = { TXT: ['v=STSv1; id=one'] };
     records['mta-sts.cache.test'] = { A: ['127.0.0.1'] };
@@ -202,7 +202,7 @@ function describeFetch() {
     let fetches = 0;
     const service = new MtaStsService(dir, log, () => now, async (d, o) => {
       fetches += 1;
-      return fetchPolicy(d, { ...o, port: host.port, timeoutMs: 1000 });
+      return fetchPolicy(d, { ...o, port: host.port, timeoutMs: 15_000 });
     });
     for (let i = 0; i < 5; i++) {
       now += 10 * 60_000;
@@ -229,7 +229,7 @@ test('policies in use are refetched in the background before they expire; unused
     records['mta-sts.renew.test'] = { A: ['127.0.0.1'] };
     host.policies.set('renew.test', { body: enforcePolicy(['mx.renew.test'], 7200) });
     const sources = { dns: new DnsClient([{ host: '127.0.0.1', port: dns.port }]), trusted: [chain.root] };
-    const service = new MtaStsService(dir, log, () => now, (d, o) => fetchPolicy(d, { ...o, port: host.port, timeoutMs: 1500 }));
+    const service = new MtaStsService(dir, log, () => now, (d, o) => fetchPolicy(d, { ...o, port: host.port, timeoutMs: 15_000 }));
     const first = await service.policyFor('renew.test', sources);
     assert.equal(host.fetches.get('renew.test'), 1);
     now += 1000_000; // 1000 s of 7200: not due yet
@@ -340,9 +340,9 @@ test('DANE Mandatory: MTA-STS is not consulted; MTA-STS needs TLS; testing mode 
   config = putDestination(config, { domain: 's.test', tls: 'preferred', mtaSts: 'yes' }, { create: true });
   const { log, text } = testLog();
   const ctx = { config, trusted: [chain.root], dns: new DnsClient([]), log, mtaSts: {} as MtaStsService };
-  assert.deepEqual(policiesFor(ctx, 'm.test').policies.map((p) => p.name), ['destination control', 'DANE']);
-  assert.deepEqual(policiesFor(ctx, 's.test').policies.map((p) => p.name), ['destination control', 'MTA-STS']);
-  assert.deepEqual(policiesFor(ctx, 'other.test').policies.map((p) => p.name), ['destination control'], 'the default entry starts at No');
+  assert.deepEqual(policiesFor(ctx, 'm.test', destinationFor(ctx.config.delivery, 'm.test')).policies.map((p) => p.name), ['destination control', 'DANE']);
+  assert.deepEqual(policiesFor(ctx, 's.test', destinationFor(ctx.config.delivery, 's.test')).policies.map((p) => p.name), ['destination control', 'MTA-STS']);
+  assert.deepEqual(policiesFor(ctx, 'other.test', destinationFor(ctx.config.delivery, 'other.test')).policies.map((p) => p.name), ['destination control'], 'the default entry starts at No');
   assert.equal(destinationFor(config.delivery, 'other.test').mtaSts, 'no');
   assert.throws(() => setDestinationDefaults(config, { mtaSts: 'yes' }), /DANE and MTA-STS need a TLS setting other than No \(Default \(MTA-STS\)\)/);
   assert.throws(() => putDestination(config, { domain: 'n.test', tls: 'no', dane: 'opportunistic', mtaSts: 'yes' }, { create: true }), /\(n\.test \(DANE, MTA-STS\)\)/);

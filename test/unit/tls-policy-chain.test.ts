@@ -34,22 +34,22 @@ test('combining two requirements never weakens either (every pair of settings)',
 });
 
 test('a later policy raises the requirement per MX, and cannot lower it', async () => {
-  // Stands in for DANE / MTA-STS: it has TLSA-like knowledge of mx2 only.
-  const mx2Only: TlsPolicy = { name: 'test policy', demand: (mx) => (mx.mxHost === 'mx2.example.org' ? { mustEncrypt: true, verify: 'must' } : null) };
+  // Stands in for DANE: it has TLSA-like knowledge of mx2 only.
+  const mx2Only: TlsPolicy = { name: 'DANE', demand: (mx) => (mx.mxHost === 'mx2.example.org' ? { mustEncrypt: true, verify: 'must' } : null) };
   const chain = [destinationControl('preferred'), mx2Only];
   assert.deepEqual(await requirementForMx('preferred', chain, mx1), { ...requirementFor('preferred'), by: ['destination control'], notes: [] });
   const raised = await requirementForMx('preferred', chain, mx2);
   assert.equal(raised.mustEncrypt, true);
   assert.equal(raised.verify, 'must');
-  assert.deepEqual(raised.by, ['destination control', 'test policy']);
+  assert.deepEqual(raised.by, ['destination control', 'DANE']);
   assert.equal(raised.setting, 'preferred', 'the log still names the destination\'s setting');
 
-  const lax: TlsPolicy = { name: 'lax', demand: () => ({ attempt: false, mustEncrypt: false, verify: 'none', identity: 'standard' }) };
+  const lax: TlsPolicy = { name: 'MTA-STS', demand: () => ({ attempt: false, mustEncrypt: false, verify: 'none', identity: 'standard' }) };
   const kept = await requirementForMx('required-verify-hosted', [destinationControl('required-verify-hosted'), lax], mx1);
   assert.deepEqual({ ...kept, by: [] }, { ...requirementFor('required-verify-hosted'), by: [], notes: [] }, 'nothing was weakened');
 
   // A refusal (DANE: a failed lookup) stays, whatever a later policy says.
-  const refusing: TlsPolicy = { name: 'refusing', demand: () => ({ refuse: 'lookup failed' }) };
+  const refusing: TlsPolicy = { name: 'DANE', demand: () => ({ refuse: 'lookup failed' }) };
   const refused = await requirementForMx('preferred', [destinationControl('preferred'), refusing, lax], mx1);
   assert.equal(refused.refuse, 'lookup failed');
 });

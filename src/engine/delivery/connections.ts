@@ -1,17 +1,12 @@
 import type { EventEmitter } from 'node:events';
 
 /**
- * What the cache needs of an opened SMTP connection (attempt.ts's Opened: nodemailer's connection
- * and what was decided when it was opened). Described here, not imported, so this module and the
- * one that opens connections do not depend on each other.
+ * What the cache needs of an open SMTP session (smtpClient.ts's Session): the messages sent on it
+ * and its connection's 'end' event. Described here, not imported, so the cache does not depend on
+ * the SMTP client.
  */
-export interface OpenedConnection {
-  conn: Pick<EventEmitter, 'once' | 'removeListener'>;
-}
-
-/** An open, ready SMTP session to a destination: its TLS decision was made when it was opened. */
-export interface Session<O extends OpenedConnection = OpenedConnection> {
-  opened: O;
+export interface CachedSession {
+  opened: { conn: Pick<EventEmitter, 'once' | 'removeListener'> };
   /** Messages sent on it so far. */
   messages: number;
 }
@@ -23,22 +18,24 @@ export interface Session<O extends OpenedConnection = OpenedConnection> {
  * use, when the peer drops it, or when the configuration changes (`closeAll` on commit: the TLS
  * decision it carries was made under the old settings).
  */
-export class ConnectionCache<O extends OpenedConnection = OpenedConnection> {
-  private readonly idle = new Map<string, Map<Session<O>, () => void>>();
+export class ConnectionCache<S extends CachedSession> {
+  private readonly idle = new Map<string, Map<S, () => void>>();
 
   constructor(
-    private readonly closeSession: (session: Session<O>) => void,
+    private readonly closeSession: (session: S) => void,
+    /** Is a kept session still open (the SMTP client knows). */
+    private readonly usable: (session: S) => boolean,
     private readonly idleMs = 5000,
   ) {}
 
   /** An idle session to `domain` that is still open, taken out of the cache. */
-  take(domain: string): Session<O> | undefined {
+  take(domain: string): S | undefined {
     const sessions = this.idle.get(domain);
     if (!sessions) return undefined;
     for (const [session, release] of sessions) {
       sessions.delete(session);
       release();
-      if (usable(session)) {
+      if (this.usable(session)) {
         if (sessions.size === 0) this.idle.delete(domain);
         return session;
       }
@@ -49,12 +46,12 @@ export class ConnectionCache<O extends OpenedConnection = OpenedConnection> {
   }
 
   /** After a clean transaction: keep the session for the next message, or close it at its limit. */
-  put(domain: string, session: Session<O>, messagesPerConnection: number): void {
-    if (session.messages >= messagesPerConnection || !usable(session)) {
+  put(domain: string, session: S, messagesPerConnection: number): void {
+    if (session.messages >= messagesPerConnection || !this.usable(session)) {
       this.closeSession(session);
       return;
     }
-    const sessions = this.idle.get(domain) ?? new Map<Session<O>, () => void>();
+    const sessions = this.idle.get(domain) ?? new Map<S, () => void>();
     this.idle.set(domain, sessions);
     const conn = session.opened.conn;
     const expire = () => {
@@ -89,9 +86,4 @@ export class ConnectionCache<O extends OpenedConnection = OpenedConnection> {
     }
     this.idle.clear();
   }
-}
-
-function usable(session: Session): boolean {
-  const conn = session.opened.conn as unknown as { _destroyed?: boolean; _closing?: boolean };
-  return !conn._destroyed && !conn._closing;
 }

@@ -1,7 +1,7 @@
 import { destinationFor } from '../../store/destinations.js';
 import type { DnsSecurity } from '../dns/client.js';
-import { type AttemptContext, close, localAddressOf, open, type Opened } from './attempt.js';
-import { preparePolicies, requirementForMx } from './policy/chain.js';
+import type { AttemptContext } from './attempt.js';
+import { probeHosts } from './probeHosts.js';
 import { policiesFor } from './policy/policies.js';
 import { describeObservation } from './tlsverify.js';
 import { resolveRoute, type Route } from './route.js';
@@ -25,7 +25,7 @@ function dnsLines(route: Route, domain: string): string[] {
 export async function daneVerify(ctx: AttemptContext, domain: string): Promise<{ lines: string[]; ok: boolean }> {
   const lines: string[] = [];
   const dest = destinationFor(ctx.config.delivery, domain);
-  const { setting, policies: probePolicies } = policiesFor(ctx, domain, dest.dane === 'none' ? { tls: dest.tls === 'no' ? 'preferred' : dest.tls, dane: 'opportunistic', mtaSts: false } : { mtaSts: false });
+  const { setting, policies: probePolicies } = policiesFor(ctx, domain, dest, dest.dane === 'none' ? { tls: dest.tls === 'no' ? 'preferred' : dest.tls, dane: 'opportunistic', mtaSts: false } : { mtaSts: false });
   let route: Route;
   try {
     route = await resolveRoute(ctx.config, domain, ctx.dns);
@@ -34,32 +34,19 @@ export async function daneVerify(ctx: AttemptContext, domain: string): Promise<{
     return { lines, ok: false };
   }
   lines.push(...dnsLines(route, domain), ...route.problems);
-  preparePolicies(probePolicies, route.targets);
-  for (const target of route.targets) {
-    lines.push(`${WORD[target.dnssec.address]} ${target.host.includes(':') ? 'AAAA' : 'A'} record (${target.host}) found for MX(${target.mxHost}) in ${domain}`);
-    const req = await requirementForMx(setting, probePolicies, { domain, mxHost: target.mxHost, target });
-    if (!req.dane) {
-      lines.push(...req.notes.map((n) => n.text), ...(req.refuse ? [req.refuse] : []), `MX(${target.mxHost}) does not support DANE.`);
-      continue;
-    }
-    lines.push(`Connecting to ${target.host} on port ${target.port}.`);
-    let opened: Opened;
-    try {
-      opened = await open(ctx, target, domain, req, true, probePolicies);
-    } catch (err) {
-      lines.push(`Connection failed: ${(err as Error).message}`);
-      continue;
-    }
-    lines.push(`Connected to ${target.host} from interface ${localAddressOf(opened)}.`, ...req.notes.map((n) => n.text), 'Checking TLS connection.');
-    const obs = opened.observation!;
-    lines.push(...describeObservation(obs));
-    close(ctx.log, opened);
-    if (obs.stage === 'secure' && obs.verification?.ok) {
-      lines.push(`TLS connection succeeded ${domain}.`, `DANE SUCCESS for ${domain}`);
-      return { lines, ok: true };
-    }
-    lines.push(`TLS connection failed for MX(${target.mxHost}).`);
-  }
+  const ok = await probeHosts(ctx, domain, setting, probePolicies, route.targets, {
+    plan(target, req) {
+      const lines = [`${WORD[target.dnssec.address]} ${target.host.includes(':') ? 'AAAA' : 'A'} record (${target.host}) found for MX(${target.mxHost}) in ${domain}`];
+      if (!req.dane) return { lines: [...lines, ...req.notes.map((n) => n.text), ...(req.refuse ? [req.refuse] : []), `MX(${target.mxHost}) does not support DANE.`] };
+      return { lines: [...lines, `Connecting to ${target.host} on port ${target.port}.`], connectWith: req };
+    },
+    judge(target, req, obs) {
+      const lines = [...req.notes.map((n) => n.text), 'Checking TLS connection.', ...describeObservation(obs)];
+      if (obs.stage === 'secure' && obs.verification?.ok) return { done: true, lines: [...lines, `TLS connection succeeded ${domain}.`, `DANE SUCCESS for ${domain}`] };
+      return { done: false, lines: [...lines, `TLS connection failed for MX(${target.mxHost}).`] };
+    },
+  }, lines);
+  if (ok) return { lines, ok: true };
   lines.push(`DANE FAILED for ${domain}`);
   return { lines, ok: false };
 }

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import type { Outcome } from './outcome.js';
 
+/** A recipient given up on, with the outcome the DSN reports (its status code and text). */
 export interface Failed {
   address: string;
-  response: string;
+  outcome: Outcome;
 }
 
 /** A delivery status notification (RFC 3464) telling the sender which recipients failed. */
@@ -10,7 +12,6 @@ export function buildBounce(hostname: string, original: { from: string; received
   const boundary = `mxgate-${randomBytes(8).toString('hex')}`;
   const headerEnd = original.message.indexOf('\r\n\r\n');
   const headers = original.message.subarray(0, headerEnd < 0 ? Math.min(original.message.length, 65536) : headerEnd).toString('utf8');
-  const status = (response: string) => /\b([245]\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1] ?? (response.startsWith('4') ? '4.0.0' : '5.0.0');
   const lines = [
     `From: Mail Delivery System <MAILER-DAEMON@${hostname}>`,
     `To: <${original.from}>`,
@@ -26,7 +27,7 @@ export function buildBounce(hostname: string, original: { from: string; received
     '',
     `Your message could not be delivered to ${failed.length === 1 ? 'this recipient' : 'these recipients'}:`,
     '',
-    ...failed.map((f) => `  <${f.address}>: ${f.response}`),
+    ...failed.map((f) => `  <${f.address}>: ${f.outcome.text}`),
     '',
     `--${boundary}`,
     'Content-Type: message/delivery-status',
@@ -34,7 +35,7 @@ export function buildBounce(hostname: string, original: { from: string; received
     `Reporting-MTA: dns; ${hostname}`,
     `Arrival-Date: ${new Date(original.receivedAt).toUTCString()}`,
     '',
-    ...failed.flatMap((f) => [`Final-Recipient: rfc822; ${f.address}`, 'Action: failed', `Status: ${status(f.response)}`, `Diagnostic-Code: smtp; ${f.response.replace(/\r?\n/g, ' ')}`, '']),
+    ...failed.flatMap((f) => [`Final-Recipient: rfc822; ${f.address}`, 'Action: failed', `Status: ${f.outcome.status}`, `Diagnostic-Code: smtp; ${f.outcome.text.replace(/\r?\n/g, ' ')}`, '']),
     `--${boundary}`,
     'Content-Type: text/rfc822-headers',
     '',

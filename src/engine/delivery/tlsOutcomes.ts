@@ -1,3 +1,4 @@
+import type { PolicyName } from './policy/identity.js';
 import type { Decision, Observation } from './policy/tlsDecision.js';
 
 /**
@@ -18,11 +19,11 @@ export const TLS_OUTCOME_LABELS: Record<TlsOutcome, string> = {
 };
 
 /** The outcome of a session that carried mail: which check, if any, authenticated the peer. */
-export function classifySession(decision: Decision, observation: Observation | null, vouchedBy: string[]): TlsOutcome {
+export function classifySession(decision: Decision, observation: Observation | null, policies: PolicyName[]): TlsOutcome {
   if (decision.action !== 'send-tls') return decision.action === 'send-clear' ? 'clear' : 'failed';
   if (!decision.verified) return 'tls';
-  if (observation?.stage === 'secure' && observation.verification?.ok && observation.verification.by?.startsWith('DANE')) return 'dane';
-  return vouchedBy.includes('MTA-STS') ? 'mta-sts' : 'verified';
+  if (observation?.stage === 'secure' && observation.verification?.ok && observation.verification.by === 'DANE') return 'dane';
+  return policies.includes('MTA-STS') ? 'mta-sts' : 'verified';
 }
 
 const zeros = () => Object.fromEntries(TLS_OUTCOMES.map((o) => [o, 0])) as Record<TlsOutcome, number>;

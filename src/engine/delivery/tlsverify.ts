@@ -1,6 +1,8 @@
-import { DANE_LABELS, TLS_LABELS } from '../../store/destinations.js';
-import { type AttemptContext, close, localAddressOf, open, type Opened } from './attempt.js';
-import { preparePolicies, requirementForMx, strictest } from './policy/chain.js';
+import { DANE_LABELS, destinationFor, TLS_LABELS } from '../../store/destinations.js';
+import type { AttemptContext } from './attempt.js';
+import { strictest } from './policy/chain.js';
+import { probeHosts } from './probeHosts.js';
+import { vouchedBy } from './policy/identity.js';
 import { policiesFor } from './policy/policies.js';
 import { decide, type Observation } from './policy/tlsDecision.js';
 import { resolveRoute } from './route.js';
@@ -22,7 +24,7 @@ export function describeObservation(obs: Observation): string[] {
       const v = obs.verification;
       return [
         `TLS connection established: protocol ${obs.protocol}, cipher ${obs.cipher}.`,
-        v?.ok ? `Certificate verification successful${v.by?.startsWith('DANE') ? ` (${v.by})` : ''}.` : `Certificate verification failed: ${v && !v.ok ? v.reason : 'not checked'}`,
+        v?.ok ? `Certificate verification successful${v.by === 'DANE' ? ` (${vouchedBy(v)})` : ''}.` : `Certificate verification failed: ${v && !v.ok ? v.reason : 'not checked'}`,
       ];
     }
   }
@@ -35,7 +37,7 @@ export function describeObservation(obs: Observation): string[] {
  */
 export async function tlsVerify(ctx: AttemptContext, domain: string): Promise<string[]> {
   const lines: string[] = [];
-  const { setting, dane, mtaSts, source, policies } = policiesFor(ctx, domain);
+  const { setting, dane, mtaSts, source, policies } = policiesFor(ctx, domain, destinationFor(ctx.config.delivery, domain));
   lines.push(`TLS setting for ${domain}: ${TLS_LABELS[setting]}, DANE ${DANE_LABELS[dane]}${mtaSts ? ', MTA-STS Yes' : ''} (${source === 'Default' ? 'the default entry' : `entry ${source}`})`);
   let targets;
   try {
@@ -44,33 +46,27 @@ export async function tlsVerify(ctx: AttemptContext, domain: string): Promise<st
     lines.push(`No route to ${domain}: ${(err as Error).message}`);
     return lines;
   }
-  preparePolicies(policies, targets);
-  for (const target of targets) {
-    const req = await requirementForMx(setting, policies, { domain, mxHost: target.mxHost, target });
-    lines.push(...req.notes.map((n) => `${n.by}: ${n.text}`));
-    if (req.refuse) {
-      lines.push(`${target.host} (MX ${target.mxHost}) would not be used: ${req.refuse}`);
-      continue;
-    }
-    // Always try TLS and check the certificate, so the administrator sees what the peer offers.
-    const probe = strictest(req, { attempt: true, verify: 'try' });
-    lines.push(`Connecting to ${target.host} on port ${target.port}${target.mxHost !== target.host ? ` (MX ${target.mxHost})` : ''}.`);
-    let opened: Opened;
-    try {
-      opened = await open(ctx, target, domain, probe, true, policies);
-    } catch (err) {
-      lines.push(`Connection failed: ${(err as Error).message}`);
-      continue;
-    }
-    lines.push(`Connected to ${target.host} from interface ${localAddressOf(opened)}.`);
-    const obs = opened.observation!;
-    lines.push(...describeObservation(obs));
-    const decision = req.attempt ? decide(req, obs) : { action: 'send-clear' as const };
-    lines.push(`Under "${TLS_LABELS[setting]}"${dane !== 'none' ? ` with DANE ${DANE_LABELS[dane]}` : ''}${mtaSts ? ' with MTA-STS' : ''}: ${VERDICT[decision.action]}.`);
-    lines.push(decision.action === 'defer' ? `TLS verification FAILED for ${domain}.` : `TLS verification completed for ${domain}.`);
-    close(ctx.log, opened);
-    return lines;
-  }
+  const done = await probeHosts(ctx, domain, setting, policies, targets, {
+    plan(target, req) {
+      const lines = req.notes.map((n) => `${n.by}: ${n.text}`);
+      if (req.refuse) return { lines: [...lines, `${target.host} (MX ${target.mxHost}) would not be used: ${req.refuse}`] };
+      lines.push(`Connecting to ${target.host} on port ${target.port}${target.mxHost !== target.host ? ` (MX ${target.mxHost})` : ''}.`);
+      // Always try TLS and check the certificate, so the administrator sees what the peer offers.
+      return { lines, connectWith: strictest(req, { attempt: true, verify: 'try' }) };
+    },
+    judge(_target, req, obs) {
+      const decision = req.attempt ? decide(req, obs) : { action: 'send-clear' as const };
+      return {
+        done: true,
+        lines: [
+          ...describeObservation(obs),
+          `Under "${TLS_LABELS[setting]}"${dane !== 'none' ? ` with DANE ${DANE_LABELS[dane]}` : ''}${mtaSts ? ' with MTA-STS' : ''}: ${VERDICT[decision.action]}.`,
+          decision.action === 'defer' ? `TLS verification FAILED for ${domain}.` : `TLS verification completed for ${domain}.`,
+        ],
+      };
+    },
+  }, lines);
+  if (done) return lines;
   lines.push(`No mail exchanger of ${domain} could be reached.`);
   return lines;
 }

@@ -1,10 +1,7 @@
-/** The parts of smtp-server's connection the deadlines hook into (smtp-server 3.21, pinned). */
-export interface DeadlineConnection {
-  send(code: number, text: string): void;
-  _onCommand(command: Buffer, callback: () => void): void;
-  _parser?: { _dataMode?: boolean };
-  close(): void;
-}
+import type { SessionHooks } from './smtpServerAdapter.js';
+
+/** What the deadlines need of a session (smtpServerAdapter.ts's hooks). */
+export type DeadlineSession = Pick<SessionHooks, 'reply' | 'inData' | 'afterReply' | 'beforeCommand'>;
 
 export interface DeadlineLimits {
   commandTimeout: number;
@@ -19,7 +16,7 @@ export interface DeadlineLimits {
  * and the session ends after `sessionTimeout` seconds whatever happens. A client waiting for us
  * (a handler still working) is never timed out. On expiry: 421 and the connection is closed.
  */
-export function applyDeadlines(conn: DeadlineConnection, limits: DeadlineLimits, expired: (what: string) => void): () => void {
+export function applyDeadlines(conn: DeadlineSession, limits: DeadlineLimits, expired: (what: string) => void): () => void {
   let step: NodeJS.Timeout | undefined;
   let closed = false;
   const expire = (what: string, text: string) => {
@@ -28,7 +25,7 @@ export function applyDeadlines(conn: DeadlineConnection, limits: DeadlineLimits,
     clearTimeout(step);
     clearTimeout(session);
     expired(what);
-    conn.send(421, text);
+    conn.reply(421, text);
   };
   const session = setTimeout(() => expire(`session time limit (${limits.sessionTimeout} s)`, '4.4.2 Session time limit exceeded, closing connection'), limits.sessionTimeout * 1000);
   const arm = (dataMode: boolean) => {
@@ -37,19 +34,15 @@ export function applyDeadlines(conn: DeadlineConnection, limits: DeadlineLimits,
       ? setTimeout(() => expire(`message transfer time limit (${limits.dataTimeout} s)`, '4.4.2 Message transfer time limit exceeded, closing connection'), limits.dataTimeout * 1000)
       : setTimeout(() => expire(`command time limit (${limits.commandTimeout} s)`, '4.4.2 Command time limit exceeded, closing connection'), limits.commandTimeout * 1000);
   };
-  const send = conn.send.bind(conn);
-  conn.send = (code, text) => {
-    send(code, text);
+  conn.afterReply((code) => {
     if (closed || code === 421 || code === 221) return stop();
     // Our reply: the client owes the next command (or, after 354, the message).
     arm(code === 354);
-  };
-  const onCommand = conn._onCommand.bind(conn);
-  conn._onCommand = (command, callback) => {
+  });
+  conn.beforeCommand(() => {
     // A complete line arrived: until we answer, the client is waiting for us.
-    if (!conn._parser?._dataMode) clearTimeout(step);
-    onCommand(command, callback);
-  };
+    if (!conn.inData()) clearTimeout(step);
+  });
   const stop = () => {
     closed = true;
     clearTimeout(step);

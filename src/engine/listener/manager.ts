@@ -1,12 +1,9 @@
 import { availableParallelism } from 'node:os';
 import type { Config } from '../../store/schema.js';
 import { sameName } from '../../store/schema.js';
+import { ApplyError, applyBindings, explainBindError } from '../bindings.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { type ListenerDeps, type ListenerState, listenerKey, SmtpListener, type TlsMaterial } from './smtpListener.js';
-
-export class ApplyError extends Error {
-  override name = 'ApplyError';
-}
 
 export interface ListenerStatus {
   name: string;
@@ -29,23 +26,10 @@ export function workerCount(config: Config): number {
   return config.listenerWorkers === 'auto' ? Math.max(0, availableParallelism() - 2) : config.listenerWorkers;
 }
 
-export function explainBindError(err: NodeJS.ErrnoException, ip: string, port: number): string {
-  switch (err.code) {
-    case 'EADDRINUSE':
-      return `${ip} port ${port} is already in use by another program`;
-    case 'EADDRNOTAVAIL':
-      return `address ${ip} is not configured on this machine`;
-    case 'EACCES':
-      return `permission denied to listen on ${ip} port ${port} (ports below 1024 need privileges)`;
-    default:
-      return `${ip} port ${port}: ${err.message}`;
-  }
-}
-
 /**
- * Makes the running listeners match a configuration. Servers are keyed by address and port: a
- * listener whose address stays is updated in place; new addresses are bound first, and if any
- * bind fails everything new is closed again, so a failed apply leaves the old listeners running.
+ * Makes the running listeners match a configuration (applyBindings). Servers are keyed by address
+ * and port: a listener whose address stays is updated in place; new addresses are bound first, and
+ * if any bind fails everything new is closed again, so a failed apply leaves the old listeners running.
  */
 export class ListenerManager {
   private readonly running = new Map<string, SmtpListener>();
@@ -71,40 +55,30 @@ export class ListenerManager {
       wanted.set(listenerKey(iface.ip, listener.port), { listener, iface, tls: tls.get(listener.name), ciphers: config.tls.inboundCiphers });
     }
 
-    const started: [string, SmtpListener][] = [];
-    const failures: string[] = [];
-    for (const [key, current] of wanted) {
-      if (this.running.has(key)) continue;
-      const server = new SmtpListener(current, this.deps);
-      try {
-        await server.listen();
-        started.push([key, server]);
-      } catch (err) {
-        await server.close();
-        const why = explainBindError(err as NodeJS.ErrnoException, current.iface.ip, current.listener.port);
-        failures.push(`Listener "${current.listener.name}" cannot start: ${why}`);
-        if (!options.bestEffort) {
-          await Promise.all(started.map(([, s]) => s.close()));
-          throw new ApplyError(failures[0]!);
-        }
-      }
-    }
-
-    for (const [key, server] of this.running) {
-      const current = wanted.get(key);
-      if (current) {
-        server.update(current);
-      } else {
-        this.running.delete(key);
-        void server.close();
-        this.deps.log.info(`Listener ${server.name} stopped`);
-      }
-    }
-    for (const [key, server] of started) {
-      this.running.set(key, server);
-      const { iface, listener } = server.current;
-      this.deps.log.info(`Listener ${listener.name} listening on ${iface.ip} port ${listener.port}`);
-    }
+    const failures = await applyBindings(
+      this.running,
+      wanted,
+      {
+        // The key is the address and port: a listener that keeps its key is updated in place.
+        sameAddress: () => true,
+        start: async (current) => {
+          const server = new SmtpListener(current, this.deps);
+          try {
+            await server.listen();
+          } catch (err) {
+            await server.close();
+            throw err;
+          }
+          return server;
+        },
+        stop: (server) => void server.close(),
+        update: (server, current) => server.update(current),
+        failure: (_key, current, err) => `Listener "${current.listener.name}" cannot start: ${explainBindError(err as NodeJS.ErrnoException, current.iface.ip, current.listener.port)}`,
+        stopped: (_key, server) => this.deps.log.info(`Listener ${server.name} stopped`),
+        started: (_key, server) => this.deps.log.info(`Listener ${server.name} listening on ${server.current.iface.ip} port ${server.current.listener.port}`),
+      },
+      options,
+    );
     if (this.workers) {
       this.workers.pushSettings(config);
       this.workers.setListeners(new Map([...this.running].map(([key, server]) => [key, server.current])));

@@ -2,14 +2,13 @@ import { SERVER_SECURE_OPTIONS } from '../tls/serverOptions.js';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { classify, type EffectivePolicy, hatUsesHostnames } from '../../store/hat.js';
 import type { Interface, Listener } from '../../store/schema.js';
 import type { IdKind } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
 import type { HostSlots } from './hostSlots.js';
-import { applyDeadlines, type DeadlineConnection } from './deadlines.js';
-import { greetAtOnce } from './greeting.js';
+import { applyDeadlines } from './deadlines.js';
+import { acceptPaused, closeSessions, createSmtpServer, later, serverName, sessionCount, sessionHooks, setServerOptions, type SmtpServer, type SmtpSession } from './smtpServerAdapter.js';
 import type { Envelope, MessageWriter } from '../queue/spool.js';
 import { recipientAllowed } from './rcptAccess.js';
 
@@ -74,27 +73,6 @@ interface Connection {
   secure: boolean;
 }
 
-/** smtp-server internals used for the RFC 3207 "530 until STARTTLS" gate (pinned version). */
-interface SmtpConnectionInternals extends DeadlineConnection {
-  session: SMTPServerSession;
-  _server: { options: object };
-  secure: boolean;
-  _upgrading?: boolean;
-  _getHandler(command: string): ((command: string, callback: () => void) => void) | undefined;
-  on(event: 'error', listener: (err: Error) => void): void;
-}
-
-/**
- * smtp-server 3.21.6 stops answering when several transactions arrive in one write (RFC 2920
- * pipelining) and the MAIL/RCPT handlers call back synchronously: the third transaction is never
- * read (test/e2e/pipelining.test.ts; reproduced with a bare SMTPServer). Calling back on the next
- * turn of the event loop avoids it and is what any asynchronous handler does anyway.
- */
-const later =
-  (cb: (err?: Error | null) => void) =>
-  (err?: Error | null): void =>
-    void setImmediate(() => cb(err));
-
 /** Listeners are keyed by address and port (a commit that keeps both updates the listener in place). */
 export const listenerKey = (ip: string, port: number): string => `${ip}|${port}`;
 
@@ -111,7 +89,7 @@ const BEFORE_TLS = new Set(['NOOP', 'EHLO', 'STARTTLS', 'QUIT']);
  * without a restart and without touching connections in progress.
  */
 export class SmtpListener {
-  readonly server: SMTPServer;
+  readonly server: SmtpServer;
   private readonly connections = new Map<string, Connection>();
   /** Sessions that closed while their admission was still looking up the client's name. */
   private readonly gone = new Set<string>();
@@ -120,7 +98,7 @@ export class SmtpListener {
     public current: ListenerState,
     private readonly deps: ListenerDeps,
   ) {
-    this.server = new SMTPServer({
+    this.server = createSmtpServer({
       name: current.iface.hostname ?? deps.hostname(),
       banner: 'mxgate',
       size: this.largestMessageSize(),
@@ -145,7 +123,6 @@ export class SmtpListener {
       onData: (stream, session, cb) => this.onData(stream, session, cb),
       onClose: (session) => this.onClose(session),
     });
-    greetAtOnce(this.server);
     if (deps.handOff) this.offerConnections(deps.handOff);
     // A failing client socket or a bad ClientHello must never take the engine down.
     this.server.on('error', (err: Error) => {
@@ -166,9 +143,19 @@ export class SmtpListener {
     return this.connections.size;
   }
 
+  /** The name the listener greets with. */
+  get greetingName(): string {
+    return serverName(this.server);
+  }
+
+  /** Say `code text` to every open session and close it (the end of a grace time). */
+  closeSessions(code: number, text: string): void {
+    closeSessions(this.server, code, text);
+  }
+
   /** Sessions open in this process, admitted or not (smtp-server's own count). */
   get sessionCount(): number {
-    return (this.server.connections as Set<unknown>).size;
+    return sessionCount(this.server);
   }
 
   /**
@@ -184,22 +171,13 @@ export class SmtpListener {
    * nothing the client sends is read here before the socket moves to another process.
    */
   private offerConnections(handOff: (listener: SmtpListener, socket: Socket) => boolean): void {
-    const net = this.server.server;
-    const serveHere = net.listeners('connection')[0] as (socket: Socket) => void;
-    net.removeAllListeners('connection');
-    (net as unknown as { pauseOnConnect: boolean }).pauseOnConnect = true;
-    net.on('connection', (socket: Socket) => {
-      if (!handOff(this, socket)) serveHere(socket);
-    });
+    acceptPaused(this.server, (socket) => handOff(this, socket));
   }
 
   update(next: ListenerState): void {
     const certChanged = next.tls && (next.tls.key !== this.current.tls?.key || next.tls.cert !== this.current.tls?.cert || next.ciphers !== this.current.ciphers);
     this.current = next;
-    const options = this.server.options as unknown as Record<string, unknown>;
-    options.name = next.iface.hostname ?? this.deps.hostname();
-    options.maxClients = next.listener.limits.maxConcurrency;
-    options.size = this.largestMessageSize();
+    setServerOptions(this.server, { name: next.iface.hostname ?? this.deps.hostname(), maxClients: next.listener.limits.maxConcurrency, size: this.largestMessageSize() });
     // New connections get the new certificate; sessions already running keep theirs.
     if (certChanged) {
       this.server.updateSecureContext({ key: next.tls!.key, cert: next.tls!.cert, ciphers: next.ciphers, secureOptions: SERVER_SECURE_OPTIONS, ticketKeys: this.deps.ticketKeys.current, sessionIdContext: SESSION_ID_CONTEXT });
@@ -234,19 +212,14 @@ export class SmtpListener {
     return Math.max(hat.defaults.maxMessageSize, ...hat.policies.map((p) => p.maxMessageSize ?? 0));
   }
 
-  private internals(session: SMTPServerSession): SmtpConnectionInternals | undefined {
-    for (const c of this.server.connections as Set<unknown>) if ((c as SmtpConnectionInternals).session === session) return c as SmtpConnectionInternals;
-    return undefined;
-  }
-
-  private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+  private onConnect(session: SmtpSession, cb: (err?: Error | null) => void): void {
     this.admit(session).then(
       () => cb(),
       (err: Error) => cb(err),
     );
   }
 
-  private async admit(session: SMTPServerSession): Promise<void> {
+  private async admit(session: SmtpSession): Promise<void> {
     let icid: number;
     try {
       icid = await this.deps.ids.take('icid');
@@ -292,38 +265,26 @@ export class SmtpListener {
     const tlsOffered = match.policy.tls !== 'off' && tls !== undefined;
     // TLS off (or no certificate): STARTTLS is neither advertised nor accepted.
     session.disabledCommands = tlsOffered ? ['AUTH'] : ['AUTH', 'STARTTLS'];
-    const conn = this.internals(session);
+    const conn = sessionHooks(this.server, session);
     if (conn) {
       // EHLO's SIZE, smtp-server's check of MAIL ... SIZE= (552 at once, RFC 1870) and the DATA
-      // cut-off use this client's policy, not the largest of all policies: the connection gets a
-      // view of the server whose options say so.
-      const server = conn._server;
-      conn._server = Object.create(server, { options: { value: Object.assign(Object.create(server.options), { size: match.policy.maxMessageSize }) } });
+      // cut-off use this client's policy, not the largest of all policies.
+      conn.limitMessageSize(match.policy.maxMessageSize);
       // smtp-server's 552 for SIZE= has no enhanced status code (its enhanced codes are off): RFC 3463 says 5.3.4.
-      const send = conn.send.bind(conn);
-      conn.send = (code, text) => send(code, code === 552 && typeof text === 'string' && text.startsWith('Error: message exceeds') ? `5.3.4 ${text.slice(7)}` : text);
+      conn.rewriteReplies((code, text) => (code === 552 && text.startsWith('Error: message exceeds') ? `5.3.4 ${text.slice(7)}` : text));
       const limits = slot === 'under-load' ? { ...listener.limits, commandTimeout: Math.min(listener.limits.commandTimeout, underLoadCommandSeconds()) } : listener.limits;
       if (slot === 'under-load') this.deps.log.info(`ICID ${icid} listener ${listener.name} is under load: command time limit ${limits.commandTimeout} s for this session`);
       this.connections.get(session.id)!.stopDeadlines = applyDeadlines(conn, limits, (what) => this.deps.log.info(`ICID ${icid} ${address} exceeded the ${what}; closing with 421`));
-      conn.on('error', (err) => {
+      conn.onTlsFailure((err) => {
         const c = this.connections.get(session.id);
-        if (c && conn._upgrading && !c.secure) this.deps.log.info(`ICID ${c.icid} TLS failed: ${err.message}`);
+        if (c && !c.secure) this.deps.log.info(`ICID ${c.icid} TLS failed: ${err.message}`);
       });
-      if (match.policy.tls === 'required') {
-        // RFC 3207: until the handshake, every command but NOOP, EHLO, STARTTLS and QUIT gets 530.
-        const lookup = conn._getHandler.bind(conn);
-        conn._getHandler = (command) =>
-          conn.secure || BEFORE_TLS.has(command) || !lookup(command)
-            ? lookup(command)
-            : (_line, callback) => {
-                conn.send(530, '5.7.0 Must issue a STARTTLS command first');
-                callback();
-              };
-      }
+      // RFC 3207: until the handshake, every command but NOOP, EHLO, STARTTLS and QUIT gets 530.
+      if (match.policy.tls === 'required') conn.refuseUntilTls(BEFORE_TLS, 530, '5.7.0 Must issue a STARTTLS command first');
     }
   }
 
-  private onSecure(socket: TLSSocket, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+  private onSecure(socket: TLSSocket, session: SmtpSession, cb: (err?: Error | null) => void): void {
     const c = this.connections.get(session.id);
     if (c) {
       c.secure = true;
@@ -332,14 +293,14 @@ export class SmtpListener {
     cb();
   }
 
-  private onMailFrom(from: string, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+  private onMailFrom(from: string, session: SmtpSession, cb: (err?: Error | null) => void): void {
     this.startTransaction(from, session).then(
       () => cb(),
       (err: Error) => cb(err),
     );
   }
 
-  private async startTransaction(from: string, session: SMTPServerSession): Promise<void> {
+  private async startTransaction(from: string, session: SmtpSession): Promise<void> {
     const conn = this.connections.get(session.id)!;
     if (conn.policy.tls === 'required' && !session.secure) throw smtpError(530, '5.7.0 Must issue a STARTTLS command first');
     if (conn.messages >= conn.policy.maxMessagesPerConnection) {
@@ -361,7 +322,7 @@ export class SmtpListener {
     this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} From: <${from}>`);
   }
 
-  private onRcptTo(to: string, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+  private onRcptTo(to: string, session: SmtpSession, cb: (err?: Error | null) => void): void {
     const conn = this.connections.get(session.id)!;
     if (conn.rcpts >= conn.policy.maxRecipientsPerMessage) {
       return cb(smtpError(452, `4.5.3 Too many recipients (limit ${conn.policy.maxRecipientsPerMessage})`));
@@ -374,7 +335,7 @@ export class SmtpListener {
     cb();
   }
 
-  private onData(stream: Readable, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): void {
+  private onData(stream: Readable, session: SmtpSession, cb: (err?: Error | null, message?: string) => void): void {
     const conn = this.connections.get(session.id)!;
     this.receiveMessage(stream, session, conn).then(
       (reply) => cb(null, reply),
@@ -387,7 +348,7 @@ export class SmtpListener {
    * it is queued, and gets its 250, only once it is on disk with its envelope. Too big: 552, the file
    * is removed. A disk error: 452 4.3.1 for a full disk, else 451 4.3.0, never the error text.
    */
-  private async receiveMessage(stream: Readable, session: SMTPServerSession, conn: Connection): Promise<string> {
+  private async receiveMessage(stream: Readable, session: SmtpSession, conn: Connection): Promise<string> {
     const mid = conn.mid!;
     const max = conn.policy.maxMessageSize;
     const header = Buffer.from(this.receivedHeader(session, mid));
@@ -465,7 +426,7 @@ export class SmtpListener {
     return `Ok: Message MID ${mid} accepted`;
   }
 
-  private onClose(session: SMTPServerSession): void {
+  private onClose(session: SmtpSession): void {
     this.deps.sessionEnded?.(this);
     const conn = this.connections.get(session.id);
     conn?.stopDeadlines?.();
@@ -493,9 +454,9 @@ export class SmtpListener {
     conn.mid = undefined;
   }
 
-  private receivedHeader(session: SMTPServerSession, mid: number): string {
+  private receivedHeader(session: SmtpSession, mid: number): string {
     const helo = session.hostNameAppearsAs || 'unknown';
-    const by = this.server.options.name;
+    const by = serverName(this.server);
     const tls = session.secure ? ' with ESMTPS' : ' with ESMTP';
     return `Received: from ${helo} ([${plainAddress(session.remoteAddress)}])\r\n  by ${by}${tls} id MID ${mid};\r\n  ${new Date().toUTCString()}\r\n`;
   }

@@ -159,7 +159,7 @@ export class WorkerPool {
     const here = listener.sessionCount;
     if (here + this.connections(key) >= max) {
       socket.on('error', () => undefined);
-      socket.end(`421 ${String(listener.server.options.name)} Too many connected clients, try again in a moment\r\n`);
+      socket.end(`421 ${listener.greetingName} Too many connected clients, try again in a moment\r\n`);
       return true;
     }
     let best: ListenerWorker | undefined;

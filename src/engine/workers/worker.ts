@@ -144,10 +144,7 @@ function stop(graceMs: number): void {
   if (open === 0) exit();
   setTimeout(() => {
     for (const l of listeners.values()) {
-      for (const c of l.server.connections as Set<{ send(code: number, text: string): void; close(): void }>) {
-        c.send(421, 'Server shutting down');
-        c.close();
-      }
+      l.closeSessions(421, 'Server shutting down');
     }
     setTimeout(exit, 1000).unref();
   }, graceMs).unref();

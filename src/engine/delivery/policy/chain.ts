@@ -3,6 +3,7 @@ import type { DestinationTls } from '../../../store/destinations.js';
 import { verifyPeer } from '../../tls/verifyPeer.js';
 import type { Tlsa } from '../../tls/dane.js';
 import type { Target } from '../route.js';
+import type { Judgement, PolicyName } from './identity.js';
 import { type Decision, type Observation, requirementFor, type TlsRequirement } from './tlsDecision.js';
 
 /** The MX host a connection is about to be made to, for the destination domain. */
@@ -42,7 +43,7 @@ export interface PeerSession {
   cipher: string;
 }
 
-export type Judgement = { ok: true; by: string } | { ok: false; reason: string };
+export type { Judgement } from './identity.js';
 
 /** What became of one host: not used, or a session and the decision taken on it. */
 export type HostResult =
@@ -59,7 +60,7 @@ export type HostResult =
  * demands, no other can undo.
  */
 export interface TlsPolicy {
-  readonly name: string;
+  readonly name: PolicyName;
   prepare?(targets: Target[]): void;
   demand(mx: MxTarget, sofar: MxRequirement): Demand | null | Promise<Demand | null>;
   judge?(mx: MxTarget, req: MxRequirement, peer: PeerSession): Judgement | null | Promise<Judgement | null>;
@@ -67,7 +68,7 @@ export interface TlsPolicy {
 }
 
 /** The requirement for one MX, and the policies that had a say in it. */
-export type MxRequirement = TlsRequirement & { by: string[]; refuse?: string; refusedBy?: string; dane?: DaneRequirement; notes: { by: string; text: string }[] };
+export type MxRequirement = TlsRequirement & { by: PolicyName[]; refuse?: string; refusedBy?: PolicyName; dane?: DaneRequirement; notes: { by: PolicyName; text: string }[] };
 
 const VERIFY_ORDER = ['none', 'try', 'must'] as const;
 

@@ -107,7 +107,7 @@ export function danePolicy(mode: DaneMode, domain: string, lookupTlsa: TlsaLooku
     async judge(_mx, req, peer) {
       if (!req.dane) return null;
       const result = await verifyDane({ chain: peer.chain, records: req.dane.records, names: req.dane.names });
-      return result.ok ? { ok: true, by: `DANE: ${result.how}` } : { ok: false, reason: `DANE: ${result.reason}` };
+      return result.ok ? { ok: true, by: 'DANE', how: result.how } : { ok: false, reason: `DANE: ${result.reason}` };
     },
     settle(mx, _req, result) {
       const state = mx.target && known.get(mx.target);

@@ -1,4 +1,4 @@
-import { destinationFor, type DaneMode, type DestinationTls } from '../../../store/destinations.js';
+import type { DaneMode, DestinationTls, ResolvedDestination } from '../../../store/destinations.js';
 import type { Config } from '../../../store/schema.js';
 import type { DnsClient } from '../../dns/client.js';
 import type { MailLog } from '../../log/mailLog.js';
@@ -30,15 +30,15 @@ export interface DestinationPolicies {
 }
 
 /**
- * The delivery security chain for one destination domain — the same for delivery, tlsverify and
+ * The delivery security chain for one destination domain (`dest`: its settings, resolved once by
+ * the caller) — the same for delivery, tlsverify and
  * daneverify: the destination control (its TLS setting, certificate checks against the CA lists),
  * then DANE, then MTA-STS, as the destination enables them. DANE Mandatory leaves MTA-STS out (the
  * AsyncOS guide's third table: it is not consulted). `override` replaces the destination's settings
  * (alerts and reports: Preferred without DANE or MTA-STS; daneverify: DANE where the destination does
  * not use it).
  */
-export function policiesFor(ctx: PolicyContext, domain: string, override: { tls?: DestinationTls; dane?: DaneMode; mtaSts?: boolean } = {}): DestinationPolicies {
-  const dest = destinationFor(ctx.config.delivery, domain);
+export function policiesFor(ctx: PolicyContext, domain: string, dest: ResolvedDestination, override: { tls?: DestinationTls; dane?: DaneMode; mtaSts?: boolean } = {}): DestinationPolicies {
   const setting = override.tls ?? dest.tls;
   const dane: DaneMode = override.dane ?? dest.dane;
   const mtaSts = (override.mtaSts ?? dest.mtaSts === 'yes') && setting !== 'no' && dane !== 'mandatory' && ctx.mtaSts !== undefined;

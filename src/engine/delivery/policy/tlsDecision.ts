@@ -1,4 +1,5 @@
 import type { DestinationTls } from '../../../store/destinations.js';
+import type { Judgement } from './identity.js';
 
 /**
  * The destination control's TLS decision for one delivery connection, as a pure function of the
@@ -40,7 +41,7 @@ export type Observation =
   | { stage: 'no-starttls' }
   | { stage: 'starttls-refused'; reply: string }
   | { stage: 'handshake-failed'; error: string }
-  | { stage: 'secure'; protocol: string; cipher: string; verification: { ok: true; by?: string } | { ok: false; reason: string } | null };
+  | { stage: 'secure'; protocol: string; cipher: string; verification: Judgement | null };
 
 export type Decision =
   | { action: 'send-clear'; log: string }
@@ -57,7 +58,7 @@ export function decide(req: TlsRequirement, obs: Observation): Decision {
   if (obs.stage === 'secure') {
     const tail = `protocol ${obs.protocol} cipher ${obs.cipher}`;
     if (req.verify === 'none') return { action: 'send-tls', verified: false, log: `TLS success ${tail} verified no (not checked)` };
-    if (obs.verification?.ok) return { action: 'send-tls', verified: true, log: `TLS success ${tail} verified yes${obs.verification.by?.startsWith('DANE') ? ' (DANE)' : ''}` };
+    if (obs.verification?.ok) return { action: 'send-tls', verified: true, log: `TLS success ${tail} verified yes${obs.verification.by === 'DANE' ? ' (DANE)' : ''}` };
     const reason = obs.verification ? obs.verification.reason : 'not checked';
     if (req.verify === 'try') return { action: 'send-tls', verified: false, log: `TLS success ${tail} verified no: ${reason}` };
     return { action: 'defer', requiredTlsFailed: true, log: `TLS failed: certificate verification failed: ${reason}` };

@@ -1,34 +1,28 @@
 import { TlsOutcomeCounter } from './tlsOutcomes.js';
-import { destinationFor } from '../../store/destinations.js';
+import { destinationFor, type ResolvedDestination } from '../../store/destinations.js';
 import { presentedCredentials } from '../../store/keys.js';
 import type { DataPaths } from '../../store/paths.js';
 import type { Config } from '../../store/schema.js';
 import { trustedCas } from '../../store/trust.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
-import { DamagedMessage, enqueueGenerated, type Envelope, recipientStates, type Spool } from '../queue/spool.js';
-import { type AttemptContext, close, deliverToDomain, type Opened, type Outcome } from './attempt.js';
+import { DamagedMessage, type Envelope, recipientStates, type Spool } from '../queue/spool.js';
+import { type AttemptContext, type AttemptResult, deliverToDomain } from './attempt.js';
 import { ConnectionCache } from './connections.js';
 import { RecipientRate } from './recipientRate.js';
 import { DeadDestinations } from './deadDestinations.js';
 import { dnsClientFor } from '../dns/resolvers.js';
-import { buildBounce, type Failed } from './dsn.js';
+import type { Failed } from './dsn.js';
+import { nextState, expired } from './nextState.js';
+import { localReply, type Outcome, STATUS } from './outcome.js';
+import { type ProgressDeps, queueDsn, recordProgress } from './progress.js';
+import { QueueAdmin, type SchedulerHandle } from './queueAdmin.js';
+import { close, type Session, usable } from './smtpClient.js';
 import type { AlertService } from '../alerts/alerts.js';
 import type { MtaStsService } from '../mtasts/service.js';
 import type { TlsReportSink } from '../tlsrpt/results.js';
 
-export interface QueuedRecipient {
-  mid: number;
-  rid: number;
-  from: string;
-  to: string;
-  receivedAt: string;
-  attempts: number;
-  nextAttemptAt: string | null;
-  lastResponse: string | null;
-}
-
-export interface RunnerDeps {
+export interface SchedulerDeps {
   paths: DataPaths;
   spool: Spool;
   log: MailLog;
@@ -44,19 +38,20 @@ export interface RunnerDeps {
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 /**
- * Works the queue: every message whose time has come is offered to its destinations, recipients
- * grouped by domain. Progress is written to the envelope after each attempt, so a restart resumes
+ * The delivery scheduler works the queue: every message whose time has come is offered to its
+ * destinations, recipients grouped by domain, each domain's settings resolved once and handed to
+ * the attempt (attempt.ts → smtpClient.ts). What becomes of each recipient is `nextState` of its
+ * typed outcome. Progress is written to the envelope after each attempt, so a restart resumes
  * where delivery stood; a message leaves the queue only when every recipient is delivered or
- * bounced. Retries back off per the destination's bounce settings; past the maximum time in the
- * queue the sender gets a DSN.
+ * bounced. Mail for destinations that are down is parked. The queue commands are `admin`'s.
  */
-export class DeliveryRunner {
+export class DeliveryScheduler implements SchedulerHandle {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
   /** Sessions kept between messages, valid for the configuration in force (see contextFor). */
-  private readonly connections: ConnectionCache<Opened>;
+  private readonly connections: ConnectionCache<Session>;
   /** The configuration in force and its delivery context, built once per configuration. */
   private inForce: { config: Config; ctx: Promise<AttemptContext> } | undefined;
   private readonly rate = new RecipientRate();
@@ -73,9 +68,14 @@ export class DeliveryRunner {
   private readonly parkedMids = new Set<number>();
   private lastFullScan = 0;
   private active = 0;
+  private readonly progress: ProgressDeps;
+  /** showrecipients, bouncerecipients, deliverynow. */
+  readonly admin: QueueAdmin;
 
-  constructor(private readonly deps: RunnerDeps) {
-    this.connections = new ConnectionCache<Opened>((session) => close(deps.log, session.opened));
+  constructor(private readonly deps: SchedulerDeps) {
+    this.connections = new ConnectionCache<Session>((session) => close(deps.log, session.opened), usable);
+    this.progress = { spool: deps.spool, log: deps.log, ids: deps.ids, hostname: () => deps.config().hostname };
+    this.admin = new QueueAdmin(this.progress, this);
   }
 
   start(intervalMs = 1000): void {
@@ -115,69 +115,26 @@ export class DeliveryRunner {
     return { active: this.active, idleConnections: this.connections.size, down };
   }
 
-  /** deliverynow: retry everything (or one domain) at once. */
-  async deliverNow(domain?: string): Promise<number> {
-    this.dead.clear(domain?.toLowerCase());
+  /** Forget the waits of `domain` (or of every destination): its mail is tried on the next pass. */
+  forgetWaits(domain?: string): void {
+    this.dead.clear(domain);
     this.unpark();
-    let n = 0;
-    for (const env of await this.deps.spool.list()) {
-      if (domain && !env.to.some((a) => domainOf(a) === domain.toLowerCase())) continue;
-      if (env.nextAttemptAt) {
-        delete env.nextAttemptAt;
-        await this.deps.spool.update(env);
-      }
-      n += 1;
-    }
-    this.kick();
-    return n;
   }
 
-  /** Queue contents for showrecipients. */
-  async recipients(): Promise<QueuedRecipient[]> {
-    const out: QueuedRecipient[] = [];
-    for (const env of await this.deps.spool.list()) {
-      const states = recipientStates(env);
-      env.to.forEach((address, rid) => {
-        const state = states[rid]!;
-        if (state.status !== 'pending') return;
-        out.push({ mid: env.mid, rid, from: env.from, to: address, receivedAt: env.receivedAt, attempts: state.attempts, nextAttemptAt: env.nextAttemptAt ?? null, lastResponse: state.lastResponse ?? null });
-      });
-    }
-    return out;
-  }
-
-  /** bouncerecipients: give up on matching pending recipients now; the senders get DSNs. */
-  async bounceRecipients(match: { domain?: string; sender?: string; mid?: number }): Promise<number> {
-    // Wait for a delivery pass in progress, so no envelope is written by two hands.
+  /** Run `work` between delivery passes, so no envelope is written by two hands. */
+  async exclusive<T>(work: () => Promise<T>): Promise<T> {
     while (this.running) await this.running;
-    let count = 0;
-    const work = (async () => {
-      for (const env of await this.deps.spool.list()) {
-        if (match.mid !== undefined && env.mid !== match.mid) continue;
-        if (match.sender !== undefined && env.from.toLowerCase() !== match.sender.toLowerCase()) continue;
-        const states = recipientStates(env);
-        const failed: Failed[] = [];
-        env.to.forEach((address, rid) => {
-          if (states[rid]!.status !== 'pending' || (match.domain !== undefined && domainOf(address) !== match.domain.toLowerCase())) return;
-          states[rid]!.status = 'bounced';
-          failed.push({ address, response: `5.3.0 bounced by the administrator${states[rid]!.lastResponse ? `; last error: ${states[rid]!.lastResponse}` : ''}` });
-          this.deps.log.info(`Bounced: MID ${env.mid} RID [${rid}] - bounced by the administrator`);
-        });
-        if (!failed.length) continue;
-        count += failed.length;
-        env.recipients = states;
-        if (env.from) await this.bounce(env, await this.deps.spool.read(env.mid).catch(() => Buffer.alloc(0)), failed);
-        await this.record(env);
-      }
-    })();
-    this.running = work;
+    const done = work();
+    const held = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.running = held;
     try {
-      await work;
+      return await done;
     } finally {
-      this.running = undefined;
+      if (this.running === held) this.running = undefined;
     }
-    this.kick();
-    return count;
   }
 
   /**
@@ -300,69 +257,36 @@ export class DeliveryRunner {
     let retryAfter = Infinity;
     let touched = false;
     for (const [domain, all] of byDomain) {
+      // The destination's settings, resolved once for this domain and handed down.
       const dest = destinationFor(config.delivery, domain);
-      const expired = Date.now() - Date.parse(env.receivedAt) > dest.bounce.maxQueueSeconds * 1000;
-      // Alerts bypass destination controls (and the dead-destination wait): they must get out.
-      const admission = env.alert ? 'go' : this.dead.admit(domain);
-      if (admission === 'wait' && !expired) continue;
+      const tried = await this.tryDomain(env, ctx, dest, domain, all, message);
+      if (!tried) continue;
       touched = true;
-      const granted = env.alert ? all.length : this.rate.take(domain, dest.recipientLimit, all.length);
-      const recipients = all.slice(0, granted);
-      const held = new Set(all.slice(granted).map((r) => r.rid));
-      let result: Awaited<ReturnType<typeof deliverToDomain>>;
-      try {
-        result =
-          admission === 'wait'
-            ? { outcomes: new Map(recipients.map((r) => [r.rid, { status: 'deferred', response: `4.4.1 ${domain} is down` } as Outcome])) }
-            : recipients.length
-              ? await deliverToDomain(ctx, env.mid, env.from, recipients, domain, message, env.alert ? 'preferred' : undefined)
-              : { outcomes: new Map<number, Outcome>() };
-      } finally {
-        if (admission === 'probe') this.dead.release(domain);
-      }
-      if (admission !== 'wait' && recipients.length) this.health(domain, result.unreachable, dest.bounce, admission === 'probe');
-      if (result.daneFailure && config.delivery.alertOnDaneFailure && !env.alert) {
-        await this.deps.alerts.raise({
-          cls: 'system',
-          severity: 'warning',
-          summary: `DANE verification failed for every MX host of ${domain}`,
-          details: `Delivery of MID ${env.mid} to ${domain} needs DANE, and no mail exchanger passed it:\r\n${result.daneFailure}\r\nThe message stays in the queue and is retried (bounced when it expires).`,
-          key: `dane:${domain}`,
-        });
-      }
-      if (result.requiredTlsFailure && config.delivery.alertOnRequiredTlsFailure && !env.alert) {
-        await this.deps.alerts.raise({
-          cls: 'system',
-          severity: 'warning',
-          summary: `A required TLS connection to ${domain} failed`,
-          details: `Delivery of MID ${env.mid} to ${domain} needs TLS, and it could not be used:\r\n${result.requiredTlsFailure}\r\nThe message stays in the queue and is retried.`,
-          key: `tls-required:${domain}`,
-        });
-      }
-      if (admission !== 'wait' && recipients.length) {
-        const delivered = recipients.some((r) => result.outcomes.get(r.rid)?.status === 'delivered');
-        this.tlsOutcomes.record(delivered ? (result.tls ?? 'clear') : 'failed');
-      }
-      const limit = dest.recipientLimit;
-      for (const rid of held) result.outcomes.set(rid, { status: 'deferred', response: `4.4.5 recipient limit for ${domain} reached (${limit!.recipients} per ${limit!.minutes} min)` });
       for (const { rid, address } of all) {
-        const outcome = result.outcomes.get(rid)!;
+        const outcome = tried.outcomes.get(rid)!;
         const state = states[rid]!;
-        const wasHeld = held.has(rid);
+        const wasHeld = tried.held.has(rid);
         if (!wasHeld) state.attempts += 1;
-        state.lastResponse = outcome.response;
-        const expired = Date.now() - Date.parse(env.receivedAt) > dest.bounce.maxQueueSeconds * 1000;
-        if (outcome.status === 'delivered') {
-          state.status = 'delivered';
-        } else if (outcome.status === 'bounced' || expired) {
-          state.status = 'bounced';
-          const why = outcome.status === 'bounced' ? outcome.response : `message expired after ${dest.bounce.maxQueueSeconds} s in the queue; last error: ${outcome.response}`;
-          bounced.push({ address, response: why });
-          this.deps.log.info(`Bounced: MID ${env.mid} RID [${rid}] - ${why}`);
-        } else {
-          const wait = wasHeld ? this.rate.waitSeconds(domain, limit!) : Math.min(dest.bounce.retryInitialSeconds * 2 ** (state.attempts - 1), dest.bounce.retryMaxSeconds);
-          retryAfter = Math.min(retryAfter, wait);
-          this.deps.log.info(`Delayed: MID ${env.mid} RID [${rid}] - ${outcome.response}; retry in ${wait} s`);
+        state.lastResponse = outcome.text;
+        const next = nextState(outcome, {
+          attempts: state.attempts,
+          ageMs: Date.now() - Date.parse(env.receivedAt),
+          bounce: dest.bounce,
+          ...(wasHeld ? { waitSeconds: this.rate.waitSeconds(domain, dest.recipientLimit!) } : {}),
+        });
+        switch (next.state) {
+          case 'delivered':
+            state.status = 'delivered';
+            break;
+          case 'bounce':
+          case 'expire':
+            state.status = 'bounced';
+            bounced.push({ address, outcome: next.outcome });
+            this.deps.log.info(`Bounced: MID ${env.mid} RID [${rid}] - ${next.outcome.text}`);
+            break;
+          case 'retry':
+            retryAfter = Math.min(retryAfter, next.waitSeconds);
+            this.deps.log.info(`Delayed: MID ${env.mid} RID [${rid}] - ${outcome.text}; retry in ${next.waitSeconds} s`);
         }
       }
     }
@@ -370,9 +294,76 @@ export class DeliveryRunner {
     if (!touched) return;
     env.recipients = states;
     env.attempts += 1;
-    if (bounced.length && env.from) await this.bounce(env, message, bounced);
+    if (bounced.length && env.from) {
+      await queueDsn(this.progress, env, message, bounced);
+      this.again = true;
+    }
     env.nextAttemptAt = new Date(Date.now() + (Number.isFinite(retryAfter) ? retryAfter : 60) * 1000).toISOString();
-    await this.record(env);
+    await recordProgress(this.progress, env);
+  }
+
+  /**
+   * One message's recipients at one domain: admitted by the dead-destination wait and the
+   * recipient limit, then the attempt. Undefined when the domain is down and the message may
+   * still wait; else every recipient's outcome (`held`: kept back by the recipient limit).
+   */
+  private async tryDomain(
+    env: Envelope,
+    ctx: AttemptContext,
+    dest: ResolvedDestination,
+    domain: string,
+    all: { rid: number; address: string }[],
+    message: Buffer,
+  ): Promise<{ outcomes: Map<number, Outcome>; held: Set<number> } | undefined> {
+    const old = expired(Date.now() - Date.parse(env.receivedAt), dest.bounce);
+    // Alerts bypass destination controls (and the dead-destination wait): they must get out.
+    const admission = env.alert ? 'go' : this.dead.admit(domain);
+    if (admission === 'wait' && !old) return undefined;
+    const granted = env.alert ? all.length : this.rate.take(domain, dest.recipientLimit, all.length);
+    const recipients = all.slice(0, granted);
+    const held = new Set(all.slice(granted).map((r) => r.rid));
+    let result: AttemptResult;
+    try {
+      result =
+        admission === 'wait'
+          ? { outcomes: new Map(recipients.map((r) => [r.rid, localReply('temporary', STATUS.noAnswer, `${domain} is down`)])) }
+          : recipients.length
+            ? await deliverToDomain(ctx, dest, env.mid, env.from, recipients, domain, message, env.alert ? 'preferred' : undefined)
+            : { outcomes: new Map<number, Outcome>() };
+    } finally {
+      if (admission === 'probe') this.dead.release(domain);
+    }
+    if (admission !== 'wait' && recipients.length) {
+      this.health(domain, result.unreachable, dest.bounce, admission === 'probe');
+      const delivered = recipients.some((r) => result.outcomes.get(r.rid)?.kind === 'delivered');
+      this.tlsOutcomes.record(delivered ? (result.tls ?? 'clear') : 'failed');
+    }
+    if (!env.alert) await this.alertOn(ctx.config, env.mid, domain, result);
+    const limit = dest.recipientLimit;
+    for (const rid of held) result.outcomes.set(rid, localReply('temporary', STATUS.congested, `recipient limit for ${domain} reached (${limit!.recipients} per ${limit!.minutes} min)`));
+    return { outcomes: result.outcomes, held };
+  }
+
+  /** The alerts an attempt calls for (alertconfig / destconfig setup): DANE failed, required TLS failed. */
+  private async alertOn(config: Config, mid: number, domain: string, result: AttemptResult): Promise<void> {
+    if (result.daneFailure && config.delivery.alertOnDaneFailure) {
+      await this.deps.alerts.raise({
+        cls: 'system',
+        severity: 'warning',
+        summary: `DANE verification failed for every MX host of ${domain}`,
+        details: `Delivery of MID ${mid} to ${domain} needs DANE, and no mail exchanger passed it:\r\n${result.daneFailure}\r\nThe message stays in the queue and is retried (bounced when it expires).`,
+        key: `dane:${domain}`,
+      });
+    }
+    if (result.requiredTlsFailure && config.delivery.alertOnRequiredTlsFailure) {
+      await this.deps.alerts.raise({
+        cls: 'system',
+        severity: 'warning',
+        summary: `A required TLS connection to ${domain} failed`,
+        details: `Delivery of MID ${mid} to ${domain} needs TLS, and it could not be used:\r\n${result.requiredTlsFailure}\r\nThe message stays in the queue and is retried.`,
+        key: `tls-required:${domain}`,
+      });
+    }
   }
 
   private unpark(): void {
@@ -391,24 +382,5 @@ export class DeliveryRunner {
     }
     const marked = this.dead.unreachable(domain, unreachable, { initialSeconds: backoff.retryInitialSeconds, maxSeconds: backoff.retryMaxSeconds }, probe);
     if (marked) this.deps.log.info(`Destination ${domain} ${marked.first ? 'is down' : 'is still down'} (${unreachable}); its messages wait ${marked.seconds} s, then one of them probes it`);
-  }
-
-  /** Write delivery progress: a message with no recipient pending leaves the queue, else its envelope is rewritten. */
-  private async record(env: Envelope): Promise<void> {
-    if (recipientStates(env).every((s) => s.status !== 'pending')) {
-      await this.deps.spool.remove(env.mid);
-      this.deps.log.info(`Message finished MID ${env.mid} done`);
-    } else {
-      await this.deps.spool.update(env);
-    }
-  }
-
-  /** A DSN to the sender goes through the queue like any message (never for a null sender). */
-  private async bounce(env: Envelope, message: Buffer, failed: Failed[]): Promise<void> {
-    const hostname = this.deps.config().hostname;
-    const data = buildBounce(hostname, { from: env.from, receivedAt: env.receivedAt, message }, failed);
-    const mid = await enqueueGenerated(this.deps.spool, this.deps.ids, { listener: 'bounce', hostname, from: '', to: [env.from] }, data);
-    this.deps.log.info(`MID ${mid} DSN for MID ${env.mid} to <${env.from}> queued`);
-    this.again = true;
   }
 }

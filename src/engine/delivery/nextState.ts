@@ -1,0 +1,48 @@
+import type { ResolvedDestination } from '../../store/destinations.js';
+import type { Outcome } from './outcome.js';
+
+export type BounceSettings = ResolvedDestination['bounce'];
+
+/** What becomes of a recipient after an attempt. `outcome` of bounce and expire is what the DSN says. */
+export type NextState =
+  | { state: 'delivered' }
+  | { state: 'retry'; waitSeconds: number }
+  | { state: 'bounce'; outcome: Outcome }
+  | { state: 'expire'; outcome: Outcome };
+
+export interface RecipientProgress {
+  /** Attempts made for this recipient, this one included. */
+  attempts: number;
+  /** Time the message has spent in the queue. */
+  ageMs: number;
+  bounce: BounceSettings;
+  /** A wait decided by whoever held the recipient back (a recipient limit), instead of the back-off. */
+  waitSeconds?: number;
+}
+
+/** Exponential back-off from the destination's initial interval, capped at its maximum. */
+export function backoffSeconds(attempts: number, bounce: Pick<BounceSettings, 'retryInitialSeconds' | 'retryMaxSeconds'>): number {
+  return Math.min(bounce.retryInitialSeconds * 2 ** Math.max(attempts - 1, 0), bounce.retryMaxSeconds);
+}
+
+export function expired(ageMs: number, bounce: Pick<BounceSettings, 'maxQueueSeconds'>): boolean {
+  return ageMs > bounce.maxQueueSeconds * 1000;
+}
+
+/**
+ * The retry / bounce / expiry decision for one recipient, from its outcome alone: delivered is
+ * done; a permanent failure bounces; a temporary one is retried after the back-off, unless the
+ * message has been in the queue longer than the destination allows — then it expires, and the DSN
+ * keeps the last failure's status code (as Postfix does).
+ */
+export function nextState(outcome: Outcome, progress: RecipientProgress): NextState {
+  if (outcome.kind === 'delivered') return { state: 'delivered' };
+  if (outcome.kind === 'permanent') return { state: 'bounce', outcome };
+  if (expired(progress.ageMs, progress.bounce)) {
+    return {
+      state: 'expire',
+      outcome: { kind: 'permanent', status: outcome.status, text: `message expired after ${progress.bounce.maxQueueSeconds} s in the queue; last error: ${outcome.text}` },
+    };
+  }
+  return { state: 'retry', waitSeconds: progress.waitSeconds ?? backoffSeconds(progress.attempts, progress.bounce) };
+}

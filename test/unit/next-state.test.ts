@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { backoffSeconds, nextState, type NextState } from '../../src/engine/delivery/nextState.js';
+import { fromReply, local, localReply, type Outcome, STATUS } from '../../src/engine/delivery/outcome.js';
+
+const bounce = { retryInitialSeconds: 60, retryMaxSeconds: 3600, maxQueueSeconds: 3600 };
+const young = 10_000;
+const old = 3_600_001;
+
+const delivered = fromReply(250, '250 2.0.0 Ok: queued as 1234');
+const rejected = fromReply(550, '550 5.1.1 <nobody@example.com>: Recipient address rejected');
+const greylisted = fromReply(451, '451 4.7.1 Greylisted, try again');
+const bareTemporary = fromReply(421, '421 Service not available');
+const noAnswer = local('temporary', STATUS.noAnswer, '127.0.0.1:25: connect ECONNREFUSED 127.0.0.1:25');
+const tlsFailed = local('temporary', STATUS.tlsFailed, 'TLS failed: the server certificate is not trusted');
+const badDomain = local('permanent', STATUS.badDestination, 'no.example: the domain does not exist');
+const limited = localReply('temporary', STATUS.congested, 'recipient limit for example.com reached (10 per 60 min)');
+
+const expiredOutcome = (last: Outcome): NextState => ({
+  state: 'expire',
+  outcome: { kind: 'permanent', status: last.status, text: `message expired after 3600 s in the queue; last error: ${last.text}` },
+});
+
+test('next state of a recipient, for every outcome kind, young and expired', () => {
+  const rows: [string, Outcome, { attempts: number; ageMs: number; waitSeconds?: number }, NextState][] = [
+    ['delivered', delivered, { attempts: 1, ageMs: young }, { state: 'delivered' }],
+    ['delivered after expiry still counts', delivered, { attempts: 9, ageMs: old }, { state: 'delivered' }],
+    ['5xx reply bounces at once', rejected, { attempts: 1, ageMs: young }, { state: 'bounce', outcome: rejected }],
+    ['5xx reply of an old message is a bounce, not an expiry', rejected, { attempts: 4, ageMs: old }, { state: 'bounce', outcome: rejected }],
+    ['permanent local failure bounces', badDomain, { attempts: 1, ageMs: young }, { state: 'bounce', outcome: badDomain }],
+    ['4xx reply: first retry after the initial interval', greylisted, { attempts: 1, ageMs: young }, { state: 'retry', waitSeconds: 60 }],
+    ['4xx reply: the interval doubles', greylisted, { attempts: 3, ageMs: young }, { state: 'retry', waitSeconds: 240 }],
+    ['4xx reply: capped at the maximum interval', bareTemporary, { attempts: 12, ageMs: young }, { state: 'retry', waitSeconds: 3600 }],
+    ['no answer is retried', noAnswer, { attempts: 2, ageMs: young }, { state: 'retry', waitSeconds: 120 }],
+    ['TLS failure is retried', tlsFailed, { attempts: 1, ageMs: young }, { state: 'retry', waitSeconds: 60 }],
+    ['held back: the limit decides the wait', limited, { attempts: 0, ageMs: young, waitSeconds: 17 }, { state: 'retry', waitSeconds: 17 }],
+    ['4xx reply past the maximum time in queue expires', greylisted, { attempts: 5, ageMs: old }, expiredOutcome(greylisted)],
+    ['no answer past the maximum time expires with 4.4.1', noAnswer, { attempts: 5, ageMs: old }, expiredOutcome(noAnswer)],
+    ['held back past the maximum time expires too', limited, { attempts: 0, ageMs: old, waitSeconds: 17 }, expiredOutcome(limited)],
+  ];
+  for (const [name, outcome, progress, expected] of rows) {
+    assert.deepEqual(nextState(outcome, { ...progress, bounce }), expected, name);
+  }
+});
+
+test('an expired recipient keeps the status code of its last failure', () => {
+  const next = nextState(noAnswer, { attempts: 5, ageMs: old, bounce });
+  assert.equal(next.state, 'expire');
+  assert.equal(next.state === 'expire' && next.outcome.status, '4.4.1');
+});
+
+test('back-off: the first attempt waits the initial interval, never below it', () => {
+  assert.deepEqual([0, 1, 2, 3, 7, 30].map((n) => backoffSeconds(n, bounce)), [60, 60, 120, 240, 3600, 3600]);
+});
+
+test('a server reply is read once: its code gives the kind, its first word the enhanced status', () => {
+  assert.deepEqual(fromReply(550, '550 5.1.1 User unknown'), { kind: 'permanent', code: 550, status: '5.1.1', text: '550 5.1.1 User unknown' });
+  assert.deepEqual(fromReply(452, '452-4.2.2 Mailbox full'), { kind: 'temporary', code: 452, status: '4.2.2', text: '452-4.2.2 Mailbox full' });
+  assert.equal(fromReply(550, '550 Go away').status, '5.0.0', 'no enhanced code: the class alone');
+  assert.equal(fromReply(421, '421 Try later').status, '4.0.0');
+  assert.equal(fromReply(250, '250 Ok').status, '2.0.0');
+  assert.equal(fromReply(550, '550 4.7.1 mixed up').status, '5.0.0', 'an enhanced code of another class is not believed');
+  assert.equal(fromReply(550, '550 see 5.1.1 later').status, '5.0.0', 'only the first word counts');
+  assert.deepEqual(localReply('temporary', STATUS.congested, 'busy'), { kind: 'temporary', status: '4.4.5', text: '4.4.5 busy' });
+});
