@@ -12,7 +12,6 @@ import { callerFor, ControlError } from '../control/dispatch.js';
 import type { VersionRecord } from '../store/versions.js';
 import type { DataPaths } from '../store/paths.js';
 import type { Config } from '../store/schema.js';
-import type { Role } from '../store/accountSchema.js';
 import { hasRole } from '../store/users.js';
 import { UserError } from '../userError.js';
 import { formatChanges } from '../store/diff.js';

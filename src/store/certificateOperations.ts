@@ -4,7 +4,7 @@ import { isFqdn, ISO_COUNTRY } from '../pki/names.js';
 import { certificatesIn } from '../pki/pem.js';
 import { exportPkcs12, importPkcs12 } from '../pki/pkcs12.js';
 
-import { certificateUsers, findCertificate, putCertificate, setCustomCas, updateCertificate } from './certificates.js';
+import { findCertificate, putCertificate, setCustomCas, updateCertificate } from './certificates.js';
 import { readKey, storeKey } from './keys.js';
 import type { CertificateProfile, Config } from './schema.js';
 import { storeBundle } from './caBundles.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import ssh2 from 'ssh2';
-import { BIN, cleanup, freePort, mxgate, runProgram, shellOk, TEST_ENV, tempHome, until } from '../helpers.js';
+import { BIN, cleanup, freePort, runProgram, shellOk, TEST_ENV, tempHome, until } from '../helpers.js';
 import { GuiClient } from '../gui-client.js';
 
 /**

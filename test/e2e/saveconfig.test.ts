@@ -5,9 +5,8 @@ import { after, before, test } from 'node:test';
 import { applianceWithListener, cleanup, freePort, mxgate, tempHome } from '../helpers.js';
 
 let home: string;
-let port: number;
 before(async () => {
-  ({ home, port } = await applianceWithListener());
+  ({ home } = await applianceWithListener());
 });
 after(() => cleanup(home));
 

@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
-import { promisify } from 'node:util';
 import { keyMatches, parsePrivateKey } from '../../src/pki/certificate.js';
 import { createSelfSigned, type Generated } from '../../src/pki/generate.js';
 import { exportPkcs12, importPkcs12 } from '../../src/pki/pkcs12.js';

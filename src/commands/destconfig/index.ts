@@ -1,7 +1,6 @@
 import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { checkDomain, optionalCount } from '../../store/answers.js';
-import { InvalidAnswer } from '../../shell/io.js';
 import { formatTable } from '../../shell/table.js';
 import type { Session } from '../../shell/session.js';
 import {
@@ -10,10 +9,8 @@ import {
   type DaneMode,
   DEST_TLS,
   type Destination,
-  MTA_STS_MODES,
   type MtaStsMode,
   type DestinationDefaults,
-  destinationDomain,
   destinationForPattern,
   type DestinationTls,
   TLS_LABELS,
