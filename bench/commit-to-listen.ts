@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { request } from '../src/control/client.js';
-import { addListener } from '../src/store/listeners.js';
+import { addListener } from '../src/store/listeners/listeners.js';
 import { cleanup, freePort, mxgate, tempHome } from '../test/helpers.js';
 
 const ROUNDS = 10;

@@ -1,5 +1,5 @@
 import type { Config } from '../store/schema.js';
-import { findUser, hasRole, type Role } from '../store/users.js';
+import { findUser, hasRole, type Role } from '../store/accounts/users.js';
 import { ControlError } from '../control/dispatch.js';
 import type { Op, Principal } from '../control/protocol.js';
 

@@ -1,5 +1,5 @@
 import { createSelfSigned } from '../pki/generate.js';
-import { storeKey } from '../store/keys.js';
+import { storeKey } from '../store/certificates/keys.js';
 import type { DataPaths } from '../store/paths.js';
 import { type CertificateProfile, type Config, defaultConfig } from '../store/schema.js';
 

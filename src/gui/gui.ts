@@ -12,7 +12,7 @@ import { callerFor, ControlError } from '../control/dispatch.js';
 import type { VersionRecord } from '../store/versions.js';
 import type { DataPaths } from '../store/paths.js';
 import type { Config } from '../store/schema.js';
-import { hasRole } from '../store/users.js';
+import { hasRole } from '../store/accounts/users.js';
 import { UserError } from '../userError.js';
 import { formatChanges } from '../store/diff.js';
 import { type GuiSession, type GuiSessions, pendingChanges, sameToken } from './guiSessions.js';

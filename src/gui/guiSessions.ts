@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Role, User } from '../store/accountSchema.js';
-import { accountStamp } from '../store/users.js';
+import type { Role, User } from '../store/accounts/schema.js';
+import { accountStamp } from '../store/accounts/users.js';
 import type { Principal } from '../control/protocol.js';
 import type { Config } from '../store/schema.js';
 import { diffConfig } from '../store/diff.js';

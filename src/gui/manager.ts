@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../store/schema.js';
 import type { Principal } from '../control/protocol.js';
 import type { FrontEnd } from '../engine/frontEnds.js';
-import { presentedCredentials } from '../store/keys.js';
+import { presentedCredentials } from '../store/certificates/keys.js';
 import type { HttpsStatus } from '../control/protocol.js';
 import { ApplyError, applyBindings, explainBindError } from '../engine/bindings.js';
 import { buildGui, type GuiDeps, type PageModule } from './gui.js';

@@ -1,4 +1,4 @@
-import { hasRole, type Role } from '../store/users.js';
+import { hasRole, type Role } from '../store/accounts/users.js';
 import { CommandError } from './errors.js';
 import type { Session } from './session.js';
 

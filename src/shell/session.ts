@@ -7,7 +7,7 @@ import { diffConfig } from '../store/diff.js';
 import type { DataPaths } from '../store/paths.js';
 import type { Config } from '../store/schema.js';
 import type { VersionMeta } from '../store/versions.js';
-import type { Role } from '../store/users.js';
+import type { Role } from '../store/accounts/users.js';
 import { CommandError } from './errors.js';
 import type { Io } from './io.js';
 

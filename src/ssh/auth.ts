@@ -1,7 +1,7 @@
 import type { AuthContext } from 'ssh2';
 import { fingerprintOf, verifierOf } from '../pki/sshKeys.js';
 import type { Config } from '../store/schema.js';
-import { checkPassword, findUser, type User } from '../store/users.js';
+import { checkPassword, findUser, type User } from '../store/accounts/users.js';
 import type { AuditLog } from '../access/audit.js';
 import type { LoginAttempt, LoginGuard } from '../access/loginGuard.js';
 

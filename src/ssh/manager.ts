@@ -2,7 +2,7 @@ import net from 'node:net';
 import ssh2, { type Connection, type Server, type ServerChannel, type Session as SshSession } from 'ssh2';
 import type { Config } from '../store/schema.js';
 import type { DataPaths } from '../store/paths.js';
-import { accountStamp, type Role } from '../store/users.js';
+import { accountStamp, type Role } from '../store/accounts/users.js';
 import type { Caller, Principal } from '../control/protocol.js';
 import { ConnectionGate } from '../access/connectionGate.js';
 import type { FrontEnd } from '../engine/frontEnds.js';

@@ -2,13 +2,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 import os from 'node:os';
 import { z } from 'zod';
-import { defaultHat, HatSchema, hatProblems } from './hat.js';
-import { AlertsSchema } from './alerts.js';
-import { type DeliverySettings, DestinationDefaultsSchema, DestinationSchema, destinationDomain, securityWithoutTls } from './destinations.js';
+import { defaultHat, HatSchema, hatProblems } from './listeners/hat.js';
+import { AlertsSchema } from './alerts/alerts.js';
+import { type DeliverySettings, DestinationDefaultsSchema, DestinationSchema, destinationDomain, securityWithoutTls } from './destinations/destinations.js';
 import { UserError } from '../userError.js';
 import { hasControlCharacters } from './text.js';
 import { domainProblem, emailProblem, isHostname } from './grammar.js';
-import { UserSchema } from './accountSchema.js';
+import { UserSchema } from './accounts/schema.js';
 
 /**
  * The appliance configuration: one typed document, validated on every load, every edit and every

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { applianceWithListener, cleanup, mxgate, shellOk } from '../helpers.js';
-import { verifyPassword } from '../../src/store/users.js';
+import { verifyPassword } from '../../src/store/accounts/users.js';
 
 /** userconfig and passwd: accounts with scrypt hashes; the password never appears anywhere. */
 let home: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addInterface, deleteInterface, editInterface } from '../../src/store/interfaces.js';
-import { addListener, deleteListener, describeListener, editListener, parsePort } from '../../src/store/listeners.js';
+import { addInterface, deleteInterface, editInterface } from '../../src/store/network/interfaces.js';
+import { addListener, deleteListener, describeListener, editListener, parsePort } from '../../src/store/listeners/listeners.js';
 import { ConfigError, defaultConfig, validateConfig } from '../../src/store/schema.js';
 
 const withListener = () =>

@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import { decide, type Observation, requirementFor } from '../../src/engine/delivery/policy/tlsDecision.js';
 import { nameMatches } from '../../src/engine/tls/names.js';
 import { verifyPeer } from '../../src/engine/tls/verifyPeer.js';
-import { DEST_TLS, destinationFor, type DestinationTls } from '../../src/store/destinations.js';
-import { DestinationDefaultsSchema } from '../../src/store/destinations.js';
+import { DEST_TLS, destinationFor, type DestinationTls } from '../../src/store/destinations/destinations.js';
+import { DestinationDefaultsSchema } from '../../src/store/destinations/destinations.js';
 import { opensslChain } from '../pki-fixtures.js';
 
 const secure = (verification: { ok: true; by: 'CA' } | { ok: false; reason: string } | null): Observation => ({ stage: 'secure', protocol: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', verification });

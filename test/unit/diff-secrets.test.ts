@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { diffConfig, formatChanges } from '../../src/store/diff.js';
-import { addListener } from '../../src/store/listeners.js';
+import { addListener } from '../../src/store/listeners/listeners.js';
 import { loadSavedConfig, saveConfig } from '../../src/store/savedConfig.js';
 import { defaultConfig } from '../../src/store/schema.js';
 import { containsMaskedSecret, MASK, maskSecrets, SecretBox } from '../../src/store/secrets.js';

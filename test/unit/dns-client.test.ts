@@ -78,7 +78,7 @@ test('a silent server times out and the next one answers; with none answering th
 test('DNSSEC status: AD from a loopback resolver is secure; without AD insecure; SERVFAIL and no answer are bogus', async () => {
   const { testDnsServer } = await import('../dns-server.js');
   const { securityOf } = await import('../../src/engine/dns/client.js');
-  const { isLoopback } = await import('../../src/store/routing.js');
+  const { isLoopback } = await import('../../src/store/network/routing.js');
   const dns = await testDnsServer(
     {
       'signed.example': { A: ['127.0.0.5'], secure: true },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { entryCovers, entryForPattern, mostSpecificEntry } from '../../src/store/domainMatch.js';
-import { destinationForPattern } from '../../src/store/destinations.js';
+import { destinationForPattern } from '../../src/store/destinations/destinations.js';
 
 test('an entry covers its name exactly, or with a leading dot every name below it', () => {
   assert.equal(entryCovers('example.com', 'Example.COM.'), true, 'case and a trailing dot do not matter');

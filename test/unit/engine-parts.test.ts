@@ -9,7 +9,7 @@ import { MailLog } from '../../src/engine/log/mailLog.js';
 import { shortList } from '../../src/store/text.js';
 import { Spool } from '../../src/engine/queue/spool.js';
 import { dataPaths } from '../../src/store/paths.js';
-import { addListener } from '../../src/store/listeners.js';
+import { addListener } from '../../src/store/listeners/listeners.js';
 import { defaultConfig } from '../../src/store/schema.js';
 import { VersionStore } from '../../src/store/versions.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { countProblem, domainProblem, emailProblem, hostnameProblem, isHostname, LIMITS, portProblem, senderPatternProblem } from '../../src/store/grammar.js';
-import { patternMatches } from '../../src/store/hat.js';
+import { patternMatches } from '../../src/store/listeners/hat.js';
 import { diffConfig } from '../../src/store/diff.js';
 import { certInfo } from '../../src/pki/certificate.js';
 import { createSelfSigned } from '../../src/pki/generate.js';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { recipientAllowed } from '../../src/engine/listener/rcptAccess.js';
-import { classify, defaultHat, effectivePolicy, findPolicy, patternMatches } from '../../src/store/hat.js';
+import { classify, defaultHat, effectivePolicy, findPolicy, patternMatches } from '../../src/store/listeners/hat.js';
 import { senderPatternProblem as patternProblem } from '../../src/store/grammar.js';
-import { formatHat } from '../../src/store/hatText.js';
-import { addListener } from '../../src/store/listeners.js';
-import { addGroupPattern, setHatDefaults, setPolicy } from '../../src/store/listenerPolicy.js';
+import { formatHat } from '../../src/store/listeners/hatText.js';
+import { addListener } from '../../src/store/listeners/listeners.js';
+import { addGroupPattern, setHatDefaults, setPolicy } from '../../src/store/listeners/policy.js';
 import { defaultConfig } from '../../src/store/schema.js';
 
 test('sender group patterns: IP, CIDR, partial IPv4, IPv6, host names, ALL', () => {
@@ -86,7 +86,7 @@ test('recipient access table: exact domains, .subdomains, ALL; empty refuses eve
 });
 
 test('HAT text: what PRINT writes, IMPORT reads back; errors name the line', async () => {
-  const { parseHat } = await import('../../src/store/hatText.js');
+  const { parseHat } = await import('../../src/store/listeners/hatText.js');
   for (const type of ['public', 'private'] as const) {
     const hat = defaultHat(type);
     hat.defaults.tls = 'required';

@@ -16,8 +16,8 @@ import { mxMatches, parsePolicyText, parseStsRecords, StsFormatError } from '../
 import { type CachedPolicy, MtaStsService, type StsLookup } from '../../src/engine/mtasts/service.js';
 import type { SessionReport } from '../../src/engine/tlsrpt/results.js';
 import { association } from '../../src/pki/tlsa.js';
-import { destinationFor } from '../../src/store/destinations.js';
-import { putDestination, setDestinationDefaults } from '../../src/store/destinationEdits.js';
+import { destinationFor } from '../../src/store/destinations/destinations.js';
+import { putDestination, setDestinationDefaults } from '../../src/store/destinations/edits.js';
 import { defaultConfig } from '../../src/store/schema.js';
 import { type Records, testDnsServer } from '../dns-server.js';
 import { opensslChain } from '../pki-fixtures.js';

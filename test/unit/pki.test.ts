@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { trustedCas } from '../../src/store/certificateOperations.js';
+import { trustedCas } from '../../src/store/certificates/operations.js';
 import { certInfo, keyMatches, parsePrivateKey } from '../../src/pki/certificate.js';
 import { validateChain } from '../../src/pki/chain.js';
 import { createSelfSigned } from '../../src/pki/generate.js';
 import { isFqdn } from '../../src/pki/names.js';
 import { certificatesIn } from '../../src/pki/pem.js';
 import { exportPkcs12, importPkcs12 } from '../../src/pki/pkcs12.js';
-import { deleteCertificate, putCertificate } from '../../src/store/certificates.js';
-import { addListener } from '../../src/store/listeners.js';
+import { deleteCertificate, putCertificate } from '../../src/store/certificates/certificates.js';
+import { addListener } from '../../src/store/listeners/listeners.js';
 import { dataPaths } from '../../src/store/paths.js';
 import { defaultConfig, validateConfig } from '../../src/store/schema.js';
 import { opensslChain } from '../pki-fixtures.js';

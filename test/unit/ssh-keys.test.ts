@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parseAuthorizedKey, SshKeyError } from '../../src/pki/sshKeys.js';
-import { addSshKey, deleteSshKey, sshKeysOf } from '../../src/store/users.js';
+import { addSshKey, deleteSshKey, sshKeysOf } from '../../src/store/accounts/users.js';
 import { defaultConfig, validateConfig } from '../../src/store/schema.js';
 
 /** Public keys made by ssh-keygen, the way administrators make them. */

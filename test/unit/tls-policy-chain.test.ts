@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { destinationControl, requirementForMx, strictest, type TlsPolicy } from '../../src/engine/delivery/policy/chain.js';
 import { requirementFor } from '../../src/engine/delivery/policy/tlsDecision.js';
-import { DEST_TLS } from '../../src/store/destinations.js';
+import { DEST_TLS } from '../../src/store/destinations/destinations.js';
 
 const mx1 = { domain: 'example.org', mxHost: 'mx1.example.org' };
 const mx2 = { domain: 'example.org', mxHost: 'mx2.example.org' };

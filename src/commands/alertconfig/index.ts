@@ -3,8 +3,8 @@ import { type Command, parseOptions, required, takeWords } from '../../shell/com
 import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
-import { ALERT_CLASSES, ALERT_SEVERITIES, AlertRecipientSchema, CLASS_LABELS } from '../../store/alerts.js';
-import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient, setAlertSettings } from '../../store/alertEdits.js';
+import { ALERT_CLASSES, ALERT_SEVERITIES, AlertRecipientSchema, CLASS_LABELS } from '../../store/alerts/alerts.js';
+import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient, setAlertSettings } from '../../store/alerts/edits.js';
 import { optionalCount } from '../../store/answers.js';
 
 const SEVERITY_LABELS: Record<(typeof ALERT_SEVERITIES)[number], string> = { all: 'All', critical: 'Critical', warning: 'Warning', information: 'Information' };

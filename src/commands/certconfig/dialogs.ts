@@ -3,7 +3,7 @@ import { certInfo } from '../../pki/certificate.js';
 import type { KeyType } from '../../pki/generate.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
-import { certificateUsers, deleteCertificate, findCertificate, setCaListEnabled, setCustomCas, updateCertificate } from '../../store/certificates.js';
+import { certificateUsers, deleteCertificate, findCertificate, setCaListEnabled, setCustomCas, updateCertificate } from '../../store/certificates/certificates.js';
 import type { CertificateProfile } from '../../store/schema.js';
 import { checkName } from '../../store/answers.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
@@ -19,7 +19,7 @@ import {
   validateSubject,
   checkSubjectField,
   weakKeyWarning,
-} from '../../store/certificateOperations.js';
+} from '../../store/certificates/operations.js';
 import { profileDetails, profileTable, systemListVersion } from './print.js';
 
 const pick = (session: Session, question: string): Promise<CertificateProfile> =>

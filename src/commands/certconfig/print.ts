@@ -2,7 +2,7 @@ import { rootCertificates } from 'node:tls';
 import { certInfo } from '../../pki/certificate.js';
 import { shellTime } from '../../engine/log/ctime.js';
 import { formatTable } from '../../shell/table.js';
-import { certificateUsers } from '../../store/certificates.js';
+import { certificateUsers } from '../../store/certificates/certificates.js';
 import type { Config } from '../../store/schema.js';
 
 /** The profiles as certconfig prints them. */

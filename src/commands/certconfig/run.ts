@@ -3,7 +3,7 @@ import { tlsaRecordsFor } from '../../pki/tlsa.js';
 import { type Command, noMoreWords, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
-import { certificateUsers, deleteCertificate, demoInUse, setCaListEnabled, setCustomCas } from '../../store/certificates.js';
+import { certificateUsers, deleteCertificate, demoInUse, setCaListEnabled, setCustomCas } from '../../store/certificates/certificates.js';
 import { checkName, optionalCount } from '../../store/answers.js';
 import { editConfig } from '../../store/edit.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
@@ -24,7 +24,7 @@ import {
   checkSubjectField,
   parseKeyType,
   weakKeyWarning,
-} from '../../store/certificateOperations.js';
+} from '../../store/certificates/operations.js';
 import { profileDetails, profileTable, systemListVersion } from './print.js';
 
 export function printDemoWarning(session: Session): void {

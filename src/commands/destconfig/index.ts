@@ -14,7 +14,7 @@ import {
   destinationForPattern,
   type DestinationTls,
   TLS_LABELS,
-} from '../../store/destinations.js';
+} from '../../store/destinations/destinations.js';
 import {
   deleteDestination,
   parseDaneMode,
@@ -24,10 +24,10 @@ import {
   replaceDestinations,
   setDeliverySetup,
   setDestinationDefaults,
-} from '../../store/destinationEdits.js';
-import { formatDestinations, parseDestinations } from '../../store/destinationText.js';
+} from '../../store/destinations/edits.js';
+import { formatDestinations, parseDestinations } from '../../store/destinations/text.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
-import { daneResolverWarning } from '../../store/routing.js';
+import { daneResolverWarning } from '../../store/network/routing.js';
 
 type Settings = Partial<Omit<DestinationDefaults, 'tls' | 'dane' | 'mtaSts'>> & { tls?: DestinationTls; dane?: DaneMode; mtaSts?: MtaStsMode };
 

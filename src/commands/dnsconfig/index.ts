@@ -1,6 +1,6 @@
 import { type Command, noMoreWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import { daneResolverWarning, setDnsServers } from '../../store/routing.js';
+import { daneResolverWarning, setDnsServers } from '../../store/network/routing.js';
 
 export const dnsconfig: Command = {
   name: 'dnsconfig',

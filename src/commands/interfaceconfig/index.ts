@@ -3,7 +3,7 @@ import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import { checkIp, checkName, checkOptionalHostname } from '../../store/answers.js';
 import type { Session } from '../../shell/session.js';
-import { addInterface, deleteInterface, describeHttps, describeSsh, editInterface, findInterface, type HttpsSetting, listenersOnInterface, portOrNone, setInterfaceHttps, setInterfaceSsh } from '../../store/interfaces.js';
+import { addInterface, deleteInterface, describeHttps, describeSsh, editInterface, findInterface, type HttpsSetting, listenersOnInterface, portOrNone, setInterfaceHttps, setInterfaceSsh } from '../../store/network/interfaces.js';
 import type { Config, Interface } from '../../store/schema.js';
 
 const describe = (config: Config, i: Interface) => `${i.name} (${i.ip}/${i.hostname ?? config.hostname}) ${describeHttps(i)}, ${describeSsh(i)}`;

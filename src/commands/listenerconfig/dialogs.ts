@@ -3,10 +3,10 @@ import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
 import { LIMITS, senderPatternProblem } from '../../store/grammar.js';
 import { checkRcptDomain } from '../../store/answers.js';
-import type { PolicyParameters, TlsLevel } from '../../store/hat.js';
-import { formatHat, parseHat } from '../../store/hatText.js';
-import { findInterface } from '../../store/interfaces.js';
-import { findListener } from '../../store/listeners.js';
+import type { PolicyParameters, TlsLevel } from '../../store/listeners/hat.js';
+import { formatHat, parseHat } from '../../store/listeners/hatText.js';
+import { findInterface } from '../../store/network/interfaces.js';
+import { findListener } from '../../store/listeners/listeners.js';
 import {
   addGroupPattern,
   addRcptDomain,
@@ -19,7 +19,7 @@ import {
   setListenerCertificate,
   setPolicy,
   usesDemoCertificate,
-} from '../../store/listenerPolicy.js';
+} from '../../store/listeners/policy.js';
 import type { Config, Listener } from '../../store/schema.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
 import { printRcptAccess, warnIfDemoTls } from './policy.js';

@@ -14,7 +14,7 @@ import {
   parsePort,
   parseWorkers,
   setWorkers,
-} from '../../store/listeners.js';
+} from '../../store/listeners/listeners.js';
 import { type Config, type Interface, type Listener } from '../../store/schema.js';
 import { checkName } from '../../store/answers.js';
 import { certificateDialog, hostaccessDialog, limitsDialog, listenerSummary, rcptaccessDialog } from './dialogs.js';

@@ -3,10 +3,10 @@ import { CommandError } from '../../shell/errors.js';
 import { checkRcptDomain, optionalCount } from '../../store/answers.js';
 import { LIMITS } from '../../store/grammar.js';
 import type { Session } from '../../shell/session.js';
-import type { PolicyParameters } from '../../store/hat.js';
-import { formatHat, parseHat } from '../../store/hatText.js';
+import type { PolicyParameters } from '../../store/listeners/hat.js';
+import { formatHat, parseHat } from '../../store/listeners/hatText.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
-import { findListener } from '../../store/listeners.js';
+import { findListener } from '../../store/listeners/listeners.js';
 import {
   addGroupPattern,
   addRcptDomain,
@@ -21,7 +21,7 @@ import {
   setHat,
   setPolicy,
   usesDemoCertificate,
-} from '../../store/listenerPolicy.js';
+} from '../../store/listeners/policy.js';
 import type { Listener } from '../../store/schema.js';
 
 /** Batch forms `listenerconfig edit NAME certificate|hostaccess|rcptaccess|limits …`. */

@@ -1,7 +1,7 @@
 import { diffConfig } from '../../store/diff.js';
 import { loadSavedConfig } from '../../store/savedConfig.js';
-import { storeKey } from '../../store/keys.js';
-import { storeBundle } from '../../store/caBundles.js';
+import { storeKey } from '../../store/certificates/keys.js';
+import { storeBundle } from '../../store/certificates/caBundles.js';
 import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { readConfigFile } from '../files.js';

@@ -1,6 +1,6 @@
 import { type Command, parseOptions, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import { findUser, hashPassword, setUser } from '../../store/users.js';
+import { findUser, hashPassword, setUser } from '../../store/accounts/users.js';
 import { newPassword } from '../userconfig/password.js';
 
 export const passwd: Command = {

@@ -1,6 +1,6 @@
 import { type ConfigFiles, saveConfig } from '../../store/savedConfig.js';
-import { readKey } from '../../store/keys.js';
-import { readBundle } from '../../store/caBundles.js';
+import { readKey } from '../../store/certificates/keys.js';
+import { readBundle } from '../../store/certificates/caBundles.js';
 import type { Session } from '../../shell/session.js';
 import { type Command, parseOptions } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';

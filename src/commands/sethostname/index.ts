@@ -1,6 +1,6 @@
 import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import { setHostname } from '../../store/hostname.js';
+import { setHostname } from '../../store/network/hostname.js';
 
 export const sethostname: Command = {
   name: 'sethostname',

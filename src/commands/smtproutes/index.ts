@@ -1,7 +1,7 @@
 import { type Command, noMoreWords, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { checkDomain } from '../../store/answers.js';
-import { deleteRoute, parseHostPort, putRoute } from '../../store/routing.js';
+import { deleteRoute, parseHostPort, putRoute } from '../../store/network/routing.js';
 
 export const smtproutes: Command = {
   name: 'smtproutes',

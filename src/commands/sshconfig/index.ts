@@ -2,8 +2,8 @@ import { type Command, parseOptions, required, takeWords } from '../../shell/com
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
 import { formatTable } from '../../shell/table.js';
-import { describeSsh, setSshSettings, SSH_LIMITS } from '../../store/interfaces.js';
-import { addSshKey, deleteSshKey, findUser, sshKeysOf } from '../../store/users.js';
+import { describeSsh, setSshSettings, SSH_LIMITS } from '../../store/network/interfaces.js';
+import { addSshKey, deleteSshKey, findUser, sshKeysOf } from '../../store/accounts/users.js';
 import { readConfigFile } from '../files.js';
 import { optionalCount } from '../../store/answers.js';
 

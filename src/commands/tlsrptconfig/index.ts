@@ -1,6 +1,6 @@
 import { type Command, parseOptions } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import { setTlsRpt } from '../../store/reportingEdits.js';
+import { setTlsRpt } from '../../store/alerts/reportEdits.js';
 
 const OPTIONS = { org: { type: 'string' }, contact: { type: 'string' }, hour: { type: 'string' } } as const;
 

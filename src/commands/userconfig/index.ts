@@ -1,7 +1,7 @@
 import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { formatTable } from '../../shell/table.js';
-import { addUser, checkAccountName, deleteUser, findUser, hashPassword, parseRole, setUser } from '../../store/users.js';
+import { addUser, checkAccountName, deleteUser, findUser, hashPassword, parseRole, setUser } from '../../store/accounts/users.js';
 import { newPassword } from './password.js';
 
 export const userconfig: Command = {

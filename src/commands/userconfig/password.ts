@@ -1,6 +1,6 @@
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
-import { passwordProblem } from '../../store/users.js';
+import { passwordProblem } from '../../store/accounts/users.js';
 import { readPassphraseFile } from '../passphrase.js';
 
 /** A new password for `name`: from --password-file (first line), else typed twice, hidden. */

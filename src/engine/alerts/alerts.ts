@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type AlertClass, type AlertSeverity, CLASS_LABELS, subscribed } from '../../store/alerts.js';
+import { type AlertClass, type AlertSeverity, CLASS_LABELS, subscribed } from '../../store/alerts/alerts.js';
 import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
 import type { DataPaths } from '../../store/paths.js';
 import type { Config } from '../../store/schema.js';

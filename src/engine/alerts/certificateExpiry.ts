@@ -1,5 +1,5 @@
 import { certInfo } from '../../pki/certificate.js';
-import { certificateUsers } from '../../store/certificates.js';
+import { certificateUsers } from '../../store/certificates/certificates.js';
 import type { Config } from '../../store/schema.js';
 import type { Alert } from './alerts.js';
 

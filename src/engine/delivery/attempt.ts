@@ -1,4 +1,4 @@
-import type { DestinationTls, ResolvedDestination } from '../../store/destinations.js';
+import type { DestinationTls, ResolvedDestination } from '../../store/destinations/destinations.js';
 import type { DnsClient } from '../dns/client.js';
 import type { MtaStsService } from '../mtasts/service.js';
 import type { TlsReportSink } from '../tlsrpt/results.js';

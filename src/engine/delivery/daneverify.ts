@@ -1,4 +1,4 @@
-import { destinationFor } from '../../store/destinations.js';
+import { destinationFor } from '../../store/destinations/destinations.js';
 import type { DnsSecurity } from '../dns/client.js';
 import type { AttemptContext } from './attempt.js';
 import { probeHosts } from './probeHosts.js';

@@ -1,4 +1,4 @@
-import type { ResolvedDestination } from '../../store/destinations.js';
+import type { ResolvedDestination } from '../../store/destinations/destinations.js';
 import type { Outcome } from './outcome.js';
 
 export type BounceSettings = ResolvedDestination['bounce'];

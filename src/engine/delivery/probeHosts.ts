@@ -1,7 +1,7 @@
 import type { ClientContext } from './smtpClient.js';
 import { close, localAddressOf, open } from './smtpClient.js';
 import { type MxRequirement, preparePolicies, requirementForMx, type TlsPolicy } from './policy/chain.js';
-import type { DestinationTls } from '../../store/destinations.js';
+import type { DestinationTls } from '../../store/destinations/destinations.js';
 import type { Observation } from './policy/tlsDecision.js';
 import type { Target } from './route.js';
 

@@ -1,9 +1,9 @@
 import { TlsOutcomeCounter } from './tlsOutcomes.js';
-import { destinationFor, type ResolvedDestination } from '../../store/destinations.js';
-import { presentedCredentials } from '../../store/keys.js';
+import { destinationFor, type ResolvedDestination } from '../../store/destinations/destinations.js';
+import { presentedCredentials } from '../../store/certificates/keys.js';
 import type { DataPaths } from '../../store/paths.js';
 import type { Config } from '../../store/schema.js';
-import { trustedCas } from '../../store/trust.js';
+import { trustedCas } from '../../store/certificates/trust.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
 import { DamagedMessage, type Envelope, recipientStates, type Spool } from '../queue/spool.js';

@@ -1,4 +1,4 @@
-import { DANE_LABELS, destinationFor, TLS_LABELS } from '../../store/destinations.js';
+import { DANE_LABELS, destinationFor, TLS_LABELS } from '../../store/destinations/destinations.js';
 import type { AttemptContext } from './attempt.js';
 import { strictest } from './policy/chain.js';
 import { probeHosts } from './probeHosts.js';

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
-import { isLoopback } from '../../store/routing.js';
+import { isLoopback } from '../../store/network/routing.js';
 
 export interface DnsServer {
   host: string;

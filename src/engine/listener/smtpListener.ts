@@ -2,7 +2,7 @@ import { SERVER_SECURE_OPTIONS } from '../tls/serverOptions.js';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { classify, type EffectivePolicy, hatUsesHostnames } from '../../store/hat.js';
+import { classify, type EffectivePolicy, hatUsesHostnames } from '../../store/listeners/hat.js';
 import type { Interface, Listener } from '../../store/schema.js';
 import type { IdKind } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';

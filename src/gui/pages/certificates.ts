@@ -1,11 +1,11 @@
 import { certInfo } from '../../pki/certificate.js';
 import { KEY_TYPES } from '../../pki/generate.js';
-import { certificateUsers, deleteCertificate, findCertificate, setCaListEnabled } from '../../store/certificates.js';
+import { certificateUsers, deleteCertificate, findCertificate, setCaListEnabled } from '../../store/certificates/certificates.js';
 import { countProblem } from '../../store/grammar.js';
 import { ConfigError } from '../../store/schema.js';
 import { UserError } from '../../userError.js';
 import { shellTime } from '../../engine/log/ctime.js';
-import { caList, checkSubjectField, createProfile, type Editing, exportProfile, importCustomCas, importProfile, parseKeyType, uploadCertificate, validateSubject } from '../../store/certificateOperations.js';
+import { caList, checkSubjectField, createProfile, type Editing, exportProfile, importCustomCas, importProfile, parseKeyType, uploadCertificate, validateSubject } from '../../store/certificates/operations.js';
 import { checkName } from '../../store/answers.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 

@@ -1,5 +1,5 @@
-import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationForPattern, MTA_STS_MODES, TLS_LABELS } from '../../store/destinations.js';
-import { deleteDestination, parseDaneMode, parseDestinationTls, parseMtaStsMode, putDestination, setDeliverySetup, setDestinationDefaults } from '../../store/destinationEdits.js';
+import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationForPattern, MTA_STS_MODES, TLS_LABELS } from '../../store/destinations/destinations.js';
+import { deleteDestination, parseDaneMode, parseDestinationTls, parseMtaStsMode, putDestination, setDeliverySetup, setDestinationDefaults } from '../../store/destinations/edits.js';
 import { countProblem, domainProblem } from '../../store/grammar.js';
 import { ConfigError } from '../../store/schema.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { checkPassword } from '../../store/users.js';
+import { checkPassword } from '../../store/accounts/users.js';
 import { clientAddress, eta, field, type GuiDeps, LOGIN_COOKIE, type Router, SESSION_COOKIE } from '../gui.js';
 import { sameToken, token } from '../guiSessions.js';
 

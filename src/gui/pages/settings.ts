@@ -1,9 +1,9 @@
-import { ALERT_CLASSES, ALERT_SEVERITIES, CLASS_LABELS } from '../../store/alerts.js';
-import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient } from '../../store/alertEdits.js';
+import { ALERT_CLASSES, ALERT_SEVERITIES, CLASS_LABELS } from '../../store/alerts/alerts.js';
+import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient } from '../../store/alerts/edits.js';
 import { countProblem, emailProblem } from '../../store/grammar.js';
-import { TLS_LEVELS } from '../../store/hat.js';
-import { describeHttps, describeSsh, portOrNone, setInterfaceHttps, setInterfaceSsh, setSshSettings, SSH_LIMITS } from '../../store/interfaces.js';
-import { addGroupPattern, parseTlsLevel, removeGroupPattern, setHatDefaults, setListenerCertificate, setPolicy } from '../../store/listenerPolicy.js';
+import { TLS_LEVELS } from '../../store/listeners/hat.js';
+import { describeHttps, describeSsh, portOrNone, setInterfaceHttps, setInterfaceSsh, setSshSettings, SSH_LIMITS } from '../../store/network/interfaces.js';
+import { addGroupPattern, parseTlsLevel, removeGroupPattern, setHatDefaults, setListenerCertificate, setPolicy } from '../../store/listeners/policy.js';
 import { ConfigError } from '../../store/schema.js';
 import { edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 

@@ -1,6 +1,6 @@
-import { ROLES } from '../../store/accountSchema.js';
+import { ROLES } from '../../store/accounts/schema.js';
 import { ConfigError } from '../../store/schema.js';
-import { addSshKey, addUser, checkAccountName, deleteSshKey, deleteUser, findUser, hashPassword, parseRole, passwordProblem, setUser, sshKeysOf, verifyPassword } from '../../store/users.js';
+import { addSshKey, addUser, checkAccountName, deleteSshKey, deleteUser, findUser, hashPassword, parseRole, passwordProblem, setUser, sshKeysOf, verifyPassword } from '../../store/accounts/users.js';
 import { UserError } from '../../userError.js';
 import { ControlError } from '../../control/dispatch.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';

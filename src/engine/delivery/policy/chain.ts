@@ -1,5 +1,5 @@
 import { toPem } from '../../../pki/pem.js';
-import type { DestinationTls } from '../../../store/destinations.js';
+import type { DestinationTls } from '../../../store/destinations/destinations.js';
 import { verifyPeer } from '../../tls/verifyPeer.js';
 import type { Tlsa } from '../../tls/dane.js';
 import type { Target } from '../route.js';

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { DaneMode } from '../../../store/destinations.js';
+import type { DaneMode } from '../../../store/destinations/destinations.js';
 import type { DnsLookup } from '../../dns/client.js';
 import { type Tlsa, tlsaText, usable, verifyDane } from '../../tls/dane.js';
 import type { Target } from '../route.js';

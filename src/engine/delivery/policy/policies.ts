@@ -1,4 +1,4 @@
-import type { DaneMode, DestinationTls, ResolvedDestination } from '../../../store/destinations.js';
+import type { DaneMode, DestinationTls, ResolvedDestination } from '../../../store/destinations/destinations.js';
 import type { Config } from '../../../store/schema.js';
 import type { DnsClient } from '../../dns/client.js';
 import type { MailLog } from '../../log/mailLog.js';

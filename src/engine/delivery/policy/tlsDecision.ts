@@ -1,4 +1,4 @@
-import type { DestinationTls } from '../../../store/destinations.js';
+import type { DestinationTls } from '../../../store/destinations/destinations.js';
 import type { Judgement } from './identity.js';
 
 /**

@@ -1,11 +1,11 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import { editConfig, notFound } from './edit.js';
-import { type Config, ConfigError } from './schema.js';
-import { HASH, ROLES, type Role, type User, userName } from './accountSchema.js';
-import { parseAuthorizedKey, type SshPublicKey } from '../pki/sshKeys.js';
+import { editConfig, notFound } from '../edit.js';
+import { type Config, ConfigError } from '../schema.js';
+import { HASH, ROLES, type Role, type User, userName } from './schema.js';
+import { parseAuthorizedKey, type SshPublicKey } from '../../pki/sshKeys.js';
 
-export { ROLES, type Role, type User } from './accountSchema.js';
+export { ROLES, type Role, type User } from './schema.js';
 
 /**
  * The appliance's administrator accounts (userconfig, passwd), for the HTTPS and SSH access that

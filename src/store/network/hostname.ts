@@ -1,6 +1,6 @@
-import { editConfig } from './edit.js';
-import { isHostname, hostnameProblem } from './grammar.js';
-import { type Config, ConfigError } from './schema.js';
+import { editConfig } from '../edit.js';
+import { isHostname, hostnameProblem } from '../grammar.js';
+import { type Config, ConfigError } from '../schema.js';
 
 /** The appliance host name: shell prompt, SMTP banner and Received headers. */
 export function setHostname(config: Config, hostname: string): Config {

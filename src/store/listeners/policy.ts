@@ -1,8 +1,8 @@
-import { editConfig, notFound } from './edit.js';
-import { senderPatternProblem } from './grammar.js';
+import { editConfig, notFound } from '../edit.js';
+import { senderPatternProblem } from '../grammar.js';
 import { findPolicy, findSenderGroup, type Hat, type PolicyAction, type PolicyParameters, stripDollar, type TlsLevel } from './hat.js';
-import { findCertificate, presentedProfile } from './certificates.js';
-import { type Config, ConfigError, type Listener, sameName } from './schema.js';
+import { findCertificate, presentedProfile } from '../certificates/certificates.js';
+import { type Config, ConfigError, type Listener, sameName } from '../schema.js';
 
 /** Edits of one listener's TLS certificate, host access table, recipient access table and limits. */
 

@@ -1,6 +1,6 @@
 import { DANE_MODES, type DaneMode, DEST_TLS, MTA_STS_MODES, type MtaStsMode, securityWithoutTls, type Destination, type DestinationDefaults, type DestinationTls } from './destinations.js';
-import { editConfig } from './edit.js';
-import { type Config, ConfigError } from './schema.js';
+import { editConfig } from '../edit.js';
+import { type Config, ConfigError } from '../schema.js';
 
 /** Edits of the destination control table (destconfig). */
 

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { DANE_MODES, type DaneMode, DEST_TLS, MTA_STS_MODES, type MtaStsMode, type Destination, type DestinationDefaults, DestinationDefaultsSchema, DestinationSchema, type DestinationTls } from './destinations.js';
-import { describeIssues } from './schema.js';
-import { UserError } from '../userError.js';
+import { describeIssues } from '../schema.js';
+import { UserError } from '../../userError.js';
 
 /**
  * destconfig EXPORT / IMPORT file: INI style, a [DEFAULT] section and one section per domain, as

@@ -1,5 +1,5 @@
-import { editConfig } from './edit.js';
-import type { Config } from './schema.js';
+import { editConfig } from '../edit.js';
+import type { Config } from '../schema.js';
 
 /** Edits of tlsrptconfig (daily TLS reports). */
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseAuthorizedKey } from '../pki/sshKeys.js';
+import { parseAuthorizedKey } from '../../pki/sshKeys.js';
 
 function isUsableKey(line: string): boolean {
   try {

@@ -1,7 +1,7 @@
 import { rootCertificates } from 'node:tls';
 import { readBundle } from './caBundles.js';
-import type { DataPaths } from './paths.js';
-import type { Config } from './schema.js';
+import type { DataPaths } from '../paths.js';
+import type { Config } from '../schema.js';
 
 /** The system CA list: Node's bundled Mozilla roots, or the bundle loaded with UPDATE. */
 export async function systemCas(paths: DataPaths, config: Config): Promise<readonly string[]> {

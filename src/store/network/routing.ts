@@ -1,7 +1,7 @@
 import net from 'node:net';
-import { editConfig } from './edit.js';
-import { hostnameProblem } from './grammar.js';
-import { type Config, ConfigError } from './schema.js';
+import { editConfig } from '../edit.js';
+import { hostnameProblem } from '../grammar.js';
+import { type Config, ConfigError } from '../schema.js';
 
 /** smtproutes and dnsconfig edits. */
 

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { z } from 'zod';
-import { entryCovers } from './domainMatch.js';
-import { inLastOctetRange, LIMITS, senderPatternKind, senderPatternProblem } from './grammar.js';
+import { entryCovers } from '../domainMatch.js';
+import { inLastOctetRange, LIMITS, senderPatternKind, senderPatternProblem } from '../grammar.js';
 
 /**
  * The host access table (HAT) of a listener: sender groups, checked in order, map the connecting

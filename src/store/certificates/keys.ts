@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { keyId, parsePrivateKey } from '../pki/certificate.js';
-import { ensureDir, writeFileAtomic } from './atomic.js';
-import type { DataPaths } from './paths.js';
-import type { CertificateProfile, Config } from './schema.js';
+import { keyId, parsePrivateKey } from '../../pki/certificate.js';
+import { ensureDir, writeFileAtomic } from '../atomic.js';
+import type { DataPaths } from '../paths.js';
+import type { CertificateProfile, Config } from '../schema.js';
 import { presentedProfile } from './certificates.js';
 
 const keyFile = (paths: DataPaths, ref: string) => path.join(paths.keys, `${ref}.pem`);

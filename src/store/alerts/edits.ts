@@ -1,6 +1,6 @@
 import { ALERT_CLASSES, ALERT_SEVERITIES, type AlertRecipient, type Alerts } from './alerts.js';
-import { editConfig } from './edit.js';
-import { type Config, ConfigError } from './schema.js';
+import { editConfig } from '../edit.js';
+import { type Config, ConfigError } from '../schema.js';
 
 /** alertconfig edits. */
 

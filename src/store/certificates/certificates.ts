@@ -1,6 +1,6 @@
-import { editConfig, notFound } from './edit.js';
-import { hatOffersTls } from './hat.js';
-import { type CertificateProfile, type Config, ConfigError, sameName } from './schema.js';
+import { editConfig, notFound } from '../edit.js';
+import { hatOffersTls } from '../listeners/hat.js';
+import { type CertificateProfile, type Config, ConfigError, sameName } from '../schema.js';
 
 export function findCertificate(config: Config, name: string): CertificateProfile | undefined {
   return config.certificates.find((c) => sameName(c.name, name));

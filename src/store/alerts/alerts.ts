@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailProblem } from './grammar.js';
+import { emailProblem } from '../grammar.js';
 
 /** alertconfig: who gets which alerts, from which address, and how repeats are damped. */
 

@@ -1,6 +1,6 @@
 import { type Hat, HatSchema, hatProblems, type MailFlowPolicy, PolicyParametersSchema } from './hat.js';
-import { describeIssues } from './schema.js';
-import { UserError } from '../userError.js';
+import { describeIssues } from '../schema.js';
+import { UserError } from '../../userError.js';
 
 /**
  * The appliance's HAT text format (hostaccess PRINT / EXPORT): policies as `$NAME` with their

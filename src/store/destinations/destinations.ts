@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { domainProblem } from './grammar.js';
-import { entryForPattern, mostSpecificEntry } from './domainMatch.js';
+import { domainProblem } from '../grammar.js';
+import { entryForPattern, mostSpecificEntry } from '../domainMatch.js';
 
 /**
  * Destination controls (destconfig): per-domain delivery settings, most importantly the TLS

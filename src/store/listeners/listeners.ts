@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { portProblem } from './grammar.js';
-import { editConfig, notFound } from './edit.js';
+import { portProblem } from '../grammar.js';
+import { editConfig, notFound } from '../edit.js';
 import { defaultHat } from './hat.js';
-import { findInterface } from './interfaces.js';
-import { type Config, ConfigError, type Listener, type ListenerType, MAX_LISTENER_WORKERS, sameName } from './schema.js';
+import { findInterface } from '../network/interfaces.js';
+import { type Config, ConfigError, type Listener, type ListenerType, MAX_LISTENER_WORKERS, sameName } from '../schema.js';
 
 export interface ListenerSpec {
   name: string;

@@ -1,20 +1,20 @@
-import { certInfo, keyMatches, parseCertificate, parsePrivateKey } from '../pki/certificate.js';
-import { createSelfSigned, KEY_TYPES, type KeyType, type SubjectFields } from '../pki/generate.js';
-import { isFqdn, ISO_COUNTRY } from '../pki/names.js';
-import { certificatesIn } from '../pki/pem.js';
-import { exportPkcs12, importPkcs12 } from '../pki/pkcs12.js';
+import { certInfo, keyMatches, parseCertificate, parsePrivateKey } from '../../pki/certificate.js';
+import { createSelfSigned, KEY_TYPES, type KeyType, type SubjectFields } from '../../pki/generate.js';
+import { isFqdn, ISO_COUNTRY } from '../../pki/names.js';
+import { certificatesIn } from '../../pki/pem.js';
+import { exportPkcs12, importPkcs12 } from '../../pki/pkcs12.js';
 
 import { findCertificate, putCertificate, setCustomCas, updateCertificate } from './certificates.js';
 import { readKey, storeKey } from './keys.js';
-import type { CertificateProfile, Config } from './schema.js';
+import type { CertificateProfile, Config } from '../schema.js';
 import { storeBundle } from './caBundles.js';
 import { systemCas as storeSystemCas, trustedCas as storeTrustedCas } from './trust.js';
-import { editConfig } from './edit.js';
-import { LIMITS } from './grammar.js';
-import { hasControlCharacters } from './text.js';
-import type { DataPaths } from './paths.js';
-import { InvalidAnswer } from './answers.js';
-import { ConfigError } from './schema.js';
+import { editConfig } from '../edit.js';
+import { LIMITS } from '../grammar.js';
+import { hasControlCharacters } from '../text.js';
+import type { DataPaths } from '../paths.js';
+import { InvalidAnswer } from '../answers.js';
+import { ConfigError } from '../schema.js';
 
 /**
  * What the certificate operations need of whoever edits: the data directory (keys are stored

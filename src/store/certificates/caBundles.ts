@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ensureDir, writeFileAtomic } from './atomic.js';
-import type { DataPaths } from './paths.js';
+import { ensureDir, writeFileAtomic } from '../atomic.js';
+import type { DataPaths } from '../paths.js';
 
 /**
  * Replacement system CA bundles (certconfig certauthority system update), kept by content:

@@ -1,7 +1,7 @@
-import { editConfig, notFound } from './edit.js';
-import { type Config, ConfigError, type Interface, sameName } from './schema.js';
-export { SSH_LIMITS } from './schema.js';
-import { portProblem } from './grammar.js';
+import { editConfig, notFound } from '../edit.js';
+import { type Config, ConfigError, type Interface, sameName } from '../schema.js';
+export { SSH_LIMITS } from '../schema.js';
+import { portProblem } from '../grammar.js';
 
 export function findInterface(config: Config, name: string): Interface | undefined {
   return config.interfaces.find((i) => sameName(i.name, name));
