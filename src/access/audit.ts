@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ctime } from '../engine/log/ctime.js';
+import { ctime } from '../store/dates.js';
 import { escapeControls } from '../store/text.js';
 
 /**

@@ -1,12 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../store/schema.js';
 import type { VersionMeta, VersionRecord } from '../store/versions.js';
-import type { ListenerStatus } from '../engine/listener/manager.js';
-import type { RecentAlert } from '../engine/alerts/alerts.js';
-import type { QueuedRecipient } from '../engine/delivery/queueAdmin.js';
-import type { StsCacheEntry } from '../engine/mtasts/service.js';
-import type { HourCounts } from '../engine/delivery/tlsOutcomes.js';
-import type { WorkerStatus } from '../engine/workers/pool.js';
+import type { HourCounts, ListenerStatus, QueuedRecipient, RecentAlert, StsCacheEntry, WorkerStatus } from './status.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per

@@ -1,4 +1,4 @@
-import { type HourCounts, TLS_OUTCOME_LABELS, TLS_OUTCOMES, type TlsOutcome } from '../engine/delivery/tlsOutcomes.js';
+import { type HourCounts, TLS_OUTCOME_LABELS, TLS_OUTCOMES, type TlsOutcome } from '../control/status.js';
 
 /** Colours per outcome: failures red, clear text amber, the stronger the check the deeper the green/blue. */
 const COLOURS: Record<TlsOutcome, string> = {

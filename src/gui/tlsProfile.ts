@@ -1,4 +1,4 @@
-import { SERVER_SECURE_OPTIONS } from '../engine/tls/serverOptions.js';
+import { SERVER_SECURE_OPTIONS } from '../pki/tlsServerOptions.js';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 
 /**

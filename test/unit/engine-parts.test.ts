@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { IdAllocator } from '../../src/engine/ids.js';
-import { ctime } from '../../src/engine/log/ctime.js';
+import { ctime } from '../../src/store/dates.js';
 import { MailLog } from '../../src/engine/log/mailLog.js';
 import { shortList } from '../../src/store/text.js';
 import { Spool } from '../../src/engine/queue/spool.js';

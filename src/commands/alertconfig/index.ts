@@ -1,4 +1,4 @@
-import { shellTime } from '../../engine/log/ctime.js';
+import { shellTime } from '../../store/dates.js';
 import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';

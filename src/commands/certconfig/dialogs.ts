@@ -1,4 +1,4 @@
-import { shellTime } from '../../engine/log/ctime.js';
+import { shellTime } from '../../store/dates.js';
 import { certInfo } from '../../pki/certificate.js';
 import type { KeyType } from '../../pki/generate.js';
 import { InvalidAnswer } from '../../shell/io.js';

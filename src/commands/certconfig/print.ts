@@ -1,6 +1,6 @@
 import { rootCertificates } from 'node:tls';
 import { certInfo } from '../../pki/certificate.js';
-import { shellTime } from '../../engine/log/ctime.js';
+import { shellTime } from '../../store/dates.js';
 import { formatTable } from '../../shell/table.js';
 import { certificateUsers } from '../../store/certificates/certificates.js';
 import type { Config } from '../../store/schema.js';

@@ -1,5 +1,5 @@
 import { EngineError } from '../../control/client.js';
-import { shellTime } from '../../engine/log/ctime.js';
+import { shellTime } from '../../store/dates.js';
 import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';

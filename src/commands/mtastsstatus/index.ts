@@ -1,5 +1,5 @@
 import type { Command } from '../../shell/command.js';
-import { shellTime } from '../../engine/log/ctime.js';
+import { shellTime } from '../../store/dates.js';
 import { CommandError } from '../../shell/errors.js';
 import { formatTable } from '../../shell/table.js';
 

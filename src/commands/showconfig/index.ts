@@ -1,4 +1,4 @@
-import { ctime } from '../../engine/log/ctime.js';
+import { ctime } from '../../store/dates.js';
 import type { Command } from '../../shell/command.js';
 import { maskSecrets } from '../../store/secrets.js';
 

@@ -1,4 +1,4 @@
-import { shellTime } from '../../engine/log/ctime.js';
+import { shellTime } from '../../store/dates.js';
 import { type Command, noMoreWords, parseOptions } from '../../shell/command.js';
 
 export const showrecipients: Command = {

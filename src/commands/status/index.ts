@@ -1,4 +1,4 @@
-import { ctime, shellTime } from '../../engine/log/ctime.js';
+import { ctime, shellTime } from '../../store/dates.js';
 import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { VERSION } from '../../version.js';

@@ -8,6 +8,7 @@ import type { Config } from '../../store/schema.js';
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
 import { enqueueGenerated, type Spool } from '../queue/spool.js';
+import type { RecentAlert } from '../../control/status.js';
 
 export interface Alert {
   cls: AlertClass;
@@ -16,15 +17,6 @@ export interface Alert {
   details: string;
   /** Alerts with the same key are duplicates of each other (debounced). */
   key: string;
-}
-
-export interface RecentAlert {
-  time: string;
-  severity: AlertSeverity;
-  cls: AlertClass;
-  summary: string;
-  sentTo: string[];
-  suppressed: boolean;
 }
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

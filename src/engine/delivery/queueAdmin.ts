@@ -2,17 +2,7 @@ import { recipientStates } from '../queue/spool.js';
 import type { Failed } from './dsn.js';
 import { localReply, STATUS } from './outcome.js';
 import { type ProgressDeps, queueDsn, recordProgress } from './progress.js';
-
-export interface QueuedRecipient {
-  mid: number;
-  rid: number;
-  from: string;
-  to: string;
-  receivedAt: string;
-  attempts: number;
-  nextAttemptAt: string | null;
-  lastResponse: string | null;
-}
+import type { QueuedRecipient } from '../../control/status.js';
 
 /** What queue administration needs of the scheduler that works the same queue. */
 export interface SchedulerHandle {

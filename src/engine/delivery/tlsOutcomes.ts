@@ -1,22 +1,9 @@
 import type { PolicyName } from './policy/identity.js';
 import type { Decision, Observation } from './policy/tlsDecision.js';
 
-/**
- * How each outbound message went, by TLS outcome, per hour for the last 24 hours: what the
- * dashboard's chart shows. Counted once per message and destination domain; kept in memory (a
- * restart starts the chart again, like the appliance's live counters).
- */
-export const TLS_OUTCOMES = ['clear', 'tls', 'verified', 'dane', 'mta-sts', 'failed'] as const;
-export type TlsOutcome = (typeof TLS_OUTCOMES)[number];
+import { type HourCounts, TLS_OUTCOMES, type TlsOutcome } from '../../control/status.js';
 
-export const TLS_OUTCOME_LABELS: Record<TlsOutcome, string> = {
-  clear: 'Clear text',
-  tls: 'TLS (not verified)',
-  verified: 'TLS verified',
-  dane: 'DANE',
-  'mta-sts': 'MTA-STS',
-  failed: 'Failed',
-};
+export type { TlsOutcome } from '../../control/status.js';
 
 /** The outcome of a session that carried mail: which check, if any, authenticated the peer. */
 export function classifySession(decision: Decision, observation: Observation | null, policies: PolicyName[]): TlsOutcome {
@@ -28,8 +15,11 @@ export function classifySession(decision: Decision, observation: Observation | n
 
 const zeros = () => Object.fromEntries(TLS_OUTCOMES.map((o) => [o, 0])) as Record<TlsOutcome, number>;
 
-export type HourCounts = { hour: string } & Record<TlsOutcome, number>;
-
+/**
+ * How each outbound message went, by TLS outcome, per hour for the last 24 hours: what the
+ * dashboard's chart shows. Counted once per message and destination domain; kept in memory (a
+ * restart starts the chart again, like the appliance's live counters).
+ */
 export class TlsOutcomeCounter {
   private readonly hours = new Map<number, Record<TlsOutcome, number>>();
 

@@ -4,16 +4,7 @@ import { sameName } from '../../store/schema.js';
 import { ApplyError, applyBindings, explainBindError } from '../bindings.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { type ListenerDeps, type ListenerState, listenerKey, SmtpListener, type TlsMaterial } from './smtpListener.js';
-
-export interface ListenerStatus {
-  name: string;
-  certificate?: string;
-  type: string;
-  interface: string;
-  ip: string;
-  port: number;
-  connections: number;
-}
+import type { ListenerStatus } from '../../control/status.js';
 
 
 /**

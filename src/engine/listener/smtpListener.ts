@@ -1,4 +1,4 @@
-import { SERVER_SECURE_OPTIONS } from '../tls/serverOptions.js';
+import { SERVER_SECURE_OPTIONS } from '../../pki/tlsServerOptions.js';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';

@@ -2,7 +2,7 @@ import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, ren
 import path from 'node:path';
 import { MAIL_LOG_LEVELS, type MailLogLevel } from '../../store/schema.js';
 import { escapeControls } from '../../store/text.js';
-import { ctime } from './ctime.js';
+import { ctime } from '../../store/dates.js';
 
 export type LogLevel = 'Critical' | 'Warning' | 'Info' | 'Debug' | 'Trace';
 

@@ -8,6 +8,7 @@ import type { ListenerState, SmtpListener } from '../listener/smtpListener.js';
 import type { MailLog } from '../log/mailLog.js';
 import type { Spool } from '../queue/spool.js';
 import type { Call, FromWorker, ToWorker, WorkerSettings } from './protocol.js';
+import type { WorkerStatus } from '../../control/status.js';
 
 export interface PoolDeps {
   log: MailLog;
@@ -20,12 +21,6 @@ export interface PoolDeps {
   /** The settings for a configuration (the one being applied, or the committed one). */
   settings: (config?: Config) => WorkerSettings;
   ticketKey: () => Buffer;
-}
-
-export interface WorkerStatus {
-  pid: number;
-  connections: number;
-  startedAt: string;
 }
 
 /**

@@ -4,7 +4,7 @@ import { certificateUsers, deleteCertificate, findCertificate, setCaListEnabled 
 import { countProblem } from '../../store/grammar.js';
 import { ConfigError } from '../../store/schema.js';
 import { UserError } from '../../userError.js';
-import { shellTime } from '../../engine/log/ctime.js';
+import { shellTime } from '../../store/dates.js';
 import { caList, checkSubjectField, createProfile, type Editing, exportProfile, importCustomCas, importProfile, parseKeyType, uploadCertificate, validateSubject } from '../../store/certificates/operations.js';
 import { checkName } from '../../store/answers.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';

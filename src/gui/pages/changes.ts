@@ -1,5 +1,5 @@
 import { ControlError } from '../../control/dispatch.js';
-import { shellTime } from '../../engine/log/ctime.js';
+import { shellTime } from '../../store/dates.js';
 import { clientAddress, done, field, type GuiDeps, render, type Router } from '../gui.js';
 import { catchUp } from '../gui.js';
 import { pendingChanges } from '../guiSessions.js';

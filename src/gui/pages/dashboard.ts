@@ -1,6 +1,6 @@
 import { certInfo } from '../../pki/certificate.js';
 import { certificateUsers } from '../../store/certificates/certificates.js';
-import { shellTime } from '../../engine/log/ctime.js';
+import { shellTime } from '../../store/dates.js';
 import { deliveryChart } from '../chart.js';
 import { type GuiDeps, render, type Router } from '../gui.js';
 

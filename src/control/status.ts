@@ -1,0 +1,75 @@
+import type { AlertClass, AlertSeverity } from '../store/alerts/alerts.js';
+
+/**
+ * What the engine reports over the operation table (status, recipients, alerts, tls-outcomes,
+ * mtastsstatus): described here, by the control layer, so the shell, the GUI and SSH read the wire
+ * without importing the engine. The engine's values must fit these shapes (the compiler checks it
+ * at each handler).
+ */
+
+export interface ListenerStatus {
+  name: string;
+  certificate?: string;
+  type: string;
+  interface: string;
+  ip: string;
+  port: number;
+  connections: number;
+}
+
+export interface WorkerStatus {
+  pid: number;
+  connections: number;
+  startedAt: string;
+}
+
+export interface RecentAlert {
+  time: string;
+  severity: AlertSeverity;
+  cls: AlertClass;
+  summary: string;
+  sentTo: string[];
+  suppressed: boolean;
+}
+
+/** A pending recipient, as showrecipients lists it. */
+export interface QueuedRecipient {
+  mid: number;
+  rid: number;
+  from: string;
+  to: string;
+  receivedAt: string;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastResponse: string | null;
+}
+
+/** One domain in the MTA-STS policy cache (mtastsstatus). */
+export interface StsCacheEntry {
+  domain: string;
+  policy?: { mode: 'enforce' | 'testing' | 'none'; mx: string[]; maxAge: number; id: string; fetchedAt: string; expiresAt: string };
+  lastFetch?: { at: string; ok: boolean; detail: string };
+  /** Fetch failures in a row; at the limit fetching stops for a day. */
+  failures: number;
+  skipUntil?: string;
+  lastUsed?: string;
+}
+
+/**
+ * How each outbound message went, by TLS outcome (the dashboard's chart): which check, if any,
+ * authenticated the peer of the session that carried it.
+ */
+export const TLS_OUTCOMES = ['clear', 'tls', 'verified', 'dane', 'mta-sts', 'failed'] as const;
+export type TlsOutcome = (typeof TLS_OUTCOMES)[number];
+
+export const TLS_OUTCOME_LABELS: Record<TlsOutcome, string> = {
+  clear: 'Clear text',
+  tls: 'TLS (not verified)',
+  verified: 'TLS verified',
+  dane: 'DANE',
+  'mta-sts': 'MTA-STS',
+  failed: 'Failed',
+};
+
+/** One hour of the chart: its start (ISO) and the messages per outcome. */
+export type HourCounts = { hour: string } & Record<TlsOutcome, number>;
