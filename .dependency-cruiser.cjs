@@ -74,10 +74,10 @@ module.exports = {
       name: 'shell-is-handed-its-commands',
       comment:
         'The shell (line reader, prompts, REPL) runs the commands it is given (cli.ts and the composition root hand in commands/index.ts); ' +
-        'commands build on the shell, not the other way round. It may start a local engine (appliance/daemon.ts), never import the composition root.',
+        'commands build on the shell, not the other way round. It is handed the way to start a local engine too (cli.ts passes appliance/daemon.ts startEngine).',
       severity: 'error',
       from: { path: '^src/shell' },
-      to: { path: '^src/((commands|gui|ssh)/|appliance/run)' },
+      to: { path: '^src/(commands|gui|ssh|appliance)/' },
     },
     {
       name: 'nodemailer-only-in-the-smtp-client',

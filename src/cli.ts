@@ -68,7 +68,7 @@ function program(run: (work: () => Promise<number>) => void): Command {
         const keepGoing = options.keepGoing === true;
         const lines = options.command ?? [];
         const source = lines.length ? new ArraySource(lines) : new ReadlineSource();
-        const failures = await runShell({ paths, commands: COMMANDS, source, prompts: lines.length === 0, startEngine: lines.length === 0, keepGoing });
+        const failures = await runShell({ paths, commands: COMMANDS, launcher: startEngine, source, prompts: lines.length === 0, startEngine: lines.length === 0, keepGoing });
         return failures ? 1 : 0;
       }),
     );

@@ -5,7 +5,7 @@ import type { LineSource } from './lineSource.js';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../userError.js';
-import { type Account, Session } from './session.js';
+import { type Account, type EngineLauncher, Session } from './session.js';
 import type { Caller } from '../control/protocol.js';
 import { tokenize } from './tokenize.js';
 import { type CommandRegistry, noMoreWords } from './command.js';
@@ -27,6 +27,8 @@ export interface ShellOptions {
   account?: Account;
   /** The engine's operations as that account (SSH sessions run inside the engine); the control socket when absent. */
   engine?: Caller;
+  /** The local shell's way to start an engine when none runs (cli.ts hands appliance/daemon.ts's startEngine). */
+  launcher?: EngineLauncher;
 }
 
 /** An unexpected error: one line for the administrator, the details in logs/shell-errors.log. */
@@ -62,7 +64,7 @@ function completeLine(commands: CommandRegistry, line: string): string[] {
 export async function runShell(options: ShellOptions): Promise<number> {
   const output = options.output ?? stdOutput;
   const io = new Io(options.source, output);
-  const session = new Session(options.paths, io, options.account, options.engine);
+  const session = new Session(options.paths, io, options.account, options.engine, options.launcher);
   let failures = 0;
   // A script stops at its first failure: what follows may depend on it (and end in "commit").
   const stopOnFailure = !io.interactive && !options.keepGoing;

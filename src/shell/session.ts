@@ -2,7 +2,6 @@ import os from 'node:os';
 import { EngineError, request } from '../control/client.js';
 import type { Caller, Op, Params, Results } from '../control/protocol.js';
 import { ControlError } from '../control/dispatch.js';
-import { startEngine } from '../appliance/daemon.js';
 import { diffConfig } from '../store/diff.js';
 import type { DataPaths } from '../store/paths.js';
 import type { Config } from '../store/schema.js';
@@ -10,6 +9,9 @@ import type { VersionMeta } from '../store/versions.js';
 import type { Role } from '../store/accounts/users.js';
 import { CommandError } from './errors.js';
 import type { Io } from './io.js';
+
+/** Starts the engine of a data directory if none is running. */
+export type EngineLauncher = (paths: DataPaths) => Promise<{ pid: number; started: boolean }>;
 
 /** An appliance account (userconfig) a session runs as: over SSH its role limits what it may do. */
 export interface Account {
@@ -38,14 +40,16 @@ export class Session {
     readonly account?: Account,
     /** The engine's operations as the account (SSH); the control socket when absent. */
     private readonly engine?: Caller,
+    /** Starts a local engine for the data directory when none runs (cli.ts hands appliance/daemon.ts's). */
+    private readonly launcher?: EngineLauncher,
   ) {
     this.user = account?.name ?? (process.env.SUDO_USER || process.env.USER || safeUsername());
   }
 
   /** Start the engine for this data directory if none is running. */
   async ensureEngine(): Promise<void> {
-    if (this.engine) return; // inside the engine's own process
-    const { started, pid } = await startEngine(this.paths);
+    if (this.engine || !this.launcher) return; // inside the engine's own process, or nothing to start it with
+    const { started, pid } = await this.launcher(this.paths);
     if (started) this.io.print(`Started the mxgate engine for ${this.paths.home} (pid ${pid}).`);
   }
 
