@@ -69,3 +69,14 @@ test('ports are whole numbers from 1 to 65535', () => {
   assert.equal(parsePort('25'), 25);
   for (const bad of ['0', '65536', 'abc', '25.5', '-1', '']) assert.throws(() => parsePort(bad), /not a TCP port/);
 });
+
+test('names are unique per list without regard to case; renaming to its own name in another case is allowed', () => {
+  let c = addListener(withListener(), { name: 'Second', type: 'private', interface: 'Management', port: 2526 });
+  c = addInterface(c, { name: 'Data', ip: '127.0.0.2' });
+  assert.throws(() => editListener(c, 'Second', { name: 'INBOUNDMAIL' }), /A listener named "INBOUNDMAIL" already exists\./);
+  assert.throws(() => editInterface(c, 'Data', { name: 'management' }), /An interface named "management" already exists\./);
+  assert.throws(() => addInterface(c, { name: 'DATA', ip: '127.0.0.3' }), /An interface named "DATA" already exists\./);
+  assert.equal(editListener(c, 'second', { name: 'SECOND' }).listeners[1]!.name, 'SECOND');
+  assert.equal(editInterface(c, 'data', { name: 'DATA' }).interfaces[1]!.name, 'DATA');
+  assert.throws(() => editInterface(c, 'Nowhere', { ip: '127.0.0.9' }), /No interface named "Nowhere"\. Known: Management, Data\./);
+});

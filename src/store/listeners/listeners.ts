@@ -1,9 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { portProblem } from '../grammar.js';
-import { editConfig, notFound } from '../edit.js';
+import { editConfig } from '../edit.js';
+import { assertFreeName, byName, indexByName } from '../named.js';
 import { defaultHat } from './hat.js';
 import { findInterface } from '../network/interfaces.js';
-import { type Config, ConfigError, type Listener, type ListenerType, MAX_LISTENER_WORKERS, sameName } from '../schema.js';
+import { type Config, ConfigError, type Listener, type ListenerType, MAX_LISTENER_WORKERS } from '../schema.js';
 
 export interface ListenerSpec {
   name: string;
@@ -13,17 +14,13 @@ export interface ListenerSpec {
 }
 
 export function findListener(config: Config, name: string): Listener | undefined {
-  return config.listeners.find((l) => sameName(l.name, name));
+  return byName(config.listeners, name);
 }
 
-function indexOf(config: Config, name: string): number {
-  const index = config.listeners.findIndex((l) => sameName(l.name, name));
-  if (index < 0) throw notFound('listener', name, config.listeners.map((l) => l.name));
-  return index;
-}
+const indexOf = (config: Config, name: string): number => indexByName(config.listeners, name, 'listener');
 
 export function addListener(config: Config, spec: ListenerSpec): Config {
-  if (findListener(config, spec.name)) throw new ConfigError(`A listener named "${spec.name}" already exists.`);
+  assertFreeName(config.listeners, spec.name, 'A listener');
   const iface = findInterface(config, spec.interface);
   return editConfig(config, (draft) => {
     // Store the interface under its canonical spelling.
@@ -40,9 +37,7 @@ export function addListener(config: Config, spec: ListenerSpec): Config {
 
 export function editListener(config: Config, name: string, changes: Partial<ListenerSpec>): Config {
   const index = indexOf(config, name);
-  if (changes.name !== undefined && !sameName(changes.name, name) && findListener(config, changes.name)) {
-    throw new ConfigError(`A listener named "${changes.name}" already exists.`);
-  }
+  if (changes.name !== undefined) assertFreeName(config.listeners, changes.name, 'A listener', name);
   const iface = changes.interface !== undefined ? findInterface(config, changes.interface) : undefined;
   return editConfig(config, (draft) => {
     Object.assign(draft.listeners[index]!, changes, iface ? { interface: iface.name } : {});

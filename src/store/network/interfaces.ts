@@ -1,20 +1,17 @@
-import { editConfig, notFound } from '../edit.js';
+import { editConfig } from '../edit.js';
+import { assertFreeName, byName, indexByName } from '../named.js';
 import { type Config, ConfigError, type Interface, sameName } from '../schema.js';
 export { SSH_LIMITS } from '../schema.js';
 import { portProblem } from '../grammar.js';
 
 export function findInterface(config: Config, name: string): Interface | undefined {
-  return config.interfaces.find((i) => sameName(i.name, name));
+  return byName(config.interfaces, name);
 }
 
-function indexOf(config: Config, name: string): number {
-  const index = config.interfaces.findIndex((i) => sameName(i.name, name));
-  if (index < 0) throw notFound('interface', name, config.interfaces.map((i) => i.name));
-  return index;
-}
+const indexOf = (config: Config, name: string): number => indexByName(config.interfaces, name, 'interface');
 
 export function addInterface(config: Config, spec: Interface): Config {
-  if (findInterface(config, spec.name)) throw new ConfigError(`An interface named "${spec.name}" already exists.`);
+  assertFreeName(config.interfaces, spec.name, 'An interface');
   return editConfig(config, (draft) => {
     draft.interfaces.push({ ...spec });
   });
@@ -23,7 +20,7 @@ export function addInterface(config: Config, spec: Interface): Config {
 export function editInterface(config: Config, name: string, changes: Partial<Interface>): Config {
   const index = indexOf(config, name);
   const renamed = changes.name !== undefined && !sameName(changes.name, name);
-  if (renamed && findInterface(config, changes.name!)) throw new ConfigError(`An interface named "${changes.name}" already exists.`);
+  if (renamed) assertFreeName(config.interfaces, changes.name!, 'An interface');
   return editConfig(config, (draft) => {
     const iface = draft.interfaces[index]!;
     Object.assign(iface, changes);
@@ -70,9 +67,7 @@ export function setInterfaceHttps(config: Config, name: string, https: HttpsSett
   const index = indexOf(config, name);
   let certificate = https?.certificate ?? null;
   if (certificate !== null) {
-    const profile = config.certificates.find((c) => sameName(c.name, certificate!));
-    if (!profile) throw notFound('certificate profile', certificate, config.certificates.map((c) => c.name));
-    certificate = profile.name;
+    certificate = config.certificates[indexByName(config.certificates, certificate, 'certificate profile')]!.name;
   }
   return editConfig(config, (draft) => {
     if (https) draft.interfaces[index]!.https = { ...https, certificate };
