@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 
 const SLOWEST = [
-  'e2e/https-gui', 'e2e/mtasts', 'e2e/delivery', 'e2e/certconfig', 'e2e/startup-repair', 'e2e/workers',
+  'e2e/https-gui', 'e2e/cluster', 'e2e/mtasts', 'e2e/delivery', 'e2e/certconfig', 'e2e/startup-repair', 'e2e/workers',
   'e2e/ssh', 'e2e/inbound-tls', 'e2e/shell-trust', 'e2e/access-attacks', 'e2e/dane', 'e2e/logs',
   'e2e/accounts', 'e2e/crash-recovery', 'e2e/dead-destination',
 ];

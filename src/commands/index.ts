@@ -28,6 +28,8 @@ import { userconfig } from './userconfig/index.js';
 import { rollbackconfig } from './rollbackconfig/index.js';
 import { saveconfig } from './saveconfig/index.js';
 import { sethostname } from './sethostname/index.js';
+import { clusterconfig } from './clusterconfig/index.js';
+import { clustermode } from './clustermode/index.js';
 import { showchanges } from './showchanges/index.js';
 import { showconfig } from './showconfig/index.js';
 import { showrecipients } from './showrecipients/index.js';
@@ -57,6 +59,8 @@ const commands: Command[] = [
   rollbackconfig,
   saveconfig,
   sethostname,
+  clusterconfig,
+  clustermode,
   smtproutes,
   sshconfig,
   sslconfig,

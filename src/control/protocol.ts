@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../store/schema.js';
 import type { VersionMeta, VersionRecord } from '../store/versions.js';
-import type { HourCounts, ListenerStatus, QueuedRecipient, RecentAlert, StsCacheEntry, WorkerStatus } from './status.js';
+import type { ClusterMachine, ClusterStatus, HourCounts, ListenerStatus, QueuedRecipient, RecentAlert, StsCacheEntry, WorkerStatus } from './status.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per
@@ -11,10 +11,17 @@ import type { HourCounts, ListenerStatus, QueuedRecipient, RecentAlert, StsCache
  */
 const none = z.object({}).strict();
 const domain = z.string().min(1).max(253);
+/** Where a session's edits go in a cluster (clustermode); standalone appliances have one level. */
+const level = z.union([
+  z.object({ kind: z.literal('cluster') }).strict(),
+  z.object({ kind: z.enum(['group', 'machine']), name: z.string().min(1).max(253) }).strict(),
+]);
+const clusterName = z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must start with a letter and hold only letters, digits, "_", "-" or "." (at most 64)');
+const address = z.string().min(1).max(100);
 export const OPERATIONS = {
   ping: none,
   status: none,
-  config: none,
+  config: z.object({ level: level.optional() }).strict(),
   history: none,
   version: z.object({ version: z.number().int().min(1) }).strict(),
   commit: z
@@ -24,8 +31,17 @@ export const OPERATIONS = {
       config: z.custom<Config>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), 'must be a configuration object'),
       comment: z.string().max(10_000),
       user: z.string().min(1).max(256),
+      level: level.optional(),
+      /** rollbackconfig: in a cluster, every level goes back to this version. */
+      rollbackTo: z.number().int().min(1).optional(),
     })
     .strict(),
+  'cluster-create': z.object({ name: clusterName, address }).strict(),
+  'cluster-token': z.object({ ttlMinutes: z.number().int().min(1).max(7 * 24 * 60) }).strict(),
+  'cluster-join': z.object({ at: address, token: z.string().min(1).max(500), address }).strict(),
+  'cluster-list': none,
+  'cluster-leave': none,
+  'cluster-remove': z.object({ machine: z.string().min(1).max(253) }).strict(),
   stop: none,
   deliverynow: z.object({ domain: domain.optional() }).strict(),
   tlsverify: z.object({ domain }).strict(),
@@ -72,6 +88,8 @@ export interface EngineStatus {
   lockouts: { account: string; addresses: string[] }[];
   /** Why the committed configuration could not be applied when the engine started, if it could not. */
   startupProblem?: string;
+  /** The cluster this machine is a member of (configVersion is then the cluster's version). */
+  cluster?: ClusterStatus;
 }
 
 export interface HttpsStatus {
@@ -112,9 +130,15 @@ export interface Results {
   'ssh-hostkeys': { type: string; bits: number; fingerprint: string }[];
   /** How many (account, address) lock-outs were lifted. */
   unlock: { lifted: number };
+  'cluster-create': ClusterStatus;
+  'cluster-token': { token: string; expires: string };
+  'cluster-join': ClusterStatus;
+  'cluster-list': ClusterMachine[];
+  'cluster-leave': { left: string };
+  'cluster-remove': { removed: string };
 }
 
-export type ErrorCode = 'bad-request' | 'unknown-op' | 'stale' | 'invalid' | 'apply' | 'no-changes' | 'not-found' | 'forbidden' | 'internal';
+export type ErrorCode = 'bad-request' | 'unknown-op' | 'stale' | 'invalid' | 'apply' | 'no-changes' | 'not-found' | 'forbidden' | 'unavailable' | 'internal';
 
 export type Reply =
   | { id?: number; ok: true; result: unknown }

@@ -73,3 +73,21 @@ export const TLS_OUTCOME_LABELS: Record<TlsOutcome, string> = {
 
 /** One hour of the chart: its start (ISO) and the messages per outcome. */
 export type HourCounts = { hour: string } & Record<TlsOutcome, number>;
+
+/** This machine in its cluster: the newest cluster version it has seen, the one it runs, and why not, if not. */
+export interface ClusterStatus {
+  name: string;
+  machine: string;
+  version: number;
+  applied: number;
+  problem?: string;
+}
+
+/** clusterconfig list: one machine of the cluster, as it last reported itself. */
+export interface ClusterMachine {
+  machine: string;
+  group: string;
+  health: string;
+  applied: number | null;
+  queue: number | null;
+}

@@ -31,6 +31,12 @@ const NEEDS: Record<Op, { role: Role | 'local'; what: string }> = {
   'tlsrpt-send': { role: 'operator', what: 'send TLS reports' },
   unlock: { role: 'administrator', what: 'unlock accounts' },
   stop: { role: 'local', what: 'stop the engine' },
+  'cluster-create': { role: 'administrator', what: 'create a cluster' },
+  'cluster-token': { role: 'administrator', what: 'make join tokens' },
+  'cluster-join': { role: 'administrator', what: 'join a cluster' },
+  'cluster-list': { role: 'guest', what: 'list the cluster' },
+  'cluster-leave': { role: 'administrator', what: 'leave the cluster' },
+  'cluster-remove': { role: 'administrator', what: 'remove machines from the cluster' },
 };
 
 /** Parts of the configuration only administrators may change. */

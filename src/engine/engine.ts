@@ -39,6 +39,9 @@ import type { FrontEnd, FrontEndFactory } from './frontEnds.js';
 import { TicketKeys } from './tls/ticketKeys.js';
 import { HostCounter } from './listener/hostSlots.js';
 import { WorkerPool } from './workers/pool.js';
+import { AppliedElsewhere, ClusterMember, NoChanges, StaleVersion } from './cluster/member.js';
+import { ClusterUnavailable } from './cluster/clusterStore.js';
+import { UserError } from '../userError.js';
 
 /**
  * The running appliance: committed configuration, listeners, queue, mail log and the control
@@ -72,6 +75,8 @@ export class Engine {
   /** Commits are applied one at a time. */
   private commitChain: Promise<unknown> = Promise.resolve();
   private stopping: Promise<void> | undefined;
+  /** The cluster this machine is a member of (clusterconfig); absent when standalone. */
+  private cluster: ClusterMember | undefined;
   private startupProblem: string | undefined;
   /** Resolves once the engine has stopped (after a stop request or a signal). */
   readonly stopped: Promise<void>;
@@ -173,6 +178,10 @@ export class Engine {
         this.startupProblem = failures.join('; ');
         for (const f of failures) this.log.critical(`Committed configuration version ${head.version} not fully applied: ${f}`);
       }
+      this.cluster = await ClusterMember.open(this.memberHost).catch((err: Error) => {
+        this.log.critical(`Cluster: ${err.message}; this machine runs its last applied configuration`);
+        return undefined;
+      });
       await this.control.listen();
       this.delivery.start();
       this.ticketKeys.start((key) => {
@@ -195,6 +204,7 @@ export class Engine {
       if (this.minuteTimer) clearInterval(this.minuteTimer);
       this.ticketKeys.stop();
       await this.control.close();
+      await this.cluster?.close();
       await this.listeners.closeAll();
       for (const f of this.frontEnds) await f.closeAll();
       await this.delivery.stop();
@@ -255,7 +265,7 @@ export class Engine {
       startedAt: this.startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       home: this.paths.home,
-      configVersion: head.version,
+      configVersion: this.cluster ? this.cluster.status().version : head.version,
       hostname: head.config.hostname,
       listeners: this.listeners.status(),
       workers: this.workers.status(),
@@ -267,6 +277,7 @@ export class Engine {
       delivery: this.delivery.activity(),
       storage: { ...this.storage.state(), mailLog: this.log.problem ? `cannot be written since ${this.log.problem.since}: ${this.log.problem.error}` : 'ok' },
       ...(this.startupProblem ? { startupProblem: this.startupProblem } : {}),
+      ...(this.cluster ? { cluster: this.cluster.status() } : {}),
     };
   }
 
@@ -274,14 +285,49 @@ export class Engine {
   private readonly handlers: Handlers = {
     ping: () => ({ pong: true, pid: process.pid }),
     status: () => this.status(),
-    config: () => this.store.current,
-    history: () => this.store.list(),
+    config: async ({ level }) => {
+      if (!this.cluster) return this.store.current;
+      const { version, config } = await clusterCall(() => this.cluster!.view(level ?? { kind: 'cluster' }));
+      return { ...this.store.current, version, config };
+    },
+    history: () => (this.cluster ? clusterCall(() => this.cluster!.history()) : this.store.list()),
     version: async ({ version }) => {
-      const rec = await this.store.get(version);
+      const rec = this.cluster ? await clusterCall(() => this.cluster!.versionRecord(version)) : await this.store.get(version);
       if (!rec) throw new ControlError('not-found', `There is no committed version ${version}.`);
       return rec;
     },
-    commit: (req, principal) => this.serialize(() => this.commit(req, principal)),
+    commit: (req, principal) => (this.cluster ? this.clusterCommit(req, principal) : this.serialize(() => this.commit(req, principal))),
+    'cluster-create': ({ name, address }, principal) =>
+      this.serialize(() =>
+        clusterCall(async () => {
+          if (this.cluster) throw new UserError('This machine is already in a cluster.');
+          this.cluster = await ClusterMember.create(this.memberHost, name, address, principal.name);
+          return this.cluster.status();
+        }),
+      ),
+    'cluster-token': ({ ttlMinutes }) => clusterCall(() => this.member().token(ttlMinutes)),
+    'cluster-join': ({ at, token, address }) =>
+      this.serialize(() =>
+        clusterCall(async () => {
+          if (this.cluster) throw new UserError('This machine is already in a cluster; "clusterconfig leave" first.');
+          this.cluster = await ClusterMember.join(this.memberHost, at, token, address);
+          return this.cluster.status();
+        }),
+      ),
+    'cluster-list': () => clusterCall(() => this.member().list()),
+    'cluster-leave': (_p, principal) =>
+      clusterCall(async () => {
+        const { name } = this.member().status();
+        await this.member().leave(principal.name);
+        this.cluster = undefined;
+        this.log.info(`Left cluster ${name}; this machine keeps running its last applied configuration as its own`);
+        return { left: name };
+      }),
+    'cluster-remove': ({ machine }, principal) =>
+      clusterCall(async () => {
+        await this.member().removeMachine(machine, principal.name);
+        return { removed: machine };
+      }),
     stop: () => {
       setImmediate(() => void this.stop());
       return { stopping: true };
@@ -304,6 +350,44 @@ export class Engine {
     deliverynow: async ({ domain }) => ({ messages: await this.delivery.admin.deliverNow(domain) }),
     unlock: ({ account }) => ({ lifted: this.loginGuard.unlock(account.toLowerCase()) }),
   };
+
+  private member(): ClusterMember {
+    if (!this.cluster) throw new ControlError('not-found', 'This machine is not in a cluster: "clusterconfig create" or "clusterconfig join" first.');
+    return this.cluster;
+  }
+
+  /** What a member needs of this engine: the one apply path and a few facts. */
+  private get memberHost() {
+    return {
+    paths: this.paths,
+    running: () => this.store.current.config,
+    apply: async (config: Config, meta: { user: string; comment: string }) => {
+      await this.checkKeys(config);
+      await this.install(config, meta, undefined);
+    },
+    queueSize: () => this.spool.size.messages,
+    log: { info: (m: string) => this.log.info(m), warning: (m: string) => this.log.warning(m), critical: (m: string) => this.log.critical(m) },
+    };
+  }
+
+  /** A commit in a cluster: placed at the session's level, one winner among members, applied everywhere. */
+  private async clusterCommit(req: Params<'commit'>, principal: Principal): Promise<VersionMeta> {
+    const user = principal.kind === 'account' ? principal.name : req.user || 'unknown';
+    const comment = typeof req.comment === 'string' ? req.comment : '';
+    if (hasControlCharacters(comment) || hasControlCharacters(user)) throw new ControlError('bad-request', 'The comment or user name contains control characters; nothing was committed.');
+    let draft;
+    try {
+      draft = validateConfig(req.config);
+    } catch (err) {
+      throw new ControlError('invalid', err instanceof ConfigError ? err.message : String(err));
+    }
+    const doc = await clusterCall(() =>
+      this.cluster!.commit({ level: req.level ?? { kind: 'cluster' }, baseVersion: req.baseVersion, draft, user, comment, ...(req.rollbackTo ? { rollbackTo: req.rollbackTo } : {}) }, (from, to) =>
+        checkCommit(principal, from, to),
+      ),
+    );
+    return { version: doc.version, time: doc.time, user: doc.user, comment: doc.comment };
+  }
 
   /** The handlers with the one check of who may run them (access/authorize.ts), for every transport. */
   private readonly operations: OperationTable = { handlers: this.handlers, admit: (principal, op) => admit(this.store.current.config, principal, op) };
@@ -372,6 +456,17 @@ export class Engine {
     const user = principal.kind === 'account' ? principal.name : req.user || 'unknown';
     const comment = typeof req.comment === 'string' ? req.comment : '';
     if (hasControlCharacters(comment) || hasControlCharacters(user)) throw new ControlError('bad-request', 'The comment or user name contains control characters; nothing was committed.');
+    const rec = await this.install(config, { user, comment }, principal);
+    const { config: _c, ...meta } = rec;
+    return meta;
+  }
+
+  /**
+   * Apply a configuration to every service (all of it or none: the services already moved go back)
+   * and only then record it as the next version. Local commits and cluster versions both come here.
+   */
+  private async install(config: Config, meta: { user: string; comment: string }, principal: Principal | undefined) {
+    const head = this.store.current;
     const services = this.services();
     try {
       for (const [i, apply] of services.entries()) {
@@ -389,18 +484,33 @@ export class Engine {
       throw err;
     }
     try {
-      const rec = await this.store.record(config, { user, comment });
+      const rec = await this.store.record(config, meta);
       this.log.configure(config.logs);
-      for (const f of this.frontEnds) f.committed?.(config, principal);
-      this.log.info(`Configuration version ${rec.version} committed by ${user}${comment ? `: ${comment}` : ''}`);
+      for (const f of this.frontEnds) f.committed?.(config, principal ?? { kind: 'local', name: meta.user });
+      this.log.info(`Configuration version ${rec.version} committed by ${meta.user}${meta.comment ? `: ${meta.comment}` : ''}`);
       this.delivery.kick();
       void this.checkCertificateExpiry();
-      const { config: _c, ...meta } = rec;
-      return meta;
+      return rec;
     } catch (err) {
       // Could not record: go back to what is on disk so engine and store agree.
       for (const undo of services) await undo(head.config).catch(() => undefined);
       throw new ControlError('internal', `The new configuration could not be saved (${(err as Error).message}); nothing was changed.`);
     }
+  }
+}
+
+/** A cluster operation's refusals in the control protocol's terms: one line each. */
+async function clusterCall<T>(run: () => Promise<T> | T): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ControlError) throw err;
+    if (err instanceof StaleVersion) throw new ControlError('stale', err.message);
+    if (err instanceof NoChanges) throw new ControlError('no-changes', err.message);
+    if (err instanceof AppliedElsewhere) throw new ControlError('apply', err.message);
+    if (err instanceof ConfigError) throw new ControlError('invalid', err.message);
+    if (err instanceof ClusterUnavailable) throw new ControlError('unavailable', `Nothing was committed or changed: ${err.message}.`);
+    if (err instanceof UserError) throw new ControlError('bad-request', err.message);
+    throw err;
   }
 }

@@ -97,7 +97,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
   while (!session.quitRequested) {
     let line: string;
     try {
-      line = await options.source.read(options.prompts ? `${session.hostname}> ` : '', { completions: (l: string) => completeLine(options.commands, l) });
+      line = await options.source.read(options.prompts ? `${session.promptName}> ` : '', { completions: (l: string) => completeLine(options.commands, l) });
     } catch (err) {
       if (err instanceof Interrupted) continue;
       // Ctrl-D at the prompt is "quit": it asks whether to commit, as quit does.

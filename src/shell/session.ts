@@ -7,6 +7,7 @@ import type { DataPaths } from '../store/paths.js';
 import type { Config } from '../store/schema.js';
 import type { VersionMeta } from '../store/versions.js';
 import type { Role } from '../store/accounts/users.js';
+import { type Level, levelText } from '../store/cluster/levels.js';
 import { CommandError } from './errors.js';
 import type { Io } from './io.js';
 
@@ -30,6 +31,9 @@ export class Session {
   private pending: Config | undefined;
   /** The newer committed version this session has already warned about. */
   private warnedAbout: number | undefined;
+  /** In a cluster: its name, and the level this session's edits go to (clustermode; the cluster by default). */
+  private cluster: string | undefined;
+  private level: Level = { kind: 'cluster' };
   readonly user: string;
   quitRequested = false;
 
@@ -80,7 +84,8 @@ export class Session {
   /** Load the committed configuration the first time a command needs it. */
   async load(): Promise<void> {
     if (this.base) return;
-    const head = await this.call('config');
+    this.cluster = (await this.call('status')).cluster?.name;
+    const head = await this.call('config', this.cluster ? { level: this.level } : {});
     this.base = { version: head.version, config: head.config };
     this.pending = structuredClone(head.config);
   }
@@ -152,8 +157,8 @@ export class Session {
     await this.load();
   }
 
-  async commit(comment: string): Promise<VersionMeta> {
-    const meta = await this.call('commit', { baseVersion: this.baseVersion, config: this.draft, comment, user: this.user });
+  async commit(comment: string, options: { rollbackTo?: number } = {}): Promise<VersionMeta> {
+    const meta = await this.call('commit', { baseVersion: this.baseVersion, config: this.draft, comment, user: this.user, ...(this.cluster ? { level: this.level } : {}), ...options });
     this.base = { version: meta.version, config: structuredClone(this.draft) };
     return meta;
   }
@@ -161,6 +166,40 @@ export class Session {
   /** The hostname for the prompt, once known. */
   get hostname(): string {
     return this.base?.config.hostname ?? 'mxgate';
+  }
+
+  /** The prompt's name: the host, and in a cluster the level edits go to ("mx1 (Cluster Gateways)"), as the appliance shows it. */
+  get promptName(): string {
+    if (!this.cluster) return this.hostname;
+    return `${this.hostname} (${this.level.kind === 'cluster' ? `Cluster ${this.cluster}` : levelText(this.level)})`;
+  }
+
+  get clusterName(): string | undefined {
+    return this.cluster;
+  }
+
+  get clusterLevel(): Level {
+    return this.level;
+  }
+
+  /** clustermode: edits go to another level from now on; the session starts again from that level's view. */
+  async setLevel(level: Level): Promise<void> {
+    if (this.hasChanges()) throw new CommandError('There are uncommitted changes at this level. Commit them or run "clearchanges" before switching.');
+    const before = this.level;
+    this.level = level;
+    try {
+      await this.clear();
+    } catch (err) {
+      this.level = before; // an unknown group or machine: stay where the session was
+      await this.clear();
+      throw err;
+    }
+  }
+
+  /** After clusterconfig create / join / leave: the session starts again from what the machine runs now. */
+  async membershipChanged(): Promise<void> {
+    this.level = { kind: 'cluster' };
+    await this.clear();
   }
 
   private loaded(): { version: number; config: Config } {

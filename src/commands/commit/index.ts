@@ -6,12 +6,12 @@ import type { Session } from '../../shell/session.js';
 import { hasControlCharacters } from '../../store/text.js';
 
 /** Commit the session's draft; shared by `commit` and the exit question. */
-export async function commitDraft(session: Session, comment: string): Promise<void> {
+export async function commitDraft(session: Session, comment: string, options: { rollbackTo?: number } = {}): Promise<void> {
   // Other administrators see comments in their terminals: no escape sequences, no line breaks.
   if (hasControlCharacters(comment)) throw new CommandError('The comment contains control characters (escape sequences, tabs or line breaks); type plain text. Nothing was committed.');
   const base = session.baseVersion;
   try {
-    const meta = await session.commit(comment);
+    const meta = await session.commit(comment, options);
     session.io.print(`Changes committed: ${shellTime(meta.time)} (version ${meta.version})`);
   } catch (err) {
     if (!(err instanceof EngineError)) throw err;
@@ -28,6 +28,8 @@ export async function commitDraft(session: Session, comment: string): Promise<vo
       case 'no-changes':
         session.io.print(err.message);
         return;
+      case 'unavailable':
+        throw new CommandError(`Commit refused: ${err.message} Your changes are kept in this session; commit again when the cluster answers.`);
       default:
         throw new CommandError(`Commit failed: ${err.message}`);
     }

@@ -45,7 +45,7 @@ export const rollbackconfig: Command = {
     if (arg !== undefined) {
       if (!/^\d+$/.test(arg)) throw new CommandError(`"${arg}" is not a version number. "rollbackconfig list" shows them.`);
       await loadVersion(session, Number(arg));
-      await commitDraft(session, `Rollback to version ${Number(arg)}`);
+      await commitDraft(session, `Rollback to version ${Number(arg)}`, { rollbackTo: Number(arg) });
       return;
     }
     const versions = await session.call('history');
@@ -61,7 +61,7 @@ export const rollbackconfig: Command = {
     if (version === undefined) return;
     await loadVersion(session, version);
     if (await session.io.confirm('Do you want to commit this configuration now?', true)) {
-      await commitDraft(session, `Rollback to version ${version}`);
+      await commitDraft(session, `Rollback to version ${version}`, { rollbackTo: version });
     } else {
       session.io.print(`Version ${version} is loaded as pending changes; use "commit" to apply it.`);
     }

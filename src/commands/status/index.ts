@@ -45,6 +45,11 @@ export const status: Command = {
     }
     io.print(`Storage:           ${s.storage.freeMb < 0 ? 'free space unknown' : `${s.storage.freeMb} MB free`}, reserve ${s.storage.reserveMb} MB: ${s.storage.accepting ? 'accepting mail' : 'NOT ACCEPTING new mail (452 4.3.1) until space is freed'}`);
     io.print(`Mail log:          ${s.storage.mailLog}`);
+    if (s.cluster) {
+      const c = s.cluster;
+      io.print(`Cluster:           ${c.name}, this machine ${c.machine}, cluster version ${c.version}${c.applied === c.version ? ' applied' : `, running version ${c.applied || 'of before'}`}`);
+      if (c.problem) io.warn(`cluster: ${c.problem}`);
+    }
     if (s.startupProblem) {
       io.warn(`the committed configuration could not be applied when the engine started: ${s.startupProblem}`);
       io.print('         Listeners that could not start are not running; fix the configuration and commit.');

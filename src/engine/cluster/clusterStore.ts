@@ -1,0 +1,138 @@
+import { noop } from 'cockatiel';
+import { Etcd3, type IOptions, type Watcher } from 'etcd3';
+import type { ClusterDocument } from '../../store/cluster/levels.js';
+
+/**
+ * The cluster's keys in etcd (the v3 API through the etcd3 package):
+ *   /mxgate/config           the committed cluster document (levels, see store/cluster/levels.ts)
+ *   /mxgate/version          its version number; a commit is a transaction on it
+ *   /mxgate/history/NNNNNN   every committed document (rollbackconfig)
+ *   /mxgate/keys/<ref>       private keys, sealed with the cluster key (vault.ts)
+ *   /mxgate/join/<id>        a join bundle, sealed with its token's secret, on a lease (the token's life)
+ *   /mxgate/members/<name>   what each member applied and how it is, on a lease (gone when it is)
+ */
+const P = '/mxgate/';
+const historyKey = (v: number) => `${P}history/${String(v).padStart(6, '0')}`;
+
+export interface MemberReport {
+  machine: string;
+  applied: number;
+  problem?: string;
+  queue: number;
+  time: string;
+}
+
+/** An etcd operation failed because no quorum (or no member) answers: the one line an administrator reads. */
+export class ClusterUnavailable extends Error {
+  override name = 'ClusterUnavailable';
+}
+
+const TIMEOUT_MS = 3_000;
+
+export class ClusterStore {
+  readonly client: Etcd3;
+
+  constructor(endpoints: string[], options: Pick<IOptions, 'credentials' | 'auth'>) {
+    this.client = new Etcd3({
+      hosts: endpoints,
+      ...options,
+      // The library tries up to three members per call; each try waits at most this long.
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + TIMEOUT_MS }),
+      // No circuit breaker per member (the library's default): after a quorum loss it would keep
+      // refusing calls for seconds after the members are back. A member that is down answers fast.
+      faultHandling: { host: () => noop },
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private async guard<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      const e = err as Error;
+      if (/deadline|unavailable|no connection|ECONNREFUSED|timed out|leader|circuit breaker/i.test(`${e.name} ${e.message}`)) {
+        throw new ClusterUnavailable(`the cluster's etcd does not answer (${what}): no quorum reachable from this machine`);
+      }
+      throw err;
+    }
+  }
+
+  async document(): Promise<ClusterDocument | undefined> {
+    const text = await this.guard('read the configuration', () => this.client.get(`${P}config`).string());
+    return text === null ? undefined : (JSON.parse(text) as ClusterDocument);
+  }
+
+  /** The first document of a new cluster; refused if one exists. */
+  async create(doc: ClusterDocument): Promise<boolean> {
+    const text = JSON.stringify(doc);
+    const res = await this.guard('create the cluster', () =>
+      this.client.if(`${P}version`, 'Create', '==', 0).then(this.client.put(`${P}config`).value(text), this.client.put(`${P}version`).value(String(doc.version)), this.client.put(historyKey(doc.version)).value(text)).commit(),
+    );
+    return res.succeeded;
+  }
+
+  /** Commit `doc` (version base + 1) only if the cluster is still at `base`: one winner among members. */
+  async commit(doc: ClusterDocument, base: number): Promise<boolean> {
+    const text = JSON.stringify(doc);
+    const res = await this.guard('commit', () =>
+      this.client
+        .if(`${P}version`, 'Value', '==', String(base))
+        .then(this.client.put(`${P}config`).value(text), this.client.put(`${P}version`).value(String(doc.version)), this.client.put(historyKey(doc.version)).value(text))
+        .commit(),
+    );
+    return res.succeeded;
+  }
+
+  async version(v: number): Promise<ClusterDocument | undefined> {
+    const text = await this.guard('read the history', () => this.client.get(historyKey(v)).string());
+    return text === null ? undefined : (JSON.parse(text) as ClusterDocument);
+  }
+
+  async history(): Promise<ClusterDocument[]> {
+    const all = await this.guard('read the history', () => this.client.getAll().prefix(`${P}history/`).strings());
+    return Object.values(all).map((t) => JSON.parse(t) as ClusterDocument).sort((a, b) => a.version - b.version);
+  }
+
+  /** Calls `changed` with each new document (newest only: a burst of commits may arrive as one). */
+  async watch(changed: (doc: ClusterDocument) => void): Promise<Watcher> {
+    const w = await this.client.watch().key(`${P}config`).create();
+    w.on('put', (kv) => changed(JSON.parse(kv.value.toString()) as ClusterDocument));
+    return w;
+  }
+
+  async sealedKey(ref: string): Promise<string | null> {
+    return this.guard('read a private key', () => this.client.get(`${P}keys/${ref}`).string());
+  }
+
+  async putSealedKey(ref: string, sealed: string): Promise<void> {
+    await this.guard('store a private key', () => this.client.if(`${P}keys/${ref}`, 'Create', '==', 0).then(this.client.put(`${P}keys/${ref}`).value(sealed)).commit());
+  }
+
+  async putJoinBundle(id: string, sealed: string, ttlSeconds: number): Promise<void> {
+    const lease = this.client.lease(ttlSeconds, { autoKeepAlive: false });
+    await this.guard('store the join token', () => lease.put(`${P}join/${id}`).value(sealed).exec());
+  }
+
+  async joinBundle(id: string): Promise<string | null> {
+    return this.guard('read the join token', () => this.client.get(`${P}join/${id}`).string());
+  }
+
+  /** Use a join bundle up: true for exactly one caller. */
+  async takeJoinBundle(id: string): Promise<boolean> {
+    const res = await this.guard('use the join token', () => this.client.if(`${P}join/${id}`, 'Create', '>', 0).then(this.client.delete().key(`${P}join/${id}`)).commit());
+    return res.succeeded;
+  }
+
+  async report(r: MemberReport, ttlSeconds: number): Promise<void> {
+    const lease = this.client.lease(ttlSeconds, { autoKeepAlive: false });
+    await this.guard('report this member', () => lease.put(`${P}members/${r.machine}`).value(JSON.stringify(r)).exec());
+  }
+
+  async reports(): Promise<MemberReport[]> {
+    const all = await this.guard('read the members', () => this.client.getAll().prefix(`${P}members/`).strings());
+    return Object.values(all).map((t) => JSON.parse(t) as MemberReport);
+  }
+}

@@ -1,0 +1,206 @@
+import { UserError } from '../../userError.js';
+import { type Config, sameName, validateConfig } from '../schema.js';
+
+/**
+ * The cluster's configuration at AsyncOS's three levels. Every setting of a machine resolves
+ * machine → group → cluster; a setting is one top-level part of the configuration (destinations,
+ * listeners, alerts …), except certificate profiles, which resolve one by name: the guide installs a
+ * wildcard or SAN certificate once at cluster level and each member's own certificate at machine
+ * level under the same name, and both must be usable at once.
+ */
+
+/** Settings that belong to one machine and are never shared: its network identity and its processes. */
+export const MACHINE_ONLY = ['hostname', 'interfaces', 'listenerWorkers'] as const;
+/** Settings that exist only once for the whole cluster, as on the appliance: the accounts. */
+export const CLUSTER_ONLY = ['users'] as const;
+export const DEFAULT_GROUP = 'Main_Group';
+
+type Key = keyof Config;
+/** Some settings, as JSON: what one level holds. */
+export type Settings = Partial<Record<Key, unknown>>;
+
+export interface ClusterDocument {
+  name: string;
+  version: number;
+  time: string;
+  user: string;
+  comment: string;
+  cluster: Settings;
+  groups: Record<string, Settings>;
+  machines: Record<string, { group: string; settings: Settings }>;
+}
+
+export type Level = { kind: 'cluster' } | { kind: 'group'; name: string } | { kind: 'machine'; name: string };
+
+export const levelText = (level: Level): string => (level.kind === 'cluster' ? 'Cluster' : level.kind === 'group' ? `Group ${level.name}` : `Machine ${level.name}`);
+
+const isMachineOnly = (k: string) => (MACHINE_ONLY as readonly string[]).includes(k);
+const isClusterOnly = (k: string) => (CLUSTER_ONLY as readonly string[]).includes(k);
+
+/** The first document of a new cluster: this machine's committed configuration, shared except its own settings. */
+export function newCluster(name: string, machine: string, config: Config, meta: { user: string; time: string }): ClusterDocument {
+  const cluster: Settings = {};
+  const own: Settings = {};
+  for (const [k, v] of Object.entries(config)) (isMachineOnly(k) ? own : cluster)[k as Key] = v;
+  return { name, version: 1, time: meta.time, user: meta.user, comment: `Cluster ${name} created from ${machine}`, cluster, groups: { [DEFAULT_GROUP]: {} }, machines: { [machine]: { group: DEFAULT_GROUP, settings: own } } };
+}
+
+/** A machine joins: its own settings come with it, everything else is the cluster's. */
+export function withMember(doc: ClusterDocument, machine: string, config: Config): ClusterDocument {
+  if (findMachine(doc, machine)) throw new UserError(`A machine named ${machine} is already in cluster ${doc.name}; give this machine another host name (sethostname) first.`);
+  return { ...doc, machines: { ...doc.machines, [machine]: { group: DEFAULT_GROUP, settings: ownSettings(config) } } };
+}
+
+/** A machine's own settings (MACHINE_ONLY) out of its whole configuration. */
+export function ownSettings(config: Config): Settings {
+  const own: Settings = {};
+  for (const k of MACHINE_ONLY) own[k] = config[k];
+  return own;
+}
+
+export function withoutMember(doc: ClusterDocument, machine: string): ClusterDocument {
+  const name = findMachine(doc, machine);
+  if (!name) throw new UserError(`There is no machine ${machine} in cluster ${doc.name}.`);
+  const machines = { ...doc.machines };
+  delete machines[name];
+  return { ...doc, machines };
+}
+
+export const findMachine = (doc: ClusterDocument, name: string): string | undefined => Object.keys(doc.machines).find((m) => sameName(m, name));
+export const findGroup = (doc: ClusterDocument, name: string): string | undefined => Object.keys(doc.groups).find((g) => sameName(g, name));
+
+/** The levels a machine's settings come from, most specific first. */
+function chain(doc: ClusterDocument, level: Level): Settings[] {
+  if (level.kind === 'cluster') return [doc.cluster];
+  if (level.kind === 'group') return [doc.groups[findGroup(doc, level.name) ?? level.name] ?? {}, doc.cluster];
+  const m = doc.machines[findMachine(doc, level.name) ?? level.name];
+  if (!m) throw new UserError(`There is no machine ${level.name} in cluster ${doc.name}.`);
+  return [m.settings, doc.groups[m.group] ?? {}, doc.cluster];
+}
+
+type Named = { name: string };
+
+/** Certificate profiles by name, the most specific level winning; the cluster's order first. */
+function mergedCertificates(levels: Settings[]): unknown[] {
+  const out: Named[] = [];
+  for (const s of [...levels].reverse()) {
+    for (const c of (s.certificates as Named[] | undefined) ?? []) {
+      const at = out.findIndex((o) => sameName(o.name, c.name));
+      if (at >= 0) out[at] = c;
+      else out.push(c);
+    }
+  }
+  return out;
+}
+
+/**
+ * The raw settings seen at a level: for a machine, what it runs; for the cluster or a group, what
+ * its members inherit. Machine-only settings come from `own` (the machine whose shell looks).
+ */
+export function resolve(doc: ClusterDocument, level: Level, own: Settings): Settings {
+  const levels = chain(doc, level);
+  const out: Settings = {};
+  const keys = new Set(levels.flatMap((s) => Object.keys(s)) as Key[]);
+  for (const k of keys) {
+    if (k === 'certificates') continue;
+    const from = levels.find((s) => s[k] !== undefined);
+    if (from) out[k] = from[k];
+  }
+  out.certificates = mergedCertificates(levels);
+  if (level.kind !== 'machine') for (const k of MACHINE_ONLY) if (own[k] !== undefined) out[k] = own[k];
+  return out;
+}
+
+/** What a machine runs, validated: the version a member applies. */
+export function effectiveConfig(doc: ClusterDocument, machine: string): Config {
+  return validateConfig(resolve(doc, { kind: 'machine', name: machine }, {}));
+}
+
+export const machineSettings = (doc: ClusterDocument, machine: string): Settings => doc.machines[findMachine(doc, machine) ?? machine]?.settings ?? {};
+
+/** Where a setting of a machine is set ("Cluster", "Group Main_Group", "Machine mx2"), or undefined for a default. */
+export function levelOfSetting(doc: ClusterDocument, machine: string, key: Key, name?: string): Level | undefined {
+  const m = findMachine(doc, machine);
+  if (!m) return undefined;
+  const group = doc.machines[m]!.group;
+  const candidates: [Level, Settings][] = [
+    [{ kind: 'machine', name: m }, doc.machines[m]!.settings],
+    [{ kind: 'group', name: group }, doc.groups[group] ?? {}],
+    [{ kind: 'cluster' }, doc.cluster],
+  ];
+  for (const [level, s] of candidates) {
+    const v = s[key];
+    if (v === undefined) continue;
+    if (name === undefined || (Array.isArray(v) && (v as Named[]).some((c) => sameName(c.name, name)))) return level;
+  }
+  return undefined;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Put a session's edits where its level says: every setting that differs between the view the
+ * session started from and its draft is set at that level (a certificate profile alone, by name).
+ * Machine-only settings cannot be set for the cluster or a group, and the accounts only for the
+ * cluster; the message says which level to switch to. Returns the level's new settings.
+ */
+export function placeEdits(doc: ClusterDocument, level: Level, view: Settings, draft: Config): ClusterDocument {
+  const target = { ...levelSettings(doc, level) };
+  for (const k of Object.keys(draft) as Key[]) {
+    if (same(view[k], draft[k])) continue;
+    if (isMachineOnly(k) && level.kind !== 'machine') {
+      throw new UserError(`${settingText(k)} is a machine-level setting: switch with "clustermode machine NAME" and make the change there.`);
+    }
+    if (isClusterOnly(k) && level.kind !== 'cluster') {
+      throw new UserError(`${settingText(k)} exist only at cluster level: switch with "clustermode cluster" and make the change there.`);
+    }
+    if (k === 'certificates') target.certificates = placeCertificates(doc, level, view.certificates as Named[], draft.certificates);
+    else target[k] = draft[k];
+  }
+  return withLevelSettings(doc, level, target);
+}
+
+function placeCertificates(doc: ClusterDocument, level: Level, view: Named[] = [], draft: Named[]): Named[] {
+  const here = (levelSettings(doc, level).certificates as Named[] | undefined) ?? [];
+  for (const gone of view.filter((v) => !draft.some((d) => sameName(d.name, v.name)))) {
+    if (!here.some((h) => sameName(h.name, gone.name))) {
+      throw new UserError(`Certificate profile ${gone.name} is not set at ${levelText(level).toLowerCase()} level (it comes from a wider level): switch with "clustermode" to where it is set to delete it.`);
+    }
+  }
+  return draft.filter((d) => here.some((h) => sameName(h.name, d.name)) || !same(d, view.find((v) => sameName(v.name, d.name))));
+}
+
+function levelSettings(doc: ClusterDocument, level: Level): Settings {
+  if (level.kind === 'cluster') return doc.cluster;
+  if (level.kind === 'group') {
+    const g = findGroup(doc, level.name);
+    if (!g) throw new UserError(`There is no group ${level.name} in cluster ${doc.name}.`);
+    return doc.groups[g]!;
+  }
+  const m = findMachine(doc, level.name);
+  if (!m) throw new UserError(`There is no machine ${level.name} in cluster ${doc.name}.`);
+  return doc.machines[m]!.settings;
+}
+
+function withLevelSettings(doc: ClusterDocument, level: Level, settings: Settings): ClusterDocument {
+  if (level.kind === 'cluster') return { ...doc, cluster: settings };
+  if (level.kind === 'group') return { ...doc, groups: { ...doc.groups, [findGroup(doc, level.name)!]: settings } };
+  const m = findMachine(doc, level.name)!;
+  return { ...doc, machines: { ...doc.machines, [m]: { ...doc.machines[m]!, settings } } };
+}
+
+const SETTING_TEXT: Partial<Record<Key, string>> = { hostname: 'The host name', interfaces: 'Interfaces', listenerWorkers: 'Listener workers', users: 'Accounts' };
+const settingText = (k: Key) => SETTING_TEXT[k] ?? `The ${k} setting`;
+
+/** Every machine's configuration must validate before a version is committed: one line per problem, naming the machine. */
+export function problemsOfVersion(doc: ClusterDocument): string[] {
+  const problems: string[] = [];
+  for (const m of Object.keys(doc.machines)) {
+    try {
+      effectiveConfig(doc, m);
+    } catch (err) {
+      problems.push(`${m}: ${(err as Error).message.replace(/^The configuration is not valid:\n\s*/, '').replace(/\n\s*/g, '; ')}`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { cleanup, LiveShell, mxgate, runProgram, shellOk, tempHome, until } from '../helpers.js';
+
+/**
+ * Three appliances as one cluster (clusterconfig), each with its own data directory, listener and
+ * etcd member on its own loopback address (127.0.0.41-43; etcd peer 2380, client 2379): real etcd
+ * (Debian etcd-server), real engines, real SMTP and TLS.
+ */
+const IPS = ['127.0.0.41', '127.0.0.42', '127.0.0.43'];
+const NAMES = ['mx1.cluster.test', 'mx2.cluster.test', 'mx3.cluster.test'];
+const SMTP_PORT = 2525;
+const homes: string[] = [];
+
+const shell = (i: number, ...lines: string[]) => shellOk(homes[i]!, ...lines);
+const token = async (i: number) => (await shell(i, 'clusterconfig token --ttl 10')).trim().split('\n').at(-1)!;
+
+/** The reply to MAIL FROM before STARTTLS: 530 where TLS is required. */
+async function mailFromReply(ip: string): Promise<string> {
+  const s = net.connect(SMTP_PORT, ip);
+  let buf = '';
+  s.on('data', (d: Buffer) => (buf += d.toString()));
+  const next = async (pattern: RegExp) => {
+    for (let i = 0; i < 200 && !pattern.test(buf); i++) await new Promise((r) => setTimeout(r, 20));
+    const m = pattern.exec(buf);
+    buf = '';
+    return m?.[0] ?? '';
+  };
+  try {
+    await next(/^220 .*\r\n/m);
+    s.write('EHLO probe.test\r\n');
+    await next(/^250 .*\r\n/m);
+    s.write('MAIL FROM:<a@example.org>\r\n');
+    return (await next(/^\d{3}[ -].*\r\n/m)).slice(0, 3);
+  } finally {
+    s.destroy();
+  }
+}
+
+/** The subject CN of the certificate a listener presents after STARTTLS (openssl s_client). */
+async function presentedCn(ip: string): Promise<string> {
+  const child = spawn('openssl', ['s_client', '-starttls', 'smtp', '-connect', `${ip}:${SMTP_PORT}`, '-brief'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  for (let i = 0; i < 250 && !/Peer certificate: .*CN ?= ?[^\s,]+/.test(out); i++) await new Promise((r) => setTimeout(r, 20));
+  child.kill();
+  return /Peer certificate: .*CN ?= ?([^\s,]+)/.exec(out)?.[1] ?? `no certificate seen:\n${out}`;
+}
+
+const clusterVersion = async (i: number) => Number(/cluster version (\d+)/.exec(await shell(i, 'status'))?.[1] ?? 0);
+const appliedEverywhere = (version: number, members = [0, 1, 2]) =>
+  until(homes[0]!, `cluster version ${version} on every member`, async () => {
+    const out = await shell(0, 'clusterconfig list');
+    return members.every((i) => new RegExp(`${NAMES[i]!.replace(/\./g, '\\.')}\\s+Main_Group\\s+${version}\\s`).test(out));
+  }, 30_000);
+
+before(async () => {
+  for (const [i, ip] of IPS.entries()) {
+    const home = await tempHome();
+    homes.push(home);
+    // npm run test:workers: listener workers are each machine's own setting, kept through the cluster.
+    const workers = process.env.MXGATE_TEST_WORKERS ? [`listenerconfig setup --workers ${process.env.MXGATE_TEST_WORKERS}`] : [];
+    await shell(i, `sethostname ${NAMES[i]}`, `interfaceconfig new Public --ip ${ip}`, ...workers, 'commit');
+  }
+  await shell(
+    0,
+    `listenerconfig new InboundMail --type public --interface Public --port ${SMTP_PORT}`,
+    'listenerconfig edit InboundMail rcptaccess add example.net',
+    `certconfig new mx --cn ${NAMES[0]} --country JP --key ecdsa-p256`,
+    'listenerconfig edit InboundMail certificate mx',
+    'commit "mx1 before the cluster"',
+  );
+});
+
+after(async () => {
+  for (const h of homes) await cleanup(h);
+});
+
+test('create, token, join: the cluster runs mx1\'s configuration everywhere; a token works once', async () => {
+  const created = await shell(0, 'clusterconfig create Gateways --address 127.0.0.41');
+  assert.match(created, /Cluster Gateways created with mx1\.cluster\.test/);
+  const t = await token(0);
+  assert.match(await shell(1, `clusterconfig join ${IPS[0]}:2380 --token ${t} --address ${IPS[1]}`), /mx2\.cluster\.test joined cluster Gateways/);
+  const reused = await mxgate(homes[2]!, ['-c', `clusterconfig join ${IPS[0]}:2380 --token ${t} --address ${IPS[2]}`]);
+  assert.notEqual(reused.code, 0);
+  assert.match(reused.stderr, /The join token has expired or was already used/);
+  const forged = await mxgate(homes[2]!, ['-c', `clusterconfig join ${IPS[0]}:2380 --token ${t.replace(/\.[^.]+\./, '.forgedsecretforgedsecretforgedsecret.')} --address ${IPS[2]}`]);
+  assert.match(forged.stderr, /The join token has expired or was already used/);
+  assert.match(await shell(2, `clusterconfig join ${IPS[1]}:2380 --token ${await token(1)} --address ${IPS[2]}`), /mx3\.cluster\.test joined/);
+  await appliedEverywhere(await clusterVersion(0));
+  for (const ip of IPS) assert.equal(await mailFromReply(ip), '250', `${ip} runs the cluster's listener`);
+  const status = await shell(2, 'status');
+  assert.match(status, /Cluster:\s+Gateways, this machine mx3\.cluster\.test, cluster version \d+ applied/);
+  // Machine-level settings stayed each machine's own.
+  assert.match(await shell(2, 'showconfig'), /"ip": "127\.0\.0\.43"/);
+});
+
+test('a cluster-level commit on one member is live on all three', async () => {
+  const out = await shell(1, 'listenerconfig edit InboundMail hostaccess default --tls required', 'commit "TLS required"');
+  assert.match(out, /Changes committed/);
+  for (const ip of IPS) await until(homes[0]!, `530 on ${ip}`, async () => (await mailFromReply(ip)) === '530');
+  // Each member records the cluster version in its own history too.
+  const log = await readFile(path.join(homes[2]!, 'logs', 'mail_logs', 'mail.current'), 'utf8');
+  assert.match(log, /Cluster Gateways version \d+: TLS required/);
+});
+
+test('a machine-level certificate under the cluster\'s name is what that member presents; the others keep theirs', async () => {
+  const out = await shell(1, 'clustermode machine mx2.cluster.test', `certconfig new mx --cn ${NAMES[1]} --country JP --key ecdsa-p256 --overwrite`, 'commit "mx2\'s own certificate"');
+  assert.match(out, /Changes now go to: Machine mx2\.cluster\.test/);
+  await until(homes[0]!, 'mx2 presents its own certificate', async () => (await presentedCn(IPS[1]!)) === NAMES[1]);
+  assert.equal(await presentedCn(IPS[0]!), NAMES[0]);
+  assert.equal(await presentedCn(IPS[2]!), NAMES[0], 'mx3 presents the cluster-level mx');
+  // Machine-level settings cannot be changed for the whole cluster.
+  const wrong = await mxgate(homes[0]!, ['-c', 'sethostname other.cluster.test', '-c', 'commit']);
+  assert.match(wrong.stderr, /The host name is a machine-level setting: switch with "clustermode machine NAME"/);
+});
+
+test('private keys reach etcd only sealed with the cluster key', async () => {
+  const secrets = JSON.parse(await readFile(path.join(homes[0]!, 'cluster', 'secrets.json'), 'utf8')) as { rootPassword: string };
+  const got = await runProgram('etcdctl', ['--endpoints', `https://${IPS[0]}:2379`, '--cacert', path.join(homes[0]!, 'cluster', 'tls', 'ca.pem'), '--user', `root:${secrets.rootPassword}`, 'get', '--prefix', '/mxgate/'], '', { ...process.env, ETCDCTL_API: '3' });
+  assert.equal(got.code, 0, got.stderr);
+  assert.match(got.stdout, /\/mxgate\/keys\/[0-9a-f]{64}\nsealed:v1:/);
+  assert.doesNotMatch(got.stdout, /PRIVATE KEY/);
+  const withoutPassword = await runProgram('etcdctl', ['--endpoints', `https://${IPS[0]}:2379`, '--cacert', path.join(homes[0]!, 'cluster', 'tls', 'ca.pem'), 'get', '/mxgate/config'], '', { ...process.env, ETCDCTL_API: '3' });
+  assert.notEqual(withoutPassword.code, 0, 'etcd refuses clients without the members\' account');
+});
+
+test('two members committing at once: exactly one wins, the other is told and commits nothing', async () => {
+  const a = new LiveShell(homes[1]!);
+  const b = new LiveShell(homes[2]!);
+  try {
+    a.send('destconfig new race-a.test --tls required');
+    b.send('destconfig new race-b.test --tls required');
+    await a.waitFor(/race-a\.test/);
+    await b.waitFor(/race-b\.test/);
+    const [fromA, fromB] = [a.output.length, b.output.length];
+    a.send('commit race a');
+    b.send('commit race b');
+    const [ra, rb] = await Promise.all([a.waitFor(/Changes committed|Commit refused[^\n]*/, fromA, 30_000), b.waitFor(/Changes committed|Commit refused[^\n]*/, fromB, 30_000)]);
+    assert.deepEqual([ra, rb].map((r) => r.startsWith('Changes committed')).sort(), [false, true], `${ra} / ${rb}`);
+    const loser = ra.startsWith('Commit refused') ? ra : rb;
+    assert.match(loser, /committed by .* since you started from version \d+|after your changes were started/);
+  } finally {
+    await a.end();
+    await b.end();
+  }
+  const dest = await shell(0, 'destconfig list');
+  assert.equal([/race-a\.test/.test(dest), /race-b\.test/.test(dest)].filter(Boolean).length, 1);
+});
+
+test('losing one member changes nothing; without a quorum commits are refused, mail goes on, and members catch up', async () => {
+  await mxgate(homes[2]!, ['engine', 'stop']);
+  assert.match(await shell(0, 'destconfig new one-down.test --tls required', 'commit "one member down"'), /Changes committed/);
+  await mxgate(homes[1]!, ['engine', 'stop']);
+  const refused = await mxgate(homes[0]!, ['-c', 'destconfig new no-quorum.test --tls required', '-c', 'commit "no quorum"']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /Commit refused: Nothing was committed or changed: the cluster's etcd does not answer/);
+  assert.equal(await mailFromReply(IPS[0]!), '530', 'mx1 still runs its listener with the last applied version');
+  assert.match(await shell(0, 'status'), /cluster: .*does not answer/i);
+  // Both come back: every member runs the newest version, including the one committed while mx3 was away.
+  for (const i of [1, 2]) assert.equal((await mxgate(homes[i]!, ['engine', 'start'])).code, 0);
+  const newest = await until(homes[0]!, 'the cluster to answer', async () => {
+    const v = await clusterVersion(1);
+    return v > 0 ? v : undefined;
+  });
+  await appliedEverywhere(newest);
+  assert.match(await shell(2, 'destconfig list'), /one-down\.test/);
+});
+
+test('a rollback reaches every member', async () => {
+  const before = await clusterVersion(0);
+  await shell(0, 'destconfig new rolled.test --tls required', 'commit "to be rolled back"');
+  await appliedEverywhere(before + 1);
+  assert.match(await shell(2, 'destconfig list'), /rolled\.test/);
+  assert.match(await shell(0, `rollbackconfig ${before}`), /Changes committed/);
+  await appliedEverywhere(before + 2);
+  assert.doesNotMatch(await shell(2, 'destconfig list'), /rolled\.test/);
+  assert.match(await shell(1, 'rollbackconfig list'), /Rollback to version/);
+});

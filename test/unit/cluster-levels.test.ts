@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { effectiveConfig, levelOfSetting, newCluster, ownSettings, placeEdits, problemsOfVersion, resolve, withMember } from '../../src/store/cluster/levels.js';
+import { addInterface } from '../../src/store/network/interfaces.js';
+import { addListener } from '../../src/store/listeners/listeners.js';
+import { defaultConfig, type Config } from '../../src/store/schema.js';
+
+const cert = (name: string, tag: string) => ({ name, certificate: `-----BEGIN CERTIFICATE-----\n${tag}\n-----END CERTIFICATE-----\n`, intermediates: [], keyRef: tag.padEnd(64, '0'), csr: null, demo: false });
+const machine = (hostname: string, ip: string): Config => ({ ...addInterface(defaultConfig(), { name: 'Public', ip }), hostname });
+const now = { user: 'admin', time: '2026-12-05T00:00:00.000Z' };
+
+function twoMachines() {
+  const mx1 = addListener(machine('mx1.example.com', '127.0.0.21'), { name: 'InboundMail', type: 'public', interface: 'Public', port: 25 });
+  const doc = newCluster('Gateways', 'mx1.example.com', { ...mx1, certificates: [cert('mx', 'a1')] }, now);
+  return withMember(doc, 'mx2.example.com', machine('mx2.example.com', '127.0.0.22'));
+}
+
+test('a new cluster shares everything but the machine-level settings; a member brings only its own', () => {
+  const doc = twoMachines();
+  assert.equal(doc.cluster.hostname, undefined);
+  assert.equal(doc.cluster.interfaces, undefined);
+  assert.equal((doc.cluster.listeners as unknown[]).length, 1);
+  const mx2 = effectiveConfig(doc, 'mx2.example.com');
+  assert.equal(mx2.hostname, 'mx2.example.com');
+  assert.equal(mx2.interfaces.find((i) => i.name === 'Public')!.ip, '127.0.0.22');
+  assert.equal(mx2.listeners[0]!.name, 'InboundMail', 'the cluster listener runs on mx2 too');
+  assert.throws(() => withMember(doc, 'MX2.example.com', machine('mx2.example.com', '127.0.0.23')), /already in cluster Gateways/);
+});
+
+test('a certificate at machine level under the cluster name wins on that machine only', () => {
+  let doc = twoMachines();
+  const view = resolve(doc, { kind: 'machine', name: 'mx2.example.com' }, {});
+  const draft = { ...effectiveConfig(doc, 'mx2.example.com') };
+  draft.certificates = [cert('mx', 'b2'), cert('wild', 'c3')];
+  doc = placeEdits(doc, { kind: 'machine', name: 'mx2.example.com' }, view, draft);
+  assert.equal(effectiveConfig(doc, 'mx2.example.com').certificates.find((c) => c.name === 'mx')!.keyRef.slice(0, 2), 'b2');
+  assert.equal(effectiveConfig(doc, 'mx1.example.com').certificates.find((c) => c.name === 'mx')!.keyRef.slice(0, 2), 'a1');
+  assert.equal(effectiveConfig(doc, 'mx1.example.com').certificates.length, 1, 'mx2-only profiles stay on mx2');
+  assert.deepEqual(levelOfSetting(doc, 'mx2.example.com', 'certificates', 'mx'), { kind: 'machine', name: 'mx2.example.com' });
+  assert.deepEqual(levelOfSetting(doc, 'mx1.example.com', 'certificates', 'mx'), { kind: 'cluster' });
+  // Deleting at machine level what is set at cluster level is refused and says where it is set.
+  const view2 = resolve(doc, { kind: 'machine', name: 'mx1.example.com' }, {});
+  const gone = { ...effectiveConfig(doc, 'mx1.example.com'), certificates: [] };
+  assert.throws(() => placeEdits(doc, { kind: 'machine', name: 'mx1.example.com' }, view2, { ...gone, listeners: [] }), /comes from a wider level/);
+});
+
+test('cluster edits reach every machine; machine-level settings and accounts must be edited at their level', () => {
+  let doc = twoMachines();
+  const own = ownSettings(effectiveConfig(doc, 'mx1.example.com'));
+  const view = resolve(doc, { kind: 'cluster' }, own);
+  const draft = effectiveConfig({ ...doc, machines: { x: { group: 'Main_Group', settings: own } } }, 'x');
+  doc = placeEdits(doc, { kind: 'cluster' }, view, { ...draft, tls: { ...draft.tls, outboundMinVersion: 'TLSv1.3' } });
+  for (const m of ['mx1.example.com', 'mx2.example.com']) assert.equal(effectiveConfig(doc, m).tls.outboundMinVersion, 'TLSv1.3');
+  assert.throws(() => placeEdits(doc, { kind: 'cluster' }, view, { ...draft, hostname: 'other.example.com' }), /machine-level setting: switch with "clustermode machine NAME"/);
+  const mview = resolve(doc, { kind: 'machine', name: 'mx2.example.com' }, {});
+  assert.throws(() => placeEdits(doc, { kind: 'machine', name: 'mx2.example.com' }, mview, { ...effectiveConfig(doc, 'mx2.example.com'), users: [{ name: 'x' } as never] }), /only at cluster level/);
+});
+
+test('a version that would not validate on one member names the member', () => {
+  const doc = twoMachines();
+  const broken = { ...doc, machines: { ...doc.machines, 'mx2.example.com': { group: 'Main_Group', settings: { hostname: 'mx2.example.com', interfaces: [{ name: 'Management', ip: '127.0.0.1' }] } } } };
+  const problems = problemsOfVersion(broken);
+  assert.equal(problems.length, 1);
+  assert.match(problems[0]!, /^mx2\.example\.com: listener InboundMail.*interface "Public" does not exist/);
+});
