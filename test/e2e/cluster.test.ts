@@ -153,6 +153,16 @@ test('two members committing at once: exactly one wins, the other is told and co
   assert.equal([/race-a\.test/.test(dest), /race-b\.test/.test(dest)].filter(Boolean).length, 1);
 });
 
+test('an etcd member killed with -9 is started again by its appliance, which catches up', async () => {
+  const pidFile = path.join(homes[2]!, 'run', 'etcd.pid');
+  const killed = Number((await readFile(pidFile, 'utf8')).trim());
+  process.kill(killed, 'SIGKILL');
+  assert.match(await shell(0, 'destconfig new etcd-killed.test --tls required', 'commit "one etcd killed"'), /Changes committed/);
+  await until(homes[2]!, 'a new etcd for mx3', async () => Number((await readFile(pidFile, 'utf8').catch(() => '0')).trim()) !== killed);
+  await appliedEverywhere(await clusterVersion(0));
+  assert.match(await shell(2, 'destconfig list'), /etcd-killed\.test/);
+});
+
 test('losing one member changes nothing; without a quorum commits are refused, mail goes on, and members catch up', async () => {
   await mxgate(homes[2]!, ['engine', 'stop']);
   assert.match(await shell(0, 'destconfig new one-down.test --tls required', 'commit "one member down"'), /Changes committed/);

@@ -27,6 +27,10 @@ export class EtcdProcess {
   private exited: Promise<void> | undefined;
   /** Why etcd stopped when nobody asked it to, for status. */
   problem: string | undefined;
+  private lastOptions: StartOptions | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restarts = 0;
+  private stopped = false;
 
   constructor(
     private readonly paths: DataPaths,
@@ -38,6 +42,8 @@ export class EtcdProcess {
   }
 
   async start(options: StartOptions): Promise<void> {
+    this.lastOptions = options;
+    this.stopped = false;
     await this.stopLeftover();
     const tls = tlsDir(this.paths);
     const m = this.membership;
@@ -77,6 +83,7 @@ export class EtcdProcess {
         if (this.child === child) {
           this.child = undefined;
           this.problem = `etcd exited (${signal ?? `status ${code}`}); see logs/etcd.log`;
+          this.restartLater();
         }
         resolve();
       });
@@ -95,7 +102,26 @@ export class EtcdProcess {
     return this.child !== undefined;
   }
 
+  /** etcd died on its own (killed, crashed): start it again, waiting longer each time (1 s up to 30 s). */
+  private restartLater(): void {
+    if (this.stopped || !this.lastOptions) return;
+    const wait = Math.min(30_000, 1_000 * 2 ** Math.min(this.restarts, 5));
+    this.restarts += 1;
+    this.restartTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.start(this.lastOptions!).then(
+        () => setTimeout(() => (this.restarts = this.child ? 0 : this.restarts), 60_000).unref(),
+        (err: Error) => {
+          this.problem = err.message;
+          this.restartLater();
+        },
+      );
+    }, wait).unref();
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
     const child = this.child;
     this.child = undefined;
     if (child) {

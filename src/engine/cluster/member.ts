@@ -414,6 +414,7 @@ export class ClusterMember {
     const c = this.store.client;
     const bundle: JoinBundle = { cluster: this.membership.cluster, clusterKey: this.secrets.clusterKey, rootPassword: this.secrets.rootPassword, caCertificate: this.secrets.caCertificate, caKey: this.secrets.caKey };
     try {
+      await this.dropSpentJoinAccounts();
       await this.store.putJoinBundle(id, seal(tokenKey(secret), JSON.stringify(bundle), `join ${id}`), ttlMinutes * 60);
       await c.role(JOIN_USER(id)).create();
       await c.role(JOIN_USER(id)).grant({ permission: 'Read', range: c.range({ start: `/mxgate/join/${id}`, end: `/mxgate/join/${id}\0` }) });
@@ -425,6 +426,15 @@ export class ClusterMember {
     }
     const caHash = createHash('sha256').update(new X509Certificate(this.secrets.caCertificate).raw).digest('hex');
     return { token: `${id}.${secret}.${caHash}`, expires: new Date(Date.now() + ttlMinutes * 60_000).toISOString() };
+  }
+
+  /** Tokens that expired unused leave their etcd account behind (their bundle went with its lease): remove those. */
+  private async dropSpentJoinAccounts(): Promise<void> {
+    const users = await this.store.client.getUsers();
+    for (const u of users.filter((x) => /^join-[0-9a-f]{8}$/.test(x.name))) {
+      const id = u.name.slice('join-'.length);
+      if ((await this.store.joinBundle(id)) === null) await dropJoinAccount(this.store.client, id);
+    }
   }
 
   /** clusterconfig list: every machine of the document, with what it last reported. */
