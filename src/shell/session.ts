@@ -178,10 +178,6 @@ export class Session {
     return this.cluster;
   }
 
-  get clusterLevel(): Level {
-    return this.level;
-  }
-
   /** clustermode: edits go to another level from now on; the session starts again from that level's view. */
   async setLevel(level: Level): Promise<void> {
     if (this.hasChanges()) throw new CommandError('There are uncommitted changes at this level. Commit them or run "clearchanges" before switching.');

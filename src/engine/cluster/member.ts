@@ -6,7 +6,7 @@ import { type Config, ConfigError, validateConfig } from '../../store/schema.js'
 import { readKey, storeKey } from '../../store/certificates/keys.js';
 import { createClusterCa, issueMemberCertificate } from '../../pki/clusterCa.js';
 import { type ClusterDocument, type Level, effectiveConfig, findMachine, newCluster, placeEdits, problemsOfVersion, resolve, withMember, withoutMember, ownSettings } from '../../store/cluster/levels.js';
-import { type MemberSecrets, type Membership, readMembership, removeMembership, updateEndpoints, writeMembership } from '../../store/cluster/membership.js';
+import { type MemberSecrets, type Membership, readMembership, removeMembership, writeMembership } from '../../store/cluster/membership.js';
 import { newClusterKey, seal, tokenKey, unseal } from '../../store/cluster/vault.js';
 import { UserError } from '../../userError.js';
 import type { ClusterMachine, ClusterStatus } from '../../control/status.js';
@@ -472,11 +472,6 @@ export class ClusterMember {
     await this.etcd.stop();
   }
 
-  async refreshEndpoints(): Promise<void> {
-    const members = await this.store.client.cluster.memberList({});
-    const urls = (members.members ?? []).flatMap((m) => m.clientURLs);
-    if (urls.length) this.membership = await updateEndpoints(this.host.paths, this.membership, urls);
-  }
 }
 
 export class StaleVersion extends UserError {

@@ -59,12 +59,6 @@ export async function writeMembership(paths: DataPaths, membership: Membership, 
   await writeFileAtomic(membershipFile(paths), JSON.stringify(membership, null, 2) + '\n', 0o600);
 }
 
-export async function updateEndpoints(paths: DataPaths, membership: Membership, endpoints: string[]): Promise<Membership> {
-  const next = { ...membership, endpoints };
-  await writeFileAtomic(membershipFile(paths), JSON.stringify(next, null, 2) + '\n', 0o600);
-  return next;
-}
-
 /** Leaving: the cluster's files go; the configuration the machine last applied stays as its own. */
 export async function removeMembership(paths: DataPaths): Promise<void> {
   await rm(membershipFile(paths), { force: true });
