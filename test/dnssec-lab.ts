@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DnsClient } from '../src/engine/dns/client.js';
 import { freePort } from './helpers.js';
+import { tool } from './system-tools.js';
 
 /** One zone of the lab: its records (zone-file lines relative to the origin) and how it is served. */
 export interface LabZone {
@@ -37,9 +38,9 @@ export async function startDnssecLab(zones: LabZone[], options: { port53Address?
     const soa = [`$ORIGIN ${z.name}.`, '$TTL 300', `@ IN SOA ns.${z.name}. hostmaster.${z.name}. 1 3600 600 86400 300`, `@ IN NS ns.${z.name}.`, 'ns IN A 127.0.0.1'];
     writeFileSync(path.join(dir, file), [...soa, ...z.records, ''].join('\n'));
     if (z.kind === 'unsigned') continue;
-    const ksk = run(dir, 'ldns-keygen', ['-a', 'ECDSAP256SHA256', '-k', `${z.name}.`]).trim();
-    const zsk = run(dir, 'ldns-keygen', ['-a', 'ECDSAP256SHA256', `${z.name}.`]).trim();
-    run(dir, 'ldns-signzone', ['-n', '-f', `${file}.signed`, file, zsk, ksk]);
+    const ksk = run(dir, tool('ldns-keygen'), ['-a', 'ECDSAP256SHA256', '-k', `${z.name}.`]).trim();
+    const zsk = run(dir, tool('ldns-keygen'), ['-a', 'ECDSAP256SHA256', `${z.name}.`]).trim();
+    run(dir, tool('ldns-signzone'), ['-n', '-f', `${file}.signed`, file, zsk, ksk]);
     anchors.push(readFileSync(path.join(dir, `${ksk}.key`), 'utf8').trim());
     if (z.kind === 'bogus') {
       // Change the association data of every TLSA record after signing: the signature no longer fits.
@@ -108,8 +109,8 @@ export async function startDnssecLab(zones: LabZone[], options: { port53Address?
     });
     children.push(child);
   };
-  start('/usr/sbin/nsd', ['-d', '-c', path.join(dir, 'nsd.conf')]);
-  start('/usr/sbin/unbound', ['-d', '-c', path.join(dir, 'unbound.conf')]);
+  start(tool('nsd'), ['-d', '-c', path.join(dir, 'nsd.conf')]);
+  start(tool('unbound'), ['-d', '-c', path.join(dir, 'unbound.conf')]);
   const client = new DnsClient([{ host: '127.0.0.1', port: unboundPort }], 1000);
   const deadline = Date.now() + 15_000;
   for (;;) {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { tool } from './system-tools.js';
 
 /** Certificates made by the real openssl CLI: root CA → intermediate CA → leaf. */
 export interface OpensslChain {
@@ -19,7 +20,7 @@ export interface OpensslChain {
   issueWithKey(cn: string, sans: string[], days?: number, options?: { ecdsa?: boolean; extensions?: string[] }): { cert: string; key: string };
 }
 
-const run = (dir: string, args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+const run = (dir: string, args: string[]) => execFileSync(tool('openssl'), args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
 
 export function opensslChain(intermediateDays = 3650): OpensslChain {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mxg-pki-'));

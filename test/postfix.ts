@@ -4,12 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './helpers.js';
+import { tool } from './system-tools.js';
 
 /**
  * A private Postfix instance as a receiving peer for the interop suite (Debian's postfix package,
  * run as root; .ci/run installs it). Its own configuration, queue and log under a temporary
  * directory; smtpd on 127.0.0.1:<free port> only; every address of `domain` is delivered by the
- * virtual agent into one Maildir. Nothing in it looks up names in DNS.
+ * virtual agent into one Maildir. Nothing in it looks up names in DNS, and nothing of the machine's
+ * own Postfix setup (/etc/postfix/main.cf, master.cf, a running system Postfix) is read or touched.
  */
 
 const run = promisify(execFile);
@@ -26,6 +28,7 @@ export interface Postfix {
 }
 
 export async function startPostfix(options: { domain: string; hostname: string; tls?: { key: string; cert: string }; main?: string[] }): Promise<Postfix> {
+  const postfix = tool('postfix');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mxgate-postfix-'));
   await chmod(dir, 0o755); // the postfix user walks into data/ and mail/
   const [etc, data, mail, spool] = ['etc', 'data', 'mail', 'spool'].map((d) => path.join(dir, d)) as [string, string, string, string];
@@ -67,13 +70,9 @@ export async function startPostfix(options: { domain: string; hostname: string; 
     ...(options.main ?? []),
   ];
   await writeFile(path.join(etc, 'main.cf'), main.join('\n') + '\n');
-  // Debian's master.cf, with smtpd moved to our port (not chrooted) and the log service added.
-  const master = (await readFile('/etc/postfix/master.cf', 'utf8'))
-    .replace(/^smtp\s+inet\s.*$/m, `127.0.0.1:${port} inet n - n - - smtpd`)
-    .concat('\npostlog unix-dgram n - n - 1 postlogd\n');
-  await writeFile(path.join(etc, 'master.cf'), master);
+  await writeFile(path.join(etc, 'master.cf'), masterCf(port));
   try {
-    await run('postfix', ['-c', etc, 'start']);
+    await run(postfix, ['-c', etc, 'start']);
   } catch (err) {
     const log = await readFile(path.join(dir, 'maillog'), 'utf8').catch(() => '(no log)');
     throw new Error(`postfix did not start: ${(err as Error).message}\n${log}`);
@@ -86,10 +85,58 @@ export async function startPostfix(options: { domain: string; hostname: string; 
       return Promise.all(names.map((n) => readFile(path.join(box, n), 'utf8')));
     },
     log: () => readFile(path.join(dir, 'maillog'), 'utf8').catch(() => ''),
-    command: async (name, ...args) => (await run(name, ['-c', etc, ...args])).stdout,
+    command: async (name, ...args) => (await run(tool(name), ['-c', etc, ...args])).stdout,
     async stop() {
-      await run('postfix', ['-c', etc, 'stop']).catch(() => undefined);
+      await run(postfix, ['-c', etc, 'stop']).catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The services a private instance needs, none chrooted (the chroot would need copies of the
+ * machine's files), smtpd on our port only, and postlogd for maillog_file.
+ */
+function masterCf(port: number): string {
+  const services = [
+    `127.0.0.1:${port} inet n - n - - smtpd`,
+    'pickup unix n - n 60 1 pickup',
+    'cleanup unix n - n - 0 cleanup',
+    'qmgr unix n - n 300 1 qmgr',
+    'tlsmgr unix - - n 1000? 1 tlsmgr',
+    'rewrite unix - - n - - trivial-rewrite',
+    'bounce unix - - n - 0 bounce',
+    'defer unix - - n - 0 bounce',
+    'trace unix - - n - 0 bounce',
+    'verify unix - - n - 1 verify',
+    'flush unix n - n 1000? 0 flush',
+    'proxymap unix - - n - - proxymap',
+    'proxywrite unix - - n - 1 proxymap',
+    'smtp unix - - n - - smtp',
+    'relay unix - - n - - smtp',
+    'showq unix n - n - - showq',
+    'error unix - - n - - error',
+    'retry unix - - n - - error',
+    'discard unix - - n - - discard',
+    'local unix - n n - - local',
+    'virtual unix - n n - - virtual',
+    'lmtp unix - - n - - lmtp',
+    'anvil unix - - n - 1 anvil',
+    'scache unix - - n - 1 scache',
+    'postlog unix-dgram n - n - 1 postlogd',
+  ];
+  return `${services.join('\n')}\n`;
+}
+
+/**
+ * A configuration directory for Postfix's client tools (posttls-finger) that the test writes
+ * itself: MAIL_CONFIG points there, so the machine's /etc/postfix/main.cf (absent when Postfix was
+ * installed with "No configuration") is never read.
+ */
+export async function postfixToolConfig(dir: string, main: string[] = []): Promise<NodeJS.ProcessEnv> {
+  const etc = path.join(dir, 'postfix-etc');
+  await mkdir(etc, { recursive: true });
+  await writeFile(path.join(etc, 'main.cf'), ['compatibility_level = 3.6', 'inet_protocols = ipv4', ...main, ''].join('\n'));
+  await writeFile(path.join(etc, 'master.cf'), '');
+  return { ...process.env, MAIL_CONFIG: etc };
 }

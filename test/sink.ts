@@ -77,7 +77,16 @@ export async function smtpSink(options: { tls?: { key: string; cert: string; req
     },
   });
   server.on('error', () => undefined);
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE' && options.port === 25
+          ? new Error(`port 25 on ${options.host} is taken, probably by the system's MTA (Debian's Postfix listens on every address): stop it for the tests (postfix stop)`)
+          : err,
+      ),
+    );
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
+  });
   return { port: (server.server.address() as net.AddressInfo).port, received, maxConcurrent: () => most, perSession: () => [...messagesBySession.values()], clientCertificates, close: () => new Promise((r) => server.close(() => r())) };
 }
 

@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { BIN, TEST_ENV } from './helpers.js';
+import { tool } from './system-tools.js';
 
 /** Keys as a terminal sends them. */
 export const KEY = { enter: '\r', ctrlC: '\x03', ctrlD: '\x04', tab: '\t' } as const;
@@ -16,7 +17,7 @@ export class Terminal {
   constructor(home: string, args: string[] = [], env: Record<string, string> = {}, argv = [process.execPath, BIN, '--home', home, ...args]) {
     const command = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     // The pseudo-terminal gets a real size (40 x 120), as a console window has.
-    this.child = spawn('script', ['-qfec', `stty rows 40 cols 120; exec ${command}`, '/dev/null'], { env: { ...TEST_ENV, TERM: 'xterm', ...env } });
+    this.child = spawn(tool('script'), ['-qfec', `stty rows 40 cols 120; exec ${command}`, '/dev/null'], { env: { ...TEST_ENV, TERM: 'xterm', ...env } });
     this.child.stdout.on('data', (d: Buffer) => (this.output += d.toString()));
     this.child.stderr.on('data', (d: Buffer) => (this.output += d.toString()));
     this.closed = new Promise((resolve) => this.child.on('close', resolve));

@@ -6,6 +6,7 @@ import { opensslChain } from '../pki-fixtures.js';
 import { smtpSink } from '../sink.js';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { tool } from '../system-tools.js';
 
 /** Forward secrecy by default, judged by openssl s_client (inbound) and a TLS 1.2 peer with one old suite (outbound). */
 let home: string;
@@ -15,7 +16,7 @@ const shell = (...lines: string[]) => shellOk(home, ...lines);
 
 function sClient(cipher: string): Promise<string> {
   return new Promise((resolve) => {
-    const child = spawn('openssl', ['s_client', '-starttls', 'smtp', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-cipher', cipher], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(tool('openssl'), ['s_client', '-starttls', 'smtp', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-cipher', cipher], { stdio: ['pipe', 'pipe', 'pipe'] });
     let text = '';
     child.stdout.on('data', (d) => (text += d));
     child.stderr.on('data', (d) => (text += d));

@@ -9,7 +9,8 @@ import { association } from '../../src/pki/tlsa.js';
 import { applianceWithListener, cleanup, mxgate, shellOk, submitMail, until, waitForLog } from '../helpers.js';
 import { type DnssecLab, startDnssecLab } from '../dnssec-lab.js';
 import { opensslChain } from '../pki-fixtures.js';
-import { type Postfix, startPostfix } from '../postfix.js';
+import { type Postfix, postfixToolConfig, startPostfix } from '../postfix.js';
+import { tool } from '../system-tools.js';
 
 /**
  * DANE against real DNSSEC: zones signed by ldns-signzone, served by NSD, validated by unbound
@@ -72,8 +73,9 @@ after(async () => {
 async function posttlsFinger(c: Case): Promise<string> {
   const resolv = path.join(lab.dir, 'resolv.conf');
   await writeFile(resolv, `nameserver ${RESOLV_ADDRESS}\noptions trust-ad edns0\n`);
-  const script = `mount --bind "${resolv}" /etc/resolv.conf && exec posttls-finger -c -t 10 -T 20 -l dane -o smtp_dns_support_level=dnssec -o dnssec_probe= "[${c.host}]:${c.peer!.port}"`;
-  const r = await run('unshare', ['-m', 'sh', '-c', script]).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+  const env = await postfixToolConfig(lab.dir);
+  const script = `mount --bind "${resolv}" /etc/resolv.conf && exec "${tool('posttls-finger')}" -c -t 10 -T 20 -l dane -o smtp_dns_support_level=dnssec -o dnssec_probe= "[${c.host}]:${c.peer!.port}"`;
+  const r = await run(tool('unshare'), ['-m', 'sh', '-c', script], { env }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
   return `${r.stdout}${r.stderr}`;
 }
 

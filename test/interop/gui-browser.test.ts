@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { applianceWithListener, cleanup, freePort, shellOk, submitMail, until, waitForLog } from '../helpers.js';
 import { type Sink, smtpSink } from '../sink.js';
+import { tool } from '../system-tools.js';
 
 /**
  * The management interface in a real browser: Debian's Chromium, headless, driven by
@@ -34,7 +35,7 @@ before(async () => {
     `smtproutes new example.net 127.0.0.1:${sink.port}`,
     'commit "GUI and routes"',
   );
-  browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox'], acceptInsecureCerts: true });
+  browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM ?? tool('chromium'), headless: true, args: ['--no-sandbox'], acceptInsecureCerts: true });
   page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 900 });
   await mkdir(SHOTS, { recursive: true });

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { applianceWithListener, cleanup, useChainCertificate } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
+import { tool } from '../system-tools.js';
 
 const run = promisify(execFile);
 let home: string;
@@ -21,7 +22,7 @@ after(() => cleanup(home));
 
 const sClient = (extra: string[]) =>
   new Promise<string>((resolve) => {
-    const child = spawn('openssl', ['s_client', '-starttls', 'smtp', '-connect', `127.0.0.1:${port}`, '-servername', 'mx.test.example', '-CAfile', path.join(chain.dir, 'root-only.pem'), '-verify_return_error', '-showcerts', ...extra]);
+    const child = spawn(tool('openssl'), ['s_client', '-starttls', 'smtp', '-connect', `127.0.0.1:${port}`, '-servername', 'mx.test.example', '-CAfile', path.join(chain.dir, 'root-only.pem'), '-verify_return_error', '-showcerts', ...extra]);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -47,7 +48,7 @@ test('TLS 1.2 is the floor: a TLS 1.1 client is refused, TLS 1.2 works', async (
 });
 
 const swaks = (...args: string[]) =>
-  run('swaks', ['--server', '127.0.0.1', '--port', String(port), '--from', 'peer@example.org', '--to', 'user@example.com', '--helo', 'peer.example.org', ...args], { timeout: 30_000 }).then(
+  run(tool('swaks'), ['--server', '127.0.0.1', '--port', String(port), '--from', 'peer@example.org', '--to', 'user@example.com', '--helo', 'peer.example.org', ...args], { timeout: 30_000 }).then(
     (r) => ({ code: 0, out: r.stdout + r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
   );

@@ -8,10 +8,11 @@ import tls from 'node:tls';
 import { keyMatches, parsePrivateKey } from '../../src/pki/certificate.js';
 import { createSelfSigned, type Generated } from '../../src/pki/generate.js';
 import { exportPkcs12, importPkcs12 } from '../../src/pki/pkcs12.js';
+import { tool } from '../system-tools.js';
 
 const openssl = (args: string[], input?: string) =>
   new Promise<{ code: number; out: string }>((resolve) => {
-    const child = execFile('openssl', args, { timeout: 30_000 }, (err, stdout, stderr) =>
+    const child = execFile(tool('openssl'), args, { timeout: 30_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
     );
     if (input !== undefined) child.stdin!.end(input);
@@ -79,7 +80,7 @@ test('a certificate from NEW serves a TLS handshake that openssl s_client comple
     const { port } = server.address() as { port: number };
     await writeFile(file('trust.pem'), g.certificatePem);
     const out = await new Promise<string>((resolve) => {
-      const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'mx.example.com', '-CAfile', file('trust.pem'), '-verify_return_error'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(tool('openssl'), ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'mx.example.com', '-CAfile', file('trust.pem'), '-verify_return_error'], { stdio: ['pipe', 'pipe', 'pipe'] });
       let text = '';
       child.stdout.on('data', (d) => (text += d));
       child.stderr.on('data', (d) => (text += d));

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { applianceWithListener, cleanup, mxgate } from '../helpers.js';
+import { tool } from '../system-tools.js';
 
 const run = promisify(execFile);
 let home: string;
@@ -16,7 +17,7 @@ before(async () => {
 after(() => cleanup(home));
 
 const swaks = (...args: string[]) =>
-  run('swaks', ['--server', '127.0.0.1', '--port', String(port), '--from', 'peer@example.org', '--to', 'user@example.com', '--helo', 'peer.example.org', ...args], {
+  run(tool('swaks'), ['--server', '127.0.0.1', '--port', String(port), '--from', 'peer@example.org', '--to', 'user@example.com', '--helo', 'peer.example.org', ...args], {
     timeout: 30_000,
   }).then(
     (r) => ({ code: 0, out: r.stdout + r.stderr }),

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { applianceWithListener, cleanup, freePort, shellOk } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
+import { tool } from '../system-tools.js';
 
 /**
  * The independent audit: testssl.sh (Debian's package) against every TLS endpoint of one appliance
@@ -62,7 +63,7 @@ async function audit(name: string, port: number, starttls: boolean, only: string
   const json = path.join(chain.dir, `${name}.json`);
   await rm(json, { force: true }); // testssl refuses to write over an existing file
   const args = ['--warnings', 'off', '--quiet', '--color', '0', ...only, '--add-ca', path.join(chain.dir, 'root-ca.pem'), '--ip', '127.0.0.1', '--jsonfile', json, ...(starttls ? ['--starttls', 'smtp'] : []), `${HOST}:${port}`];
-  await promisify(execFile)('testssl', args, { timeout: 15 * 60_000, maxBuffer: 64 * 1024 * 1024 }).catch((err: { code?: number }) => {
+  await promisify(execFile)(tool('testssl'), args, { timeout: 15 * 60_000, maxBuffer: 64 * 1024 * 1024 }).catch((err: { code?: number }) => {
     // testssl's exit status counts findings; the JSON file is what is judged.
     if (typeof err.code !== 'number') throw err;
   });
