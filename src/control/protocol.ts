@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Config } from '../store/schema.js';
 import type { VersionMeta, VersionRecord } from '../store/versions.js';
+import type { Origin } from '../store/cluster/levels.js';
 import type { ClusterMachine, ClusterStatus, HourCounts, ListenerStatus, QueuedRecipient, RecentAlert, StsCacheEntry, WorkerStatus } from './status.js';
 
 /**
@@ -36,12 +37,13 @@ export const OPERATIONS = {
       rollbackTo: z.number().int().min(1).optional(),
     })
     .strict(),
-  'cluster-create': z.object({ name: clusterName, address }).strict(),
+  /** `user`: who the local shell's operating-system user is, recorded in the cluster's history (accounts always act as themselves). */
+  'cluster-create': z.object({ name: clusterName, address, user: z.string().min(1).max(256).optional() }).strict(),
   'cluster-token': z.object({ ttlMinutes: z.number().int().min(1).max(7 * 24 * 60) }).strict(),
   'cluster-join': z.object({ at: address, token: z.string().min(1).max(500), address }).strict(),
   'cluster-list': none,
-  'cluster-leave': none,
-  'cluster-remove': z.object({ machine: z.string().min(1).max(253) }).strict(),
+  'cluster-leave': z.object({ user: z.string().min(1).max(256).optional() }).strict(),
+  'cluster-remove': z.object({ machine: z.string().min(1).max(253), user: z.string().min(1).max(256).optional() }).strict(),
   stop: none,
   deliverynow: z.object({ domain: domain.optional() }).strict(),
   tlsverify: z.object({ domain }).strict(),
@@ -111,10 +113,12 @@ export interface SshStatus {
 export interface Results {
   ping: { pong: true; pid: number };
   status: EngineStatus;
-  config: VersionRecord;
+  /** The configuration at the asked level; in a cluster, with the cluster's name and where each value is set. */
+  config: VersionRecord & { cluster?: string; origins?: Origin[] };
   history: VersionMeta[];
   version: VersionRecord;
-  commit: VersionMeta;
+  /** In a cluster, notes on changed values that a narrower level overrides. */
+  commit: VersionMeta & { notes?: string[] };
   stop: { stopping: true };
   deliverynow: { messages: number };
   tlsverify: { lines: string[] };

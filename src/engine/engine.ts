@@ -9,7 +9,7 @@ import { initialConfig } from './demo.js';
 import { VersionStore, type VersionMeta } from '../store/versions.js';
 import { VERSION } from '../version.js';
 import { ControlError, ControlServer } from '../control/server.js';
-import type { EngineStatus, Handlers, OperationTable, Params, Principal } from '../control/protocol.js';
+import type { EngineStatus, Handlers, OperationTable, Params, Principal, Results } from '../control/protocol.js';
 import { admit, checkCommit } from './authorize.js';
 import { IdAllocator } from './ids.js';
 import { acquirePidLock } from './lock.js';
@@ -39,7 +39,7 @@ import type { FrontEnd, FrontEndFactory } from './frontEnds.js';
 import { TicketKeys } from './tls/ticketKeys.js';
 import { HostCounter } from './listener/hostSlots.js';
 import { WorkerPool } from './workers/pool.js';
-import { AppliedElsewhere, ClusterMember, NoChanges, StaleVersion } from './cluster/member.js';
+import { AppliedElsewhere, ClusterMember, type MemberHost, NoChanges, StaleVersion } from './cluster/member.js';
 import { ClusterUnavailable } from './cluster/clusterStore.js';
 import { UserError } from '../userError.js';
 
@@ -77,6 +77,8 @@ export class Engine {
   private stopping: Promise<void> | undefined;
   /** The cluster this machine is a member of (clusterconfig); absent when standalone. */
   private cluster: ClusterMember | undefined;
+  /** What a cluster member needs of this engine: the one apply path and a few facts. */
+  private readonly memberHost: MemberHost;
   private startupProblem: string | undefined;
   /** Resolves once the engine has stopped (after a stop request or a signal). */
   readonly stopped: Promise<void>;
@@ -118,6 +120,19 @@ export class Engine {
       },
       this.workers,
     );
+    this.memberHost = {
+      paths,
+      running: () => this.store.current.config,
+      apply: async (config, meta) => {
+        await this.checkKeys(config);
+        await this.install(config, meta, undefined);
+      },
+      queueSize: () => this.spool.size.messages,
+      departed: () => {
+        this.cluster = undefined;
+      },
+      log: { info: (m) => this.log.info(m), warning: (m) => this.log.warning(m), critical: (m) => this.log.critical(m) },
+    };
     this.alerts = new AlertService({ paths, spool: this.spool, ids: this.ids, log: this.log, config: () => this.store.current.config, queued: () => this.delivery.kick() });
     this.mtaSts = new MtaStsService(path.join(paths.cache, 'mta-sts'), this.log);
     this.reports = new TlsReportRecorder(path.join(paths.cache, 'tlsrpt'), (m) => this.log.warning(m));
@@ -287,8 +302,8 @@ export class Engine {
     status: () => this.status(),
     config: async ({ level }) => {
       if (!this.cluster) return this.store.current;
-      const { version, config } = await clusterCall(() => this.cluster!.view(level ?? { kind: 'cluster' }));
-      return { ...this.store.current, version, config };
+      const { version, config, origins } = await clusterCall(() => this.cluster!.view(level ?? { kind: 'cluster' }));
+      return { ...this.store.current, version, config, cluster: this.cluster.status().name, origins };
     },
     history: () => (this.cluster ? clusterCall(() => this.cluster!.history()) : this.store.list()),
     version: async ({ version }) => {
@@ -297,11 +312,11 @@ export class Engine {
       return rec;
     },
     commit: (req, principal) => (this.cluster ? this.clusterCommit(req, principal) : this.serialize(() => this.commit(req, principal))),
-    'cluster-create': ({ name, address }, principal) =>
+    'cluster-create': ({ name, address, user }, principal) =>
       this.serialize(() =>
         clusterCall(async () => {
           if (this.cluster) throw new UserError('This machine is already in a cluster.');
-          this.cluster = await ClusterMember.create(this.memberHost, name, address, principal.name);
+          this.cluster = await ClusterMember.create(this.memberHost, name, address, actingUser(principal, user));
           return this.cluster.status();
         }),
       ),
@@ -315,17 +330,18 @@ export class Engine {
         }),
       ),
     'cluster-list': () => clusterCall(() => this.member().list()),
-    'cluster-leave': (_p, principal) =>
+    'cluster-leave': ({ user }, principal) =>
       clusterCall(async () => {
         const { name } = this.member().status();
-        await this.member().leave(principal.name);
+        await this.member().leave(actingUser(principal, user));
         this.cluster = undefined;
         this.log.info(`Left cluster ${name}; this machine keeps running its last applied configuration as its own`);
         return { left: name };
       }),
-    'cluster-remove': ({ machine }, principal) =>
+    'cluster-remove': ({ machine, user }, principal) =>
       clusterCall(async () => {
-        await this.member().removeMachine(machine, principal.name);
+        if (machine.toLowerCase() === this.member().status().machine.toLowerCase()) throw new UserError('This is the machine you are logged in to: use "clusterconfig leave" to take it out of the cluster.');
+        await this.member().removeMachine(machine, actingUser(principal, user));
         return { removed: machine };
       }),
     stop: () => {
@@ -356,37 +372,15 @@ export class Engine {
     return this.cluster;
   }
 
-  /** What a member needs of this engine: the one apply path and a few facts. */
-  private get memberHost() {
-    return {
-    paths: this.paths,
-    running: () => this.store.current.config,
-    apply: async (config: Config, meta: { user: string; comment: string }) => {
-      await this.checkKeys(config);
-      await this.install(config, meta, undefined);
-    },
-    queueSize: () => this.spool.size.messages,
-    log: { info: (m: string) => this.log.info(m), warning: (m: string) => this.log.warning(m), critical: (m: string) => this.log.critical(m) },
-    };
-  }
-
   /** A commit in a cluster: placed at the session's level, one winner among members, applied everywhere. */
-  private async clusterCommit(req: Params<'commit'>, principal: Principal): Promise<VersionMeta> {
-    const user = principal.kind === 'account' ? principal.name : req.user || 'unknown';
-    const comment = typeof req.comment === 'string' ? req.comment : '';
-    if (hasControlCharacters(comment) || hasControlCharacters(user)) throw new ControlError('bad-request', 'The comment or user name contains control characters; nothing was committed.');
-    let draft;
-    try {
-      draft = validateConfig(req.config);
-    } catch (err) {
-      throw new ControlError('invalid', err instanceof ConfigError ? err.message : String(err));
-    }
-    const doc = await clusterCall(() =>
+  private async clusterCommit(req: Params<'commit'>, principal: Principal): Promise<Results['commit']> {
+    const { draft, user, comment } = commitRequest(req, principal);
+    const { doc, notes } = await clusterCall(() =>
       this.cluster!.commit({ level: req.level ?? { kind: 'cluster' }, baseVersion: req.baseVersion, draft, user, comment, ...(req.rollbackTo ? { rollbackTo: req.rollbackTo } : {}) }, (from, to) =>
         checkCommit(principal, from, to),
       ),
     );
-    return { version: doc.version, time: doc.time, user: doc.user, comment: doc.comment };
+    return { version: doc.version, time: doc.time, user: doc.user, comment: doc.comment, ...(notes.length ? { notes } : {}) };
   }
 
   /** The handlers with the one check of who may run them (access/authorize.ts), for every transport. */
@@ -443,19 +437,10 @@ export class Engine {
         `The configuration was committed by ${head.user} at ${head.time} (version ${head.version}) after your changes were started from version ${req.baseVersion}.`,
       );
     }
-    let config;
-    try {
-      config = validateConfig(req.config);
-    } catch (err) {
-      throw new ControlError('invalid', err instanceof ConfigError ? err.message : String(err));
-    }
+    const { draft: config, user, comment } = commitRequest(req, principal);
     if (JSON.stringify(config) === JSON.stringify(head.config)) throw new ControlError('no-changes', 'There is no data to commit.');
     checkCommit(principal, head.config, config);
     await this.checkKeys(config);
-    // An account commits under its own name, whatever the request says.
-    const user = principal.kind === 'account' ? principal.name : req.user || 'unknown';
-    const comment = typeof req.comment === 'string' ? req.comment : '';
-    if (hasControlCharacters(comment) || hasControlCharacters(user)) throw new ControlError('bad-request', 'The comment or user name contains control characters; nothing was committed.');
     const rec = await this.install(config, { user, comment }, principal);
     const { config: _c, ...meta } = rec;
     return meta;
@@ -496,6 +481,29 @@ export class Engine {
       for (const undo of services) await undo(head.config).catch(() => undefined);
       throw new ControlError('internal', `The new configuration could not be saved (${(err as Error).message}); nothing was changed.`);
     }
+  }
+}
+
+/** Who a change is recorded under: an account always as itself; the local shell as the operating-system user it names. */
+function actingUser(principal: Principal, requested: string | undefined): string {
+  if (principal.kind === 'account') return principal.name;
+  const user = requested || 'unknown';
+  if (hasControlCharacters(user)) throw new ControlError('bad-request', 'The user name contains control characters; nothing was changed.');
+  return user;
+}
+
+/**
+ * What a commit request carries, checked the same way standalone and in a cluster: a valid
+ * configuration, and who commits it. An account commits under its own name, whatever the request says.
+ */
+function commitRequest(req: Params<'commit'>, principal: Principal): { draft: Config; user: string; comment: string } {
+  const user = actingUser(principal, req.user);
+  const comment = typeof req.comment === 'string' ? req.comment : '';
+  if (hasControlCharacters(comment)) throw new ControlError('bad-request', 'The comment contains control characters; nothing was committed.');
+  try {
+    return { draft: validateConfig(req.config), user, comment };
+  } catch (err) {
+    throw new ControlError('invalid', err instanceof ConfigError ? err.message : String(err));
   }
 }
 

@@ -5,9 +5,8 @@ import { ControlError } from '../control/dispatch.js';
 import { diffConfig } from '../store/diff.js';
 import type { DataPaths } from '../store/paths.js';
 import type { Config } from '../store/schema.js';
-import type { VersionMeta } from '../store/versions.js';
 import type { Role } from '../store/accounts/users.js';
-import { type Level, levelText } from '../store/cluster/levels.js';
+import { type Level, levelText, type Origin } from '../store/cluster/levels.js';
 import { CommandError } from './errors.js';
 import type { Io } from './io.js';
 
@@ -84,8 +83,8 @@ export class Session {
   /** Load the committed configuration the first time a command needs it. */
   async load(): Promise<void> {
     if (this.base) return;
-    this.cluster = (await this.call('status')).cluster?.name;
-    const head = await this.call('config', this.cluster ? { level: this.level } : {});
+    const head = await this.call('config', { level: this.level });
+    this.cluster = head.cluster;
     this.base = { version: head.version, config: head.config };
     this.pending = structuredClone(head.config);
   }
@@ -157,7 +156,7 @@ export class Session {
     await this.load();
   }
 
-  async commit(comment: string, options: { rollbackTo?: number } = {}): Promise<VersionMeta> {
+  async commit(comment: string, options: { rollbackTo?: number } = {}): Promise<Results['commit']> {
     const meta = await this.call('commit', { baseVersion: this.baseVersion, config: this.draft, comment, user: this.user, ...(this.cluster ? { level: this.level } : {}), ...options });
     this.base = { version: meta.version, config: structuredClone(this.draft) };
     return meta;
@@ -176,6 +175,13 @@ export class Session {
 
   get clusterName(): string | undefined {
     return this.cluster;
+  }
+
+  /** In a cluster: where each value this session's level sees is set, read fresh (showconfig). */
+  async origins(): Promise<{ level: string; origins: Origin[] } | undefined> {
+    if (!this.cluster) return undefined;
+    const { origins } = await this.call('config', { level: this.level });
+    return { level: this.level.kind === 'cluster' ? `Cluster ${this.cluster}` : levelText(this.level), origins: origins ?? [] };
   }
 
   /** clustermode: edits go to another level from now on; the session starts again from that level's view. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -51,6 +51,12 @@ async function presentedCn(ip: string): Promise<string> {
   child.kill();
   return /Peer certificate: .*CN ?= ?([^\s,]+)/.exec(out)?.[1] ?? `no certificate seen:\n${out}`;
 }
+
+/** Every mail log file of a member, rotated ones included. */
+const mailLogs = async (i: number) => {
+  const dir = path.join(homes[i]!, 'logs', 'mail_logs');
+  return (await Promise.all((await readdir(dir)).map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
+};
 
 const clusterVersion = async (i: number) => Number(/cluster version (\d+)/.exec(await shell(i, 'status'))?.[1] ?? 0);
 const appliedEverywhere = (version: number, members = [0, 1, 2]) =>
@@ -115,6 +121,18 @@ test('a machine-level certificate under the cluster\'s name is what that member 
   await until(homes[0]!, 'mx2 presents its own certificate', async () => (await presentedCn(IPS[1]!)) === NAMES[1]);
   assert.equal(await presentedCn(IPS[0]!), NAMES[0]);
   assert.equal(await presentedCn(IPS[2]!), NAMES[0], 'mx3 presents the cluster-level mx');
+  // showconfig says where each value is set; a cluster-level change to what mx2 overrides says it does not reach mx2.
+  const where = await shell(0, 'showconfig');
+  assert.match(where, /Settings at Cluster Gateways, and where each is set/);
+  assert.match(where, /\n {2}certificate profile mx\s+Cluster; Machine mx2\.cluster\.test sets its own\n/);
+  assert.match(where, /\n {2}hostname\s+each machine's own\n/);
+  const atMx2 = await shell(1, 'clustermode machine mx2.cluster.test', 'showconfig');
+  assert.match(atMx2, /\n {2}certificate profile mx\s+Machine mx2\.cluster\.test\n/);
+  assert.match(atMx2, /\n {2}listeners\s+Cluster\n/);
+  const renewed = await shell(0, `certconfig new mx --cn ${NAMES[0]} --country JP --key ecdsa-p256 --overwrite`, 'commit "cluster mx renewed"');
+  assert.match(renewed, /Note: certificate profile mx: Machine mx2\.cluster\.test sets its own; this change does not reach it\./);
+  await until(homes[0]!, 'mx3 presents the renewed cluster mx', async () => (await presentedCn(IPS[2]!)) === NAMES[0]);
+  assert.equal(await presentedCn(IPS[1]!), NAMES[1], 'mx2 keeps its own');
   // Machine-level settings cannot be changed for the whole cluster.
   const wrong = await mxgate(homes[0]!, ['-c', 'sethostname other.cluster.test', '-c', 'commit']);
   assert.match(wrong.stderr, /The host name is a machine-level setting: switch with "clustermode machine NAME"/);
@@ -191,4 +209,34 @@ test('a rollback reaches every member', async () => {
   await appliedEverywhere(before + 2);
   assert.doesNotMatch(await shell(2, 'destconfig list'), /rolled\.test/);
   assert.match(await shell(1, 'rollbackconfig list'), /Rollback to version/);
+});
+
+test('removemachine: the removed machine goes on alone with its last configuration; leave does the same from inside; a machine that left can join again', async () => {
+  const own = await mxgate(homes[0]!, ['-c', `clusterconfig removemachine ${NAMES[0]}`]);
+  assert.notEqual(own.code, 0);
+  assert.match(own.stderr, /use "clusterconfig leave"/);
+  assert.match(await shell(0, `clusterconfig removemachine ${NAMES[2]}`), /mx3\.cluster\.test was removed from the cluster/);
+  await until(homes[2]!, 'mx3 to notice it was removed', async () => !/Cluster:/.test(await shell(2, 'status')));
+  assert.match(await mailLogs(2), /Removed from cluster Gateways at version \d+ by root; this machine keeps running its last applied configuration/);
+  assert.equal(await mailFromReply(IPS[2]!), '530', 'mx3 keeps the listener the cluster gave it');
+  assert.doesNotMatch(await shell(0, 'clusterconfig list'), /mx3/);
+  // A commit on the two left reaches mx2, not mx3, which now commits on its own.
+  await shell(0, 'destconfig new after-removal.test --tls required', 'commit "after removal"');
+  await appliedEverywhere(await clusterVersion(0), [0, 1]);
+  assert.doesNotMatch(await shell(2, 'destconfig list'), /after-removal\.test/);
+  assert.match(await shell(2, 'destconfig new mx3-alone.test --tls required', 'commit "mx3 alone"'), /Changes committed/);
+
+  assert.match(await shell(1, 'clusterconfig leave'), /This machine left cluster Gateways; its configuration is its own again/);
+  assert.doesNotMatch(await shell(1, 'status'), /Cluster:/);
+  assert.match(await shell(1, 'destconfig list'), /after-removal\.test/);
+  const alone = await shell(0, 'clusterconfig list');
+  assert.match(alone, /mx1\.cluster\.test/);
+  assert.doesNotMatch(alone, /mx2/);
+  // The cluster of one still commits; mx3 joins again with a new token and gets the cluster's settings back.
+  await shell(0, 'destconfig new one-left.test --tls required', 'commit "one member left"');
+  assert.match(await shell(2, `clusterconfig join ${IPS[0]}:2380 --token ${await token(0)} --address ${IPS[2]}`), /mx3\.cluster\.test joined cluster Gateways/);
+  await appliedEverywhere(await clusterVersion(0), [0, 2]);
+  const dest = await shell(2, 'destconfig list');
+  assert.match(dest, /one-left\.test/);
+  assert.doesNotMatch(dest, /mx3-alone\.test/);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { effectiveConfig, levelOfSetting, newCluster, ownSettings, placeEdits, problemsOfVersion, resolve, withMember } from '../../src/store/cluster/levels.js';
+import { effectiveConfig, newCluster, origins, overriddenChanges, ownSettings, placeEdits, problemsOfVersion, resolve, withMember } from '../../src/store/cluster/levels.js';
 import { addInterface } from '../../src/store/network/interfaces.js';
 import { addListener } from '../../src/store/listeners/listeners.js';
 import { defaultConfig, type Config } from '../../src/store/schema.js';
@@ -36,8 +36,14 @@ test('a certificate at machine level under the cluster name wins on that machine
   assert.equal(effectiveConfig(doc, 'mx2.example.com').certificates.find((c) => c.name === 'mx')!.keyRef.slice(0, 2), 'b2');
   assert.equal(effectiveConfig(doc, 'mx1.example.com').certificates.find((c) => c.name === 'mx')!.keyRef.slice(0, 2), 'a1');
   assert.equal(effectiveConfig(doc, 'mx1.example.com').certificates.length, 1, 'mx2-only profiles stay on mx2');
-  assert.deepEqual(levelOfSetting(doc, 'mx2.example.com', 'certificates', 'mx'), { kind: 'machine', name: 'mx2.example.com' });
-  assert.deepEqual(levelOfSetting(doc, 'mx1.example.com', 'certificates', 'mx'), { kind: 'cluster' });
+  const fromOf = (m: string) => origins(doc, { kind: 'machine', name: m }).find((o) => o.setting === 'certificate profile mx')!.from;
+  assert.equal(fromOf('mx2.example.com'), 'Machine mx2.example.com');
+  assert.equal(fromOf('mx1.example.com'), 'Cluster');
+  // Seen from the cluster: the profile is the cluster's, and mx2 sets its own.
+  assert.deepEqual(
+    origins(doc, { kind: 'cluster' }).find((o) => o.setting === 'certificate profile mx'),
+    { setting: 'certificate profile mx', from: 'Cluster', overriddenBy: ['Machine mx2.example.com'] },
+  );
   // Deleting at machine level what is set at cluster level is refused and says where it is set.
   const view2 = resolve(doc, { kind: 'machine', name: 'mx1.example.com' }, {});
   const gone = { ...effectiveConfig(doc, 'mx1.example.com'), certificates: [] };
@@ -63,3 +69,28 @@ test('a version that would not validate on one member names the member', () => {
   assert.equal(problems.length, 1);
   assert.match(problems[0]!, /^mx2\.example\.com: listener InboundMail.*interface "Public" does not exist/);
 });
+
+test('where each setting is set, and which cluster changes do not reach a machine that sets its own', () => {
+  let doc = twoMachines();
+  // mx2 sets its own destinations at machine level.
+  const mview = resolve(doc, { kind: 'machine', name: 'mx2.example.com' }, {});
+  const mx2 = effectiveConfig(doc, 'mx2.example.com');
+  doc = placeEdits(doc, { kind: 'machine', name: 'mx2.example.com' }, mview, { ...mx2, tls: { ...mx2.tls, outboundMinVersion: 'TLSv1.3' } });
+  const atCluster = new Map(origins(doc, { kind: 'cluster' }).map((o) => [o.setting, o]));
+  assert.deepEqual(atCluster.get('tls'), { setting: 'tls', from: 'Cluster', overriddenBy: ['Machine mx2.example.com'] });
+  assert.deepEqual(atCluster.get('hostname'), { setting: 'hostname', from: "each machine's own", overriddenBy: [] });
+  assert.deepEqual(atCluster.get('listeners'), { setting: 'listeners', from: 'Cluster', overriddenBy: [] });
+  assert.equal(origins(doc, { kind: 'machine', name: 'mx1.example.com' }).find((o) => o.setting === 'tls')!.from, 'Cluster');
+  assert.equal(origins(doc, { kind: 'machine', name: 'mx2.example.com' }).find((o) => o.setting === 'hostname')!.from, 'Machine mx2.example.com');
+
+  // A cluster-level change to tls is noted (mx2 keeps its own); one to listeners is not.
+  const own = ownSettings(effectiveConfig(doc, 'mx1.example.com'));
+  const view = resolve(doc, { kind: 'cluster' }, own);
+  const draft = validate(view);
+  const tlsChanged = placeEdits(doc, { kind: 'cluster' }, view, { ...draft, tls: { ...draft.tls, peerCertFqdn: true } });
+  assert.deepEqual(overriddenChanges(doc, tlsChanged, { kind: 'cluster' }), ['tls: Machine mx2.example.com sets its own; this change does not reach it.']);
+  const listenersChanged = placeEdits(doc, { kind: 'cluster' }, view, { ...draft, listeners: [] });
+  assert.deepEqual(overriddenChanges(doc, listenersChanged, { kind: 'cluster' }), []);
+});
+
+const validate = (settings: Record<string, unknown>): Config => effectiveConfig({ name: 'x', version: 1, time: '', user: '', comment: '', cluster: settings, groups: {}, machines: { x: { group: 'g', settings: {} } } }, 'x');

@@ -37,7 +37,7 @@ export const clusterconfig: Command = {
         const { values, positionals } = parseOptions(this, rest, { address: { type: 'string' } });
         noMoreWords(this, positionals.slice(1));
         const name = required(this, positionals[0], 'The cluster name');
-        const status = await call(session, () => session.call('cluster-create', { name, address: required(this, values.address, '--address') }));
+        const status = await call(session, () => session.call('cluster-create', { name, address: required(this, values.address, '--address'), user: session.user }));
         await session.membershipChanged();
         session.io.print(`Cluster ${status.name} created with ${status.machine} as its first machine (cluster version ${status.version}).`);
         return;
@@ -70,7 +70,7 @@ export const clusterconfig: Command = {
       case 'leave': {
         noMoreWords(this, rest);
         if (session.io.interactive && !(await session.io.confirm('This machine will leave the cluster and keep its current configuration as its own. Continue?', false))) return;
-        const { left } = await call(session, () => session.call('cluster-leave', {}));
+        const { left } = await call(session, () => session.call('cluster-leave', { user: session.user }));
         await session.membershipChanged();
         session.io.print(`This machine left cluster ${left}; its configuration is its own again.`);
         return;
@@ -78,7 +78,7 @@ export const clusterconfig: Command = {
       case 'removemachine': {
         const [machine, ...extra] = rest;
         noMoreWords(this, extra);
-        const { removed } = await call(session, () => session.call('cluster-remove', { machine: required(this, machine, 'The machine name') }));
+        const { removed } = await call(session, () => session.call('cluster-remove', { machine: required(this, machine, 'The machine name'), user: session.user }));
         session.io.print(`${removed} was removed from the cluster.`);
         return;
       }

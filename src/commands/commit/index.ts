@@ -13,6 +13,7 @@ export async function commitDraft(session: Session, comment: string, options: { 
   try {
     const meta = await session.commit(comment, options);
     session.io.print(`Changes committed: ${shellTime(meta.time)} (version ${meta.version})`);
+    for (const note of meta.notes ?? []) session.io.print(`Note: ${note}`);
   } catch (err) {
     if (!(err instanceof EngineError)) throw err;
     switch (err.code) {

@@ -10,6 +10,15 @@ export const showconfig: Command = {
   async run(session) {
     session.io.print(`Current Time: ${ctime()}`, `Configuration version: ${session.baseVersion}`);
     if (session.hasChanges()) session.io.print('(This session has uncommitted changes; "showchanges" lists them.)');
+    const where = await session.origins();
+    if (where) {
+      session.io.print(`Settings at ${where.level}, and where each is set ("clustermode" changes the level):`);
+      const width = Math.max(...where.origins.map((o) => o.setting.length));
+      for (const o of where.origins) {
+        const own = o.overriddenBy.length ? `; ${o.overriddenBy.join(', ')} ${o.overriddenBy.length === 1 ? 'sets its own' : 'set their own'}` : '';
+        session.io.print(`  ${o.setting.padEnd(width)}  ${o.from}${own}`);
+      }
+    }
     await session.io.page(JSON.stringify(maskSecrets(session.committed), null, 2).split('\n'));
   },
 };

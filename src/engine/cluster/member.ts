@@ -5,7 +5,7 @@ import type { DataPaths } from '../../store/paths.js';
 import { type Config, ConfigError, validateConfig } from '../../store/schema.js';
 import { readKey, storeKey } from '../../store/certificates/keys.js';
 import { createClusterCa, issueMemberCertificate } from '../../pki/clusterCa.js';
-import { type ClusterDocument, type Level, effectiveConfig, findMachine, newCluster, placeEdits, problemsOfVersion, resolve, withMember, withoutMember, ownSettings } from '../../store/cluster/levels.js';
+import { type ClusterDocument, type Level, type Origin, effectiveConfig, findMachine, newCluster, origins, overriddenChanges, ownSettings, placeEdits, problemsOfVersion, resolve, withMember, withoutMember } from '../../store/cluster/levels.js';
 import { type MemberSecrets, type Membership, readMembership, removeMembership, writeMembership } from '../../store/cluster/membership.js';
 import { newClusterKey, seal, tokenKey, unseal } from '../../store/cluster/vault.js';
 import { UserError } from '../../userError.js';
@@ -21,6 +21,8 @@ export interface MemberHost {
   /** Apply a configuration and record it in the local history (the engine's commit path). */
   apply(config: Config, meta: { user: string; comment: string }): Promise<void>;
   queueSize(): number;
+  /** This machine was removed from the cluster by another member: it goes on standalone. */
+  departed(): void;
   log: { info(m: string): void; warning(m: string): void; critical(m: string): void };
 }
 
@@ -268,10 +270,7 @@ export class ClusterMember {
   /** Every key the version needs on disk, validated; then the engine's commit path. Never half: a bad version is reported and the old one kept. */
   private async applyVersion(doc: ClusterDocument): Promise<void> {
     const machine = findMachine(doc, this.membership.machine);
-    if (!machine) {
-      this.applyProblem = `this machine is no longer in cluster version ${doc.version}`;
-      return;
-    }
+    if (!machine) return this.removed(doc);
     try {
       const config = effectiveConfig(doc, machine);
       await this.fetchKeys(config);
@@ -286,6 +285,19 @@ export class ClusterMember {
       this.host.log.critical(`Cluster ${doc.name}: ${this.applyProblem}`);
     }
     await this.report().catch(() => undefined);
+  }
+
+  /**
+   * Another member removed this machine (clusterconfig removemachine): its etcd member is gone
+   * from the cluster, so stop it, forget the membership, and go on with the configuration applied
+   * last, as after "clusterconfig leave".
+   */
+  private async removed(doc: ClusterDocument): Promise<void> {
+    if (this.closed || this.leaving) return;
+    this.host.log.warning(`Removed from cluster ${doc.name} at version ${doc.version} by ${doc.user}; this machine keeps running its last applied configuration as its own`);
+    await this.close();
+    await removeMembership(this.host.paths);
+    this.host.departed();
   }
 
   private get clusterKey(): Buffer {
@@ -322,7 +334,7 @@ export class ClusterMember {
   private reporting = false;
 
   private async report(): Promise<void> {
-    if (this.reporting) return;
+    if (this.reporting || this.closed) return;
     this.reporting = true;
     try {
       const r: MemberReport = { machine: this.membership.machine, applied: this.applied, queue: this.host.queueSize(), time: new Date().toISOString(), ...(this.applyProblem ? { problem: this.applyProblem } : {}) };
@@ -344,10 +356,10 @@ export class ClusterMember {
     return { name: this.membership.cluster, machine: this.membership.machine, version: this.doc?.version ?? 0, applied: Number.isNaN(this.applied) ? 0 : this.applied, ...(problem ? { problem } : {}) };
   }
 
-  /** The configuration a session at `level` edits: what that level resolves to, with this machine's own settings. */
-  view(level: Level): { version: number; config: Config } {
+  /** The configuration a session at `level` edits: what that level resolves to, with this machine's own settings, and where each value is set. */
+  view(level: Level): { version: number; config: Config; origins: Origin[] } {
     const doc = this.current();
-    return { version: doc.version, config: validateConfig(resolve(doc, level, ownSettings(this.host.running()))) };
+    return { version: doc.version, config: validateConfig(resolve(doc, level, ownSettings(this.host.running()))), origins: origins(doc, level) };
   }
 
   private current(): ClusterDocument {
@@ -359,7 +371,7 @@ export class ClusterMember {
    * Commit a session's draft at its level: an etcd transaction on the version the session started
    * from (one winner), then applied here at once and by every other member as it sees it.
    */
-  async commit(req: { level: Level; baseVersion: number; draft: Config; user: string; comment: string; rollbackTo?: number }, authorize: (from: Config, to: Config) => void): Promise<ClusterDocument> {
+  async commit(req: { level: Level; baseVersion: number; draft: Config; user: string; comment: string; rollbackTo?: number }, authorize: (from: Config, to: Config) => void): Promise<{ doc: ClusterDocument; notes: string[] }> {
     const doc = this.current();
     if (req.baseVersion !== doc.version) throw new StaleVersion(`The cluster configuration was committed by ${doc.user} at ${doc.time} (version ${doc.version}) after your changes were started from version ${req.baseVersion}.`);
     const view = this.view(req.level).config;
@@ -383,7 +395,7 @@ export class ClusterMember {
         this.want(next);
         await this.applying;
         if (this.applyProblem) throw new AppliedElsewhere(`Committed as cluster version ${next.version}, but this machine could not apply it: ${this.applyProblem}`);
-        return next;
+        return { doc: next, notes: req.rollbackTo === undefined ? overriddenChanges(doc, next, req.level) : [] };
       }
     } catch (err) {
       if (err instanceof ClusterUnavailable) this.reachProblem = err.message; // status says so at once
@@ -460,12 +472,22 @@ export class ClusterMember {
   }
 
   async leave(user: string): Promise<void> {
-    await this.removeMachine(this.membership.machine, user);
+    this.leaving = true; // our own removal arrives by the watch too: not news to announce
+    try {
+      await this.removeMachine(this.membership.machine, user);
+    } catch (err) {
+      this.leaving = false;
+      throw err;
+    }
     await this.close();
     await removeMembership(this.host.paths);
   }
 
+  private closed = false;
+  private leaving = false;
+
   async close(): Promise<void> {
+    this.closed = true;
     if (this.reportTimer) clearInterval(this.reportTimer);
     await this.watcher?.cancel().catch(() => undefined);
     this.store.close();

@@ -69,13 +69,86 @@ export function withoutMember(doc: ClusterDocument, machine: string): ClusterDoc
 export const findMachine = (doc: ClusterDocument, name: string): string | undefined => Object.keys(doc.machines).find((m) => sameName(m, name));
 export const findGroup = (doc: ClusterDocument, name: string): string | undefined => Object.keys(doc.groups).find((g) => sameName(g, name));
 
-/** The levels a machine's settings come from, most specific first. */
-function chain(doc: ClusterDocument, level: Level): Settings[] {
-  if (level.kind === 'cluster') return [doc.cluster];
-  if (level.kind === 'group') return [doc.groups[findGroup(doc, level.name) ?? level.name] ?? {}, doc.cluster];
-  const m = doc.machines[findMachine(doc, level.name) ?? level.name];
-  if (!m) throw new UserError(`There is no machine ${level.name} in cluster ${doc.name}.`);
-  return [m.settings, doc.groups[m.group] ?? {}, doc.cluster];
+/** The levels a view at `level` inherits from, most specific first, each with its settings. */
+function chainOf(doc: ClusterDocument, level: Level): [Level, Settings][] {
+  const cluster: [Level, Settings] = [{ kind: 'cluster' }, doc.cluster];
+  if (level.kind === 'cluster') return [cluster];
+  if (level.kind === 'group') {
+    const g = findGroup(doc, level.name) ?? level.name;
+    return [[{ kind: 'group', name: g }, doc.groups[g] ?? {}], cluster];
+  }
+  const name = findMachine(doc, level.name);
+  const m = name ? doc.machines[name] : undefined;
+  if (!name || !m) throw new UserError(`There is no machine ${level.name} in cluster ${doc.name}.`);
+  return [[{ kind: 'machine', name }, m.settings], [{ kind: 'group', name: m.group }, doc.groups[m.group] ?? {}], cluster];
+}
+
+const chain = (doc: ClusterDocument, level: Level): Settings[] => chainOf(doc, level).map(([, s]) => s);
+
+/** The levels under `level` that inherit from it: a cluster's groups and machines, a group's machines. */
+function inheritors(doc: ClusterDocument, level: Level): [Level, Settings][] {
+  if (level.kind === 'machine') return [];
+  const groups: [Level, Settings][] = level.kind === 'cluster' ? Object.entries(doc.groups).map(([name, s]) => [{ kind: 'group', name }, s]) : [];
+  const machines = Object.entries(doc.machines)
+    .filter(([, m]) => level.kind === 'cluster' || sameName(m.group, level.name))
+    .map(([name, m]): [Level, Settings] => [{ kind: 'machine', name }, m.settings]);
+  return [...groups, ...machines];
+}
+
+/** Where one value seen at a level is set, and which levels under it set their own (so a change here does not reach them). */
+export interface Origin {
+  setting: string;
+  from: string;
+  overriddenBy: string[];
+}
+
+const certificatesOf = (s: Settings) => (s.certificates as Named[] | undefined) ?? [];
+
+/**
+ * Where each value a session at `level` sees comes from: one entry per setting, and one per
+ * certificate profile (they resolve by name). Machine-only settings are each machine's own.
+ */
+export function origins(doc: ClusterDocument, level: Level): Origin[] {
+  const levels = chainOf(doc, level);
+  const lower = inheritors(doc, level);
+  const out: Origin[] = [];
+  const keys = [...new Set([...(levels.flatMap(([, s]) => Object.keys(s)) as Key[]), ...(level.kind === 'machine' ? [] : MACHINE_ONLY)])].sort();
+  for (const k of keys) {
+    if (k === 'certificates') continue;
+    if (isMachineOnly(k) && level.kind !== 'machine') {
+      out.push({ setting: k, from: "each machine's own", overriddenBy: [] });
+      continue;
+    }
+    const from = levels.find(([, s]) => s[k] !== undefined)![0];
+    out.push({ setting: k, from: levelText(from), overriddenBy: lower.filter(([, s]) => s[k] !== undefined).map(([l]) => levelText(l)) });
+  }
+  for (const c of mergedCertificates(levels.map(([, s]) => s)) as Named[]) {
+    const from = levels.find(([, s]) => certificatesOf(s).some((x) => sameName(x.name, c.name)))![0];
+    const overriddenBy = lower.filter(([, s]) => certificatesOf(s).some((x) => sameName(x.name, c.name))).map(([l]) => levelText(l));
+    out.push({ setting: `certificate profile ${c.name}`, from: levelText(from), overriddenBy });
+  }
+  return out;
+}
+
+/**
+ * After a change at a cluster or group level: one note per changed value that a level under it
+ * sets for itself, so the administrator knows the change does not reach there.
+ */
+export function overriddenChanges(before: ClusterDocument, after: ClusterDocument, level: Level): string[] {
+  const old = new Map(origins(before, level).map((o) => [o.setting, o]));
+  const beforeView = resolve(before, level, {});
+  const afterView = resolve(after, level, {});
+  const changed = (o: Origin) => {
+    if (o.setting.startsWith('certificate profile ')) {
+      const name = o.setting.slice('certificate profile '.length);
+      const find = (v: Settings) => certificatesOf(v).find((c) => sameName(c.name, name));
+      return !same(find(beforeView), find(afterView));
+    }
+    return !same(beforeView[o.setting as Key], afterView[o.setting as Key]) || !old.has(o.setting);
+  };
+  return origins(after, level)
+    .filter((o) => o.overriddenBy.length > 0 && changed(o))
+    .map((o) => `${o.setting}: ${o.overriddenBy.join(', ')} ${o.overriddenBy.length === 1 ? 'sets its own; this change does not reach it' : 'set their own; this change does not reach them'}.`);
 }
 
 type Named = { name: string };
@@ -117,24 +190,6 @@ export function effectiveConfig(doc: ClusterDocument, machine: string): Config {
 }
 
 export const machineSettings = (doc: ClusterDocument, machine: string): Settings => doc.machines[findMachine(doc, machine) ?? machine]?.settings ?? {};
-
-/** Where a setting of a machine is set ("Cluster", "Group Main_Group", "Machine mx2"), or undefined for a default. */
-export function levelOfSetting(doc: ClusterDocument, machine: string, key: Key, name?: string): Level | undefined {
-  const m = findMachine(doc, machine);
-  if (!m) return undefined;
-  const group = doc.machines[m]!.group;
-  const candidates: [Level, Settings][] = [
-    [{ kind: 'machine', name: m }, doc.machines[m]!.settings],
-    [{ kind: 'group', name: group }, doc.groups[group] ?? {}],
-    [{ kind: 'cluster' }, doc.cluster],
-  ];
-  for (const [level, s] of candidates) {
-    const v = s[key];
-    if (v === undefined) continue;
-    if (name === undefined || (Array.isArray(v) && (v as Named[]).some((c) => sameName(c.name, name)))) return level;
-  }
-  return undefined;
-}
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
