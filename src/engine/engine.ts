@@ -134,7 +134,7 @@ export class Engine {
       log: { info: (m) => this.log.info(m), warning: (m) => this.log.warning(m), critical: (m) => this.log.critical(m) },
     };
     this.alerts = new AlertService({ paths, spool: this.spool, ids: this.ids, log: this.log, config: () => this.store.current.config, queued: () => this.delivery.kick() });
-    this.mtaSts = new MtaStsService(path.join(paths.cache, 'mta-sts'), this.log);
+    this.mtaSts = new MtaStsService(path.join(paths.cache, 'mta-sts'), this.log, Date.now, undefined, () => this.cluster?.stsCache);
     this.reports = new TlsReportRecorder(path.join(paths.cache, 'tlsrpt'), (m) => this.log.warning(m));
     this.delivery = new DeliveryScheduler({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts, mtaSts: this.mtaSts, reports: this.reports });
     this.tlsrpt = new TlsReportService({

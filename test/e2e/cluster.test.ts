@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import nodemailer from 'nodemailer';
 import { cleanup, LiveShell, mxgate, runProgram, shellOk, tempHome, until } from '../helpers.js';
+import { testDnsServer } from '../dns-server.js';
+import { opensslChain } from '../pki-fixtures.js';
+import { smtpSink } from '../sink.js';
+import { enforcePolicy, stsPolicyHost } from '../sts-host.js';
 
 /**
  * Three appliances as one cluster (clusterconfig), each with its own data directory, listener and
@@ -14,6 +19,8 @@ import { cleanup, LiveShell, mxgate, runProgram, shellOk, tempHome, until } from
 const IPS = ['127.0.0.41', '127.0.0.42', '127.0.0.43'];
 const NAMES = ['mx1.cluster.test', 'mx2.cluster.test', 'mx3.cluster.test'];
 const SMTP_PORT = 2525;
+/** The MTA-STS policy host (HTTPS on 443) of this file: an address no other test file uses. */
+const STS_ADDRESS = '127.0.0.44';
 const homes: string[] = [];
 
 const shell = (i: number, ...lines: string[]) => shellOk(homes[i]!, ...lines);
@@ -57,6 +64,16 @@ const mailLogs = async (i: number) => {
   const dir = path.join(homes[i]!, 'logs', 'mail_logs');
   return (await Promise.all((await readdir(dir)).map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
 };
+
+/** Submit one message to a member's listener (TLS is required there) with STARTTLS. */
+async function submitOverTls(ip: string, to: string, subject: string): Promise<void> {
+  const t = nodemailer.createTransport({ host: ip, port: SMTP_PORT, requireTLS: true, tls: { rejectUnauthorized: false } });
+  try {
+    await t.sendMail({ from: 'sender@example.org', to, subject, text: 'hello\n' });
+  } finally {
+    t.close();
+  }
+}
 
 const clusterVersion = async (i: number) => Number(/cluster version (\d+)/.exec(await shell(i, 'status'))?.[1] ?? 0);
 const appliedEverywhere = (version: number, members = [0, 1, 2]) =>
@@ -209,6 +226,43 @@ test('a rollback reaches every member', async () => {
   await appliedEverywhere(before + 2);
   assert.doesNotMatch(await shell(2, 'destconfig list'), /rolled\.test/);
   assert.match(await shell(1, 'rollbackconfig list'), /Rollback to version/);
+});
+
+test('one MTA-STS fetch per cluster: three members deliver to one domain, one fetches its policy, the others take it from etcd', async () => {
+  const chain = opensslChain();
+  const mx = chain.issueWithKey('mx.sts.test', ['mx.sts.test']);
+  const sink = await smtpSink({ tls: { key: mx.key, cert: mx.cert + chain.intermediate } });
+  const dns = await testDnsServer({
+    '_mta-sts.sts.test': { TXT: ['v=STSv1; id=20261205'] },
+    'mta-sts.sts.test': { A: [STS_ADDRESS] },
+    'mx.sts.test': { A: ['127.0.0.1'] },
+  });
+  const stsHost = await stsPolicyHost(chain, STS_ADDRESS);
+  stsHost.policies.set('sts.test', { body: enforcePolicy(['mx.sts.test']) });
+  try {
+    await writeFile(path.join(homes[0]!, 'configuration', 'root.pem'), chain.root);
+    await shell(
+      0,
+      'certconfig certauthority custom import --file root.pem',
+      'certconfig certauthority custom enable',
+      `dnsconfig servers 127.0.0.1:${dns.port}`,
+      `smtproutes new sts.test mx.sts.test:${sink.port}`,
+      'destconfig new sts.test --tls preferred --mta-sts yes',
+      'listenerconfig edit InboundMail rcptaccess add sts.test',
+      'commit "MTA-STS for sts.test"',
+    );
+    await appliedEverywhere(await clusterVersion(0));
+    await Promise.all(IPS.map((ip, i) => submitOverTls(ip, 'user@sts.test', `sts via mx${i + 1}`)));
+    await until(homes[0]!, 'three messages at the MX', () => sink.received.length >= 3, 30_000);
+    assert.equal(stsHost.fetches.get('sts.test'), 1, 'the policy was fetched once for the whole cluster');
+    const logs = await Promise.all([0, 1, 2].map(mailLogs));
+    assert.equal(logs.filter((l) => /Successfully fetched MTA-STS policy for the domain\(sts\.test\)/.test(l)).length, 1);
+    assert.equal(logs.filter((l) => /MTA-STS policy for the domain\(sts\.test\) taken from the cluster \(fetched by mx\d\.cluster\.test\)/.test(l)).length, 2);
+  } finally {
+    await sink.close();
+    await dns.close();
+    await stsHost.close();
+  }
 });
 
 test('removemachine: the removed machine goes on alone with its last configuration; leave does the same from inside; a machine that left can join again', async () => {

@@ -10,9 +10,13 @@ import type { ClusterDocument } from '../../store/cluster/levels.js';
  *   /mxgate/keys/<ref>       private keys, sealed with the cluster key (vault.ts)
  *   /mxgate/join/<id>        a join bundle, sealed with its token's secret, on a lease (the token's life)
  *   /mxgate/members/<name>   what each member applied and how it is, on a lease (gone when it is)
+ *   /mxgate/mta-sts/<domain> the MTA-STS policy a member fetched, shared so the cluster fetches once
+ *   /mxgate/mta-sts-fetch/<domain>  which member is fetching it now, on a short lease
  */
 const P = '/mxgate/';
 const historyKey = (v: number) => `${P}history/${String(v).padStart(6, '0')}`;
+const stsKey = (domain: string) => `${P}mta-sts/${encodeURIComponent(domain)}`;
+const stsFetchKey = (domain: string) => `${P}mta-sts-fetch/${encodeURIComponent(domain)}`;
 
 export interface MemberReport {
   machine: string;
@@ -134,5 +138,28 @@ export class ClusterStore {
   async reports(): Promise<MemberReport[]> {
     const all = await this.guard('read the members', () => this.client.getAll().prefix(`${P}members/`).strings());
     return Object.values(all).map((t) => JSON.parse(t) as MemberReport);
+  }
+
+  async stsPolicy(domain: string): Promise<string | null> {
+    return this.guard('read an MTA-STS policy', () => this.client.get(stsKey(domain)).string());
+  }
+
+  async putStsPolicy(domain: string, json: string): Promise<void> {
+    await this.guard('share an MTA-STS policy', () => this.client.put(stsKey(domain)).value(json).exec());
+  }
+
+  /** Claim the fetch of a domain's policy for `ttlSeconds`: true for one member at a time. */
+  async claimStsFetch(domain: string, machine: string, ttlSeconds: number): Promise<boolean> {
+    return this.guard('claim an MTA-STS fetch', async () => {
+      const lease = this.client.lease(ttlSeconds, { autoKeepAlive: false });
+      const id = await lease.grant();
+      const res = await this.client.if(stsFetchKey(domain), 'Create', '==', 0).then(this.client.put(stsFetchKey(domain)).value(machine).lease(id)).commit();
+      if (!res.succeeded) await lease.revoke().catch(() => undefined);
+      return res.succeeded;
+    });
+  }
+
+  async releaseStsFetch(domain: string): Promise<void> {
+    await this.guard('release an MTA-STS fetch claim', () => this.client.delete().key(stsFetchKey(domain)).exec());
   }
 }

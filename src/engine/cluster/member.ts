@@ -12,6 +12,7 @@ import { UserError } from '../../userError.js';
 import type { ClusterMachine, ClusterStatus } from '../../control/status.js';
 import { ClusterStore, ClusterUnavailable, type MemberReport } from './clusterStore.js';
 import { clientUrl, EtcdProcess, peerUrl } from './etcdProcess.js';
+import type { SharedPolicy, SharedStsCache } from '../mtasts/service.js';
 
 /** What a member needs of its engine: the one apply path of every commit, and a few facts. */
 export interface MemberHost {
@@ -29,6 +30,8 @@ export interface MemberHost {
 
 const DEFAULT_PEER_PORT = 2380;
 const REPORT_TTL_SECONDS = 10;
+/** A member fetching an MTA-STS policy holds the claim this long at most (the fetch has its own timeouts). */
+const STS_FETCH_CLAIM_SECONDS = 30;
 const JOIN_USER = (id: string) => `join-${id}`;
 
 /** "IP[:PORT]" → ip, peer port (default 2380) and client port (the peer port - 1, as etcd's 2379/2380). */
@@ -102,13 +105,31 @@ export class ClusterMember {
   private applying: Promise<void> = Promise.resolve();
   private wanted: ClusterDocument | undefined;
 
+  /** The MTA-STS policies the members share, so the cluster fetches each once (mtasts/service.ts). */
+  readonly stsCache: SharedStsCache;
+
   private constructor(
     private readonly host: MemberHost,
     private membership: Membership,
     private readonly secrets: MemberSecrets,
     private readonly etcd: EtcdProcess,
     private readonly store: ClusterStore,
-  ) {}
+  ) {
+    this.stsCache = {
+      member: membership.machine,
+      get: async (domain) => {
+        const text = await store.stsPolicy(domain);
+        try {
+          return text === null ? null : (JSON.parse(text) as SharedPolicy);
+        } catch {
+          return null; // unreadable: fetched again and overwritten
+        }
+      },
+      put: (domain, policy) => store.putStsPolicy(domain, JSON.stringify(policy)),
+      claim: (domain) => store.claimStsFetch(domain, membership.machine, STS_FETCH_CLAIM_SECONDS),
+      release: (domain) => store.releaseStsFetch(domain),
+    };
+  }
 
   private static connect(membership: Membership, secrets: MemberSecrets, endpoints = membership.endpoints): ClusterStore {
     return new ClusterStore(endpoints, { credentials: { rootCertificate: Buffer.from(secrets.caCertificate) }, auth: { username: 'root', password: secrets.rootPassword } });

@@ -27,6 +27,22 @@ export interface StsLookup {
   failure?: { type: StsFetchFailure; detail: string };
 }
 
+/** A policy as the cluster shares it: with the member that fetched it. */
+export type SharedPolicy = CachedPolicy & { fetchedBy: string };
+
+/**
+ * The cluster's shared MTA-STS cache (etcd; absent standalone): a member takes a policy another
+ * member fetched under the same TXT id, and only one member at a time fetches a domain's policy.
+ */
+export interface SharedStsCache {
+  readonly member: string;
+  get(domain: string): Promise<SharedPolicy | null>;
+  put(domain: string, policy: SharedPolicy): Promise<void>;
+  /** True for the one member that may fetch the domain's policy now. */
+  claim(domain: string): Promise<boolean>;
+  release(domain: string): Promise<void>;
+}
+
 export interface StsSources {
   dns: DnsClient;
   trusted: string[];
@@ -38,6 +54,8 @@ const FAILURE_LIMIT = 3;
 const SKIP_MS = 24 * 3600_000;
 const DAY_MS = 24 * 3600_000;
 const RECENT_LIMIT = 10_000;
+/** How long a member waits for the policy another cluster member is fetching before fetching itself. */
+const CLUSTER_WAIT_MS = 15_000;
 /** Entries whose policy has expired and that were not used for this long are removed. */
 const FORGET_MS = 30 * DAY_MS;
 
@@ -62,6 +80,8 @@ export class MtaStsService {
     private readonly log: MailLog,
     private readonly clock: () => number = Date.now,
     private readonly fetch: typeof fetchPolicy = fetchPolicy,
+    /** In a cluster, its shared cache (read at each fetch: the engine may join or leave a cluster). */
+    private readonly shared: () => SharedStsCache | undefined = () => undefined,
   ) {}
 
   /** Read the cache from disk once; unreadable files are skipped (and rewritten on the next fetch). */
@@ -183,8 +203,21 @@ export class MtaStsService {
 
   private async fetchInto(entry: StsCacheEntry, id: string, sources: StsSources, cached: CachedPolicy | null): Promise<StsLookup> {
     const domain = entry.domain;
-    this.log.debug(`Fetch MTA-STS policy for the domain(${domain})`);
+    const shared = this.shared();
+    const theirs = shared ? await this.fromCluster(shared, domain, id, cached) : null;
     const at = new Date(this.clock()).toISOString();
+    if (theirs && theirs !== 'claimed') {
+      const { fetchedBy, ...policy } = theirs;
+      entry.policy = policy;
+      entry.lastFetch = { at, ok: true, detail: `from cluster member ${fetchedBy}: mode ${policy.mode}, ${policy.mx.length} mx pattern(s), max_age ${policy.maxAge}` };
+      entry.failures = 0;
+      delete entry.skipUntil;
+      this.log.info(`MTA-STS policy for the domain(${domain}) taken from the cluster (fetched by ${fetchedBy})`);
+      this.entries.set(domain, entry);
+      await this.save(entry);
+      return { policy: entry.policy };
+    }
+    this.log.debug(`Fetch MTA-STS policy for the domain(${domain})`);
     let lookup: StsLookup;
     try {
       const policy = await this.fetch(domain, { dns: sources.dns, trusted: sources.trusted });
@@ -195,6 +228,7 @@ export class MtaStsService {
       delete entry.skipUntil;
       this.log.info(`Successfully fetched MTA-STS policy for the domain(${domain})`);
       this.log.debug(`MTA-STS Cache entry added for the domain (${domain}).`);
+      if (shared) await shared.put(domain, { ...entry.policy, fetchedBy: shared.member }).catch((e: Error) => this.log.warning(`MTA-STS policy for ${domain} not shared with the cluster: ${e.message}`));
       lookup = { policy: entry.policy };
     } catch (err) {
       const failure = err instanceof StsFetchError ? { type: err.type, detail: err.message } : { type: 'sts-policy-fetch-error' as const, detail: (err as Error).message };
@@ -208,9 +242,32 @@ export class MtaStsService {
       }
       lookup = { policy: cached, failure };
     }
+    if (shared && theirs === 'claimed') await shared.release(domain).catch(() => undefined);
     this.entries.set(domain, entry);
     await this.save(entry);
     return lookup;
+  }
+
+  /**
+   * The policy under TXT id `id` that another cluster member fetched (newer than ours), waiting for
+   * the member that is fetching it now; 'claimed' when this member is the one to fetch it; null
+   * when the cluster does not answer or the wait is over (mail does not wait for etcd).
+   */
+  private async fromCluster(shared: SharedStsCache, domain: string, id: string, cached: CachedPolicy | null): Promise<SharedPolicy | 'claimed' | null> {
+    const usable = (p: SharedPolicy | null): p is SharedPolicy => p !== null && p.id === id && !expired(p, this.clock()) && (!cached || p.fetchedAt > cached.fetchedAt);
+    try {
+      const deadline = Date.now() + CLUSTER_WAIT_MS;
+      for (;;) {
+        const theirs = await shared.get(domain);
+        if (usable(theirs)) return theirs;
+        if (await shared.claim(domain)) return 'claimed';
+        if (Date.now() > deadline) return null;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } catch (err) {
+      this.log.warning(`MTA-STS: the cluster's cache does not answer for ${domain} (${(err as Error).message}); fetching the policy here`);
+      return null;
+    }
   }
 
   private async save(entry: StsCacheEntry): Promise<void> {
