@@ -135,7 +135,10 @@ export class Engine {
     };
     this.alerts = new AlertService({ paths, spool: this.spool, ids: this.ids, log: this.log, config: () => this.store.current.config, queued: () => this.delivery.kick() });
     this.mtaSts = new MtaStsService(path.join(paths.cache, 'mta-sts'), this.log, Date.now, undefined, () => this.cluster?.stsCache);
-    this.reports = new TlsReportRecorder(path.join(paths.cache, 'tlsrpt'), (m) => this.log.warning(m));
+    this.reports = new TlsReportRecorder(path.join(paths.cache, 'tlsrpt'), (m) => this.log.warning(m), Date.now, () => {
+      // In a cluster, sessions go to the cluster's pool as they are written (kept here while reports are off).
+      if (this.store.current.config.tlsrpt.enabled) void this.tlsrpt.contribute();
+    });
     this.delivery = new DeliveryScheduler({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts, mtaSts: this.mtaSts, reports: this.reports });
     this.tlsrpt = new TlsReportService({
       recorder: this.reports,
@@ -148,6 +151,7 @@ export class Engine {
         this.delivery.kick();
         return mid;
       },
+      shared: () => this.cluster?.tlsReports,
     });
     this.control = new ControlServer(paths.socket, this.operations);
     this.frontEnds = frontEnds({ paths, operations: this.operations, committed: () => this.store.current, guard: this.loginGuard, ticketKeys: this.ticketKeys });

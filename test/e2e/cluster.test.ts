@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
 import { cleanup, LiveShell, mxgate, runProgram, shellOk, tempHome, until } from '../helpers.js';
@@ -64,6 +65,14 @@ const mailLogs = async (i: number) => {
   const dir = path.join(homes[i]!, 'logs', 'mail_logs');
   return (await Promise.all((await readdir(dir)).map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
 };
+
+/** The keys under a prefix in the cluster's etcd, read with etcdctl as the members' account. */
+async function etcdKeys(prefix: string): Promise<string[]> {
+  const secrets = JSON.parse(await readFile(path.join(homes[0]!, 'cluster', 'secrets.json'), 'utf8')) as { rootPassword: string };
+  const got = await runProgram('etcdctl', ['--endpoints', `https://${IPS[0]}:2379`, '--cacert', path.join(homes[0]!, 'cluster', 'tls', 'ca.pem'), '--user', `root:${secrets.rootPassword}`, 'get', '--prefix', '--keys-only', prefix], '', { ...process.env, ETCDCTL_API: '3' });
+  assert.equal(got.code, 0, got.stderr);
+  return got.stdout.split('\n').filter(Boolean);
+}
 
 /** Submit one message to a member's listener (TLS is required there) with STARTTLS. */
 async function submitOverTls(ip: string, to: string, subject: string): Promise<void> {
@@ -228,12 +237,14 @@ test('a rollback reaches every member', async () => {
   assert.match(await shell(1, 'rollbackconfig list'), /Rollback to version/);
 });
 
-test('one MTA-STS fetch per cluster: three members deliver to one domain, one fetches its policy, the others take it from etcd', async () => {
+test('one MTA-STS fetch and one TLS report per cluster: three members deliver to one domain; one fetches its policy, the others take it from etcd; one report counts every member\'s sessions', async () => {
   const chain = opensslChain();
   const mx = chain.issueWithKey('mx.sts.test', ['mx.sts.test']);
   const sink = await smtpSink({ tls: { key: mx.key, cert: mx.cert + chain.intermediate } });
+  const mailbox = await smtpSink();
   const dns = await testDnsServer({
     '_mta-sts.sts.test': { TXT: ['v=STSv1; id=20261205'] },
+    '_smtp._tls.sts.test': { TXT: ['v=TLSRPTv1; rua=mailto:tls-reports@reports.test'] },
     'mta-sts.sts.test': { A: [STS_ADDRESS] },
     'mx.sts.test': { A: ['127.0.0.1'] },
   });
@@ -249,7 +260,9 @@ test('one MTA-STS fetch per cluster: three members deliver to one domain, one fe
       `smtproutes new sts.test mx.sts.test:${sink.port}`,
       'destconfig new sts.test --tls preferred --mta-sts yes',
       'listenerconfig edit InboundMail rcptaccess add sts.test',
-      'commit "MTA-STS for sts.test"',
+      `smtproutes new reports.test 127.0.0.1:${mailbox.port}`,
+      'tlsrptconfig enable --hour 23',
+      'commit "MTA-STS and TLS reports for sts.test"',
     );
     await appliedEverywhere(await clusterVersion(0));
     await Promise.all(IPS.map((ip, i) => submitOverTls(ip, 'user@sts.test', `sts via mx${i + 1}`)));
@@ -258,7 +271,20 @@ test('one MTA-STS fetch per cluster: three members deliver to one domain, one fe
     const logs = await Promise.all([0, 1, 2].map(mailLogs));
     assert.equal(logs.filter((l) => /Successfully fetched MTA-STS policy for the domain\(sts\.test\)/.test(l)).length, 1);
     assert.equal(logs.filter((l) => /MTA-STS policy for the domain\(sts\.test\) taken from the cluster \(fetched by mx\d\.cluster\.test\)/.test(l)).length, 2);
+
+    // Each member hands its sessions to the cluster as it records them; one send-now reports them all, once.
+    await until(homes[0]!, 'every member\'s TLS material in etcd', async () => (await etcdKeys('/mxgate/tlsrpt/')).length === 3);
+    assert.match(await shell(1, 'tlsrptconfig send-now'), /sts\.test \(\d{4}-\d\d-\d\d\): report \S+ queued to tls-reports@reports\.test \(MID \d+\)/);
+    const mail = await until(homes[1]!, 'the report mail', () => mailbox.received.find((m) => m.data.includes('TLS-Report-Domain: sts.test')), 30_000);
+    const b64 = /Content-Disposition: attachment; filename="[^"]+"\r\n\r\n([A-Za-z0-9+/=\r\n]+)/.exec(mail.data)![1]!;
+    const report = JSON.parse(gunzipSync(Buffer.from(b64.replace(/\r\n/g, ''), 'base64')).toString('utf8'));
+    const sts = report.policies.find((p: { policy: { 'policy-type': string } }) => p.policy['policy-type'] === 'sts');
+    assert.equal(sts.summary['total-successful-session-count'], 3, 'one report counts the sessions of all three members');
+    assert.deepEqual(await etcdKeys('/mxgate/tlsrpt/'), [], 'what was reported left etcd');
+    assert.match(await shell(2, 'tlsrptconfig send-now'), /There is no TLS session recorded since the last report\./);
+    assert.equal(mailbox.received.filter((m) => m.data.includes('TLS-Report-Domain: sts.test')).length, 1);
   } finally {
+    await mailbox.close();
     await sink.close();
     await dns.close();
     await stsHost.close();

@@ -11,12 +11,24 @@ import type { ClusterDocument } from '../../store/cluster/levels.js';
  *   /mxgate/join/<id>        a join bundle, sealed with its token's secret, on a lease (the token's life)
  *   /mxgate/members/<name>   what each member applied and how it is, on a lease (gone when it is)
  *   /mxgate/mta-sts/<domain> the MTA-STS policy a member fetched, shared so the cluster fetches once
- *   /mxgate/mta-sts-fetch/<domain>  which member is fetching it now, on a short lease
+ *   /mxgate/tlsrpt/<day>/<machine>  a member's TLS report material of a day, until one report covers it
+ *   /mxgate/claims/<what>    which member does a shared task now (fetch a policy, send a day's report), on a lease
  */
 const P = '/mxgate/';
 const historyKey = (v: number) => `${P}history/${String(v).padStart(6, '0')}`;
 const stsKey = (domain: string) => `${P}mta-sts/${encodeURIComponent(domain)}`;
-const stsFetchKey = (domain: string) => `${P}mta-sts-fetch/${encodeURIComponent(domain)}`;
+const claimKey = (what: string) => `${P}claims/${what}`;
+const tlsrptPrefix = `${P}tlsrpt/`;
+const tlsrptKey = (day: string, machine: string) => `${tlsrptPrefix}${day}/${machine}`;
+
+/** One member's contribution to a day's TLS report, with the revision that a take must still find. */
+export interface TlsrptContribution {
+  key: string;
+  day: string;
+  machine: string;
+  json: string;
+  revision: string;
+}
 
 export interface MemberReport {
   machine: string;
@@ -148,18 +160,64 @@ export class ClusterStore {
     await this.guard('share an MTA-STS policy', () => this.client.put(stsKey(domain)).value(json).exec());
   }
 
-  /** Claim the fetch of a domain's policy for `ttlSeconds`: true for one member at a time. */
-  async claimStsFetch(domain: string, machine: string, ttlSeconds: number): Promise<boolean> {
-    return this.guard('claim an MTA-STS fetch', async () => {
+  /** Claim a shared task (`what`) for at most `ttlSeconds`: true for one member at a time. */
+  async claim(what: string, machine: string, ttlSeconds: number): Promise<boolean> {
+    return this.guard(`claim ${what}`, async () => {
       const lease = this.client.lease(ttlSeconds, { autoKeepAlive: false });
       const id = await lease.grant();
-      const res = await this.client.if(stsFetchKey(domain), 'Create', '==', 0).then(this.client.put(stsFetchKey(domain)).value(machine).lease(id)).commit();
+      const res = await this.client.if(claimKey(what), 'Create', '==', 0).then(this.client.put(claimKey(what)).value(machine).lease(id)).commit();
       if (!res.succeeded) await lease.revoke().catch(() => undefined);
       return res.succeeded;
     });
   }
 
-  async releaseStsFetch(domain: string): Promise<void> {
-    await this.guard('release an MTA-STS fetch claim', () => this.client.delete().key(stsFetchKey(domain)).exec());
+  async release(what: string): Promise<void> {
+    await this.guard(`release ${what}`, () => this.client.delete().key(claimKey(what)).exec());
+  }
+
+  /**
+   * Add to a member's TLS report material of a day: `merge` gets what is stored (or null) and gives
+   * the new value, written only if the key did not change meanwhile (a report may have taken it).
+   */
+  async addTlsrpt(day: string, machine: string, merge: (stored: string | null) => string): Promise<void> {
+    const key = tlsrptKey(day, machine);
+    await this.guard('store TLS report material', async () => {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const kv = (await this.client.get(key).exec()).kvs[0];
+        const next = merge(kv ? kv.value.toString() : null);
+        const cond = kv ? this.client.if(key, 'Mod', '==', kv.mod_revision) : this.client.if(key, 'Create', '==', 0);
+        if ((await cond.then(this.client.put(key).value(next)).commit()).succeeded) return;
+      }
+      throw new Error('the material kept changing while it was stored');
+    });
+  }
+
+  async tlsrptContributions(): Promise<TlsrptContribution[]> {
+    const res = await this.guard('read TLS report material', () => this.client.getAll().prefix(tlsrptPrefix).exec());
+    return res.kvs.map((kv) => {
+      const key = kv.key.toString();
+      const [day = '', machine = ''] = key.slice(tlsrptPrefix.length).split('/');
+      return { key, day, machine, json: kv.value.toString(), revision: kv.mod_revision };
+    });
+  }
+
+  /**
+   * A report covered this contribution: remove it. If the member added to it since it was read,
+   * keep what `remaining` says is left of the stored value.
+   */
+  async takeTlsrpt(c: TlsrptContribution, remaining: (stored: string) => string): Promise<void> {
+    await this.guard('remove reported TLS material', async () => {
+      let revision = c.revision;
+      let next: string | null = null;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const op = next === null ? this.client.delete().key(c.key) : this.client.put(c.key).value(next);
+        if ((await this.client.if(c.key, 'Mod', '==', revision).then(op).commit()).succeeded) return;
+        const kv = (await this.client.get(c.key).exec()).kvs[0];
+        if (!kv) return;
+        revision = kv.mod_revision;
+        next = remaining(kv.value.toString());
+      }
+      throw new Error('the material kept changing while it was removed');
+    });
   }
 }

@@ -10,9 +10,11 @@ import { type MemberSecrets, type Membership, readMembership, removeMembership, 
 import { newClusterKey, seal, tokenKey, unseal } from '../../store/cluster/vault.js';
 import { UserError } from '../../userError.js';
 import type { ClusterMachine, ClusterStatus } from '../../control/status.js';
-import { ClusterStore, ClusterUnavailable, type MemberReport } from './clusterStore.js';
+import { ClusterStore, ClusterUnavailable, type MemberReport, type TlsrptContribution } from './clusterStore.js';
 import { clientUrl, EtcdProcess, peerUrl } from './etcdProcess.js';
 import type { SharedPolicy, SharedStsCache } from '../mtasts/service.js';
+import { type DayRecord, mergeDays, withoutReported } from '../tlsrpt/recorder.js';
+import type { SharedTlsReports } from '../tlsrpt/service.js';
 
 /** What a member needs of its engine: the one apply path of every commit, and a few facts. */
 export interface MemberHost {
@@ -32,6 +34,8 @@ const DEFAULT_PEER_PORT = 2380;
 const REPORT_TTL_SECONDS = 10;
 /** A member fetching an MTA-STS policy holds the claim this long at most (the fetch has its own timeouts). */
 const STS_FETCH_CLAIM_SECONDS = 30;
+/** A member sending a day's TLS reports holds the claim this long at most. */
+const TLSRPT_CLAIM_SECONDS = 300;
 const JOIN_USER = (id: string) => `join-${id}`;
 
 /** "IP[:PORT]" → ip, peer port (default 2380) and client port (the peer port - 1, as etcd's 2379/2380). */
@@ -107,6 +111,8 @@ export class ClusterMember {
 
   /** The MTA-STS policies the members share, so the cluster fetches each once (mtasts/service.ts). */
   readonly stsCache: SharedStsCache;
+  /** The members' TLS report material, reported once for the cluster (tlsrpt/service.ts). */
+  readonly tlsReports: SharedTlsReports;
 
   private constructor(
     private readonly host: MemberHost,
@@ -126,8 +132,29 @@ export class ClusterMember {
         }
       },
       put: (domain, policy) => store.putStsPolicy(domain, JSON.stringify(policy)),
-      claim: (domain) => store.claimStsFetch(domain, membership.machine, STS_FETCH_CLAIM_SECONDS),
-      release: (domain) => store.releaseStsFetch(domain),
+      claim: (domain) => store.claim(`mta-sts/${encodeURIComponent(domain)}`, membership.machine, STS_FETCH_CLAIM_SECONDS),
+      release: (domain) => store.release(`mta-sts/${encodeURIComponent(domain)}`),
+    };
+    this.tlsReports = {
+      contribute: async (days) => {
+        for (const d of days) await store.addTlsrpt(d.day, membership.machine, (stored) => JSON.stringify(stored ? mergeDays(JSON.parse(stored) as DayRecord, d) : d));
+      },
+      claimDays: async (before) => {
+        const byDay = new Map<string, TlsrptContribution[]>();
+        for (const c of await store.tlsrptContributions()) if (!before || c.day < before) byDay.set(c.day, [...(byDay.get(c.day) ?? []), c]);
+        const claimed = [];
+        for (const [day, contributions] of [...byDay].sort(([a], [b]) => a.localeCompare(b))) {
+          if (!(await store.claim(`tlsrpt/${day}`, membership.machine, TLSRPT_CLAIM_SECONDS))) continue; // another member is sending it
+          const parts = contributions.map((c) => JSON.parse(c.json) as DayRecord);
+          const record = parts.reduce((all, part) => mergeDays(all, part), { day, policies: {} } as DayRecord);
+          const done = async () => {
+            for (const [i, c] of contributions.entries()) await store.takeTlsrpt(c, (stored) => JSON.stringify(withoutReported(JSON.parse(stored) as DayRecord, parts[i]!)));
+            await store.release(`tlsrpt/${day}`);
+          };
+          claimed.push({ record, done });
+        }
+        return claimed;
+      },
     };
   }
 

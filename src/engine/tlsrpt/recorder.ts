@@ -37,6 +37,8 @@ export class TlsReportRecorder implements TlsReportSink {
     private readonly dir: string,
     private readonly onError: (message: string) => void,
     private readonly clock: () => number = Date.now,
+    /** Called after changes were written (in a cluster: time to hand them to the cluster). */
+    private readonly flushed: () => void = () => undefined,
   ) {}
 
   load(): Promise<void> {
@@ -70,7 +72,12 @@ export class TlsReportRecorder implements TlsReportSink {
       else counts.failures.push({ ...report.failure, count: 1 });
     }
     this.dirty.add(day);
-    this.timer ??= setTimeout(() => void this.flush(), 2000).unref();
+    this.timer ??= setTimeout(() => this.flushSoon(), 2000).unref();
+  }
+
+  /** Write the days that changed (the timer's flush also tells `flushed`). */
+  private flushSoon(): void {
+    void this.flush().then(() => this.flushed());
   }
 
   /** Write the days that changed. */
@@ -97,6 +104,34 @@ export class TlsReportRecorder implements TlsReportSink {
     return [...this.days.values()].filter((d) => !before || d.day < before).sort((a, b) => a.day.localeCompare(b.day));
   }
 
+  /** Hand over everything recorded (in a cluster, to etcd): it is forgotten here. */
+  async drain(): Promise<DayRecord[]> {
+    await this.load();
+    // Taken at once: sessions recorded from here on start new records (drained next time).
+    const days = [...this.days.values()];
+    this.days.clear();
+    this.dirty.clear();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    // After the writes already queued, before any later one.
+    this.writing = this.writing.then(async () => {
+      for (const d of days) await unlink(path.join(this.dir, `${d.day}.json`)).catch(() => undefined);
+    });
+    await this.writing;
+    return days;
+  }
+
+  /** Take back material that could not be handed over. */
+  async restore(days: DayRecord[]): Promise<void> {
+    for (const d of days) {
+      let mine = this.days.get(d.day);
+      if (!mine) this.days.set(d.day, (mine = { day: d.day, policies: {} }));
+      for (const [k, v] of Object.entries(d.policies)) merge(mine, k, v);
+      this.dirty.add(d.day);
+    }
+    await this.flush();
+  }
+
   /** A day's material has been reported: forget it. */
   async forget(day: string): Promise<void> {
     this.days.delete(day);
@@ -104,6 +139,26 @@ export class TlsReportRecorder implements TlsReportSink {
     await this.writing;
     await unlink(path.join(this.dir, `${day}.json`)).catch(() => undefined);
   }
+}
+
+/** Two records of one day as one (members' material in a cluster). */
+export function mergeDays(into: DayRecord, other: DayRecord): DayRecord {
+  for (const [k, v] of Object.entries(other.policies)) merge(into, k, structuredClone(v));
+  return into;
+}
+
+/** What remains of `from` once `reported` has been reported (a member added to its material meanwhile). */
+export function withoutReported(from: DayRecord, reported: DayRecord): DayRecord {
+  const out: DayRecord = { day: from.day, policies: {} };
+  for (const [k, counts] of Object.entries(from.policies)) {
+    const done = reported.policies[k];
+    const success = counts.success - (done?.success ?? 0);
+    const failures = counts.failures
+      .map((f) => ({ ...f, count: f.count - (done?.failures.find((d) => sameFailure(d, f))?.count ?? 0) }))
+      .filter((f) => f.count > 0);
+    if (success > 0 || failures.length) out.policies[k] = { policy: counts.policy, success: Math.max(0, success), failures };
+  }
+  return out;
 }
 
 function merge(into: DayRecord, key: string, counts: PolicyCounts): void {

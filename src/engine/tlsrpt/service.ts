@@ -17,6 +17,18 @@ export interface ReportDeps {
   /** Queue a report mail (delivered like an alert: not held by the policies it reports on). */
   enqueue: (from: string, to: string, data: Buffer) => Promise<number>;
   clock?: () => number;
+  /** In a cluster, its pool of TLS report material (read each time: the engine may join or leave a cluster). */
+  shared?: () => SharedTlsReports | undefined;
+}
+
+/**
+ * A cluster's TLS report material (etcd): every member adds its sessions, and each day goes out as
+ * one report per policy domain for the whole cluster, sent by whichever member claims it.
+ */
+export interface SharedTlsReports {
+  contribute(days: DayRecord[]): Promise<void>;
+  /** Every member's material of the days before `before` (all when undefined), merged per day, for the days this member claimed; `done` removes what the report covered. */
+  claimDays(before: string | undefined): Promise<{ record: DayRecord; done(): Promise<void> }[]>;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -28,6 +40,7 @@ const DAY_MS = 24 * 3600_000;
  */
 export class TlsReportService {
   private sending: Promise<string[]> | undefined;
+  private contributing: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ReportDeps) {}
 
@@ -45,10 +58,31 @@ export class TlsReportService {
       for (const day of await this.deps.recorder.recordedDays(weekAgo)) await this.deps.recorder.forget(day.day);
       return;
     }
+    await this.contribute();
     if (now.getUTCHours() < config.tlsrpt.hour) return;
     const today = now.toISOString().slice(0, 10);
-    if ((await this.deps.recorder.recordedDays(today)).length === 0) return;
+    if (!this.deps.shared?.() && (await this.deps.recorder.recordedDays(today)).length === 0) return;
     await this.send(today);
+  }
+
+  /**
+   * In a cluster: hand what this member recorded to the cluster's pool (after each write of the
+   * recorder, and before sending). If the cluster does not answer, the material stays here.
+   */
+  contribute(): Promise<void> {
+    const shared = this.deps.shared?.();
+    if (!shared) return Promise.resolve();
+    this.contributing = this.contributing.then(async () => {
+      const days = await this.deps.recorder.drain();
+      if (!days.length) return;
+      try {
+        await shared.contribute(days);
+      } catch (err) {
+        await this.deps.recorder.restore(days);
+        this.deps.log.debug(`TLS report material kept on this machine: ${(err as Error).message}`);
+      }
+    });
+    return this.contributing;
   }
 
   /** tlsrptconfig send-now: every recorded day including today so far; lines say what went where. */
@@ -63,8 +97,20 @@ export class TlsReportService {
 
   private async sendDays(before: string | undefined): Promise<string[]> {
     await this.deps.recorder.flush();
-    const days = await this.deps.recorder.recordedDays(before);
     const lines: string[] = [];
+    const shared = this.deps.shared?.();
+    if (shared) {
+      try {
+        await this.contribute();
+        for (const { record, done } of await shared.claimDays(before)) {
+          lines.push(...(await this.sendDay(record)));
+          await done();
+        }
+      } catch (err) {
+        lines.push(`The cluster does not answer (${(err as Error).message}); this machine reports its own sessions`);
+      }
+    }
+    const days = await this.deps.recorder.recordedDays(before);
     for (const day of days) {
       lines.push(...(await this.sendDay(day)));
       await this.deps.recorder.forget(day.day);
