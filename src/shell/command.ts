@@ -20,6 +20,11 @@ export interface Command {
   maxWords?: number;
   /** False for commands that work without the engine (help, version, quit). */
   needsConfig?: boolean;
+  /**
+   * In a cluster, the only level this command's settings live at (the machine's own settings; the
+   * cluster-wide accounts): run elsewhere, the shell offers to switch, as the appliance does.
+   */
+  level?: 'machine' | 'cluster';
   run(session: Session, args: string[]): Promise<void>;
 }
 

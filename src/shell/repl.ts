@@ -131,6 +131,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
         restore = session.checkpoint();
       }
       if (command.maxWords !== undefined) noMoreWords(command, words.slice(1 + command.maxWords));
+      if (command.level) await session.ensureLevel(command);
       await command.run(session, words.slice(1));
     } catch (err) {
       // A command applies its changes whole or not at all: cancelled or failed, the draft goes back.

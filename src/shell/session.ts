@@ -139,10 +139,11 @@ export class Session {
    */
   checkpoint(): () => boolean {
     if (!this.base) return () => false;
-    const version = this.base.version;
+    const base = this.base;
     const draft = structuredClone(this.pending!);
     return () => {
-      if (!this.base || this.base.version !== version) return false;
+      // The session moved to another version or level meanwhile: the draft belongs to the old one.
+      if (this.base !== base) return false;
       const undone = diffConfig(draft, this.pending).length > 0;
       this.pending = draft;
       return undone;
@@ -196,6 +197,23 @@ export class Session {
       await this.clear();
       throw err;
     }
+  }
+
+  /**
+   * In a cluster, a command whose settings live at one level runs there: an interactive session is
+   * offered the switch; a script is told which clustermode to use, and nothing runs.
+   */
+  async ensureLevel(command: { name: string; level?: 'machine' | 'cluster' }): Promise<void> {
+    if (!this.cluster || !command.level || this.level.kind === command.level) return;
+    const want: Level = command.level === 'cluster' ? { kind: 'cluster' } : { kind: 'machine', name: this.hostname };
+    const kept = `${command.name} changes settings kept at ${command.level} level, and this session edits ${levelText(this.level).replace(/^Cluster$/, `Cluster ${this.cluster}`)}.`;
+    if (this.io.interactive && !this.hasChanges()) {
+      if (!(await this.io.confirm(`${kept} Switch modes to edit at "${levelText(want)}"?`, true))) throw new CommandError(`${command.name} not run: it needs "clustermode ${command.level === 'cluster' ? 'cluster' : `machine ${this.hostname}`}".`);
+      await this.setLevel(want);
+      this.io.print(`Changes now go to: ${levelText(want)}.`);
+      return;
+    }
+    throw new CommandError(`${kept} Switch with "clustermode ${command.level === 'cluster' ? 'cluster' : `machine ${this.hostname}`}"${this.hasChanges() ? ' after committing or clearing the changes made here' : ''} first.`);
   }
 
   /** After clusterconfig create / join / leave: the session starts again from what the machine runs now. */

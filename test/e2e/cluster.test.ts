@@ -10,6 +10,7 @@ import { cleanup, LiveShell, mxgate, runProgram, shellOk, tempHome, until } from
 import { testDnsServer } from '../dns-server.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { smtpSink } from '../sink.js';
+import { KEY, Terminal } from '../terminal.js';
 import { enforcePolicy, stsPolicyHost } from '../sts-host.js';
 
 /**
@@ -159,9 +160,28 @@ test('a machine-level certificate under the cluster\'s name is what that member 
   assert.match(renewed, /Note: certificate profile mx: Machine mx2\.cluster\.test sets its own; this change does not reach it\./);
   await until(homes[0]!, 'mx3 presents the renewed cluster mx', async () => (await presentedCn(IPS[2]!)) === NAMES[0]);
   assert.equal(await presentedCn(IPS[1]!), NAMES[1], 'mx2 keeps its own');
-  // Machine-level settings cannot be changed for the whole cluster.
+  // A command for machine-level settings run at cluster level: a script is told the clustermode, nothing changes.
   const wrong = await mxgate(homes[0]!, ['-c', 'sethostname other.cluster.test', '-c', 'commit']);
-  assert.match(wrong.stderr, /The host name is a machine-level setting: switch with "clustermode machine NAME"/);
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.stderr, /sethostname changes settings kept at machine level, and this session edits Cluster Gateways\. Switch with "clustermode machine mx1\.cluster\.test" first\./);
+  // ... and the administrator at a terminal is offered the switch, as the appliance does.
+  const term = new Terminal(homes[0]!);
+  try {
+    let at = await term.waitFor(/\(Cluster Gateways\)> $/);
+    term.line('interfaceconfig');
+    at = await term.waitFor(/interfaceconfig changes settings kept at machine level, and this session edits Cluster Gateways\. Switch modes to edit at "Machine mx1\.cluster\.test"\? \[Y\]> $/, at);
+    term.line('');
+    at = await term.waitFor(/Changes now go to: Machine mx1\.cluster\.test\./, at);
+    term.type(KEY.ctrlC);
+    at = await term.waitFor(/\(Machine mx1\.cluster\.test\)> $/, at);
+    term.line('quit');
+    assert.equal(await term.exited(), 0);
+  } finally {
+    term.kill();
+  }
+  // Accounts are the cluster's: at machine level, userconfig points to cluster level.
+  const users = await mxgate(homes[1]!, ['-c', 'clustermode machine mx2.cluster.test', '-c', 'userconfig']);
+  assert.match(users.stderr, /userconfig changes settings kept at cluster level, and this session edits Machine mx2\.cluster\.test\. Switch with "clustermode cluster" first\./);
 });
 
 test('private keys reach etcd only sealed with the cluster key', async () => {

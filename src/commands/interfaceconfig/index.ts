@@ -120,6 +120,7 @@ const dialog = (session: Session) =>
 
 export const interfaceconfig: Command = {
   name: 'interfaceconfig',
+  level: 'machine',
   summary: 'Configure the named IP interfaces listeners bind to',
   usage: [
     'interfaceconfig',

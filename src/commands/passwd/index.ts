@@ -5,6 +5,7 @@ import { newPassword } from '../userconfig/password.js';
 
 export const passwd: Command = {
   name: 'passwd',
+  level: 'cluster',
   summary: 'Change the password of an account',
   usage: ['passwd [NAME] [--password-file FILE]'],
   details: ['Without NAME: the account named like this session\'s operating-system user. Takes effect at "commit".'],

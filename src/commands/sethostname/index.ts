@@ -4,6 +4,7 @@ import { setHostname } from '../../store/network/hostname.js';
 
 export const sethostname: Command = {
   name: 'sethostname',
+  level: 'machine',
   summary: 'Set the host name of the appliance',
   usage: ['sethostname HOSTNAME', 'sethostname'],
   maxWords: 1,

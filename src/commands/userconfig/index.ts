@@ -6,6 +6,7 @@ import { newPassword } from './password.js';
 
 export const userconfig: Command = {
   name: 'userconfig',
+  level: 'cluster',
   summary: 'Accounts for HTTPS and SSH access (administrator, operator, guest)',
   usage: ['userconfig', 'userconfig new NAME --role administrator|operator|guest [--password-file FILE]', 'userconfig edit NAME --role ROLE', 'userconfig delete NAME', 'userconfig unlock NAME'],
   details: [
