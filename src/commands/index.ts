@@ -30,6 +30,7 @@ import { saveconfig } from './saveconfig/index.js';
 import { sethostname } from './sethostname/index.js';
 import { clusterconfig } from './clusterconfig/index.js';
 import { clustermode } from './clustermode/index.js';
+import { clusterset } from './clusterset/index.js';
 import { showchanges } from './showchanges/index.js';
 import { showconfig } from './showconfig/index.js';
 import { showrecipients } from './showrecipients/index.js';
@@ -61,6 +62,7 @@ const commands: Command[] = [
   sethostname,
   clusterconfig,
   clustermode,
+  clusterset,
   smtproutes,
   sshconfig,
   sslconfig,

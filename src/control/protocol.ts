@@ -43,6 +43,10 @@ export const OPERATIONS = {
   'cluster-join': z.object({ at: address, token: z.string().min(1).max(500), address }).strict(),
   'cluster-list': none,
   'cluster-leave': z.object({ user: z.string().min(1).max(256).optional() }).strict(),
+  /** clusterset: copy or move a setting between levels, or delete it at a level (it inherits again). */
+  'cluster-set': z.object({ action: z.enum(['copy', 'move', 'delete']), setting: z.string().min(1).max(300), from: level, to: level.optional(), user: z.string().min(1).max(256).optional() }).strict(),
+  /** clusterconfig addgroup / removegroup / setgroup. */
+  'cluster-group': z.object({ action: z.enum(['add', 'remove', 'set']), group: z.string().min(1).max(64), machine: z.string().min(1).max(253).optional(), user: z.string().min(1).max(256).optional() }).strict(),
   'cluster-remove': z.object({ machine: z.string().min(1).max(253), user: z.string().min(1).max(256).optional() }).strict(),
   stop: none,
   deliverynow: z.object({ domain: domain.optional() }).strict(),
@@ -139,6 +143,8 @@ export interface Results {
   'cluster-join': ClusterStatus;
   'cluster-list': ClusterMachine[];
   'cluster-leave': { left: string };
+  'cluster-set': VersionMeta;
+  'cluster-group': VersionMeta;
   'cluster-remove': { removed: string };
 }
 

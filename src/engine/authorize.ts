@@ -37,6 +37,8 @@ const NEEDS: Record<Op, { role: Role | 'local'; what: string }> = {
   'cluster-list': { role: 'guest', what: 'list the cluster' },
   'cluster-leave': { role: 'administrator', what: 'leave the cluster' },
   'cluster-remove': { role: 'administrator', what: 'remove machines from the cluster' },
+  'cluster-set': { role: 'administrator', what: 'move settings between cluster levels' },
+  'cluster-group': { role: 'administrator', what: 'change the cluster\'s groups' },
 };
 
 /** Parts of the configuration only administrators may change. */

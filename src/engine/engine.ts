@@ -40,6 +40,7 @@ import { TicketKeys } from './tls/ticketKeys.js';
 import { HostCounter } from './listener/hostSlots.js';
 import { WorkerPool } from './workers/pool.js';
 import { AppliedElsewhere, ClusterMember, type MemberHost, NoChanges, StaleVersion } from './cluster/member.js';
+import { type ClusterDocument, levelText, setAtLevel, withGroup, withMachineInGroup, withoutGroup } from '../store/cluster/levels.js';
 import { ClusterUnavailable } from './cluster/clusterStore.js';
 import { UserError } from '../userError.js';
 
@@ -347,6 +348,20 @@ export class Engine {
         if (machine.toLowerCase() === this.member().status().machine.toLowerCase()) throw new UserError('This is the machine you are logged in to: use "clusterconfig leave" to take it out of the cluster.');
         await this.member().removeMachine(machine, actingUser(principal, user));
         return { removed: machine };
+      }),
+    'cluster-set': ({ action, setting, from, to, user }, principal) =>
+      clusterCall(async () => {
+        const words = `${action} ${setting} ${levelText(from)}${to ? ` -> ${levelText(to)}` : ''}`;
+        const doc = await this.member().amend((d) => setAtLevel(d, action, setting, from, to), actingUser(principal, user), `clusterset ${words}`);
+        return { version: doc.version, time: doc.time, user: doc.user, comment: doc.comment };
+      }),
+    'cluster-group': ({ action, group, machine, user }, principal) =>
+      clusterCall(async () => {
+        const change = (d: ClusterDocument) =>
+          action === 'add' ? withGroup(d, group) : action === 'remove' ? withoutGroup(d, group) : withMachineInGroup(d, machine ?? '', group);
+        const comment = action === 'set' ? `${machine} moved to group ${group}` : `group ${group} ${action === 'add' ? 'added' : 'removed'}`;
+        const doc = await this.member().amend(change, actingUser(principal, user), comment);
+        return { version: doc.version, time: doc.time, user: doc.user, comment: doc.comment };
       }),
     stop: () => {
       setImmediate(() => void this.stop());

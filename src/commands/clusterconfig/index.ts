@@ -1,8 +1,6 @@
-import { EngineError } from '../../control/client.js';
 import { type Command, noMoreWords, parseOptions, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import type { Session } from '../../shell/session.js';
-import { formatTable } from '../../shell/table.js';
+import { amendCluster, call, clusterMemberRows } from '../clusterChanges.js';
 
 /**
  * clusterconfig: several gateways as one cluster (the AsyncOS guide's centralized management), on
@@ -18,6 +16,9 @@ export const clusterconfig: Command = {
     'clusterconfig list',
     'clusterconfig leave',
     'clusterconfig removemachine NAME',
+    'clusterconfig addgroup NAME',
+    'clusterconfig setgroup MACHINE GROUP',
+    'clusterconfig removegroup NAME',
   ],
   details: [
     'create: this machine\'s committed configuration becomes the cluster\'s; its host name, interfaces',
@@ -28,8 +29,10 @@ export const clusterconfig: Command = {
     'join: on the new machine, with a member\'s peer address and a token; the machine\'s settings',
     'other than its own are replaced by the cluster\'s. Then every commit on any member is applied',
     'by all; "clustermode" chooses the level (cluster, group, machine) edits go to.',
+    'Groups sit between the cluster and its machines (every machine starts in Main_Group): addgroup,',
+    'setgroup moves a machine, removegroup removes an empty one. "clusterset" moves settings between levels.',
   ],
-  keywords: ['create', 'token', 'join', 'list', 'leave', 'removemachine'],
+  keywords: ['create', 'token', 'join', 'list', 'leave', 'removemachine', 'addgroup', 'setgroup', 'removegroup'],
   async run(session, args) {
     const [sub, ...rest] = args;
     switch (sub?.toLowerCase()) {
@@ -64,7 +67,7 @@ export const clusterconfig: Command = {
       case 'list': {
         noMoreWords(this, rest);
         const machines = await call(session, () => session.call('cluster-list', {}));
-        session.io.print(`Cluster ${session.clusterName ?? ''}`.trimEnd(), ...formatTable(['Machine', 'Group', 'Applied', 'Queue', 'Health'], machines.map((m) => [m.machine, m.group, m.applied === null ? '-' : String(m.applied), m.queue === null ? '-' : String(m.queue), m.health])));
+        session.io.print(`Cluster ${session.clusterName ?? ''}`.trimEnd(), ...clusterMemberRows(machines));
         return;
       }
       case 'leave': {
@@ -82,18 +85,18 @@ export const clusterconfig: Command = {
         session.io.print(`${removed} was removed from the cluster.`);
         return;
       }
+      case 'addgroup':
+      case 'removegroup':
+      case 'setgroup': {
+        const action = sub.toLowerCase() === 'addgroup' ? 'add' : sub.toLowerCase() === 'removegroup' ? 'remove' : 'set';
+        const [first, second, ...extra] = rest;
+        noMoreWords(this, action === 'set' ? extra : [second, ...extra].filter((w): w is string => w !== undefined));
+        const params = action === 'set' ? { machine: required(this, first, 'The machine name'), group: required(this, second, 'The group name') } : { group: required(this, first, 'The group name') };
+        await amendCluster(session, () => session.call('cluster-group', { action, ...params, user: session.user }));
+        return;
+      }
       default:
         throw new CommandError(`Usage: ${this.usage.join('\n       ')}`);
     }
   },
 };
-
-/** An engine refusal as one line. */
-async function call<T>(session: Session, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof EngineError) throw new CommandError(err.message);
-    throw err;
-  }
-}

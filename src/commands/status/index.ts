@@ -2,6 +2,7 @@ import { ctime, shellTime } from '../../store/dates.js';
 import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { VERSION } from '../../version.js';
+import { clusterMemberRows } from '../clusterChanges.js';
 
 function duration(seconds: number): string {
   const d = Math.floor(seconds / 86400);
@@ -49,6 +50,8 @@ export const status: Command = {
       const c = s.cluster;
       io.print(`Cluster:           ${c.name}, this machine ${c.machine}, cluster version ${c.version}${c.applied === c.version ? ' applied' : `, running version ${c.applied || 'of before'}`}`);
       if (c.problem) io.warn(`cluster: ${c.problem}`);
+      const members = await session.call('cluster-list', {}).catch(() => undefined);
+      if (members) io.print('Cluster members:', ...clusterMemberRows(members).map((l) => `  ${l}`));
     }
     if (s.startupProblem) {
       io.warn(`the committed configuration could not be applied when the engine started: ${s.startupProblem}`);

@@ -453,6 +453,21 @@ export class ClusterMember {
     throw new StaleVersion(`The cluster configuration was committed by ${now?.user ?? 'another member'} (version ${now?.version ?? '?'}) since you started from version ${doc.version}; nothing was committed.`);
   }
 
+  /** A change to the cluster document itself (clusterset, groups): validated for every machine, committed with one winner, applied here first. */
+  async amend(change: (doc: ClusterDocument) => ClusterDocument, user: string, comment: string): Promise<ClusterDocument> {
+    const doc = this.current();
+    let next = change(doc);
+    if (JSON.stringify(next) === JSON.stringify(doc)) throw new NoChanges('There is no data to commit.');
+    const problems = problemsOfVersion(next);
+    if (problems.length) throw new ConfigError('The configuration is not valid:', problems);
+    next = { ...next, version: doc.version + 1, time: new Date().toISOString(), user, comment };
+    if (!(await this.store.commit(next, doc.version))) throw new StaleVersion('The cluster configuration was committed by another member meanwhile; nothing was changed. Try again.');
+    this.want(next);
+    await this.applying;
+    if (this.applyProblem) throw new AppliedElsewhere(`Committed as cluster version ${next.version}, but this machine could not apply it: ${this.applyProblem}`);
+    return next;
+  }
+
   /** The cluster's committed versions (rollbackconfig list). */
   async history(): Promise<{ version: number; time: string; user: string; comment: string }[]> {
     return (await this.store.history()).map(({ version, time, user, comment }) => ({ version, time, user, comment }));

@@ -13,6 +13,8 @@ export function dashboardRoutes(router: Router, deps: GuiDeps): void {
       page.call('tls-outcomes', {}),
       page.call('config', {}),
     ]);
+    // In a cluster: every member's health, applied version and queue (as "clusterconfig list").
+    const members = status.cluster ? await page.call('cluster-list', {}).catch(() => []) : [];
     const warnDays = head.config.alerts.certificateWarnDays;
     const expiring = head.config.certificates
       .map((p) => ({ name: p.name, info: certInfo(p.certificate), users: certificateUsers(head.config, p.name) }))
@@ -24,6 +26,7 @@ export function dashboardRoutes(router: Router, deps: GuiDeps): void {
       {
         title: 'System Status',
         status: { ...status, started: shellTime(status.startedAt) },
+        members,
         alerts: alerts.slice(-10).reverse().map((a) => ({ ...a, when: shellTime(a.time) })),
         expiring,
         warnDays,

@@ -1,5 +1,5 @@
 import { UserError } from '../../userError.js';
-import { type Config, sameName, validateConfig } from '../schema.js';
+import { type Config, defaultConfig, sameName, validateConfig } from '../schema.js';
 
 /**
  * The cluster's configuration at AsyncOS's three levels. Every setting of a machine resolves
@@ -258,4 +258,74 @@ export function problemsOfVersion(doc: ClusterDocument): string[] {
     }
   }
   return problems;
+}
+
+/** "cluster", "group:NAME" or "machine:NAME" (clusterset's words for a level). */
+export function parseLevel(text: string): Level {
+  if (text.toLowerCase() === 'cluster') return { kind: 'cluster' };
+  const m = /^(group|machine):(.+)$/i.exec(text);
+  if (!m) throw new UserError(`"${text}" is not a level: use cluster, group:NAME or machine:NAME.`);
+  return { kind: m[1]!.toLowerCase() as 'group' | 'machine', name: m[2]! };
+}
+
+const CONFIG_KEYS = (doc: ClusterDocument) => new Set(Object.keys(defaultConfig()).concat(Object.keys(doc.cluster)));
+
+/**
+ * clusterset: copy or move one setting (a top-level part of the configuration, or "certificate:NAME"
+ * for one profile) from one level to another, or delete it at a level so that level inherits again.
+ */
+export function setAtLevel(doc: ClusterDocument, action: 'copy' | 'move' | 'delete', setting: string, from: Level, to?: Level): ClusterDocument {
+  const cert = /^certificate:(.+)$/i.exec(setting)?.[1];
+  const key = (cert ? 'certificates' : setting) as Key;
+  if (!cert && !CONFIG_KEYS(doc).has(key)) throw new UserError(`"${setting}" is not a setting: use one of ${[...CONFIG_KEYS(doc)].sort().join(', ')}, or certificate:NAME.`);
+  const check = (level: Level) => {
+    if (isMachineOnly(key) && level.kind !== 'machine') throw new UserError(`${settingText(key)} exists only at machine level.`);
+    if (isClusterOnly(key) && level.kind !== 'cluster') throw new UserError(`${settingText(key)} exist only at cluster level.`);
+  };
+  const source = { ...levelSettings(doc, from) };
+  const where = levelText(from).toLowerCase();
+  const value = cert ? ((source.certificates as Named[] | undefined) ?? []).find((c) => sameName(c.name, cert)) : source[key];
+  if (value === undefined) throw new UserError(`${cert ? `Certificate profile ${cert}` : settingText(key)} is not set at ${where} level.`);
+  if (action === 'delete' || action === 'move') {
+    if (isMachineOnly(key)) throw new UserError(`${settingText(key)} is each machine's own: change it with "clustermode machine NAME" instead.`);
+    if (from.kind === 'cluster' && !cert && action === 'delete') throw new UserError(`${settingText(key)} at cluster level is what every machine inherits: it can be changed, not deleted.`);
+    if (cert) source.certificates = ((source.certificates as Named[] | undefined) ?? []).filter((c) => !sameName(c.name, cert));
+    else delete source[key];
+  }
+  let next = action === 'copy' ? doc : withLevelSettings(doc, from, source);
+  if (action !== 'delete') {
+    if (!to) throw new UserError('Say where the setting goes: --to cluster, group:NAME or machine:NAME.');
+    check(to);
+    if (same(from, to)) throw new UserError('The setting is already at that level.');
+    const target = { ...levelSettings(next, to) };
+    if (cert) target.certificates = [...((target.certificates as Named[] | undefined) ?? []).filter((c) => !sameName(c.name, cert)), value as Named];
+    else target[key] = value;
+    next = withLevelSettings(next, to, target);
+  }
+  return next;
+}
+
+/** Groups: added empty, machines moved between them, removed when no machine is in them. */
+export function withGroup(doc: ClusterDocument, name: string): ClusterDocument {
+  if (!/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(name)) throw new UserError(`"${name}" is not a group name: start with a letter; letters, digits, "_", "-" and "." only.`);
+  if (findGroup(doc, name)) throw new UserError(`There is already a group ${findGroup(doc, name)} in cluster ${doc.name}.`);
+  return { ...doc, groups: { ...doc.groups, [name]: {} } };
+}
+
+export function withMachineInGroup(doc: ClusterDocument, machine: string, group: string): ClusterDocument {
+  const m = findMachine(doc, machine);
+  if (!m) throw new UserError(`There is no machine ${machine} in cluster ${doc.name}.`);
+  const g = findGroup(doc, group);
+  if (!g) throw new UserError(`There is no group ${group} in cluster ${doc.name}: "clusterconfig addgroup ${group}" first.`);
+  return { ...doc, machines: { ...doc.machines, [m]: { ...doc.machines[m]!, group: g } } };
+}
+
+export function withoutGroup(doc: ClusterDocument, name: string): ClusterDocument {
+  const g = findGroup(doc, name);
+  if (!g) throw new UserError(`There is no group ${name} in cluster ${doc.name}.`);
+  const inIt = Object.entries(doc.machines).filter(([, m]) => m.group === g).map(([n]) => n);
+  if (inIt.length) throw new UserError(`Group ${g} still holds ${inIt.join(', ')}: move ${inIt.length === 1 ? 'it' : 'them'} first ("clusterconfig setgroup MACHINE GROUP").`);
+  const groups = { ...doc.groups };
+  delete groups[g];
+  return { ...doc, groups };
 }
