@@ -170,19 +170,24 @@ export class Session {
 
   /** The prompt's name: the host, and in a cluster the level edits go to ("mx1 (Cluster Gateways)"), as the appliance shows it. */
   get promptName(): string {
-    if (!this.cluster) return this.hostname;
-    return `${this.hostname} (${this.level.kind === 'cluster' ? `Cluster ${this.cluster}` : levelText(this.level)})`;
+    return this.cluster ? `${this.hostname} (${this.levelName})` : this.hostname;
   }
 
   get clusterName(): string | undefined {
     return this.cluster;
   }
 
+  /** In a cluster, the level this session's edits go to ("Cluster Gateways", "Machine mx2.example.com"). */
+  get levelName(): string | undefined {
+    if (!this.cluster) return undefined;
+    return this.level.kind === 'cluster' ? `Cluster ${this.cluster}` : levelText(this.level);
+  }
+
   /** In a cluster: where each value this session's level sees is set, read fresh (showconfig). */
   async origins(): Promise<{ level: string; origins: Origin[] } | undefined> {
     if (!this.cluster) return undefined;
     const { origins } = await this.call('config', { level: this.level });
-    return { level: this.level.kind === 'cluster' ? `Cluster ${this.cluster}` : levelText(this.level), origins: origins ?? [] };
+    return { level: this.levelName!, origins: origins ?? [] };
   }
 
   /** clustermode: edits go to another level from now on; the session starts again from that level's view. */
@@ -206,7 +211,7 @@ export class Session {
   async ensureLevel(command: { name: string; level?: 'machine' | 'cluster' }): Promise<void> {
     if (!this.cluster || !command.level || this.level.kind === command.level) return;
     const want: Level = command.level === 'cluster' ? { kind: 'cluster' } : { kind: 'machine', name: this.hostname };
-    const kept = `${command.name} changes settings kept at ${command.level} level, and this session edits ${levelText(this.level).replace(/^Cluster$/, `Cluster ${this.cluster}`)}.`;
+    const kept = `${command.name} changes settings kept at ${command.level} level, and this session edits ${this.levelName}.`;
     if (this.io.interactive && !this.hasChanges()) {
       if (!(await this.io.confirm(`${kept} Switch modes to edit at "${levelText(want)}"?`, true))) throw new CommandError(`${command.name} not run: it needs "clustermode ${command.level === 'cluster' ? 'cluster' : `machine ${this.hostname}`}".`);
       await this.setLevel(want);

@@ -206,7 +206,8 @@ test('groups and clusterset: a group\'s setting reaches only its machines; clust
   assert.match(await shell(0, 'clusterconfig addgroup Tokyo'), /Committed as cluster version \d+: group Tokyo added\./);
   assert.match(await shell(0, `clusterconfig setgroup ${NAMES[2]} Tokyo`), /mx3\.cluster\.test moved to group Tokyo/);
   assert.match(await shell(0, 'clusterconfig list'), /mx3\.cluster\.test\s+Tokyo\s/);
-  await shell(0, 'clustermode group Tokyo', 'destconfig new tokyo.test --tls required', 'commit "Tokyo only"');
+  const pending = await shell(0, 'clustermode group Tokyo', 'destconfig new tokyo.test --tls required', 'showchanges', 'commit "Tokyo only"');
+  assert.match(pending, /Pending changes at Group Tokyo \(commit sets them at this level\), against cluster version \d+:\n[~+] /);
   await appliedEverywhere(await clusterVersion(0));
   // What each machine runs (its machine-level view): mx3 in Tokyo has it, mx2 does not.
   assert.match(await shell(2, `clustermode machine ${NAMES[2]}`, 'destconfig list'), /tokyo\.test/);
@@ -271,13 +272,21 @@ test('an etcd member killed with -9 is started again by its appliance, which cat
 });
 
 test('losing one member changes nothing; without a quorum commits are refused, mail goes on, and members catch up', async () => {
+  const sink = await smtpSink();
+  after(() => sink.close());
+  await shell(0, `smtproutes new example.net 127.0.0.1:${sink.port}`, 'commit "example.net to the sink"');
   await mxgate(homes[2]!, ['engine', 'stop']);
   assert.match(await shell(0, 'destconfig new one-down.test --tls required', 'commit "one member down"'), /Changes committed/);
+  await shell(1, 'destconfig new down-2.test --tls required', 'commit "down 2"');
+  await shell(0, 'destconfig new down-3.test --tls required', 'commit "down 3"');
   await mxgate(homes[1]!, ['engine', 'stop']);
   const refused = await mxgate(homes[0]!, ['-c', 'destconfig new no-quorum.test --tls required', '-c', 'commit "no quorum"']);
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /Commit refused: Nothing was committed or changed: the cluster's etcd does not answer/);
   assert.equal(await mailFromReply(IPS[0]!), '530', 'mx1 still runs its listener with the last applied version');
+  // Mail is still accepted and delivered without a quorum.
+  await submitOverTls(IPS[0]!, 'user@example.net', 'no quorum, still delivered');
+  await until(homes[0]!, 'delivery without a quorum', () => sink.received.find((m) => m.data.includes('Subject: no quorum, still delivered')));
   assert.match(await shell(0, 'status'), /cluster: .*does not answer/i);
   // Both come back: every member runs the newest version, including the one committed while mx3 was away.
   for (const i of [1, 2]) assert.equal((await mxgate(homes[i]!, ['engine', 'start'])).code, 0);
@@ -286,7 +295,11 @@ test('losing one member changes nothing; without a quorum commits are refused, m
     return v > 0 ? v : undefined;
   });
   await appliedEverywhere(newest);
-  assert.match(await shell(2, 'destconfig list'), /one-down\.test/);
+  assert.match(await shell(2, 'destconfig list'), /down-3\.test/);
+  // mx3, away for three commits, applied the newest at once, not each one in between.
+  const mx3 = await mailLogs(2);
+  assert.match(mx3, /Cluster Gateways version \d+: down 3/);
+  assert.doesNotMatch(mx3, /Cluster Gateways version \d+: (one member down|down 2)/);
 });
 
 test('a rollback reaches every member', async () => {

@@ -14,6 +14,7 @@ export const showchanges: Command = {
       session.io.print('No changes have been made.');
       return;
     }
-    session.io.print(`Pending changes against version ${session.baseVersion}:`, ...formatChanges(changes));
+    const where = session.levelName ? ` at ${session.levelName} (commit sets them at this level), against cluster version` : ' against version';
+    session.io.print(`Pending changes${where} ${session.baseVersion}:`, ...formatChanges(changes));
   },
 };
