@@ -25,6 +25,7 @@ const SMTP_PORT = 2525;
 /** The MTA-STS policy host (HTTPS on 443) of this file: an address no other test file uses. */
 const STS_ADDRESS = '127.0.0.44';
 const homes: string[] = [];
+let expiring: { token: string; issued: number };
 
 const shell = (i: number, ...lines: string[]) => shellOk(homes[i]!, ...lines);
 const token = async (i: number) => (await shell(i, 'clusterconfig token --ttl 10')).trim().split('\n').at(-1)!;
@@ -68,13 +69,16 @@ const mailLogs = async (i: number) => {
   return (await Promise.all((await readdir(dir)).map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
 };
 
-/** The keys under a prefix in the cluster's etcd, read with etcdctl as the members' account. */
-async function etcdKeys(prefix: string): Promise<string[]> {
+/** etcdctl against mx1's etcd member as the members' account; its output. */
+async function etcdctl(...args: string[]): Promise<string> {
   const secrets = JSON.parse(await readFile(path.join(homes[0]!, 'cluster', 'secrets.json'), 'utf8')) as { rootPassword: string };
-  const got = await runProgram('etcdctl', ['--endpoints', `https://${IPS[0]}:2379`, '--cacert', path.join(homes[0]!, 'cluster', 'tls', 'ca.pem'), '--user', `root:${secrets.rootPassword}`, 'get', '--prefix', '--keys-only', prefix], '', { ...process.env, ETCDCTL_API: '3' });
+  const got = await runProgram('etcdctl', ['--endpoints', `https://${IPS[0]}:2379`, '--cacert', path.join(homes[0]!, 'cluster', 'tls', 'ca.pem'), '--user', `root:${secrets.rootPassword}`, ...args], '', { ...process.env, ETCDCTL_API: '3' });
   assert.equal(got.code, 0, got.stderr);
-  return got.stdout.split('\n').filter(Boolean);
+  return got.stdout;
 }
+
+/** The keys under a prefix in the cluster's etcd. */
+const etcdKeys = async (prefix: string) => (await etcdctl('get', '--prefix', '--keys-only', prefix)).split('\n').filter(Boolean);
 
 /** Submit one message to a member's listener (TLS is required there) with STARTTLS. */
 async function submitOverTls(ip: string, to: string, subject: string): Promise<void> {
@@ -126,6 +130,8 @@ test('create, token, join: the cluster runs mx1\'s configuration everywhere; a t
   const forged = await mxgate(homes[2]!, ['-c', `clusterconfig join ${IPS[0]}:2380 --token ${t.replace(/\.[^.]+\./, '.forgedsecretforgedsecretforgedsecret.')} --address ${IPS[2]}`]);
   assert.match(forged.stderr, /The join token has expired or was already used/);
   assert.match(await shell(2, `clusterconfig join ${IPS[1]}:2380 --token ${await token(1)} --address ${IPS[2]}`), /mx3\.cluster\.test joined/);
+  // A one-minute token, tried once it has expired (in the last test, long after this one).
+  expiring = { token: (await shell(0, 'clusterconfig token --ttl 1')).trim().split('\n').at(-1)!, issued: Date.now() };
   await appliedEverywhere(await clusterVersion(0));
   for (const ip of IPS) assert.equal(await mailFromReply(ip), '250', `${ip} runs the cluster's listener`);
   const status = await shell(2, 'status');
@@ -382,6 +388,15 @@ test('removemachine: the removed machine goes on alone with its last configurati
   await appliedEverywhere(await clusterVersion(0), [0, 1]);
   assert.doesNotMatch(await shell(2, 'destconfig list'), /after-removal\.test/);
   assert.match(await shell(2, 'destconfig new mx3-alone.test --tls required', 'commit "mx3 alone"'), /Changes committed/);
+  // The one-minute token made at the start has expired by now: refused.
+  const wait = expiring.issued + 65_000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const expired = await mxgate(homes[2]!, ['-c', `clusterconfig join ${IPS[0]}:2380 --token ${expiring.token} --address ${IPS[2]}`]);
+  assert.notEqual(expired.code, 0);
+  assert.match(expired.stderr, /The join token has expired or was already used/);
+  // ... and not only because the joining machine checked: the members remove its etcd account.
+  const account = `join-${expiring.token.split('.')[0]}`;
+  await until(homes[0]!, `the expired token's account ${account} to go`, async () => !(await etcdctl('user', 'list')).includes(account), 45_000);
 
   assert.match(await shell(1, 'clusterconfig leave'), /This machine left cluster Gateways; its configuration is its own again/);
   assert.doesNotMatch(await shell(1, 'status'), /Cluster:/);

@@ -38,6 +38,18 @@ export interface MemberReport {
   time: string;
 }
 
+/** What a join token opens: its expiry, and the cluster's secrets sealed with the token's secret. */
+export interface JoinOffer {
+  expires: string;
+  sealed: string;
+}
+
+export function parseJoinOffer(text: string): JoinOffer {
+  const offer = JSON.parse(text) as Partial<JoinOffer>;
+  if (typeof offer.expires !== 'string' || typeof offer.sealed !== 'string') throw new Error('the join offer is malformed');
+  return offer as JoinOffer;
+}
+
 /** An etcd operation failed because no quorum (or no member) answers: the one line an administrator reads. */
 export class ClusterUnavailable extends Error {
   override name = 'ClusterUnavailable';
@@ -127,13 +139,23 @@ export class ClusterStore {
     await this.guard('store a private key', () => this.client.if(`${P}keys/${ref}`, 'Create', '==', 0).then(this.client.put(`${P}keys/${ref}`).value(sealed)).commit());
   }
 
-  async putJoinBundle(id: string, sealed: string, ttlSeconds: number): Promise<void> {
+  /**
+   * A join offer, on a lease for its life. The lease alone does not bound it: etcd gives every lease
+   * its full time again when a new leader is elected, so the offer carries its expiry, which the
+   * joining machine checks and every member's sweep enforces (`dropJoinOffer`).
+   */
+  async putJoinBundle(id: string, offer: JoinOffer, ttlSeconds: number): Promise<void> {
     const lease = this.client.lease(ttlSeconds, { autoKeepAlive: false });
-    await this.guard('store the join token', () => lease.put(`${P}join/${id}`).value(sealed).exec());
+    await this.guard('store the join token', () => lease.put(`${P}join/${id}`).value(JSON.stringify(offer)).exec());
   }
 
-  async joinBundle(id: string): Promise<string | null> {
-    return this.guard('read the join token', () => this.client.get(`${P}join/${id}`).string());
+  async joinBundle(id: string): Promise<JoinOffer | null> {
+    const text = await this.guard('read the join token', () => this.client.get(`${P}join/${id}`).string());
+    return text === null ? null : parseJoinOffer(text);
+  }
+
+  async dropJoinBundle(id: string): Promise<void> {
+    await this.guard('remove a join token', () => this.client.delete().key(`${P}join/${id}`).exec());
   }
 
   /** Use a join bundle up: true for exactly one caller. */

@@ -10,7 +10,7 @@ import { type MemberSecrets, type Membership, readMembership, removeMembership, 
 import { newClusterKey, seal, tokenKey, unseal } from '../../store/cluster/vault.js';
 import { UserError } from '../../userError.js';
 import type { ClusterMachine, ClusterStatus } from '../../control/status.js';
-import { ClusterStore, ClusterUnavailable, type MemberReport, type TlsrptContribution } from './clusterStore.js';
+import { ClusterStore, ClusterUnavailable, type MemberReport, parseJoinOffer, type TlsrptContribution } from './clusterStore.js';
 import { clientUrl, EtcdProcess, peerUrl } from './etcdProcess.js';
 import type { SharedPolicy, SharedStsCache } from '../mtasts/service.js';
 import { type DayRecord, mergeDays, withoutReported } from '../tlsrpt/recorder.js';
@@ -32,6 +32,8 @@ export interface MemberHost {
 
 const DEFAULT_PEER_PORT = 2380;
 const REPORT_TTL_SECONDS = 10;
+/** Reports come every 2 s; expired join offers are swept every this many. */
+const SWEEP_EVERY_REPORTS = 15;
 /** A member fetching an MTA-STS policy holds the claim this long at most (the fetch has its own timeouts). */
 const STS_FETCH_CLAIM_SECONDS = 30;
 /** A member sending a day's TLS reports holds the claim this long at most. */
@@ -233,9 +235,10 @@ export class ClusterMember {
     const guest = new Etcd3({ hosts: [remoteUrl], credentials: { rootCertificate: Buffer.from(ca) }, auth: { username: JOIN_USER(token.id), password: token.secret } });
     let bundle: JoinBundle;
     try {
-      const sealed = await guest.get(`/mxgate/join/${token.id}`).string();
-      if (sealed === null) throw new UserError('The join token has expired or was already used: make a new one with "clusterconfig token".');
-      bundle = JSON.parse(unseal(tokenKey(token.secret), sealed, `join ${token.id}`)) as JoinBundle;
+      const text = await guest.get(`/mxgate/join/${token.id}`).string();
+      const offer = text === null ? null : parseJoinOffer(text);
+      if (offer === null || Date.parse(offer.expires) <= Date.now()) throw new UserError('The join token has expired or was already used: make a new one with "clusterconfig token".');
+      bundle = JSON.parse(unseal(tokenKey(token.secret), offer.sealed, `join ${token.id}`)) as JoinBundle;
     } catch (err) {
       if (err instanceof UserError) throw err;
       if (/authentication failed|invalid auth|user name/i.test((err as Error).message)) throw new UserError('The join token has expired or was already used: make a new one with "clusterconfig token".');
@@ -380,6 +383,7 @@ export class ClusterMember {
   }
 
   private reporting = false;
+  private reports = 0;
 
   private async report(): Promise<void> {
     if (this.reporting || this.closed) return;
@@ -391,6 +395,8 @@ export class ClusterMember {
       this.reachProblem = undefined;
       const doc = await this.store.document();
       if (doc) this.want(doc);
+      // Every 30 s: offers of expired join tokens go, with their accounts (etcd's leases alone may outlive them).
+      if (++this.reports % SWEEP_EVERY_REPORTS === 0) await this.dropSpentJoinAccounts().catch(() => undefined);
     } catch (err) {
       if (!this.reachProblem) this.host.log.warning(`Cluster ${this.membership.cluster}: ${(err as Error).message}; mail goes on with the configuration applied last`);
       this.reachProblem = (err as Error).message;
@@ -486,11 +492,12 @@ export class ClusterMember {
   async token(ttlMinutes: number): Promise<{ token: string; expires: string }> {
     const id = randomBytes(4).toString('hex');
     const secret = randomBytes(24).toString('base64url');
+    const expires = new Date(Date.now() + ttlMinutes * 60_000);
     const c = this.store.client;
     const bundle: JoinBundle = { cluster: this.membership.cluster, clusterKey: this.secrets.clusterKey, rootPassword: this.secrets.rootPassword, caCertificate: this.secrets.caCertificate, caKey: this.secrets.caKey };
     try {
       await this.dropSpentJoinAccounts();
-      await this.store.putJoinBundle(id, seal(tokenKey(secret), JSON.stringify(bundle), `join ${id}`), ttlMinutes * 60);
+      await this.store.putJoinBundle(id, { expires: expires.toISOString(), sealed: seal(tokenKey(secret), JSON.stringify(bundle), `join ${id}`) }, ttlMinutes * 60);
       await c.role(JOIN_USER(id)).create();
       await c.role(JOIN_USER(id)).grant({ permission: 'Read', range: c.range({ start: `/mxgate/join/${id}`, end: `/mxgate/join/${id}\0` }) });
       await c.user(JOIN_USER(id)).create(secret);
@@ -500,15 +507,18 @@ export class ClusterMember {
       throw new UserError(`Cannot make a join token: ${(err as Error).message}`);
     }
     const caHash = createHash('sha256').update(new X509Certificate(this.secrets.caCertificate).raw).digest('hex');
-    return { token: `${id}.${secret}.${caHash}`, expires: new Date(Date.now() + ttlMinutes * 60_000).toISOString() };
+    return { token: `${id}.${secret}.${caHash}`, expires: expires.toISOString() };
   }
 
-  /** Tokens that expired unused leave their etcd account behind (their bundle went with its lease): remove those. */
+  /** Tokens used, or past their expiry: their offer and their etcd account go (every member sweeps, see report()). */
   private async dropSpentJoinAccounts(): Promise<void> {
     const users = await this.store.client.getUsers();
     for (const u of users.filter((x) => /^join-[0-9a-f]{8}$/.test(x.name))) {
       const id = u.name.slice('join-'.length);
-      if ((await this.store.joinBundle(id)) === null) await dropJoinAccount(this.store.client, id);
+      const offer = await this.store.joinBundle(id).catch(() => null);
+      if (offer && Date.parse(offer.expires) > Date.now()) continue;
+      await this.store.dropJoinBundle(id);
+      await dropJoinAccount(this.store.client, id);
     }
   }
 
