@@ -62,7 +62,7 @@ export class TlsReportService {
     if (now.getUTCHours() < config.tlsrpt.hour) return;
     const today = now.toISOString().slice(0, 10);
     if (!this.deps.shared?.() && (await this.deps.recorder.recordedDays(today)).length === 0) return;
-    await this.send(today);
+    await this.send(today, true);
   }
 
   /**
@@ -87,15 +87,16 @@ export class TlsReportService {
 
   /** tlsrptconfig send-now: every recorded day including today so far; lines say what went where. */
   sendNow(): Promise<string[]> {
-    return this.send(undefined);
+    return this.send(undefined, false);
   }
 
-  private send(before: string | undefined): Promise<string[]> {
-    this.sending ??= this.sendDays(before).finally(() => (this.sending = undefined));
+  /** `scheduled`: the minute timer's run, which says nothing when there was nothing to send (in a cluster it looks every minute). */
+  private send(before: string | undefined, scheduled: boolean): Promise<string[]> {
+    this.sending ??= this.sendDays(before, scheduled).finally(() => (this.sending = undefined));
     return this.sending;
   }
 
-  private async sendDays(before: string | undefined): Promise<string[]> {
+  private async sendDays(before: string | undefined, scheduled: boolean): Promise<string[]> {
     await this.deps.recorder.flush();
     const lines: string[] = [];
     const shared = this.deps.shared?.();
@@ -115,7 +116,10 @@ export class TlsReportService {
       lines.push(...(await this.sendDay(day)));
       await this.deps.recorder.forget(day.day);
     }
-    if (!lines.length) lines.push('There is no TLS session recorded since the last report.');
+    if (!lines.length) {
+      if (scheduled) return lines;
+      lines.push('There is no TLS session recorded since the last report.');
+    }
     for (const l of lines) this.deps.log.info(`TLS report: ${l}`);
     return lines;
   }
