@@ -15,6 +15,7 @@ import type { Config } from '../store/schema.js';
 import { hasRole } from '../store/accounts/users.js';
 import { UserError } from '../userError.js';
 import { formatChanges } from '../store/diff.js';
+import { levelText, levelWords, parseLevel } from '../store/cluster/levels.js';
 import { type GuiSession, type GuiSessions, pendingChanges, sameToken } from './guiSessions.js';
 import type { LoginGuard } from '../access/loginGuard.js';
 import type { AuditLog } from '../access/audit.js';
@@ -87,7 +88,13 @@ export const field = (form: Record<string, unknown>, name: string): string => {
  * the page says that a newer version exists (the commit would be refused, not overwrite it).
  */
 export async function catchUp(deps: GuiDeps, s: GuiSession): Promise<{ stale?: { version: number; user: string; time: string } }> {
-  const head = await asAccount(deps, s)('config', {});
+  const head = await asAccount(deps, s)('config', s.level ? { level: s.level } : {});
+  s.cluster = head.cluster;
+  if (!s.cluster) delete s.level;
+  else {
+    const machines = await asAccount(deps, s)('cluster-list', {}).catch(() => []);
+    s.levels = ['cluster', ...new Set(machines.map((m) => `group:${m.group}`)), ...machines.map((m) => `machine:${m.machine}`)];
+  }
   if (!s.base || (s.base.version !== head.version && pendingChanges(s).length === 0)) {
     s.base = { version: head.version, config: head.config };
     s.pending = structuredClone(head.config);
@@ -107,6 +114,9 @@ export function render(page: Pick<Page, 'reply' | 'session' | 'stale'>, view: st
     csrf: s.csrf,
     flash,
     pending: { count: changes.length, lines: formatChanges(changes), base: s.base?.version },
+    cluster: s.cluster
+      ? { name: s.cluster, value: levelWords(s.level), options: (s.levels ?? ['cluster']).map((v) => ({ value: v, label: v === 'cluster' ? `Cluster ${s.cluster}` : levelText(parseLevel(v)) })) }
+      : undefined,
     stale: page.stale,
     path: page.reply.request.url.split('?')[0],
   });

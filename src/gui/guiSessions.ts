@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role, User } from '../store/accounts/schema.js';
 import { accountStamp } from '../store/accounts/users.js';
 import type { Principal } from '../control/protocol.js';
+import type { Level } from '../store/cluster/levels.js';
 import type { Config } from '../store/schema.js';
 import { diffConfig } from '../store/diff.js';
 
@@ -25,6 +26,13 @@ export interface GuiSession {
   /** The committed version the pending changes start from, and those changes. */
   base?: { version: number; config: Config };
   pending?: Config;
+  /** In a cluster: its name, and the level this session's edits go to (the cluster unless chosen). */
+  cluster?: string;
+  level?: Level;
+  /** The levels the selector offers: the cluster, its groups, its machines (levelWords). */
+  levels?: string[];
+  /** A rollback loaded as pending changes: committed as such (in a cluster, every level goes back) while unchanged. */
+  rollback?: { version: number; config: Config };
   /** A one-time message for the next page (after a redirect). */
   flash?: { kind: 'ok' | 'error'; text: string };
 }

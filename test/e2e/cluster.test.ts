@@ -154,6 +154,24 @@ test('status and the GUI dashboard show every member: group, applied version, qu
   assert.equal(page.status, 200);
   assert.match(page.body, /<h2>Cluster Gateways<\/h2>/);
   for (const n of NAMES) assert.match(page.body, new RegExp(`<td>${n.replace(/\./g, '\\.')}</td><td>Main_Group</td><td>\\d+</td><td>\\d+</td><td class="good">ok</td>`));
+  // The GUI's level selector (the shell's clustermode): a destination committed at mx3's machine level reaches mx3 only.
+  assert.match(page.body, /<option value="cluster" selected>Cluster Gateways<\/option>/);
+  await gui.post('/level', { level: 'machine:nope.cluster.test', back: '/' });
+  assert.match(await gui.flash('/'), /There is no machine nope\.cluster\.test in cluster Gateways/);
+  await gui.post('/level', { level: `machine:${NAMES[2]}`, back: '/' });
+  assert.match(await gui.flash('/'), /Changes now go to: Machine mx3\.cluster\.test\./);
+  assert.match(gui.last, /<option value="machine:mx3\.cluster\.test" selected>Machine mx3\.cluster\.test<\/option>/);
+  await gui.post('/destinations/new', { domain: 'gui-mx3.test', tls: 'required' });
+  await gui.get('/destinations');
+  await gui.post('/commit', { comment: 'from the GUI, for mx3', back: '/' });
+  assert.match(await gui.flash('/'), /Your changes have been committed as version \d+\./);
+  await appliedEverywhere(await clusterVersion(0));
+  assert.match(await shell(2, `clustermode machine ${NAMES[2]}`, 'destconfig list'), /gui-mx3\.test/);
+  assert.doesNotMatch(await shell(0, 'destconfig list'), /gui-mx3\.test/);
+  // mx3 inherits the cluster's destinations again.
+  await shell(0, `clusterset delete delivery --from machine:${NAMES[2]}`);
+  await appliedEverywhere(await clusterVersion(0));
+  assert.doesNotMatch(await shell(2, `clustermode machine ${NAMES[2]}`, 'destconfig list'), /gui-mx3\.test/);
   assert.ok((await clusterVersion(0)) > version);
 });
 

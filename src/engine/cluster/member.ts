@@ -538,10 +538,21 @@ export class ClusterMember {
     const machine = findMachine(doc, name);
     if (!machine) throw new UserError(`There is no machine ${name} in cluster ${doc.name}.`);
     const next = { ...withoutMember(doc, machine), version: doc.version + 1, time: new Date().toISOString(), user, comment: `${machine} removed` };
-    const members = await this.store.client.cluster.memberList({});
-    const etcdMember = members.members?.find((m) => m.name === machine);
+    const members = (await this.store.client.cluster.memberList({})).members ?? [];
+    const etcdMember = members.find((m) => m.name === machine);
     if (!(await this.store.commit(next, doc.version))) throw new StaleVersion('The cluster configuration changed meanwhile; try again.');
-    if (etcdMember) await this.store.client.cluster.memberRemove({ ID: etcdMember.ID });
+    if (!etcdMember) return;
+    // Removing our own etcd member stops it while it answers: ask the others, so the answer is not lost
+    // (the library would retry elsewhere and be told "member not found" about a removal that worked).
+    const others = members.filter((m) => m !== etcdMember).flatMap((m) => m.clientURLs);
+    const via = machine === this.membership.machine && others.length ? ClusterMember.connect(this.membership, this.secrets, others) : this.store;
+    try {
+      await via.client.cluster.memberRemove({ ID: etcdMember.ID });
+    } catch (err) {
+      if (!/member not found/i.test((err as Error).message)) throw err; // already removed: what we wanted
+    } finally {
+      if (via !== this.store) via.close();
+    }
   }
 
   async leave(user: string): Promise<void> {

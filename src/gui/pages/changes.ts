@@ -3,6 +3,9 @@ import { shellTime } from '../../store/dates.js';
 import { clientAddress, done, field, type GuiDeps, render, type Router } from '../gui.js';
 import { catchUp } from '../gui.js';
 import { pendingChanges } from '../guiSessions.js';
+import { diffConfig } from '../../store/diff.js';
+import { levelText, parseLevel } from '../../store/cluster/levels.js';
+import { UserError } from '../../userError.js';
 
 /**
  * The appliance's change model: Commit Changes (with a comment) and Abandon Changes on every
@@ -15,8 +18,13 @@ export function changeRoutes(router: Router, deps: GuiDeps): void {
     const back = field(page.form, 'back') || '/';
     if (pendingChanges(s).length === 0) return done(page, back, 'error', 'There are no pending changes to commit.');
     try {
-      const meta = await page.call('commit', { baseVersion: s.base!.version, config: s.pending!, comment: field(page.form, 'comment'), user: s.user });
+      // In a cluster: at the session's level; a rollback left as loaded takes every level back.
+      const cluster = s.cluster
+        ? { ...(s.level ? { level: s.level } : {}), ...(s.rollback && diffConfig(s.rollback.config, s.pending!).length === 0 ? { rollbackTo: s.rollback.version } : {}) }
+        : {};
+      const meta = await page.call('commit', { baseVersion: s.base!.version, config: s.pending!, comment: field(page.form, 'comment'), user: s.user, ...cluster });
       s.base = { version: meta.version, config: structuredClone(s.pending!) };
+      delete s.rollback;
       deps.audit.write('Info', `GUI commit: version ${meta.version} by ${s.user} from ${clientAddress(page.req)}${meta.comment ? `: ${meta.comment}` : ''}`);
       return done(page, back, 'ok', `Your changes have been committed as version ${meta.version}.`);
     } catch (err) {
@@ -26,10 +34,33 @@ export function changeRoutes(router: Router, deps: GuiDeps): void {
     }
   });
 
+  // In a cluster: where this browser session's edits go (the shell's clustermode).
+  router.post('/level', async (page) => {
+    const s = page.session;
+    const back = field(page.form, 'back') || '/';
+    if (!s.cluster) return done(page, back, 'error', 'This machine is not in a cluster.');
+    if (pendingChanges(s).length) return done(page, back, 'error', 'There are uncommitted changes at this level. Commit or abandon them before switching.');
+    const before = s.level;
+    try {
+      s.level = parseLevel(field(page.form, 'level'));
+      delete s.base;
+      delete s.pending;
+      await catchUp(deps, s);
+    } catch (err) {
+      if (!(err instanceof ControlError) && !(err instanceof UserError)) throw err;
+      s.level = before;
+      await catchUp(deps, s);
+      return done(page, back, 'error', (err as Error).message);
+    }
+    const text = s.level.kind === 'cluster' ? `Cluster ${s.cluster}` : levelText(s.level);
+    return done(page, back, 'ok', `Changes now go to: ${text}.`);
+  });
+
   router.post('/abandon', async (page) => {
     const s = page.session;
     delete s.base;
     delete s.pending;
+    delete s.rollback;
     await catchUp(deps, s);
     return done(page, field(page.form, 'back') || '/', 'ok', `Pending changes abandoned; you see version ${s.base!.version}.`);
   });
@@ -46,6 +77,7 @@ export function changeRoutes(router: Router, deps: GuiDeps): void {
     try {
       const rec = await page.call('version', { version });
       page.session.pending = rec.config;
+      page.session.rollback = { version, config: structuredClone(rec.config) };
       if (pendingChanges(page.session).length === 0) return done(page, '/commits', 'error', `Version ${version} is the same as the running configuration; nothing to roll back.`);
       return done(page, '/commits', 'ok', `Version ${version} is loaded as pending changes; Commit Changes applies it.`);
     } catch (err) {

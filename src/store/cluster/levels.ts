@@ -260,6 +260,9 @@ export function problemsOfVersion(doc: ClusterDocument): string[] {
   return problems;
 }
 
+/** A level in clusterset's words (the inverse of parseLevel). */
+export const levelWords = (level: Level | undefined): string => (!level || level.kind === 'cluster' ? 'cluster' : `${level.kind}:${level.name}`);
+
 /** "cluster", "group:NAME" or "machine:NAME" (clusterset's words for a level). */
 export function parseLevel(text: string): Level {
   if (text.toLowerCase() === 'cluster') return { kind: 'cluster' };
