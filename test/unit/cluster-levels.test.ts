@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { effectiveConfig, newCluster, origins, overriddenChanges, ownSettings, placeEdits, problemsOfVersion, resolve, withMember } from '../../src/store/cluster/levels.js';
+import { effectiveConfig, type Level, newCluster, origins, overriddenChanges, ownSettings, parseLevel, placeEdits, problemsOfVersion, resolve, setAtLevel, withGroup, withMachineInGroup, withMember, withoutGroup } from '../../src/store/cluster/levels.js';
 import { addInterface } from '../../src/store/network/interfaces.js';
 import { addListener } from '../../src/store/listeners/listeners.js';
 import { defaultConfig, type Config } from '../../src/store/schema.js';
@@ -94,3 +94,38 @@ test('where each setting is set, and which cluster changes do not reach a machin
 });
 
 const validate = (settings: Record<string, unknown>): Config => effectiveConfig({ name: 'x', version: 1, time: '', user: '', comment: '', cluster: settings, groups: {}, machines: { x: { group: 'g', settings: {} } } }, 'x');
+
+test('clusterset: copy, move and delete between levels; what cannot move says why', () => {
+  let doc = twoMachines();
+  const mx2: Level = { kind: 'machine', name: 'mx2.example.com' };
+  // Copy the cluster's tls to mx2, change it there, then delete mx2's own: it inherits again.
+  doc = setAtLevel(doc, 'copy', 'tls', { kind: 'cluster' }, mx2);
+  assert.deepEqual(doc.machines['mx2.example.com']!.settings.tls, doc.cluster.tls);
+  doc = setAtLevel(doc, 'delete', 'tls', mx2);
+  assert.equal(doc.machines['mx2.example.com']!.settings.tls, undefined);
+  // One certificate profile moves alone, by name.
+  doc = setAtLevel(doc, 'move', 'certificate:MX', { kind: 'cluster' }, mx2);
+  assert.deepEqual((doc.cluster.certificates as { name: string }[]).map((c) => c.name), []);
+  assert.equal(effectiveConfig(doc, 'mx2.example.com').certificates[0]!.name, 'mx');
+  // Hostile cases, each with its reason.
+  assert.throws(() => setAtLevel(doc, 'copy', 'colour', { kind: 'cluster' }, mx2), /"colour" is not a setting: use one of .*delivery.*, or certificate:NAME/);
+  assert.throws(() => setAtLevel(doc, 'copy', 'hostname', mx2, { kind: 'cluster' }), /The host name exists only at machine level/);
+  assert.throws(() => setAtLevel(doc, 'copy', 'users', { kind: 'cluster' }, mx2), /Accounts exist only at cluster level/);
+  assert.throws(() => setAtLevel(doc, 'delete', 'delivery', { kind: 'cluster' }), /what every machine inherits: it can be changed, not deleted/);
+  assert.throws(() => setAtLevel(doc, 'delete', 'tls', mx2), /is not set at machine mx2\.example\.com level/);
+  assert.throws(() => setAtLevel(doc, 'copy', 'tls', { kind: 'cluster' }, { kind: 'cluster' }), /already at that level/);
+  assert.throws(() => parseLevel('rack:3'), /is not a level: use cluster, group:NAME or machine:NAME/);
+});
+
+test('groups: added, machines moved in and out, removed only when empty', () => {
+  let doc = withGroup(twoMachines(), 'Tokyo');
+  assert.throws(() => withGroup(doc, 'tokyo'), /already a group Tokyo/);
+  assert.throws(() => withGroup(doc, '9lives'), /is not a group name/);
+  doc = withMachineInGroup(doc, 'MX2.example.com', 'tokyo');
+  assert.equal(doc.machines['mx2.example.com']!.group, 'Tokyo');
+  assert.throws(() => withMachineInGroup(doc, 'mx9.example.com', 'Tokyo'), /no machine mx9\.example\.com/);
+  assert.throws(() => withMachineInGroup(doc, 'mx2.example.com', 'Osaka'), /no group Osaka in cluster Gateways: "clusterconfig addgroup Osaka" first/);
+  assert.throws(() => withoutGroup(doc, 'Tokyo'), /Group Tokyo still holds mx2\.example\.com: move it first/);
+  doc = withoutGroup(withMachineInGroup(doc, 'mx2.example.com', 'Main_Group'), 'Tokyo');
+  assert.deepEqual(Object.keys(doc.groups), ['Main_Group']);
+});

@@ -10,10 +10,10 @@ import { type MemberSecrets, type Membership, readMembership, removeMembership, 
 import { newClusterKey, seal, tokenKey, unseal } from '../../store/cluster/vault.js';
 import { UserError } from '../../userError.js';
 import type { ClusterMachine, ClusterStatus } from '../../control/status.js';
-import { ClusterStore, ClusterUnavailable, type MemberReport, parseJoinOffer, type TlsrptContribution } from './clusterStore.js';
+import { ClusterStore, ClusterUnavailable, type MemberReport, parseJoinOffer } from './clusterStore.js';
+import { sharedStsCache, sharedTlsReports } from './sharedState.js';
 import { clientUrl, EtcdProcess, peerUrl } from './etcdProcess.js';
-import type { SharedPolicy, SharedStsCache } from '../mtasts/service.js';
-import { type DayRecord, mergeDays, withoutReported } from '../tlsrpt/recorder.js';
+import type { SharedStsCache } from '../mtasts/service.js';
 import type { SharedTlsReports } from '../tlsrpt/service.js';
 
 /** What a member needs of its engine: the one apply path of every commit, and a few facts. */
@@ -34,10 +34,6 @@ const DEFAULT_PEER_PORT = 2380;
 const REPORT_TTL_SECONDS = 10;
 /** Reports come every 2 s; expired join offers are swept every this many. */
 const SWEEP_EVERY_REPORTS = 15;
-/** A member fetching an MTA-STS policy holds the claim this long at most (the fetch has its own timeouts). */
-const STS_FETCH_CLAIM_SECONDS = 30;
-/** A member sending a day's TLS reports holds the claim this long at most. */
-const TLSRPT_CLAIM_SECONDS = 300;
 const JOIN_USER = (id: string) => `join-${id}`;
 
 /** "IP[:PORT]" → ip, peer port (default 2380) and client port (the peer port - 1, as etcd's 2379/2380). */
@@ -123,41 +119,8 @@ export class ClusterMember {
     private readonly etcd: EtcdProcess,
     private readonly store: ClusterStore,
   ) {
-    this.stsCache = {
-      member: membership.machine,
-      get: async (domain) => {
-        const text = await store.stsPolicy(domain);
-        try {
-          return text === null ? null : (JSON.parse(text) as SharedPolicy);
-        } catch {
-          return null; // unreadable: fetched again and overwritten
-        }
-      },
-      put: (domain, policy) => store.putStsPolicy(domain, JSON.stringify(policy)),
-      claim: (domain) => store.claim(`mta-sts/${encodeURIComponent(domain)}`, membership.machine, STS_FETCH_CLAIM_SECONDS),
-      release: (domain) => store.release(`mta-sts/${encodeURIComponent(domain)}`),
-    };
-    this.tlsReports = {
-      contribute: async (days) => {
-        for (const d of days) await store.addTlsrpt(d.day, membership.machine, (stored) => JSON.stringify(stored ? mergeDays(JSON.parse(stored) as DayRecord, d) : d));
-      },
-      claimDays: async (before) => {
-        const byDay = new Map<string, TlsrptContribution[]>();
-        for (const c of await store.tlsrptContributions()) if (!before || c.day < before) byDay.set(c.day, [...(byDay.get(c.day) ?? []), c]);
-        const claimed = [];
-        for (const [day, contributions] of [...byDay].sort(([a], [b]) => a.localeCompare(b))) {
-          if (!(await store.claim(`tlsrpt/${day}`, membership.machine, TLSRPT_CLAIM_SECONDS))) continue; // another member is sending it
-          const parts = contributions.map((c) => JSON.parse(c.json) as DayRecord);
-          const record = parts.reduce((all, part) => mergeDays(all, part), { day, policies: {} } as DayRecord);
-          const done = async () => {
-            for (const [i, c] of contributions.entries()) await store.takeTlsrpt(c, (stored) => JSON.stringify(withoutReported(JSON.parse(stored) as DayRecord, parts[i]!)));
-            await store.release(`tlsrpt/${day}`);
-          };
-          claimed.push({ record, done });
-        }
-        return claimed;
-      },
-    };
+    this.stsCache = sharedStsCache(store, membership.machine);
+    this.tlsReports = sharedTlsReports(store, membership.machine);
   }
 
   private static connect(membership: Membership, secrets: MemberSecrets, endpoints = membership.endpoints): ClusterStore {
