@@ -117,8 +117,8 @@ export interface SshStatus {
 export interface Results {
   ping: { pong: true; pid: number };
   status: EngineStatus;
-  /** The configuration at the asked level; in a cluster, with the cluster's name and where each value is set. */
-  config: VersionRecord & { cluster?: string; origins?: Origin[] };
+  /** The configuration at the asked level; in a cluster, with the cluster's name, where each value is set, and its levels (levelsOf). */
+  config: VersionRecord & { cluster?: string; origins?: Origin[]; levels?: string[] };
   history: VersionMeta[];
   version: VersionRecord;
   /** In a cluster, notes on changed values that a narrower level overrides. */

@@ -307,8 +307,8 @@ export class Engine {
     status: () => this.status(),
     config: async ({ level }) => {
       if (!this.cluster) return this.store.current;
-      const { version, config, origins } = await clusterCall(() => this.cluster!.view(level ?? { kind: 'cluster' }));
-      return { ...this.store.current, version, config, cluster: this.cluster.status().name, origins };
+      const view = await clusterCall(() => this.cluster!.view(level ?? { kind: 'cluster' }));
+      return { ...this.store.current, ...view, cluster: this.cluster.status().name };
     },
     history: () => (this.cluster ? clusterCall(() => this.cluster!.history()) : this.store.list()),
     version: async ({ version }) => {
@@ -352,16 +352,14 @@ export class Engine {
     'cluster-set': ({ action, setting, from, to, user }, principal) =>
       clusterCall(async () => {
         const words = `${action} ${setting} ${levelText(from)}${to ? ` -> ${levelText(to)}` : ''}`;
-        const doc = await this.member().amend((d) => setAtLevel(d, action, setting, from, to), actingUser(principal, user), `clusterset ${words}`);
-        return { version: doc.version, time: doc.time, user: doc.user, comment: doc.comment };
+        return versionMeta(await this.member().amend((d) => setAtLevel(d, action, setting, from, to), actingUser(principal, user), `clusterset ${words}`));
       }),
     'cluster-group': ({ action, group, machine, user }, principal) =>
       clusterCall(async () => {
         const change = (d: ClusterDocument) =>
           action === 'add' ? withGroup(d, group) : action === 'remove' ? withoutGroup(d, group) : withMachineInGroup(d, machine ?? '', group);
         const comment = action === 'set' ? `${machine} moved to group ${group}` : `group ${group} ${action === 'add' ? 'added' : 'removed'}`;
-        const doc = await this.member().amend(change, actingUser(principal, user), comment);
-        return { version: doc.version, time: doc.time, user: doc.user, comment: doc.comment };
+        return versionMeta(await this.member().amend(change, actingUser(principal, user), comment));
       }),
     stop: () => {
       setImmediate(() => void this.stop());
@@ -399,7 +397,7 @@ export class Engine {
         checkCommit(principal, from, to),
       ),
     );
-    return { version: doc.version, time: doc.time, user: doc.user, comment: doc.comment, ...(notes.length ? { notes } : {}) };
+    return { ...versionMeta(doc), ...(notes.length ? { notes } : {}) };
   }
 
   /** The handlers with the one check of who may run them (access/authorize.ts), for every transport. */
@@ -525,6 +523,9 @@ function commitRequest(req: Params<'commit'>, principal: Principal): { draft: Co
     throw new ControlError('invalid', err instanceof ConfigError ? err.message : String(err));
   }
 }
+
+/** A committed cluster version as a commit's answer. */
+const versionMeta = (doc: ClusterDocument): VersionMeta => ({ version: doc.version, time: doc.time, user: doc.user, comment: doc.comment });
 
 /** A cluster operation's refusals in the control protocol's terms: one line each. */
 async function clusterCall<T>(run: () => Promise<T> | T): Promise<T> {

@@ -90,11 +90,8 @@ export const field = (form: Record<string, unknown>, name: string): string => {
 export async function catchUp(deps: GuiDeps, s: GuiSession): Promise<{ stale?: { version: number; user: string; time: string } }> {
   const head = await asAccount(deps, s)('config', s.level ? { level: s.level } : {});
   s.cluster = head.cluster;
+  s.levels = head.levels;
   if (!s.cluster) delete s.level;
-  else {
-    const machines = await asAccount(deps, s)('cluster-list', {}).catch(() => []);
-    s.levels = ['cluster', ...new Set(machines.map((m) => `group:${m.group}`)), ...machines.map((m) => `machine:${m.machine}`)];
-  }
   if (!s.base || (s.base.version !== head.version && pendingChanges(s).length === 0)) {
     s.base = { version: head.version, config: head.config };
     s.pending = structuredClone(head.config);

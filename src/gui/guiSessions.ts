@@ -29,7 +29,7 @@ export interface GuiSession {
   /** In a cluster: its name, and the level this session's edits go to (the cluster unless chosen). */
   cluster?: string;
   level?: Level;
-  /** The levels the selector offers: the cluster, its groups, its machines (levelWords). */
+  /** The levels the selector offers: the cluster, its groups, its machines (levelsOf, from the config reply). */
   levels?: string[];
   /** A rollback loaded as pending changes: committed as such (in a cluster, every level goes back) while unchanged. */
   rollback?: { version: number; config: Config };

@@ -6,7 +6,7 @@ import { diffConfig } from '../store/diff.js';
 import type { DataPaths } from '../store/paths.js';
 import type { Config } from '../store/schema.js';
 import type { Role } from '../store/accounts/users.js';
-import { type Level, levelText, type Origin } from '../store/cluster/levels.js';
+import { type Level, levelText, levelWords, type Origin } from '../store/cluster/levels.js';
 import { CommandError } from './errors.js';
 import type { Io } from './io.js';
 
@@ -212,13 +212,14 @@ export class Session {
     if (!this.cluster || !command.level || this.level.kind === command.level) return;
     const want: Level = command.level === 'cluster' ? { kind: 'cluster' } : { kind: 'machine', name: this.hostname };
     const kept = `${command.name} changes settings kept at ${command.level} level, and this session edits ${this.levelName}.`;
+    const switchWith = `clustermode ${levelWords(want).replace(':', ' ')}`;
     if (this.io.interactive && !this.hasChanges()) {
-      if (!(await this.io.confirm(`${kept} Switch modes to edit at "${levelText(want)}"?`, true))) throw new CommandError(`${command.name} not run: it needs "clustermode ${command.level === 'cluster' ? 'cluster' : `machine ${this.hostname}`}".`);
+      if (!(await this.io.confirm(`${kept} Switch modes to edit at "${levelText(want)}"?`, true))) throw new CommandError(`${command.name} not run: it needs "${switchWith}".`);
       await this.setLevel(want);
       this.io.print(`Changes now go to: ${levelText(want)}.`);
       return;
     }
-    throw new CommandError(`${kept} Switch with "clustermode ${command.level === 'cluster' ? 'cluster' : `machine ${this.hostname}`}"${this.hasChanges() ? ' after committing or clearing the changes made here' : ''} first.`);
+    throw new CommandError(`${kept} Switch with "${switchWith}"${this.hasChanges() ? ' after committing or clearing the changes made here' : ''} first.`);
   }
 
   /** After clusterconfig create / join / leave: the session starts again from what the machine runs now. */

@@ -5,7 +5,7 @@ import type { DataPaths } from '../../store/paths.js';
 import { type Config, ConfigError, validateConfig } from '../../store/schema.js';
 import { readKey, storeKey } from '../../store/certificates/keys.js';
 import { createClusterCa, issueMemberCertificate } from '../../pki/clusterCa.js';
-import { type ClusterDocument, type Level, type Origin, effectiveConfig, findMachine, newCluster, origins, overriddenChanges, ownSettings, placeEdits, problemsOfVersion, resolve, withMember, withoutMember } from '../../store/cluster/levels.js';
+import { type ClusterDocument, type Level, type Origin, effectiveConfig, levelsOf, findMachine, newCluster, origins, overriddenChanges, ownSettings, placeEdits, problemsOfVersion, resolve, withMember, withoutMember } from '../../store/cluster/levels.js';
 import { type MemberSecrets, type Membership, readMembership, removeMembership, writeMembership } from '../../store/cluster/membership.js';
 import { newClusterKey, seal, tokenKey, unseal } from '../../store/cluster/vault.js';
 import { UserError } from '../../userError.js';
@@ -374,9 +374,9 @@ export class ClusterMember {
   }
 
   /** The configuration a session at `level` edits: what that level resolves to, with this machine's own settings, and where each value is set. */
-  view(level: Level): { version: number; config: Config; origins: Origin[] } {
+  view(level: Level): { version: number; config: Config; origins: Origin[]; levels: string[] } {
     const doc = this.current();
-    return { version: doc.version, config: validateConfig(resolve(doc, level, ownSettings(this.host.running()))), origins: origins(doc, level) };
+    return { version: doc.version, config: validateConfig(resolve(doc, level, ownSettings(this.host.running()))), origins: origins(doc, level), levels: levelsOf(doc) };
   }
 
   private current(): ClusterDocument {

@@ -124,9 +124,7 @@ export class TlsReportRecorder implements TlsReportSink {
   /** Take back material that could not be handed over. */
   async restore(days: DayRecord[]): Promise<void> {
     for (const d of days) {
-      let mine = this.days.get(d.day);
-      if (!mine) this.days.set(d.day, (mine = { day: d.day, policies: {} }));
-      for (const [k, v] of Object.entries(d.policies)) merge(mine, k, v);
+      this.days.set(d.day, mergeDays(this.days.get(d.day) ?? { day: d.day, policies: {} }, d));
       this.dirty.add(d.day);
     }
     await this.flush();

@@ -260,6 +260,9 @@ export function problemsOfVersion(doc: ClusterDocument): string[] {
   return problems;
 }
 
+/** Every level of a cluster in clusterset's words: the cluster, each group (empty ones too), each machine. */
+export const levelsOf = (doc: ClusterDocument): string[] => ['cluster', ...Object.keys(doc.groups).map((g) => `group:${g}`), ...Object.keys(doc.machines).map((m) => `machine:${m}`)];
+
 /** A level in clusterset's words (the inverse of parseLevel). */
 export const levelWords = (level: Level | undefined): string => (!level || level.kind === 'cluster' ? 'cluster' : `${level.kind}:${level.name}`);
 
