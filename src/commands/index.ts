@@ -29,6 +29,7 @@ import { rollbackconfig } from './rollbackconfig/index.js';
 import { saveconfig } from './saveconfig/index.js';
 import { sethostname } from './sethostname/index.js';
 import { clusterconfig } from './clusterconfig/index.js';
+import { clustercheck } from './clustercheck/index.js';
 import { clustermode } from './clustermode/index.js';
 import { clusterset } from './clusterset/index.js';
 import { showchanges } from './showchanges/index.js';
@@ -61,6 +62,7 @@ const commands: Command[] = [
   saveconfig,
   sethostname,
   clusterconfig,
+  clustercheck,
   clustermode,
   clusterset,
   smtproutes,

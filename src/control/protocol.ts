@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../store/schema.js';
 import type { VersionMeta, VersionRecord } from '../store/versions.js';
 import type { Origin } from '../store/cluster/levels.js';
-import type { ClusterMachine, ClusterStatus, HourCounts, ListenerStatus, QueuedRecipient, RecentAlert, StsCacheEntry, WorkerStatus } from './status.js';
+import type { ClusterMachine, ClusterStatus, HourCounts, Inconsistency, ListenerStatus, QueuedRecipient, RecentAlert, StsCacheEntry, WorkerStatus } from './status.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per
@@ -42,6 +42,7 @@ export const OPERATIONS = {
   'cluster-token': z.object({ ttlMinutes: z.number().int().min(1).max(7 * 24 * 60) }).strict(),
   'cluster-join': z.object({ at: address, token: z.string().min(1).max(500), address }).strict(),
   'cluster-list': none,
+  'cluster-check': none,
   'cluster-leave': z.object({ user: z.string().min(1).max(256).optional() }).strict(),
   /** clusterset: copy or move a setting between levels, or delete it at a level (it inherits again). */
   'cluster-set': z.object({ action: z.enum(['copy', 'move', 'delete']), setting: z.string().min(1).max(300), from: level, to: level.optional(), user: z.string().min(1).max(256).optional() }).strict(),
@@ -142,6 +143,8 @@ export interface Results {
   'cluster-token': { token: string; expires: string };
   'cluster-join': ClusterStatus;
   'cluster-list': ClusterMachine[];
+  /** clustercheck: empty when the machines agree with the committed document. */
+  'cluster-check': Inconsistency[];
   'cluster-leave': { left: string };
   'cluster-set': VersionMeta;
   'cluster-group': VersionMeta;

@@ -83,6 +83,13 @@ export interface ClusterStatus {
   problem?: string;
 }
 
+/** clustercheck: one way a machine (or etcd member) disagrees with the cluster's committed document, and what to do. */
+export interface Inconsistency {
+  subject: string;
+  problem: string;
+  remedy: string;
+}
+
 /** clusterconfig list: one machine of the cluster, as it last reported itself. */
 export interface ClusterMachine {
   machine: string;

@@ -35,6 +35,7 @@ const NEEDS: Record<Op, { role: Role | 'local'; what: string }> = {
   'cluster-token': { role: 'administrator', what: 'make join tokens' },
   'cluster-join': { role: 'administrator', what: 'join a cluster' },
   'cluster-list': { role: 'guest', what: 'list the cluster' },
+  'cluster-check': { role: 'guest', what: 'check the cluster' },
   'cluster-leave': { role: 'administrator', what: 'leave the cluster' },
   'cluster-remove': { role: 'administrator', what: 'remove machines from the cluster' },
   'cluster-set': { role: 'administrator', what: 'move settings between cluster levels' },

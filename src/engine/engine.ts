@@ -335,6 +335,7 @@ export class Engine {
         }),
       ),
     'cluster-list': () => clusterCall(() => this.member().list()),
+    'cluster-check': () => clusterCall(() => this.member().check()),
     'cluster-leave': ({ user }, principal) =>
       clusterCall(async () => {
         const { name } = this.member().status();

@@ -301,6 +301,11 @@ test('losing one member changes nothing; without a quorum commits are refused, m
   await shell(0, `smtproutes new example.net 127.0.0.1:${sink.port}`, 'commit "example.net to the sink"');
   await mxgate(homes[2]!, ['engine', 'stop']);
   assert.match(await shell(0, 'destconfig new one-down.test --tls required', 'commit "one member down"'), /Changes committed/);
+  // A stopped member withdraws its report: clustercheck names it at once, and fails (a script sees it).
+  const check = await mxgate(homes[0]!, ['-c', 'clustercheck']);
+  assert.notEqual(check.code, 0);
+  assert.match(check.stdout, /^mx3\.cluster\.test: not reporting/m);
+  assert.match(check.stderr, /1 inconsistency found in cluster Gateways/);
   await shell(1, 'destconfig new down-2.test --tls required', 'commit "down 2"');
   await shell(0, 'destconfig new down-3.test --tls required', 'commit "down 3"');
   await mxgate(homes[1]!, ['engine', 'stop']);
@@ -320,10 +325,25 @@ test('losing one member changes nothing; without a quorum commits are refused, m
   });
   await appliedEverywhere(newest);
   assert.match(await shell(2, 'destconfig list'), /down-3\.test/);
+  await until(homes[0]!, 'clustercheck to find the cluster consistent again', async () => (await mxgate(homes[0]!, ['-c', 'clustercheck'])).stdout.includes('No inconsistencies found on available machines.'));
   // mx3, away for three commits, applied the newest at once, not each one in between.
   const mx3 = await mailLogs(2);
   assert.match(mx3, /Cluster Gateways version \d+: down 3/);
   assert.doesNotMatch(mx3, /Cluster Gateways version \d+: (one member down|down 2)/);
+});
+
+test('clustercheck finds an etcd member no machine has (a join that did not finish); removemachine takes it out', async () => {
+  // etcd adds a member only while every member has been up a few seconds (the last test restarted two).
+  await until(homes[1]!, 'etcd to add a member', () => etcdctl('member', 'add', 'half-joined', '--peer-urls', 'https://127.0.0.45:2380').catch(() => undefined), 30_000);
+  const check = await mxgate(homes[1]!, ['-c', 'clustercheck']);
+  assert.notEqual(check.code, 0);
+  assert.match(check.stdout, /^127\.0\.0\.45:2380: is an etcd member that was added but never started/m);
+  assert.match(check.stdout, /-> "clusterconfig removemachine 127\.0\.0\.45:2380"/);
+  assert.match(await shell(1, 'clusterconfig removemachine 127.0.0.45:2380'), /127\.0\.0\.45:2380 was removed from the cluster/);
+  assert.doesNotMatch(await etcdctl('member', 'list'), /127\.0\.0\.45/);
+  assert.match(await shell(1, 'clustercheck'), /No inconsistencies found on available machines\./);
+  const unknown = await mxgate(homes[1]!, ['-c', 'clusterconfig removemachine 127.0.0.46:2380']);
+  assert.match(unknown.stderr, /There is no machine 127\.0\.0\.46:2380 in cluster Gateways/);
 });
 
 test('a rollback reaches every member', async () => {
@@ -367,10 +387,10 @@ test('one MTA-STS fetch and one TLS report per cluster: three members deliver to
     await appliedEverywhere(await clusterVersion(0));
     await Promise.all(IPS.map((ip, i) => submitOverTls(ip, 'user@sts.test', `sts via mx${i + 1}`)));
     await until(homes[0]!, 'three messages at the MX', () => sink.received.length >= 3, 30_000);
-    assert.equal(stsHost.fetches.get('sts.test'), 1, 'the policy was fetched once for the whole cluster');
     const logs = await Promise.all([0, 1, 2].map(mailLogs));
-    assert.equal(logs.filter((l) => /Successfully fetched MTA-STS policy for the domain\(sts\.test\)/.test(l)).length, 1);
     const stsLines = logs.map((l) => l.split('\n').filter((x) => /MTA-STS/.test(x)).join('\n')).join('\n---\n');
+    assert.equal(stsHost.fetches.get('sts.test'), 1, `the policy was fetched once for the whole cluster:\n${stsLines}`);
+    assert.equal(logs.filter((l) => /Successfully fetched MTA-STS policy for the domain\(sts\.test\)/.test(l)).length, 1);
     assert.equal(logs.filter((l) => /MTA-STS policy for the domain\(sts\.test\) taken from the cluster \(fetched by mx\d\.cluster\.test\)/.test(l)).length, 2, stsLines);
 
     // Each member hands its sessions to the cluster as it records them; one send-now reports them all, once.

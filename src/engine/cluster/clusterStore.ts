@@ -135,6 +135,12 @@ export class ClusterStore {
     return this.guard('read a private key', () => this.client.get(`${P}keys/${ref}`).string());
   }
 
+  /** The references of every private key the cluster holds (clustercheck). */
+  async sealedKeyRefs(): Promise<Set<string>> {
+    const keys = await this.guard('list the private keys', () => this.client.getAll().prefix(`${P}keys/`).keys());
+    return new Set(keys.map((k) => k.slice(`${P}keys/`.length)));
+  }
+
   async putSealedKey(ref: string, sealed: string): Promise<void> {
     await this.guard('store a private key', () => this.client.if(`${P}keys/${ref}`, 'Create', '==', 0).then(this.client.put(`${P}keys/${ref}`).value(sealed)).commit());
   }
@@ -167,6 +173,11 @@ export class ClusterStore {
   async report(r: MemberReport, ttlSeconds: number): Promise<void> {
     const lease = this.client.lease(ttlSeconds, { autoKeepAlive: false });
     await this.guard('report this member', () => lease.put(`${P}members/${r.machine}`).value(JSON.stringify(r)).exec());
+  }
+
+  /** A member that stops says so at once, rather than when its report's lease runs out. */
+  async dropReport(machine: string): Promise<void> {
+    await this.guard('withdraw this member\'s report', () => this.client.delete().key(`${P}members/${machine}`).exec());
   }
 
   async reports(): Promise<MemberReport[]> {

@@ -9,8 +9,9 @@ import { type ClusterDocument, type Level, type Origin, effectiveConfig, levelsO
 import { type MemberSecrets, type Membership, readMembership, removeMembership, writeMembership } from '../../store/cluster/membership.js';
 import { newClusterKey, seal, tokenKey, unseal } from '../../store/cluster/vault.js';
 import { UserError } from '../../userError.js';
-import type { ClusterMachine, ClusterStatus } from '../../control/status.js';
+import type { ClusterMachine, ClusterStatus, Inconsistency } from '../../control/status.js';
 import { ClusterStore, ClusterUnavailable, type MemberReport, parseJoinOffer } from './clusterStore.js';
+import { etcdMemberLabel, findInconsistencies } from './consistency.js';
 import { sharedStsCache, sharedTlsReports } from './sharedState.js';
 import { clientUrl, EtcdProcess, peerUrl } from './etcdProcess.js';
 import type { SharedStsCache } from '../mtasts/service.js';
@@ -345,12 +346,30 @@ export class ClusterMember {
     }
   }
 
-  private reporting = false;
+  /** The report being written, if one is (close() waits for it, so none lands after the withdrawal). */
+  private reporting: Promise<void> | undefined;
+  /** Something changed while a report was being written: write another after it. */
+  private reportAgain = false;
   private reports = 0;
 
   private async report(): Promise<void> {
-    if (this.reporting || this.closed) return;
-    this.reporting = true;
+    if (this.closed) return;
+    if (this.reporting) {
+      this.reportAgain = true;
+      return;
+    }
+    this.reporting = (async () => {
+      do {
+        this.reportAgain = false;
+        await this.writeReport();
+      } while (this.reportAgain && !this.closed);
+    })().finally(() => {
+      this.reporting = undefined;
+    });
+    await this.reporting;
+  }
+
+  private async writeReport(): Promise<void> {
     try {
       const r: MemberReport = { machine: this.membership.machine, applied: this.applied, queue: this.host.queueSize(), time: new Date().toISOString(), ...(this.applyProblem ? { problem: this.applyProblem } : {}) };
       await this.store.report(r, REPORT_TTL_SECONDS);
@@ -363,8 +382,6 @@ export class ClusterMember {
     } catch (err) {
       if (!this.reachProblem) this.host.log.warning(`Cluster ${this.membership.cluster}: ${(err as Error).message}; mail goes on with the configuration applied last`);
       this.reachProblem = (err as Error).message;
-    } finally {
-      this.reporting = false;
     }
   }
 
@@ -495,13 +512,40 @@ export class ClusterMember {
     });
   }
 
-  /** clusterconfig removemachine / leave: the machine leaves the document and its etcd member the cluster. */
+  /** clustercheck: where the machines disagree with the committed document (consistency.ts). */
+  async check(): Promise<Inconsistency[]> {
+    const doc = this.current();
+    const [reports, etcdMembers, sealedKeys] = await Promise.all([this.store.reports(), this.etcdMembers(), this.store.sealedKeyRefs()]);
+    return findInconsistencies({ doc, reports, etcdMembers: etcdMembers.map((m) => ({ name: m.name, peerURLs: m.peerURLs })), sealedKeys });
+  }
+
+  private async etcdMembers() {
+    try {
+      return (await this.store.client.cluster.memberList({})).members ?? [];
+    } catch (err) {
+      throw new ClusterUnavailable(`Cannot list the etcd members: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * clusterconfig removemachine / leave: the machine leaves the document and its etcd member the
+   * cluster. NAME may also be an etcd member no machine has (clustercheck names it: a removal or a
+   * join that did not finish), which only leaves etcd.
+   */
   async removeMachine(name: string, user: string): Promise<void> {
     const doc = this.current();
     const machine = findMachine(doc, name);
-    if (!machine) throw new UserError(`There is no machine ${name} in cluster ${doc.name}.`);
+    const members = await this.etcdMembers();
+    if (!machine) {
+      const orphan = members.find((m) => etcdMemberLabel(m).toLowerCase() === name.toLowerCase() && !findMachine(doc, m.name));
+      if (!orphan) throw new UserError(`There is no machine ${name} in cluster ${doc.name}.`);
+      await this.store.client.cluster.memberRemove({ ID: orphan.ID }).catch((err: Error) => {
+        throw new UserError(`Cannot remove etcd member ${name}: ${err.message}`);
+      });
+      this.host.log.info(`Cluster ${doc.name}: etcd member ${name}, which belonged to no machine, removed by ${user}`);
+      return;
+    }
     const next = { ...withoutMember(doc, machine), version: doc.version + 1, time: new Date().toISOString(), user, comment: `${machine} removed` };
-    const members = (await this.store.client.cluster.memberList({})).members ?? [];
     const etcdMember = members.find((m) => m.name === machine);
     if (!(await this.store.commit(next, doc.version))) throw new StaleVersion('The cluster configuration changed meanwhile; try again.');
     if (!etcdMember) return;
@@ -537,6 +581,8 @@ export class ClusterMember {
     this.closed = true;
     if (this.reportTimer) clearInterval(this.reportTimer);
     await this.watcher?.cancel().catch(() => undefined);
+    await this.reporting;
+    await this.store.dropReport(this.membership.machine).catch(() => undefined); // without a quorum: the lease ends it
     this.store.close();
     await this.etcd.stop();
   }
