@@ -5,6 +5,7 @@ import { certconfig } from './certconfig/index.js';
 import { clearchanges } from './clearchanges/index.js';
 import { daneverify } from './daneverify/index.js';
 import { deliverynow } from './deliverynow/index.js';
+import { dnsflush } from './dnsflush/index.js';
 import { destconfig } from './destconfig/index.js';
 import { dnsconfig } from './dnsconfig/index.js';
 import { grep } from './grep/index.js';
@@ -46,6 +47,7 @@ const commands: Command[] = [
   commit,
   daneverify,
   deliverynow,
+  dnsflush,
   destconfig,
   displayalerts,
   dnsconfig,

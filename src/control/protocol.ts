@@ -51,6 +51,7 @@ export const OPERATIONS = {
   'cluster-remove': z.object({ machine: z.string().min(1).max(253), user: z.string().min(1).max(256).optional() }).strict(),
   stop: none,
   deliverynow: z.object({ domain: domain.optional() }).strict(),
+  dnsflush: none,
   tlsverify: z.object({ domain }).strict(),
   daneverify: z.object({ domain }).strict(),
   alerts: none,
@@ -126,6 +127,8 @@ export interface Results {
   commit: VersionMeta & { notes?: string[] };
   stop: { stopping: true };
   deliverynow: { messages: number };
+  /** How many cached answers went. */
+  dnsflush: { flushed: number };
   tlsverify: { lines: string[] };
   daneverify: { lines: string[]; ok: boolean };
   alerts: RecentAlert[];

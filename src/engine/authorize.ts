@@ -27,6 +27,7 @@ const NEEDS: Record<Op, { role: Role | 'local'; what: string }> = {
   daneverify: { role: 'guest', what: 'run daneverify' },
   commit: { role: 'guest', what: 'commit changes' }, // what it may change: commitProblem
   deliverynow: { role: 'operator', what: 'run deliverynow' },
+  dnsflush: { role: 'operator', what: 'clear the DNS cache' },
   bounce: { role: 'operator', what: 'run bouncerecipients' },
   'tlsrpt-send': { role: 'operator', what: 'send TLS reports' },
   unlock: { role: 'administrator', what: 'unlock accounts' },

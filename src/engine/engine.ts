@@ -27,6 +27,8 @@ import { MtaStsService } from './mtasts/service.js';
 import { TlsReportRecorder } from './tlsrpt/recorder.js';
 import { TlsReportService } from './tlsrpt/service.js';
 import { dnsClientFor } from './dns/resolvers.js';
+import { DnsCache } from './dns/cache.js';
+import type { DnsResult } from './dns/client.js';
 import { trustedCas } from '../store/certificates/trust.js';
 import { enqueueGenerated } from './queue/spool.js';
 import { checkDataDirectory } from './dataDirectory.js';
@@ -76,6 +78,8 @@ export class Engine {
   /** Commits are applied one at a time. */
   private commitChain: Promise<unknown> = Promise.resolve();
   private stopping: Promise<void> | undefined;
+  /** Every DNS answer the engine gets, while its TTL lasts (dns/cache.ts); dnsflush empties it. */
+  private readonly dnsCache = new DnsCache<DnsResult>();
   /** The cluster this machine is a member of (clusterconfig); absent when standalone. */
   private cluster: ClusterMember | undefined;
   /** What a cluster member needs of this engine: the one apply path and a few facts. */
@@ -96,7 +100,7 @@ export class Engine {
     this.storage = new StorageGuard(paths.queue, () => this.store.current.config.queue.reserveMb);
     this.log.onTrouble = (trouble) => this.logTrouble(trouble);
     const hosts = new HostCounter();
-    const reverse = (ip: string) => reverseLookup(this.store.current.config, ip);
+    const reverse = (ip: string) => reverseLookup(this.store.current.config, ip, this.dnsCache);
     this.workers = new WorkerPool({
       log: this.log,
       ids: this.ids,
@@ -140,12 +144,12 @@ export class Engine {
       // In a cluster, sessions go to the cluster's pool as they are written (kept here while reports are off).
       if (this.store.current.config.tlsrpt.enabled) void this.tlsrpt.contribute();
     });
-    this.delivery = new DeliveryScheduler({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts, mtaSts: this.mtaSts, reports: this.reports });
+    this.delivery = new DeliveryScheduler({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts, mtaSts: this.mtaSts, reports: this.reports, dns: (config) => dnsClientFor(config, this.dnsCache) });
     this.tlsrpt = new TlsReportService({
       recorder: this.reports,
       log: this.log,
       config: () => this.store.current.config,
-      dns: (config) => dnsClientFor(config),
+      dns: (config) => dnsClientFor(config, this.dnsCache),
       trusted: (config) => trustedCas(paths, config),
       enqueue: async (from, to, data) => {
         const mid = await enqueueGenerated(this.spool, this.ids, { listener: 'tlsrpt', hostname: this.store.current.config.hostname, from, to: [to] }, data);
@@ -254,7 +258,7 @@ export class Engine {
   private async everyMinute(): Promise<void> {
     const config = this.store.current.config;
     try {
-      const sources = { dns: dnsClientFor(config), trusted: await trustedCas(this.paths, config) };
+      const sources = { dns: dnsClientFor(config, this.dnsCache), trusted: await trustedCas(this.paths, config) };
       this.log.flush(); // lines kept while the disk was full go out as soon as they can
       this.log.rotateIfDue();
       await this.mtaSts.refreshDue(sources);
@@ -382,6 +386,11 @@ export class Engine {
     mtasts: () => this.mtaSts.status(),
     'tlsrpt-send': async () => ({ lines: await this.tlsrpt.sendNow() }),
     deliverynow: async ({ domain }) => ({ messages: await this.delivery.admin.deliverNow(domain) }),
+    dnsflush: () => {
+      const flushed = this.dnsCache.flush();
+      this.log.info(`DNS cache cleared (${flushed} answers)`);
+      return { flushed };
+    },
     unlock: ({ account }) => ({ lifted: this.loginGuard.unlock(account.toLowerCase()) }),
   };
 

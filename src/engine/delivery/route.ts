@@ -2,7 +2,6 @@ import net from 'node:net';
 import { canonicalName, mostSpecificEntry } from '../../store/domainMatch.js';
 import type { Config } from '../../store/schema.js';
 import type { DnsClient, DnsSecurity } from '../dns/client.js';
-import { dnsClientFor } from '../dns/resolvers.js';
 
 /** The DNSSEC status of the lookups that led to a target, for DANE (RFC 7672 §2.2). */
 export interface TargetDnssec {
@@ -69,7 +68,7 @@ async function addressesOf(client: DnsClient, host: string, port: number, mx: Dn
  * each target carries the DNSSEC status of the lookups behind it. A route host name the DNS
  * client cannot resolve is left to the system resolver (a hosts-file name), as insecure.
  */
-export async function resolveRoute(config: Config, domain: string, client: DnsClient = dnsClientFor(config)): Promise<Route> {
+export async function resolveRoute(config: Config, domain: string, client: DnsClient): Promise<Route> {
   const d = canonicalName(domain);
   const problems: string[] = [];
   const route = mostSpecificEntry(config.smtpRoutes, d);

@@ -11,7 +11,7 @@ import { type AttemptContext, type AttemptResult, deliverToDomain } from './atte
 import { ConnectionCache } from './connections.js';
 import { RecipientRate } from './recipientRate.js';
 import { DeadDestinations } from './deadDestinations.js';
-import { dnsClientFor } from '../dns/resolvers.js';
+import type { DnsClient } from '../dns/client.js';
 import type { Failed } from './dsn.js';
 import { nextState, expired } from './nextState.js';
 import { localReply, type Outcome, STATUS } from './outcome.js';
@@ -32,6 +32,8 @@ export interface SchedulerDeps {
   mtaSts?: MtaStsService;
   /** Where delivery records TLS sessions for the daily reports. */
   reports?: TlsReportSink;
+  /** The DNS client for a configuration (the engine's, with its cache). */
+  dns: (config: Config) => DnsClient;
 }
 
 
@@ -236,7 +238,7 @@ export class DeliveryScheduler implements SchedulerHandle {
       ids: this.deps.ids,
       hostname: config.hostname,
       trusted: await trustedCas(this.deps.paths, config),
-      dns: dnsClientFor(config),
+      dns: this.deps.dns(config),
       ...(this.deps.mtaSts ? { mtaSts: this.deps.mtaSts } : {}),
       ...(presented ? { clientCert: { key: presented.key, cert: presented.cert } } : {}),
     };

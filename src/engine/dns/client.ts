@@ -3,6 +3,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { isLoopback } from '../../store/network/routing.js';
+import { type CachedAnswer, cacheTtl, type DnsCache } from './cache.js';
 
 export interface DnsServer {
   host: string;
@@ -57,6 +58,12 @@ export function canonicalName(name: string, answers: dnsPacket.Answer[]): string
   return current;
 }
 
+/** A decoded answer and the size of its message. */
+interface Reply {
+  packet: dnsPacket.DecodedPacket;
+  size: number;
+}
+
 export class DnsError extends Error {
   override name = 'DnsError';
 }
@@ -78,17 +85,29 @@ export class DnsClient {
   constructor(
     private readonly servers: DnsServer[],
     private readonly timeoutMs = 3000,
+    /** The engine's cache (cache.ts); without one every query is asked. */
+    private readonly cache?: DnsCache<DnsResult>,
   ) {}
 
   async query(name: string, type: dnsPacket.RecordType): Promise<DnsResult> {
     if (this.servers.length === 0) throw new DnsError('no DNS server is configured');
+    if (!this.cache) return (await this.ask(name, type)).value;
+    const key = `${this.servers.map((s) => `${s.host}:${s.port}`).join(',')} ${name.toLowerCase().replace(/\.$/, '')} ${type}`;
+    return this.cache.get(key, () => this.ask(name, type));
+  }
+
+  /** Ask the servers in order; the answer with how long it may be cached. */
+  private async ask(name: string, type: dnsPacket.RecordType): Promise<CachedAnswer<DnsResult>> {
     const failures: string[] = [];
     for (const server of this.servers) {
       try {
-        let packet = await this.udp(server, name, type);
-        if (packet.flag_tc) packet = await this.tcp(server, name, type);
+        let reply = await this.udp(server, name, type);
+        if (reply.packet.flag_tc) reply = await this.tcp(server, name, type);
+        const { packet, size } = reply;
         const rcode = (packet as unknown as { rcode: string }).rcode;
-        return { rcode, authentic: packet.flag_ad, answers: (packet.answers ?? []).filter((a) => a.type === type || a.type === 'CNAME'), server };
+        const answers = packet.answers ?? [];
+        const ttl = cacheTtl({ rcode, answers, authorities: packet.authorities ?? [] }, type, Math.floor(Date.now() / 1000));
+        return { value: { rcode, authentic: packet.flag_ad, answers: answers.filter((a) => a.type === type || a.type === 'CNAME'), server }, size, ttl };
       } catch (err) {
         failures.push(`${server.host}:${server.port}: ${(err as Error).message}`);
       }
@@ -124,16 +143,16 @@ export class DnsClient {
     };
   }
 
-  private udp(server: DnsServer, name: string, type: dnsPacket.RecordType): Promise<dnsPacket.DecodedPacket> {
+  private udp(server: DnsServer, name: string, type: dnsPacket.RecordType): Promise<Reply> {
     const req = this.request(name, type);
     return new Promise((resolve, reject) => {
       const socket = dgram.createSocket(net.isIP(server.host) === 6 ? 'udp6' : 'udp4');
       const timer = setTimeout(() => finish(new DnsError('timed out')), this.timeoutMs);
-      const finish = (err?: Error, packet?: dnsPacket.DecodedPacket) => {
+      const finish = (err?: Error, packet?: dnsPacket.DecodedPacket, size = 0) => {
         clearTimeout(timer);
         socket.close();
         if (err) reject(err);
-        else resolve(packet!);
+        else resolve({ packet: packet!, size });
       };
       socket.on('error', (err) => finish(new DnsError(err.message)));
       socket.on('message', (msg) => {
@@ -144,23 +163,23 @@ export class DnsClient {
           return finish(new DnsError('malformed answer'));
         }
         if (packet.id !== req.id) return; // not ours: keep waiting
-        finish(undefined, packet);
+        finish(undefined, packet, msg.length);
       });
       socket.send(dnsPacket.encode(req), server.port, server.host);
     });
   }
 
-  private tcp(server: DnsServer, name: string, type: dnsPacket.RecordType): Promise<dnsPacket.DecodedPacket> {
+  private tcp(server: DnsServer, name: string, type: dnsPacket.RecordType): Promise<Reply> {
     const req = this.request(name, type);
     return new Promise((resolve, reject) => {
       const socket = net.connect(server.port, server.host);
       let buffer = Buffer.alloc(0);
       const timer = setTimeout(() => finish(new DnsError('timed out (TCP)')), this.timeoutMs);
-      const finish = (err?: Error, packet?: dnsPacket.DecodedPacket) => {
+      const finish = (err?: Error, packet?: dnsPacket.DecodedPacket, size = 0) => {
         clearTimeout(timer);
         socket.destroy();
         if (err) reject(err);
-        else resolve(packet!);
+        else resolve({ packet: packet!, size });
       };
       socket.on('connect', () => socket.write(dnsPacket.streamEncode(req)));
       socket.on('error', (err) => finish(new DnsError(err.message)));
@@ -168,7 +187,7 @@ export class DnsClient {
         buffer = Buffer.concat([buffer, d]);
         if (buffer.length < 2 || buffer.length < 2 + buffer.readUInt16BE(0)) return;
         try {
-          finish(undefined, dnsPacket.streamDecode(buffer) as dnsPacket.DecodedPacket);
+          finish(undefined, dnsPacket.streamDecode(buffer) as dnsPacket.DecodedPacket, buffer.length);
         } catch {
           finish(new DnsError('malformed answer (TCP)'));
         }

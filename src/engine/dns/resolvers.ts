@@ -1,7 +1,8 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import type { Config } from '../../store/schema.js';
-import { DnsClient, parseServer } from './client.js';
+import type { DnsCache } from './cache.js';
+import { DnsClient, type DnsResult, parseServer } from './client.js';
 
 /** dnsconfig servers; when it names none, $MXGATE_RESOLVERS (comma-separated), else the system's. */
 export function resolvers(config: Config): string[] {
@@ -10,8 +11,9 @@ export function resolvers(config: Config): string[] {
   return env.length ? env : dns.getServers();
 }
 
-export function dnsClientFor(config: Config, timeoutMs = 3000): DnsClient {
-  return new DnsClient(resolvers(config).map(parseServer), timeoutMs);
+/** A client for the configured servers; with the engine's cache, lookups are answered from it while they last. */
+export function dnsClientFor(config: Config, cache?: DnsCache<DnsResult>, timeoutMs = 3000): DnsClient {
+  return new DnsClient(resolvers(config).map(parseServer), timeoutMs, cache);
 }
 
 function reverseName(ip: string): string {
@@ -32,8 +34,8 @@ function expand(ip: string): string[] {
  * The client's host name for sender groups: the PTR name, trusted ("verified") only when that
  * name resolves back to the address (forward-confirmed), as the appliance logs it.
  */
-export async function reverseLookup(config: Config, ip: string): Promise<{ host: string; verified: boolean } | undefined> {
-  const client = dnsClientFor(config, 2000);
+export async function reverseLookup(config: Config, ip: string, cache?: DnsCache<DnsResult>): Promise<{ host: string; verified: boolean } | undefined> {
+  const client = dnsClientFor(config, cache, 2000);
   try {
     const ptr = await client.query(reverseName(ip), 'PTR');
     const host = ptr.answers.find((a) => a.type === 'PTR') as { data: string } | undefined;
