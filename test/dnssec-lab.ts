@@ -49,6 +49,33 @@ export async function startDnssecLab(zones: LabZone[], options: { port53Address?
     }
   }
   writeFileSync(path.join(dir, 'anchors.key'), anchors.join('\n') + '\n');
+  const servers = await serveZones(
+    dir,
+    nsdPort,
+    unboundPort,
+    zones.map((z) => ({ name: z.name, file: `${z.name}.zone${z.kind === 'unsigned' ? '' : '.signed'}` })),
+    [
+      // For tools that take their resolver from resolv.conf (port 53 only), e.g. posttls-finger.
+      ...(options.port53Address ? [`  interface: ${options.port53Address}@53`] : []),
+      `  trust-anchor-file: "${dir}/anchors.key"`,
+      '  val-log-level: 2',
+      ...zones.filter((z) => z.kind === 'unsigned').map((z) => `  domain-insecure: "${z.name}"`),
+    ],
+    zones.map((z) => z.name),
+  );
+  return {
+    resolver: { host: '127.0.0.1', port: unboundPort },
+    dir,
+    close: servers.close,
+  };
+}
+
+/**
+ * NSD serving `zones` (files in `dir`) on 127.0.0.1:`nsdPort`, and unbound validating on
+ * 127.0.0.1:`unboundPort` with stub zones `stubs` pointing at it; `unboundLines` add its trust
+ * anchors and the like. Resolves once unbound answers for the first stub.
+ */
+export async function serveZones(dir: string, nsdPort: number, unboundPort: number, zones: { name: string; file: string }[], unboundLines: string[], stubs: string[]): Promise<{ close(): Promise<void> }> {
   writeFileSync(
     path.join(dir, 'nsd.conf'),
     [
@@ -65,7 +92,7 @@ export async function startDnssecLab(zones: LabZone[], options: { port53Address?
       '  verbosity: 1',
       'remote-control:',
       '  control-enable: no',
-      ...zones.flatMap((z) => ['zone:', `  name: "${z.name}"`, `  zonefile: "${z.name}.zone${z.kind === 'unsigned' ? '' : '.signed'}"`]),
+      ...zones.flatMap((z) => ['zone:', `  name: "${z.name}"`, `  zonefile: "${z.file}"`]),
       '',
     ].join('\n'),
   );
@@ -74,8 +101,6 @@ export async function startDnssecLab(zones: LabZone[], options: { port53Address?
     [
       'server:',
       `  interface: 127.0.0.1@${unboundPort}`,
-      // For tools that take their resolver from resolv.conf (port 53 only), e.g. posttls-finger.
-      ...(options.port53Address ? [`  interface: ${options.port53Address}@53`] : []),
       `  port: ${unboundPort}`,
       '  do-daemonize: no',
       '  username: ""',
@@ -87,15 +112,13 @@ export async function startDnssecLab(zones: LabZone[], options: { port53Address?
       '  access-control: 127.0.0.0/8 allow',
       '  do-not-query-localhost: no',
       '  module-config: "validator iterator"',
-      `  trust-anchor-file: "${dir}/anchors.key"`,
-      '  val-log-level: 2',
       '  harden-dnssec-stripped: yes',
       '  cache-max-ttl: 5',
-      ...zones.filter((z) => z.kind === 'unsigned').map((z) => `  domain-insecure: "${z.name}"`),
-      ...zones.map((z) => `  local-zone: "${z.name}." nodefault`),
+      ...unboundLines,
+      ...stubs.map((z) => `  local-zone: "${z}." nodefault`),
       'remote-control:',
       '  control-enable: no',
-      ...zones.flatMap((z) => ['stub-zone:', `  name: "${z.name}"`, `  stub-addr: 127.0.0.1@${nsdPort}`]),
+      ...stubs.flatMap((z) => ['stub-zone:', `  name: "${z}"`, `  stub-addr: 127.0.0.1@${nsdPort}`]),
       '',
     ].join('\n'),
   );
@@ -114,17 +137,15 @@ export async function startDnssecLab(zones: LabZone[], options: { port53Address?
   const client = new DnsClient([{ host: '127.0.0.1', port: unboundPort }], 1000);
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const soa = await client.lookup(`${zones[0]!.name}`, 'SOA');
+    const soa = await client.lookup(stubs[0]!, 'SOA');
     if (soa.rcode === 'NOERROR') break;
     if (Date.now() > deadline) {
       const why = readdirSync(dir).filter((f) => f.endsWith('.exit')).map((f) => readFileSync(path.join(dir, f), 'utf8'));
-      throw new Error(`the DNSSEC lab did not start (${soa.rcode}): ${why.join('; ')}`);
+      throw new Error(`the DNS lab did not start (${soa.rcode}): ${why.join('; ')}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
-    resolver: { host: '127.0.0.1', port: unboundPort },
-    dir,
     async close() {
       for (const c of children) c.kill('SIGTERM');
       await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));

@@ -8,8 +8,10 @@ import path from 'node:path';
  */
 const PACKAGES: Record<string, string> = {
   chromium: 'chromium',
+  delv: 'bind9-dnsutils',
   etcd: 'etcd-server',
   etcdctl: 'etcd-client',
+  'ldns-key2ds': 'ldnsutils',
   'ldns-keygen': 'ldnsutils',
   'ldns-signzone': 'ldnsutils',
   nsd: 'nsd',

@@ -133,18 +133,38 @@ export class DnsClient {
     };
   }
 
-  private request(name: string, type: dnsPacket.RecordType): dnsPacket.Packet & { id: number } {
+  /**
+   * The whole answer with checking disabled (CD): the records, their RRSIGs and the authority
+   * section's NSEC/NSEC3 and SOA, for the engine's own validator (dnssec/validator.ts). Not cached.
+   */
+  async packet(name: string, type: dnsPacket.RecordType): Promise<{ rcode: string; answers: dnsPacket.Answer[]; authorities: dnsPacket.Answer[]; server: DnsServer }> {
+    if (this.servers.length === 0) throw new DnsError('no DNS server is configured');
+    const failures: string[] = [];
+    for (const server of this.servers) {
+      try {
+        let reply = await this.udp(server, name, type, true);
+        if (reply.packet.flag_tc) reply = await this.tcp(server, name, type, true);
+        const { packet } = reply;
+        return { rcode: (packet as unknown as { rcode: string }).rcode, answers: packet.answers ?? [], authorities: packet.authorities ?? [], server };
+      } catch (err) {
+        failures.push(`${server.host}:${server.port}: ${(err as Error).message}`);
+      }
+    }
+    throw new DnsError(`no answer for ${name} ${type} (${failures.join('; ')})`);
+  }
+
+  private request(name: string, type: dnsPacket.RecordType, checkingDisabled = false): dnsPacket.Packet & { id: number } {
     return {
       type: 'query',
       id: randomInt(1, 65535),
-      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.AUTHENTIC_DATA,
+      flags: dnsPacket.RECURSION_DESIRED | dnsPacket.AUTHENTIC_DATA | (checkingDisabled ? dnsPacket.CHECKING_DISABLED : 0),
       questions: [{ type, name }],
       additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, flags: dnsPacket.DNSSEC_OK } as unknown as dnsPacket.Answer],
     };
   }
 
-  private udp(server: DnsServer, name: string, type: dnsPacket.RecordType): Promise<Reply> {
-    const req = this.request(name, type);
+  private udp(server: DnsServer, name: string, type: dnsPacket.RecordType, checkingDisabled = false): Promise<Reply> {
+    const req = this.request(name, type, checkingDisabled);
     return new Promise((resolve, reject) => {
       const socket = dgram.createSocket(net.isIP(server.host) === 6 ? 'udp6' : 'udp4');
       const timer = setTimeout(() => finish(new DnsError('timed out')), this.timeoutMs);
@@ -169,8 +189,8 @@ export class DnsClient {
     });
   }
 
-  private tcp(server: DnsServer, name: string, type: dnsPacket.RecordType): Promise<Reply> {
-    const req = this.request(name, type);
+  private tcp(server: DnsServer, name: string, type: dnsPacket.RecordType, checkingDisabled = false): Promise<Reply> {
+    const req = this.request(name, type, checkingDisabled);
     return new Promise((resolve, reject) => {
       const socket = net.connect(server.port, server.host);
       let buffer = Buffer.alloc(0);
