@@ -17,6 +17,10 @@ export interface LabZone {
 export interface DnssecLab {
   /** The validating resolver (unbound) on 127.0.0.1. */
   resolver: { host: string; port: number };
+  /** NSD, authoritative for the zones and not validating (for the engine's own validator). */
+  nsd: { host: string; port: number };
+  /** The signed zones' KSKs as DNSKEY lines (the trust anchors unbound uses). */
+  anchors: string[];
   dir: string;
   close(): Promise<void>;
 }
@@ -41,7 +45,7 @@ export async function startDnssecLab(zones: LabZone[], options: { port53Address?
     const ksk = run(dir, tool('ldns-keygen'), ['-a', 'ECDSAP256SHA256', '-k', `${z.name}.`]).trim();
     const zsk = run(dir, tool('ldns-keygen'), ['-a', 'ECDSAP256SHA256', `${z.name}.`]).trim();
     run(dir, tool('ldns-signzone'), ['-n', '-f', `${file}.signed`, file, zsk, ksk]);
-    anchors.push(readFileSync(path.join(dir, `${ksk}.key`), 'utf8').trim());
+    anchors.push(readFileSync(path.join(dir, `${ksk}.key`), 'utf8').replace(/;.*$/m, '').trim());
     if (z.kind === 'bogus') {
       // Change the association data of every TLSA record after signing: the signature no longer fits.
       const signed = readFileSync(path.join(dir, `${file}.signed`), 'utf8');
@@ -65,6 +69,8 @@ export async function startDnssecLab(zones: LabZone[], options: { port53Address?
   );
   return {
     resolver: { host: '127.0.0.1', port: unboundPort },
+    nsd: { host: '127.0.0.1', port: nsdPort },
+    anchors,
     dir,
     close: servers.close,
   };

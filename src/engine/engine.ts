@@ -28,7 +28,6 @@ import { TlsReportRecorder } from './tlsrpt/recorder.js';
 import { TlsReportService } from './tlsrpt/service.js';
 import { dnsClientFor } from './dns/resolvers.js';
 import { DnsCache } from './dns/cache.js';
-import type { DnsResult } from './dns/client.js';
 import { trustedCas } from '../store/certificates/trust.js';
 import { enqueueGenerated } from './queue/spool.js';
 import { checkDataDirectory } from './dataDirectory.js';
@@ -79,7 +78,7 @@ export class Engine {
   private commitChain: Promise<unknown> = Promise.resolve();
   private stopping: Promise<void> | undefined;
   /** Every DNS answer the engine gets, while its TTL lasts (dns/cache.ts); dnsflush empties it. */
-  private readonly dnsCache = new DnsCache<DnsResult>();
+  private readonly dnsCache = new DnsCache<unknown>();
   /** The cluster this machine is a member of (clusterconfig); absent when standalone. */
   private cluster: ClusterMember | undefined;
   /** What a cluster member needs of this engine: the one apply path and a few facts. */

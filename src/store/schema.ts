@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import os from 'node:os';
 import { z } from 'zod';
+import { ROOT_ANCHOR_LINES } from './network/rootAnchors.js';
 import { defaultHat, HatSchema, hatProblems } from './listeners/hat.js';
 import { AlertsSchema } from './alerts/alerts.js';
 import { type DeliverySettings, DestinationDefaultsSchema, DestinationSchema, destinationDomain, securityWithoutTls } from './destinations/destinations.js';
@@ -205,7 +206,15 @@ export const ConfigSchema = z
     smtpRoutes: z.array(SmtpRouteSchema).default(() => []),
     alerts: AlertsSchema.default(() => AlertsSchema.parse({})),
     /** dnsconfig: resolvers the engine queries; empty means the system's. */
-    dns: z.object({ servers: z.array(z.string()).default(() => []) }).default(() => ({ servers: [] })),
+    dns: z
+      .object({
+        servers: z.array(z.string()).default(() => []),
+        /** builtin: the engine validates DNSSEC itself (engine/dns/dnssec/); resolver: it trusts the AD bit of a loopback resolver. */
+        validation: z.enum(['builtin', 'resolver']).default('builtin'),
+        /** Where validation starts: DS or DNSKEY lines (trustAnchors.ts); the IANA root KSKs unless changed. */
+        trustAnchors: z.array(z.string()).default(() => [...ROOT_ANCHOR_LINES]),
+      })
+      .default(() => ({ servers: [], validation: 'builtin' as const, trustAnchors: [...ROOT_ANCHOR_LINES] })),
     logs: z
       .object({
         mailLevel: z.enum(MAIL_LOG_LEVELS).default('info'),

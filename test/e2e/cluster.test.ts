@@ -377,6 +377,7 @@ test('one MTA-STS fetch and one TLS report per cluster: three members deliver to
       'certconfig certauthority custom import --file root.pem',
       'certconfig certauthority custom enable',
       `dnsconfig servers 127.0.0.1:${dns.port}`,
+      'dnsconfig validation resolver',
       `smtproutes new sts.test mx.sts.test:${sink.port}`,
       'destconfig new sts.test --tls preferred --mta-sts yes',
       'listenerconfig edit InboundMail rcptaccess add sts.test',

@@ -49,7 +49,7 @@ async function danePeer(domain: string, host: string, tlsa: TlsaData[] | 'servfa
 before(async () => {
   dns = await testDnsServer(records, { secureZones: ['test'] });
   ({ home, port } = await applianceWithListener());
-  await shell('listenerconfig edit InboundMail rcptaccess add .test', `dnsconfig servers 127.0.0.1:${dns.port}`, 'destconfig setup --alert-on-dane-failure yes', 'commit "dane setup"');
+  await shell('listenerconfig edit InboundMail rcptaccess add .test', `dnsconfig servers 127.0.0.1:${dns.port}`, 'dnsconfig validation resolver', 'destconfig setup --alert-on-dane-failure yes', 'commit "dane setup"');
 });
 after(async () => {
   await cleanup(home);
@@ -187,7 +187,7 @@ test('destconfig refuses DANE without TLS, with one clear line, and changes noth
   assert.match(list.stdout, /Alert when DANE verification fails: Yes/);
   assert.doesNotMatch(list.stdout, /notls\.test|inherit\.test/);
   // A resolver off loopback would make every answer insecure: said at once (nothing is committed).
-  const remote = await mxgate(home, ['-c', 'dnsconfig servers 192.0.2.53']);
+  const remote = await mxgate(home, ['-c', 'dnsconfig servers 192.0.2.53']); // in resolver mode (set above)
   assert.match(remote.stdout + remote.stderr, /DNS server 192\.0\.2\.53 is not on loopback: its DNSSEC answers are not trusted/);
 });
 

@@ -22,7 +22,7 @@ before(async () => {
     records[`mx${i}.many.test`] = { A: ['127.0.0.7', '127.0.0.8', '127.0.0.9'] };
   }
   dns = await testDnsServer(records);
-  await shellOk(home, 'listenerconfig edit InboundMail rcptaccess add many.test', `dnsconfig servers 127.0.0.1:${dns.port}`, 'commit "many MX"');
+  await shellOk(home, 'listenerconfig edit InboundMail rcptaccess add many.test', `dnsconfig servers 127.0.0.1:${dns.port}`, 'dnsconfig validation resolver', 'commit "many MX"');
 });
 after(async () => {
   await cleanup(home);

@@ -215,7 +215,7 @@ test('MX routing through the engine\'s DNS client: preference order, NXDOMAIN an
     'example.org': { MX: [{ preference: 10, exchange: 'mail.mx.test' }] },
   });
   try {
-    await shell(`dnsconfig servers 127.0.0.1:${dnsServer.port}`, 'smtproutes delete example.org', 'commit dns');
+    await shell(`dnsconfig servers 127.0.0.1:${dnsServer.port}`, 'dnsconfig validation resolver', 'smtproutes delete example.org', 'commit dns');
     const mid = await submit('user@mx.test', 'via MX');
     await until('MX delivery', () => mxSink.received.find((m) => m.data.includes('Subject: via MX')));
     await until('queue removal', async () => !(await inQueue(mid)));

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { cleanup, mxgate, tempHome } from '../helpers.js';
+import { cleanup, mxgate, shellOk, tempHome } from '../helpers.js';
+import { parseTrustAnchor } from '../../src/store/network/trustAnchors.js';
 
 let home: string;
 const committed = async () => JSON.parse(await readFile(path.join(home, 'config', 'current.json'), 'utf8')).config;
@@ -75,6 +76,37 @@ test('the NEW dialog asks the appliance\'s questions; "no" to the TLS question k
   assert.match(r.stdout, /TLS: Required - Verify Hosted Domain\n {4}DANE Support: Opportunistic\n {4}MTA-STS Support: No \(Default\)\n {4}Maximum concurrency: 7\n/);
   const again = await mxgate(home, [], ['destconfig', 'new', 'plain.example', 'N', 'N', 'N', 'N', 'N', 'N', 'N', '', 'destconfig detail plain.example', ''].join('\n'));
   assert.match(again.stdout, /TLS: Preferred \(Default\)\n {4}DANE Support: None \(Default\)/);
+});
+
+test('dnsconfig validation and trust anchors: builtin by default with the root KSKs; anchors added, listed and deleted; bad ones refused with the reason', async () => {
+  const fresh = await mxgate(home, ['-c', 'dnsconfig', '-c', 'dnsconfig trustanchor print']);
+  assert.match(fresh.stdout, /DNSSEC validation: builtin \(the engine validates\)/);
+  assert.match(fresh.stdout, /^\. IN DS 20326 8 2 E06D44B8\S+ +; \. key tag 20326$/m);
+  assert.match(fresh.stdout, /^\. IN DS 38696 8 2 683D2D0A\S+ +; \. key tag 38696$/m);
+  const r = await mxgate(home, [
+    '-c', 'dnsconfig trustanchor add --ds "corp.example. 3600 IN DS 4242 13 2 AABBCCDD"',
+    '-c', 'dnsconfig trustanchor delete 20326',
+    '-c', 'dnsconfig validation resolver',
+    '-c', 'commit anchors',
+  ]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Trust anchor for corp\.example\. \(key tag 4242\) added/);
+  const c = await committed();
+  assert.equal(c.dns.validation, 'resolver');
+  assert.deepEqual(c.dns.trustAnchors.map((l: string) => parseTrustAnchor(l).keyTag), [38696, 4242]);
+  for (const [line, why] of [
+    ['dnsconfig trustanchor add --ds "corp.example. IN DS 4242 13 2 AABBCCDD"', /There is already a trust anchor for corp\.example\. with key tag 4242/],
+    ['dnsconfig trustanchor add --ds "corp.example. IN DS 1 13 2 XYZ"', /is not a trust anchor: a DS record is TAG ALGORITHM DIGEST-TYPE HEX/],
+    ['dnsconfig trustanchor add --dnskey "corp.example. IN DS 1 13 2 AB"', /--dnskey takes a DNSKEY record; this is a DS record/],
+    ['dnsconfig trustanchor delete 20326', /There is no trust anchor with key tag 20326/],
+    ['dnsconfig validation maybe', /Give "dnsconfig validation builtin"/],
+  ] as const) {
+    const bad = await mxgate(home, ['-c', line]);
+    assert.notEqual(bad.code, 0, line);
+    assert.match(bad.stderr, why, line);
+  }
+  await shellOk(home, 'dnsconfig validation builtin', 'dnsconfig trustanchor delete 4242', `dnsconfig trustanchor add --ds "${'. IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D'}"`, 'commit "back to the root"');
+  assert.equal((await committed()).dns.trustAnchors.length, 2);
 });
 
 test('smtproutes, dnsconfig and sslconfig', async () => {

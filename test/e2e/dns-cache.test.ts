@@ -18,7 +18,7 @@ before(async () => {
   ({ home, port } = await applianceWithListener());
   sink = await smtpSink();
   dns = await testDnsServer({ 'mx.cached.test': { A: ['127.0.0.1'] }, 'broken.test': { servfail: true } });
-  await shellOk(home, `dnsconfig servers 127.0.0.1:${dns.port}`, `smtproutes new cached.test mx.cached.test:${sink.port}`, 'listenerconfig edit InboundMail rcptaccess add cached.test', 'destconfig new cached.test --messages-per-connection 1', 'commit "routes by name"');
+  await shellOk(home, `dnsconfig servers 127.0.0.1:${dns.port}`, 'dnsconfig validation resolver', `smtproutes new cached.test mx.cached.test:${sink.port}`, 'listenerconfig edit InboundMail rcptaccess add cached.test', 'destconfig new cached.test --messages-per-connection 1', 'commit "routes by name"');
 });
 after(async () => {
   await cleanup(home);

@@ -63,6 +63,7 @@ before(async () => {
   await shell(
     'listenerconfig edit InboundMail rcptaccess add .test',
     `dnsconfig servers 127.0.0.1:${dns.port}`,
+    'dnsconfig validation resolver', // the test server stands in for a validating resolver (AD bit)
     'certconfig certauthority custom import --file root.pem',
     'certconfig certauthority custom enable',
     'logconfig mail_logs --level debug',

@@ -13,10 +13,10 @@ import { type Postfix, postfixToolConfig, startPostfix } from '../postfix.js';
 import { tool } from '../system-tools.js';
 
 /**
- * DANE against real DNSSEC: zones signed by ldns-signzone, served by NSD, validated by unbound
- * (private trust anchors), Postfix peers presenting the certificates, all on 127.0.0.1. Postfix's
- * own DANE client, posttls-finger, judges the same next hops through the same resolver; mxgate
- * must agree with it on every case.
+ * DANE against real DNSSEC: zones signed by ldns-signzone, served by NSD, Postfix peers presenting
+ * the certificates, all on 127.0.0.1. mxgate validates itself (dnsconfig validation builtin) from
+ * answers of NSD, which does not validate; Postfix's own DANE client, posttls-finger, judges the same
+ * next hops through unbound validating with the same trust anchors. They must agree on every case.
  */
 const run = promisify(execFile);
 const chain = opensslChain();
@@ -58,7 +58,13 @@ before(async () => {
   await shellOk(
     home,
     'listenerconfig edit InboundMail rcptaccess add .lab',
-    `dnsconfig servers ${lab.resolver.host}:${lab.resolver.port}`,
+    // The engine validates itself (validation builtin), asking NSD, which does not validate: the same
+    // trust anchors as unbound, and no root (the lab has none).
+    `dnsconfig servers ${lab.nsd.host}:${lab.nsd.port}`,
+    'dnsconfig validation builtin',
+    'dnsconfig trustanchor delete 20326',
+    'dnsconfig trustanchor delete 38696',
+    ...lab.anchors.map((a) => `dnsconfig trustanchor add --dnskey "${a.replace(/\s+/g, ' ')}"`),
     ...cases.flatMap((c) => [`smtproutes new ${c.domain} ${c.host}:${c.peer!.port}`, `destconfig new ${c.domain} --tls preferred --dane opportunistic`]),
     'commit "dane lab"',
   );

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type dnsPacket from 'dns-packet';
 import { DnsClient } from '../../src/engine/dns/client.js';
-import { parseTrustAnchor } from '../../src/engine/dns/dnssec/anchors.js';
+import { parseTrustAnchor } from '../../src/store/network/trustAnchors.js';
 import type { Rr } from '../../src/engine/dns/dnssec/records.js';
 import { Validator } from '../../src/engine/dns/dnssec/validator.js';
 import { type ChildZone, type DnssecHierarchy, startDnssecHierarchy } from '../dnssec-hierarchy.js';

@@ -41,6 +41,7 @@ before(async () => {
   await shell(
     'listenerconfig edit InboundMail rcptaccess add .test',
     `dnsconfig servers 127.0.0.1:${dns.port}`,
+    'dnsconfig validation resolver', // the test server stands in for a validating resolver (AD bit)
     `smtproutes new pf-sts.test mx.pf-sts.test:${tlsPeer.port}`,
     `smtproutes new pf-sts-plain.test mx.pf-sts-plain.test:${plainPeer.port}`,
     'destconfig default --tls preferred --mta-sts yes',

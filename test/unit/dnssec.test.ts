@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { test } from 'node:test';
-import { parseTrustAnchor, ROOT_ANCHORS } from '../../src/engine/dns/dnssec/anchors.js';
+import { parseTrustAnchor, ROOT_ANCHORS } from '../../src/store/network/trustAnchors.js';
 import { type DnskeyData, dsDigest, keyTag, verifySignature } from '../../src/engine/dns/dnssec/crypto.js';
 import { nsec3Hash } from '../../src/engine/dns/dnssec/denial.js';
 import { nameWire, type Rr, rrsetsOf, type RrsigData, signedData } from '../../src/engine/dns/dnssec/records.js';

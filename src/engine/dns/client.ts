@@ -4,6 +4,9 @@ import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { isLoopback } from '../../store/network/routing.js';
 import { type CachedAnswer, cacheTtl, type DnsCache } from './cache.js';
+import type { TrustAnchor } from '../../store/network/trustAnchors.js';
+import type { Rr } from './dnssec/records.js';
+import { Validator } from './dnssec/validator.js';
 
 export interface DnsServer {
   host: string;
@@ -28,6 +31,14 @@ export interface DnsResult {
  */
 export type DnsSecurity = 'secure' | 'insecure' | 'bogus';
 
+/** A whole answer, as the validator reads it. */
+export interface RawAnswer {
+  rcode: string;
+  answers: dnsPacket.Answer[];
+  authorities: dnsPacket.Answer[];
+  server: DnsServer;
+}
+
 /** An answer that always arrives: failures are `bogus` with their reason, never thrown. */
 export interface DnsLookup {
   security: DnsSecurity;
@@ -39,6 +50,10 @@ export interface DnsLookup {
   canonical: string;
   /** Why the lookup failed (bogus only). */
   reason?: string;
+  /** Why it is insecure, when the engine's validator says (e.g. an unsigned delegation). */
+  note?: string;
+  /** What the engine's validator checked, step by step (daneverify at debug level). */
+  chain?: string[];
 }
 
 /** AD is trusted only from a resolver on this machine (`isLoopback`), as Postfix and maddy do. */
@@ -86,14 +101,20 @@ export class DnsClient {
     private readonly servers: DnsServer[],
     private readonly timeoutMs = 3000,
     /** The engine's cache (cache.ts); without one every query is asked. */
-    private readonly cache?: DnsCache<DnsResult>,
-  ) {}
+    private readonly cache?: DnsCache<unknown>,
+    /** dnsconfig validation builtin: the engine's own DNSSEC validator judges every lookup. */
+    private readonly anchors?: TrustAnchor[],
+  ) {
+    if (anchors) this.validator = new Validator(anchors, (name, type) => this.packet(name, type as dnsPacket.RecordType) as Promise<{ rcode: string; answers: Rr[]; authorities: Rr[] }>);
+  }
+
+  private readonly validator: Validator | undefined;
 
   async query(name: string, type: dnsPacket.RecordType): Promise<DnsResult> {
     if (this.servers.length === 0) throw new DnsError('no DNS server is configured');
     if (!this.cache) return (await this.ask(name, type)).value;
     const key = `${this.servers.map((s) => `${s.host}:${s.port}`).join(',')} ${name.toLowerCase().replace(/\.$/, '')} ${type}`;
-    return this.cache.get(key, () => this.ask(name, type));
+    return this.cache.get(key, () => this.ask(name, type)) as Promise<DnsResult>;
   }
 
   /** Ask the servers in order; the answer with how long it may be cached. */
@@ -117,6 +138,7 @@ export class DnsClient {
 
   /** `query`, with the answer's DNSSEC status; a failure is a `bogus` answer, not an exception. */
   async lookup(name: string, type: dnsPacket.RecordType): Promise<DnsLookup> {
+    if (this.validator) return this.validatedLookup(name, type);
     let result: DnsResult;
     try {
       result = await this.query(name, type);
@@ -133,19 +155,42 @@ export class DnsClient {
     };
   }
 
+  /** The validator's verdict as a lookup: bogus and indeterminate both fail (never read as insecure), and carry no records. */
+  private async validatedLookup(name: string, type: dnsPacket.RecordType): Promise<DnsLookup> {
+    const v = await this.validator!.lookup(name, type);
+    const failed = v.security === 'bogus' || v.security === 'indeterminate';
+    return {
+      security: failed ? 'bogus' : (v.security as 'secure' | 'insecure'),
+      rcode: v.rcode,
+      records: failed || v.rcode !== 'NOERROR' ? [] : (v.records as unknown as dnsPacket.Answer[]),
+      canonical: v.canonical,
+      ...(failed ? { reason: v.reason ?? `${name} ${type}: ${v.security}` } : {}),
+      ...(v.reason && !failed ? { note: v.reason } : {}),
+      chain: v.chain,
+    };
+  }
+
   /**
    * The whole answer with checking disabled (CD): the records, their RRSIGs and the authority
-   * section's NSEC/NSEC3 and SOA, for the engine's own validator (dnssec/validator.ts). Not cached.
+   * section's NSEC/NSEC3 and SOA, for the engine's own validator (dnssec/validator.ts); cached
+   * like every other answer.
    */
-  async packet(name: string, type: dnsPacket.RecordType): Promise<{ rcode: string; answers: dnsPacket.Answer[]; authorities: dnsPacket.Answer[]; server: DnsServer }> {
+  async packet(name: string, type: dnsPacket.RecordType): Promise<RawAnswer> {
     if (this.servers.length === 0) throw new DnsError('no DNS server is configured');
+    if (!this.cache) return (await this.askRaw(name, type)).value;
+    const key = `cd ${this.servers.map((s) => `${s.host}:${s.port}`).join(',')} ${name.toLowerCase().replace(/\.$/, '')} ${type}`;
+    return this.cache.get(key, () => this.askRaw(name, type)) as Promise<RawAnswer>;
+  }
+
+  private async askRaw(name: string, type: dnsPacket.RecordType): Promise<CachedAnswer<RawAnswer>> {
     const failures: string[] = [];
     for (const server of this.servers) {
       try {
         let reply = await this.udp(server, name, type, true);
         if (reply.packet.flag_tc) reply = await this.tcp(server, name, type, true);
-        const { packet } = reply;
-        return { rcode: (packet as unknown as { rcode: string }).rcode, answers: packet.answers ?? [], authorities: packet.authorities ?? [], server };
+        const { packet, size } = reply;
+        const value = { rcode: (packet as unknown as { rcode: string }).rcode, answers: packet.answers ?? [], authorities: packet.authorities ?? [], server };
+        return { value, size, ttl: cacheTtl(value, type, Math.floor(Date.now() / 1000)) };
       } catch (err) {
         failures.push(`${server.host}:${server.port}: ${(err as Error).message}`);
       }

@@ -2,7 +2,8 @@ import dns from 'node:dns';
 import net from 'node:net';
 import type { Config } from '../../store/schema.js';
 import type { DnsCache } from './cache.js';
-import { DnsClient, type DnsResult, parseServer } from './client.js';
+import { DnsClient, parseServer } from './client.js';
+import { parseTrustAnchor } from '../../store/network/trustAnchors.js';
 
 /** dnsconfig servers; when it names none, $MXGATE_RESOLVERS (comma-separated), else the system's. */
 export function resolvers(config: Config): string[] {
@@ -12,8 +13,9 @@ export function resolvers(config: Config): string[] {
 }
 
 /** A client for the configured servers; with the engine's cache, lookups are answered from it while they last. */
-export function dnsClientFor(config: Config, cache?: DnsCache<DnsResult>, timeoutMs = 3000): DnsClient {
-  return new DnsClient(resolvers(config).map(parseServer), timeoutMs, cache);
+export function dnsClientFor(config: Config, cache?: DnsCache<unknown>, timeoutMs = 3000): DnsClient {
+  const anchors = config.dns.validation === 'builtin' ? config.dns.trustAnchors.map((l) => parseTrustAnchor(l)) : undefined;
+  return new DnsClient(resolvers(config).map(parseServer), timeoutMs, cache, anchors);
 }
 
 function reverseName(ip: string): string {
@@ -34,7 +36,7 @@ function expand(ip: string): string[] {
  * The client's host name for sender groups: the PTR name, trusted ("verified") only when that
  * name resolves back to the address (forward-confirmed), as the appliance logs it.
  */
-export async function reverseLookup(config: Config, ip: string, cache?: DnsCache<DnsResult>): Promise<{ host: string; verified: boolean } | undefined> {
+export async function reverseLookup(config: Config, ip: string, cache?: DnsCache<unknown>): Promise<{ host: string; verified: boolean } | undefined> {
   const client = dnsClientFor(config, cache, 2000);
   try {
     const ptr = await client.query(reverseName(ip), 'PTR');

@@ -55,12 +55,14 @@ export function setDnsServers(config: Config, servers: string[]): Config {
 }
 
 /**
- * DANE trusts the AD bit only from a validating resolver on loopback: a warning when DANE is on
- * for some destination and a configured resolver is elsewhere (its answers will count as insecure).
+ * In `dnsconfig validation resolver` mode, DANE trusts the AD bit only from a validating resolver on
+ * loopback: a warning when DANE is on for some destination and a configured resolver is elsewhere
+ * (its answers will count as insecure).
  */
 export function daneResolverWarning(config: Config): string | undefined {
   const d = config.delivery;
   if (![d.defaults.dane, ...d.destinations.map((e) => e.dane)].some((m) => m !== undefined && m !== 'none')) return undefined;
+  if (config.dns.validation === 'builtin') return undefined; // the engine validates itself, through any resolver
   const remote = config.dns.servers.filter((s) => !isLoopback(parseHostPort(s, 53).host));
   if (remote.length) return `DANE is enabled, but DNS server ${remote.join(', ')} is not on loopback: its DNSSEC answers are not trusted, so DANE will find no secure records (Mandatory destinations will not be delivered). Run a validating resolver (e.g. unbound) on 127.0.0.1 and use "dnsconfig servers 127.0.0.1".`;
   if (config.dns.servers.length === 0) return 'DANE is enabled and the engine uses the system resolvers: DNSSEC answers are trusted only from resolvers on loopback (e.g. unbound on 127.0.0.1; "dnsconfig servers 127.0.0.1").';

@@ -1,4 +1,5 @@
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { type DnskeyData, dnskeyRdata, keyTag } from '../../../store/network/trustAnchors.js';
 
 /**
  * The cryptography of DNSSEC over node:crypto: key tags (RFC 4034 App. B), DS digests (RFC 4034
@@ -24,29 +25,8 @@ export const supportedAlgorithm = (alg: number): boolean => alg in ALGORITHMS;
 export const supportedDigest = (type: number): boolean => type in DIGESTS;
 export const algorithmName = (alg: number): string => ALGORITHMS[alg]?.name ?? `algorithm ${alg}`;
 
-export interface DnskeyData {
-  flags: number;
-  algorithm: number;
-  key: Buffer;
-}
-
-/** The DNSKEY's RDATA on the wire: flags, protocol 3, algorithm, public key. */
-export function dnskeyRdata(k: DnskeyData): Buffer {
-  const head = Buffer.alloc(4);
-  head.writeUInt16BE(k.flags, 0);
-  head.writeUInt8(3, 2);
-  head.writeUInt8(k.algorithm, 3);
-  return Buffer.concat([head, k.key]);
-}
-
-/** RFC 4034 Appendix B (algorithm 1's special case is not supported anyway). */
-export function keyTag(k: DnskeyData): number {
-  const rdata = dnskeyRdata(k);
-  let ac = 0;
-  for (let i = 0; i < rdata.length; i++) ac += i & 1 ? rdata[i]! : rdata[i]! << 8;
-  ac += (ac >> 16) & 0xffff;
-  return ac & 0xffff;
-}
+export type { DnskeyData };
+export { keyTag };
 
 /** The digest a DS record for this key holds: digest(owner name in canonical wire form | DNSKEY RDATA). */
 export function dsDigest(ownerWire: Buffer, k: DnskeyData, digestType: number): Buffer | undefined {

@@ -1,4 +1,4 @@
-import type { TrustAnchor } from './anchors.js';
+import type { TrustAnchor } from '../../../store/network/trustAnchors.js';
 import { algorithmName, type DnskeyData, dsDigest, keyTag, supportedAlgorithm, supportedDigest, verifySignature } from './crypto.js';
 import { type Denial, MAX_NSEC3_HASHES, MAX_NSEC3_ITERATIONS, Nsec3Limit, nsec3Denial, nsecDenial, provesWildcardExpansion } from './denial.js';
 import { isAtOrBelow, labelsOf, nameWire, normalName, type Rr, type RrSet, rrsetsOf, type RrsigData, signedData } from './records.js';
