@@ -1,4 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import dnsPacket from 'dns-packet';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -157,4 +159,24 @@ export async function serveZones(dir: string, nsdPort: number, unboundPort: numb
       await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
     },
   };
+}
+
+/**
+ * A resolver that strips DNSSEC: it forwards each query to `upstreamPort` on 127.0.0.1 and removes
+ * RRSIG, NSEC and NSEC3 records from the answer, as some home routers and middleboxes do.
+ */
+export async function strippingDnsProxy(upstreamPort: number): Promise<{ port: number; close(): Promise<void> }> {
+  const socket = dgram.createSocket('udp4');
+  socket.on('message', (msg, client) => {
+    const upstream = dgram.createSocket('udp4');
+    upstream.on('message', (reply) => {
+      upstream.close();
+      const p = dnsPacket.decode(reply);
+      const keep = (rrs?: dnsPacket.Answer[]) => (rrs ?? []).filter((r) => !['RRSIG', 'NSEC', 'NSEC3'].includes(r.type));
+      socket.send(dnsPacket.encode({ ...p, answers: keep(p.answers), authorities: keep(p.authorities) }), client.port, client.address);
+    });
+    upstream.send(msg, upstreamPort, '127.0.0.1');
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return { port: socket.address().port, close: () => new Promise((r) => socket.close(() => r())) };
 }

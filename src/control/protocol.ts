@@ -96,6 +96,8 @@ export interface EngineStatus {
   lockouts: { account: string; addresses: string[] }[];
   /** Why the committed configuration could not be applied when the engine started, if it could not. */
   startupProblem?: string;
+  /** What the check of the DNS resolvers against the DNSSEC mode found (one line each). */
+  dnsProblems?: string[];
   /** The cluster this machine is a member of (configVersion is then the cluster's version). */
   cluster?: ClusterStatus;
 }
@@ -123,7 +125,7 @@ export interface Results {
   config: VersionRecord & { cluster?: string; origins?: Origin[]; levels?: string[] };
   history: VersionMeta[];
   version: VersionRecord;
-  /** In a cluster, notes on changed values that a narrower level overrides. */
+  /** Notes for the committer: changed values a narrower cluster level overrides; problems of changed DNS resolvers. */
   commit: VersionMeta & { notes?: string[] };
   stop: { stopping: true };
   deliverynow: { messages: number };

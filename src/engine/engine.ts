@@ -28,6 +28,7 @@ import { TlsReportRecorder } from './tlsrpt/recorder.js';
 import { TlsReportService } from './tlsrpt/service.js';
 import { dnsClientFor } from './dns/resolvers.js';
 import { DnsCache } from './dns/cache.js';
+import { resolverProblems } from './dns/resolverCheck.js';
 import { trustedCas } from '../store/certificates/trust.js';
 import { enqueueGenerated } from './queue/spool.js';
 import { checkDataDirectory } from './dataDirectory.js';
@@ -77,6 +78,8 @@ export class Engine {
   /** Commits are applied one at a time. */
   private commitChain: Promise<unknown> = Promise.resolve();
   private stopping: Promise<void> | undefined;
+  /** What the last check of the resolvers found (dns/resolverCheck.ts): status shows it. */
+  private dnsProblems: string[] = [];
   /** Every DNS answer the engine gets, while its TTL lasts (dns/cache.ts); dnsflush empties it. */
   private readonly dnsCache = new DnsCache<unknown>();
   /** The cluster this machine is a member of (clusterconfig); absent when standalone. */
@@ -212,6 +215,7 @@ export class Engine {
         for (const f of this.frontEnds) f.setTicketKeys?.(key);
       });
       void this.checkCertificateExpiry();
+      void this.checkResolvers(this.store.current.config, { quietIfSilent: true });
       this.minuteTimer = setInterval(() => void this.everyMinute(), 60_000).unref();
     } catch (err) {
       await this.listeners.closeAll();
@@ -251,6 +255,15 @@ export class Engine {
     this.alerts
       .raise({ cls: 'system', severity: 'critical', summary: 'The mail log cannot be written', details: `${line}.\r\nFree space on the queue's file system: ${this.storage.state().freeMb} MB.`, key: 'mail-log' })
       .catch(() => undefined);
+  }
+
+  /** Check the resolvers against the DNSSEC mode (at start and when the DNS settings change); problems are logged and shown by status. */
+  private async checkResolvers(config: Config, options: { quietIfSilent?: boolean } = {}): Promise<void> {
+    const problems = await resolverProblems(config).catch((err: Error) => [`The DNS resolvers could not be checked: ${err.message}`]);
+    // At start the network may not be up yet: a resolver that does not answer is shown by status, not logged.
+    const news = problems.filter((x) => !this.dnsProblems.includes(x) && !(options.quietIfSilent && / does not answer /.test(x)));
+    for (const p of news) this.log.warning(p);
+    this.dnsProblems = problems;
   }
 
   /** Housekeeping that must not hold up delivery: MTA-STS policies renewed before they expire, due TLS reports. */
@@ -300,6 +313,7 @@ export class Engine {
       delivery: this.delivery.activity(),
       storage: { ...this.storage.state(), mailLog: this.log.problem ? `cannot be written since ${this.log.problem.since}: ${this.log.problem.error}` : 'ok' },
       ...(this.startupProblem ? { startupProblem: this.startupProblem } : {}),
+      ...(this.dnsProblems.length ? { dnsProblems: this.dnsProblems } : {}),
       ...(this.cluster ? { cluster: this.cluster.status() } : {}),
     };
   }
@@ -469,7 +483,9 @@ export class Engine {
     await this.checkKeys(config);
     const rec = await this.install(config, { user, comment }, principal);
     const { config: _c, ...meta } = rec;
-    return meta;
+    // A change of resolvers or DNSSEC mode is checked at once: the one who made it reads what is wrong.
+    const dnsChanged = JSON.stringify(head.config.dns) !== JSON.stringify(config.dns);
+    return { ...meta, ...(dnsChanged && this.dnsProblems.length ? { notes: this.dnsProblems } : {}) };
   }
 
   /**
@@ -501,6 +517,10 @@ export class Engine {
       this.log.info(`Configuration version ${rec.version} committed by ${meta.user}${meta.comment ? `: ${meta.comment}` : ''}`);
       this.delivery.kick();
       void this.checkCertificateExpiry();
+      if (JSON.stringify(head.config.dns) !== JSON.stringify(config.dns)) {
+        this.dnsCache.flush(); // answers judged under the old servers or anchors go
+        await this.checkResolvers(config);
+      }
       return rec;
     } catch (err) {
       // Could not record: go back to what is on disk so engine and store agree.

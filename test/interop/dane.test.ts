@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { association } from '../../src/pki/tlsa.js';
 import { applianceWithListener, cleanup, mxgate, shellOk, submitMail, until, waitForLog } from '../helpers.js';
-import { type DnssecLab, startDnssecLab } from '../dnssec-lab.js';
+import { type DnssecLab, startDnssecLab, strippingDnsProxy } from '../dnssec-lab.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { type Postfix, postfixToolConfig, startPostfix } from '../postfix.js';
 import { tool } from '../system-tools.js';
@@ -111,3 +111,20 @@ for (const c of cases) {
     assert.equal(fingerVerdict(finger), c.expect, `posttls-finger said:\n${finger}`);
   });
 }
+
+test('a resolver that strips DNSSEC records: DANE Mandatory sends nothing; the commit and status name the resolver', async () => {
+  const proxy = await strippingDnsProxy(lab.nsd.port);
+  const ok = cases[0]!;
+  try {
+    const committed = await shellOk(home, `dnsconfig servers 127.0.0.1:${proxy.port}`, `destconfig edit ${ok.domain} --dane mandatory`, 'commit "through a stripping resolver"');
+    assert.match(committed, new RegExp(`Note: DNS server 127\\.0\\.0\\.1:${proxy.port} strips DNSSEC records`));
+    const mid = await submitMail(port, `user@${ok.domain}`, 'stripped dnssec');
+    const log = await waitForLog(home, new RegExp(`Delayed: MID ${mid} RID \\[0\\]`), 20_000);
+    assert.match(log, /BOGUS|failed validation/);
+    assert.ok(!(await ok.peer!.messages()).some((m) => m.includes('Subject: stripped dnssec')), 'nothing reached the peer');
+    const status = await mxgate(home, ['-c', 'status']);
+    assert.match(status.stdout + status.stderr, new RegExp(`DNS: DNS server 127\\.0\\.0\\.1:${proxy.port} strips DNSSEC records`));
+  } finally {
+    await proxy.close();
+  }
+});

@@ -53,6 +53,7 @@ export const status: Command = {
       const members = await session.call('cluster-list', {}).catch(() => undefined);
       if (members) io.print('Cluster members:', ...clusterMemberRows(members).map((l) => `  ${l}`));
     }
+    for (const p of s.dnsProblems ?? []) io.warn(`DNS: ${p}`);
     if (s.startupProblem) {
       io.warn(`the committed configuration could not be applied when the engine started: ${s.startupProblem}`);
       io.print('         Listeners that could not start are not running; fix the configuration and commit.');

@@ -85,7 +85,9 @@ export async function resolveRoute(config: Config, domain: string, client: DnsCl
 
   const answer = await client.lookup(d, 'MX');
   if (answer.rcode === 'NXDOMAIN') throw new RouteError(`domain ${d} does not exist`, true);
-  if (answer.security === 'bogus') throw new RouteError(`MX lookup for ${d} failed: ${answer.reason}`, false);
+  if (answer.security === 'bogus' && answer.records.length === 0) throw new RouteError(`MX lookup for ${d} failed: ${answer.reason}`, false);
+  // MX records that failed validation: DANE uses none of their hosts (mxSecurity bogus); without DANE they serve.
+  if (answer.security === 'bogus') problems.push(`MX lookup for ${d} failed DNSSEC validation: ${answer.reason}`);
   let mx = answer.records.map((a) => {
     const data = (a as { data: { preference: number; exchange: string } }).data;
     return { exchange: data.exchange, priority: data.preference };

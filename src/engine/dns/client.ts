@@ -155,14 +155,18 @@ export class DnsClient {
     };
   }
 
-  /** The validator's verdict as a lookup: bogus and indeterminate both fail (never read as insecure), and carry no records. */
+  /**
+   * The validator's verdict as a lookup. Bogus and indeterminate are both `bogus` (never read as
+   * insecure); records that failed validation are still given, so a destination without DANE is
+   * served as by any non-validating MTA, while DANE refuses every host they lead to.
+   */
   private async validatedLookup(name: string, type: dnsPacket.RecordType): Promise<DnsLookup> {
     const v = await this.validator!.lookup(name, type);
     const failed = v.security === 'bogus' || v.security === 'indeterminate';
     return {
       security: failed ? 'bogus' : (v.security as 'secure' | 'insecure'),
       rcode: v.rcode,
-      records: failed || v.rcode !== 'NOERROR' ? [] : (v.records as unknown as dnsPacket.Answer[]),
+      records: v.rcode !== 'NOERROR' ? [] : (v.records as unknown as dnsPacket.Answer[]),
       canonical: v.canonical,
       ...(failed ? { reason: v.reason ?? `${name} ${type}: ${v.security}` } : {}),
       ...(v.reason && !failed ? { note: v.reason } : {}),

@@ -173,7 +173,8 @@ export class MtaStsService {
     this.log.debug(`DNS query: Q(${owner}, 'TXT')`);
     const answer = await sources.dns.lookup(owner, 'TXT');
     let id: string | null = null;
-    if (answer.security === 'bogus') {
+    // MTA-STS does not rest on DNSSEC: records that failed validation still count (RFC 8461 §10.1).
+    if (answer.security === 'bogus' && answer.records.length === 0) {
       this.log.info(`MTA-STS record Error(TXT lookup failed: ${answer.reason ?? answer.rcode}) for domain(${domain})`);
     } else {
       try {

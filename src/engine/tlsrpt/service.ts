@@ -134,7 +134,7 @@ export class TlsReportService {
       const answer = await dns.lookup(`_smtp._tls.${domain}`, 'TXT');
       let rua: string[];
       try {
-        if (answer.security === 'bogus') throw new TlsRptRecordError(`the TXT lookup failed (${answer.reason ?? answer.rcode})`);
+        if (answer.security === 'bogus' && answer.records.length === 0) throw new TlsRptRecordError(`the TXT lookup failed (${answer.reason ?? answer.rcode})`);
         rua = parseTlsRptRecord(answer.records.map(txtText));
       } catch (err) {
         if (!(err instanceof TlsRptRecordError)) throw err;
