@@ -87,6 +87,7 @@ test('status never shows a down destination "until" a time already past', async 
     const s = await shellOk(home, 'status');
     return /Destination down: +example\.net its wait is over; the next delivery probes it \(.*ECONNREFUSED/.test(s) && s;
   });
-  const until_ = /Destination down: .* until (.*?) \(/.exec(status);
+  // (Only example.net: a bounce sent to example.org may be waiting on its own, unanswered, DNS lookup.)
+  const until_ = /Destination down: +example\.net .*until (.*?) \(/.exec(status);
   assert.equal(until_, null, 'no "until" time is shown once it has passed');
 });

@@ -250,8 +250,11 @@ test('a TLS report (RFC 8460) arrives at the rua mailbox: gzipped JSON with the 
   assert.equal(detail['result-type'], 'validation-failure');
   assert.equal(detail['receiving-mx-hostname'], 'mx.stray.test');
   assert.ok(detail['failed-session-count'] >= 1);
-  // Sent material is forgotten: a second send-now has nothing new.
-  assert.match(await shell('tlsrptconfig send-now'), /There is no TLS session recorded since the last report\./);
+  // Sent material is forgotten: a second send-now has nothing new for these domains (a message of
+  // an earlier test, still retried in the background, may have added a session of its own meanwhile).
+  const again = await shell('tlsrptconfig send-now');
+  assert.doesNotMatch(again, /good\.test|stray\.test/);
+  assert.match(again, /There is no TLS session recorded since the last report\.|\(\d{4}-\d\d-\d\d\): /);
 });
 
 test('TLS reports to an https: rua are POSTed as application/tlsrpt+gzip', async () => {

@@ -112,6 +112,15 @@ for (const c of cases) {
   });
 }
 
+test('daneverify at debug log level writes what the engine validated, lookup by lookup', async () => {
+  await shellOk(home, 'logconfig mail_logs --level debug', 'commit "debug"');
+  const [ok, , , plain] = cases;
+  for (const c of [ok!, plain!]) await mxgate(home, ['-c', `daneverify ${c.domain}`]);
+  const esc = (s: string) => s.replace(/\./g, '\\.');
+  await waitForLog(home, new RegExp(`DNSSEC SECURE _${ok!.peer!.port}\\._tcp\\.${esc(ok!.host)} TLSA: signed\\.lab DNSKEY: RRSIG by signed\\.lab key \\d+ \\(ECDSAP256SHA256\\) valid until \\d{4}-\\d\\d-\\d\\d; signed\\.lab DNSKEY: key \\d+ matches its trust anchor; _${ok!.peer!.port}\\._tcp\\.${esc(ok!.host)} TLSA: RRSIG by signed\\.lab key \\d+ \\(ECDSAP256SHA256\\) valid until \\d{4}-\\d\\d-\\d\\d`));
+  await waitForLog(home, new RegExp(`DNSSEC INSECURE ${esc(plain!.host)} A \\(no trust anchor covers ${esc(plain!.host)}\\)`));
+});
+
 test('a resolver that strips DNSSEC records: DANE Mandatory sends nothing; the commit and status name the resolver', async () => {
   const proxy = await strippingDnsProxy(lab.nsd.port);
   const ok = cases[0]!;

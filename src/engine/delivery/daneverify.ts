@@ -34,6 +34,7 @@ export async function daneVerify(ctx: AttemptContext, domain: string): Promise<{
     return { lines, ok: false };
   }
   lines.push(...dnsLines(route, domain), ...route.problems);
+  await logChains(ctx, domain, route);
   const ok = await probeHosts(ctx, domain, setting, probePolicies, route.targets, {
     plan(target, req) {
       const lines = [`${WORD[target.dnssec.address]} ${target.host.includes(':') ? 'AAAA' : 'A'} record (${target.host}) found for MX(${target.mxHost}) in ${domain}`];
@@ -49,4 +50,22 @@ export async function daneVerify(ctx: AttemptContext, domain: string): Promise<{
   if (ok) return { lines, ok: true };
   lines.push(`DANE FAILED for ${domain}`);
   return { lines, ok: false };
+}
+
+/**
+ * At debug log level, what the engine's validator checked for each lookup behind the route (MX,
+ * addresses, TLSA): answered from the DNS cache, so this costs no query.
+ */
+async function logChains(ctx: AttemptContext, domain: string, route: Route): Promise<void> {
+  const questions: [string, 'MX' | 'A' | 'AAAA' | 'TLSA'][] = route.via === 'mx' ? [[domain, 'MX']] : [];
+  for (const t of route.targets) {
+    if (t.mxHost !== t.host) questions.push([t.mxHost, t.host.includes(':') ? 'AAAA' : 'A']);
+    questions.push([`_${t.port}._tcp.${t.mxHost}`, 'TLSA']);
+  }
+  for (const [name, type] of new Map(questions.map((q) => [q.join(' '), q])).values()) {
+    const answer = await ctx.dns.lookup(name, type);
+    if (!answer.chain) return; // validation resolver: the resolver's AD bit, no chain of ours
+    const why = answer.reason ?? answer.note;
+    ctx.log.debug(`DNSSEC ${answer.security.toUpperCase()} ${name} ${type}${why ? ` (${why})` : ''}: ${answer.chain.join('; ') || 'nothing signed was checked'}`);
+  }
 }

@@ -65,7 +65,7 @@ const isoDate = (serial: number) => new Date(serial * 1000).toISOString().slice(
 const serialLe = (a: number, b: number) => ((b - a) >>> 0) < 0x80000000;
 
 export class Validator {
-  private readonly zones = new Map<string, { state: Promise<ZoneState>; expires: number }>();
+  private readonly zones = new Map<string, { state: Promise<ZoneState>; expires: number; steps: string[] }>();
 
   constructor(
     private readonly anchors: TrustAnchor[],
@@ -166,22 +166,32 @@ export class Validator {
     return nsec3Denial(nsec3, zone.zone, name, type, budget);
   }
 
-  /** The state of the zone that holds `name`, found from the closest trust anchor down its zone cuts. */
-  private zoneOf(budget: Budget, name: string): Promise<ZoneState> {
+  /**
+   * The state of the zone that holds `name`, found from the closest trust anchor down its zone cuts.
+   * Kept a while; a kept state replays the steps that established it into this lookup's chain.
+   */
+  private async zoneOf(budget: Budget, name: string): Promise<ZoneState> {
     const n = normalName(name);
     const now = this.clock();
     const memo = this.zones.get(n);
-    if (memo && memo.expires > now) return memo.state;
+    if (memo && memo.expires > now) {
+      const state = await memo.state;
+      budget.chain.push(...memo.steps);
+      return state;
+    }
     if (this.zones.size > MAX_ZONES) this.zones.clear();
-    const state = this.findZone(budget, n);
-    this.zones.set(n, { state, expires: now + ZONE_TTL_MS });
-    state.then(
-      (s) => {
-        if (s.kind === 'bogus') this.zones.set(n, { state, expires: this.clock() + BOGUS_ZONE_TTL_MS });
-      },
-      () => this.zones.delete(n),
-    );
-    return state;
+    const start = budget.chain.length;
+    const entry = { state: this.findZone(budget, n), expires: now + ZONE_TTL_MS, steps: [] as string[] };
+    this.zones.set(n, entry);
+    try {
+      const state = await entry.state;
+      entry.steps = budget.chain.slice(start);
+      if (state.kind === 'bogus') entry.expires = this.clock() + BOGUS_ZONE_TTL_MS;
+      return state;
+    } catch (err) {
+      this.zones.delete(n);
+      throw err;
+    }
   }
 
   private async findZone(budget: Budget, name: string): Promise<ZoneState> {
@@ -243,7 +253,7 @@ export class Validator {
     if (!trusted.length) return { kind: 'bogus', zone, reason: `the ${from} for ${show(zone)} does not match any DNSKEY (tags ${usable.map((a) => a.keyTag).join(', ')} expected, ${keys.map(keyTag).join(', ')} published)` };
     const checked = this.verify(budget, set, { kind: 'secure', zone, keys: trusted });
     if (checked !== true) return { kind: 'bogus', zone, reason: checked };
-    budget.chain.push(`${show(zone)} DNSKEY: key ${trusted.map(keyTag).join(', ')} matches its ${from}; the key set verifies`);
+    budget.chain.push(`${show(zone)} DNSKEY: key ${trusted.map(keyTag).join(', ')} matches its ${from}`);
     return { kind: 'secure', zone, keys: keys.filter((k) => k.flags & 0x0100) };
   }
 
