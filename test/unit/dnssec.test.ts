@@ -3,8 +3,8 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { test } from 'node:test';
 import { parseTrustAnchor, ROOT_ANCHORS } from '../../src/store/network/trustAnchors.js';
 import { type DnskeyData, dsDigest, keyTag, verifySignature } from '../../src/engine/dns/dnssec/crypto.js';
-import { nsec3Hash } from '../../src/engine/dns/dnssec/denial.js';
-import { nameWire, type Rr, rrsetsOf, type RrsigData, signedData } from '../../src/engine/dns/dnssec/records.js';
+import { MAX_NSEC3_HASHES, nsec3Denial, nsec3Hash } from '../../src/engine/dns/dnssec/denial.js';
+import { nameWire, type Rr, type RrSet, rrsetsOf, type RrsigData, signedData } from '../../src/engine/dns/dnssec/records.js';
 import { type Fetch, MAX_SIGNATURE_CHECKS, Validator } from '../../src/engine/dns/dnssec/validator.js';
 
 // The IANA root KSKs as published (public keys; Debian's dns-root-data has the same lines).
@@ -123,4 +123,19 @@ test('a resolver that does not answer makes the lookup indeterminate, never inse
   assert.equal(dnskeyFails.security, 'indeterminate');
   const outside = await new Validator([z.anchor], async () => answer([{ name: 'mx.other.test', type: 'A', ttl: 300, data: '192.0.2.1' }])).lookup('mx.other.test', 'A');
   assert.deepEqual([outside.security, outside.reason], ['insecure', 'no trust anchor covers mx.other.test']);
+});
+
+test('an NSEC3 flood (CVE-2023-50868) costs a bounded number of hashes: a deep name under many NSEC3 records stops at the limit', () => {
+  const salt = Buffer.from('ab', 'hex');
+  const nsec3 = (owner: string, next: string): RrSet => ({
+    name: `${owner}.flood.test`,
+    type: 'NSEC3',
+    records: [{ name: `${owner}.flood.test`, type: 'NSEC3', data: { algorithm: 1, flags: 0, iterations: 150, salt, nextDomain: Buffer.from(next, 'hex'), rrtypes: ['A'] } }],
+    signatures: [],
+  });
+  const sets = Array.from({ length: 200 }, (_, i) => nsec3(`${String(i).padStart(4, '0')}0000000000000000000000000000`, `${String(i + 1).padStart(4, '0')}${'0'.repeat(36)}`));
+  const deep = `${Array.from({ length: 100 }, (_, i) => `l${i}`).join('.')}.flood.test`;
+  const budget = { hashes: MAX_NSEC3_HASHES };
+  assert.throws(() => nsec3Denial(sets, 'flood.test', deep, 'A', budget), new RegExp(`more than ${MAX_NSEC3_HASHES} NSEC3 hashes for one lookup`));
+  assert.ok(budget.hashes < 0);
 });
