@@ -40,6 +40,8 @@ export function runProgram(command: string, args: string[], input = '', env: Nod
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // A program that exits before reading its input (ssh refusing a connection) closes the pipe: EPIPE is no failure of the test.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input);
   });
 }
