@@ -484,8 +484,7 @@ export class Engine {
     const rec = await this.install(config, { user, comment }, principal);
     const { config: _c, ...meta } = rec;
     // A change of resolvers or DNSSEC mode is checked at once: the one who made it reads what is wrong.
-    const dnsChanged = JSON.stringify(head.config.dns) !== JSON.stringify(config.dns);
-    return { ...meta, ...(dnsChanged && this.dnsProblems.length ? { notes: this.dnsProblems } : {}) };
+    return { ...meta, ...(dnsChanged(head.config, config) && this.dnsProblems.length ? { notes: this.dnsProblems } : {}) };
   }
 
   /**
@@ -517,7 +516,7 @@ export class Engine {
       this.log.info(`Configuration version ${rec.version} committed by ${meta.user}${meta.comment ? `: ${meta.comment}` : ''}`);
       this.delivery.kick();
       void this.checkCertificateExpiry();
-      if (JSON.stringify(head.config.dns) !== JSON.stringify(config.dns)) {
+      if (dnsChanged(head.config, config)) {
         this.dnsCache.flush(); // answers judged under the old servers or anchors go
         await this.checkResolvers(config);
       }
@@ -552,6 +551,9 @@ function commitRequest(req: Params<'commit'>, principal: Principal): { draft: Co
     throw new ControlError('invalid', err instanceof ConfigError ? err.message : String(err));
   }
 }
+
+/** Did a commit change the resolvers, the DNSSEC mode or the trust anchors? */
+const dnsChanged = (from: Config, to: Config) => JSON.stringify(from.dns) !== JSON.stringify(to.dns);
 
 /** A committed cluster version as a commit's answer. */
 const versionMeta = (doc: ClusterDocument): VersionMeta => ({ version: doc.version, time: doc.time, user: doc.user, comment: doc.comment });

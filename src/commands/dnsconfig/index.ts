@@ -71,7 +71,11 @@ async function trustAnchor(command: Command, session: Parameters<Command['run']>
     case 'print': {
       noMoreWords(command, rest);
       const lines = session.draft.dns.trustAnchors;
-      session.io.print(...(lines.length ? lines.map((l) => `${l}    ; ${anchorZone(parseTrustAnchor(l))} key tag ${parseTrustAnchor(l).keyTag}`) : ['No trust anchors: every DNSSEC answer counts as insecure.']));
+      const described = lines.map((l) => {
+        const a = parseTrustAnchor(l);
+        return `${l}    ; ${anchorZone(a)} key tag ${a.keyTag}`;
+      });
+      session.io.print(...(described.length ? described : ['No trust anchors: every DNSSEC answer counts as insecure.']));
       return;
     }
     case 'add': {

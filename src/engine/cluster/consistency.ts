@@ -1,4 +1,4 @@
-import { type ClusterDocument, effectiveConfig, problemsOfVersion } from '../../store/cluster/levels.js';
+import { type ClusterDocument, machineConfig } from '../../store/cluster/levels.js';
 import type { MemberReport } from './clusterStore.js';
 import type { Inconsistency } from '../../control/status.js';
 
@@ -7,7 +7,6 @@ export interface EtcdMemberInfo {
   name: string;
   peerURLs: string[];
 }
-
 
 /** How an etcd member is named to the administrator: its name, or its peer address while it has none. */
 export const etcdMemberLabel = (m: EtcdMemberInfo): string => m.name || (m.peerURLs[0] ?? '?').replace(/^https?:\/\//, '');
@@ -48,18 +47,13 @@ export function findInconsistencies(input: { doc: ClusterDocument; reports: Memb
     });
   }
 
-  for (const problem of problemsOfVersion(doc)) {
-    found.push({ subject: problem.slice(0, problem.indexOf(':')), problem: `cannot run the committed version: ${problem.slice(problem.indexOf(':') + 2)}`, remedy: 'correct it at the machine\'s level and commit' });
-  }
-
   for (const machine of machines) {
-    let certificates: { name: string; keyRef: string }[];
-    try {
-      certificates = effectiveConfig(doc, machine).certificates;
-    } catch {
-      continue; // reported above
+    const resolved = machineConfig(doc, machine);
+    if ('problem' in resolved) {
+      found.push({ subject: machine, problem: `cannot run the committed version: ${resolved.problem}`, remedy: 'correct it at the machine\'s level and commit' });
+      continue;
     }
-    for (const c of certificates.filter((x) => !sealedKeys.has(x.keyRef))) {
+    for (const c of resolved.config.certificates.filter((x) => !sealedKeys.has(x.keyRef))) {
       found.push({ subject: machine, problem: `the private key of certificate profile "${c.name}" is not stored in the cluster: a member that does not hold it already cannot run this version`, remedy: `import the certificate again (certconfig) at ${machine}'s level and commit` });
     }
   }

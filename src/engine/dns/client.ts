@@ -111,24 +111,31 @@ export class DnsClient {
   private readonly validator: Validator | undefined;
 
   async query(name: string, type: dnsPacket.RecordType): Promise<DnsResult> {
-    if (this.servers.length === 0) throw new DnsError('no DNS server is configured');
-    if (!this.cache) return (await this.ask(name, type)).value;
-    const key = `${this.servers.map((s) => `${s.host}:${s.port}`).join(',')} ${name.toLowerCase().replace(/\.$/, '')} ${type}`;
-    return this.cache.get(key, () => this.ask(name, type)) as Promise<DnsResult>;
+    const { rcode, answers, server, authentic } = await this.ask(name, type, false);
+    return { rcode, authentic, answers: answers.filter((a) => a.type === type || a.type === 'CNAME'), server };
   }
 
-  /** Ask the servers in order; the answer with how long it may be cached. */
-  private async ask(name: string, type: dnsPacket.RecordType): Promise<CachedAnswer<DnsResult>> {
+  /**
+   * The servers' answer, from the cache while it lasts, else asked of them in order (UDP, TCP when
+   * truncated). With checking disabled (CD) the resolver passes records it could not validate on,
+   * for the engine's own validator; the two kinds are cached apart.
+   */
+  private ask(name: string, type: dnsPacket.RecordType, checkingDisabled: boolean): Promise<RawAnswer & { authentic: boolean }> {
+    if (this.servers.length === 0) return Promise.reject(new DnsError('no DNS server is configured'));
+    if (!this.cache) return this.exchange(name, type, checkingDisabled).then((a) => a.value);
+    const key = `${checkingDisabled ? 'cd ' : ''}${this.servers.map((s) => `${s.host}:${s.port}`).join(',')} ${name.toLowerCase().replace(/\.$/, '')} ${type}`;
+    return this.cache.get(key, () => this.exchange(name, type, checkingDisabled)) as Promise<RawAnswer & { authentic: boolean }>;
+  }
+
+  private async exchange(name: string, type: dnsPacket.RecordType, checkingDisabled: boolean): Promise<CachedAnswer<RawAnswer & { authentic: boolean }>> {
     const failures: string[] = [];
     for (const server of this.servers) {
       try {
-        let reply = await this.udp(server, name, type);
-        if (reply.packet.flag_tc) reply = await this.tcp(server, name, type);
+        let reply = await this.udp(server, name, type, checkingDisabled);
+        if (reply.packet.flag_tc) reply = await this.tcp(server, name, type, checkingDisabled);
         const { packet, size } = reply;
-        const rcode = (packet as unknown as { rcode: string }).rcode;
-        const answers = packet.answers ?? [];
-        const ttl = cacheTtl({ rcode, answers, authorities: packet.authorities ?? [] }, type, Math.floor(Date.now() / 1000));
-        return { value: { rcode, authentic: packet.flag_ad, answers: answers.filter((a) => a.type === type || a.type === 'CNAME'), server }, size, ttl };
+        const value = { rcode: (packet as unknown as { rcode: string }).rcode, authentic: packet.flag_ad, answers: packet.answers ?? [], authorities: packet.authorities ?? [], server };
+        return { value, size, ttl: cacheTtl(value, type, Math.floor(Date.now() / 1000)) };
       } catch (err) {
         failures.push(`${server.host}:${server.port}: ${(err as Error).message}`);
       }
@@ -176,33 +183,14 @@ export class DnsClient {
 
   /**
    * The whole answer with checking disabled (CD): the records, their RRSIGs and the authority
-   * section's NSEC/NSEC3 and SOA, for the engine's own validator (dnssec/validator.ts); cached
-   * like every other answer.
+   * section's NSEC/NSEC3 and SOA, for the engine's own validator (dnssec/validator.ts).
    */
   async packet(name: string, type: dnsPacket.RecordType): Promise<RawAnswer> {
-    if (this.servers.length === 0) throw new DnsError('no DNS server is configured');
-    if (!this.cache) return (await this.askRaw(name, type)).value;
-    const key = `cd ${this.servers.map((s) => `${s.host}:${s.port}`).join(',')} ${name.toLowerCase().replace(/\.$/, '')} ${type}`;
-    return this.cache.get(key, () => this.askRaw(name, type)) as Promise<RawAnswer>;
+    const { rcode, answers, authorities, server } = await this.ask(name, type, true);
+    return { rcode, answers, authorities, server };
   }
 
-  private async askRaw(name: string, type: dnsPacket.RecordType): Promise<CachedAnswer<RawAnswer>> {
-    const failures: string[] = [];
-    for (const server of this.servers) {
-      try {
-        let reply = await this.udp(server, name, type, true);
-        if (reply.packet.flag_tc) reply = await this.tcp(server, name, type, true);
-        const { packet, size } = reply;
-        const value = { rcode: (packet as unknown as { rcode: string }).rcode, answers: packet.answers ?? [], authorities: packet.authorities ?? [], server };
-        return { value, size, ttl: cacheTtl(value, type, Math.floor(Date.now() / 1000)) };
-      } catch (err) {
-        failures.push(`${server.host}:${server.port}: ${(err as Error).message}`);
-      }
-    }
-    throw new DnsError(`no answer for ${name} ${type} (${failures.join('; ')})`);
-  }
-
-  private request(name: string, type: dnsPacket.RecordType, checkingDisabled = false): dnsPacket.Packet & { id: number } {
+  private request(name: string, type: dnsPacket.RecordType, checkingDisabled: boolean): dnsPacket.Packet & { id: number } {
     return {
       type: 'query',
       id: randomInt(1, 65535),
@@ -212,7 +200,7 @@ export class DnsClient {
     };
   }
 
-  private udp(server: DnsServer, name: string, type: dnsPacket.RecordType, checkingDisabled = false): Promise<Reply> {
+  private udp(server: DnsServer, name: string, type: dnsPacket.RecordType, checkingDisabled: boolean): Promise<Reply> {
     const req = this.request(name, type, checkingDisabled);
     return new Promise((resolve, reject) => {
       const socket = dgram.createSocket(net.isIP(server.host) === 6 ? 'udp6' : 'udp4');
@@ -238,7 +226,7 @@ export class DnsClient {
     });
   }
 
-  private tcp(server: DnsServer, name: string, type: dnsPacket.RecordType, checkingDisabled = false): Promise<Reply> {
+  private tcp(server: DnsServer, name: string, type: dnsPacket.RecordType, checkingDisabled: boolean): Promise<Reply> {
     const req = this.request(name, type, checkingDisabled);
     return new Promise((resolve, reject) => {
       const socket = net.connect(server.port, server.host);

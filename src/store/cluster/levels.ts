@@ -247,17 +247,21 @@ function withLevelSettings(doc: ClusterDocument, level: Level, settings: Setting
 const SETTING_TEXT: Partial<Record<Key, string>> = { hostname: 'The host name', interfaces: 'Interfaces', listenerWorkers: 'Listener workers', users: 'Accounts' };
 const settingText = (k: Key) => SETTING_TEXT[k] ?? `The ${k} setting`;
 
+/** A machine's configuration in a version, or why it cannot run it (one line). */
+export function machineConfig(doc: ClusterDocument, machine: string): { config: Config } | { problem: string } {
+  try {
+    return { config: effectiveConfig(doc, machine) };
+  } catch (err) {
+    return { problem: (err as Error).message.replace(/^The configuration is not valid:\n\s*/, '').replace(/\n\s*/g, '; ') };
+  }
+}
+
 /** Every machine's configuration must validate before a version is committed: one line per problem, naming the machine. */
 export function problemsOfVersion(doc: ClusterDocument): string[] {
-  const problems: string[] = [];
-  for (const m of Object.keys(doc.machines)) {
-    try {
-      effectiveConfig(doc, m);
-    } catch (err) {
-      problems.push(`${m}: ${(err as Error).message.replace(/^The configuration is not valid:\n\s*/, '').replace(/\n\s*/g, '; ')}`);
-    }
-  }
-  return problems;
+  return Object.keys(doc.machines).flatMap((m) => {
+    const resolved = machineConfig(doc, m);
+    return 'problem' in resolved ? [`${m}: ${resolved.problem}`] : [];
+  });
 }
 
 /** Every level of a cluster in clusterset's words: the cluster, each group (empty ones too), each machine. */

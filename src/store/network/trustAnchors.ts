@@ -1,6 +1,7 @@
 import { ConfigError, type Config } from '../schema.js';
 import { editConfig } from '../edit.js';
 import { ROOT_ANCHOR_LINES } from './rootAnchors.js';
+import { canonicalName } from '../domainMatch.js';
 
 /** A DNSKEY's fields (RFC 4034 §2.1; the protocol is always 3). */
 export interface DnskeyData {
@@ -27,7 +28,6 @@ export function keyTag(k: DnskeyData): number {
   return ac & 0xffff;
 }
 
-const normalName = (name: string): string => name.toLowerCase().replace(/\.$/, '').replace(/^\.$/, '');
 
 /**
  * Trust anchors: where validation starts. The IANA root KSKs (KSK-2017, tag 20326, and KSK-2024,
@@ -50,7 +50,7 @@ export function parseTrustAnchor(text: string): TrustAnchor {
   const bad = (why: string) => new ConfigError(`"${text.trim().slice(0, 80)}" is not a trust anchor: ${why}`);
   if (!name) throw bad('no owner name');
   if (!/^(\.|([A-Za-z0-9_-]{1,63}\.)*[A-Za-z0-9_-]{1,63}\.?)$/.test(name)) throw bad(`"${name}" is not a domain name`);
-  const zone = normalName(name);
+  const zone = canonicalName(name);
   if (type === 'DS') {
     const [tag, alg, digestType, ...hex] = words;
     const digest = hex.join('');

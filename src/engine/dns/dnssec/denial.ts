@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { canonicalCompare, isAtOrBelow, labelsOf, nameWire, normalName, type RrSet } from './records.js';
+import { canonicalCompare, isAtOrBelow, labelsOf, nameWire, type RrSet } from './records.js';
+import { canonicalName } from '../../../store/domainMatch.js';
 
 /**
  * Proofs of denial of existence from verified NSEC (RFC 4035 §5.4) and NSEC3 (RFC 5155 §8) records:
@@ -42,23 +43,23 @@ function commonAncestor(a: string, b: string): string {
 }
 
 export function nsecDenial(nsecs: RrSet[], name: string, type: string): Denial {
-  const n = normalName(name);
+  const n = canonicalName(name);
   const match = nsecs.find((s) => s.name === n);
   if (match) {
     if (hasType(match, type) || hasType(match, 'CNAME')) return { kind: 'none', reason: `the NSEC record at ${n} lists ${type}` };
     // At a delegation point, an NSEC from the parent has NS but not SOA (RFC 4035 §5.2).
     return { kind: 'nodata', delegation: hasType(match, 'NS') && !hasType(match, 'SOA') };
   }
-  const covering = nsecs.find((s) => nsecCovers(s.name, normalName(s.records[0]!.data.nextDomain), n));
+  const covering = nsecs.find((s) => nsecCovers(s.name, canonicalName(s.records[0]!.data.nextDomain), n));
   if (!covering) return { kind: 'none', reason: `no NSEC record matches or covers ${n}` };
   // An empty non-terminal exists: the next name is below it (NODATA, RFC 4035 §3.1.3.2).
-  if (isAtOrBelow(normalName(covering.records[0]!.data.nextDomain), n)) return { kind: 'nodata', delegation: false };
+  if (isAtOrBelow(canonicalName(covering.records[0]!.data.nextDomain), n)) return { kind: 'nodata', delegation: false };
   // NXDOMAIN: no wildcard at the closest encloser either (RFC 4035 §5.4).
-  const encloser = [commonAncestor(covering.name, n), commonAncestor(normalName(covering.records[0]!.data.nextDomain), n)].sort((a, b) => labelsOf(b).length - labelsOf(a).length)[0]!;
+  const encloser = [commonAncestor(covering.name, n), commonAncestor(canonicalName(covering.records[0]!.data.nextDomain), n)].sort((a, b) => labelsOf(b).length - labelsOf(a).length)[0]!;
   const wildcard = encloser ? `*.${encloser}` : '*';
   const wild = nsecs.find((s) => s.name === wildcard);
   if (wild && !hasType(wild, type) && !hasType(wild, 'CNAME')) return { kind: 'nodata', delegation: false }; // wildcard NODATA
-  if (!nsecs.some((s) => nsecCovers(s.name, normalName(s.records[0]!.data.nextDomain), wildcard))) return { kind: 'none', reason: `no NSEC record covers the wildcard ${wildcard}` };
+  if (!nsecs.some((s) => nsecCovers(s.name, canonicalName(s.records[0]!.data.nextDomain), wildcard))) return { kind: 'none', reason: `no NSEC record covers the wildcard ${wildcard}` };
   return { kind: 'nxdomain' };
 }
 
@@ -91,30 +92,17 @@ function base32hex(b: Buffer): string {
  * iteration count and salt take part; more than MAX_NSEC3_ITERATIONS is 'insecure' for the caller.
  */
 export function nsec3Denial(nsec3s: RrSet[], zone: string, name: string, type: string, budget: { hashes: number }): Denial {
-  const n = normalName(name);
-  const params = nsec3s[0]?.records[0]?.data as { algorithm: number; iterations: number; salt: Buffer } | undefined;
+  const n = canonicalName(name);
+  const params = nsec3s[0]?.records[0]?.data as Nsec3Params | undefined;
   if (!params) return { kind: 'none', reason: 'no NSEC3 records' };
-  const usable = nsec3s.filter((s) => {
-    const d = s.records[0]!.data;
-    return d.algorithm === 1 && d.iterations === params.iterations && Buffer.compare(d.salt, params.salt) === 0 && labelsOf(s.name).length === labelsOf(zone).length + 1 && isAtOrBelow(s.name, zone);
-  });
-  const hashOf = (x: string) => {
-    if (--budget.hashes < 0) throw new Nsec3Limit(`more than ${MAX_NSEC3_HASHES} NSEC3 hashes for one lookup`);
-    return nsec3Hash(x, params.salt, params.iterations);
-  };
-  const ownerHash = (s: RrSet) => labelsOf(s.name)[0]!;
-  const nextHash = (s: RrSet) => base32hex(s.records[0]!.data.nextDomain as Buffer);
+  const usable = usableNsec3(nsec3s, zone, params);
   const matching = (x: string) => {
-    const h = hashOf(x);
-    return usable.find((s) => ownerHash(s) === h);
+    const h = budgetedHash(x, params, budget);
+    return usable.find((s) => labelsOf(s.name)[0] === h);
   };
   const covering = (x: string) => {
-    const h = hashOf(x);
-    return usable.find((s) => {
-      const o = ownerHash(s);
-      const nx = nextHash(s);
-      return o < nx ? o < h && h < nx : o < h || h < nx;
-    });
+    const h = budgetedHash(x, params, budget);
+    return usable.find((s) => nsec3Covers(s, h));
   };
   const exact = matching(n);
   if (exact) {
@@ -145,26 +133,45 @@ export function nsec3Denial(nsec3s: RrSet[], zone: string, name: string, type: s
  * longer than the wildcard's closest encloser (the RRSIG's labels).
  */
 export function provesWildcardExpansion(sets: RrSet[], zone: string, name: string, signatureLabels: number, budget: { hashes: number }): 'proven' | 'optout' | 'iterations' | false {
-  const n = normalName(name);
+  const n = canonicalName(name);
   const nsecs = sets.filter((s) => s.type === 'NSEC');
-  if (nsecs.length) return nsecs.some((s) => nsecCovers(s.name, normalName(s.records[0]!.data.nextDomain), n)) && 'proven';
+  if (nsecs.length) return nsecs.some((s) => nsecCovers(s.name, canonicalName(s.records[0]!.data.nextDomain), n)) && 'proven';
   const nsec3s = sets.filter((s) => s.type === 'NSEC3');
-  const params = nsec3s[0]?.records[0]?.data as { iterations: number; salt: Buffer } | undefined;
+  const params = nsec3s[0]?.records[0]?.data as Nsec3Params | undefined;
   if (!params) return false;
   if (params.iterations > MAX_NSEC3_ITERATIONS) return 'iterations';
   const labels = labelsOf(n);
   const nextCloser = labels.slice(labels.length - signatureLabels - 1).join('.');
-  if (--budget.hashes < 0) throw new Nsec3Limit(`more than ${MAX_NSEC3_HASHES} NSEC3 hashes for one lookup`);
-  const h = nsec3Hash(nextCloser, params.salt, params.iterations);
-  const cover = nsec3s.find((s) => {
-    const d = s.records[0]!.data;
-    if (d.iterations !== params.iterations || Buffer.compare(d.salt, params.salt) !== 0 || !isAtOrBelow(s.name, zone)) return false;
-    const o = labelsOf(s.name)[0]!;
-    const nx = base32hex(d.nextDomain as Buffer);
-    return o < nx ? o < h && h < nx : o < h || h < nx;
-  });
+  const h = budgetedHash(nextCloser, params, budget);
+  const cover = usableNsec3(nsec3s, zone, params).find((s) => nsec3Covers(s, h));
   // Under an opt-out span an unsigned delegation may hold the name: insecure, as unbound and BIND judge it.
   return cover ? (cover.records[0]!.data.flags & 1 ? 'optout' : 'proven') : false;
+}
+
+interface Nsec3Params {
+  iterations: number;
+  salt: Buffer;
+}
+
+/** The zone's NSEC3 records that take part: SHA-1 (algorithm 1), the same iterations and salt, owners one label below the apex. */
+function usableNsec3(nsec3s: RrSet[], zone: string, params: Nsec3Params): RrSet[] {
+  return nsec3s.filter((s) => {
+    const d = s.records[0]!.data;
+    return d.algorithm === 1 && d.iterations === params.iterations && Buffer.compare(d.salt, params.salt) === 0 && labelsOf(s.name).length === labelsOf(zone).length + 1 && isAtOrBelow(s.name, zone);
+  });
+}
+
+/** `name`'s NSEC3 hash, counted against the lookup's budget. */
+function budgetedHash(name: string, params: Nsec3Params, budget: { hashes: number }): string {
+  if (--budget.hashes < 0) throw new Nsec3Limit(`more than ${MAX_NSEC3_HASHES} NSEC3 hashes for one lookup`);
+  return nsec3Hash(name, params.salt, params.iterations);
+}
+
+/** Does the NSEC3 record's span, from its owner's hash to its next hash (wrapping at the end), cover hash `h`? */
+function nsec3Covers(s: RrSet, h: string): boolean {
+  const owner = labelsOf(s.name)[0]!;
+  const next = base32hex(s.records[0]!.data.nextDomain as Buffer);
+  return owner < next ? owner < h && h < next : owner < h || h < next;
 }
 
 export class Nsec3Limit extends Error {

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import dnsPacket from 'dns-packet';
+import { canonicalName } from '../../../store/domainMatch.js';
 
 /**
  * Resource records as DNSSEC sees them: names in canonical form and order (RFC 4034 §6), RDATA in
@@ -28,10 +29,8 @@ export interface RrsigData {
   signature: Buffer;
 }
 
-/** "Example.COM." → "example.com"; the root is "". */
-export const normalName = (name: string): string => name.toLowerCase().replace(/\.$/, '').replace(/^\.$/, '');
 
-export const labelsOf = (name: string): string[] => (normalName(name) === '' ? [] : normalName(name).split('.'));
+export const labelsOf = (name: string): string[] => (canonicalName(name) === '' ? [] : canonicalName(name).split('.'));
 
 /** The name in canonical wire form (lowercase, uncompressed). */
 export function nameWire(name: string): Buffer {
@@ -45,8 +44,8 @@ export function nameWire(name: string): Buffer {
 
 /** Is `name` `zone` or below it? */
 export function isAtOrBelow(name: string, zone: string): boolean {
-  const n = normalName(name);
-  const z = normalName(zone);
+  const n = canonicalName(name);
+  const z = canonicalName(zone);
   return z === '' || n === z || n.endsWith(`.${z}`);
 }
 
@@ -67,17 +66,17 @@ const LOWERCASE_NAMES: Record<string, (d: Record<string, unknown>) => Record<str
   CNAME: (d) => d,
   DNAME: (d) => d,
   PTR: (d) => d,
-  MX: (d) => ({ ...d, exchange: normalName(String(d.exchange)) }),
-  SOA: (d) => ({ ...d, mname: normalName(String(d.mname)), rname: normalName(String(d.rname)) }),
-  SRV: (d) => ({ ...d, target: normalName(String(d.target)) }),
-  RRSIG: (d) => ({ ...d, signersName: normalName(String(d.signersName)) }),
+  MX: (d) => ({ ...d, exchange: canonicalName(String(d.exchange)) }),
+  SOA: (d) => ({ ...d, mname: canonicalName(String(d.mname)), rname: canonicalName(String(d.rname)) }),
+  SRV: (d) => ({ ...d, target: canonicalName(String(d.target)) }),
+  RRSIG: (d) => ({ ...d, signersName: canonicalName(String(d.signersName)) }),
 };
 
 /** The record's RDATA in canonical wire form (without its length). */
 export function canonicalRdata(rr: Rr): Buffer {
   let data = rr.data;
   const lower = LOWERCASE_NAMES[rr.type];
-  if (lower) data = typeof data === 'string' ? normalName(data) : lower(data);
+  if (lower) data = typeof data === 'string' ? canonicalName(data) : lower(data);
   const codec = (dnsPacket as unknown as { record(type: string): { encode(d: unknown): Buffer } }).record(rr.type);
   return codec.encode(data).subarray(2);
 }
@@ -97,11 +96,11 @@ export interface RrSet {
 /** The RRsets of a section, each with the RRSIGs that cover it. */
 export function rrsetsOf(section: Rr[]): RrSet[] {
   const sets = new Map<string, RrSet>();
-  const key = (name: string, type: string) => `${normalName(name)}|${type}`;
+  const key = (name: string, type: string) => `${canonicalName(name)}|${type}`;
   for (const rr of section) {
     if (rr.type === 'RRSIG' || rr.type === 'OPT') continue;
     const k = key(rr.name, rr.type);
-    const set = sets.get(k) ?? { name: normalName(rr.name), type: rr.type, records: [], signatures: [] };
+    const set = sets.get(k) ?? { name: canonicalName(rr.name), type: rr.type, records: [], signatures: [] };
     set.records.push(rr);
     sets.set(k, set);
   }

@@ -1,7 +1,8 @@
 import type { TrustAnchor } from '../../../store/network/trustAnchors.js';
 import { algorithmName, type DnskeyData, dsDigest, keyTag, supportedAlgorithm, supportedDigest, verifySignature } from './crypto.js';
 import { type Denial, MAX_NSEC3_HASHES, MAX_NSEC3_ITERATIONS, Nsec3Limit, nsec3Denial, nsecDenial, provesWildcardExpansion } from './denial.js';
-import { isAtOrBelow, labelsOf, nameWire, normalName, type Rr, type RrSet, rrsetsOf, type RrsigData, signedData } from './records.js';
+import { isAtOrBelow, labelsOf, nameWire, type Rr, type RrSet, rrsetsOf, type RrsigData, signedData } from './records.js';
+import { canonicalName } from '../../../store/domainMatch.js';
 
 /**
  * A validating stub resolver's judgement (RFC 4035 §5): it asks a recursive resolver with DO and CD
@@ -75,7 +76,7 @@ export class Validator {
 
   async lookup(name: string, type: string): Promise<Validated> {
     const budget: Budget = { checks: MAX_SIGNATURE_CHECKS, hashes: MAX_NSEC3_HASHES, queries: MAX_QUERIES, chain: [] };
-    const qname = normalName(name);
+    const qname = canonicalName(name);
     const result = (security: Security, rcode: string, records: Rr[], canonical: string, reason?: string): Validated => ({ security, rcode, records, canonical, chain: budget.chain, ...(reason ? { reason } : {}) });
     let packet: Awaited<ReturnType<Fetch>>;
     try {
@@ -98,7 +99,7 @@ export class Validator {
         const cname = type !== 'CNAME' ? sets.find((s) => s.name === owner && s.type === 'CNAME') : undefined;
         if (!cname) break;
         verdicts.push(await this.positive(budget, cname, packet.authorities));
-        owner = normalName(cname.records[0]!.data as string);
+        owner = canonicalName(cname.records[0]!.data as string);
       }
       verdicts.push(await this.negative(budget, owner, type, packet.rcode, packet.authorities));
       const v = weakest(verdicts);
@@ -113,7 +114,7 @@ export class Validator {
   /** An RRset of the answer: signed by a zone whose keys chain to an anchor, or in a proven-insecure zone. */
   private async positive(budget: Budget, set: RrSet, authorities: Rr[]): Promise<{ security: Security; reason?: string }> {
     const what = `${show(set.name)} ${set.type}`;
-    const signers = [...new Set(set.signatures.map((s) => normalName(s.signersName)))].filter((z) => isAtOrBelow(set.name, z));
+    const signers = [...new Set(set.signatures.map((s) => canonicalName(s.signersName)))].filter((z) => isAtOrBelow(set.name, z));
     if (!signers.length) {
       const zone = await this.zoneOf(budget, set.name);
       if (zone.kind === 'secure') return { security: 'bogus', reason: `${what} has no signature though zone ${show(zone.zone)} is signed (does the resolver strip RRSIGs?)` };
@@ -124,7 +125,7 @@ export class Validator {
     const checked = this.verify(budget, set, zone);
     if (checked !== true) return { security: 'bogus', reason: checked };
     // A wildcard expansion is secure only with proof that the name itself does not exist (RFC 4035 §5.3.4).
-    const sig = set.signatures.find((s) => normalName(s.signersName) === zone.zone)!;
+    const sig = set.signatures.find((s) => canonicalName(s.signersName) === zone.zone)!;
     if (sig.labels < labelsOf(set.name).length) {
       const proofs = rrsetsOf(authorities).filter((s) => (s.type === 'NSEC' || s.type === 'NSEC3') && isAtOrBelow(s.name, zone.zone) && this.verify(budget, s, zone) === true);
       const proof = provesWildcardExpansion(proofs, zone.zone, set.name, sig.labels, budget);
@@ -139,7 +140,7 @@ export class Validator {
   private async negative(budget: Budget, owner: string, type: string, rcode: string, authorities: Rr[]): Promise<{ security: Security; reason?: string }> {
     const what = `${show(owner)} ${type}`;
     const proofs = rrsetsOf(authorities).filter((s) => (s.type === 'NSEC' || s.type === 'NSEC3') && s.signatures.length);
-    const signer = proofs.flatMap((s) => s.signatures.map((x) => normalName(x.signersName))).find((z) => isAtOrBelow(owner, z));
+    const signer = proofs.flatMap((s) => s.signatures.map((x) => canonicalName(x.signersName))).find((z) => isAtOrBelow(owner, z));
     const zone = await this.zoneOf(budget, signer ?? owner);
     if (zone.kind !== 'secure') return { security: zone.kind === 'insecure' ? 'insecure' : 'bogus', reason: zone.reason };
     if (!signer) return { security: 'bogus', reason: `${what}: ${rcode} without NSEC or NSEC3 proof though zone ${show(zone.zone)} is signed (does the resolver strip them?)` };
@@ -171,7 +172,7 @@ export class Validator {
    * Kept a while; a kept state replays the steps that established it into this lookup's chain.
    */
   private async zoneOf(budget: Budget, name: string): Promise<ZoneState> {
-    const n = normalName(name);
+    const n = canonicalName(name);
     const now = this.clock();
     const memo = this.zones.get(n);
     if (memo && memo.expires > now) {
@@ -261,7 +262,7 @@ export class Validator {
   private verify(budget: Budget, set: RrSet, zone: ZoneState & { kind: 'secure' }): true | string {
     const what = `${show(set.name)} ${set.type}`;
     const now = Math.floor(this.clock() / 1000) >>> 0;
-    const sigs = set.signatures.filter((s) => normalName(s.signersName) === zone.zone).slice(0, MAX_SIGNATURES_PER_RRSET);
+    const sigs = set.signatures.filter((s) => canonicalName(s.signersName) === zone.zone).slice(0, MAX_SIGNATURES_PER_RRSET);
     if (!sigs.length) return `${what} is not signed by ${show(zone.zone)}`;
     const problems: string[] = [];
     for (const sig of sigs) {
