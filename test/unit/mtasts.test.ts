@@ -13,7 +13,7 @@ import type { Target } from '../../src/engine/delivery/route.js';
 import { MailLog } from '../../src/engine/log/mailLog.js';
 import { fetchPolicy, MAX_POLICY_BYTES, StsFetchError } from '../../src/engine/mtasts/fetch.js';
 import { mxMatches, parsePolicyText, parseStsRecords, StsFormatError } from '../../src/engine/mtasts/parse.js';
-import { type CachedPolicy, MtaStsService, type StsLookup } from '../../src/engine/mtasts/service.js';
+import { type CachedPolicy, MtaStsService, type SharedPolicy, type SharedStsCache, type StsLookup } from '../../src/engine/mtasts/service.js';
 import type { SessionReport } from '../../src/engine/tlsrpt/results.js';
 import { association } from '../../src/pki/tlsa.js';
 import { destinationFor } from '../../src/store/destinations/destinations.js';
@@ -189,6 +189,40 @@ function describeFetch() {
       'Info: Failure encountered while fetching MTA-STS policy for the domain(cache.test)',
       'Warning: MTA-STS cache file broken.json cannot be read; it is ignored',
     ]) assert.ok(text.includes(line), `log has "${line}"`);
+    log.close();
+  });
+
+  test('cluster: a policy another member shared between our read and our claim is taken, not fetched again', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mxg-sts-'));
+    const log = new MailLog(mkdtempSync(path.join(os.tmpdir(), 'mxg-stslog-')));
+    log.open();
+    const now = Date.parse('2026-12-01T00:00:00Z');
+    records['_mta-sts.shared.test'] = { TXT: ['v=STSv1; id=7'] };
+    const sources = { dns: new DnsClient([{ host: '127.0.0.1', port: dns.port }]), trusted: [chain.root] };
+    let stored: SharedPolicy | null = null;
+    let released = 0;
+    let fetches = 0;
+    const shared: SharedStsCache = {
+      member: 'mx2',
+      get: async () => stored,
+      put: async () => assert.fail('this member fetched nothing, so shares nothing'),
+      // mx1 finishes its fetch, shares the policy and releases its claim just before ours succeeds.
+      claim: async () => {
+        stored = { mode: 'enforce', mx: ['*.shared.test'], maxAge: 86400, id: '7', fetchedAt: new Date(now).toISOString(), expiresAt: new Date(now + 86400_000).toISOString(), fetchedBy: 'mx1' };
+        return true;
+      },
+      release: async () => {
+        released += 1;
+      },
+    };
+    const service = new MtaStsService(dir, log, () => now, async () => {
+      fetches += 1;
+      return { mode: 'enforce', mx: ['*.shared.test'], maxAge: 86400 };
+    }, () => shared);
+    const lookup = await service.policyFor('shared.test', sources);
+    assert.equal(fetches, 0, 'the policy mx1 shared is used');
+    assert.deepEqual(lookup.policy?.mx, ['*.shared.test']);
+    assert.equal(released, 1, 'the claim this member no longer needs is released');
     log.close();
   });
 

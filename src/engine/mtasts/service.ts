@@ -261,7 +261,14 @@ export class MtaStsService {
       for (;;) {
         const theirs = await shared.get(domain);
         if (usable(theirs)) return theirs;
-        if (await shared.claim(domain)) return 'claimed';
+        if (await shared.claim(domain)) {
+          // Another member may have shared the policy and released its claim between our read and
+          // our claim: read once more, so the cluster still fetches once.
+          const now = await shared.get(domain);
+          if (!usable(now)) return 'claimed';
+          await shared.release(domain);
+          return now;
+        }
         if (Date.now() > deadline) return null;
         await new Promise((r) => setTimeout(r, 200));
       }
