@@ -14,6 +14,13 @@ export const BIN = fileURLToPath(new URL('../bin/mxgate.js', import.meta.url));
  */
 export const TEST_ENV = { ...process.env, MXGATE_HOME: '', MXGATE_RESOLVERS: '127.0.0.1:1' };
 
+/**
+ * The AsyncOS guide's factory defaults for the default destination entry (TLS No, DANE None, MTA-STS
+ * off). A new appliance starts secure (Preferred / Opportunistic / on); files that check the guide's
+ * behaviour relative to its factory defaults run this first, as an administrator who wants them would.
+ */
+export const GUIDE_DESTINATION_DEFAULTS = 'destconfig default --tls no --dane none --mta-sts no';
+
 /** A fresh data directory (short path: unix socket paths are limited to 107 bytes). */
 export async function tempHome(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), 'mxg-'));

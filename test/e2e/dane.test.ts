@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { association } from '../../src/pki/tlsa.js';
-import { applianceWithListener, cleanup, mxgate, shellOk, submitMail, until as untilIn, waitForLog } from '../helpers.js';
+import { applianceWithListener, cleanup, mxgate, shellOk, submitMail, until as untilIn, waitForLog, GUIDE_DESTINATION_DEFAULTS } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { type Records, testDnsServer, type TlsaData } from '../dns-server.js';
 import { type Sink, smtpSink, strippingProxy } from '../sink.js';
@@ -49,7 +49,7 @@ async function danePeer(domain: string, host: string, tlsa: TlsaData[] | 'servfa
 before(async () => {
   dns = await testDnsServer(records, { secureZones: ['test'] });
   ({ home, port } = await applianceWithListener());
-  await shell('listenerconfig edit InboundMail rcptaccess add .test', `dnsconfig servers 127.0.0.1:${dns.port}`, 'dnsconfig validation resolver', 'destconfig setup --alert-on-dane-failure yes', 'commit "dane setup"');
+  await shell('listenerconfig edit InboundMail rcptaccess add .test', `dnsconfig servers 127.0.0.1:${dns.port}`, 'dnsconfig validation resolver', GUIDE_DESTINATION_DEFAULTS, 'destconfig setup --alert-on-dane-failure yes', 'commit "dane setup"');
 });
 after(async () => {
   await cleanup(home);

@@ -4,7 +4,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
-import { applianceWithListener, cleanup, freePort, mxgate, shellOk, submitMail, until as untilIn, useChainCertificate, waitForLog } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, shellOk, submitMail, until as untilIn, useChainCertificate, waitForLog, GUIDE_DESTINATION_DEFAULTS } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { testDnsServer } from '../dns-server.js';
 import { brokenHandshakeSink, refusingStarttlsSink, type Sink, smtpSink, strippingProxy } from '../sink.js';
@@ -25,7 +25,7 @@ const envelope = async (mid: number) => JSON.parse(await readFile(path.join(home
 
 before(async () => {
   ({ home, port } = await applianceWithListener());
-  await shell('listenerconfig edit InboundMail rcptaccess add .test', 'commit "accept .test"');
+  await shell('listenerconfig edit InboundMail rcptaccess add .test', GUIDE_DESTINATION_DEFAULTS, 'commit "accept .test"');
 });
 after(async () => {
   await cleanup(home);

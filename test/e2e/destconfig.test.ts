@@ -3,13 +3,14 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { cleanup, mxgate, shellOk, tempHome } from '../helpers.js';
+import { cleanup, GUIDE_DESTINATION_DEFAULTS, mxgate, shellOk, stopEngine, tempHome } from '../helpers.js';
 import { parseTrustAnchor } from '../../src/store/network/trustAnchors.js';
 
 let home: string;
 const committed = async () => JSON.parse(await readFile(path.join(home, 'config', 'current.json'), 'utf8')).config;
 before(async () => {
   home = await tempHome();
+  await shellOk(home, GUIDE_DESTINATION_DEFAULTS, 'commit "the guide\'s factory defaults"');
 });
 after(() => cleanup(home));
 
@@ -37,6 +38,27 @@ test('destconfig batch forms: new, edit, default, setup, list, detail, delete; c
   assert.deepEqual(c.delivery.destinations.map((d: { domain: string; tls: string }) => `${d.domain}:${d.tls}`), ['partner.example:required-verify', '.partner.example:preferred']);
   const del = await mxgate(home, ['-c', 'certconfig delete Demo']);
   assert.match(del.stdout, /used by outbound TLS \(destconfig\)/);
+});
+
+test('a new appliance delivers securely by default; an entry with TLS No is plain SMTP; the guide\'s defaults come back with one command and stay after a restart', async () => {
+  const fresh = await tempHome();
+  try {
+    const list = await shellOk(fresh, 'destconfig list');
+    assert.match(list, /^Default +Preferred +Opportunistic +Yes +500 +50$/m, list);
+    // TLS No on an entry turns off the DANE and MTA-STS it would inherit; asking for them explicitly is refused.
+    const plain = await shellOk(fresh, 'destconfig new plain.example --tls no', 'destconfig list', 'destconfig detail plain.example', 'commit "plain"');
+    assert.match(plain, /^plain\.example +No +None \(TLS is No\) +No \(TLS is No\) +500 +50$/m, plain);
+    assert.match(plain, /DANE Support: None \(TLS is No\)\n {4}MTA-STS Support: No \(TLS is No\)\n/);
+    const refused = await mxgate(fresh, ['-c', 'destconfig new dane.example --tls no --dane opportunistic']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /DANE and MTA-STS need a TLS setting other than No \(dane\.example \(DANE\)\)/);
+    await shellOk(fresh, GUIDE_DESTINATION_DEFAULTS, 'commit "the guide\'s factory defaults"');
+    await stopEngine(fresh);
+    const after = await shellOk(fresh, 'destconfig list');
+    assert.match(after, /^Default +No +None +No +500 +50$/m, 'an existing data directory keeps its settings');
+  } finally {
+    await cleanup(fresh);
+  }
 });
 
 test('destconfig errors: unknown TLS value, duplicate entry, missing entry, bad domain', async () => {

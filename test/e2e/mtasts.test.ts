@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { association } from '../../src/pki/tlsa.js';
-import { applianceWithListener, cleanup, mxgate, shellOk, stopEngine, submitMail, until as untilIn, waitForLog } from '../helpers.js';
+import { applianceWithListener, cleanup, mxgate, shellOk, stopEngine, submitMail, until as untilIn, waitForLog, GUIDE_DESTINATION_DEFAULTS } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { type Records, testDnsServer } from '../dns-server.js';
 import { type Sink, smtpSink, strippingProxy } from '../sink.js';
@@ -67,6 +67,7 @@ before(async () => {
     'certconfig certauthority custom import --file root.pem',
     'certconfig certauthority custom enable',
     'logconfig mail_logs --level debug',
+    GUIDE_DESTINATION_DEFAULTS,
     'commit "mta-sts setup"',
   );
 });

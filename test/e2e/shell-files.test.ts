@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { applianceWithListener, cleanup, mxgate, shellOk } from '../helpers.js';
+import { applianceWithListener, cleanup, mxgate, shellOk, GUIDE_DESTINATION_DEFAULTS } from '../helpers.js';
 
 /** File names stay where the administrator expects, and errors never show a file's content. */
 let home: string;
 before(async () => {
   ({ home } = await applianceWithListener());
+  await shellOk(home, GUIDE_DESTINATION_DEFAULTS, 'commit "the guide\'s factory defaults"');
 });
 after(() => cleanup(home));
 

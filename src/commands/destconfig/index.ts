@@ -12,6 +12,7 @@ import {
   type MtaStsMode,
   type DestinationDefaults,
   destinationForPattern,
+  inheritedOffByTls,
   type DestinationTls,
   TLS_LABELS,
 } from '../../store/destinations/destinations.js';
@@ -77,7 +78,7 @@ function describe(session: Session, domain: string | null): string[] {
   const d = session.draft.delivery;
   const r = domain ? destinationForPattern(d, domain) : { ...d.defaults, source: 'Default' };
   const entry = domain ? d.destinations.find((e) => e.domain.toLowerCase() === domain.toLowerCase()) : undefined;
-  const mark = (k: keyof Destination) => (domain && entry?.[k] === undefined ? ' (Default)' : '');
+  const mark = (k: keyof Destination) => ((k === 'dane' || k === 'mtaSts') && inheritedOffByTls(entry, k) ? ' (TLS is No)' : domain && entry?.[k] === undefined ? ' (Default)' : '');
   return [
     `${domain ?? 'Default'}:`,
     `    TLS: ${TLS_LABELS[r.tls]}${mark('tls')}`,
@@ -96,8 +97,9 @@ function list(session: Session): string[] {
   const rows = entries.map(([dom, e]) => {
     const r = dom === 'Default' ? d.defaults : destinationForPattern(d, dom);
     const tls = e.tls === undefined ? `Default (${TLS_LABELS[d.defaults.tls]})` : TLS_LABELS[e.tls];
-    const dane = e.dane === undefined ? `Default (${DANE_LABELS[d.defaults.dane]})` : DANE_LABELS[e.dane];
-    const sts = e.mtaSts === undefined ? `Default (${STS_LABELS[d.defaults.mtaSts]})` : STS_LABELS[e.mtaSts];
+    const own = dom === 'Default' ? undefined : (e as Destination);
+    const dane = inheritedOffByTls(own, 'dane') ? `${DANE_LABELS.none} (TLS is No)` : e.dane === undefined ? `Default (${DANE_LABELS[d.defaults.dane]})` : DANE_LABELS[e.dane];
+    const sts = inheritedOffByTls(own, 'mtaSts') ? `${STS_LABELS.no} (TLS is No)` : e.mtaSts === undefined ? `Default (${STS_LABELS[d.defaults.mtaSts]})` : STS_LABELS[e.mtaSts];
     return [dom, tls, dane, sts, String(r.maxConcurrency), String(r.messagesPerConnection)];
   });
   return [
@@ -166,7 +168,7 @@ async function askSettings(session: Session, base: DestinationDefaults, specific
       if (out.mtaSts === 'yes' && !specific) io.print('MTA-STS on the default entry applies to every domain; policies are cached, but each new domain costs a DNS lookup and possibly an HTTPS fetch.');
     } else toDefault('mtaSts');
   } else if (specific) {
-    toDefault('dane', 'mtaSts'); // the default entry's values, which TLS No allows
+    toDefault('dane', 'mtaSts'); // off while this entry's TLS is No, whatever the default entry says
   } else if (base.dane !== 'none' || base.mtaSts !== 'no') {
     out.dane = 'none';
     out.mtaSts = 'no';

@@ -90,7 +90,22 @@ export function destinationForPattern(delivery: DeliverySettings, pattern: strin
 function withDefaults(delivery: DeliverySettings, entry: Destination | undefined): ResolvedDestination {
   const resolved: ResolvedDestination = { ...delivery.defaults, domain: entry?.domain ?? null, source: entry ? entry.domain : 'Default' };
   if (entry) for (const [k, v] of Object.entries(entry)) if (v !== undefined && k !== 'domain') (resolved as Record<string, unknown>)[k] = v;
+  if (entry?.tls === 'no') Object.assign(resolved, offWithoutTls(entry));
   return resolved;
+}
+
+/**
+ * An entry whose own TLS setting is No does not inherit DANE or MTA-STS from the default entry
+ * (both need TLS): "destconfig new example.net --tls no" means plain SMTP whatever the default says.
+ * Only settings the entry gives itself are kept, and those the consistency rule refuses.
+ */
+function offWithoutTls(entry: Destination): Pick<Destination, 'dane' | 'mtaSts'> {
+  return { dane: entry.dane ?? 'none', mtaSts: entry.mtaSts ?? 'no' };
+}
+
+/** True when the entry's DANE or MTA-STS value is "off because its own TLS is No", not the default's. */
+export function inheritedOffByTls(entry: Destination | undefined, key: 'dane' | 'mtaSts'): boolean {
+  return entry?.tls === 'no' && entry[key] === undefined;
 }
 
 
@@ -106,6 +121,9 @@ export function securityWithoutTls(delivery: DeliverySettings): string[] {
     if (on.length) bad.push(`${name} (${on.join(', ')})`);
   };
   check('Default', delivery.defaults.tls, delivery.defaults.dane, delivery.defaults.mtaSts);
-  for (const e of delivery.destinations) check(e.domain, e.tls ?? delivery.defaults.tls, e.dane ?? delivery.defaults.dane, e.mtaSts ?? delivery.defaults.mtaSts);
+  for (const e of delivery.destinations) {
+    const own = e.tls === 'no' ? offWithoutTls(e) : e;
+    check(e.domain, e.tls ?? delivery.defaults.tls, own.dane ?? delivery.defaults.dane, own.mtaSts ?? delivery.defaults.mtaSts);
+  }
   return bad;
 }
