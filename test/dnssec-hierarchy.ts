@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { keyTag } from '../src/store/network/trustAnchors.js';
 import { serveZones } from './dnssec-lab.js';
 import { freePort } from './helpers.js';
 import { tool } from './system-tools.js';
@@ -22,6 +24,12 @@ export interface ChildZone {
   expiration?: string;
   /** Change the signed zone text after signing (a bogus zone). */
   tamper?: (signed: string) => string;
+  /**
+   * A KeyTrap zone (CVE-2023-50387; Ed25519 only): `keys` more DNSKEYs with the ZSK's key tag,
+   * signed into the DNSKEY RRset by the KSK, and `signatures` bogus RRSIGs naming that tag added
+   * to every other RRset, so that each RRSIG "might" verify with each of those keys.
+   */
+  keyTrap?: { keys: number; signatures: number };
 }
 
 export interface DnssecHierarchy {
@@ -39,6 +47,34 @@ export interface DnssecHierarchy {
 
 const run = (cwd: string, cmd: string, args: string[]) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const soa = (zone: string) => [`$ORIGIN ${zone}.`, '$TTL 300', `@ IN SOA ns.${zone}. hostmaster.${zone}. 1 3600 600 86400 300`, `@ IN NS ns.${zone}.`, 'ns IN A 127.0.0.1'];
+
+/** DNSKEY lines (relative owner "@") with the key tag of the Ed25519 key in `keyFile`: random keys whose last two octets fix the checksum. */
+function collidingKeys(keyFile: string, count: number): string[] {
+  const [flags, , algorithm, b64] = keyFile.replace(/;.*/, '').trim().split(/\s+/).slice(-4);
+  if (algorithm !== '15') throw new Error('keyTrap needs an ED25519 zone');
+  const tag = keyTag({ flags: Number(flags), algorithm: 15, key: Buffer.from(b64!, 'base64') });
+  const lines: string[] = [];
+  while (lines.length < count) {
+    const key = randomBytes(32);
+    key.writeUInt16BE(0, 30);
+    key.writeUInt16BE((tag - keyTag({ flags: 256, algorithm: 15, key }) + 0x10000) % 0x10000, 30);
+    if (keyTag({ flags: 256, algorithm: 15, key }) === tag) lines.push(`@ IN DNSKEY 256 3 15 ${key.toString('base64')}`);
+  }
+  return lines;
+}
+
+/** Each RRSIG by the zone's ZSK (every RRset but DNSKEY) followed by `count` copies with random signatures. */
+function withBogusSignatures(signed: string, count: number): string {
+  return signed
+    .split('\n')
+    .flatMap((line) => {
+      const f = line.split(/\s+/);
+      if (f[3] !== 'RRSIG' || f[4] === 'DNSKEY') return [line];
+      const copies = Array.from({ length: count }, () => [...f.slice(0, -1), randomBytes(64).toString('base64')].join('\t'));
+      return [...copies, line];
+    })
+    .join('\n');
+}
 
 /**
  * A signed parent zone with child zones delegated from it, each signed its own way (algorithm,
@@ -70,7 +106,12 @@ export async function startDnssecHierarchy(parent: string, parentRecords: string
       ...(c.inception ? ['-i', c.inception] : []),
       ...(c.expiration ? ['-e', c.expiration] : []),
     ];
+    if (c.keyTrap) appendFileSync(path.join(dir, file), collidingKeys(readFileSync(path.join(dir, `${zsk}.key`), 'utf8'), c.keyTrap.keys).join('\n') + '\n');
     sign(c.name, file, [zsk, ksk], options);
+    if (c.keyTrap) {
+      const signed = path.join(dir, `${file}.signed`);
+      writeFileSync(signed, withBogusSignatures(readFileSync(signed, 'utf8'), c.keyTrap.signatures));
+    }
     if (c.tamper) writeFileSync(path.join(dir, `${file}.signed`), c.tamper(readFileSync(path.join(dir, `${file}.signed`), 'utf8')));
     const dsOf = c.ds === 'mismatch' ? keygen(c.name, c.algorithm, true) : ksk;
     if (c.ds === 'mismatch') run(dir, tool('ldns-key2ds'), ['-n', '-2', `${dsOf}.key`]);
