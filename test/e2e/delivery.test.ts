@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import net from 'node:net';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -47,6 +48,32 @@ test('default TLS setting (No): a routed domain is delivered, the message leaves
   assert.match(log, new RegExp(`Delivery start DCID \\d+ MID ${mid} to RID \\[0\\]`));
   assert.match(log, new RegExp(`Message done DCID \\d+ MID ${mid} to RID \\[0\\] \\[\\('250 Ok: sink queued'\\)\\]`));
   assert.match(log, new RegExp(`Message finished MID ${mid} done`));
+});
+
+test('a commit and deliverynow while an attempt is under way: the message goes by the new route at once, not after the old attempt\'s wait', async () => {
+  const sink = await smtpSink();
+  sinks.push(sink);
+  // A host that accepts the connection and never greets: the attempt stays under way until the test closes it.
+  const held: net.Socket[] = [];
+  let connected!: () => void;
+  const arrived = new Promise<void>((resolve) => (connected = resolve));
+  const silent = net.createServer((socket) => {
+    held.push(socket);
+    connected();
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  try {
+    await shell(`smtproutes new moved.test 127.0.0.1:${(silent.address() as net.AddressInfo).port}`, 'commit "moved.test: a host that never greets"');
+    const mid = await submit('user@moved.test', 'moved while under way');
+    await arrived;
+    await shell('smtproutes delete moved.test', `smtproutes new moved.test 127.0.0.1:${sink.port}`, 'commit "moved.test: a host that answers"', 'deliverynow moved.test');
+    for (const socket of held) socket.destroy();
+    await until('delivery by the new route', () => sink.received.find((m) => m.data.includes('Subject: moved while under way')));
+    await waitForLog(home, new RegExp(`MID ${mid}: the configuration changed during this attempt; it is tried again now`));
+    assert.doesNotMatch(await mailLog(), /Destination moved\.test is down/, 'the old route\'s failure does not mark the destination down');
+  } finally {
+    silent.close();
+  }
 });
 
 test('Required: a peer without STARTTLS gets nothing; the message waits; with TLS it goes', async () => {

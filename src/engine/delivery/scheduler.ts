@@ -69,6 +69,8 @@ export class DeliveryScheduler implements SchedulerHandle {
   private readonly parked = new Map<string, Set<number>>();
   private readonly parkedMids = new Set<number>();
   private lastFullScan = 0;
+  /** When deliverynow last asked for every wait to end: an attempt under way then is retried at once. */
+  private retryNowAt = 0;
   private active = 0;
   private readonly progress: ProgressDeps;
   /** showrecipients, bouncerecipients, deliverynow. */
@@ -119,6 +121,7 @@ export class DeliveryScheduler implements SchedulerHandle {
 
   /** Forget the waits of `domain` (or of every destination): its mail is tried on the next pass. */
   forgetWaits(domain?: string): void {
+    this.retryNowAt = Date.now();
     this.dead.clear(domain);
     this.unpark();
   }
@@ -246,6 +249,7 @@ export class DeliveryScheduler implements SchedulerHandle {
 
   private async attempt(env: Envelope, ctx: AttemptContext): Promise<void> {
     const config = ctx.config;
+    const started = Date.now();
     const states = recipientStates(env);
     const message = await this.deps.spool.read(env.mid);
     const byDomain = new Map<string, { rid: number; address: string }[]>();
@@ -300,6 +304,13 @@ export class DeliveryScheduler implements SchedulerHandle {
       await queueDsn(this.progress, env, message, bounced);
       this.again = true;
     }
+    // A commit (new routes, new settings) or a deliverynow while this attempt was under way: what
+    // it found is out of date, so the message is tried again at once, not after the wait it set.
+    if (Number.isFinite(retryAfter) && (this.deps.config() !== config || this.retryNowAt >= started)) {
+      this.deps.log.info(`MID ${env.mid}: ${this.deps.config() !== config ? 'the configuration changed' : 'deliverynow was asked'} during this attempt; it is tried again now`);
+      retryAfter = 0;
+      this.again = true;
+    }
     env.nextAttemptAt = new Date(Date.now() + (Number.isFinite(retryAfter) ? retryAfter : 60) * 1000).toISOString();
     await recordProgress(this.progress, env);
   }
@@ -336,7 +347,8 @@ export class DeliveryScheduler implements SchedulerHandle {
       if (admission === 'probe') this.dead.release(domain);
     }
     if (admission !== 'wait' && recipients.length) {
-      this.health(domain, result.unreachable, dest.bounce, admission === 'probe');
+      // Whether a destination is down is judged under the configuration in force (a commit may have routed it elsewhere).
+      if (this.deps.config() === ctx.config) this.health(domain, result.unreachable, dest.bounce, admission === 'probe');
       const delivered = recipients.some((r) => result.outcomes.get(r.rid)?.kind === 'delivered');
       this.tlsOutcomes.record(delivered ? (result.tls ?? 'clear') : 'failed');
     }
