@@ -31,6 +31,12 @@ const MAX_NEGATIVE_TTL = 3_600;
 export const SERVFAIL_TTL = 30;
 const DEFAULT_BUDGET_BYTES = 16 * 1024 * 1024;
 
+/** The cache's memory budget: MXGATE_DNS_CACHE_BYTES when it is a whole number (0: keep nothing, for measuring), else 16 MB. */
+function budgetFromEnvironment(): number {
+  const set = process.env.MXGATE_DNS_CACHE_BYTES;
+  return set !== undefined && /^\d+$/.test(set) ? Number(set) : DEFAULT_BUDGET_BYTES;
+}
+
 interface Entry<T> {
   value: T;
   size: number;
@@ -53,7 +59,7 @@ export class DnsCache<T = unknown> {
   private misses = 0;
 
   constructor(
-    private readonly budgetBytes = DEFAULT_BUDGET_BYTES,
+    private readonly budgetBytes = budgetFromEnvironment(),
     private readonly clock: () => number = Date.now,
   ) {}
 

@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { serverNames } from '../../pki/certificate.js';
 import { validateChain } from '../../pki/chain.js';
 import { toPem } from '../../pki/pem.js';
@@ -24,7 +24,24 @@ export function usable(r: Tlsa): boolean {
   return (r.usage === 2 || r.usage === 3) && (r.selector === 0 || r.selector === 1) && r.matchingType >= 0 && r.matchingType <= 2 && r.data.length > 0;
 }
 
-const matches = (r: Tlsa, cert: X509Certificate) => association(cert, r.selector, r.matchingType).equals(r.data);
+/**
+ * The association data of a certificate (by its DER, SHA-256) for a selector and matching type: a
+ * host presents the same certificate on every connection, and parsing it and exporting its key is
+ * most of what a DANE check costs. Bounded, oldest out first.
+ */
+const associations = new Map<string, Buffer>();
+const ASSOCIATIONS_LIMIT = 1024;
+
+function matches(r: Tlsa, der: Buffer, parse: () => X509Certificate): boolean {
+  const key = `${r.selector} ${r.matchingType} ${createHash('sha256').update(der).digest('base64')}`;
+  let data = associations.get(key);
+  if (!data) {
+    data = association(parse(), r.selector, r.matchingType);
+    if (associations.size >= ASSOCIATIONS_LIMIT) associations.delete(associations.keys().next().value!);
+    associations.set(key, data);
+  }
+  return data.equals(r.data);
+}
 
 export interface DaneCheck {
   /** The chain the server sent, leaf first (DER). */
@@ -50,33 +67,35 @@ export type DaneResult = { ok: true; matched: Tlsa; how: string } | { ok: false;
  */
 export async function verifyDane(check: DaneCheck): Promise<DaneResult> {
   if (check.chain.length === 0) return { ok: false, reason: 'the server sent no certificate' };
-  const certs = check.chain.map((der) => new X509Certificate(der));
-  const leaf = certs[0]!;
+  // Parsed only when needed: a known certificate matching a DANE-EE record is not parsed at all.
+  const parsed = new Map<number, X509Certificate>();
+  const cert = (i: number) => parsed.get(i) ?? parsed.set(i, new X509Certificate(check.chain[i]!)).get(i)!;
+  const matchesCert = (r: Tlsa, i: number) => matches(r, check.chain[i]!, () => cert(i));
   const failures: string[] = [];
   for (const r of check.records.filter((x) => x.usage === 3)) {
-    if (matches(r, leaf)) return { ok: true, matched: r, how: `TLSA ${tlsaText(r)} matches the server certificate` };
+    if (matchesCert(r, 0)) return { ok: true, matched: r, how: `TLSA ${tlsaText(r)} matches the server certificate` };
   }
   if (check.records.some((r) => r.usage === 3)) failures.push('no DANE-EE (3) record matches the server certificate');
   const taRecords = check.records.filter((r) => r.usage === 2);
   let anchorFound = false;
   for (const r of taRecords) {
-    const index = certs.findIndex((c, i) => i > 0 && matches(r, c));
+    const index = check.chain.findIndex((_, i) => i > 0 && matchesCert(r, i));
     if (index < 0) continue;
     anchorFound = true;
-    const anchor = toPem('CERTIFICATE', certs[index]!.raw);
-    const intermediates = certs.slice(1, index).map((c) => toPem('CERTIFICATE', c.raw));
-    const chain = await validateChain(toPem('CERTIFICATE', leaf.raw), intermediates, [anchor], check.now);
+    const anchor = toPem('CERTIFICATE', check.chain[index]!);
+    const intermediates = check.chain.slice(1, index).map((der) => toPem('CERTIFICATE', der));
+    const chain = await validateChain(toPem('CERTIFICATE', check.chain[0]!), intermediates, [anchor], check.now);
     if (!chain.valid) {
-      failures.push(`TLSA ${tlsaText(r)} matches "${certs[index]!.subject.replace(/\n/g, ', ')}" but the chain to it does not validate: ${chain.reason}`);
+      failures.push(`TLSA ${tlsaText(r)} matches "${cert(index).subject.replace(/\n/g, ', ')}" but the chain to it does not validate: ${chain.reason}`);
       continue;
     }
-    const { dnsNames, commonName } = serverNames(leaf);
+    const { dnsNames, commonName } = serverNames(cert(0));
     const presented = dnsNames.length ? dnsNames : commonName ? [commonName] : [];
     if (!presented.some((p) => check.names.some((n) => nameMatches(p, n)))) {
       failures.push(`TLSA ${tlsaText(r)} matches the issuer, but the certificate names (${presented.join(', ') || 'none'}) do not match ${check.names.join(' or ')}`);
       continue;
     }
-    return { ok: true, matched: r, how: `TLSA ${tlsaText(r)} matches the trust anchor "${certs[index]!.subject.replace(/\n/g, ', ')}"` };
+    return { ok: true, matched: r, how: `TLSA ${tlsaText(r)} matches the trust anchor "${cert(index).subject.replace(/\n/g, ', ')}"` };
   }
   if (taRecords.length && !anchorFound) failures.push('no DANE-TA (2) record matches a certificate the server sent');
   return { ok: false, reason: failures.join('; ') };

@@ -69,15 +69,28 @@ export function publicKey(k: DnskeyData): KeyObject {
   }
 }
 
+/**
+ * Signatures that verified, by algorithm, key, signature and SHA-256 of the signed data: a cached
+ * answer is validated again at every lookup (its validity period may have ended), and this spares the
+ * public-key operation, which is most of that cost. Only successes are kept; bounded, oldest out first.
+ */
+const verified = new Map<string, true>();
+const VERIFIED_LIMIT = 4096;
+
 /** Does `signature` by key `k` sign `data`? False (never a throw) for a malformed key or signature. */
 export function verifySignature(k: DnskeyData, data: Buffer, signature: Buffer): boolean {
   const alg = ALGORITHMS[k.algorithm];
   if (!alg) return false;
+  const memo = `${k.algorithm} ${k.key.toString('base64')} ${signature.toString('base64')} ${createHash('sha256').update(data).digest('base64')}`;
+  if (verified.has(memo)) return true;
   try {
     const key = publicKey(k);
     const ecdsa = k.algorithm === 13 || k.algorithm === 14;
-    return verify(alg.hash, data, ecdsa ? { key, dsaEncoding: 'ieee-p1363' } : key, signature);
+    if (!verify(alg.hash, data, ecdsa ? { key, dsaEncoding: 'ieee-p1363' } : key, signature)) return false;
   } catch {
     return false;
   }
+  if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.keys().next().value!);
+  verified.set(memo, true);
+  return true;
 }
