@@ -251,10 +251,14 @@ test('a TLS report (RFC 8460) arrives at the rua mailbox: gzipped JSON with the 
   assert.equal(detail['result-type'], 'validation-failure');
   assert.equal(detail['receiving-mx-hostname'], 'mx.stray.test');
   assert.ok(detail['failed-session-count'] >= 1);
-  // Sent material is forgotten: a second send-now has nothing new for these domains (a message of
-  // an earlier test, still retried in the background, may have added a session of its own meanwhile).
+  // Sent material is forgotten: a second send-now has nothing new for good.test. The stray.test
+  // message of an earlier test is still retried in the background (at once after each commit), so
+  // stray.test may have new sessions: then they make a new report, never the first one again.
   const again = await shell('tlsrptconfig send-now');
-  assert.doesNotMatch(again, /good\.test|stray\.test/);
+  assert.doesNotMatch(again, /good\.test/);
+  const firstStray = /stray\.test \(\S+\): report (\S+) queued/.exec(out)![1];
+  const strayAgain = /stray\.test \(\S+\): report (\S+) queued/.exec(again);
+  if (strayAgain) assert.notEqual(strayAgain[1], firstStray, 'a new report for new sessions only');
   assert.match(again, /There is no TLS session recorded since the last report\.|\(\d{4}-\d\d-\d\d\): /);
 });
 
