@@ -11,6 +11,7 @@ const PACKAGES: Record<string, string> = {
   delv: 'bind9-dnsutils',
   etcd: 'etcd-server',
   etcdctl: 'etcd-client',
+  knotd: 'knot',
   'ldns-key2ds': 'ldnsutils',
   'ldns-keygen': 'ldnsutils',
   'ldns-signzone': 'ldnsutils',
