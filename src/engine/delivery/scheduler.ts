@@ -69,7 +69,7 @@ export class DeliveryScheduler implements SchedulerHandle {
   private readonly parked = new Map<string, Set<number>>();
   private readonly parkedMids = new Set<number>();
   private lastFullScan = 0;
-  /** When deliverynow last asked for every wait to end: an attempt under way then is retried at once. */
+  /** When deliverynow was last given: an attempt under way then is retried at once (whatever domain was named, for simplicity). */
   private retryNowAt = 0;
   private active = 0;
   private readonly progress: ProgressDeps;
