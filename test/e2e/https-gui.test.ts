@@ -194,6 +194,10 @@ test('edits are pending until Commit Changes; the shell sees the commit with the
   // A commit made in the shell shows in the GUI at once (no pending changes there).
   await shellOk(home, 'destconfig new shell.example --tls preferred', 'commit "from the shell"');
   assert.match((await gui.get('/destinations')).body, /shell\.example/);
+  // An entry with its own TLS No does not inherit the new appliance's DANE and MTA-STS: shown as the shell shows it.
+  await shellOk(home, 'destconfig new plain.example --tls no', 'commit "plain SMTP for plain.example"');
+  const row = /plain\.example[\s\S]*?<\/tr>/.exec((await gui.get('/destinations')).body)?.[0] ?? '';
+  assert.match(row, /None \(TLS is No\)[\s\S]*No \(TLS is No\)/, row);
 });
 
 test('a GUI session whose base is outdated is told, and its commit is refused, not applied over the newer version', async () => {

@@ -1,4 +1,4 @@
-import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationForPattern, MTA_STS_MODES, TLS_LABELS } from '../../store/destinations/destinations.js';
+import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationForPattern, inheritedOffByTls, MTA_STS_MODES, TLS_LABELS } from '../../store/destinations/destinations.js';
 import { deleteDestination, parseDaneMode, parseDestinationTls, parseMtaStsMode, putDestination, setDeliverySetup, setDestinationDefaults } from '../../store/destinations/edits.js';
 import { countProblem, domainProblem } from '../../store/grammar.js';
 import { ConfigError } from '../../store/schema.js';
@@ -40,7 +40,8 @@ export function destinationRoutes(router: Router, _deps: GuiDeps): void {
     const d = page.draft.delivery;
     const rows = d.destinations.map((e) => {
       const r = destinationForPattern(d, e.domain);
-      const show = <K extends 'tls' | 'dane' | 'mtaSts'>(k: K, labels: Record<string, string>) => (e[k] === undefined ? `Default (${labels[d.defaults[k]]})` : labels[e[k]!]);
+      const show = <K extends 'tls' | 'dane' | 'mtaSts'>(k: K, labels: Record<string, string>) =>
+        k !== 'tls' && inheritedOffByTls(e, k as 'dane' | 'mtaSts') ? `${labels[r[k]]} (TLS is No)` : e[k] === undefined ? `Default (${labels[d.defaults[k]]})` : labels[e[k]!];
       return { domain: e.domain, tls: show('tls', TLS_LABELS), dane: show('dane', DANE_LABELS), mtaSts: show('mtaSts', STS_LABELS), maxConcurrency: r.maxConcurrency, messagesPerConnection: r.messagesPerConnection };
     });
     return render(page, 'destinations', {
