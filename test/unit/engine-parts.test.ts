@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { BoundedMap } from '../../src/engine/boundedMap.js';
 import { IdAllocator } from '../../src/engine/ids.js';
 import { ctime } from '../../src/store/dates.js';
 import { MailLog } from '../../src/engine/log/mailLog.js';
@@ -16,6 +17,14 @@ import { VersionStore } from '../../src/store/versions.js';
 let dir: string;
 before(async () => (dir = await mkdtemp(path.join(os.tmpdir(), 'mxg-unit-'))));
 after(() => rm(dir, { recursive: true, force: true }));
+
+test('a bounded map drops its oldest entry when full, and replacing a key drops nothing', () => {
+  const m = new BoundedMap<string, number>(2);
+  m.set('a', 1).set('b', 2).set('b', 3);
+  assert.deepEqual([...m], [['a', 1], ['b', 3]]);
+  m.set('c', 4);
+  assert.deepEqual([...m], [['b', 3], ['c', 4]]);
+});
 
 test('ctime has the layout of C ctime()', () => {
   assert.equal(ctime(new Date(2005, 6, 20, 19, 47, 40)), 'Wed Jul 20 19:47:40 2005');

@@ -306,8 +306,9 @@ export class DeliveryScheduler implements SchedulerHandle {
     }
     // A commit (new routes, new settings) or a deliverynow while this attempt was under way: what
     // it found is out of date, so the message is tried again at once, not after the wait it set.
-    if (Number.isFinite(retryAfter) && (this.deps.config() !== config || this.retryNowAt >= started)) {
-      this.deps.log.info(`MID ${env.mid}: ${this.deps.config() !== config ? 'the configuration changed' : 'deliverynow was asked'} during this attempt; it is tried again now`);
+    const configChanged = this.deps.config() !== config;
+    if (Number.isFinite(retryAfter) && (configChanged || this.retryNowAt >= started)) {
+      this.deps.log.info(`MID ${env.mid}: ${configChanged ? 'the configuration changed' : 'deliverynow was asked'} during this attempt; it is tried again now`);
       retryAfter = 0;
       this.again = true;
     }

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { nameWire } from './dnssec/records.js';
+import { nameWire, u16 } from './dnssec/records.js';
 
 /**
  * TSIG (RFC 8945) with HMAC-SHA256: the signature a DNS message carries as its last additional
@@ -31,17 +31,8 @@ function variables(key: TsigKey, timeSigned: number, error: number): Buffer {
   const fixed = Buffer.alloc(2 + 4);
   fixed.writeUInt16BE(CLASS_ANY, 0);
   fixed.writeUInt32BE(0, 2);
-  const tail = Buffer.alloc(6 + 2 + 2 + 2);
-  writeTime(tail, 0, timeSigned);
-  tail.writeUInt16BE(FUDGE, 6);
-  tail.writeUInt16BE(error, 8);
-  tail.writeUInt16BE(0, 10); // other length
-  return Buffer.concat([nameWire(key.name.toLowerCase()), fixed, nameWire(ALGORITHM), tail]);
-}
-
-function writeTime(buf: Buffer, at: number, seconds: number): void {
-  buf.writeUInt16BE(Math.floor(seconds / 2 ** 32), at);
-  buf.writeUInt32BE(seconds % 2 ** 32, at + 2);
+  // error, other length 0
+  return Buffer.concat([nameWire(key.name.toLowerCase()), fixed, nameWire(ALGORITHM), timeFudge(timeSigned), u16(error), u16(0)]);
 }
 
 function hmac(key: TsigKey, ...parts: Buffer[]): Buffer {
@@ -60,18 +51,14 @@ export function signMessage(message: Buffer, key: TsigKey, now = Math.floor(Date
   return { signed, mac };
 }
 
-function timeFudge(now: number): Buffer {
+/** Time signed (48 bits, seconds) and fudge, as the TSIG record and its MACed variables carry them. */
+function timeFudge(seconds: number): Buffer {
   const b = Buffer.alloc(8);
-  writeTime(b, 0, now);
+  b.writeUInt16BE(Math.floor(seconds / 2 ** 32), 0);
+  b.writeUInt32BE(seconds % 2 ** 32, 2);
   b.writeUInt16BE(FUDGE, 6);
   return b;
 }
-
-const u16 = (n: number) => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-};
 
 /** Where each record of a message starts, and where it ends (for stripping the TSIG record). */
 function recordOffsets(msg: Buffer): { start: number; end: number; type: number; rdata: number }[] {

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import type { DnsServer } from './client.js';
-import { nameWire } from './dnssec/records.js';
+import { nameWire, u16 } from './dnssec/records.js';
 import { checkResponse, signMessage, TSIG_ERRORS, type TsigKey } from './tsig.js';
 
 /**
@@ -73,12 +73,6 @@ export function updateMessage(id: number, zone: string, changes: UpdateChange[])
   });
   return Buffer.concat([header, zoneSection, ...records]);
 }
-
-const u16 = (n: number) => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-};
 
 /**
  * Send `changes` to `zone`'s primary. Resolves when the server applied them (NOERROR, and with a key

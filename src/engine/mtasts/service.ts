@@ -5,6 +5,7 @@ import { type DnsClient, txtText } from '../dns/client.js';
 import type { MailLog } from '../log/mailLog.js';
 import { fetchPolicy, StsFetchError, type StsFetchFailure } from './fetch.js';
 import { parseStsRecords, StsFormatError, type StsPolicy } from './parse.js';
+import { BoundedMap } from '../boundedMap.js';
 
 /** A policy in the cache, with the TXT id it was fetched under. */
 export type CachedPolicy = StsPolicy & { id: string; fetchedAt: string; expiresAt: string };
@@ -71,7 +72,8 @@ const expired = (p: CachedPolicy, now: number) => Date.parse(p.expiresAt) <= now
  */
 export class MtaStsService {
   private readonly entries = new Map<string, StsCacheEntry>();
-  private readonly recent = new Map<string, { at: number; lookup: StsLookup }>();
+  /** The last answer per domain, a shortcut only (the cache is in `entries`): bounded, oldest out first. */
+  private readonly recent = new BoundedMap<string, { at: number; lookup: StsLookup }>(RECENT_LIMIT);
   private readonly inflight = new Map<string, Promise<StsLookup>>();
   private loaded: Promise<void> | undefined;
 
@@ -197,8 +199,6 @@ export class MtaStsService {
     }
     this.recent.delete(domain);
     this.recent.set(domain, { at: this.clock(), lookup });
-    // Bounded: the oldest answers go first (they are only a shortcut; the cache is in `entries`).
-    if (this.recent.size > RECENT_LIMIT) this.recent.delete(this.recent.keys().next().value!);
     return lookup;
   }
 

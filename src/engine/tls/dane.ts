@@ -4,6 +4,7 @@ import { validateChain } from '../../pki/chain.js';
 import { toPem } from '../../pki/pem.js';
 import { association } from '../../pki/tlsa.js';
 import { nameMatches } from './names.js';
+import { BoundedMap } from '../boundedMap.js';
 
 /** A TLSA record (RFC 6698): certificate usage, selector, matching type, association data. */
 export interface Tlsa {
@@ -29,15 +30,13 @@ export function usable(r: Tlsa): boolean {
  * host presents the same certificate on every connection, and parsing it and exporting its key is
  * most of what a DANE check costs. Bounded, oldest out first.
  */
-const associations = new Map<string, Buffer>();
-const ASSOCIATIONS_LIMIT = 1024;
+const associations = new BoundedMap<string, Buffer>(1024);
 
 function matches(r: Tlsa, der: Buffer, parse: () => X509Certificate): boolean {
   const key = `${r.selector} ${r.matchingType} ${createHash('sha256').update(der).digest('base64')}`;
   let data = associations.get(key);
   if (!data) {
     data = association(parse(), r.selector, r.matchingType);
-    if (associations.size >= ASSOCIATIONS_LIMIT) associations.delete(associations.keys().next().value!);
     associations.set(key, data);
   }
   return data.equals(r.data);

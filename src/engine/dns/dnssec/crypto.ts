@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { type DnskeyData, dnskeyRdata, keyTag } from '../../../store/network/trustAnchors.js';
+import { BoundedMap } from '../../boundedMap.js';
 
 /**
  * The cryptography of DNSSEC over node:crypto: key tags (RFC 4034 App. B), DS digests (RFC 4034
@@ -74,8 +75,7 @@ export function publicKey(k: DnskeyData): KeyObject {
  * answer is validated again at every lookup (its validity period may have ended), and this spares the
  * public-key operation, which is most of that cost. Only successes are kept; bounded, oldest out first.
  */
-const verified = new Map<string, true>();
-const VERIFIED_LIMIT = 4096;
+const verified = new BoundedMap<string, true>(4096);
 
 /** Does `signature` by key `k` sign `data`? False (never a throw) for a malformed key or signature. */
 export function verifySignature(k: DnskeyData, data: Buffer, signature: Buffer): boolean {
@@ -90,7 +90,6 @@ export function verifySignature(k: DnskeyData, data: Buffer, signature: Buffer):
   } catch {
     return false;
   }
-  if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.keys().next().value!);
   verified.set(memo, true);
   return true;
 }

@@ -42,6 +42,13 @@ export function nameWire(name: string): Buffer {
   return Buffer.concat([...parts, Buffer.from([0])]);
 }
 
+/** A 16-bit big-endian field, as DNS messages carry counts, types, classes and lengths. */
+export function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+
 /** Is `name` `zone` or below it? */
 export function isAtOrBelow(name: string, zone: string): boolean {
   const n = canonicalName(name);
