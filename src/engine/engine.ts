@@ -3,7 +3,7 @@ import type { DataPaths } from '../store/paths.js';
 import { type Config, ConfigError, validateConfig } from '../store/schema.js';
 import type { TlsMaterial } from './listener/smtpListener.js';
 import { keyMatches, parsePrivateKey } from '../pki/certificate.js';
-import { presentedCredentials, readKey } from '../store/certificates/keys.js';
+import { presentedCredentials, readKey, readTsigKey } from '../store/certificates/keys.js';
 import { readBundle } from '../store/certificates/caBundles.js';
 import { initialConfig } from './demo.js';
 import { VersionStore, type VersionMeta } from '../store/versions.js';
@@ -439,7 +439,7 @@ export class Engine {
     return out;
   }
 
-  /** Every certificate profile must have its private key on disk, and it must match; bundles must exist. */
+  /** Every certificate profile must have its private key on disk, and it must match; TSIG keys and bundles must exist. */
   private async checkKeys(config: Config): Promise<void> {
     const problems: string[] = [];
     for (const p of config.certificates) {
@@ -448,6 +448,9 @@ export class Engine {
       } catch (err) {
         problems.push(`certificate profile "${p.name}": ${(err as Error).message}`);
       }
+    }
+    for (const u of config.dns.updateServers) {
+      await readTsigKey(this.paths, u.keyRef).catch((err: Error) => problems.push(`update server ${u.zone}: ${err.message}`));
     }
     const bundle = config.certificateAuthorities.system.bundle;
     if (bundle) await readBundle(this.paths, bundle.sha256).catch(() => problems.push(`the system CA bundle ${bundle.sha256.slice(0, 16)}… is missing`));

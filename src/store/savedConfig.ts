@@ -17,7 +17,7 @@ export interface SavedConfig {
   /** With encrypted secrets: salt, and a known text encrypted to tell a wrong passphrase at once. */
   encryption?: { kdf: 'scrypt'; salt: string; check: string };
   config: unknown;
-  /** Private keys the certificate profiles refer to (secrets: masked or encrypted like the rest). */
+  /** Credentials the configuration refers to: private keys and TSIG keys (secrets: masked or encrypted like the rest). */
   keys?: { ref: string; privateKey: string }[];
   /** System CA bundles loaded with UPDATE (public). */
   caBundles?: { sha256: string; certificates: string[] }[];

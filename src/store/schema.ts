@@ -213,8 +213,20 @@ export const ConfigSchema = z
         validation: z.enum(['builtin', 'resolver']).default('builtin'),
         /** Where validation starts: DS or DNSKEY lines (trustAnchors.ts); the IANA root KSKs unless changed. */
         trustAnchors: z.array(z.string()).default(() => [...ROOT_ANCHOR_LINES]),
+        /** Zones whose primary takes the appliance's dynamic updates (RFC 2136), signed with the TSIG key in keys/<keyRef>.key. */
+        updateServers: z
+          .array(
+            z.object({
+              zone: z.string(),
+              /** IP:PORT (IPv6 in brackets). */
+              server: z.string(),
+              keyName: z.string(),
+              keyRef: z.string().regex(/^tsig-[0-9a-f]{64}$/, 'is not a TSIG key reference'),
+            }),
+          )
+          .default(() => []),
       })
-      .default(() => ({ servers: [], validation: 'builtin' as const, trustAnchors: [...ROOT_ANCHOR_LINES] })),
+      .default(() => ({ servers: [], validation: 'builtin' as const, trustAnchors: [...ROOT_ANCHOR_LINES], updateServers: [] })),
     logs: z
       .object({
         mailLevel: z.enum(MAIL_LOG_LEVELS).default('info'),

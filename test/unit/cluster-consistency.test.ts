@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { findInconsistencies } from '../../src/engine/cluster/consistency.js';
 import { newCluster, withMember } from '../../src/store/cluster/levels.js';
 import { addInterface } from '../../src/store/network/interfaces.js';
+import { parseTsigKey, tsigKeyRef, tsigKeyText } from '../../src/store/network/updateServers.js';
 import { defaultConfig, type Config } from '../../src/store/schema.js';
 
 const cert = (name: string, tag: string) => ({ name, certificate: `-----BEGIN CERTIFICATE-----\n${tag}\n-----END CERTIFICATE-----\n`, intermediates: [], keyRef: tag.padEnd(64, '0'), csr: null, demo: false });
@@ -47,4 +48,27 @@ test('a certificate profile whose private key the cluster does not hold is found
   const found = findInconsistencies({ ...healthy, sealedKeys: new Set() });
   assert.deepEqual(found.map((f) => f.subject), ['mx1.example.com', 'mx2.example.com']);
   assert.match(found[0]!.problem, /certificate profile "mx"/);
+});
+
+test('an update server whose TSIG key the cluster does not hold is found, with the command that gives it again', () => {
+  const tsigRef = `tsig-${'b2'.padEnd(64, '0')}`;
+  const withUpdate = { ...doc, cluster: { ...doc.cluster, dns: { ...(doc.cluster.dns as object), updateServers: [{ zone: 'example.com', server: '127.0.0.1:53', keyName: 'mx-update', keyRef: tsigRef }] } } };
+  assert.deepEqual(findInconsistencies({ ...healthy, doc: withUpdate, sealedKeys: new Set([cert('mx', 'a1').keyRef, tsigRef]) }), []);
+  const found = findInconsistencies({ ...healthy, doc: withUpdate });
+  assert.deepEqual(found.map((f) => f.subject), ['mx1.example.com', 'mx2.example.com']);
+  assert.match(found[0]!.problem, /the TSIG key of update server example\.com is not stored in the cluster/);
+  assert.match(found[0]!.remedy, /dnsconfig update-server/);
+});
+
+test('TSIG keys are read in the forms of keymgr, tsig-keygen and nsupdate -y, and stored in one form under one reference', () => {
+  const secret = 'G7opXSsPUaMfGqj15R/G9+GFucubVY6VG3xirH25P6o=';
+  const forms = [
+    `key:\n  - id: mx-update\n    algorithm: hmac-sha256\n    secret: ${secret}\n`,
+    `key "mx-update." {\n\talgorithm hmac-sha256;\n\tsecret "${secret}";\n};\n`,
+    `hmac-sha256:MX-Update:${secret}`,
+  ].map(parseTsigKey);
+  assert.deepEqual(new Set(forms.map(tsigKeyRef)).size, 1);
+  assert.equal(tsigKeyText(forms[0]!), `hmac-sha256:mx-update:${secret}\n`);
+  assert.deepEqual(parseTsigKey(tsigKeyText(forms[0]!)), forms[0]);
+  assert.throws(() => parseTsigKey(`hmac-sha256:x:${secret.slice(0, 10)}!!`), /not in a known form|not valid base64/);
 });

@@ -2,6 +2,9 @@ import { type Command, noMoreWords, parseOptions } from '../../shell/command.js'
 import { CommandError } from '../../shell/errors.js';
 import { daneResolverWarning, setDnsServers } from '../../store/network/routing.js';
 import { addTrustAnchor, anchorZone, deleteTrustAnchor, parseTrustAnchor, setValidation } from '../../store/network/trustAnchors.js';
+import { storeTsigKey } from '../../store/certificates/keys.js';
+import { deleteUpdateServer, parseTsigKey, setUpdateServer } from '../../store/network/updateServers.js';
+import { readConfigFile } from '../files.js';
 
 /** dnsconfig: the resolvers the engine asks, who validates DNSSEC (the engine or the resolver), and the trust anchors. */
 export const dnsconfig: Command = {
@@ -15,6 +18,8 @@ export const dnsconfig: Command = {
     'dnsconfig trustanchor add --dnskey "NAME [TTL] IN DNSKEY FLAGS 3 ALG BASE64"',
     'dnsconfig trustanchor delete KEYTAG',
     'dnsconfig trustanchor print',
+    'dnsconfig update-server ZONE ADDR[:PORT] --tsig-key-file FILE',
+    'dnsconfig update-server delete ZONE',
     'dnsconfig',
   ],
   details: [
@@ -23,8 +28,12 @@ export const dnsconfig: Command = {
     'DNSSEC records on will do. validation resolver: the engine trusts the AD bit of the resolver, and',
     'only from resolvers on loopback (127.0.0.0/8, ::1), as Postfix does.',
     'trustanchor: add private roots (or a new root key before a rollover), delete one by its key tag.',
+    'update-server: the primary of ZONE that takes the appliance\'s dynamic updates (RFC 2136), for ACME',
+    'DNS-01 records and TLSA records of a new key; they are signed with the HMAC-SHA256 TSIG key in FILE',
+    '(in the configuration directory; as "keymgr -t NAME hmac-sha256" or "tsig-keygen" write it). The key',
+    'is kept with the private keys (mode 0600) and never shown; the file can be deleted afterwards.',
   ],
-  keywords: ['servers', 'validation', 'trustanchor', 'builtin', 'resolver', 'add', 'delete', 'print'],
+  keywords: ['servers', 'validation', 'trustanchor', 'update-server', 'builtin', 'resolver', 'add', 'delete', 'print'],
   async run(session, args) {
     const [verb, ...rest] = args;
     if (verb === undefined) {
@@ -33,6 +42,7 @@ export const dnsconfig: Command = {
         `DNS servers: ${dns.servers.length ? dns.servers.join(', ') : 'the system resolvers'}`,
         `DNSSEC validation: ${dns.validation === 'builtin' ? 'builtin (the engine validates)' : 'resolver (the AD bit of a loopback resolver)'}`,
         `Trust anchors: ${dns.trustAnchors.length} (dnsconfig trustanchor print)`,
+        ...(dns.updateServers.length ? dns.updateServers.map((u) => `Update server for ${u.zone}: ${u.server}, TSIG key ${u.keyName}`) : ['Update servers: none']),
       );
       return;
     }
@@ -57,6 +67,8 @@ export const dnsconfig: Command = {
       }
       case 'trustanchor':
         return trustAnchor(this, session, rest);
+      case 'update-server':
+        return updateServer(this, session, rest);
       default:
         throw new CommandError(`Usage: ${this.usage.join('\n       ')}`);
     }
@@ -100,4 +112,29 @@ async function trustAnchor(command: Command, session: Parameters<Command['run']>
     default:
       throw new CommandError(`Usage: ${command.usage.filter((u) => u.includes('trustanchor')).join('\n       ')}`);
   }
+}
+
+async function updateServer(command: Command, session: Parameters<Command['run']>[0], args: string[]): Promise<void> {
+  const usage = () => new CommandError(`Usage: ${command.usage.filter((u) => u.includes('update-server')).join('\n       ')}`);
+  if (args[0]?.toLowerCase() === 'delete') {
+    const [, zone, ...extra] = args;
+    noMoreWords(command, extra);
+    if (!zone) throw usage();
+    session.draft = deleteUpdateServer(session.draft, zone);
+    session.io.print(`The update server for ${zone.toLowerCase()} is deleted (after "commit").`);
+    return;
+  }
+  const { values, positionals } = parseOptions(command, args, { 'tsig-key-file': { type: 'string' } });
+  const [zone, server, ...extra] = positionals;
+  noMoreWords(command, extra);
+  if (!zone || !server) throw usage();
+  const file = values['tsig-key-file'];
+  if (!file) throw new CommandError('Give the TSIG key that signs the updates: --tsig-key-file FILE (the zone\'s primary must accept updates signed with it).');
+  const key = parseTsigKey((await readConfigFile(session, file)).toString('utf8'));
+  // Validate the edit before the key reaches the disk; the key is stored by content, so this is idempotent.
+  setUpdateServer(session.draft, zone, server, { name: key.name, ref: 'tsig-' + '0'.repeat(64) });
+  const ref = await storeTsigKey(session.paths, key);
+  session.draft = setUpdateServer(session.draft, zone, server, { name: key.name, ref });
+  const entry = session.draft.dns.updateServers.find((u) => u.zone === zone.replace(/\.$/, '').toLowerCase())!;
+  session.io.print(`Updates to ${entry.zone} go to ${entry.server}, signed with TSIG key ${key.name} (after "commit").`);
 }

@@ -1,6 +1,6 @@
 import { diffConfig } from '../../store/diff.js';
 import { loadSavedConfig } from '../../store/savedConfig.js';
-import { storeKey } from '../../store/certificates/keys.js';
+import { storeCredential } from '../../store/certificates/keys.js';
 import { storeBundle } from '../../store/certificates/caBundles.js';
 import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
@@ -29,7 +29,7 @@ export const loadconfig: Command = {
     );
     // Keys and bundles are stored by content, so writing them changes nothing already in use.
     for (const k of keys) {
-      if ((await storeKey(session.paths, k.privateKey)) !== k.ref) throw new CommandError(`The key stored as ${k.ref.slice(0, 16)}… in the file does not match its reference; nothing was loaded.`);
+      if (!(await storeCredential(session.paths, k.ref, k.privateKey))) throw new CommandError(`The key stored as ${k.ref.slice(0, 16)}… in the file does not match its reference; nothing was loaded.`);
     }
     for (const b of caBundles) await storeBundle(session.paths, b.certificates);
     if (diffConfig(session.draft, config).length === 0) {

@@ -1,5 +1,5 @@
 import { type ConfigFiles, saveConfig } from '../../store/savedConfig.js';
-import { readKey } from '../../store/certificates/keys.js';
+import { credentialRefs, readKey } from '../../store/certificates/keys.js';
 import { readBundle } from '../../store/certificates/caBundles.js';
 import type { Session } from '../../shell/session.js';
 import { type Command, parseOptions } from '../../shell/command.js';
@@ -8,11 +8,10 @@ import { writeConfigFile } from '../files.js';
 import { readPassphraseFile } from '../passphrase.js';
 import path from 'node:path';
 
-/** The key files and CA bundles the committed configuration refers to. */
+/** The credentials (private keys, TSIG keys) and CA bundles the committed configuration refers to. */
 async function configFiles(session: Session): Promise<ConfigFiles> {
   const config = session.committed;
-  const refs = [...new Set(config.certificates.map((c) => c.keyRef))];
-  const keys = await Promise.all(refs.map(async (ref) => ({ ref, privateKey: await readKey(session.paths, ref) })));
+  const keys = await Promise.all(credentialRefs(config).map(async ({ ref }) => ({ ref, privateKey: await readKey(session.paths, ref) })));
   const bundle = config.certificateAuthorities.system.bundle;
   const caBundles = bundle ? [{ sha256: bundle.sha256, certificates: await readBundle(session.paths, bundle.sha256) }] : [];
   return { keys, caBundles };

@@ -1,4 +1,5 @@
 import { type ClusterDocument, machineConfig } from '../../store/cluster/levels.js';
+import { credentialRefs } from '../../store/certificates/keys.js';
 import type { MemberReport } from './clusterStore.js';
 import type { Inconsistency } from '../../control/status.js';
 
@@ -53,8 +54,9 @@ export function findInconsistencies(input: { doc: ClusterDocument; reports: Memb
       found.push({ subject: machine, problem: `cannot run the committed version: ${resolved.problem}`, remedy: 'correct it at the machine\'s level and commit' });
       continue;
     }
-    for (const c of resolved.config.certificates.filter((x) => !sealedKeys.has(x.keyRef))) {
-      found.push({ subject: machine, problem: `the private key of certificate profile "${c.name}" is not stored in the cluster: a member that does not hold it already cannot run this version`, remedy: `import the certificate again (certconfig) at ${machine}'s level and commit` });
+    for (const c of credentialRefs(resolved.config).filter((x) => !sealedKeys.has(x.ref))) {
+      const again = c.ref.startsWith('tsig-') ? 'give the update server\'s key again (dnsconfig update-server)' : 'import the certificate again (certconfig)';
+      found.push({ subject: machine, problem: `${c.owner} is not stored in the cluster: a member that does not hold it already cannot run this version`, remedy: `${again} at ${machine}'s level and commit` });
     }
   }
   return found;

@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import { Etcd3, type Watcher } from 'etcd3';
 import type { DataPaths } from '../../store/paths.js';
 import { type Config, ConfigError, validateConfig } from '../../store/schema.js';
-import { readKey, storeKey } from '../../store/certificates/keys.js';
+import { credentialRefs, readKey, storeCredential } from '../../store/certificates/keys.js';
 import { createClusterCa, issueMemberCertificate } from '../../pki/clusterCa.js';
 import { type ClusterDocument, type Level, type Origin, effectiveConfig, levelsOf, findMachine, newCluster, origins, overriddenChanges, ownSettings, placeEdits, problemsOfVersion, resolve, withMember, withoutMember } from '../../store/cluster/levels.js';
 import { type MemberSecrets, type Membership, readMembership, removeMembership, writeMembership } from '../../store/cluster/membership.js';
@@ -319,9 +319,9 @@ export class ClusterMember {
     return Buffer.from(this.secrets.clusterKey, 'hex');
   }
 
-  /** Private keys of every profile in `config` that this machine holds go to etcd, sealed. */
+  /** The credentials (private keys, TSIG keys) `config` refers to that this machine holds go to etcd, sealed. */
   private async uploadKeys(config: Config): Promise<void> {
-    for (const ref of new Set(config.certificates.map((c) => c.keyRef))) {
+    for (const { ref } of credentialRefs(config)) {
       let pem: string;
       try {
         pem = await readKey(this.host.paths, ref);
@@ -333,16 +333,16 @@ export class ClusterMember {
   }
 
   private async fetchKeys(config: Config): Promise<void> {
-    for (const p of config.certificates) {
+    for (const { ref, owner } of credentialRefs(config)) {
       try {
-        await readKey(this.host.paths, p.keyRef);
+        await readKey(this.host.paths, ref);
         continue;
       } catch {
         // fetched below
       }
-      const sealed = await this.store.sealedKey(p.keyRef);
-      if (sealed === null) throw new UserError(`the private key of certificate profile "${p.name}" is in neither this machine nor the cluster`);
-      await storeKey(this.host.paths, unseal(this.clusterKey, sealed, `key ${p.keyRef}`));
+      const sealed = await this.store.sealedKey(ref);
+      if (sealed === null) throw new UserError(`${owner} is in neither this machine nor the cluster`);
+      if (!(await storeCredential(this.host.paths, ref, unseal(this.clusterKey, sealed, `key ${ref}`)))) throw new UserError(`${owner} in the cluster does not match its reference`);
     }
   }
 

@@ -3,10 +3,50 @@ import path from 'node:path';
 import { keyId, parsePrivateKey } from '../../pki/certificate.js';
 import { ensureDir, writeFileAtomic } from '../atomic.js';
 import type { DataPaths } from '../paths.js';
+import { parseTsigKey, tsigKeyRef, tsigKeyText, type TsigKeyFile } from '../network/updateServers.js';
 import type { CertificateProfile, Config } from '../schema.js';
 import { presentedProfile } from './certificates.js';
 
-const keyFile = (paths: DataPaths, ref: string) => path.join(paths.keys, `${ref}.pem`);
+/** keys/ holds the appliance's credentials: private keys (<ref>.pem) and TSIG keys (tsig-<ref>.key), all 0600. */
+const keyFile = (paths: DataPaths, ref: string) => path.join(paths.keys, ref.startsWith('tsig-') ? `${ref}.key` : `${ref}.pem`);
+
+/**
+ * Every credential `config` refers to, with what it belongs to: the private keys of the certificate
+ * profiles and the TSIG keys of the update servers. saveconfig exports these, a cluster seals them
+ * into etcd, and clustercheck reports those the cluster does not hold.
+ */
+export function credentialRefs(config: Config): { ref: string; owner: string }[] {
+  const all = [
+    ...config.certificates.map((c) => ({ ref: c.keyRef, owner: `the private key of certificate profile "${c.name}"` })),
+    ...config.dns.updateServers.map((u) => ({ ref: u.keyRef, owner: `the TSIG key of update server ${u.zone}` })),
+  ];
+  return all.filter((c, i) => all.findIndex((x) => x.ref === c.ref) === i);
+}
+
+/** Keep a TSIG key in keys/tsig-<ref>.key (0600) and return its reference. */
+export async function storeTsigKey(paths: DataPaths, key: TsigKeyFile): Promise<string> {
+  const ref = tsigKeyRef(key);
+  await ensureDir(paths.keys);
+  await writeFileAtomic(keyFile(paths, ref), tsigKeyText(key), 0o600);
+  return ref;
+}
+
+export async function readTsigKey(paths: DataPaths, ref: string): Promise<TsigKeyFile> {
+  return parseTsigKey(await readKey(paths, ref));
+}
+
+/**
+ * Keep a credential that came from elsewhere (a saved configuration, the cluster) under the reference
+ * it came with; false (nothing written) when the text does not belong to that reference.
+ */
+export async function storeCredential(paths: DataPaths, ref: string, text: string): Promise<boolean> {
+  if (ref.startsWith('tsig-')) {
+    const key = parseTsigKey(text);
+    return tsigKeyRef(key) === ref && (await storeTsigKey(paths, key)) === ref;
+  }
+  if (keyId(parsePrivateKey(text)) !== ref) return false;
+  return (await storeKey(paths, text)) === ref;
+}
 
 /**
  * Keep a private key in keys/<ref>.pem (mode 0600, written atomically) and return its reference,
@@ -24,7 +64,7 @@ export async function readKey(paths: DataPaths, ref: string): Promise<string> {
   try {
     return await readFile(keyFile(paths, ref), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`the private key ${ref.slice(0, 16)}… is missing from ${paths.keys}`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`the ${ref.startsWith('tsig-') ? 'TSIG key' : 'private key'} ${ref.slice(0, 21)}… is missing from ${paths.keys}`);
     throw err;
   }
 }
