@@ -17,6 +17,7 @@ const PACKAGES: Record<string, string> = {
   'ldns-signzone': 'ldnsutils',
   nsd: 'nsd',
   openssl: 'openssl',
+  pebble: 'pebble',
   postfix: 'postfix',
   'posttls-finger': 'postfix',
   script: 'bsdutils',

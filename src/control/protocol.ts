@@ -60,6 +60,26 @@ export const OPERATIONS = {
   recipients: none,
   'tls-outcomes': none,
   'ssh-hostkeys': none,
+  /** certconfig acme account new: register an account at an ACME CA (the engine makes and keeps its key). */
+  'acme-account': z
+    .object({
+      directory: z.string().url().max(2000),
+      email: z.string().min(3).max(320),
+      externalAccountBinding: z.object({ kid: z.string().min(1).max(500), hmacKey: z.string().min(1).max(500) }).strict().optional(),
+    })
+    .strict(),
+  /** certconfig acme new / renew: order a certificate for a key already in keys/ (the caller's pending account and update servers). */
+  'acme-order': z
+    .object({
+      account: z.object({ directory: z.string().url().max(2000), url: z.string().url().max(2000), keyRef: z.string().regex(/^[0-9a-f]{64}$/) }).strict(),
+      names: z.array(domain).min(1).max(100),
+      challenge: z.enum(['http-01', 'dns-01']),
+      keyRef: z.string().regex(/^[0-9a-f]{64}$/),
+      updateServers: z
+        .array(z.object({ zone: domain, server: address, keyName: domain, keyRef: z.string().regex(/^tsig-[0-9a-f]{64}$/) }).strict())
+        .max(1000),
+    })
+    .strict(),
   /** Lift the login lock-outs of an account (userconfig unlock, the GUI's Users page). */
   unlock: z.object({ account: z.string().min(1).max(64) }).strict(),
   bounce: z
@@ -142,6 +162,8 @@ export interface Results {
   bounce: { recipients: number };
   /** The SSH host keys' fingerprints (sshconfig hostkey print). */
   'ssh-hostkeys': { type: string; bits: number; fingerprint: string }[];
+  'acme-account': { url: string; keyRef: string };
+  'acme-order': { certificate: string; intermediates: string[]; notAfter: string };
   /** How many (account, address) lock-outs were lifted. */
   unlock: { lifted: number };
   'cluster-create': ClusterStatus;

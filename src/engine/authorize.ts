@@ -31,6 +31,8 @@ const NEEDS: Record<Op, { role: Role | 'local'; what: string }> = {
   bounce: { role: 'operator', what: 'run bouncerecipients' },
   'tlsrpt-send': { role: 'operator', what: 'send TLS reports' },
   unlock: { role: 'administrator', what: 'unlock accounts' },
+  'acme-account': { role: 'administrator', what: 'register ACME accounts' },
+  'acme-order': { role: 'administrator', what: 'order certificates' },
   stop: { role: 'local', what: 'stop the engine' },
   'cluster-create': { role: 'administrator', what: 'create a cluster' },
   'cluster-token': { role: 'administrator', what: 'make join tokens' },
@@ -46,6 +48,7 @@ const NEEDS: Record<Op, { role: Role | 'local'; what: string }> = {
 /** Parts of the configuration only administrators may change. */
 const ADMINISTRATOR_PARTS: { key: keyof Config; what: string }[] = [
   { key: 'certificates', what: 'certificates' },
+  { key: 'acme', what: 'the ACME account' },
   { key: 'certificateAuthorities', what: 'the trusted CA lists' },
   { key: 'users', what: 'accounts and their SSH keys' },
   { key: 'ssh', what: 'the SSH settings' },

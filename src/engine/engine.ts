@@ -14,6 +14,9 @@ import { admit, checkCommit } from './authorize.js';
 import { IdAllocator } from './ids.js';
 import { acquirePidLock } from './lock.js';
 import { ApplyError } from './bindings.js';
+import { AcmeError } from './acme/client.js';
+import { Http01Responder } from './acme/http01.js';
+import { AcmeService } from './acme/service.js';
 import { ListenerManager } from './listener/manager.js';
 import { MailLog } from './log/mailLog.js';
 import { Spool } from './queue/spool.js';
@@ -63,6 +66,8 @@ export class Engine {
   private readonly mtaSts: MtaStsService;
   private readonly reports: TlsReportRecorder;
   private readonly tlsrpt: TlsReportService;
+  private readonly http01: Http01Responder;
+  private readonly acme: AcmeService;
   private readonly storage: StorageGuard;
   /** The HTTPS interface and SSH, built by the composition root: the engine knows them only as FrontEnds. */
   private readonly frontEnds: FrontEnd[];
@@ -160,6 +165,8 @@ export class Engine {
       },
       shared: () => this.cluster?.tlsReports,
     });
+    this.http01 = new Http01Responder((address, why) => this.log.warning(`ACME HTTP-01: connection from ${address} refused: ${why}`));
+    this.acme = new AcmeService({ paths, log: this.log, config: () => this.store.current.config, responder: this.http01 });
     this.control = new ControlServer(paths.socket, this.operations);
     this.frontEnds = frontEnds({ paths, operations: this.operations, committed: () => this.store.current, guard: this.loginGuard, ticketKeys: this.ticketKeys });
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
@@ -192,6 +199,7 @@ export class Engine {
         return new Map<string, TlsMaterial>();
       });
       const failures = await this.listeners.apply(head.config, material, { bestEffort: true });
+      failures.push(...(await this.http01.apply(head.config, { bestEffort: true })));
       for (const f of this.frontEnds) {
         try {
           f.open?.();
@@ -219,6 +227,7 @@ export class Engine {
       this.minuteTimer = setInterval(() => void this.everyMinute(), 60_000).unref();
     } catch (err) {
       await this.listeners.closeAll();
+      await this.http01.close();
       for (const f of this.frontEnds) await f.closeAll();
       await this.releaseLock();
       throw err;
@@ -233,6 +242,7 @@ export class Engine {
       await this.control.close();
       await this.cluster?.close();
       await this.listeners.closeAll();
+      await this.http01.close();
       for (const f of this.frontEnds) await f.closeAll();
       await this.delivery.stop();
       await this.reports.flush();
@@ -391,6 +401,8 @@ export class Engine {
       const ctx = await this.delivery.context(this.store.current.config);
       return daneVerify({ ...ctx, connectTimeoutMs: 10_000 }, domain);
     },
+    'acme-account': (request) => acmeCall(() => this.acme.newAccount(request)),
+    'acme-order': (request) => acmeCall(() => this.acme.order(request)),
     recipients: () => this.delivery.admin.recipients(),
     'tls-outcomes': () => this.delivery.tlsOutcomes.last24Hours(),
     'ssh-hostkeys': async () => (await Promise.all(this.frontEnds.map((f) => f.fingerprints?.() ?? []))).flat(),
@@ -457,10 +469,11 @@ export class Engine {
     if (problems.length) throw new ControlError('invalid', `The configuration is not valid:\n  ${problems.join('\n  ')}`);
   }
 
-  /** What a commit applies, in order: the SMTP listeners, the HTTPS interface, the SSH service. */
+  /** What a commit applies, in order: the SMTP listeners, the ACME HTTP-01 responders, the HTTPS interface, the SSH service. */
   private services(): ((config: Config) => Promise<unknown>)[] {
     return [
       async (config) => this.listeners.apply(config, await this.tlsMaterial(config)),
+      (config) => this.http01.apply(config),
       ...this.frontEnds.map((f) => (config: Config) => f.apply(config)),
     ];
   }
@@ -573,6 +586,16 @@ async function clusterCall<T>(run: () => Promise<T> | T): Promise<T> {
     if (err instanceof ConfigError) throw new ControlError('invalid', err.message);
     if (err instanceof ClusterUnavailable) throw new ControlError('unavailable', `Nothing was committed or changed: ${err.message}.`);
     if (err instanceof UserError) throw new ControlError('bad-request', err.message);
+    throw err;
+  }
+}
+
+/** ACME failures are the administrator's to read (the CA's answer, a refused DNS update …), not internal errors. */
+async function acmeCall<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof AcmeError || err instanceof ConfigError) throw new ControlError('unavailable', err.message);
     throw err;
   }
 }

@@ -90,3 +90,20 @@ export function keyId(key: KeyObject): string {
 export function keyMatches(certPem: string, key: KeyObject): boolean {
   return parseCertificate(certPem).checkPrivateKey(key);
 }
+
+/**
+ * What a CA issued for an order, checked before it is used: a leaf for exactly the names asked
+ * (no more, no fewer), for our key, valid now. Returns the problem, or undefined when it is good.
+ */
+export function issuedProblem(leafPem: string, names: readonly string[], key: KeyObject, now = new Date()): string | undefined {
+  const c = parseCertificate(leafPem, 'The issued certificate');
+  const got = new Set(serverNames(c).dnsNames.map((n) => n.toLowerCase()));
+  const asked = new Set(names.map((n) => n.toLowerCase()));
+  const extra = [...got].filter((n) => !asked.has(n));
+  const missing = [...asked].filter((n) => !got.has(n));
+  if (extra.length || missing.length) return `the certificate the CA issued is for other names (${[...got].join(', ') || 'none'}; asked for ${[...asked].join(', ')})`;
+  if (!keyMatches(leafPem, key)) return 'the certificate the CA issued is not for the key of the request';
+  const info = certInfo(leafPem, now);
+  if (info.status !== 'valid') return `the certificate the CA issued is ${info.status}`;
+  return undefined;
+}

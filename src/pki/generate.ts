@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
 import { toPem } from './pem.js';
 import { webcrypto, x509 } from './provider.js';
 import { isFqdn } from './names.js';
@@ -91,4 +91,33 @@ export async function createSelfSigned(subject: SubjectFields, days: number, key
     csrPem: csr.toString('pem') + '\n',
     privateKeyPem: toPem('PRIVATE KEY', new Uint8Array(pkcs8)),
   };
+}
+
+/** A new private key of a type (PKCS#8 PEM): what an ACME order signs its CSR with. */
+export async function createKey(key: KeyType): Promise<string> {
+  const keys = (await webcrypto.subtle.generateKey(algorithms(key).keyGen, true, ['sign', 'verify'])) as CryptoKeyPair;
+  return toPem('PRIVATE KEY', new Uint8Array(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)));
+}
+
+/**
+ * A CSR for host names (CN the first, SAN all of them) signed with an existing key: ACME orders,
+ * new keys and renewals that keep theirs (--reuse-key) alike. Only the key types KEY_TYPES make.
+ */
+export async function createCsr(privateKeyPem: string, names: string[]): Promise<string> {
+  const priv = createPrivateKey(privateKeyPem);
+  const ec = priv.asymmetricKeyType === 'ec';
+  if (!ec && priv.asymmetricKeyType !== 'rsa') throw new Error(`a ${priv.asymmetricKeyType} key cannot sign this request`);
+  const alg = algorithms(ec ? 'ecdsa-p256' : 'rsa2048');
+  const der = (k: KeyObject, type: 'pkcs8' | 'spki') => new Uint8Array(k.export({ type, format: 'der' }));
+  const keys = {
+    privateKey: await webcrypto.subtle.importKey('pkcs8', der(priv, 'pkcs8'), alg.keyGen, false, ['sign']),
+    publicKey: await webcrypto.subtle.importKey('spki', der(createPublicKey(priv), 'spki'), alg.keyGen, true, ['verify']),
+  };
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: [{ CN: [names[0]!] }],
+    keys,
+    signingAlgorithm: alg.signing,
+    extensions: [new x509.SubjectAlternativeNameExtension(names.map((value) => ({ type: 'dns' as const, value })))],
+  });
+  return csr.toString('pem') + '\n';
 }

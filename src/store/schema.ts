@@ -45,6 +45,8 @@ export const InterfaceSchema = z.object({
     .optional(),
   /** The SSH service (the appliance shell for userconfig accounts) on this interface, absent when off. */
   ssh: z.object({ port: z.number().int().min(1).max(65535) }).optional(),
+  /** Plain HTTP port that answers ACME HTTP-01 challenges (only the tokens of orders in progress); absent when off. */
+  acmeHttp: z.number().int().min(1).max(65535).optional(),
 });
 
 const pemCertificate = z
@@ -65,6 +67,24 @@ export const CertificateProfileSchema = z.object({
   csr: z.string().nullable().default(null),
   /** The demonstration certificate made at first start: works, but is not secure. */
   demo: z.boolean().default(false),
+  /** A profile an ACME CA issues (certconfig acme new): what each renewal orders again. */
+  acme: z
+    .object({
+      names: z.array(z.string()).min(1).max(100),
+      key: z.enum(['ecdsa-p256', 'rsa2048']),
+      challenge: z.enum(['http-01', 'dns-01']),
+      /** Renewals keep the key (no TLSA change) instead of making a new one. */
+      reuseKey: z.boolean(),
+    })
+    .optional(),
+});
+
+/** The ACME account certificates are ordered with (certconfig acme account new); its key is in keys/<keyRef>.pem. */
+export const AcmeAccountSchema = z.object({
+  directory: z.string().url(),
+  email: z.string(),
+  keyRef: z.string().regex(/^[0-9a-f]{64}$/, 'is not a key reference'),
+  url: z.string().url(),
 });
 
 export const CertificateAuthoritiesSchema = z.object({
@@ -179,6 +199,7 @@ export const ConfigSchema = z
     interfaces: z.array(InterfaceSchema).default(() => [{ name: 'Management', ip: '127.0.0.1' }]),
     listeners: z.array(ListenerSchema).default(() => []),
     certificates: z.array(CertificateProfileSchema).default(() => []),
+    acme: z.object({ account: AcmeAccountSchema.nullable().default(null) }).default(() => ({ account: null })),
     certificateAuthorities: CertificateAuthoritiesSchema.default(() => CertificateAuthoritiesSchema.parse({})),
     /** Delivery: destination controls and the global destconfig SETUP settings. */
     delivery: z
@@ -341,6 +362,13 @@ function consistencyProblems(config: {
       if (other) problems.push({ path: ['interfaces', index, 'https'], message: `port ${p} on interface ${iface.name} (${iface.ip}) is already used by ${other}` });
       else bound.set(key, `the ${what} service of interface ${iface.name}`);
     }
+  });
+  config.interfaces.forEach((iface, index) => {
+    if (iface.acmeHttp === undefined) return;
+    const key = `${iface.ip}:${iface.acmeHttp}`;
+    const other = bound.get(key);
+    if (other) problems.push({ path: ['interfaces', index, 'acmeHttp'], message: `port ${iface.acmeHttp} on interface ${iface.name} (${iface.ip}) is already used by ${other}` });
+    else bound.set(key, `the ACME HTTP-01 responder of interface ${iface.name}`);
   });
   config.interfaces.forEach((iface, index) => {
     if (!iface.ssh) return;

@@ -15,6 +15,10 @@ export const certconfig: Command = {
     'certconfig expiry [--warn-days N]',
     'certconfig tlsa NAME [--port N]',
     'certconfig delete NAME',
+    'certconfig acme account new --directory URL --email ADDR --agree-tos [--eab-kid KID --eab-hmac-key-file FILE]',
+    'certconfig acme new NAME --names N1[,N2…] [--key ecdsa-p256|rsa2048] [--challenge http-01|dns-01] [--reuse-key] [--overwrite]',
+    'certconfig acme renew NAME',
+    'certconfig acme status',
     'certconfig certauthority system enable|disable|print',
     'certconfig certauthority system export --file FILE',
     'certconfig certauthority system update --file BUNDLE.pem|/ABSOLUTE/PATH.pem',
@@ -28,9 +32,17 @@ export const certconfig: Command = {
     'system CA bundle (update) may also be an absolute path, e.g. /etc/ssl/certs/ca-certificates.crt.',
     'new, paste and import take --overwrite to replace a profile of the same name.',
     'Private keys are kept in <data dir>/keys (mode 0600) and are never printed.',
+    'acme: the engine orders from the CA (its HTTPS certificate must chain to an enabled CA list; a private',
+    'CA\'s root goes into the custom list). http-01 is answered on an interface\'s --acme-http port;',
+    'dns-01 records go to the zone\'s update server (dnsconfig update-server). The new or renewed',
+    'profile is staged: "commit" puts it in service. The account key is kept in keys/ like the others.',
   ],
-  keywords: ['new', 'csr', 'upload', 'paste', 'import', 'export', 'print', 'tlsa', 'delete', 'expiry', 'certauthority'],
+  keywords: ['new', 'csr', 'upload', 'paste', 'import', 'export', 'print', 'tlsa', 'delete', 'expiry', 'certauthority', 'acme', 'account', 'renew', 'status'],
   async run(session, args) {
+    if (args[0]?.toLowerCase() === 'acme') {
+      const { runAcme } = await import('./acme.js');
+      return runAcme(session, this, args.slice(1));
+    }
     const { runCertconfig } = await import('./run.js');
     await runCertconfig(session, this, args);
   },

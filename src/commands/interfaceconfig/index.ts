@@ -3,10 +3,10 @@ import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import { checkIp, checkName, checkOptionalHostname } from '../../store/answers.js';
 import type { Session } from '../../shell/session.js';
-import { addInterface, deleteInterface, describeHttps, describeSsh, editInterface, findInterface, type HttpsSetting, listenersOnInterface, portOrNone, setInterfaceHttps, setInterfaceSsh } from '../../store/network/interfaces.js';
+import { addInterface, deleteInterface, describeAcmeHttp, describeHttps, describeSsh, editInterface, findInterface, type HttpsSetting, listenersOnInterface, portOrNone, setInterfaceAcmeHttp, setInterfaceHttps, setInterfaceSsh } from '../../store/network/interfaces.js';
 import type { Config, Interface } from '../../store/schema.js';
 
-const describe = (config: Config, i: Interface) => `${i.name} (${i.ip}/${i.hostname ?? config.hostname}) ${describeHttps(i)}, ${describeSsh(i)}`;
+const describe = (config: Config, i: Interface) => `${i.name} (${i.ip}/${i.hostname ?? config.hostname}) ${describeHttps(i)}, ${describeSsh(i)}${describeAcmeHttp(i)}`;
 
 /**
  * The HTTPS question of the dialog (the appliance asks per service): on or off, port, the
@@ -129,6 +129,7 @@ export const interfaceconfig: Command = {
     'interfaceconfig edit NAME [--name NEW] [--ip ADDR] [--hostname HOST]',
     'interfaceconfig edit NAME --https PORT|none [--https-certificate PROFILE] [--http-redirect PORT|none]',
     'interfaceconfig edit NAME --ssh PORT|none',
+    'interfaceconfig edit NAME --acme-http PORT|none',
     'interfaceconfig delete NAME',
   ],
   keywords: ['list', 'new', 'edit', 'delete'],
@@ -143,6 +144,7 @@ export const interfaceconfig: Command = {
       'https-certificate': { type: 'string' },
       'http-redirect': { type: 'string' },
       ssh: { type: 'string' },
+      'acme-http': { type: 'string' },
     });
     const name = takeWords(this, positionals, verb!.toLowerCase() === 'list' ? 0 : 1)[0];
     switch (verb!.toLowerCase()) {
@@ -163,15 +165,16 @@ export const interfaceconfig: Command = {
         if (values.ip !== undefined) changes.ip = values.ip;
         if (values.hostname !== undefined) changes.hostname = values.hostname || undefined;
         const httpsOptions = values.https !== undefined || values['https-certificate'] !== undefined || values['http-redirect'] !== undefined;
-        if (Object.keys(changes).length === 0 && !httpsOptions && values.ssh === undefined) throw new CommandError('Nothing to change: give --name, --ip, --hostname, --https or --ssh.');
+        if (Object.keys(changes).length === 0 && !httpsOptions && values.ssh === undefined && values['acme-http'] === undefined) throw new CommandError('Nothing to change: give --name, --ip, --hostname, --https, --ssh or --acme-http.');
         let draft = Object.keys(changes).length ? editInterface(session.draft, required(this, name, 'NAME'), changes) : session.draft;
         const iface = findInterface(draft, values.name ?? required(this, name, 'NAME'));
         if (!iface) throw new CommandError(`No interface named "${name}". Known: ${draft.interfaces.map((i) => i.name).join(', ')}.`);
         if (httpsOptions) draft = setInterfaceHttps(draft, iface.name, httpsFrom(iface, values));
         if (values.ssh !== undefined) draft = setInterfaceSsh(draft, iface.name, portOrNone('--ssh', values.ssh));
+        if (values['acme-http'] !== undefined) draft = setInterfaceAcmeHttp(draft, iface.name, portOrNone('--acme-http', values['acme-http']));
         session.draft = draft;
         const changed = findInterface(draft, iface.name)!;
-        session.io.print(`Interface ${iface.name} changed: ${describeHttps(changed)}, ${describeSsh(changed)}.`);
+        session.io.print(`Interface ${iface.name} changed: ${describeHttps(changed)}, ${describeSsh(changed)}${describeAcmeHttp(changed)}.`);
         if (values.ssh !== undefined && changed.ssh && !draft.users.length) session.io.warn('There are no accounts yet: create one with "userconfig new NAME --role administrator" so someone can log in over SSH.');
         warnDemo(session, findInterface(draft, iface.name)!);
         return;

@@ -12,13 +12,14 @@ const keyFile = (paths: DataPaths, ref: string) => path.join(paths.keys, ref.sta
 
 /**
  * Every credential `config` refers to, with what it belongs to: the private keys of the certificate
- * profiles and the TSIG keys of the update servers. saveconfig exports these, a cluster seals them
+ * profiles, the TSIG keys of the update servers and the ACME account's key. saveconfig exports these, a cluster seals them
  * into etcd, and clustercheck reports those the cluster does not hold.
  */
 export function credentialRefs(config: Config): { ref: string; owner: string }[] {
   const all = [
     ...config.certificates.map((c) => ({ ref: c.keyRef, owner: `the private key of certificate profile "${c.name}"` })),
     ...config.dns.updateServers.map((u) => ({ ref: u.keyRef, owner: `the TSIG key of update server ${u.zone}` })),
+    ...(config.acme.account ? [{ ref: config.acme.account.keyRef, owner: `the key of ACME account ${config.acme.account.url}` }] : []),
   ];
   return all.filter((c, i) => all.findIndex((x) => x.ref === c.ref) === i);
 }

@@ -95,6 +95,19 @@ export function describeSsh(i: Interface): string {
   return i.ssh ? `SSH on port ${i.ssh.port}` : 'SSH off';
 }
 
+/** Turn the ACME HTTP-01 responder of an interface on at a port, or off (null); port clashes are the schema's. */
+export function setInterfaceAcmeHttp(config: Config, name: string, port: number | null): Config {
+  const index = indexOf(config, name);
+  return editConfig(config, (draft) => {
+    if (port === null) delete draft.interfaces[index]!.acmeHttp;
+    else draft.interfaces[index]!.acmeHttp = port;
+  });
+}
+
+export function describeAcmeHttp(i: Interface): string {
+  return i.acmeHttp === undefined ? '' : `, ACME HTTP-01 on port ${i.acmeHttp}`;
+}
+
 export type SshSettings = Config['ssh'];
 
 export function setSshSettings(config: Config, changes: Partial<SshSettings>): Config {

@@ -68,10 +68,12 @@ export function deleteUpdateServer(config: Config, zone: string): Config {
   });
 }
 
+export type UpdateServer = Config['dns']['updateServers'][number];
+
 /** The update server of the closest enclosing zone of `name`, if one is configured. */
-export function updateServerFor(config: Config, name: string): Config['dns']['updateServers'][number] | undefined {
+export function updateServerFor(servers: readonly UpdateServer[], name: string): UpdateServer | undefined {
   const n = name.replace(/\.$/, '').toLowerCase();
-  return config.dns.updateServers
+  return servers
     .filter((u) => n === u.zone || n.endsWith(`.${u.zone}`))
     .sort((a, b) => b.zone.length - a.zone.length)[0];
 }
