@@ -83,7 +83,16 @@ export async function startDnssecLab(zones: LabZone[], options: { port53Address?
  * 127.0.0.1:`unboundPort` with stub zones `stubs` pointing at it; `unboundLines` add its trust
  * anchors and the like. Resolves once unbound answers for the first stub.
  */
-export async function serveZones(dir: string, nsdPort: number, unboundPort: number, zones: { name: string; file: string }[], unboundLines: string[], stubs: string[]): Promise<{ close(): Promise<void> }> {
+export async function serveZones(
+  dir: string,
+  nsdPort: number,
+  unboundPort: number,
+  zones: { name: string; file: string }[],
+  unboundLines: string[],
+  stubs: string[],
+  /** Another authoritative server (HOST@PORT) for the stubs: then NSD is not started. */
+  stubAddr?: string,
+): Promise<{ close(): Promise<void> }> {
   writeFileSync(
     path.join(dir, 'nsd.conf'),
     [
@@ -126,7 +135,7 @@ export async function serveZones(dir: string, nsdPort: number, unboundPort: numb
       ...stubs.map((z) => `  local-zone: "${z}." nodefault`),
       'remote-control:',
       '  control-enable: no',
-      ...stubs.flatMap((z) => ['stub-zone:', `  name: "${z}"`, `  stub-addr: 127.0.0.1@${nsdPort}`]),
+      ...stubs.flatMap((z) => ['stub-zone:', `  name: "${z}"`, `  stub-addr: ${stubAddr ?? `127.0.0.1@${nsdPort}`}`]),
       '',
     ].join('\n'),
   );
@@ -140,7 +149,7 @@ export async function serveZones(dir: string, nsdPort: number, unboundPort: numb
     });
     children.push(child);
   };
-  start(tool('nsd'), ['-d', '-c', path.join(dir, 'nsd.conf')]);
+  if (!stubAddr) start(tool('nsd'), ['-d', '-c', path.join(dir, 'nsd.conf')]);
   start(tool('unbound'), ['-d', '-c', path.join(dir, 'unbound.conf')]);
   const client = new DnsClient([{ host: '127.0.0.1', port: unboundPort }], 1000);
   const deadline = Date.now() + 15_000;

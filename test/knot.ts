@@ -10,6 +10,8 @@ export interface KnotPrimary {
   host: string;
   port: number;
   dir: string;
+  /** signed: each zone's key as a DNSKEY line (flags 257), the trust anchor a validator needs. */
+  anchors: string[];
   close(): Promise<void>;
 }
 
@@ -18,7 +20,7 @@ export interface KnotPrimary {
  * with the given TSIG key (hmac-sha256) and from no one else. Unsigned zones; the records given are
  * relative to the zone's origin.
  */
-export async function startKnot(zones: { name: string; records: string[] }[], key: { name: string; secret: Buffer }): Promise<KnotPrimary> {
+export async function startKnot(zones: { name: string; records: string[] }[], key: { name: string; secret: Buffer }, options: { signed?: boolean } = {}): Promise<KnotPrimary> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mxg-knot-'));
   const port = await freePort();
   for (const z of zones) {
@@ -48,10 +50,15 @@ export async function startKnot(zones: { name: string; records: string[] }[], ke
       '  - id: update',
       `    key: ${key.name}`,
       '    action: update',
+      // signed: Knot signs the zones itself (one ECDSA P-256 CSK, short TTLs) and re-signs every update.
+      ...(options.signed
+        ? ['policy:', '  - id: lab', '    algorithm: ecdsap256sha256', '    single-type-signing: on', '    dnskey-ttl: 60', '    zone-max-ttl: 300', '    propagation-delay: 0']
+        : []),
       'template:',
       '  - id: default',
       `    storage: "${dir}"`,
       '    zonefile-sync: -1',
+      ...(options.signed ? ['    dnssec-signing: on', '    dnssec-policy: lab'] : []),
       'zone:',
       ...zones.flatMap((z) => [`  - domain: ${z.name}`, `    file: ${z.name}.zone`, '    acl: update']),
       '',
@@ -71,10 +78,16 @@ export async function startKnot(zones: { name: string; records: string[] }[], ke
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  const anchors: string[] = [];
+  for (const z of options.signed ? zones : []) {
+    const keys = (await client.query(z.name, 'DNSKEY')).answers as unknown as { data: { flags: number; algorithm: number; key: Buffer } }[];
+    for (const k of keys.filter((x) => x.data.flags === 257)) anchors.push(`${z.name}. IN DNSKEY 257 3 ${k.data.algorithm} ${Buffer.from(k.data.key).toString('base64')}`);
+  }
   return {
     host: '127.0.0.1',
     port,
     dir,
+    anchors,
     async close() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

@@ -78,7 +78,8 @@ export async function startPebble(options: { dnsServer: string; httpPort?: numbe
     httpPort,
     root: () => get(`https://127.0.0.1:${managementPort}/roots/0`, httpsCertificate),
     async close() {
-      if (child.exitCode === null) {
+      // Killed by a signal, a child has signalCode set and exitCode null: either means it is gone.
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
       }

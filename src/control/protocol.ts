@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../store/schema.js';
 import type { VersionMeta, VersionRecord } from '../store/versions.js';
 import type { Origin } from '../store/cluster/levels.js';
-import type { ClusterMachine, ClusterStatus, HourCounts, Inconsistency, ListenerStatus, QueuedRecipient, RecentAlert, StsCacheEntry, WorkerStatus } from './status.js';
+import type { AcmeRenewalStatus, ClusterMachine, ClusterStatus, HourCounts, Inconsistency, ListenerStatus, QueuedRecipient, RecentAlert, StsCacheEntry, WorkerStatus } from './status.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per
@@ -80,6 +80,9 @@ export const OPERATIONS = {
         .max(1000),
     })
     .strict(),
+  /** certconfig acme renew: renew a committed ACME profile now (with a TLSA rollover when its key changes and it has DANE). */
+  'acme-renew': z.object({ name: z.string().min(1).max(64) }).strict(),
+  'acme-status': none,
   /** Lift the login lock-outs of an account (userconfig unlock, the GUI's Users page). */
   unlock: z.object({ account: z.string().min(1).max(64) }).strict(),
   bounce: z
@@ -164,6 +167,9 @@ export interface Results {
   'ssh-hostkeys': { type: string; bits: number; fingerprint: string }[];
   'acme-account': { url: string; keyRef: string };
   'acme-order': { certificate: string; intermediates: string[]; notAfter: string };
+  'acme-renew': { line: string };
+  /** Each committed ACME profile: when it is due, failures, the next attempt, a rollover under way. */
+  'acme-status': AcmeRenewalStatus[];
   /** How many (account, address) lock-outs were lifted. */
   unlock: { lifted: number };
   'cluster-create': ClusterStatus;

@@ -98,3 +98,15 @@ export interface ClusterMachine {
   applied: number | null;
   queue: number | null;
 }
+
+/** One ACME profile's renewal as the engine keeps it (certconfig acme status, certconfig tlsa). */
+export interface AcmeRenewalStatus {
+  name: string;
+  /** Two thirds into the certificate's lifetime. */
+  due: string;
+  failures: number;
+  nextAttemptAt?: string;
+  lastError?: string;
+  /** A TLSA rollover under way: its step, since when, the TTL it waits, and the current and next keys' 3 1 1 data (hex). */
+  rollover?: { step: 'published' | 'visible' | 'swapped'; since: string; ttl: number; current: string; next: string };
+}

@@ -33,6 +33,8 @@ const NEEDS: Record<Op, { role: Role | 'local'; what: string }> = {
   unlock: { role: 'administrator', what: 'unlock accounts' },
   'acme-account': { role: 'administrator', what: 'register ACME accounts' },
   'acme-order': { role: 'administrator', what: 'order certificates' },
+  'acme-renew': { role: 'administrator', what: 'renew certificates' },
+  'acme-status': { role: 'guest', what: 'read the ACME renewals' },
   stop: { role: 'local', what: 'stop the engine' },
   'cluster-create': { role: 'administrator', what: 'create a cluster' },
   'cluster-token': { role: 'administrator', what: 'make join tokens' },

@@ -17,6 +17,7 @@ import { ApplyError } from './bindings.js';
 import { AcmeError } from './acme/client.js';
 import { Http01Responder } from './acme/http01.js';
 import { AcmeService } from './acme/service.js';
+import { RenewalError, RenewalService } from './acme/renewal.js';
 import { ListenerManager } from './listener/manager.js';
 import { MailLog } from './log/mailLog.js';
 import { Spool } from './queue/spool.js';
@@ -68,6 +69,7 @@ export class Engine {
   private readonly tlsrpt: TlsReportService;
   private readonly http01: Http01Responder;
   private readonly acme: AcmeService;
+  private readonly renewals: RenewalService;
   private readonly storage: StorageGuard;
   /** The HTTPS interface and SSH, built by the composition root: the engine knows them only as FrontEnds. */
   private readonly frontEnds: FrontEnd[];
@@ -167,6 +169,15 @@ export class Engine {
     });
     this.http01 = new Http01Responder((address, why) => this.log.warning(`ACME HTTP-01: connection from ${address} refused: ${why}`));
     this.acme = new AcmeService({ paths, log: this.log, config: () => this.store.current.config, responder: this.http01 });
+    this.renewals = new RenewalService({
+      paths,
+      log: this.log,
+      acme: this.acme,
+      config: () => this.store.current.config,
+      dns: (config) => dnsClientFor(config),
+      commit: (change, comment) => this.engineCommit(change, comment),
+      alert: (alert) => this.alerts.raise(alert),
+    });
     this.control = new ControlServer(paths.socket, this.operations);
     this.frontEnds = frontEnds({ paths, operations: this.operations, committed: () => this.store.current, guard: this.loginGuard, ticketKeys: this.ticketKeys });
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
@@ -217,6 +228,7 @@ export class Engine {
         return undefined;
       });
       await this.control.listen();
+      await this.renewals.open();
       this.delivery.start();
       this.ticketKeys.start((key) => {
         this.listeners.setTicketKeys(key);
@@ -238,6 +250,7 @@ export class Engine {
     this.stopping ??= (async () => {
       this.log.info('mxgate engine stopping');
       if (this.minuteTimer) clearInterval(this.minuteTimer);
+      this.renewals.close();
       this.ticketKeys.stop();
       await this.control.close();
       await this.cluster?.close();
@@ -286,6 +299,7 @@ export class Engine {
       await this.mtaSts.refreshDue(sources);
       await this.tlsrpt.sendDue();
       await this.checkCertificateExpiry();
+      void this.renewals.renewDue(); // an order may take a while; it must not hold up the rest
     } catch (err) {
       this.log.warning(`Housekeeping failed: ${(err as Error).message}`);
     }
@@ -403,6 +417,8 @@ export class Engine {
     },
     'acme-account': (request) => acmeCall(() => this.acme.newAccount(request)),
     'acme-order': (request) => acmeCall(() => this.acme.order(request)),
+    'acme-renew': ({ name }) => acmeCall(async () => ({ line: await this.renewals.renewNow(name) })),
+    'acme-status': () => this.renewals.status(),
     recipients: () => this.delivery.admin.recipients(),
     'tls-outcomes': () => this.delivery.tlsOutcomes.last24Hours(),
     'ssh-hostkeys': async () => (await Promise.all(this.frontEnds.map((f) => f.fingerprints?.() ?? []))).flat(),
@@ -478,6 +494,19 @@ export class Engine {
     ];
   }
 
+  /**
+   * A change the engine makes itself (an ACME renewal): recorded as the next version and put in
+   * service like a commit, after the commits before it. Returns the version.
+   */
+  private engineCommit(change: (config: Config) => Config, comment: string): Promise<number> {
+    if (this.cluster) return Promise.reject(new Error('in a cluster the engine does not commit renewals itself yet: renew on the shell (certconfig acme new NAME … --overwrite) and commit'));
+    return this.serialize(async () => {
+      const config = change(this.store.current.config);
+      await this.checkKeys(config);
+      return (await this.install(config, { user: 'acme', comment }, undefined)).version;
+    });
+  }
+
   private serialize<T>(task: () => Promise<T>): Promise<T> {
     const run = this.commitChain.then(task, task);
     this.commitChain = run.catch(() => undefined);
@@ -532,6 +561,7 @@ export class Engine {
       this.log.info(`Configuration version ${rec.version} committed by ${meta.user}${meta.comment ? `: ${meta.comment}` : ''}`);
       this.delivery.kick();
       void this.checkCertificateExpiry();
+      void this.renewals.keepRecords();
       if (dnsChanged(head.config, config)) {
         this.dnsCache.flush(); // answers judged under the old servers or anchors go
         await this.checkResolvers(config);
@@ -595,7 +625,7 @@ async function acmeCall<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if (err instanceof AcmeError || err instanceof ConfigError) throw new ControlError('unavailable', err.message);
+    if (err instanceof AcmeError || err instanceof RenewalError || err instanceof ConfigError) throw new ControlError('unavailable', err.message);
     throw err;
   }
 }

@@ -75,6 +75,12 @@ export const CertificateProfileSchema = z.object({
       challenge: z.enum(['http-01', 'dns-01']),
       /** Renewals keep the key (no TLSA change) instead of making a new one. */
       reuseKey: z.boolean(),
+      /**
+       * DANE: the appliance keeps `3 1 1` TLSA records for the key at _PORT._tcp.NAME (and `2 1 1`
+       * for the issuer with `issuer`) through the zone's update server, and rolls them over before a
+       * new key goes in service; `ttl` is the records' TTL.
+       */
+      dane: z.object({ port: z.number().int().min(1).max(65535), issuer: z.boolean(), ttl: z.number().int().min(1).max(86_400) }).optional(),
     })
     .optional(),
 });
@@ -199,7 +205,15 @@ export const ConfigSchema = z
     interfaces: z.array(InterfaceSchema).default(() => [{ name: 'Management', ip: '127.0.0.1' }]),
     listeners: z.array(ListenerSchema).default(() => []),
     certificates: z.array(CertificateProfileSchema).default(() => []),
-    acme: z.object({ account: AcmeAccountSchema.nullable().default(null) }).default(() => ({ account: null })),
+    acme: z
+      .object({
+        account: AcmeAccountSchema.nullable().default(null),
+        /** A failed renewal is tried again after this long, doubling each time (at most a day). */
+        retryMinutes: z.number().int().min(1).max(1440).default(60),
+        /** A System alert after this many renewals of a profile failed in a row. */
+        alertAfter: z.number().int().min(1).max(100).default(3),
+      })
+      .default(() => ({ account: null, retryMinutes: 60, alertAfter: 3 })),
     certificateAuthorities: CertificateAuthoritiesSchema.default(() => CertificateAuthoritiesSchema.parse({})),
     /** Delivery: destination controls and the global destconfig SETUP settings. */
     delivery: z

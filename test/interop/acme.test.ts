@@ -136,21 +136,46 @@ test('DNS-01: the TXT records go to the zone\'s primary with TSIG and are gone a
   assert.deepEqual(mx2.acme, { names: ['mx2.acme.test', 'mx.acme.test'], key: 'rsa2048', challenge: 'dns-01', reuseKey: true });
 });
 
-test('renew: a new key unless the profile keeps its key; staged until commit', async () => {
+test('renew: the engine renews the committed profile and puts it in service itself, with a new key unless the profile keeps its key', async () => {
   const before = (await committed()).certificates;
   const keyOf = (list: { name: string; keyRef: string; certificate: string }[], n: string) => list.find((c) => c.name === n)!;
-  const renewed = await run('certconfig acme renew mx1', 'certconfig acme renew mx2', 'commit "renewed"');
+  const renewed = await run('certconfig acme renew mx1', 'certconfig acme renew mx2');
   assert.equal(renewed.code, 0, renewed.stdout + renewed.stderr);
-  assert.match(renewed.stdout, /mx1 renewed with a new key/);
+  assert.match(renewed.stdout, /mx1 renewed with a new key, valid until \d{4}-.*; in service as configuration version \d+\./);
   assert.match(renewed.stdout, /mx2 renewed with the same key/);
-  const now = (await committed()).certificates;
+  const head = JSON.parse(await readFile(path.join(home, 'config', 'current.json'), 'utf8'));
+  assert.equal(head.user, 'acme');
+  assert.equal(head.comment, 'ACME renewal of mx2 (same key)');
+  const now = head.config.certificates;
   assert.notEqual(keyOf(now, 'mx1').keyRef, keyOf(before, 'mx1').keyRef);
   assert.equal(keyOf(now, 'mx2').keyRef, keyOf(before, 'mx2').keyRef);
   assert.notEqual(keyOf(now, 'mx2').certificate, keyOf(before, 'mx2').certificate);
   const out = await sClient(conf('pebble-root.pem'), 'mx1.acme.test');
   assert.match(out, /Verify return code: 0 \(ok\)/, out);
+  assert.match(out, new RegExp(keyOf(now, 'mx1').certificate.split('\n')[5]!.slice(0, 40).replace(/[+/]/g, '.')), 'the renewed certificate is the one served');
 
-  const notAcme = await run('certconfig new plain --cn plain.acme.test --country JP', 'certconfig acme renew plain');
-  assert.equal(notAcme.code, 1);
-  assert.match(notAcme.stdout, /was not issued by ACME/);
+  const refused = await mxgate(home, ['--keep-going', '-c', 'certconfig new plain --cn plain.acme.test --country JP', '-c', 'certconfig acme renew plain', '-c', 'certconfig acme dane mx1 --port 25', '-c', 'certconfig acme renew mx1']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stdout, /was not issued by ACME/);
+  assert.match(refused.stdout, /"mx1" has changes that are not committed: commit them \(or "clearchanges"\) first/);
+});
+
+test('the CA down: each renewal fails with what went wrong, the next attempt backs off, an alert after the configured number of failures, and the certificate in service stays', async () => {
+  const served = (await committed()).certificates.find((c: { name: string }) => c.name === 'mx1').certificate;
+  const set = await run('certconfig acme settings --retry-minutes 5 --alert-after 2', 'commit "renewal settings"');
+  assert.equal(set.code, 0, set.stdout + set.stderr);
+  await pebble.close();
+  const first = await run('certconfig acme renew mx1');
+  assert.equal(first.code, 1);
+  assert.match(first.stdout, /Certificate profile mx1 was not renewed: ACME server 127\.0\.0\.1:\d+: cannot connect/);
+  const second = await run('certconfig acme renew mx1', 'certconfig acme status');
+  assert.equal(second.code, 1);
+  const status = await run('certconfig acme status', 'displayalerts');
+  assert.match(status.stdout, /2 failed attempt\(s\), the last: ACME server 127\.0\.0\.1:\d+: cannot connect.*; next attempt at (\S+)/);
+  const next = Date.parse(/next attempt at (\S+)/.exec(status.stdout)![1]!);
+  // 5 minutes, doubled after the second failure: about ten minutes from now.
+  assert.ok(next - Date.now() > 8 * 60_000 && next - Date.now() <= 10 * 60_000, status.stdout);
+  assert.match(status.stdout, /WARNING +\(System\) The certificate of profile mx1 could not be renewed/);
+  assert.equal((await committed()).certificates.find((c: { name: string }) => c.name === 'mx1').certificate, served);
+  assert.match(await sClient(conf('pebble-root.pem'), 'mx1.acme.test'), /Verify return code: 0 \(ok\)/);
 });

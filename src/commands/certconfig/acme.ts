@@ -3,7 +3,8 @@ import { createKey } from '../../pki/generate.js';
 import { type Command, noMoreWords, parseOptions, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
-import { type AcmeSettings, checkAcmeDirectory, checkAcmeEmail, checkAcmeNames, putAcmeProfile, renewAcmeProfile, renewalDue, setAcmeAccount } from '../../store/certificates/acme.js';
+import { type AcmeSettings, checkAcmeDirectory, checkAcmeEmail, checkAcmeNames, putAcmeProfile, renewalDue, setAcmeAccount, setAcmeDane, setAcmeSettings } from '../../store/certificates/acme.js';
+import { updateServerFor } from '../../store/network/updateServers.js';
 import { findCertificate } from '../../store/certificates/certificates.js';
 import { storeKey } from '../../store/certificates/keys.js';
 import { checkName } from '../../store/answers.js';
@@ -30,6 +31,10 @@ export async function runAcme(session: Session, command: Command, args: string[]
     case 'status':
       noMoreWords(command, rest);
       return status(session);
+    case 'dane':
+      return dane(session, command, rest);
+    case 'settings':
+      return settings(session, command, rest);
     default:
       throw new CommandError(`Usage: ${command.usage.filter((u) => u.includes(' acme ')).join('\n       ')}`);
   }
@@ -80,14 +85,52 @@ async function order(session: Session, command: Command, args: string[]): Promis
   session.io.print(`Certificate profile ${existing?.name ?? name} issued for ${names.join(', ')}, valid until ${issued.notAfter} (after "commit").`);
 }
 
+/**
+ * The engine renews what is committed, and puts the result in service itself (a new version):
+ * with a new key and DANE, only after the TLSA rollover (certconfig acme status shows its steps).
+ */
 async function renew(session: Session, name: string): Promise<void> {
   const p = findCertificate(session.draft, name);
   if (!p) throw new CommandError(`No certificate profile named "${name}".`);
   if (!p.acme) throw new CommandError(`Certificate profile "${p.name}" was not issued by ACME: "certconfig acme new ${p.name} --names … --overwrite" makes it an ACME profile.`);
-  const keyRef = p.acme.reuseKey ? p.keyRef : await storeKey(session.paths, await session.io.spin('Generating the key', createKey(p.acme.key)));
-  const issued = await orderFor(session, p.acme.names, p.acme.challenge, keyRef);
-  session.draft = renewAcmeProfile(session.draft, p.name, { ...issued, keyRef });
-  session.io.print(`Certificate profile ${p.name} renewed${p.acme.reuseKey ? ' with the same key' : ' with a new key'}, valid until ${issued.notAfter} (after "commit").`);
+  const committed = findCertificate(session.committed, p.name);
+  if (JSON.stringify(committed) !== JSON.stringify(p)) throw new CommandError(`Certificate profile "${p.name}" has changes that are not committed: commit them (or "clearchanges") first; the engine renews the committed profile.`);
+  const { line } = await session.io.spin(`Renewing ${p.name}`, session.call('acme-renew', { name: p.name }));
+  session.io.print(line);
+}
+
+async function dane(session: Session, command: Command, args: string[]): Promise<void> {
+  const { values, positionals } = parseOptions(command, args, { port: { type: 'string' }, issuer: { type: 'boolean' }, ttl: { type: 'string' } });
+  const [name, ...extra] = positionals;
+  noMoreWords(command, extra);
+  const p = findCertificate(session.draft, required(command, name, 'NAME'));
+  if (!p?.acme) throw new CommandError(`"${name}" is not an ACME certificate profile (certconfig acme status lists them).`);
+  const portText = required(command, values.port, '--port');
+  if (portText.toLowerCase() === 'none') {
+    session.draft = setAcmeDane(session.draft, p.name, undefined);
+    session.io.print(`Certificate profile ${p.name}: its TLSA records are no longer kept (after "commit"); records already published stay until you remove them.`);
+    return;
+  }
+  const port = Number(portText);
+  const ttl = values.ttl === undefined ? 300 : Number(values.ttl);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CommandError(`--port must be 1-65535 or none, not "${portText}".`);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) throw new CommandError(`--ttl must be 1-86400 seconds, not "${values.ttl}".`);
+  const missing = p.acme.names.filter((n) => !updateServerFor(session.draft.dns.updateServers, `_${port}._tcp.${n}`));
+  if (missing.length) throw new CommandError(`No update server takes records for ${missing.join(', ')}: add one with "dnsconfig update-server ZONE ADDR --tsig-key-file FILE" first.`);
+  session.draft = setAcmeDane(session.draft, p.name, { port, issuer: Boolean(values.issuer), ttl });
+  session.io.print(`Certificate profile ${p.name}: TLSA 3 1 1${values.issuer ? ' and 2 1 1' : ''} records at ${p.acme.names.map((n) => `_${port}._tcp.${n}`).join(', ')} (TTL ${ttl}) are rolled over before a new key goes in service (after "commit").`);
+}
+
+async function settings(session: Session, command: Command, args: string[]): Promise<void> {
+  const { values, positionals } = parseOptions(command, args, { 'retry-minutes': { type: 'string' }, 'alert-after': { type: 'string' } });
+  noMoreWords(command, positionals);
+  const changes: { retryMinutes?: number; alertAfter?: number } = {};
+  if (values['retry-minutes'] !== undefined) changes.retryMinutes = Number(values['retry-minutes']);
+  if (values['alert-after'] !== undefined) changes.alertAfter = Number(values['alert-after']);
+  if (!Object.keys(changes).length) throw new CommandError('Give --retry-minutes N (1-1440) and/or --alert-after N (1-100).');
+  session.draft = setAcmeSettings(session.draft, changes);
+  const a = session.draft.acme;
+  session.io.print(`A failed renewal is tried again after ${a.retryMinutes} minutes (doubling, at most a day); a System alert after ${a.alertAfter} failures in a row (after "commit").`);
 }
 
 async function orderFor(session: Session, names: string[], challenge: 'http-01' | 'dns-01', keyRef: string) {
@@ -100,17 +143,35 @@ async function orderFor(session: Session, names: string[], challenge: 'http-01' 
   return { certificate, intermediates, notAfter };
 }
 
-function status(session: Session): void {
+async function status(session: Session): Promise<void> {
   const { account } = session.draft.acme;
   const lines = [account ? `ACME account: ${account.url} at ${account.directory} (${account.email})` : 'ACME account: none ("certconfig acme account new" registers one)'];
   const profiles = session.draft.certificates.filter((c) => c.acme);
   if (!profiles.length) lines.push('No certificate profile is issued by ACME.');
+  const engine = profiles.length ? await session.call('acme-status', {}) : [];
   for (const p of profiles) {
     const info = certInfo(p.certificate);
+    const a = p.acme!;
     lines.push(
-      `${p.name}: ${p.acme!.names.join(', ')}; ${p.acme!.challenge}, ${p.acme!.key}${p.acme!.reuseKey ? ', key kept at renewal' : ', new key at renewal'}`,
+      `${p.name}: ${a.names.join(', ')}; ${a.challenge}, ${a.key}${a.reuseKey ? ', key kept at renewal' : ', new key at renewal'}${a.dane ? `; TLSA at port ${a.dane.port}${a.dane.issuer ? ' with 2 1 1' : ''}, TTL ${a.dane.ttl}` : ''}`,
       `  valid until ${info.notAfter.toISOString()} (${info.daysRemaining} days); renewal due ${renewalDue(p.certificate).toISOString()}`,
     );
+    const s = engine.find((e) => e.name === p.name);
+    if (s?.failures) lines.push(`  ${s.failures} failed attempt(s), the last: ${s.lastError}; next attempt at ${s.nextAttemptAt}`);
+    if (s?.rollover) lines.push(`  TLSA rollover: ${rolloverText(s.rollover)}`);
   }
   session.io.print(...lines);
+}
+
+/** One line for a rollover step (acme status and certconfig tlsa). */
+export function rolloverText(r: { step: string; since: string; ttl: number; current: string; next: string }): string {
+  const keys = `current 3 1 1 ${r.current.slice(0, 16)}…, next ${r.next.slice(0, 16)}…`;
+  switch (r.step) {
+    case 'published':
+      return `next record published ${r.since}, waiting for a validating lookup to see it (${keys})`;
+    case 'visible':
+      return `both records visible since ${r.since}; the new certificate goes in service ${r.ttl} seconds after that (${keys})`;
+    default:
+      return `new certificate in service since ${r.since}; the old record goes ${r.ttl} seconds after that (${keys})`;
+  }
 }

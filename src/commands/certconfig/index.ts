@@ -19,6 +19,8 @@ export const certconfig: Command = {
     'certconfig acme new NAME --names N1[,N2…] [--key ecdsa-p256|rsa2048] [--challenge http-01|dns-01] [--reuse-key] [--overwrite]',
     'certconfig acme renew NAME',
     'certconfig acme status',
+    'certconfig acme dane NAME --port N|none [--issuer] [--ttl SECONDS]',
+    'certconfig acme settings [--retry-minutes N] [--alert-after N]',
     'certconfig certauthority system enable|disable|print',
     'certconfig certauthority system export --file FILE',
     'certconfig certauthority system update --file BUNDLE.pem|/ABSOLUTE/PATH.pem',
@@ -36,8 +38,12 @@ export const certconfig: Command = {
     'CA\'s root goes into the custom list). http-01 is answered on an interface\'s --acme-http port;',
     'dns-01 records go to the zone\'s update server (dnsconfig update-server). The new or renewed',
     'profile is staged: "commit" puts it in service. The account key is kept in keys/ like the others.',
+    'The engine renews ACME profiles two thirds into their lifetime (acme renew: now) and puts the',
+    'result in service itself, as a new configuration version. acme dane: the engine keeps the TLSA',
+    'records of the profile\'s names and, when a renewal changes the key, publishes the next key\'s',
+    'record first and serves the new certificate only after a validating lookup has seen it for a TTL.',
   ],
-  keywords: ['new', 'csr', 'upload', 'paste', 'import', 'export', 'print', 'tlsa', 'delete', 'expiry', 'certauthority', 'acme', 'account', 'renew', 'status'],
+  keywords: ['new', 'csr', 'upload', 'paste', 'import', 'export', 'print', 'tlsa', 'delete', 'expiry', 'certauthority', 'acme', 'account', 'renew', 'status', 'dane', 'settings'],
   async run(session, args) {
     if (args[0]?.toLowerCase() === 'acme') {
       const { runAcme } = await import('./acme.js');

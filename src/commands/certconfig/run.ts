@@ -26,6 +26,7 @@ import {
   weakKeyWarning,
 } from '../../store/certificates/operations.js';
 import { profileDetails, profileTable, systemListVersion } from './print.js';
+import { rolloverText } from './acme.js';
 
 export function printDemoWarning(session: Session): void {
   for (const d of demoInUse(session.draft)) session.io.warn(`${DEMO_WARNING} Used by: ${d.users.join(', ')}.`);
@@ -147,9 +148,17 @@ export async function batch(session: Session, command: Command, verb: string, re
         `TLSA records for certificate profile ${p.name} (publish them in a DNSSEC-signed zone):`,
         ...records,
         '3 1 1 pins this certificate\'s key; 2 1 1 pins the key of the CA that issued it (kept across renewals by that CA).',
-        'Before the key changes (a new profile, "--overwrite", a renewal with a new key), publish the new',
-        'record beside the old one and wait for the old TTL to pass; only then present the new certificate.',
+        ...(p.acme?.dane
+          ? ['The engine keeps these records itself (certconfig acme dane) and rolls them over before a new key is served.']
+          : [
+              'Before the key changes (a new profile, "--overwrite", a renewal with a new key), publish the new',
+              'record beside the old one and wait for the old TTL to pass; only then present the new certificate.',
+            ]),
       );
+      if (p.acme) {
+        const rollover = (await session.call('acme-status', {})).find((r) => r.name === p.name)?.rollover;
+        io.print(rollover ? `TLSA rollover: ${rolloverText(rollover)}` : 'TLSA rollover: none under way.');
+      }
       return;
     }
     case 'delete': {

@@ -48,6 +48,20 @@ export function putAcmeProfile(config: Config, profile: { name: string; certific
   return putCertificate(config, { ...profile, csr: null, demo: false }, overwrite);
 }
 
+export function setAcmeDane(config: Config, name: string, dane: AcmeSettings['dane']): Config {
+  const p = config.certificates.find((c) => c.name.toLowerCase() === name.toLowerCase());
+  if (!p?.acme) throw new ConfigError(`"${name}" is not an ACME certificate profile.`);
+  const acme = { ...p.acme, dane };
+  if (!dane) delete acme.dane;
+  return updateCertificate(config, p.name, { acme });
+}
+
+export function setAcmeSettings(config: Config, changes: { retryMinutes?: number; alertAfter?: number }): Config {
+  return editConfig(config, (draft) => {
+    Object.assign(draft.acme, changes);
+  });
+}
+
 /** A renewed certificate (and perhaps a new key) for an ACME profile. */
 export function renewAcmeProfile(config: Config, name: string, issued: { certificate: string; intermediates: string[]; keyRef: string }): Config {
   return updateCertificate(config, name, { ...issued, csr: null });

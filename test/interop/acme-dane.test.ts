@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, test } from 'node:test';
+import { applianceWithListener, cleanup, freePort, mxgate, until, waitForLog } from '../helpers.js';
+import { serveZones } from '../dnssec-lab.js';
+import { type KnotPrimary, startKnot } from '../knot.js';
+import { type Pebble, startPebble } from '../pebble.js';
+import { postfixToolConfig } from '../postfix.js';
+import { tool } from '../system-tools.js';
+
+/**
+ * A renewal that changes the key of a DANE profile, judged by Postfix's DANE client: Knot signs
+ * acme.test and takes the appliance's TSIG-signed updates; unbound validates it with Knot's key as
+ * trust anchor; Pebble issues the certificates (DNS-01). posttls-finger -l dane must report a
+ * verified DANE session at every moment of the rollover; a key swapped without it is shown to fail.
+ */
+const execFileP = promisify(execFile);
+const key = { name: 'mxgate-update', secret: randomBytes(32) };
+/** posttls-finger reads its resolver from resolv.conf (port 53): unbound answers there in a private mount namespace. */
+const RESOLV_ADDRESS = '127.0.0.154';
+let knot: KnotPrimary;
+let pebble: Pebble;
+let unbound: { close(): Promise<void> };
+let labDir: string;
+let home: string;
+let port: number;
+
+const run = (...lines: string[]) => mxgate(home, lines.flatMap((l) => ['-c', l]));
+
+before(async () => {
+  knot = await startKnot([{ name: 'acme.test', records: ['mx1 IN A 127.0.0.1'] }], key, { signed: true });
+  labDir = mkdtempSync(path.join(os.tmpdir(), 'mxg-acme-dane-'));
+  await writeFile(path.join(labDir, 'anchors.key'), knot.anchors.join('\n') + '\n');
+  unbound = await serveZones(labDir, 0, await freePort(), [], [`  interface: ${RESOLV_ADDRESS}@53`, `  trust-anchor-file: "${labDir}/anchors.key"`, '  local-zone: "test." nodefault'], ['acme.test'], `${knot.host}@${knot.port}`);
+  pebble = await startPebble({ dnsServer: `${knot.host}:${knot.port}` });
+  ({ home, port } = await applianceWithListener());
+  const conf = (f: string) => path.join(home, 'configuration', f);
+  await writeFile(conf('pebble-https.pem'), pebble.httpsCertificate);
+  await writeFile(conf('update.key'), `hmac-sha256:${key.name}:${key.secret.toString('base64')}\n`);
+  const setup = await run(
+    'certconfig certauthority custom import --file pebble-https.pem',
+    'certconfig certauthority custom enable',
+    `dnsconfig servers ${knot.host}:${knot.port}`,
+    'dnsconfig validation builtin',
+    `dnsconfig trustanchor add --dnskey "${knot.anchors[0]}"`,
+    `dnsconfig update-server acme.test ${knot.host}:${knot.port} --tsig-key-file update.key`,
+    'commit "ACME lab"',
+    `certconfig acme account new --directory ${pebble.directory} --email admin@acme.test --agree-tos`,
+    'certconfig acme new mx1 --names mx1.acme.test --challenge dns-01',
+    `certconfig acme dane mx1 --port ${port} --ttl 4`,
+    'listenerconfig edit InboundMail certificate mx1',
+    'listenerconfig edit InboundMail hostaccess default --tls preferred',
+    'commit "ACME certificate with DANE"',
+  );
+  if (setup.code !== 0) throw new Error(`setup failed:\n${setup.stdout}${setup.stderr}`);
+});
+after(async () => {
+  await cleanup(home);
+  await pebble?.close();
+  await unbound?.close();
+  await knot?.close();
+  if (labDir) rmSync(labDir, { recursive: true, force: true });
+});
+
+/** posttls-finger at DANE level to the listener: 'verified', 'no-match', or what it said. */
+async function finger(): Promise<string> {
+  const resolv = path.join(labDir, 'resolv.conf');
+  await writeFile(resolv, `nameserver ${RESOLV_ADDRESS}\noptions trust-ad edns0\n`);
+  const env = await postfixToolConfig(labDir);
+  const script = `mount --bind "${resolv}" /etc/resolv.conf && exec "${tool('posttls-finger')}" -c -t 10 -T 20 -l dane -o smtp_dns_support_level=dnssec -o dnssec_probe= "[mx1.acme.test]:${port}"`;
+  const r = await execFileP(tool('unshare'), ['-m', 'sh', '-c', script], { env }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+  const out = `${r.stdout}${r.stderr}`;
+  if (/Matched DANE EE certificate/.test(out) && /Verified TLS connection established/.test(out)) return 'verified';
+  if (/no matching DANE TLSA records|TLSA lookup error/.test(out)) return 'no-match';
+  return out;
+}
+
+const committed = async () => JSON.parse(await readFile(path.join(home, 'config', 'current.json'), 'utf8'));
+
+test('before any renewal the engine has published the key\'s TLSA record, and posttls-finger verifies the gateway by DANE', async () => {
+  await waitForLog(home, /ACME: TLSA 3 1 1 [0-9a-f]{16}… of mx1 published at _\d+\._tcp\.mx1\.acme\.test/, 15_000);
+  assert.equal(await until(home, 'a DANE-verified session', async () => ((await finger()) === 'verified' ? 'verified' : false), 20_000), 'verified');
+});
+
+test('a renewal with a new key rolls the TLSA records over: posttls-finger verifies the gateway at every step, and the new key is served only after its record was seen', async () => {
+  const before = (await committed()).config.certificates.find((c: { name: string }) => c.name === 'mx1');
+  const renew = await run('certconfig acme renew mx1');
+  assert.equal(renew.code, 0, renew.stdout + renew.stderr);
+  assert.match(renew.stdout, /a certificate with a new key was issued; its TLSA record is published/);
+  const steps = new Set<string>();
+  const verdicts: string[] = [];
+  // Until the rollover is over: every probe must verify, whatever the step.
+  for (;;) {
+    const status = await run('certconfig tlsa mx1');
+    const step = /TLSA rollover: (next record published|both records visible|new certificate in service|none under way)/.exec(status.stdout)?.[1] ?? status.stdout;
+    steps.add(step);
+    verdicts.push(`${step}: ${await finger()}`);
+    if (step === 'none under way') break;
+    assert.ok(verdicts.length < 60, `the rollover did not finish:\n${verdicts.join('\n')}`);
+  }
+  assert.deepEqual(verdicts.filter((v) => !v.endsWith(': verified')), [], 'every probe verified by DANE');
+  assert.ok(verdicts.length >= 2, `a probe was made while the rollover was under way:\n${verdicts.join('\n')}`);
+  const log = await waitForLog(home, /ACME: TLSA rollover of mx1 done: the old key's record [0-9a-f]{16}… is removed/);
+  const order = ['published beside', 'both records are visible', 'the new certificate is in service', 'rollover of mx1 done'].map((w) => log.indexOf(w));
+  assert.ok(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1]!)), `the steps in order:\n${log}`);
+  const head = await committed();
+  const after = head.config.certificates.find((c: { name: string }) => c.name === 'mx1');
+  assert.notEqual(after.keyRef, before.keyRef);
+  assert.equal(head.user, 'acme');
+  assert.match(head.comment, /ACME renewal of mx1 \(new key, after its TLSA record was visible for \d+ seconds\)/);
+});
+
+test('the same key change without the rollover (new key served before its record exists) is what DANE clients refuse', async () => {
+  const swap = await run('certconfig acme new mx1 --names mx1.acme.test --challenge dns-01 --overwrite', 'commit "new key without rollover"');
+  assert.equal(swap.code, 0, swap.stdout + swap.stderr);
+  assert.equal(await finger(), 'no-match');
+});
