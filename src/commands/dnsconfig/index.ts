@@ -5,6 +5,7 @@ import { addTrustAnchor, anchorZone, deleteTrustAnchor, parseTrustAnchor, setVal
 import { storeTsigKey } from '../../store/certificates/keys.js';
 import { deleteUpdateServer, parseTsigKey, setUpdateServer } from '../../store/network/updateServers.js';
 import { readConfigFile } from '../files.js';
+import { canonicalName } from '../../store/domainMatch.js';
 
 /** dnsconfig: the resolvers the engine asks, who validates DNSSEC (the engine or the resolver), and the trust anchors. */
 export const dnsconfig: Command = {
@@ -135,6 +136,6 @@ async function updateServer(command: Command, session: Parameters<Command['run']
   setUpdateServer(session.draft, zone, server, { name: key.name, ref: 'tsig-' + '0'.repeat(64) });
   const ref = await storeTsigKey(session.paths, key);
   session.draft = setUpdateServer(session.draft, zone, server, { name: key.name, ref });
-  const entry = session.draft.dns.updateServers.find((u) => u.zone === zone.replace(/\.$/, '').toLowerCase())!;
+  const entry = session.draft.dns.updateServers.find((u) => u.zone === canonicalName(zone))!;
   session.io.print(`Updates to ${entry.zone} go to ${entry.server}, signed with TSIG key ${key.name} (after "commit").`);
 }

@@ -1,5 +1,4 @@
-import { X509Certificate } from 'node:crypto';
-import { issuedProblem, parsePrivateKey } from '../../pki/certificate.js';
+import { certInfo, issuedProblem, parsePrivateKey } from '../../pki/certificate.js';
 import { createCsr, createKey } from '../../pki/generate.js';
 import { certificatesIn } from '../../pki/pem.js';
 import { readKey, storeKey } from '../../store/certificates/keys.js';
@@ -66,7 +65,7 @@ export class AcmeService {
       const [leaf, ...intermediates] = certificatesIn(chain, 'What the CA returned');
       const problem = issuedProblem(leaf!, request.names, parsePrivateKey(keyPem));
       if (problem) throw new AcmeError(`${problem}; it was not used`);
-      const notAfter = new Date(new X509Certificate(leaf!).validTo).toISOString();
+      const notAfter = certInfo(leaf!).notAfter.toISOString();
       this.deps.log.info(`ACME: certificate issued for ${where}, valid until ${notAfter}`);
       return { certificate: leaf!, intermediates, notAfter };
     } catch (err) {

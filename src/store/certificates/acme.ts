@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { isFqdn } from '../../pki/names.js';
+import { canonicalName } from '../domainMatch.js';
 import { editConfig } from '../edit.js';
 import { emailProblem } from '../grammar.js';
 import { type CertificateProfile, type Config, ConfigError } from '../schema.js';
@@ -29,7 +30,7 @@ export function checkAcmeEmail(email: string): string {
 
 /** The names of an order: host names (a wildcard first label allowed), each once, at most 100. */
 export function checkAcmeNames(list: string): string[] {
-  const names = list.split(',').map((n) => n.trim().replace(/\.$/, '').toLowerCase()).filter(Boolean);
+  const names = list.split(',').map((n) => canonicalName(n.trim())).filter(Boolean);
   if (!names.length) throw new ConfigError('Give the names the certificate is for: --names mx1.example.com[,mx.example.com…].');
   if (names.length > 100) throw new ConfigError(`At most 100 names in one certificate, not ${names.length}.`);
   const bad = names.filter((n) => !isFqdn(n));

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
+import { canonicalName } from '../domainMatch.js';
 import { editConfig } from '../edit.js';
 import { domainProblem } from '../grammar.js';
 import { type Config, ConfigError } from '../schema.js';
@@ -32,7 +33,7 @@ export function parseTsigKey(text: string): TsigKeyFile {
   const found = line ? { algorithm: line[1]!, name: line[2]!, secret: line[3]! } : yaml ? { name: yaml[1]!, algorithm: yaml[2]!, secret: yaml[3]! } : bind ? { name: bind[1]!, algorithm: bind[2]!, secret: bind[3]! } : undefined;
   if (!found) throw new ConfigError('The TSIG key file is not in a known form (Knot keymgr -t, BIND tsig-keygen, or hmac-sha256:NAME:SECRET).');
   if (found.algorithm.toLowerCase() !== 'hmac-sha256') throw new ConfigError(`The TSIG key "${found.name}" uses ${found.algorithm}; only hmac-sha256 is supported (make one with "keymgr -t NAME hmac-sha256").`);
-  const name = found.name.replace(/\.$/, '').toLowerCase();
+  const name = canonicalName(found.name);
   const problem = domainProblem(name, { subdomains: false });
   if (problem) throw new ConfigError(`The TSIG key name "${found.name}": ${problem}`);
   const secret = Buffer.from(found.secret, 'base64');
@@ -48,7 +49,7 @@ export const tsigKeyText = (k: TsigKeyFile): string => `hmac-sha256:${k.name}:${
 export const tsigKeyRef = (k: TsigKeyFile): string => `tsig-${createHash('sha256').update(tsigKeyText(k)).digest('hex')}`;
 
 export function setUpdateServer(config: Config, zone: string, server: string, key: { name: string; ref: string }): Config {
-  const z = zone.replace(/\.$/, '').toLowerCase();
+  const z = canonicalName(zone);
   const problem = domainProblem(z, { subdomains: false });
   if (problem) throw new ConfigError(`Zone "${zone}": ${problem}`);
   const { host, port } = parseHostPort(server, 53);
@@ -61,7 +62,7 @@ export function setUpdateServer(config: Config, zone: string, server: string, ke
 }
 
 export function deleteUpdateServer(config: Config, zone: string): Config {
-  const z = zone.replace(/\.$/, '').toLowerCase();
+  const z = canonicalName(zone);
   if (!config.dns.updateServers.some((u) => u.zone === z)) throw new ConfigError(`There is no update server for zone ${z}.${config.dns.updateServers.length ? ` There are: ${config.dns.updateServers.map((u) => u.zone).join(', ')}.` : ''}`);
   return editConfig(config, (draft) => {
     draft.dns.updateServers = draft.dns.updateServers.filter((u) => u.zone !== z);
@@ -72,7 +73,7 @@ export type UpdateServer = Config['dns']['updateServers'][number];
 
 /** The update server of the closest enclosing zone of `name`, if one is configured. */
 export function updateServerFor(servers: readonly UpdateServer[], name: string): UpdateServer | undefined {
-  const n = name.replace(/\.$/, '').toLowerCase();
+  const n = canonicalName(name);
   return servers
     .filter((u) => n === u.zone || n.endsWith(`.${u.zone}`))
     .sort((a, b) => b.zone.length - a.zone.length)[0];
