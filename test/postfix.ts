@@ -27,7 +27,11 @@ export interface Postfix {
   stop(): Promise<void>;
 }
 
-export async function startPostfix(options: { domain: string; hostname: string; tls?: { key: string; cert: string }; main?: string[] }): Promise<Postfix> {
+/**
+ * `resolvConf`: run the instance in a private mount namespace where that file is /etc/resolv.conf
+ * (a test's validating resolver on port 53), as a sender that looks names up.
+ */
+export async function startPostfix(options: { domain: string; hostname: string; tls?: { key: string; cert: string }; main?: string[]; resolvConf?: string }): Promise<Postfix> {
   const postfix = tool('postfix');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mxgate-postfix-'));
   await chmod(dir, 0o755); // the postfix user walks into data/ and mail/
@@ -72,7 +76,8 @@ export async function startPostfix(options: { domain: string; hostname: string; 
   await writeFile(path.join(etc, 'main.cf'), main.join('\n') + '\n');
   await writeFile(path.join(etc, 'master.cf'), masterCf(port));
   try {
-    await run(postfix, ['-c', etc, 'start']);
+    if (options.resolvConf) await run(tool('unshare'), ['-m', 'sh', '-c', `mount --bind "${options.resolvConf}" /etc/resolv.conf && exec "${postfix}" -c "${etc}" start`]);
+    else await run(postfix, ['-c', etc, 'start']);
   } catch (err) {
     const log = await readFile(path.join(dir, 'maillog'), 'utf8').catch(() => '(no log)');
     throw new Error(`postfix did not start: ${(err as Error).message}\n${log}`);

@@ -7,18 +7,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { applianceWithListener, cleanup, freePort, mxgate, until, waitForLog } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, sendMail, until, waitForLog } from '../helpers.js';
 import { serveZones } from '../dnssec-lab.js';
 import { type KnotPrimary, startKnot } from '../knot.js';
 import { type Pebble, startPebble } from '../pebble.js';
-import { postfixToolConfig } from '../postfix.js';
+import { type Postfix, postfixToolConfig, startPostfix } from '../postfix.js';
 import { tool } from '../system-tools.js';
 
 /**
  * A renewal that changes the key of a DANE profile, judged by Postfix's DANE client: Knot signs
  * acme.test and takes the appliance's TSIG-signed updates; unbound validates it with Knot's key as
  * trust anchor; Pebble issues the certificates (DNS-01). posttls-finger -l dane must report a
- * verified DANE session at every moment of the rollover; a key swapped without it is shown to fail.
+ * verified DANE session at every moment of the rollover, and a Postfix sender at dane-only level must
+ * keep delivering to it; a key swapped without it is shown to fail.
  */
 const execFileP = promisify(execFile);
 const key = { name: 'mxgate-update', secret: randomBytes(32) };
@@ -27,6 +28,7 @@ const RESOLV_ADDRESS = '127.0.0.154';
 let knot: KnotPrimary;
 let pebble: Pebble;
 let unbound: { close(): Promise<void> };
+let sender: Postfix;
 let labDir: string;
 let home: string;
 let port: number;
@@ -59,19 +61,39 @@ before(async () => {
     'commit "ACME certificate with DANE"',
   );
   if (setup.code !== 0) throw new Error(`setup failed:\n${setup.stdout}${setup.stderr}`);
+  // Postfix as a DANE sender: mandatory DANE (dane-only), a new connection per message.
+  sender = await startPostfix({
+    domain: 'pf-sender.test',
+    hostname: 'mx.pf-sender.test',
+    resolvConf: await resolvConf(),
+    main: [
+      'smtp_tls_security_level = dane-only',
+      'smtp_dns_support_level = dnssec',
+      'dnssec_probe =',
+      'smtp_tls_loglevel = 1',
+      'smtp_connection_cache_on_demand = no',
+      `transport_maps = inline:{example.net=smtp:[mx1.acme.test]:${port}}`,
+    ],
+  });
 });
 after(async () => {
   await cleanup(home);
+  await sender?.stop();
   await pebble?.close();
   await unbound?.close();
   await knot?.close();
   if (labDir) rmSync(labDir, { recursive: true, force: true });
 });
 
-/** posttls-finger at DANE level to the listener: 'verified', 'no-match', or what it said. */
-async function finger(): Promise<string> {
+async function resolvConf(): Promise<string> {
   const resolv = path.join(labDir, 'resolv.conf');
   await writeFile(resolv, `nameserver ${RESOLV_ADDRESS}\noptions trust-ad edns0\n`);
+  return resolv;
+}
+
+/** posttls-finger at DANE level to the listener: 'verified', 'no-match', or what it said. */
+async function finger(): Promise<string> {
+  const resolv = await resolvConf();
   const env = await postfixToolConfig(labDir);
   const script = `mount --bind "${resolv}" /etc/resolv.conf && exec "${tool('posttls-finger')}" -c -t 10 -T 20 -l dane -o smtp_dns_support_level=dnssec -o dnssec_probe= "[mx1.acme.test]:${port}"`;
   const r = await execFileP(tool('unshare'), ['-m', 'sh', '-c', script], { env }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
@@ -81,31 +103,40 @@ async function finger(): Promise<string> {
   return out;
 }
 
+/** One message through the Postfix sender to the gateway: 'sent' or Postfix's delivery line. */
+async function throughPostfix(subject: string): Promise<string> {
+  const queued = /queued as ([0-9A-F]+)/.exec((await sendMail(sender.port, subject)).response)?.[1];
+  assert.ok(queued, 'Postfix queued the message');
+  const line = await until(home, `Postfix's delivery of ${subject}`, async () => new RegExp(`${queued}: to=<rcpt1@example\\.net>.*status=\\w+.*`).exec(await sender.log())?.[0], 30_000);
+  return /status=sent/.test(line) && line.includes(`relay=mx1.acme.test[127.0.0.1]:${port}`) ? 'sent' : line;
+}
+
 const committed = async () => JSON.parse(await readFile(path.join(home, 'config', 'current.json'), 'utf8'));
 
 test('before any renewal the engine has published the key\'s TLSA record, and posttls-finger verifies the gateway by DANE', async () => {
   await waitForLog(home, /ACME: TLSA 3 1 1 [0-9a-f]{16}… of mx1 published at _\d+\._tcp\.mx1\.acme\.test/, 15_000);
   assert.equal(await until(home, 'a DANE-verified session', async () => ((await finger()) === 'verified' ? 'verified' : false), 20_000), 'verified');
+  assert.equal(await throughPostfix('before the renewal'), 'sent');
+  assert.match(await sender.log(), new RegExp(`Verified TLS connection established to mx1\\.acme\\.test\\[127\\.0\\.0\\.1\\]:${port}`));
 });
 
-test('a renewal with a new key rolls the TLSA records over: posttls-finger verifies the gateway at every step, and the new key is served only after its record was seen', async () => {
+test('a renewal with a new key rolls the TLSA records over: posttls-finger verifies the gateway at every step, Postfix keeps delivering, and the new key is served only after its record was seen', async (t) => {
   const before = (await committed()).config.certificates.find((c: { name: string }) => c.name === 'mx1');
   const renew = await run('certconfig acme renew mx1');
   assert.equal(renew.code, 0, renew.stdout + renew.stderr);
   assert.match(renew.stdout, /a certificate with a new key was issued; its TLSA record is published/);
-  const steps = new Set<string>();
   const verdicts: string[] = [];
   // Until the rollover is over: every probe must verify, whatever the step.
   for (;;) {
     const status = await run('certconfig tlsa mx1');
     const step = /TLSA rollover: (next record published|both records visible|new certificate in service|none under way)/.exec(status.stdout)?.[1] ?? status.stdout;
-    steps.add(step);
-    verdicts.push(`${step}: ${await finger()}`);
+    verdicts.push(`${step}: ${await finger()}`, `${step} (Postfix): ${await throughPostfix(`during the rollover, ${step}`)}`);
     if (step === 'none under way') break;
-    assert.ok(verdicts.length < 60, `the rollover did not finish:\n${verdicts.join('\n')}`);
+    assert.ok(verdicts.length < 120, `the rollover did not finish:\n${verdicts.join('\n')}`);
   }
-  assert.deepEqual(verdicts.filter((v) => !v.endsWith(': verified')), [], 'every probe verified by DANE');
-  assert.ok(verdicts.length >= 2, `a probe was made while the rollover was under way:\n${verdicts.join('\n')}`);
+  t.diagnostic(verdicts.join('; '));
+  assert.deepEqual(verdicts.filter((v) => !v.endsWith(': verified') && !v.endsWith(': sent')), [], 'every probe verified by DANE, every message delivered');
+  assert.ok(verdicts.length >= 4, `a probe was made while the rollover was under way:\n${verdicts.join('\n')}`);
   const log = await waitForLog(home, /ACME: TLSA rollover of mx1 done: the old key's record [0-9a-f]{16}… is removed/);
   const order = ['published beside', 'both records are visible', 'the new certificate is in service', 'rollover of mx1 done'].map((w) => log.indexOf(w));
   assert.ok(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1]!)), `the steps in order:\n${log}`);
@@ -120,4 +151,6 @@ test('the same key change without the rollover (new key served before its record
   const swap = await run('certconfig acme new mx1 --names mx1.acme.test --challenge dns-01 --overwrite', 'commit "new key without rollover"');
   assert.equal(swap.code, 0, swap.stdout + swap.stderr);
   assert.equal(await finger(), 'no-match');
+  const refused = await throughPostfix('after a swap without rollover');
+  assert.match(refused, /status=deferred/, 'the Postfix DANE sender keeps the message rather than send it unauthenticated');
 });
