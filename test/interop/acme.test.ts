@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { DnsClient } from '../../src/engine/dns/client.js';
 import { applianceWithListener, cleanup, freePort, mxgate } from '../helpers.js';
@@ -14,13 +15,14 @@ import { tool } from '../system-tools.js';
  * Certificates from an ACME CA, end to end: Pebble as the CA (it really checks the challenges,
  * resolving names through Knot), Knot DNS as the zone's primary taking TSIG-signed updates for
  * DNS-01, the appliance's own responder answering HTTP-01. The certificates are then served by the
- * listener and judged by openssl s_client against Pebble's root.
+ * listener (judged by openssl s_client against Pebble's root) and by the HTTPS interface.
  */
 const key = { name: 'mxgate-update', secret: randomBytes(32) };
 let knot: KnotPrimary;
 let pebble: Pebble;
 let home: string;
 let port: number;
+let httpsPort: number;
 let dns: DnsClient;
 
 const conf = (f: string) => path.join(home, 'configuration', f);
@@ -32,6 +34,7 @@ before(async () => {
   dns = new DnsClient([{ host: knot.host, port: knot.port }], 2000);
   pebble = await startPebble({ dnsServer: `${knot.host}:${knot.port}` });
   ({ home, port } = await applianceWithListener());
+  httpsPort = await freePort();
   await writeFile(conf('pebble-https.pem'), pebble.httpsCertificate);
   await writeFile(conf('update.key'), `hmac-sha256:${key.name}:${key.secret.toString('base64')}\n`);
   await writeFile(conf('wrong.key'), `hmac-sha256:${key.name}:${randomBytes(32).toString('base64')}\n`);
@@ -84,7 +87,19 @@ test('an ACME account: the terms must be accepted, the CA\'s HTTPS must chain to
   assert.ok((await readdir(path.join(home, 'keys'))).includes(`${account.keyRef}.pem`));
 });
 
-test('HTTP-01: without a responder the order is refused before the CA is asked; with one the certificate is issued, served by the listener and verified to Pebble\'s root', async () => {
+/** The certificate the HTTPS interface presents for mx1.acme.test, verified to Pebble's root: its SHA-256 fingerprint. */
+const httpsServes = async (): Promise<string> => {
+  const socket = tls.connect({ host: '127.0.0.1', port: httpsPort, servername: 'mx1.acme.test', ca: await pebble.root() });
+  try {
+    await new Promise((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    return socket.getPeerX509Certificate()!.fingerprint256;
+  } finally {
+    socket.destroy();
+  }
+};
+const fingerprintOf = async (name: string) => new X509Certificate((await committed()).certificates.find((c: { name: string }) => c.name === name).certificate).fingerprint256;
+
+test('HTTP-01: without a responder the order is refused before the CA is asked; with one the certificate is issued, served by the listener and by HTTPS, verified to Pebble\'s root', async () => {
   const none = await run('certconfig acme new mx1 --names mx1.acme.test --challenge http-01');
   assert.equal(none.code, 1);
   assert.match(none.stdout, /no interface answers HTTP-01 challenges: set one with "interfaceconfig edit NAME --acme-http 80"/);
@@ -95,6 +110,7 @@ test('HTTP-01: without a responder the order is refused before the CA is asked; 
     'certconfig acme new mx1 --names mx1.acme.test --challenge http-01',
     'listenerconfig edit InboundMail certificate mx1',
     'listenerconfig edit InboundMail hostaccess default --tls preferred',
+    `interfaceconfig edit Management --https ${httpsPort} --https-certificate mx1`,
     'commit "ACME certificate mx1"',
   );
   assert.equal(issued.code, 0, issued.stdout + issued.stderr);
@@ -103,6 +119,7 @@ test('HTTP-01: without a responder the order is refused before the CA is asked; 
   const out = await sClient(conf('pebble-root.pem'), 'mx1.acme.test');
   assert.match(out, /Verify return code: 0 \(ok\)/, out);
   assert.match(out, / 1 s:CN ?= ?Pebble Intermediate CA/);
+  assert.equal(await httpsServes(), await fingerprintOf('mx1'), 'HTTPS presents the ACME certificate');
 
   // Tokens are answered only while their order runs: nothing is left behind.
   const res = await fetch(`http://127.0.0.1:${pebble.httpPort}/.well-known/acme-challenge/anything`);
@@ -136,7 +153,7 @@ test('DNS-01: the TXT records go to the zone\'s primary with TSIG and are gone a
   assert.deepEqual(mx2.acme, { names: ['mx2.acme.test', 'mx.acme.test'], key: 'rsa2048', challenge: 'dns-01', reuseKey: true });
 });
 
-test('renew: the engine renews the committed profile and puts it in service itself, with a new key unless the profile keeps its key', async () => {
+test('renew: the engine renews the committed profile and puts it in service itself (listener and HTTPS), with a new key unless the profile keeps its key', async () => {
   const before = (await committed()).certificates;
   const keyOf = (list: { name: string; keyRef: string; certificate: string }[], n: string) => list.find((c) => c.name === n)!;
   const renewed = await run('certconfig acme renew mx1', 'certconfig acme renew mx2');
@@ -153,6 +170,7 @@ test('renew: the engine renews the committed profile and puts it in service itse
   const out = await sClient(conf('pebble-root.pem'), 'mx1.acme.test');
   assert.match(out, /Verify return code: 0 \(ok\)/, out);
   assert.match(out, new RegExp(keyOf(now, 'mx1').certificate.split('\n')[5]!.slice(0, 40).replace(/[+/]/g, '.')), 'the renewed certificate is the one served');
+  assert.equal(await httpsServes(), await fingerprintOf('mx1'), 'HTTPS presents the renewed certificate too');
 
   const refused = await mxgate(home, ['--keep-going', '-c', 'certconfig new plain --cn plain.acme.test --country JP', '-c', 'certconfig acme renew plain', '-c', 'certconfig acme dane mx1 --port 25', '-c', 'certconfig acme renew mx1']);
   assert.equal(refused.code, 1);
