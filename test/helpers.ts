@@ -136,13 +136,19 @@ export async function useChainCertificate(home: string, chain: { leaf: string; l
   if (run.code !== 0) throw new Error(`installing the certificate failed:\n${run.stdout}${run.stderr}`);
 }
 
-/** Wait until the mail log has a line matching `pattern` (log lines follow socket events). */
-export async function waitForLog(home: string, pattern: RegExp, timeoutMs = 5000): Promise<string> {
-  const file = path.join(home, 'logs', 'mail_logs', 'mail.current');
+const mailLog = (home: string) => path.join(home, 'logs', 'mail_logs', 'mail.current');
+
+/** How far the mail log has come: pass it to waitForLog to look only at what is written after. */
+export async function logMark(home: string): Promise<number> {
+  return (await readFile(mailLog(home), 'utf8').catch(() => '')).length;
+}
+
+/** Wait until the mail log (from `from` on) has a line matching `pattern` (log lines follow socket events). */
+export async function waitForLog(home: string, pattern: RegExp, timeoutMs = 5000, from = 0): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let log = '';
   while (Date.now() < deadline) {
-    log = await readFile(file, 'utf8').catch(() => '');
+    log = (await readFile(mailLog(home), 'utf8').catch(() => '')).slice(from);
     if (pattern.test(log)) return log;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -204,6 +210,6 @@ export async function until<T>(home: string, what: string, probe: () => Promise<
     if (v !== undefined && v !== false) return v;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const log = await readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8').catch(() => '');
+  const log = await readFile(mailLog(home), 'utf8').catch(() => '');
   throw new Error(`timed out waiting for ${what}; mail log:\n${log.split('\n').slice(-25).join('\n')}`);
 }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { applianceWithListener, cleanup, freePort, mxgate, sendMail, until, waitForLog } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, logMark, mxgate, runProgram, sendMail, stopEngine, until, waitForLog } from '../helpers.js';
 import { serveZones } from '../dnssec-lab.js';
 import { type KnotPrimary, startKnot } from '../knot.js';
 import { type Pebble, startPebble } from '../pebble.js';
@@ -153,4 +153,44 @@ test('the same key change without the rollover (new key served before its record
   assert.equal(await finger(), 'no-match');
   const refused = await throughPostfix('after a swap without rollover');
   assert.match(refused, /status=deferred/, 'the Postfix DANE sender keeps the message rather than send it unauthenticated');
+});
+
+const renewalState = async () => JSON.parse(await readFile(path.join(home, 'acme', 'renewals.json'), 'utf8')).mx1;
+
+test('an engine restarted in the middle of a rollover goes on where it stopped, and DANE holds throughout', async () => {
+  // A longer TTL, so the engine is surely stopped while it waits.
+  const slow = await run(`certconfig acme dane mx1 --port ${port} --ttl 10`, 'commit "TLSA TTL 10 s"');
+  assert.equal(slow.code, 0, slow.stdout + slow.stderr);
+  const mark = await logMark(home);
+  const keyBefore = (await committed()).config.certificates.find((c: { name: string }) => c.name === 'mx1').keyRef;
+  assert.equal((await run('certconfig acme renew mx1')).code, 0);
+  await waitForLog(home, /TLSA rollover of mx1: both records are visible/, 30_000, mark);
+  await stopEngine(home);
+  assert.equal((await renewalState()).rollover.step, 'visible', 'the step is on disk');
+  assert.equal((await mxgate(home, ['engine', 'start'])).code, 0);
+  assert.equal(await finger(), 'verified', 'the old certificate is served after the restart');
+  await waitForLog(home, /TLSA rollover of mx1: the new certificate is in service/, 30_000, mark);
+  assert.equal(await finger(), 'verified', 'both records are there when the new certificate is served');
+  await waitForLog(home, /TLSA rollover of mx1 done/, 30_000, mark);
+  assert.equal(await finger(), 'verified');
+  assert.notEqual((await committed()).config.certificates.find((c: { name: string }) => c.name === 'mx1').keyRef, keyBefore);
+});
+
+test('the next key\'s record removed behind the engine\'s back while it waits: the rollover stops, the old certificate stays in service and an alert says why', async () => {
+  const mark = await logMark(home);
+  const served = (await committed()).config.certificates.find((c: { name: string }) => c.name === 'mx1').certificate;
+  assert.equal((await run('certconfig acme renew mx1')).code, 0);
+  await waitForLog(home, /TLSA rollover of mx1: both records are visible/, 30_000, mark);
+  const next: string = (await renewalState()).rollover.new;
+  // Someone else's update (BIND's nsupdate with the zone's key) deletes the next key's record.
+  const script = [`server ${knot.host} ${knot.port}`, 'zone acme.test', `update delete _${port}._tcp.mx1.acme.test TLSA 3 1 1 ${next}`, 'send', ''].join('\n');
+  const nsupdate = await runProgram(tool('nsupdate'), ['-y', `hmac-sha256:${key.name}:${key.secret.toString('base64')}`], script);
+  assert.equal(nsupdate.code, 0, nsupdate.stderr);
+  await waitForLog(home, /renewal of certificate profile mx1 failed \(1 in a row\): TLSA rollover \(step visible\): the TLSA records went away while the TTL was waited/, 30_000, mark);
+  assert.equal((await committed()).config.certificates.find((c: { name: string }) => c.name === 'mx1').certificate, served, 'the old certificate stays in service');
+  assert.equal((await renewalState()).rollover, undefined);
+  const alerts = await run('displayalerts', 'certconfig tlsa mx1');
+  assert.match(alerts.stdout, /The TLSA rollover of certificate profile mx1 failed/);
+  assert.match(alerts.stdout, /TLSA rollover: none under way/);
+  assert.equal(await finger(), 'verified', 'DANE still verifies the certificate in service');
 });
