@@ -6,6 +6,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { DnsClient } from '../../src/engine/dns/client.js';
+import { GuiClient } from '../gui-client.js';
 import { applianceWithListener, cleanup, freePort, mxgate } from '../helpers.js';
 import { type KnotPrimary, startKnot } from '../knot.js';
 import { type Pebble, startPebble } from '../pebble.js';
@@ -37,6 +38,7 @@ before(async () => {
   httpsPort = await freePort();
   await writeFile(conf('pebble-https.pem'), pebble.httpsCertificate);
   await writeFile(conf('update.key'), `hmac-sha256:${key.name}:${key.secret.toString('base64')}\n`);
+  await writeFile(conf('admin.pw'), 'correct horse battery\n');
   await writeFile(conf('wrong.key'), `hmac-sha256:${key.name}:${randomBytes(32).toString('base64')}\n`);
 });
 after(async () => {
@@ -111,6 +113,7 @@ test('HTTP-01: without a responder the order is refused before the CA is asked; 
     'listenerconfig edit InboundMail certificate mx1',
     'listenerconfig edit InboundMail hostaccess default --tls preferred',
     `interfaceconfig edit Management --https ${httpsPort} --https-certificate mx1`,
+    'userconfig new admin --role administrator --password-file admin.pw',
     'commit "ACME certificate mx1"',
   );
   assert.equal(issued.code, 0, issued.stdout + issued.stderr);
@@ -194,6 +197,13 @@ test('the CA down: each renewal fails with what went wrong, the next attempt bac
   // 5 minutes, doubled after the second failure: about ten minutes from now.
   assert.ok(next - Date.now() > 8 * 60_000 && next - Date.now() <= 10 * 60_000, status.stdout);
   assert.match(status.stdout, /WARNING +\(System\) The certificate of profile mx1 could not be renewed/);
+  // The GUI's certificate page says the same.
+  const gui = new GuiClient(httpsPort);
+  assert.equal((await gui.login('admin', 'correct horse battery')).status, 303);
+  const page = (await gui.get('/certificates')).body;
+  assert.match(page, /ACME http-01, new key: next renewal [A-Z][a-z]{2} [A-Z][a-z]{2} /);
+  assert.match(page, /ACME dns-01, key kept: next renewal [A-Z][a-z]{2} [A-Z][a-z]{2} /);
+  assert.match(page, /2 failed attempt\(s\), the last: ACME server 127\.0\.0\.1:\d+: cannot connect/);
   assert.equal((await committed()).certificates.find((c: { name: string }) => c.name === 'mx1').certificate, served);
   assert.match(await sClient(conf('pebble-root.pem'), 'mx1.acme.test'), /Verify return code: 0 \(ok\)/);
 });

@@ -3,7 +3,7 @@ import { createKey } from '../../pki/generate.js';
 import { type Command, noMoreWords, parseOptions, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
-import { type AcmeSettings, checkAcmeDirectory, checkAcmeEmail, checkAcmeNames, putAcmeProfile, renewalDue, setAcmeAccount, setAcmeDane, setAcmeSettings } from '../../store/certificates/acme.js';
+import { type AcmeSettings, checkAcmeDirectory, checkAcmeEmail, checkAcmeNames, putAcmeProfile, renewalDue, rolloverText, setAcmeAccount, setAcmeDane, setAcmeSettings } from '../../store/certificates/acme.js';
 import { updateServerFor } from '../../store/network/updateServers.js';
 import { findCertificate } from '../../store/certificates/certificates.js';
 import { storeKey } from '../../store/certificates/keys.js';
@@ -161,17 +161,4 @@ async function status(session: Session): Promise<void> {
     if (s?.rollover) lines.push(`  TLSA rollover: ${rolloverText(s.rollover)}`);
   }
   session.io.print(...lines);
-}
-
-/** One line for a rollover step (acme status and certconfig tlsa). */
-export function rolloverText(r: { step: string; since: string; ttl: number; current: string; next: string }): string {
-  const keys = `current 3 1 1 ${r.current.slice(0, 16)}…, next ${r.next.slice(0, 16)}…`;
-  switch (r.step) {
-    case 'published':
-      return `next record published ${r.since}, waiting for a validating lookup to see it (${keys})`;
-    case 'visible':
-      return `both records visible since ${r.since}; the new certificate goes in service ${r.ttl} seconds after that (${keys})`;
-    default:
-      return `new certificate in service since ${r.since}; the old record goes ${r.ttl} seconds after that (${keys})`;
-  }
 }

@@ -26,7 +26,7 @@ import {
   weakKeyWarning,
 } from '../../store/certificates/operations.js';
 import { profileDetails, profileTable, systemListVersion } from './print.js';
-import { rolloverText } from './acme.js';
+import { rolloverText } from '../../store/certificates/acme.js';
 
 export function printDemoWarning(session: Session): void {
   for (const d of demoInUse(session.draft)) session.io.warn(`${DEMO_WARNING} Used by: ${d.users.join(', ')}.`);

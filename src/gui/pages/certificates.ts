@@ -2,11 +2,13 @@ import { certInfo } from '../../pki/certificate.js';
 import { KEY_TYPES } from '../../pki/generate.js';
 import { certificateUsers, deleteCertificate, findCertificate, setCaListEnabled } from '../../store/certificates/certificates.js';
 import { countProblem } from '../../store/grammar.js';
-import { ConfigError } from '../../store/schema.js';
 import { UserError } from '../../userError.js';
 import { shellTime } from '../../store/dates.js';
 import { caList, checkSubjectField, createProfile, type Editing, exportProfile, importCustomCas, importProfile, parseKeyType, uploadCertificate, validateSubject } from '../../store/certificates/operations.js';
 import { checkName } from '../../store/answers.js';
+import { renewalDue, rolloverText } from '../../store/certificates/acme.js';
+import { type CertificateProfile, ConfigError } from '../../store/schema.js';
+import type { AcmeRenewalStatus } from '../../control/status.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 
 /**
@@ -46,10 +48,20 @@ const fileField = (page: Page, name: string): Buffer | undefined => {
   return Buffer.isBuffer(v) && v.length ? v : undefined;
 };
 
+/** What the page says of an ACME profile: how it renews, when next, what failed, the TLSA rollover under way. */
+function renewalLines(p: CertificateProfile, s: AcmeRenewalStatus | undefined): string[] {
+  const a = p.acme!;
+  const lines = [`ACME ${a.challenge}, ${a.reuseKey ? 'key kept' : 'new key'}${a.dane ? `, TLSA at port ${a.dane.port}` : ''}: next renewal ${shellTime(renewalDue(p.certificate))}`];
+  if (s?.failures) lines.push(`${s.failures} failed attempt(s), the last: ${s.lastError}; next attempt ${shellTime(new Date(s.nextAttemptAt!))}`);
+  if (s?.rollover) lines.push(`TLSA rollover: ${rolloverText(s.rollover)}`);
+  return lines;
+}
+
 /** Network > Certificates, with Edit Certificate Authorities. Changes to certificates need an administrator. */
 export function certificateRoutes(router: Router, _deps: GuiDeps): void {
   router.get('/certificates', async (page) => {
     const draft = page.draft;
+    const renewals = draft.certificates.some((p) => p.acme) ? await page.call('acme-status', {}) : [];
     const profiles = draft.certificates.map((p) => {
       const info = certInfo(p.certificate);
       return {
@@ -64,6 +76,7 @@ export function certificateRoutes(router: Router, _deps: GuiDeps): void {
         demo: p.demo,
         csr: p.csr !== null,
         intermediates: p.intermediates.length,
+        renewal: p.acme ? renewalLines(p, renewals.find((r) => r.name === p.name)) : [],
       };
     });
     const ca = draft.certificateAuthorities;

@@ -75,3 +75,16 @@ export function renewalDue(certificatePem: string): Date {
   const to = Date.parse(c.validTo);
   return new Date(from + ((to - from) * 2) / 3);
 }
+
+/** One line for a rollover step (certconfig acme status and tlsa, the GUI's certificate page). */
+export function rolloverText(r: { step: string; since: string; ttl: number; current: string; next: string }): string {
+  const keys = `current 3 1 1 ${r.current.slice(0, 16)}…, next ${r.next.slice(0, 16)}…`;
+  switch (r.step) {
+    case 'published':
+      return `next record published ${r.since}, waiting for a validating lookup to see it (${keys})`;
+    case 'visible':
+      return `both records visible since ${r.since}; the new certificate goes in service ${r.ttl} seconds after that (${keys})`;
+    default:
+      return `new certificate in service since ${r.since}; the old record goes ${r.ttl} seconds after that (${keys})`;
+  }
+}
