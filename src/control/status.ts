@@ -107,6 +107,8 @@ export interface AcmeRenewalStatus {
   failures: number;
   nextAttemptAt?: string;
   lastError?: string;
+  /** In a cluster: whether this member renews the profile by itself (one member does for all that share it). */
+  renewedHere?: boolean;
   /** A TLSA rollover under way: its step, since when, the TTL it waits, and the current and next keys' 3 1 1 data (hex). */
   rollover?: { step: 'published' | 'visible' | 'swapped'; since: string; ttl: number; current: string; next: string };
 }

@@ -1,6 +1,7 @@
 import { ensureDir } from '../store/atomic.js';
 import type { DataPaths } from '../store/paths.js';
-import { type Config, ConfigError, validateConfig } from '../store/schema.js';
+import { type CertificateProfile, type Config, ConfigError, validateConfig } from '../store/schema.js';
+import { type Issued, renewAcmeProfile, renewedProfile } from '../store/certificates/acme.js';
 import type { TlsMaterial } from './listener/smtpListener.js';
 import { keyMatches, parsePrivateKey } from '../pki/certificate.js';
 import { presentedCredentials, readKey, readTsigKey } from '../store/certificates/keys.js';
@@ -175,7 +176,8 @@ export class Engine {
       acme: this.acme,
       config: () => this.store.current.config,
       dns: (config) => dnsClientFor(config),
-      commit: (change, comment) => this.engineCommit(change, comment),
+      commit: (name, issued, comment) => this.renewalCommit(name, issued, comment),
+      renewsHere: () => (this.cluster ? (name) => this.member().renewsHere(name) : undefined),
       alert: (alert) => this.alerts.raise(alert),
     });
     this.control = new ControlServer(paths.socket, this.operations);
@@ -496,12 +498,13 @@ export class Engine {
 
   /**
    * A change the engine makes itself (an ACME renewal): recorded as the next version and put in
-   * service like a commit, after the commits before it. Returns the version.
+   * service like a commit, after the commits before it; in a cluster, a cluster version made at
+   * the level that sets the profile. Returns the version.
    */
-  private engineCommit(change: (config: Config) => Config, comment: string): Promise<number> {
-    if (this.cluster) return Promise.reject(new Error('in a cluster the engine does not commit renewals itself yet: renew on the shell (certconfig acme new NAME … --overwrite) and commit'));
+  private renewalCommit(name: string, issued: Issued, comment: string): Promise<number> {
+    if (this.cluster) return this.cluster.changeCertificate(name, (p: CertificateProfile) => renewedProfile(p, issued), 'acme', comment);
     return this.serialize(async () => {
-      const config = change(this.store.current.config);
+      const config = renewAcmeProfile(this.store.current.config, name, issued);
       await this.checkKeys(config);
       return (await this.install(config, { user: 'acme', comment }, undefined)).version;
     });

@@ -8,6 +8,7 @@ import { RenewalService } from '../../src/engine/acme/renewal.js';
 import type { AcmeService } from '../../src/engine/acme/service.js';
 import type { Alert } from '../../src/engine/alerts/alerts.js';
 import { createSelfSigned } from '../../src/pki/generate.js';
+import { renewAcmeProfile } from '../../src/store/certificates/acme.js';
 import { dataPaths } from '../../src/store/paths.js';
 import { type Config, defaultConfig } from '../../src/store/schema.js';
 
@@ -53,8 +54,8 @@ async function lab() {
     dns: () => {
       throw new Error('no DNS in this test');
     },
-    commit: async (change, comment) => {
-      config = change(config);
+    commit: async (name, issued, comment) => {
+      config = renewAcmeProfile(config, name, issued);
       commits.push(comment);
       return commits.length;
     },
@@ -93,7 +94,7 @@ test('a failed renewal is not tried again before its back-off (doubling), and th
   assert.equal(orders.length, 2, '11 minutes later: tried again');
   assert.equal(alerts.length, 1);
   assert.match(alerts[0]!.summary, /The certificate of profile mx1 could not be renewed/);
-  assert.match(service.status()[0]!.lastError ?? '', /cannot connect/);
+  assert.match((await service.status())[0]!.lastError ?? '', /cannot connect/);
   clock.now += 19 * 60_000;
   await service.renewDue();
   assert.equal(orders.length, 2, 'the second wait is 20 minutes');
@@ -102,5 +103,5 @@ test('a failed renewal is not tried again before its back-off (doubling), and th
   await service.renewDue();
   assert.equal(orders.length, 3);
   assert.equal(commits.length, 1, 'renewed once the CA is back');
-  assert.equal(service.status()[0]!.failures, 0);
+  assert.equal((await service.status())[0]!.failures, 0);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { effectiveConfig, type Level, newCluster, origins, overriddenChanges, ownSettings, parseLevel, placeEdits, problemsOfVersion, resolve, setAtLevel, withGroup, withMachineInGroup, withMember, withoutGroup } from '../../src/store/cluster/levels.js';
+import { certificateLevel, effectiveConfig, machinesUsingCertificateAt, withCertificateAt, type Level, newCluster, origins, overriddenChanges, ownSettings, parseLevel, placeEdits, problemsOfVersion, resolve, setAtLevel, withGroup, withMachineInGroup, withMember, withoutGroup } from '../../src/store/cluster/levels.js';
 import { addInterface } from '../../src/store/network/interfaces.js';
 import { addListener } from '../../src/store/listeners/listeners.js';
 import { defaultConfig, type Config } from '../../src/store/schema.js';
@@ -128,4 +128,23 @@ test('groups: added, machines moved in and out, removed only when empty', () => 
   assert.throws(() => withoutGroup(doc, 'Tokyo'), /Group Tokyo still holds mx2\.example\.com: move it first/);
   doc = withoutGroup(withMachineInGroup(doc, 'mx2.example.com', 'Main_Group'), 'Tokyo');
   assert.deepEqual(Object.keys(doc.groups), ['Main_Group']);
+});
+
+test('a renewal changes a certificate profile where it is set: the machines that share it there, and only they, get it', () => {
+  let doc = twoMachines();
+  const cluster: Level = { kind: 'cluster' };
+  assert.deepEqual(certificateLevel(doc, 'mx2.example.com', 'mx'), cluster);
+  assert.deepEqual(machinesUsingCertificateAt(doc, cluster, 'mx'), ['mx1.example.com', 'mx2.example.com']);
+  // mx2 sets its own "mx": the cluster's is then mx1's alone, mx2's is mx2's alone.
+  const view = resolve(doc, { kind: 'machine', name: 'mx2.example.com' }, {});
+  doc = placeEdits(doc, { kind: 'machine', name: 'mx2.example.com' }, view, { ...effectiveConfig(doc, 'mx2.example.com'), certificates: [cert('mx', 'b2')] });
+  const mx2: Level = { kind: 'machine', name: 'mx2.example.com' };
+  assert.deepEqual(certificateLevel(doc, 'mx2.example.com', 'MX'), mx2);
+  assert.deepEqual(machinesUsingCertificateAt(doc, cluster, 'mx'), ['mx1.example.com']);
+  assert.deepEqual(machinesUsingCertificateAt(doc, mx2, 'mx'), ['mx2.example.com']);
+  const renewed = withCertificateAt(doc, mx2, 'mx', (p: { name: string; keyRef: string }) => ({ ...p, keyRef: 'c3'.padEnd(64, '0') }));
+  assert.equal(effectiveConfig(renewed, 'mx2.example.com').certificates[0]!.keyRef.slice(0, 2), 'c3');
+  assert.equal(effectiveConfig(renewed, 'mx1.example.com').certificates[0]!.keyRef.slice(0, 2), 'a1', 'the cluster-level profile is untouched');
+  assert.throws(() => withCertificateAt(doc, { kind: 'group', name: 'Main_Group' }, 'mx', (p) => p), /is not set at group main_group level/);
+  assert.equal(certificateLevel(doc, 'mx1.example.com', 'other'), undefined);
 });

@@ -159,6 +159,7 @@ async function status(session: Session): Promise<void> {
     const s = engine.find((e) => e.name === p.name);
     if (s?.failures) lines.push(`  ${s.failures} failed attempt(s), the last: ${s.lastError}; next attempt at ${s.nextAttemptAt}`);
     if (s?.rollover) lines.push(`  TLSA rollover: ${rolloverText(s.rollover)}`);
+    if (s?.renewedHere !== undefined) lines.push(s.renewedHere ? '  renewed automatically by this machine for the cluster members that share the profile' : '  renewed automatically by another member of the cluster (the first one up that shares the profile)');
   }
   session.io.print(...lines);
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createKey } from '../../pki/generate.js';
 import { association } from '../../pki/tlsa.js';
 import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
-import { renewAcmeProfile, renewalDue } from '../../store/certificates/acme.js';
+import { type Issued, renewalDue } from '../../store/certificates/acme.js';
 import { storeKey } from '../../store/certificates/keys.js';
 import type { DataPaths } from '../../store/paths.js';
 import type { CertificateProfile, Config } from '../../store/schema.js';
@@ -36,8 +36,10 @@ export interface RenewalDeps {
   config: () => Config;
   /** A validating DNS client without the cache (each check asks again). */
   dns: (config: Config) => DnsClient;
-  /** Record a new configuration version and put it in service, as a commit does. */
-  commit: (change: (config: Config) => Config, comment: string) => Promise<number>;
+  /** Put the renewed certificate of profile `name` in service as a new configuration version, as a commit does; returns the version. */
+  commit: (name: string, issued: Issued, comment: string) => Promise<number>;
+  /** In a cluster: whether this machine renews profile `name` by itself (one member renews a shared profile); undefined alone (always). */
+  renewsHere?: () => ((name: string) => Promise<boolean>) | undefined;
   alert: (alert: Alert) => Promise<void>;
   now?: () => number;
 }
@@ -101,21 +103,23 @@ export class RenewalService {
     this.timers.clear();
   }
 
-  status(config = this.deps.config()): RenewalStatus[] {
-    return config.certificates
-      .filter((p) => p.acme)
-      .map((p) => {
-        const s = this.state[p.name] ?? { failures: 0 };
-        const r = s.rollover;
-        return {
-          name: p.name,
-          due: renewalDue(p.certificate).toISOString(),
-          failures: s.failures,
-          ...(s.nextAttemptAt ? { nextAttemptAt: s.nextAttemptAt } : {}),
-          ...(s.lastError ? { lastError: s.lastError } : {}),
-          ...(r ? { rollover: { step: r.step, since: r.since, ttl: r.ttl, current: r.old, next: r.new } } : {}),
-        };
-      });
+  async status(config = this.deps.config()): Promise<RenewalStatus[]> {
+    const clustered = this.deps.renewsHere?.() !== undefined;
+    const profiles = config.certificates.filter((p) => p.acme);
+    const here = await Promise.all(profiles.map((p) => (clustered ? this.renewsHere(p.name) : true)));
+    return profiles.map((p, i) => {
+      const s = this.state[p.name] ?? { failures: 0 };
+      const r = s.rollover;
+      return {
+        name: p.name,
+        ...(clustered ? { renewedHere: here[i]! } : {}),
+        due: renewalDue(p.certificate).toISOString(),
+        failures: s.failures,
+        ...(s.nextAttemptAt ? { nextAttemptAt: s.nextAttemptAt } : {}),
+        ...(s.lastError ? { lastError: s.lastError } : {}),
+        ...(r ? { rollover: { step: r.step, since: r.since, ttl: r.ttl, current: r.old, next: r.new } } : {}),
+      };
+    });
   }
 
   /**
@@ -129,7 +133,7 @@ export class RenewalService {
         const s = this.state[p.name];
         if (!p.acme?.dane || s?.rollover) continue;
         const current = hexOf(p.certificate);
-        if (s?.published === current) continue;
+        if (s?.published === current || !(await this.renewsHere(p.name))) continue;
         try {
           const dane = p.acme.dane;
           const issuer = dane.issuer && p.intermediates[0] ? hexOf(p.intermediates[0]) : undefined;
@@ -153,6 +157,7 @@ export class RenewalService {
         const s = this.state[p.name];
         if (!p.acme || s?.rollover || renewalDue(p.certificate).getTime() > now) continue;
         if (s?.nextAttemptAt && Date.parse(s.nextAttemptAt) > now) continue;
+        if (!(await this.renewsHere(p.name))) continue;
         await this.renew(p.name).catch(() => undefined); // said in the log, the state and perhaps an alert
       }
     });
@@ -161,6 +166,18 @@ export class RenewalService {
   /** certconfig acme renew NAME: renew now, whatever the date; what happened, in one line. */
   renewNow(name: string): Promise<string> {
     return this.serially(() => this.renew(name));
+  }
+
+  /** Alone, always; in a cluster, when this member is the one to (and not when the cluster cannot say). */
+  private async renewsHere(name: string): Promise<boolean> {
+    const ask = this.deps.renewsHere?.();
+    if (!ask) return true;
+    try {
+      return await ask(name);
+    } catch (err) {
+      this.deps.log.warning(`ACME: cannot tell whether this member renews ${name}: ${(err as Error).message}`);
+      return false;
+    }
   }
 
   private serially<T>(task: () => Promise<T>): Promise<T> {
@@ -186,7 +203,7 @@ export class RenewalService {
         await this.succeeded(p.name);
         return `Certificate profile ${p.name}: a certificate with a new key was issued; its TLSA record is published and it goes in service once that record has been visible for ${p.acme.dane.ttl} seconds (certconfig acme status shows the steps).`;
       }
-      const version = await this.deps.commit((c) => renewAcmeProfile(c, p.name, next), `ACME renewal of ${p.name} (${keyRef === p.keyRef ? 'same key' : 'new key'})`);
+      const version = await this.deps.commit(p.name, next, `ACME renewal of ${p.name} (${keyRef === p.keyRef ? 'same key' : 'new key'})`);
       await this.succeeded(p.name);
       return `Certificate profile ${p.name} renewed${keyRef === p.keyRef ? ' with the same key' : ' with a new key'}, valid until ${issued.notAfter}; in service as configuration version ${version}.`;
     } catch (err) {
@@ -302,7 +319,7 @@ export class RenewalService {
           this.schedule(name, r.ttl * 1000 - (this.now() - Date.parse(r.since)));
           return;
         }
-        const version = await this.deps.commit((c) => renewAcmeProfile(c, name, r.next), `ACME renewal of ${name} (new key, after its TLSA record was visible for ${r.ttl} seconds)`);
+        const version = await this.deps.commit(name, r.next, `ACME renewal of ${name} (new key, after its TLSA record was visible for ${r.ttl} seconds)`);
         r.step = 'swapped';
         r.since = new Date(this.now()).toISOString();
         await this.save();

@@ -5,7 +5,7 @@ import type { DataPaths } from '../../store/paths.js';
 import { type Config, ConfigError, validateConfig } from '../../store/schema.js';
 import { credentialRefs, readKey, storeCredential } from '../../store/certificates/keys.js';
 import { createClusterCa, issueMemberCertificate } from '../../pki/clusterCa.js';
-import { type ClusterDocument, type Level, type Origin, effectiveConfig, levelsOf, findMachine, newCluster, origins, overriddenChanges, ownSettings, placeEdits, problemsOfVersion, resolve, withMember, withoutMember } from '../../store/cluster/levels.js';
+import { type ClusterDocument, type Level, type Origin, certificateLevel, effectiveConfig, levelsOf, machinesUsingCertificateAt, withCertificateAt, findMachine, newCluster, origins, overriddenChanges, ownSettings, placeEdits, problemsOfVersion, resolve, withMember, withoutMember } from '../../store/cluster/levels.js';
 import { type MemberSecrets, type Membership, readMembership, removeMembership, writeMembership } from '../../store/cluster/membership.js';
 import { newClusterKey, seal, tokenKey, unseal } from '../../store/cluster/vault.js';
 import { UserError } from '../../userError.js';
@@ -452,6 +452,37 @@ export class ClusterMember {
     await this.applying;
     if (this.applyProblem) throw new AppliedElsewhere(`Committed as cluster version ${next.version}, but this machine could not apply it: ${this.applyProblem}`);
     return next;
+  }
+
+  /**
+   * Does this machine renew certificate profile `name`? Of the machines that run it as set at the
+   * same level, the first by name that is up (has a report in etcd) does, so one order is made
+   * for the lot; a machine's own profile is its own to renew.
+   */
+  async renewsHere(name: string): Promise<boolean> {
+    const doc = this.current();
+    const me = findMachine(doc, this.membership.machine);
+    const level = me ? certificateLevel(doc, me, name) : undefined;
+    if (!me || !level) return false;
+    const up = new Set((await this.store.reports()).map((r) => r.machine.toLowerCase()));
+    const first = machinesUsingCertificateAt(doc, level, name)
+      .filter((m) => m === me || up.has(m.toLowerCase()))
+      .sort()[0];
+    return first === me;
+  }
+
+  /**
+   * An engine-made change of certificate profile `name` (an ACME renewal), committed where the
+   * profile is set — cluster, group or this machine — so every machine that runs it gets it. The
+   * new key goes to etcd, sealed, first.
+   */
+  async changeCertificate<P extends { name: string }>(name: string, change: (profile: P) => P, user: string, comment: string): Promise<number> {
+    const doc = this.current();
+    const me = findMachine(doc, this.membership.machine);
+    const level = me ? certificateLevel(doc, me, name) : undefined;
+    if (!me || !level) throw new UserError(`Certificate profile ${name} is not in cluster ${doc.name}'s configuration for this machine.`);
+    await this.uploadKeys(effectiveConfig(withCertificateAt(doc, level, name, change), me));
+    return (await this.amend((d) => withCertificateAt(d, level, name, change), user, comment)).version;
   }
 
   /** The cluster's committed versions (rollbackconfig list). */

@@ -64,8 +64,19 @@ export function setAcmeSettings(config: Config, changes: { retryMinutes?: number
 }
 
 /** A renewed certificate (and perhaps a new key) for an ACME profile. */
-export function renewAcmeProfile(config: Config, name: string, issued: { certificate: string; intermediates: string[]; keyRef: string }): Config {
+export interface Issued {
+  certificate: string;
+  intermediates: string[];
+  keyRef: string;
+}
+
+export function renewAcmeProfile(config: Config, name: string, issued: Issued): Config {
   return updateCertificate(config, name, { ...issued, csr: null });
+}
+
+/** The same change on the profile alone (a cluster commits it at the level that sets the profile). */
+export function renewedProfile<P extends CertificateProfile>(profile: P, issued: Issued): P {
+  return { ...profile, ...issued, csr: null };
 }
 
 /** When a certificate is due for renewal: two thirds into its lifetime (the usual ACME practice). */

@@ -339,3 +339,21 @@ export function withoutGroup(doc: ClusterDocument, name: string): ClusterDocumen
   delete groups[g];
   return { ...doc, groups };
 }
+
+/** The level a machine's certificate profile `name` comes from: the most specific one that sets it. */
+export function certificateLevel(doc: ClusterDocument, machine: string, name: string): Level | undefined {
+  return chainOf(doc, { kind: 'machine', name: machine }).find(([, s]) => certificatesOf(s).some((c) => sameName(c.name, name)))?.[0];
+}
+
+/** The machines that run certificate profile `name` as set at `level` (none of them sets its own below it). */
+export function machinesUsingCertificateAt(doc: ClusterDocument, level: Level, name: string): string[] {
+  return Object.keys(doc.machines).filter((m) => same(certificateLevel(doc, m, name), level));
+}
+
+/** Change certificate profile `name` where `level` sets it (an engine-made change, such as a renewal). */
+export function withCertificateAt<P extends Named>(doc: ClusterDocument, level: Level, name: string, change: (profile: P) => P): ClusterDocument {
+  const settings = levelSettings(doc, level);
+  const certificates = certificatesOf(settings) as P[];
+  if (!certificates.some((c) => sameName(c.name, name))) throw new UserError(`Certificate profile ${name} is not set at ${levelText(level).toLowerCase()} level.`);
+  return withLevelSettings(doc, level, { ...settings, certificates: certificates.map((c) => (sameName(c.name, name) ? change(c) : c)) });
+}
