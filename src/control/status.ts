@@ -102,8 +102,11 @@ export interface ClusterMachine {
 /** One ACME profile's renewal as the engine keeps it (certconfig acme status, certconfig tlsa). */
 export interface AcmeRenewalStatus {
   name: string;
-  /** Two thirds into the certificate's lifetime. */
+  /** When the profile renews: at a moment in the CA's suggested window (RFC 9773 renewal information), else two thirds into the certificate's lifetime. */
   due: string;
+  dueBy: 'ari' | 'lifetime';
+  /** The CA's page explaining its suggested window, if it gave one. */
+  explanationURL?: string;
   failures: number;
   nextAttemptAt?: string;
   lastError?: string;

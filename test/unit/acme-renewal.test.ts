@@ -37,12 +37,16 @@ async function lab() {
   const clock = { now: start };
   const orders: number[] = [];
   const alerts: Alert[] = [];
-  const ca = { fail: false, renewed: await createSelfSigned({ commonName: 'mx1.example.com', country: 'JP' }, 90, 'ecdsa-p256') };
+  const ca = { fail: false, window: undefined as { start: string; end: string; retryAfterSeconds: number } | undefined, infoAsked: 0, renewed: await createSelfSigned({ commonName: 'mx1.example.com', country: 'JP' }, 90, 'ecdsa-p256') };
   const acme = {
     order: async () => {
       orders.push(clock.now);
       if (ca.fail) throw new Error('ACME server 127.0.0.1:1: cannot connect');
       return { certificate: ca.renewed.certificatePem, intermediates: [], notAfter: 'later' };
+    },
+    renewalInfo: async () => {
+      ca.infoAsked += 1;
+      return ca.window;
     },
   } as unknown as AcmeService;
   const commits: string[] = [];
@@ -104,4 +108,31 @@ test('a failed renewal is not tried again before its back-off (doubling), and th
   assert.equal(orders.length, 3);
   assert.equal(commits.length, 1, 'renewed once the CA is back');
   assert.equal((await service.status())[0]!.failures, 0);
+});
+
+test('the CA\'s renewal information (RFC 9773) moves the renewal into its window, is asked again only after its Retry-After, and a CA without it leaves two thirds', async () => {
+  const { service, clock, start, orders, ca } = await lab();
+  clock.now = start + 2 * DAY;
+  await service.renewDue();
+  assert.equal(ca.infoAsked, 1);
+  assert.equal((await service.status())[0]!.dueBy, 'lifetime', 'a CA without renewal information');
+  await service.renewDue();
+  assert.equal(ca.infoAsked, 1, 'asked again a day later, not every minute');
+
+  // A day on, the CA suggests renewing early (as before a revocation): days 4 to 5.
+  ca.window = { start: new Date(start + 4 * DAY).toISOString(), end: new Date(start + 5 * DAY).toISOString(), retryAfterSeconds: 7200 };
+  clock.now = start + 3 * DAY + 1000;
+  await service.renewDue();
+  assert.equal(ca.infoAsked, 2);
+  const status = (await service.status())[0]!;
+  assert.equal(status.dueBy, 'ari');
+  assert.ok(Date.parse(status.due) >= start + 4 * DAY && Date.parse(status.due) < start + 5 * DAY, status.due);
+  assert.deepEqual(orders, [], 'not before the moment picked');
+  clock.now += 3600_000;
+  await service.renewDue();
+  assert.equal(ca.infoAsked, 2, 'Retry-After two hours: not asked again after one');
+  assert.equal((await service.status())[0]!.due, status.due, 'the same window keeps the same moment');
+  clock.now = start + 5 * DAY;
+  await service.renewDue();
+  assert.equal(orders.length, 1, 'renewed in the window, long before two thirds of the lifetime');
 });

@@ -3,7 +3,7 @@ import { createKey } from '../../pki/generate.js';
 import { type Command, noMoreWords, parseOptions, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
-import { type AcmeSettings, checkAcmeDirectory, checkAcmeEmail, checkAcmeNames, putAcmeProfile, renewalDue, rolloverText, setAcmeAccount, setAcmeDane, setAcmeSettings } from '../../store/certificates/acme.js';
+import { type AcmeSettings, checkAcmeDirectory, checkAcmeEmail, checkAcmeNames, putAcmeProfile, dueText, renewalDue, rolloverText, setAcmeAccount, setAcmeDane, setAcmeSettings } from '../../store/certificates/acme.js';
 import { updateServerFor } from '../../store/network/updateServers.js';
 import { findCertificate } from '../../store/certificates/certificates.js';
 import { storeKey } from '../../store/certificates/keys.js';
@@ -152,11 +152,11 @@ async function status(session: Session): Promise<void> {
   for (const p of profiles) {
     const info = certInfo(p.certificate);
     const a = p.acme!;
+    const s = engine.find((e) => e.name === p.name);
     lines.push(
       `${p.name}: ${a.names.join(', ')}; ${a.challenge}, ${a.key}${a.reuseKey ? ', key kept at renewal' : ', new key at renewal'}${a.dane ? `; TLSA at port ${a.dane.port}${a.dane.issuer ? ' with 2 1 1' : ''}, TTL ${a.dane.ttl}` : ''}`,
-      `  valid until ${info.notAfter.toISOString()} (${info.daysRemaining} days); renewal due ${renewalDue(p.certificate).toISOString()}`,
+      `  valid until ${info.notAfter.toISOString()} (${info.daysRemaining} days); renewal due ${dueText(s ?? { due: renewalDue(p.certificate).toISOString(), dueBy: 'lifetime' })}`,
     );
-    const s = engine.find((e) => e.name === p.name);
     if (s?.failures) lines.push(`  ${s.failures} failed attempt(s), the last: ${s.lastError}; next attempt at ${s.nextAttemptAt}`);
     if (s?.rollover) lines.push(`  TLSA rollover: ${rolloverText(s.rollover)}`);
     if (s?.renewedHere !== undefined) lines.push(s.renewedHere ? '  renewed automatically by this machine for the cluster members that share the profile' : '  renewed automatically by another member of the cluster (the first one up that shares the profile)');

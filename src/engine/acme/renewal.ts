@@ -12,6 +12,7 @@ import type { Alert } from '../alerts/alerts.js';
 import type { AcmeRenewalStatus } from '../../control/status.js';
 import type { DnsClient } from '../dns/client.js';
 import { sendUpdate, tlsaRdata, type UpdateChange } from '../dns/update.js';
+import { pickRenewalTime } from './ari.js';
 import { updateTarget } from './dns01.js';
 import type { AcmeService } from './service.js';
 
@@ -56,6 +57,17 @@ interface Rollover {
   ttl: number;
 }
 
+/** What the CA's renewal information (RFC 9773) said of the certificate in service. */
+interface AriState {
+  /** The certificate it is about (SHA-256 fingerprint). */
+  certificate: string;
+  /** The moment picked in the suggested window; absent when the CA offers no renewal information. */
+  at?: string;
+  window?: { start: string; end: string };
+  explanationURL?: string;
+  nextCheckAt: string;
+}
+
 interface ProfileState {
   /** The key whose 3 1 1 record was last published for this profile (hex association data). */
   published?: string;
@@ -63,11 +75,15 @@ interface ProfileState {
   nextAttemptAt?: string;
   lastError?: string;
   rollover?: Rollover;
+  ari?: AriState;
 }
 
 export type RenewalStatus = AcmeRenewalStatus;
 
 const DAY_MS = 86_400_000;
+/** A CA that offers no renewal information, or did not answer, is asked again after this long. */
+const ARI_RECHECK_MS = DAY_MS;
+const ARI_FAILED_RECHECK_MS = 3_600_000;
 /** A published record that no validating lookup sees after this long is given up (the zone is not updated or not signed right). */
 const VISIBILITY_LIMIT_MS = 3_600_000;
 
@@ -113,7 +129,7 @@ export class RenewalService {
       return {
         name: p.name,
         ...(clustered ? { renewedHere: here[i]! } : {}),
-        due: renewalDue(p.certificate).toISOString(),
+        ...this.due(p),
         failures: s.failures,
         ...(s.nextAttemptAt ? { nextAttemptAt: s.nextAttemptAt } : {}),
         ...(s.lastError ? { lastError: s.lastError } : {}),
@@ -155,12 +171,47 @@ export class RenewalService {
       const now = this.now();
       for (const p of this.deps.config().certificates) {
         const s = this.state[p.name];
-        if (!p.acme || s?.rollover || renewalDue(p.certificate).getTime() > now) continue;
+        if (!p.acme || s?.rollover || !(await this.renewsHere(p.name))) continue;
+        await this.askRenewalInfo(p);
+        if (Date.parse(this.due(p).due) > now) continue;
         if (s?.nextAttemptAt && Date.parse(s.nextAttemptAt) > now) continue;
-        if (!(await this.renewsHere(p.name))) continue;
         await this.renew(p.name).catch(() => undefined); // said in the log, the state and perhaps an alert
       }
     });
+  }
+
+  /** When a profile is due: at the moment picked in the CA's renewal window (RFC 9773), else two thirds into its lifetime. */
+  private due(p: CertificateProfile): Pick<RenewalStatus, 'due' | 'dueBy' | 'explanationURL'> {
+    const ari = this.state[p.name]?.ari;
+    if (ari?.at && ari.certificate === fingerprint(p.certificate)) return { due: ari.at, dueBy: 'ari', ...(ari.explanationURL ? { explanationURL: ari.explanationURL } : {}) };
+    return { due: renewalDue(p.certificate).toISOString(), dueBy: 'lifetime' };
+  }
+
+  /** Ask the CA when to renew the certificate in service, when the last answer's Retry-After has passed. */
+  private async askRenewalInfo(p: CertificateProfile): Promise<void> {
+    const account = this.deps.config().acme.account;
+    const s = (this.state[p.name] ??= { failures: 0 });
+    const cert = fingerprint(p.certificate);
+    if (!account || (s.ari?.certificate === cert && Date.parse(s.ari.nextCheckAt) > this.now())) return;
+    const previous = s.ari?.certificate === cert ? s.ari : undefined;
+    try {
+      const window = await this.deps.acme.renewalInfo(account.directory, p.certificate);
+      const next = new Date(this.now() + (window ? window.retryAfterSeconds * 1000 : ARI_RECHECK_MS)).toISOString();
+      if (!window) {
+        s.ari = { certificate: cert, nextCheckAt: next };
+      } else {
+        // The moment picked stays while the window does (RFC 9773 §4.2); a new window, a new pick.
+        const same = previous?.window && previous.window.start === window.start && previous.window.end === window.end;
+        const at = same && previous.at ? previous.at : new Date(pickRenewalTime(window, this.now())).toISOString();
+        s.ari = { certificate: cert, at, window: { start: window.start, end: window.end }, ...(window.explanationURL ? { explanationURL: window.explanationURL } : {}), nextCheckAt: next };
+        if (!same) this.deps.log.info(`ACME: the CA suggests renewing ${p.name} between ${window.start} and ${window.end}; renewal at ${at}${window.explanationURL ? ` (${window.explanationURL})` : ''}`);
+      }
+    } catch (err) {
+      // The window known before stays; without one the lifetime decides.
+      s.ari = { ...(previous ?? { certificate: cert }), nextCheckAt: new Date(this.now() + ARI_FAILED_RECHECK_MS).toISOString() };
+      this.deps.log.warning(`ACME: the renewal information for ${p.name} could not be read: ${(err as Error).message}`);
+    }
+    await this.save();
   }
 
   /** certconfig acme renew NAME: renew now, whatever the date; what happened, in one line. */
@@ -384,6 +435,8 @@ export class RenewalService {
 }
 
 export class RenewalError extends Error {}
+
+const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
 
 /** The 3 1 1 (or 2 1 1) association data of a certificate's key, in hex. */
 const hexOf = (pem: string) => association(new X509Certificate(pem), 1, 1).toString('hex');

@@ -6,6 +6,7 @@ import { trustedCas } from '../../store/certificates/trust.js';
 import type { UpdateServer } from '../../store/network/updateServers.js';
 import type { DataPaths } from '../../store/paths.js';
 import type { Config } from '../../store/schema.js';
+import { fetchRenewalInfo, type RenewalWindow } from './ari.js';
 import { AcmeError, type ChallengeSolver, orderCertificate, registerAccount } from './client.js';
 import { publishDns01, updateTarget } from './dns01.js';
 import type { Http01Responder } from './http01.js';
@@ -72,6 +73,15 @@ export class AcmeService {
       const message = err instanceof AcmeError ? err.message : `${(err as Error).message}`;
       this.deps.log.warning(`ACME: order for ${where} failed: ${message}`);
       throw new AcmeError(message);
+    }
+  }
+
+  /** The CA's renewal window for a certificate (RFC 9773), or undefined when the CA offers none. */
+  async renewalInfo(directory: string, certificatePem: string): Promise<RenewalWindow | undefined> {
+    try {
+      return await fetchRenewalInfo(directory, certificatePem, await this.trusted());
+    } catch (err) {
+      throw new AcmeError(`ACME server ${new URL(directory).host}: ${(err as Error).message}`);
     }
   }
 

@@ -6,7 +6,7 @@ import { UserError } from '../../userError.js';
 import { shellTime } from '../../store/dates.js';
 import { caList, checkSubjectField, createProfile, type Editing, exportProfile, importCustomCas, importProfile, parseKeyType, uploadCertificate, validateSubject } from '../../store/certificates/operations.js';
 import { checkName } from '../../store/answers.js';
-import { renewalDue, rolloverText } from '../../store/certificates/acme.js';
+import { dueText, renewalDue, rolloverText } from '../../store/certificates/acme.js';
 import { type CertificateProfile, ConfigError } from '../../store/schema.js';
 import type { AcmeRenewalStatus } from '../../control/status.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
@@ -51,7 +51,8 @@ const fileField = (page: Page, name: string): Buffer | undefined => {
 /** What the page says of an ACME profile: how it renews, when next, what failed, the TLSA rollover under way. */
 function renewalLines(p: CertificateProfile, s: AcmeRenewalStatus | undefined): string[] {
   const a = p.acme!;
-  const lines = [`ACME ${a.challenge}, ${a.reuseKey ? 'key kept' : 'new key'}${a.dane ? `, TLSA at port ${a.dane.port}` : ''}: next renewal ${shellTime(renewalDue(p.certificate))}`];
+  const due = s ?? { due: renewalDue(p.certificate).toISOString(), dueBy: 'lifetime' as const };
+  const lines = [`ACME ${a.challenge}, ${a.reuseKey ? 'key kept' : 'new key'}${a.dane ? `, TLSA at port ${a.dane.port}` : ''}: next renewal ${dueText({ ...due, due: shellTime(due.due) })}`];
   if (s?.failures) lines.push(`${s.failures} failed attempt(s), the last: ${s.lastError}; next attempt ${shellTime(new Date(s.nextAttemptAt!))}`);
   if (s?.rollover) lines.push(`TLSA rollover: ${rolloverText(s.rollover)}`);
   return lines;

@@ -99,3 +99,8 @@ export function rolloverText(r: { step: string; since: string; ttl: number; curr
       return `new certificate in service since ${r.since}; the old record goes ${r.ttl} seconds after that (${keys})`;
   }
 }
+
+/** When a profile renews, and why then. */
+export function dueText(s: { due: string; dueBy: 'ari' | 'lifetime'; explanationURL?: string }): string {
+  return s.dueBy === 'ari' ? `${s.due} (in the window the CA suggests${s.explanationURL ? `: ${s.explanationURL}` : ''})` : `${s.due} (two thirds of its lifetime)`;
+}
