@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../store/schema.js';
 import type { VersionMeta, VersionRecord } from '../store/versions.js';
 import type { Origin } from '../store/cluster/levels.js';
-import type { AcmeRenewalStatus, ClusterMachine, ClusterStatus, HourCounts, Inconsistency, ListenerStatus, QueuedRecipient, RecentAlert, StsCacheEntry, WorkerStatus } from './status.js';
+import type { AcmeRenewalStatus, ClusterMachine, ClusterStatus, HourCounts, Inconsistency, ListenerStatus, PendingConfirmation, QueuedRecipient, RecentAlert, StsCacheEntry, WorkerStatus } from './status.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per
@@ -35,8 +35,12 @@ export const OPERATIONS = {
       level: level.optional(),
       /** rollbackconfig: in a cluster, every level goes back to this version. */
       rollbackTo: z.number().int().min(1).optional(),
+      /** commit confirmed MINUTES: undone unless confirmed within that long. */
+      confirmMinutes: z.number().int().min(1).max(1440).optional(),
     })
     .strict(),
+  /** commit confirm: the version waiting for confirmation stays. */
+  'commit-confirm': z.object({ user: z.string().min(1).max(256) }).strict(),
   /** `user`: who the local shell's operating-system user is, recorded in the cluster's history (accounts always act as themselves). */
   'cluster-create': z.object({ name: clusterName, address, user: z.string().min(1).max(256).optional() }).strict(),
   'cluster-token': z.object({ ttlMinutes: z.number().int().min(1).max(7 * 24 * 60) }).strict(),
@@ -121,6 +125,8 @@ export interface EngineStatus {
   startupProblem?: string;
   /** What the check of the DNS resolvers against the DNSSEC mode found (one line each). */
   dnsProblems?: string[];
+  /** A commit confirmed that goes back at its deadline unless confirmed. */
+  confirmation?: PendingConfirmation;
   /** The cluster this machine is a member of (configVersion is then the cluster's version). */
   cluster?: ClusterStatus;
 }
@@ -149,7 +155,9 @@ export interface Results {
   history: VersionMeta[];
   version: VersionRecord;
   /** Notes for the committer: changed values a narrower cluster level overrides; problems of changed DNS resolvers. */
-  commit: VersionMeta & { notes?: string[] };
+  commit: VersionMeta & { notes?: string[]; confirmation?: PendingConfirmation };
+  /** The version confirmed, and who had committed it. */
+  'commit-confirm': PendingConfirmation;
   stop: { stopping: true };
   deliverynow: { messages: number };
   /** How many cached answers went. */

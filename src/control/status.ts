@@ -115,3 +115,13 @@ export interface AcmeRenewalStatus {
   /** A TLSA rollover under way: its step, since when, the TTL it waits, and the current and next keys' 3 1 1 data (hex). */
   rollover?: { step: 'published' | 'visible' | 'swapped'; since: string; ttl: number; current: string; next: string };
 }
+
+/** A commit confirmed waiting for `commit confirm`: undone at its deadline otherwise. */
+export interface PendingConfirmation {
+  /** The version to be confirmed, and the one to go back to. */
+  version: number;
+  previous: number;
+  deadline: string;
+  user: string;
+  minutes: number;
+}

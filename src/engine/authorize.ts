@@ -26,6 +26,7 @@ const NEEDS: Record<Op, { role: Role | 'local'; what: string }> = {
   tlsverify: { role: 'guest', what: 'run tlsverify' },
   daneverify: { role: 'guest', what: 'run daneverify' },
   commit: { role: 'guest', what: 'commit changes' }, // what it may change: commitProblem
+  'commit-confirm': { role: 'operator', what: 'confirm a commit' },
   deliverynow: { role: 'operator', what: 'run deliverynow' },
   dnsflush: { role: 'operator', what: 'clear the DNS cache' },
   bounce: { role: 'operator', what: 'run bouncerecipients' },

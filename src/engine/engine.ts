@@ -19,6 +19,8 @@ import { AcmeError } from './acme/client.js';
 import { Http01Responder } from './acme/http01.js';
 import { AcmeService } from './acme/service.js';
 import { RenewalError, RenewalService } from './acme/renewal.js';
+import { CommitConfirmation } from './commitConfirmation.js';
+import type { PendingConfirmation } from '../control/status.js';
 import { ListenerManager } from './listener/manager.js';
 import { MailLog } from './log/mailLog.js';
 import { Spool } from './queue/spool.js';
@@ -71,6 +73,7 @@ export class Engine {
   private readonly http01: Http01Responder;
   private readonly acme: AcmeService;
   private readonly renewals: RenewalService;
+  private readonly confirmation: CommitConfirmation;
   private readonly storage: StorageGuard;
   /** The HTTPS interface and SSH, built by the composition root: the engine knows them only as FrontEnds. */
   private readonly frontEnds: FrontEnd[];
@@ -179,7 +182,12 @@ export class Engine {
       commit: (name, issued, comment) => this.renewalCommit(name, issued, comment),
       renewsHere: () => (this.cluster ? (name) => this.member().renewsHere(name) : undefined),
       alert: (alert) => this.alerts.raise(alert),
+      commitBlocked: () => {
+        const p = this.confirmation.pending();
+        return p ? `configuration version ${p.version} waits for confirmation ("commit confirm") until ${p.deadline}` : undefined;
+      },
     });
+    this.confirmation = new CommitConfirmation({ file: path.join(paths.configDir, 'confirmation.json'), log: this.log, rollBack: (p) => this.rollBackUnconfirmed(p) });
     this.control = new ControlServer(paths.socket, this.operations);
     this.frontEnds = frontEnds({ paths, operations: this.operations, committed: () => this.store.current, guard: this.loginGuard, ticketKeys: this.ticketKeys });
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
@@ -229,6 +237,7 @@ export class Engine {
         this.log.critical(`Cluster: ${err.message}; this machine runs its last applied configuration`);
         return undefined;
       });
+      if (!this.cluster) await this.confirmation.open();
       await this.control.listen();
       await this.renewals.open();
       this.delivery.start();
@@ -253,6 +262,7 @@ export class Engine {
       this.log.info('mxgate engine stopping');
       if (this.minuteTimer) clearInterval(this.minuteTimer);
       this.renewals.close();
+      this.confirmation.close();
       this.ticketKeys.stop();
       await this.control.close();
       await this.cluster?.close();
@@ -341,6 +351,7 @@ export class Engine {
       ...(this.startupProblem ? { startupProblem: this.startupProblem } : {}),
       ...(this.dnsProblems.length ? { dnsProblems: this.dnsProblems } : {}),
       ...(this.cluster ? { cluster: this.cluster.status() } : {}),
+      ...(this.confirmation.pending() ? { confirmation: this.confirmation.pending() } : {}),
     };
   }
 
@@ -360,6 +371,13 @@ export class Engine {
       return rec;
     },
     commit: (req, principal) => (this.cluster ? this.clusterCommit(req, principal) : this.serialize(() => this.commit(req, principal))),
+    'commit-confirm': ({ user }, principal) =>
+      this.serialize(async () => {
+        const was = await this.confirmation.confirm();
+        if (!was) throw new ControlError('no-changes', 'No commit is waiting for confirmation.');
+        this.log.info(`Configuration version ${was.version} confirmed by ${actingUser(principal, user)}; it stays in service`);
+        return was;
+      }),
     'cluster-create': ({ name, address, user }, principal) =>
       this.serialize(() =>
         clusterCall(async () => {
@@ -444,6 +462,7 @@ export class Engine {
 
   /** A commit in a cluster: placed at the session's level, one winner among members, applied everywhere. */
   private async clusterCommit(req: Params<'commit'>, principal: Principal): Promise<Results['commit']> {
+    if (req.confirmMinutes) throw new ControlError('invalid', '"commit confirmed" is not available in a cluster yet: commit, and use "rollbackconfig" to go back.');
     const { draft, user, comment } = commitRequest(req, principal);
     const { doc, notes } = await clusterCall(() =>
       this.cluster!.commit({ level: req.level ?? { kind: 'cluster' }, baseVersion: req.baseVersion, draft, user, comment, ...(req.rollbackTo ? { rollbackTo: req.rollbackTo } : {}) }, (from, to) =>
@@ -531,8 +550,31 @@ export class Engine {
     await this.checkKeys(config);
     const rec = await this.install(config, { user, comment }, principal);
     const { config: _c, ...meta } = rec;
+    let confirmation: PendingConfirmation | undefined;
+    if (req.confirmMinutes) {
+      confirmation = await this.confirmation.start(rec.version, head.version, req.confirmMinutes, user);
+      this.log.warning(`Configuration version ${rec.version} is in service until ${confirmation.deadline}: unless confirmed ("commit confirm") by then, the appliance goes back to version ${confirmation.previous}`);
+    } else {
+      const was = await this.confirmation.confirm();
+      if (was) this.log.info(`Configuration version ${was.version} confirmed by the commit of version ${rec.version} by ${user}`);
+    }
     // A change of resolvers or DNSSEC mode is checked at once: the one who made it reads what is wrong.
-    return { ...meta, ...(dnsChanged(head.config, config) && this.dnsProblems.length ? { notes: this.dnsProblems } : {}) };
+    return { ...meta, ...(dnsChanged(head.config, config) && this.dnsProblems.length ? { notes: this.dnsProblems } : {}), ...(confirmation ? { confirmation } : {}) };
+  }
+
+  /** The deadline of a commit confirmed passed: back to the version before it, as a new version, with an alert. */
+  private rollBackUnconfirmed(p: PendingConfirmation): Promise<void> {
+    return this.serialize(async () => {
+      const previous = await this.store.get(p.previous);
+      if (!previous) throw new Error(`version ${p.previous} cannot be read`);
+      await this.checkKeys(previous.config);
+      const why = `version ${p.version} (commit confirmed by ${p.user}) was not confirmed within ${p.minutes} minute(s)`;
+      const rec = await this.install(previous.config, { user: 'system', comment: `Rollback to version ${p.previous}: ${why}` }, undefined);
+      this.log.warning(`Configuration version ${rec.version}: back to version ${p.previous} because ${why}`);
+      await this.alerts
+        .raise({ cls: 'system', severity: 'warning', summary: `Commit not confirmed: back to version ${p.previous}`, details: `Configuration version ${p.version}, committed by ${p.user} with "commit confirmed ${p.minutes}", was not confirmed by ${p.deadline}.\r\nThe appliance went back to version ${p.previous} (recorded as version ${rec.version}).`, key: `commit-confirm:${p.version}` })
+        .catch(() => undefined);
+    });
   }
 
   /**

@@ -6,7 +6,7 @@ import type { Session } from '../../shell/session.js';
 import { hasControlCharacters } from '../../store/text.js';
 
 /** Commit the session's draft; shared by `commit` and the exit question. */
-export async function commitDraft(session: Session, comment: string, options: { rollbackTo?: number } = {}): Promise<void> {
+export async function commitDraft(session: Session, comment: string, options: { rollbackTo?: number; confirmMinutes?: number } = {}): Promise<void> {
   // Other administrators see comments in their terminals: no escape sequences, no line breaks.
   if (hasControlCharacters(comment)) throw new CommandError('The comment contains control characters (escape sequences, tabs or line breaks); type plain text. Nothing was committed.');
   const base = session.baseVersion;
@@ -14,6 +14,9 @@ export async function commitDraft(session: Session, comment: string, options: { 
     const meta = await session.commit(comment, options);
     session.io.print(`Changes committed: ${shellTime(meta.time)} (version ${meta.version})`);
     for (const note of meta.notes ?? []) session.io.print(`Note: ${note}`);
+    if (meta.confirmation) {
+      session.io.print(`Version ${meta.version} goes back to version ${meta.confirmation.previous} at ${shellTime(meta.confirmation.deadline)} unless "commit confirm" comes first (from any session).`);
+    }
   } catch (err) {
     if (!(err instanceof EngineError)) throw err;
     switch (err.code) {
@@ -37,17 +40,41 @@ export async function commitDraft(session: Session, comment: string, options: { 
   }
 }
 
+const MINUTES = /^\d{1,4}$/;
+
 export const commit: Command = {
   name: 'commit',
   summary: 'Apply the pending changes to the running appliance',
-  usage: ['commit [COMMENT]'],
+  usage: ['commit [COMMENT]', 'commit confirmed MINUTES [COMMENT]', 'commit confirm'],
   details: [
     'The engine validates the whole configuration, applies it (starting, stopping and rebinding',
     'listeners) and records it as a new version only when that succeeded. If another session',
     'committed after yours began, the commit is refused and your changes are kept.',
     'At a terminal, commit without a comment asks for one.',
+    '',
+    'commit confirmed MINUTES (1 to 1440) applies the changes at once and goes back to the version',
+    'before them (as a new version, with a System alert) unless "commit confirm" or another commit',
+    'comes within MINUTES: for changes that may cut you off (interfaces, SSH, HTTPS, accounts).',
+    'The deadline survives an engine restart; "status" shows it.',
   ],
   async run(session, args) {
+    const word = args[0]?.toLowerCase();
+    if (word === 'confirm') {
+      if (args.length > 1) throw new CommandError(`Usage: commit confirm`);
+      const was = await session.call('commit-confirm', { user: session.user }).catch((err: unknown) => {
+        if (err instanceof EngineError && err.code === 'no-changes') throw new CommandError(err.message);
+        throw err;
+      });
+      session.io.print(`Version ${was.version} (committed by ${was.user}) is confirmed: it stays in service.`);
+      return;
+    }
+    let confirmMinutes: number | undefined;
+    if (word === 'confirmed') {
+      const minutes = args[1] ?? '';
+      if (!MINUTES.test(minutes) || Number(minutes) < 1 || Number(minutes) > 1440) throw new CommandError(`"commit confirmed" needs the minutes to wait for "commit confirm", 1 to 1440: commit confirmed MINUTES [COMMENT].`);
+      confirmMinutes = Number(minutes);
+      args = args.slice(2);
+    }
     if (!session.hasChanges()) {
       session.io.print('There is no data to commit.');
       return;
@@ -56,6 +83,6 @@ export const commit: Command = {
     if (args.length === 0 && session.io.interactive) {
       comment = await session.io.ask('Please enter some comments describing your changes:', { default: '', allowEmpty: true });
     }
-    await commitDraft(session, comment);
+    await commitDraft(session, comment, confirmMinutes ? { confirmMinutes } : {});
   },
 };

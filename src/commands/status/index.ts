@@ -37,6 +37,10 @@ export const status: Command = {
     io.print(`Up since:          ${ctime(new Date(s.startedAt))} (uptime ${duration(s.uptimeSeconds)})`);
     io.print(`Host name:         ${s.hostname}`);
     io.print(`Configuration:     version ${s.configVersion}${session.hasChanges() ? ' (this session has uncommitted changes)' : ''}`);
+    if (s.confirmation) {
+      const c = s.confirmation;
+      io.warn(`version ${c.version} (commit confirmed by ${c.user}) goes back to version ${c.previous} at ${shellTime(c.deadline)} unless "commit confirm" comes first`);
+    }
     io.print(`Queue:             ${s.queue.messages} message(s), ${bytes(s.queue.bytes)}`);
     io.print(`Delivery:          ${s.delivery.active} message(s) being delivered, ${s.delivery.idleConnections} idle connection(s) kept for reuse`);
     for (const d of s.delivery.down) {

@@ -42,6 +42,8 @@ export interface RenewalDeps {
   /** In a cluster: whether this machine renews profile `name` by itself (one member renews a shared profile); undefined alone (always). */
   renewsHere?: () => ((name: string) => Promise<boolean>) | undefined;
   alert: (alert: Alert) => Promise<void>;
+  /** Why the engine may not commit now (a commit waits for confirmation), or undefined. */
+  commitBlocked?: () => string | undefined;
   now?: () => number;
 }
 
@@ -171,7 +173,7 @@ export class RenewalService {
       const now = this.now();
       for (const p of this.deps.config().certificates) {
         const s = this.state[p.name];
-        if (!p.acme || s?.rollover || !(await this.renewsHere(p.name))) continue;
+        if (!p.acme || s?.rollover || this.deps.commitBlocked?.() || !(await this.renewsHere(p.name))) continue;
         await this.askRenewalInfo(p);
         if (Date.parse(this.due(p).due) > now) continue;
         if (s?.nextAttemptAt && Date.parse(s.nextAttemptAt) > now) continue;
@@ -243,6 +245,8 @@ export class RenewalService {
     if (!p) throw new RenewalError(`No certificate profile named "${name}" is committed.`);
     if (!p.acme) throw new RenewalError(`Certificate profile "${p.name}" was not issued by ACME.`);
     if (this.state[p.name]?.rollover) throw new RenewalError(`Certificate profile "${p.name}" is in a TLSA rollover (step ${this.state[p.name]!.rollover!.step}); it renews again once that is over.`);
+    const blocked = this.deps.commitBlocked?.();
+    if (blocked) throw new RenewalError(`Certificate profile ${p.name} is not renewed now: ${blocked}.`);
     const account = config.acme.account;
     try {
       if (!account) throw new RenewalError('there is no ACME account ("certconfig acme account new")');
@@ -368,6 +372,10 @@ export class RenewalService {
         }
         if (this.now() - Date.parse(r.since) < r.ttl * 1000) {
           this.schedule(name, r.ttl * 1000 - (this.now() - Date.parse(r.since)));
+          return;
+        }
+        if (this.deps.commitBlocked?.()) {
+          this.schedule(name, 60_000); // the old certificate and both records stay meanwhile
           return;
         }
         const version = await this.deps.commit(name, r.next, `ACME renewal of ${name} (new key, after its TLSA record was visible for ${r.ttl} seconds)`);
