@@ -151,7 +151,7 @@ export interface Results {
   ping: { pong: true; pid: number };
   status: EngineStatus;
   /** The configuration at the asked level; in a cluster, with the cluster's name, where each value is set, and its levels (levelsOf). */
-  config: VersionRecord & { cluster?: string; origins?: Origin[]; levels?: string[] };
+  config: VersionRecord & { cluster?: string; origins?: Origin[]; levels?: string[]; confirmation?: PendingConfirmation };
   history: VersionMeta[];
   version: VersionRecord;
   /** Notes for the committer: changed values a narrower cluster level overrides; problems of changed DNS resolvers. */

@@ -360,7 +360,8 @@ export class Engine {
     ping: () => ({ pong: true, pid: process.pid }),
     status: () => this.status(),
     config: async ({ level }) => {
-      if (!this.cluster) return this.store.current;
+      const confirmation = this.confirmation.pending();
+      if (!this.cluster) return { ...this.store.current, ...(confirmation ? { confirmation } : {}) };
       const view = await clusterCall(() => this.cluster!.view(level ?? { kind: 'cluster' }));
       return { ...this.store.current, ...view, cluster: this.cluster.status().name };
     },

@@ -1,3 +1,4 @@
+import { shellTime } from '../store/dates.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
@@ -91,6 +92,8 @@ export async function catchUp(deps: GuiDeps, s: GuiSession): Promise<{ stale?: {
   const head = await asAccount(deps, s)('config', s.level ? { level: s.level } : {});
   s.cluster = head.cluster;
   s.levels = head.levels;
+  if (head.confirmation) s.confirmation = head.confirmation;
+  else delete s.confirmation;
   if (!s.cluster) delete s.level;
   if (!s.base || (s.base.version !== head.version && pendingChanges(s).length === 0)) {
     s.base = { version: head.version, config: head.config };
@@ -115,6 +118,7 @@ export function render(page: Pick<Page, 'reply' | 'session' | 'stale'>, view: st
       ? { name: s.cluster, value: levelWords(s.level), options: (s.levels ?? ['cluster']).map((v) => ({ value: v, label: v === 'cluster' ? `Cluster ${s.cluster}` : levelText(parseLevel(v)) })) }
       : undefined,
     stale: page.stale,
+    confirmation: s.confirmation && { ...s.confirmation, at: shellTime(s.confirmation.deadline), minutesLeft: Math.max(0, Math.ceil((Date.parse(s.confirmation.deadline) - Date.now()) / 60_000)) },
     path: page.reply.request.url.split('?')[0],
   });
   return page.reply.type('text/html; charset=utf-8').send(html);

@@ -1,3 +1,4 @@
+import type { PendingConfirmation } from '../control/status.js';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Role, User } from '../store/accounts/schema.js';
 import { accountStamp } from '../store/accounts/users.js';
@@ -31,6 +32,8 @@ export interface GuiSession {
   level?: Level;
   /** The levels the selector offers: the cluster, its groups, its machines (levelsOf, from the config reply). */
   levels?: string[];
+  /** A commit confirmed waiting for confirmation (from the last look at the configuration). */
+  confirmation?: PendingConfirmation;
   /** A rollback loaded as pending changes: committed as such (in a cluster, every level goes back) while unchanged. */
   rollback?: { version: number; config: Config };
   /** A one-time message for the next page (after a redirect). */

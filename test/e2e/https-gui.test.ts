@@ -353,6 +353,31 @@ test('listeners: sender groups and the TLS of a mail flow policy, edited in the 
   await shellOk(home, 'listenerconfig edit InboundMail hostaccess default --tls off', 'commit "TLS off again"');
 });
 
+test('commit confirmed from the GUI: a banner with the time left on every page, confirmed with one button; bad minutes commit nothing', async () => {
+  const gui = new GuiClient(port);
+  await gui.login('admin', 'correct horse battery');
+  await gui.get('/destinations');
+  await gui.post('/destinations/new', { domain: 'confirm.example', tls: 'required' });
+  await gui.get('/destinations');
+  await gui.post('/commit', { comment: 'bad minutes', confirmMinutes: '0', back: '/destinations' });
+  assert.match(await gui.flash('/destinations'), /Undo after: give the minutes, 1 to 1440, or leave it empty\. Nothing was committed\./);
+  assert.doesNotMatch(await shellOk(home, 'destconfig list'), /confirm\.example/);
+
+  await gui.post('/commit', { comment: 'with a safety net', confirmMinutes: '30', back: '/destinations' });
+  const said = await gui.flash('/destinations');
+  assert.match(said, /committed as version (\d+)\. It goes back to version \d+ at .* unless confirmed\./);
+  const version = /version (\d+)\./.exec(said)![1];
+  const other = await gui.get('/certificates');
+  assert.match(other.body, new RegExp(`Version ${version} goes back to version \\d+ at .*\\(in about (30|29) minutes\\) unless it is confirmed`));
+  assert.match(await shellOk(home, 'status'), /goes back to version/, 'the shell sees the same deadline');
+
+  await gui.post('/commit/confirm', { back: '/certificates' });
+  assert.match(await gui.flash('/certificates'), new RegExp(`Version ${version} is confirmed: it stays in service\\.`));
+  assert.doesNotMatch((await gui.get('/destinations')).body, /id="confirmation"/);
+  assert.match(await shellOk(home, 'destconfig list'), /confirm\.example/);
+});
+
+
 test('a commit that changes the HTTPS certificate is seen by new connections while an open one goes on', async () => {
   const old = await peerSubject();
   await useChainCertificate(home, chain, 'interfaceconfig edit Management --https-certificate mx1');

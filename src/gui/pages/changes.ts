@@ -17,20 +17,36 @@ export function changeRoutes(router: Router, deps: GuiDeps): void {
     const s = page.session;
     const back = field(page.form, 'back') || '/';
     if (pendingChanges(s).length === 0) return done(page, back, 'error', 'There are no pending changes to commit.');
+    const minutes = field(page.form, 'confirmMinutes');
+    if (minutes && (!/^\d{1,4}$/.test(minutes) || Number(minutes) < 1 || Number(minutes) > 1440)) return done(page, back, 'error', 'Undo after: give the minutes, 1 to 1440, or leave it empty. Nothing was committed.');
     try {
       // In a cluster: at the session's level; a rollback left as loaded takes every level back.
       const cluster = s.cluster
         ? { ...(s.level ? { level: s.level } : {}), ...(s.rollback && diffConfig(s.rollback.config, s.pending!).length === 0 ? { rollbackTo: s.rollback.version } : {}) }
         : {};
-      const meta = await page.call('commit', { baseVersion: s.base!.version, config: s.pending!, comment: field(page.form, 'comment'), user: s.user, ...cluster });
+      const meta = await page.call('commit', { baseVersion: s.base!.version, config: s.pending!, comment: field(page.form, 'comment'), user: s.user, ...cluster, ...(minutes ? { confirmMinutes: Number(minutes) } : {}) });
       s.base = { version: meta.version, config: structuredClone(s.pending!) };
       delete s.rollback;
       deps.audit.write('Info', `GUI commit: version ${meta.version} by ${s.user} from ${clientAddress(page.req)}${meta.comment ? `: ${meta.comment}` : ''}`);
-      return done(page, back, 'ok', `Your changes have been committed as version ${meta.version}.`);
+      const undo = meta.confirmation ? ` It goes back to version ${meta.confirmation.previous} at ${shellTime(meta.confirmation.deadline)} unless confirmed.` : '';
+      return done(page, back, 'ok', `Your changes have been committed as version ${meta.version}.${undo}`);
     } catch (err) {
       if (!(err instanceof ControlError)) throw err;
       const hint = err.code === 'stale' ? ' Abandon your changes to start again from the newest version.' : '';
       return done(page, back, 'error', `Commit refused: ${err.message}${hint}`);
+    }
+  });
+
+  router.post('/commit/confirm', async (page) => {
+    const back = field(page.form, 'back') || '/';
+    try {
+      const was = await page.call('commit-confirm', { user: page.session.user });
+      deps.audit.write('Info', `GUI commit confirm: version ${was.version} by ${page.session.user} from ${clientAddress(page.req)}`);
+      delete page.session.confirmation;
+      return done(page, back, 'ok', `Version ${was.version} is confirmed: it stays in service.`);
+    } catch (err) {
+      if (!(err instanceof ControlError)) throw err;
+      return done(page, back, 'error', err.message);
     }
   });
 
