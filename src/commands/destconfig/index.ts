@@ -1,3 +1,4 @@
+import { currentCertificateIndex } from '../../store/certificates/certificates.js';
 import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { checkDomain, optionalCount } from '../../store/answers.js';
@@ -247,6 +248,7 @@ async function dialog(session: Session): Promise<void> {
           const certificate = await io.choose(
             'Please choose the certificate to present for all outbound TLS connections.',
             session.draft.certificates.map((c) => ({ label: `${c.name}${c.demo ? ' (demonstration certificate)' : ''}`, value: c.name })),
+            currentCertificateIndex(session.draft, session.draft.delivery.certificate),
           );
           const alert = await io.confirm('Do you want to send an alert when a required TLS connection fails?', session.draft.delivery.alertOnRequiredTlsFailure);
           const daneAlert = await io.confirm('Do you want to send an alert when DANE verification fails for all MX hosts of a domain?', session.draft.delivery.alertOnDaneFailure);

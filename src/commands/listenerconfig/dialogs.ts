@@ -1,3 +1,4 @@
+import { currentCertificateIndex } from '../../store/certificates/certificates.js';
 import { certInfo } from '../../pki/certificate.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
@@ -50,11 +51,14 @@ const listener = (session: Session, name: string) => findListener(session.draft,
 
 export async function certificateDialog(session: Session, name: string): Promise<void> {
   const io = session.io;
+  // Enter keeps the certificate in use (none set: the demonstration one).
   const chosen = await io.choose(
     'Please choose a certificate profile for this listener.',
     session.draft.certificates.map((c) => ({ label: `${c.name} (${certInfo(c.certificate).commonName})${c.demo ? ' - demonstration certificate' : ''}`, value: c.name })),
+    currentCertificateIndex(session.draft, listener(session, name).certificate),
   );
   const demo = session.draft.certificates.find((c) => c.name === chosen)?.demo;
+  if (chosen === listener(session, name).certificate) return;
   if (demo && !(await io.confirm('You may use the demo certificate to test TLS, but this will not be secure. Do you really wish to use the "Demo" certificate?', false))) return;
   session.draft = setListenerCertificate(session.draft, name, chosen);
 }

@@ -80,3 +80,9 @@ export function setCustomCas(config: Config, certificates: string[]): Config {
     draft.certificateAuthorities.custom.certificates = certificates;
   });
 }
+
+/** The 1-based position, in the list of profiles, of the one a service presents: a dialog's default (Enter keeps it). */
+export function currentCertificateIndex(config: Config, name: string | null): number {
+  const current = presentedProfile(config, name);
+  return current ? config.certificates.indexOf(current) + 1 : 1;
+}
