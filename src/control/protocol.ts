@@ -37,6 +37,8 @@ export const OPERATIONS = {
       rollbackTo: z.number().int().min(1).optional(),
       /** commit confirmed MINUTES: undone unless confirmed within that long. */
       confirmMinutes: z.number().int().min(1).max(1440).optional(),
+      /** Commit even though it cuts the committing session's way back in (answered yes, or --force). */
+      force: z.boolean().optional(),
     })
     .strict(),
   /** commit confirm: the version waiting for confirmation stays. */
@@ -192,7 +194,7 @@ export interface Results {
   'cluster-remove': { removed: string };
 }
 
-export type ErrorCode = 'bad-request' | 'unknown-op' | 'stale' | 'invalid' | 'apply' | 'no-changes' | 'not-found' | 'forbidden' | 'unavailable' | 'internal';
+export type ErrorCode = 'bad-request' | 'unknown-op' | 'stale' | 'invalid' | 'apply' | 'no-changes' | 'not-found' | 'forbidden' | 'unavailable' | 'lock-out' | 'internal';
 
 export type Reply =
   | { id?: number; ok: true; result: unknown }

@@ -20,6 +20,7 @@ import { Http01Responder } from './acme/http01.js';
 import { AcmeService } from './acme/service.js';
 import { RenewalError, RenewalService } from './acme/renewal.js';
 import { CommitConfirmation } from './commitConfirmation.js';
+import { lockOutProblems } from './lockout.js';
 import type { PendingConfirmation } from '../control/status.js';
 import { ListenerManager } from './listener/manager.js';
 import { MailLog } from './log/mailLog.js';
@@ -548,6 +549,7 @@ export class Engine {
     const { draft: config, user, comment } = commitRequest(req, principal);
     if (JSON.stringify(config) === JSON.stringify(head.config)) throw new ControlError('no-changes', 'There is no data to commit.');
     checkCommit(principal, head.config, config);
+    this.checkLockOut(req, principal, head.config, config);
     await this.checkKeys(config);
     const rec = await this.install(config, { user, comment }, principal);
     const { config: _c, ...meta } = rec;
@@ -561,6 +563,19 @@ export class Engine {
     }
     // A change of resolvers or DNSSEC mode is checked at once: the one who made it reads what is wrong.
     return { ...meta, ...(dnsChanged(head.config, config) && this.dnsProblems.length ? { notes: this.dnsProblems } : {}), ...(confirmation ? { confirmation } : {}) };
+  }
+
+  /**
+   * A remote session's commit that would keep it from coming back (its account, or its service on
+   * its address and port) is refused unless the committer said so (force) or it undoes itself
+   * (commit confirmed).
+   */
+  private checkLockOut(req: Params<'commit'>, principal: Principal, from: Config, to: Config): void {
+    if (req.force || req.confirmMinutes || principal.kind !== 'account' || !principal.session) return;
+    const session = principal.session;
+    const origin = this.frontEnds.map((f) => f.origin?.(session)).find((o) => o !== undefined);
+    const problems = origin ? lockOutProblems(origin, from, to) : [];
+    if (problems.length) throw new ControlError('lock-out', `This commit may lock you out: ${problems.join('; ')}.`);
   }
 
   /** The deadline of a commit confirmed passed: back to the version before it, as a new version, with an alert. */

@@ -9,6 +9,14 @@ import type { VersionRecord } from '../store/versions.js';
  * engine knows them only by this contract: the composition root (src/appliance/) builds them with
  * what the engine hands over, and a commit applies them with the listeners, all or nothing.
  */
+/** Where a remote session came in: the service, the interface address and port it connected to, and its account. */
+export interface SessionOrigin {
+  service: 'SSH' | 'HTTPS';
+  ip: string;
+  port: number;
+  account: string;
+}
+
 export interface FrontEnd {
   /** At engine start, once the data directory is in place, before the first apply. */
   open?(): void;
@@ -21,6 +29,8 @@ export interface FrontEnd {
   committed?(config: Config, committer: Principal): void;
   /** A new session ticket key (rotation). */
   setTicketKeys?(key: Buffer): void;
+  /** Where a session of this front-end came in, for the lock-out guard of commits. */
+  origin?(session: string): SessionOrigin | undefined;
   /** What `status` shows of it. */
   status?(): Partial<Pick<EngineStatus, 'https' | 'ssh'>>;
   /** The SSH host keys' fingerprints (the service that has them). */

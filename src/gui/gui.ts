@@ -210,6 +210,7 @@ export async function buildGui(deps: GuiDeps, https: TlsOptions, modules: PageMo
 
   const page = async (req: FastifyRequest, reply: FastifyReply, handler: PageHandler) => {
     const session = req.gui!;
+    session.via = { ip: (req.socket.localAddress ?? '').replace(/^::ffff:/, ''), port: req.socket.localPort ?? 0 };
     const { stale } = await catchUp(deps, session);
     const form = (req.body ?? {}) as Record<string, unknown>;
     return handler({ req, reply, session, deps, call: asAccount(deps, session), draft: session.pending!, form, ...(stale ? { stale } : {}) });

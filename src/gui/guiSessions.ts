@@ -32,6 +32,8 @@ export interface GuiSession {
   level?: Level;
   /** The levels the selector offers: the cluster, its groups, its machines (levelsOf, from the config reply). */
   levels?: string[];
+  /** The interface address and port of its last request (the lock-out guard of commits). */
+  via?: { ip: string; port: number };
   /** A commit confirmed waiting for confirmation (from the last look at the configuration). */
   confirmation?: PendingConfirmation;
   /** A rollback loaded as pending changes: committed as such (in a cluster, every level goes back) while unchanged. */
@@ -82,6 +84,11 @@ export class GuiSessions {
     }
     s.lastSeen = t;
     return s;
+  }
+
+  /** A live session, without touching it. */
+  peek(id: string): GuiSession | undefined {
+    return this.sessions.get(id);
   }
 
   end(id: string): void {

@@ -3,7 +3,7 @@ import type https from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../store/schema.js';
 import type { Principal } from '../control/protocol.js';
-import type { FrontEnd } from '../engine/frontEnds.js';
+import type { FrontEnd, SessionOrigin } from '../engine/frontEnds.js';
 import { presentedCredentials } from '../store/certificates/keys.js';
 import type { HttpsStatus } from '../control/protocol.js';
 import { ApplyError, applyBindings, explainBindError } from '../engine/bindings.js';
@@ -112,6 +112,12 @@ export class HttpsManager implements FrontEnd {
       if (material) out.set(i.name, material);
     }
     return out;
+  }
+
+  /** Where a GUI session's last request came in (the lock-out guard of commits). */
+  origin(session: string): SessionOrigin | undefined {
+    const s = this.deps.sessions.peek(session);
+    return s?.via && { service: 'HTTPS', ip: s.via.ip, port: s.via.port, account: s.user };
   }
 
   /** After a commit: GUI sessions of accounts that changed end. */

@@ -157,7 +157,7 @@ export class Session {
     await this.load();
   }
 
-  async commit(comment: string, options: { rollbackTo?: number; confirmMinutes?: number } = {}): Promise<Results['commit']> {
+  async commit(comment: string, options: { rollbackTo?: number; confirmMinutes?: number; force?: boolean } = {}): Promise<Results['commit']> {
     const meta = await this.call('commit', { baseVersion: this.baseVersion, config: this.draft, comment, user: this.user, ...(this.cluster ? { level: this.level } : {}), ...options });
     this.base = { version: meta.version, config: structuredClone(this.draft) };
     return meta;

@@ -5,7 +5,7 @@ import type { DataPaths } from '../store/paths.js';
 import { accountStamp, type Role } from '../store/accounts/users.js';
 import type { Caller, Principal } from '../control/protocol.js';
 import { ConnectionGate } from '../access/connectionGate.js';
-import type { FrontEnd } from '../engine/frontEnds.js';
+import type { FrontEnd, SessionOrigin } from '../engine/frontEnds.js';
 import type { AuditLog } from '../access/audit.js';
 import type { LoginGuard } from '../access/loginGuard.js';
 import type { SshStatus } from '../control/protocol.js';
@@ -75,6 +75,8 @@ interface Live {
   stamp: string;
   address: string;
   iface: string;
+  /** The address and port it connected to (the binding at the time). */
+  via: { ip: string; port: number };
   since: Date;
   client: Connection;
   shells: number;
@@ -175,6 +177,12 @@ export class SshManager implements FrontEnd {
     }
   }
 
+  /** Where a logged-in connection came in (the lock-out guard of commits). */
+  origin(session: string): SessionOrigin | undefined {
+    const l = [...this.live].find((x) => x.id === session);
+    return l && { service: 'SSH', ip: l.via.ip, port: l.via.port, account: l.account };
+  }
+
   status(): { ssh: SshStatus[] } {
     return { ssh: this.statusList() };
   }
@@ -198,7 +206,7 @@ export class SshManager implements FrontEnd {
   private start(binding: Binding, hostKeys: HostKey[]): Promise<Running> {
     const server = new ssh2.Server(
       { hostKeys: hostKeys.map((k) => k.privateKey), algorithms: ALGORITHMS as unknown as Record<string, string[]>, ident: `mxgate_${VERSION}` },
-      (client, info) => this.connection(client, info, binding.iface),
+      (client, info) => this.connection(client, info, binding),
     );
     // A failed connection is the client's problem; it must not take the engine down.
     server.on('error', () => undefined);
@@ -228,7 +236,8 @@ export class SshManager implements FrontEnd {
     });
   }
 
-  private connection(client: Connection, info: { ip: string; port: number }, iface: string): void {
+  private connection(client: Connection, info: { ip: string; port: number }, binding: Binding): void {
+    const iface = binding.iface;
     const { audit } = this.deps;
     const address = info.ip;
     const auth = new SshAuthentication(address, this.deps);
@@ -259,7 +268,7 @@ export class SshManager implements FrontEnd {
     client.on('ready', () => {
       admitted?.pass();
       const user = auth.loggedIn!.user;
-      live = { id: `ssh-${this.nextId++}`, account: user.name, role: user.role, stamp: accountStamp(user), address, iface, since: new Date(), client, shells: 0 };
+      live = { id: `ssh-${this.nextId++}`, account: user.name, role: user.role, stamp: accountStamp(user), address, iface, via: { ip: binding.ip, port: binding.port }, since: new Date(), client, shells: 0 };
       this.live.add(live);
       this.idleWithoutShell(live);
       client.on('session', (accept) => this.session(accept(), live!));

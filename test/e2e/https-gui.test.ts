@@ -375,6 +375,14 @@ test('commit confirmed from the GUI: a banner with the time left on every page, 
   assert.match(await gui.flash('/certificates'), new RegExp(`Version ${version} is confirmed: it stays in service\\.`));
   assert.doesNotMatch((await gui.get('/destinations')).body, /id="confirmation"/);
   assert.match(await shellOk(home, 'destconfig list'), /confirm\.example/);
+  // Turning HTTPS off on the interface this browser uses: refused, said, nothing committed.
+  await gui.get('/interfaces');
+  await gui.post('/interfaces/https', { interface: 'Management', https: '' });
+  await gui.get('/interfaces');
+  await gui.post('/commit', { comment: 'https off', back: '/interfaces' });
+  assert.match(await gui.flash('/interfaces'), /Commit refused: This commit may lock you out: it turns HTTPS off on interface Management, which this session uses \(HTTPS on 127\.0\.0\.1 port \d+\)\. Nothing was committed\. Commit with "Undo after" minutes/);
+  await gui.post('/abandon', { back: '/interfaces' });
+  assert.equal((await gui.get('/interfaces')).status, 200, 'HTTPS still answers');
 });
 
 

@@ -326,15 +326,25 @@ test('a session where nothing is typed is closed after the idle time, and says s
   assert.match(await audit(), new RegExp(`SSH session of admin from 127\\.0\\.0\\.1 closed after ${IDLE_SECONDS} s without input`));
 });
 
-test('a commit over SSH moves the port; the session that made it ends normally; the host key stays across restarts', async () => {
+test('a commit over SSH that moves its own port is refused from a script unless it undoes itself; committed confirmed, it is confirmed from the new port; the host key stays across restarts', async () => {
   const before = await scannedFingerprints(port);
   const newPort = await freePort();
-  const moved = await ssh('admin', [`interfaceconfig edit Management --ssh ${newPort}`, '\n', 'commit "move ssh"']);
+  const refused = await ssh('admin', [], `interfaceconfig edit Management --ssh ${newPort}\ncommit "move ssh"\n`);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, new RegExp(`Commit refused: This commit may lock you out: it moves SSH on interface Management from port ${port} to ${newPort}, which this session uses\\.`));
+  assert.match(refused.stderr, /Use "commit confirmed MINUTES" to have it undone unless you confirm it, or "commit --force"/);
+  assert.equal((await ssh('admin', ['version'])).code, 0, 'nothing was committed: the port is the same');
+  assert.match(await shellOk(home, 'interfaceconfig edit Management --ssh none', 'commit "the local shell is never cut off"', `interfaceconfig edit Management --ssh ${port}`, 'commit "ssh back"'), /Changes committed/);
+
+  const moved = await ssh('admin', [], `interfaceconfig edit Management --ssh ${newPort}\ncommit confirmed 10 "move ssh"\n`);
   assert.equal(moved.code, 0, moved.stderr);
-  assert.match(moved.stdout, /Changes committed/);
+  assert.match(moved.stdout, /goes back to version \d+ at .* unless "commit confirm" comes first/);
   const old = await ssh('admin', ['version']);
   assert.equal(old.code, 255, 'the old port is closed');
   port = newPort;
+  const confirmed = await ssh('admin', ['commit', 'confirm']);
+  assert.equal(confirmed.code, 0, confirmed.stderr);
+  assert.match(confirmed.stdout, /is confirmed: it stays in service/);
   assert.deepEqual(await scannedFingerprints(port), before, 'same host key on the new port');
   await stopEngine(home);
   assert.equal((await mxgate(home, ['engine', 'start'])).code, 0);

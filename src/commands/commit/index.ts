@@ -6,7 +6,7 @@ import type { Session } from '../../shell/session.js';
 import { hasControlCharacters } from '../../store/text.js';
 
 /** Commit the session's draft; shared by `commit` and the exit question. */
-export async function commitDraft(session: Session, comment: string, options: { rollbackTo?: number; confirmMinutes?: number } = {}): Promise<void> {
+export async function commitDraft(session: Session, comment: string, options: { rollbackTo?: number; confirmMinutes?: number; force?: boolean } = {}): Promise<void> {
   // Other administrators see comments in their terminals: no escape sequences, no line breaks.
   if (hasControlCharacters(comment)) throw new CommandError('The comment contains control characters (escape sequences, tabs or line breaks); type plain text. Nothing was committed.');
   const base = session.baseVersion;
@@ -32,6 +32,14 @@ export async function commitDraft(session: Session, comment: string, options: { 
       case 'no-changes':
         session.io.print(err.message);
         return;
+      case 'lock-out':
+        if (session.io.interactive) {
+          session.io.print(err.message, 'Sessions open now stay open; the next login this way will not work. "commit confirmed MINUTES" commits it so that it is undone unless you confirm it.');
+          if (await session.io.confirm('Commit anyway?', false)) return commitDraft(session, comment, { ...options, force: true });
+          session.io.print('Nothing was committed; your changes are kept in this session.');
+          return;
+        }
+        throw new CommandError(`Commit refused: ${err.message}\nNothing was committed; your changes are kept. Use "commit confirmed MINUTES" to have it undone unless you confirm it, or "commit --force" if you have another way in.`);
       case 'unavailable':
         throw new CommandError(`Commit refused: ${err.message} Your changes are kept in this session; commit again when the cluster answers.`);
       default:
@@ -45,7 +53,7 @@ const MINUTES = /^\d{1,4}$/;
 export const commit: Command = {
   name: 'commit',
   summary: 'Apply the pending changes to the running appliance',
-  usage: ['commit [COMMENT]', 'commit confirmed MINUTES [COMMENT]', 'commit confirm'],
+  usage: ['commit [--force] [COMMENT]', 'commit confirmed MINUTES [COMMENT]', 'commit confirm'],
   details: [
     'The engine validates the whole configuration, applies it (starting, stopping and rebinding',
     'listeners) and records it as a new version only when that succeeded. If another session',
@@ -56,6 +64,10 @@ export const commit: Command = {
     'before them (as a new version, with a System alert) unless "commit confirm" or another commit',
     'comes within MINUTES: for changes that may cut you off (interfaces, SSH, HTTPS, accounts).',
     'The deadline survives an engine restart; "status" shows it.',
+    '',
+    'Over SSH or HTTPS, a commit that would keep you from logging in again the way you came',
+    '(your account deleted; the service moved, turned off or its interface gone) asks first; a',
+    'script is refused unless it uses "commit confirmed" or --force.',
   ],
   async run(session, args) {
     const word = args[0]?.toLowerCase();
@@ -69,7 +81,11 @@ export const commit: Command = {
       return;
     }
     let confirmMinutes: number | undefined;
-    if (word === 'confirmed') {
+    let force = false;
+    if (word === '--force') {
+      force = true;
+      args = args.slice(1);
+    } else if (word === 'confirmed') {
       const minutes = args[1] ?? '';
       if (!MINUTES.test(minutes) || Number(minutes) < 1 || Number(minutes) > 1440) throw new CommandError(`"commit confirmed" needs the minutes to wait for "commit confirm", 1 to 1440: commit confirmed MINUTES [COMMENT].`);
       confirmMinutes = Number(minutes);
@@ -83,6 +99,6 @@ export const commit: Command = {
     if (args.length === 0 && session.io.interactive) {
       comment = await session.io.ask('Please enter some comments describing your changes:', { default: '', allowEmpty: true });
     }
-    await commitDraft(session, comment, confirmMinutes ? { confirmMinutes } : {});
+    await commitDraft(session, comment, { ...(confirmMinutes ? { confirmMinutes } : {}), ...(force ? { force } : {}) });
   },
 };

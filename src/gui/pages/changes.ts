@@ -32,7 +32,12 @@ export function changeRoutes(router: Router, deps: GuiDeps): void {
       return done(page, back, 'ok', `Your changes have been committed as version ${meta.version}.${undo}`);
     } catch (err) {
       if (!(err instanceof ControlError)) throw err;
-      const hint = err.code === 'stale' ? ' Abandon your changes to start again from the newest version.' : '';
+      const hint =
+        err.code === 'stale'
+          ? ' Abandon your changes to start again from the newest version.'
+          : err.code === 'lock-out'
+            ? ' Nothing was committed. Commit with "Undo after" minutes to have it undone unless you confirm it from the new address or port.'
+            : '';
       return done(page, back, 'error', `Commit refused: ${err.message}${hint}`);
     }
   });
