@@ -41,6 +41,14 @@ export const OPERATIONS = {
       force: z.boolean().optional(),
     })
     .strict(),
+  /** commit check: everything a commit would try, without applying or recording. */
+  'commit-check': z
+    .object({
+      baseVersion: z.number().int(),
+      config: z.custom<Config>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), 'must be a configuration object'),
+      user: z.string().min(1).max(256),
+    })
+    .strict(),
   /** commit confirm: the version waiting for confirmation stays. */
   'commit-confirm': z.object({ user: z.string().min(1).max(256) }).strict(),
   /** `user`: who the local shell's operating-system user is, recorded in the cluster's history (accounts always act as themselves). */
@@ -158,6 +166,8 @@ export interface Results {
   version: VersionRecord;
   /** Notes for the committer: changed values a narrower cluster level overrides; problems of changed DNS resolvers. */
   commit: VersionMeta & { notes?: string[]; confirmation?: PendingConfirmation };
+  /** What would make the commit fail (problems), and what it should know (notes: lock-out, resolvers). */
+  'commit-check': { problems: string[]; notes: string[] };
   /** The version confirmed, and who had committed it. */
   'commit-confirm': PendingConfirmation;
   stop: { stopping: true };

@@ -27,6 +27,7 @@ const NEEDS: Record<Op, { role: Role | 'local'; what: string }> = {
   daneverify: { role: 'guest', what: 'run daneverify' },
   commit: { role: 'guest', what: 'commit changes' }, // what it may change: commitProblem
   'commit-confirm': { role: 'operator', what: 'confirm a commit' },
+  'commit-check': { role: 'guest', what: 'check changes' },
   deliverynow: { role: 'operator', what: 'run deliverynow' },
   dnsflush: { role: 'operator', what: 'clear the DNS cache' },
   bounce: { role: 'operator', what: 'run bouncerecipients' },

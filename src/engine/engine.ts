@@ -21,6 +21,7 @@ import { AcmeService } from './acme/service.js';
 import { RenewalError, RenewalService } from './acme/renewal.js';
 import { CommitConfirmation } from './commitConfirmation.js';
 import { lockOutProblems } from './lockout.js';
+import { bindProblems } from './commitCheck.js';
 import type { PendingConfirmation } from '../control/status.js';
 import { ListenerManager } from './listener/manager.js';
 import { MailLog } from './log/mailLog.js';
@@ -373,6 +374,7 @@ export class Engine {
       return rec;
     },
     commit: (req, principal) => (this.cluster ? this.clusterCommit(req, principal) : this.serialize(() => this.commit(req, principal))),
+    'commit-check': (req, principal) => this.commitCheck(req, principal),
     'commit-confirm': ({ user }, principal) =>
       this.serialize(async () => {
         const was = await this.confirmation.confirm();
@@ -563,6 +565,39 @@ export class Engine {
     }
     // A change of resolvers or DNSSEC mode is checked at once: the one who made it reads what is wrong.
     return { ...meta, ...(dnsChanged(head.config, config) && this.dnsProblems.length ? { notes: this.dnsProblems } : {}), ...(confirmation ? { confirmation } : {}) };
+  }
+
+  /** commit check: what a commit of `req.config` would find, without applying or recording it. */
+  private async commitCheck(req: Params<'commit-check'>, principal: Principal): Promise<Results['commit-check']> {
+    if (this.cluster) throw new ControlError('invalid', '"commit check" is not available in a cluster yet: commit to check at the level you edit.');
+    const head = this.store.current;
+    const problems: string[] = [];
+    const notes: string[] = [];
+    if (req.baseVersion !== head.version) problems.push(`version ${head.version} was committed by ${head.user} at ${head.time} after your changes were started from version ${req.baseVersion}: the commit would be refused`);
+    let config: Config;
+    try {
+      config = commitRequest({ ...req, comment: '' }, principal).draft;
+    } catch (err) {
+      return { problems: [...problems, (err as Error).message], notes };
+    }
+    if (JSON.stringify(config) === JSON.stringify(head.config)) notes.push('There is no data to commit.');
+    // Who may commit it, the keys on disk, the certificates each listener would load.
+    const tries = [() => checkCommit(principal, head.config, config), () => this.checkKeys(config), () => this.tlsMaterial(config)];
+    for (const t of tries) {
+      try {
+        await t();
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }
+    problems.push(...(await bindProblems(head.config, config)));
+    try {
+      this.checkLockOut({ ...req, comment: '' }, principal, head.config, config);
+    } catch (err) {
+      notes.push(`${(err as Error).message} Use "commit confirmed MINUTES" to have it undone unless you confirm it.`);
+    }
+    if (dnsChanged(head.config, config)) notes.push(...(await resolverProblems(config).catch((err: Error) => [`The DNS resolvers could not be checked: ${err.message}`])));
+    return { problems, notes };
   }
 
   /**

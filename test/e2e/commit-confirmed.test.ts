@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { applianceWithListener, cleanup, mxgate, shellOk, stopEngine, until } from '../helpers.js';
@@ -75,4 +76,24 @@ test('"commit confirm" or any later commit keeps a commit confirmed; confirming 
     assert.match(r.stderr, /"commit confirmed" needs the minutes to wait for "commit confirm", 1 to 1440/, bad);
   }
   assert.equal(await rcptReply('bad.test'), '550', 'nothing was committed');
+});
+
+test('commit check tries what a commit would (here: binding a port another program holds) and applies and records nothing', async () => {
+  const version = await headVersion();
+  const ok = await shell('listenerconfig edit InboundMail rcptaccess add checked.test', 'commit check');
+  assert.match(ok, /The pending changes can be committed: nothing was applied or recorded\./);
+  assert.equal(await headVersion(), version);
+  assert.equal(await rcptReply('checked.test'), '550', 'not applied');
+
+  const holder = net.createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const taken = (holder.address() as AddressInfo).port;
+  try {
+    const r = await mxgate(home, ['-c', `listenerconfig new Second --type private --interface Management --port ${taken}`, '-c', 'commit check']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`The commit would fail:\\n  listener Second: .*${taken}.*\\nNothing was applied or recorded\\.`));
+    assert.equal(await headVersion(), version);
+  } finally {
+    holder.close();
+  }
 });

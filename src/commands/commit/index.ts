@@ -53,7 +53,7 @@ const MINUTES = /^\d{1,4}$/;
 export const commit: Command = {
   name: 'commit',
   summary: 'Apply the pending changes to the running appliance',
-  usage: ['commit [--force] [COMMENT]', 'commit confirmed MINUTES [COMMENT]', 'commit confirm'],
+  usage: ['commit [--force] [COMMENT]', 'commit confirmed MINUTES [COMMENT]', 'commit confirm', 'commit check'],
   details: [
     'The engine validates the whole configuration, applies it (starting, stopping and rebinding',
     'listeners) and records it as a new version only when that succeeded. If another session',
@@ -64,6 +64,10 @@ export const commit: Command = {
     'before them (as a new version, with a System alert) unless "commit confirm" or another commit',
     'comes within MINUTES: for changes that may cut you off (interfaces, SSH, HTTPS, accounts).',
     'The deadline survives an engine restart; "status" shows it.',
+    '',
+    'commit check validates the pending changes and tries what a commit would (the ports it would',
+    'bind, the certificates and keys it would load, the DNS resolvers it would use) without',
+    'applying or recording anything.',
     '',
     'Over SSH or HTTPS, a commit that would keep you from logging in again the way you came',
     '(your account deleted; the service moved, turned off or its interface gone) asks first; a',
@@ -78,6 +82,18 @@ export const commit: Command = {
         throw err;
       });
       session.io.print(`Version ${was.version} (committed by ${was.user}) is confirmed: it stays in service.`);
+      return;
+    }
+    if (word === 'check') {
+      if (args.length > 1) throw new CommandError('Usage: commit check');
+      if (!session.hasChanges()) {
+        session.io.print('There is no data to commit.');
+        return;
+      }
+      const { problems, notes } = await session.call('commit-check', { baseVersion: session.baseVersion, config: session.draft, user: session.user });
+      for (const n of notes) session.io.print(`Note: ${n}`);
+      if (problems.length) throw new CommandError(`The commit would fail:\n${problems.map((p) => `  ${p}`).join('\n')}\nNothing was applied or recorded.`);
+      session.io.print('The pending changes can be committed: nothing was applied or recorded.');
       return;
     }
     let confirmMinutes: number | undefined;
