@@ -653,7 +653,7 @@ export class Engine {
     try {
       const rec = await this.store.record(config, meta);
       this.log.configure(config.logs);
-      for (const f of this.frontEnds) f.committed?.(config, principal ?? { kind: 'local', name: meta.user });
+      for (const f of this.frontEnds) f.committed?.(config, principal ?? { kind: 'local', name: meta.user }, { version: rec.version, comment: meta.comment });
       this.log.info(`Configuration version ${rec.version} committed by ${meta.user}${meta.comment ? `: ${meta.comment}` : ''}`);
       this.delivery.kick();
       void this.checkCertificateExpiry();

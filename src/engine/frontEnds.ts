@@ -26,7 +26,7 @@ export interface FrontEnd {
    */
   apply(config: Config, options?: { bestEffort?: boolean }): Promise<string[]>;
   /** After a commit is recorded: sessions of accounts that changed end (the committer's own may go on). */
-  committed?(config: Config, committer: Principal): void;
+  committed?(config: Config, committer: Principal, version?: { version: number; comment: string }): void;
   /** A new session ticket key (rotation). */
   setTicketKeys?(key: Buffer): void;
   /** Where a session of this front-end came in, for the lock-out guard of commits. */

@@ -162,8 +162,10 @@ export class SshManager implements FrontEnd {
    * (log in again); the connection that committed a change of its own password goes on. A deleted
    * account's history goes with it.
    */
-  committed(config: Config, committer?: Principal): void {
+  committed(config: Config, committer?: Principal, version?: { version: number; comment: string }): void {
     const users = config.users;
+    const by = committer?.kind === 'account' ? [...this.live].find((l) => l.id === committer.session) : undefined;
+    if (by && version) this.deps.audit.write('Info', `SSH commit: version ${version.version} by ${by.account} from ${by.address}${version.comment ? `: ${version.comment}` : ''}`);
     for (const name of this.histories.keys()) if (!users.some((u) => u.name === name)) this.histories.delete(name);
     for (const l of this.live) {
       const u = users.find((x) => x.name === l.account);

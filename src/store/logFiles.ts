@@ -8,8 +8,17 @@ export class LogNameError extends UserError {
   override name = 'LogNameError';
 }
 
-/** The logs the shell can read, by the appliance's names. */
-const LOGS = { mail_logs: (paths: DataPaths) => ({ dir: paths.mailLogs, current: path.join(paths.mailLogs, 'mail.current') }) };
+const inLogs = (dir: string, file: string) => (paths: DataPaths) => ({ dir: path.join(paths.logs, dir), current: path.join(paths.logs, dir, file) });
+
+/**
+ * The logs the shell and the GUI can read, by the appliance's names: the mail log, and the audit
+ * logs of SSH (cli_logs: logins, lock-outs, commands' commits) and of the GUI (gui_logs).
+ */
+const LOGS = {
+  mail_logs: (paths: DataPaths) => ({ dir: paths.mailLogs, current: path.join(paths.mailLogs, 'mail.current') }),
+  cli_logs: inLogs('cli_logs', 'cli.current'),
+  gui_logs: inLogs('gui_logs', 'gui.current'),
+};
 export const LOG_NAMES = Object.keys(LOGS);
 
 export function logFiles(paths: DataPaths, name: string | undefined): { dir: string; current: string } {
@@ -20,7 +29,8 @@ export function logFiles(paths: DataPaths, name: string | undefined): { dir: str
 
 /** The rotated files (mail.@<time>…s, oldest first) and then the current one. */
 export async function allFiles(log: { dir: string; current: string }): Promise<string[]> {
-  const rotated = (await readdir(log.dir).catch(() => [] as string[])).filter((n) => n.startsWith('mail.@')).sort();
+  const prefix = `${path.basename(log.current, '.current')}.@`;
+  const rotated = (await readdir(log.dir).catch(() => [] as string[])).filter((n) => n.startsWith(prefix)).sort();
   return [...rotated.map((n) => path.join(log.dir, n)), log.current];
 }
 

@@ -383,6 +383,11 @@ test('commit confirmed from the GUI: a banner with the time left on every page, 
   assert.match(await gui.flash('/interfaces'), /Commit refused: This commit may lock you out: it turns HTTPS off on interface Management, which this session uses \(HTTPS on 127\.0\.0\.1 port \d+\)\. Nothing was committed\. Commit with "Undo after" minutes/);
   await gui.post('/abandon', { back: '/interfaces' });
   assert.equal((await gui.get('/interfaces')).status, 200, 'HTTPS still answers');
+  // The GUI's own audit log, on the Logs page and with the shell's grep.
+  const logPage = (await gui.get('/logs?log=gui_logs&filter=GUI+commit')).body;
+  assert.match(logPage, /GUI commit: version \d+ by admin from 127\.0\.0\.1: with a safety net/);
+  assert.match(logPage, /GUI commit confirm: version \d+ by admin/);
+  assert.match(await shellOk(home, 'grep "GUI login: admin" gui_logs'), /GUI login: admin \(administrator\) from 127\.0\.0\.1/);
 });
 
 

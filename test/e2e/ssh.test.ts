@@ -136,6 +136,10 @@ test('a piped script has the local pipe semantics and output; a commit over SSH 
   const good = await ssh('admin', [], 'destconfig new example.net --tls required\ncommit "partner over ssh"\n');
   assert.equal(good.code, 0, good.stderr);
   assert.match(await shellOk(home, 'rollbackconfig list'), /^\d+ +.+ +admin +partner over ssh +\(current\)$/m);
+  // The audit log is readable from the shell: the login and the commit, with its account and address.
+  const audit = await shellOk(home, 'tail cli_logs --lines 50', 'grep "SSH commit" cli_logs');
+  assert.match(audit, /SSH login: admin \(administrator\) from 127\.0\.0\.1 with key SHA256:/);
+  assert.match(audit, /SSH commit: version \d+ by admin from 127\.0\.0\.1: partner over ssh/);
 });
 
 test('password login works, is refused when wrong and when disabled; a wrong key is refused and counted', async () => {

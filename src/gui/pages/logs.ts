@@ -1,14 +1,17 @@
-import { allFiles, lastLines, logFiles } from '../../store/logFiles.js';
+import { allFiles, LOG_NAMES, lastLines, logFiles } from '../../store/logFiles.js';
 import { type GuiDeps, render, type Router } from '../gui.js';
 
 const MAX_LINES = 500;
 
-/** The mail log with a filter: the newest lines (of all kept files) that contain the text, newest last. */
+const TITLES: Record<string, string> = { mail_logs: 'Mail Log', cli_logs: 'SSH Log (logins, lock-outs, commits)', gui_logs: 'GUI Log (logins, lock-outs, commits)' };
+
+/** A log (mail, SSH or GUI audit) with a filter: the newest lines (of all kept files) that contain the text, newest last. */
 export function logRoutes(router: Router, deps: GuiDeps): void {
   router.get('/logs', async (page) => {
     const query = page.req.query as Record<string, unknown>;
     const filter = typeof query.filter === 'string' ? query.filter.slice(0, 200) : '';
-    const log = logFiles(deps.paths, 'mail_logs');
+    const name = typeof query.log === 'string' && LOG_NAMES.includes(query.log) ? query.log : 'mail_logs';
+    const log = logFiles(deps.paths, name);
     const needle = filter.toLowerCase();
     let lines: string[] = [];
     // Newest file first, until enough lines match.
@@ -17,6 +20,6 @@ export function logRoutes(router: Router, deps: GuiDeps): void {
       lines = [...found, ...lines];
       if (lines.length >= MAX_LINES) break;
     }
-    return render(page, 'logs', { title: 'Mail Log', filter, lines: lines.slice(-MAX_LINES), max: MAX_LINES });
+    return render(page, 'logs', { title: TITLES[name] ?? name, log: name, logs: LOG_NAMES.map((n) => ({ name: n, title: TITLES[n] ?? n })), filter, lines: lines.slice(-MAX_LINES), max: MAX_LINES });
   });
 }
