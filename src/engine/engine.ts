@@ -22,6 +22,7 @@ import { RenewalError, RenewalService } from './acme/renewal.js';
 import { CommitConfirmation } from './commitConfirmation.js';
 import { lockOutProblems } from './lockout.js';
 import { bindProblems } from './commitCheck.js';
+import { listenerNotes } from '../store/listeners/firstSteps.js';
 import type { PendingConfirmation } from '../control/status.js';
 import { ListenerManager } from './listener/manager.js';
 import { MailLog } from './log/mailLog.js';
@@ -564,7 +565,8 @@ export class Engine {
       if (was) this.log.info(`Configuration version ${was.version} confirmed by the commit of version ${rec.version} by ${user}`);
     }
     // A change of resolvers or DNSSEC mode is checked at once: the one who made it reads what is wrong.
-    return { ...meta, ...(dnsChanged(head.config, config) && this.dnsProblems.length ? { notes: this.dnsProblems } : {}), ...(confirmation ? { confirmation } : {}) };
+    const notes = [...listenerNotes(head.config, config), ...(dnsChanged(head.config, config) ? this.dnsProblems : [])];
+    return { ...meta, ...(notes.length ? { notes } : {}), ...(confirmation ? { confirmation } : {}) };
   }
 
   /** commit check: what a commit of `req.config` would find, without applying or recording it. */
@@ -581,6 +583,7 @@ export class Engine {
       return { problems: [...problems, (err as Error).message], notes };
     }
     if (JSON.stringify(config) === JSON.stringify(head.config)) notes.push('There is no data to commit.');
+    notes.push(...listenerNotes(head.config, config));
     // Who may commit it, the keys on disk, the certificates each listener would load.
     const tries = [() => checkCommit(principal, head.config, config), () => this.checkKeys(config), () => this.tlsMaterial(config)];
     for (const t of tries) {

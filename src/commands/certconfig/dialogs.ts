@@ -251,6 +251,7 @@ function listDialog(session: Session, list: 'system' | 'custom'): Promise<void> 
           const result = importCustomCas(session, bundle, fqdn);
           for (const r of result.rejected) io.print(`Rejected: ${r.subject}: ${r.reason}`);
           io.print(`${result.added.length} certificate(s) added to the custom list, ${result.rejected.length} rejected.`);
+          if (result.added.length) await offerCustomList(session);
         },
       },
       {
@@ -315,4 +316,22 @@ export function certauthorityDialog(session: Session): Promise<void> {
       { keyword: 'ROOTS', text: 'Manage trusted root certificates', run: () => manageRoots(session) },
     ],
   );
+}
+
+/**
+ * After an import into the custom CA list while it is disabled: its certificates verify nothing
+ * until it is enabled. At a terminal the shell offers to enable it; a script is told how.
+ */
+export async function offerCustomList(session: Session): Promise<void> {
+  if (session.draft.certificateAuthorities.custom.enabled) return;
+  const text = 'The custom CA list is disabled: its certificates are not used to verify peers until it is enabled.';
+  if (!session.io.interactive) {
+    session.io.warn(`${text} "certconfig certauthority custom enable" enables it.`);
+    return;
+  }
+  session.io.print(text);
+  if (await session.io.confirm('Do you want to enable the custom list now?', true)) {
+    session.draft = setCaListEnabled(session.draft, 'custom', true);
+    session.io.print('The custom CA list is enabled (after "commit").');
+  }
 }

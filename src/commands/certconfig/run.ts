@@ -8,7 +8,7 @@ import { checkName, optionalCount } from '../../store/answers.js';
 import { editConfig } from '../../store/edit.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
 import { readPassphraseFile } from '../passphrase.js';
-import { certificateDialog, certauthorityDialog } from './dialogs.js';
+import { certificateDialog, certauthorityDialog, offerCustomList } from './dialogs.js';
 import {
   createProfile,
   DEMO_WARNING,
@@ -72,6 +72,7 @@ export async function batch(session: Session, command: Command, verb: string, re
       const key = parseKeyType(values.key ?? 'rsa2048');
       const profileName = checkName(name ?? cn.replace(/[^A-Za-z0-9_.-]/g, '_'));
       weakKeyWarning(session, key);
+      if (!(await replacingInUse(session, profileName, values.overwrite, 'a new self-signed certificate'))) return;
       await createProfile(
         session,
         {
@@ -107,6 +108,7 @@ export async function batch(session: Session, command: Command, verb: string, re
       const profileName = checkName(required(command, name, 'NAME'));
       const cert = (await readConfigFile(session, required(command, values.cert, '--cert'))).toString('utf8');
       const key = (await readConfigFile(session, required(command, values.key, '--key'))).toString('utf8');
+      if (!(await replacingInUse(session, profileName, values.overwrite, 'the pasted certificate and key'))) return;
       await pasteProfile(session, profileName, cert, key, await intermediates(), Boolean(values.overwrite));
       io.print(`Certificate profile ${profileName} created from the pasted certificate and key.`);
       return;
@@ -114,6 +116,7 @@ export async function batch(session: Session, command: Command, verb: string, re
     case 'import': {
       const data = await readConfigFile(session, required(command, values.file, '--file'));
       const pass = await readPassphraseFile(session, required(command, values['passphrase-file'], '--passphrase-file'));
+      if (name !== undefined && !(await replacingInUse(session, checkName(name), values.overwrite, 'the imported certificate and key'))) return;
       const result = await importProfile(session, name === undefined ? undefined : checkName(name), data, pass, Boolean(values['fqdn-check']), Boolean(values.overwrite));
       for (const w of result.warnings) io.warn(`non-compliant X.509 certificate: ${w}.`);
       io.print(`Certificate profile ${result.name} imported.`);
@@ -208,6 +211,7 @@ export async function certauthorityBatch(session: Session, command: Command, arg
     for (const r of result.rejected) io.print(`Rejected: ${r.subject}: ${r.reason}`);
     io.print(`${result.added.length} certificate(s) added to the custom list, ${result.rejected.length} rejected.`);
     if (result.added.length === 0) throw new CommandError('No certificate was imported.');
+    await offerCustomList(session);
     return;
   }
   if (list === 'custom' && op === 'delete') {
@@ -257,4 +261,24 @@ export async function runCertconfig(session: Session, command: Command, args: st
   await batch(session, command, verb, args.slice(1));
   if (['new', 'paste', 'import'].includes(verb)) printDemoWarning(session);
   warnKeyChanges(session, keysBefore);
+}
+
+/**
+ * --overwrite of a profile that listeners, HTTPS or outbound TLS use: at a terminal, asked first;
+ * in a script, said (the option asked for it). False when the administrator said no.
+ */
+async function replacingInUse(session: Session, name: string, overwrite: boolean | undefined, what: string): Promise<boolean> {
+  const existing = session.draft.certificates.find((c) => c.name.toLowerCase() === name.toLowerCase());
+  if (!overwrite || !existing) return true;
+  const users = certificateUsers(session.draft, existing.name);
+  if (users.length === 0) return true;
+  const text = `Certificate profile ${existing.name} is used by ${users.join(', ')}; --overwrite replaces its certificate and key with ${what} there once committed.`;
+  if (!session.io.interactive) {
+    session.io.warn(text);
+    return true;
+  }
+  session.io.print(text);
+  if (await session.io.confirm('Replace it?', false)) return true;
+  session.io.print(`Certificate profile ${existing.name} was left as it is.`);
+  return false;
 }

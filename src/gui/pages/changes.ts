@@ -29,7 +29,8 @@ export function changeRoutes(router: Router, deps: GuiDeps): void {
       delete s.rollback;
       deps.audit.write('Info', `GUI commit: version ${meta.version} by ${s.user} from ${clientAddress(page.req)}${meta.comment ? `: ${meta.comment}` : ''}`);
       const undo = meta.confirmation ? ` It goes back to version ${meta.confirmation.previous} at ${shellTime(meta.confirmation.deadline)} unless confirmed.` : '';
-      return done(page, back, 'ok', `Your changes have been committed as version ${meta.version}.${undo}`);
+      const notes = (meta.notes ?? []).map((n) => ` Note: ${n}`).join('');
+      return done(page, back, 'ok', `Your changes have been committed as version ${meta.version}.${undo}${notes}`);
     } catch (err) {
       if (!(err instanceof ControlError)) throw err;
       const hint =

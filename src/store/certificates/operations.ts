@@ -85,11 +85,12 @@ export async function uploadCertificate(session: Editing, name: string, certText
   if (!keyMatches(leaf!, key)) {
     throw new ConfigError(`The certificate does not match the private key of profile "${p.name}" (it was not signed from this profile's CSR).`);
   }
-  session.draft = updateCertificate(session.draft, p.name, {
-    certificate: leaf!,
-    intermediates: intermediates ?? (rest.length ? rest : p.intermediates),
-    csr: null,
-  });
+  const chain = intermediates ?? (rest.length ? rest : p.intermediates);
+  session.draft = updateCertificate(session.draft, p.name, { certificate: leaf!, intermediates: chain, csr: null });
+  const info = certInfo(leaf!);
+  if (chain.length === 0 && !info.selfSigned) {
+    session.io.warn(`The certificate of ${p.name} comes without the intermediate certificates of its issuer (${info.issuerCommonName}): senders that verify need the chain up to a root they trust. Give them with --intermediate FILE unless ${info.issuerCommonName} is itself a root.`);
+  }
 }
 
 export async function pasteProfile(session: Editing, name: string, certText: string, keyText: string, intermediates: string[], overwrite = false): Promise<void> {

@@ -1,0 +1,19 @@
+import { presentedProfile } from '../certificates/certificates.js';
+import type { Config } from '../schema.js';
+
+/**
+ * What a commit should say of the public listeners it adds or changes that cannot do their job
+ * yet: one accepting mail for no domain (every recipient refused), one presenting the
+ * demonstration certificate. Listeners the commit leaves alone are not repeated each time.
+ */
+export function listenerNotes(from: Config, to: Config): string[] {
+  const notes: string[] = [];
+  for (const l of to.listeners) {
+    if (l.type !== 'public') continue;
+    const before = from.listeners.find((x) => x.name === l.name);
+    if (before && JSON.stringify(before) === JSON.stringify(l)) continue;
+    if (l.rcptAccess.length === 0) notes.push(`listener ${l.name} accepts mail for no domain: every recipient is refused until "listenerconfig edit ${l.name} rcptaccess add DOMAIN".`);
+    if (presentedProfile(to, l.certificate)?.demo) notes.push(`listener ${l.name} presents the demonstration certificate, which senders that verify refuse: choose one with "listenerconfig edit ${l.name} certificate PROFILE".`);
+  }
+  return notes;
+}
