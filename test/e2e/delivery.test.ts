@@ -185,7 +185,7 @@ test('tlsverify tells each step and what the setting would do, without sending m
   const leaf = chain.issueWithKey('mx.check.test', ['check.test']);
   const sink = await smtpSink({ tls: { key: leaf.key, cert: leaf.cert + chain.intermediate } });
   sinks.push(sink);
-  await shell(`smtproutes new check.test 127.0.0.1:${sink.port}`, 'destconfig new check.test --tls required-verify', 'commit check');
+  await shell(`smtproutes new check.test 127.0.0.1:${sink.port}`, 'destconfig new check.test --tls required-verify', 'commit "check route"');
   const ok = await mxgate(home, ['-c', 'tlsverify check.test']);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /TLS setting for check\.test: Required \(Verify\), DANE None \(entry check\.test\)\nConnecting to 127\.0\.0\.1 on port \d+\.\nConnected to 127\.0\.0\.1 from interface 127\.0\.0\.1\.\nTLS connection established: protocol TLSv1\.3, cipher \S+\.\nCertificate verification successful\.\nUnder "Required \(Verify\)": mail would be delivered over TLS\.\nTLS verification completed for check\.test\./);

@@ -23,13 +23,6 @@ function answer(query: dnsPacket.DecodedPacket, truncated: boolean): Buffer {
 }
 
 before(async () => {
-  udp = dgram.createSocket('udp4');
-  udp.on('message', (msg, r) => {
-    const q = dnsPacket.decode(msg) as dnsPacket.DecodedPacket;
-    udp.send(answer(q, q.questions![0]!.name === 'big.test'), r.port, r.address);
-  });
-  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
-  port = udp.address().port;
   tcp = net.createServer((s) =>
     s.on('data', (d) => {
       const reply = answer(dnsPacket.decode(d.subarray(2)) as dnsPacket.DecodedPacket, false);
@@ -38,7 +31,25 @@ before(async () => {
       s.end(Buffer.concat([length, reply]));
     }),
   );
-  await new Promise<void>((resolve) => tcp.listen(port, '127.0.0.1', resolve));
+  // UDP and TCP on one port number: a port free for one may be taken for the other (another test
+  // file's server), so a clash is tried again with a new port instead of waiting for ever.
+  for (let attempt = 1; ; attempt++) {
+    await new Promise<void>((resolve, reject) => tcp.once('error', reject).listen(0, '127.0.0.1', resolve));
+    port = (tcp.address() as net.AddressInfo).port;
+    udp = dgram.createSocket('udp4');
+    const bound = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) break;
+    udp.close();
+    await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    if (attempt === 10) throw new Error('no port free for both UDP and TCP');
+  }
+  udp.on('message', (msg, r) => {
+    const q = dnsPacket.decode(msg) as dnsPacket.DecodedPacket;
+    udp.send(answer(q, q.questions![0]!.name === 'big.test'), r.port, r.address);
+  });
 });
 after(() => {
   udp.close();
