@@ -58,9 +58,11 @@ async function presentedCn(ip: string): Promise<string> {
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 250 && !/Peer certificate: .*CN ?= ?[^\s,]+/.test(out); i++) await new Promise((r) => setTimeout(r, 20));
+  // The CN only once its line is complete: output arrives in pieces, and a name cut short is not the name.
+  const peer = /Peer certificate: .*CN ?= ?([^\s,]+)(?=[,\r\n])/;
+  for (let i = 0; i < 250 && !peer.test(out); i++) await new Promise((r) => setTimeout(r, 20));
   child.kill();
-  return /Peer certificate: .*CN ?= ?([^\s,]+)/.exec(out)?.[1] ?? `no certificate seen:\n${out}`;
+  return peer.exec(out)?.[1] ?? `no certificate seen:\n${out}`;
 }
 
 /** Every mail log file of a member, rotated ones included. */
