@@ -59,11 +59,27 @@ export async function validateChain(leafPem: string, intermediatePems: string[],
     certs: [...intermediatePems, leafPem].map(toPkijs),
     checkDate,
   });
+  let reason: string;
   try {
     const result = await engine.verify();
-    return result.result ? { valid: true } : { valid: false, reason: result.resultMessage };
+    if (result.result) return { valid: true };
+    reason = result.resultMessage;
   } catch (err) {
     const e = err as { resultMessage?: string; message?: string };
-    return { valid: false, reason: e.resultMessage ?? e.message ?? String(err) };
+    reason = e.resultMessage ?? e.message ?? String(err);
   }
+  const missing = missingIssuer(trustedPems, [leafPem, ...intermediatePems]);
+  return { valid: false, reason: missing ? `${reason} (no enabled CA list has "${missing}", the issuer of the top of the chain the server sent)` : reason };
+}
+
+/**
+ * The issuer a chain stops at when no trust anchor has that name (what an administrator must add
+ * or enable); undefined when one does, so the failure is something else (expired, bad signature).
+ */
+export function missingIssuer(trusted: string[], chain: string[]): string | undefined {
+  const subjects = new Set(chain.map((pem) => namesOf(pem).subject));
+  const anchors = new Set(trusted.map((pem) => namesOf(pem).subject));
+  const top = chain.find((pem) => !subjects.has(namesOf(pem).issuer) || namesOf(pem).issuer === namesOf(pem).subject);
+  if (!top || anchors.has(namesOf(top).issuer)) return undefined;
+  return new X509Certificate(top).issuer.replace(/\n/g, ', ');
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { cleanup, freePort, mxgate, shellOk, tempHome } from '../helpers.js';
 import { type OpensslChain, opensslChain } from '../pki-fixtures.js';
+import { type Sink, smtpSink } from '../sink.js';
 
 /**
  * First steps that used to do nothing without a word: a public listener that accepts no domain or
@@ -12,13 +13,17 @@ import { type OpensslChain, opensslChain } from '../pki-fixtures.js';
  */
 let home: string;
 let chain: OpensslChain;
+let sink: Sink | undefined;
 const conf = (f: string) => path.join(home, 'configuration', f);
 
 before(async () => {
   home = await tempHome();
   chain = opensslChain();
 });
-after(() => cleanup(home));
+after(async () => {
+  await sink?.close();
+  await cleanup(home);
+});
 
 test('a commit says when a public listener it adds accepts no domain or presents the demonstration certificate, and stops saying it once fixed', async () => {
   const port = await freePort();
@@ -56,4 +61,25 @@ test('a CA imported into the disabled custom list is said to verify nothing unti
   assert.match(r.stdout, /Warning: The custom CA list is disabled: its certificates are not used to verify peers until it is enabled\. "certconfig certauthority custom enable" enables it\./);
   const enabled = await mxgate(home, ['-c', 'certconfig certauthority custom enable', '-c', 'certconfig certauthority custom import --file root.pem']);
   assert.doesNotMatch(enabled.stdout, /is disabled/);
+});
+
+test('tlsverify names the issuer no enabled CA list has, and the disabled custom list that has it', async () => {
+  const leaf = chain.issueWithKey('mx.verify.test', ['verify.test']);
+  sink = await smtpSink({ tls: { key: leaf.key, cert: leaf.cert + chain.intermediate } });
+  await writeFile(conf('root.pem'), chain.root);
+  await shellOk(
+    home,
+    'certconfig certauthority custom disable',
+    'certconfig certauthority custom import --file root.pem',
+    `smtproutes new verify.test 127.0.0.1:${sink.port}`,
+    'destconfig new verify.test --tls required-verify',
+    'commit "verify.test with its root in the disabled custom list"',
+  );
+  const r = await mxgate(home, ['-c', 'tlsverify verify.test']);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /Certificate verification failed: certificate chain: .*\(no enabled CA list has "[^"]*Root[^"]*", the issuer of the top of the chain the server sent\)/);
+  assert.match(r.stdout, /The custom CA list has "[^"]*Root[^"]*" but is disabled: "certconfig certauthority custom enable" and commit\./);
+  const enabled = await mxgate(home, ['-c', 'certconfig certauthority custom enable', '-c', 'commit "enable"', '-c', 'tlsverify verify.test']);
+  assert.equal(enabled.code, 0, enabled.stdout);
+  assert.match(enabled.stdout, /Certificate verification successful\./);
 });

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { DANE_LABELS, destinationFor, TLS_LABELS } from '../../store/destinations/destinations.js';
 import type { AttemptContext } from './attempt.js';
 import { strictest } from './policy/chain.js';
@@ -30,6 +31,17 @@ export function describeObservation(obs: Observation): string[] {
   }
 }
 
+/** When the chain stops at an issuer the disabled custom CA list has, say so (the usual first-day mistake). */
+function disabledListHint(ctx: AttemptContext, obs: Observation): string[] {
+  if (obs.stage !== 'secure' || obs.verification?.ok !== false) return [];
+  const issuer = /no enabled CA list has "([^"]+)"/.exec(obs.verification.reason)?.[1];
+  const custom = ctx.config.certificateAuthorities.custom;
+  if (!issuer || custom.enabled) return [];
+  const norm = (dn: string) => dn.replace(/\n/g, ', ').toLowerCase();
+  if (!custom.certificates.some((pem) => norm(new X509Certificate(pem).subject) === norm(issuer))) return [];
+  return [`The custom CA list has "${issuer}" but is disabled: "certconfig certauthority custom enable" and commit.`];
+}
+
 /**
  * tlsverify DOMAIN: route → DANE lookups (when the destination uses DANE) → connect → STARTTLS →
  * handshake → verification, told step by step, and what the domain's settings would do with it.
@@ -60,6 +72,7 @@ export async function tlsVerify(ctx: AttemptContext, domain: string): Promise<st
         done: true,
         lines: [
           ...describeObservation(obs),
+          ...disabledListHint(ctx, obs),
           `Under "${TLS_LABELS[setting]}"${dane !== 'none' ? ` with DANE ${DANE_LABELS[dane]}` : ''}${mtaSts ? ' with MTA-STS' : ''}: ${VERDICT[decision.action]}.`,
           decision.action === 'defer' ? `TLS verification FAILED for ${domain}.` : `TLS verification completed for ${domain}.`,
         ],
