@@ -264,11 +264,15 @@ test('MX routing through the engine\'s DNS client: preference order, NXDOMAIN an
 test('kill -9 during delivery: after the restart every message is delivered, none twice', async () => {
   const slow = await smtpSink({ delayMs: 700 });
   sinks.push(slow);
-  await shell(`smtproutes new slow.test 127.0.0.1:${slow.port}`, 'commit slow');
+  // One message at a time, so the kill falls in one known place: while the sink holds back its 250.
+  await shell(`smtproutes new slow.test 127.0.0.1:${slow.port}`, 'destconfig new slow.test --max-concurrency 1', 'commit slow');
   const subjects = ['one', 'two', 'three', 'four'].map((n) => `restart ${n}`);
-  for (const s of subjects) await submit(`user@slow.test`, s);
-  // Wait until delivery is under way (at least one message through, others queued or in flight).
-  await until('the first delivery', () => (slow.received.length >= 1 ? true : undefined));
+  const mids: number[] = [];
+  for (const s of subjects) mids.push(await submit(`user@slow.test`, s));
+  // Wait until the engine has recorded a delivery (not merely the sink its receipt): a kill between
+  // the sink's 250 and that record would rightly deliver the message again (SMTP's duplicate window).
+  const finished = new RegExp(`Message finished MID (${mids.join('|')}) done`);
+  await until('the first delivery recorded', async () => (finished.test(await mailLog()) ? true : undefined));
   const pid = Number((await readFile(path.join(home, 'run', 'engine.pid'), 'utf8')).trim());
   process.kill(pid, 'SIGKILL');
   await new Promise((r) => setTimeout(r, 300));
