@@ -281,7 +281,7 @@ test('policies in use are refetched in the background before they expire; unused
   });
 }
 
-async function until(probe: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+async function until(probe: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await probe())) {
     if (Date.now() > end) throw new Error('condition not met in time');
