@@ -134,3 +134,8 @@ export function countProblem(value: string, what: string, limit: { min: number; 
 function short(value: string): string {
   return value.length > 80 ? `${value.slice(0, 77)}...` : value;
 }
+
+/** `commit confirmed MINUTES` and the GUI's "Undo after": a whole number of minutes, 1 to 1440 (a day). */
+export function isConfirmMinutes(text: string): boolean {
+  return /^\d{1,4}$/.test(text) && Number(text) >= 1 && Number(text) <= 1440;
+}

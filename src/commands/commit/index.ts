@@ -4,6 +4,7 @@ import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
 import { hasControlCharacters } from '../../store/text.js';
+import { isConfirmMinutes } from '../../store/grammar.js';
 
 /** Commit the session's draft; shared by `commit` and the exit question. */
 export async function commitDraft(session: Session, comment: string, options: { rollbackTo?: number; confirmMinutes?: number; force?: boolean } = {}): Promise<void> {
@@ -47,8 +48,6 @@ export async function commitDraft(session: Session, comment: string, options: { 
     }
   }
 }
-
-const MINUTES = /^\d{1,4}$/;
 
 export const commit: Command = {
   name: 'commit',
@@ -104,7 +103,7 @@ export const commit: Command = {
       args = args.slice(1);
     } else if (word === 'confirmed') {
       const minutes = args[1] ?? '';
-      if (!MINUTES.test(minutes) || Number(minutes) < 1 || Number(minutes) > 1440) throw new CommandError(`"commit confirmed" needs the minutes to wait for "commit confirm", 1 to 1440: commit confirmed MINUTES [COMMENT].`);
+      if (!isConfirmMinutes(minutes)) throw new CommandError(`"commit confirmed" needs the minutes to wait for "commit confirm", 1 to 1440: commit confirmed MINUTES [COMMENT].`);
       confirmMinutes = Number(minutes);
       args = args.slice(2);
     }

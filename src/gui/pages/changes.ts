@@ -6,6 +6,7 @@ import { pendingChanges } from '../guiSessions.js';
 import { diffConfig } from '../../store/diff.js';
 import { levelText, parseLevel } from '../../store/cluster/levels.js';
 import { UserError } from '../../userError.js';
+import { isConfirmMinutes } from '../../store/grammar.js';
 
 /**
  * The appliance's change model: Commit Changes (with a comment) and Abandon Changes on every
@@ -18,7 +19,7 @@ export function changeRoutes(router: Router, deps: GuiDeps): void {
     const back = field(page.form, 'back') || '/';
     if (pendingChanges(s).length === 0) return done(page, back, 'error', 'There are no pending changes to commit.');
     const minutes = field(page.form, 'confirmMinutes');
-    if (minutes && (!/^\d{1,4}$/.test(minutes) || Number(minutes) < 1 || Number(minutes) > 1440)) return done(page, back, 'error', 'Undo after: give the minutes, 1 to 1440, or leave it empty. Nothing was committed.');
+    if (minutes && !isConfirmMinutes(minutes)) return done(page, back, 'error', 'Undo after: give the minutes, 1 to 1440, or leave it empty. Nothing was committed.');
     try {
       // In a cluster: at the session's level; a rollback left as loaded takes every level back.
       const cluster = s.cluster
