@@ -15,7 +15,7 @@ import type { DataPaths } from '../store/paths.js';
 import type { Config } from '../store/schema.js';
 import { hasRole } from '../store/accounts/users.js';
 import { UserError } from '../userError.js';
-import { formatChanges } from '../store/diff.js';
+import { changeCount, describeChanges } from '../store/describe/changes.js';
 import { levelText, levelWords, parseLevel } from '../store/cluster/levels.js';
 import { type GuiSession, type GuiSessions, pendingChanges, sameToken } from './guiSessions.js';
 import type { LoginGuard } from '../access/loginGuard.js';
@@ -107,13 +107,13 @@ export function render(page: Pick<Page, 'reply' | 'session' | 'stale'>, view: st
   const s = page.session;
   const flash = s.flash;
   delete s.flash;
-  const changes = pendingChanges(s);
+  const changes = s.base && s.pending && pendingChanges(s).length ? describeChanges(s.base.config, s.pending) : [];
   const html = eta.render(view, {
     ...data,
     me: { user: s.user, role: s.role, canEdit: hasRole(s.role, 'operator'), isAdmin: s.role === 'administrator' },
     csrf: s.csrf,
     flash,
-    pending: { count: changes.length, lines: formatChanges(changes), base: s.base?.version },
+    pending: { count: changeCount(changes), sections: changes, base: s.base?.version },
     cluster: s.cluster
       ? { name: s.cluster, value: levelWords(s.level), options: (s.levels ?? ['cluster']).map((v) => ({ value: v, label: v === 'cluster' ? `Cluster ${s.cluster}` : levelText(parseLevel(v)) })) }
       : undefined,

@@ -423,7 +423,7 @@ function duplicates(names: string[]): number[] {
 }
 
 /** What an entry of each list is called, for messages ("destination partner.example: …"). */
-const ENTRY_NAMES: Record<string, string> = {
+export const ENTRY_NAMES: Record<string, string> = {
   listeners: 'listener',
   interfaces: 'interface',
   certificates: 'certificate profile',
@@ -433,9 +433,11 @@ const ENTRY_NAMES: Record<string, string> = {
   senderGroups: 'sender group',
   policies: 'policy',
   hosts: 'host',
+  updateServers: 'update server',
 };
 
-const words = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+/** A camelCase key as words ("maxConcurrency" → "max concurrency"). */
+export const words = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
 
 /** zod's wording ("Too small: expected number to be >=1") in the shell's. */
 function issueText(issue: z.core.$ZodIssue): string {

@@ -34,7 +34,7 @@ test('a commit on a stale base is refused and the session keeps its draft', asyn
 
     mark = shell.output.length;
     shell.send('showchanges');
-    await shell.waitFor(/\+ listeners\.Mine:/, mark);
+    await shell.waitFor(/listener Mine added: /, mark);
 
     // clearchanges re-bases the session on the newest version; the edit can then be redone.
     mark = shell.output.length;

@@ -84,8 +84,8 @@ test('the interfaceconfig dialog asks for HTTPS (on or off, port, certificate an
   assert.match(run.stdout, new RegExp(`HTTPS on port ${other} with Demo`));
   assert.match(run.stdout, /Do you want to enable SSH \(the appliance shell for userconfig accounts\) on this interface\? \[N\]/);
   assert.match(run.stdout, new RegExp(`HTTPS on port ${other} with Demo, SSH on port ${sshPort}`));
-  assert.match(run.stdout, /interfaces\.Management\.https/, 'showchanges lists it');
-  assert.match(run.stdout, /interfaces\.Management\.ssh/);
+  assert.match(run.stdout, new RegExp(`interface Management: HTTPS on port \\d+ with Demo[^\\n]* → on port ${other} with Demo`), 'showchanges lists it');
+  assert.match(run.stdout, new RegExp(`interface Management: SSH off → on port ${sshPort}`));
 });
 
 test('TLS 1.2+ with forward-secret AEAD suites only, HSTS on every answer, HTTP only redirects', async () => {
@@ -181,7 +181,15 @@ test('edits are pending until Commit Changes; the shell sees the commit with the
 
   await gui.post('/destinations/new', { domain: 'partner.example', tls: 'required-verify', dane: 'default', mtaSts: 'default' });
   assert.match(await gui.flash('/destinations'), /Destination control for partner\.example added\. Commit the changes/);
-  assert.match(gui.last, /You have 1 uncommitted change/);
+  assert.match(gui.last, /You have 1 uncommitted change\b/);
+  assert.match(gui.last, /<li>destination partner\.example added: TLS Required \(Verify\)<\/li>/);
+  // Edited again before the commit, it is still one addition; another entry is a second change, listed by its domain.
+  await gui.post('/destinations/edit', { domain: 'partner.example', tls: 'required-verify', dane: 'opportunistic', mtaSts: 'default' });
+  await gui.flash('/destinations');
+  await gui.post('/destinations/new', { domain: 'second.example', tls: 'preferred', dane: 'default', mtaSts: 'default' });
+  await gui.flash('/destinations');
+  assert.match(gui.last, /You have 2 uncommitted changes<\/strong>/);
+  assert.match(gui.last, /<span class="command">destconfig<\/span><ul><li>destination partner\.example added: TLS Required \(Verify\), DANE Opportunistic<\/li><li>destination second\.example added: TLS Preferred<\/li><\/ul>/);
   assert.doesNotMatch(await shellOk(home, 'destconfig list'), /partner\.example/, 'not committed yet');
 
   await gui.post('/commit', { comment: 'partner needs verified TLS', back: '/destinations' });

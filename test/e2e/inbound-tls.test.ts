@@ -228,7 +228,7 @@ test('EDIT dialog: summary, HOSTACCESS DEFAULT asks the TLS question, RCPTACCESS
   assert.match(r.stdout, /TLS: Required/);
   assert.match(await readFile(path.join(home, 'configuration', 'hat.txt'), 'utf8'), /^ {4}tls = "required"$/m);
   assert.match(r.stdout, /^ {4}\.example\.org {4}ACCEPT$/m);
-  assert.match(r.stdout, /~ listeners\.InboundMail\.hat\.defaults\.tls: preferred -> required/, 'the imported table carries TLS required');
+  assert.match(r.stdout, /\n {2}listener InboundMail: TLS Preferred → Required\n/, 'the imported table carries TLS required');
 });
 
 test('host name sender groups use the forward-confirmed PTR name; a PTR alone does not count', async () => {

@@ -20,7 +20,7 @@ test('a piped provisioning script creates a listener with the dialog and commits
   assert.match(run.stdout, /Started the mxgate engine/);
   assert.match(run.stdout, /Please select the type of listener you want to create\.\n1\. Public\n2\. Private\n\[1\]> 1/);
   assert.match(run.stdout, /Listener InboundMail created/);
-  assert.match(run.stdout, /\+ listeners\.InboundMail:/);
+  assert.match(run.stdout, /listenerconfig:\n  listener InboundMail added: Public on Management \(127\.0\.0\.1\) port \d+, TLS No, certificate Demo \(demonstration certificate\), accepts mail for example\.net\n/);
   assert.match(run.stdout, /Changes committed: .* \(version 2\)/);
   assert.match(run.stdout, new RegExp(`InboundMail \\(Public\\) on Management 127\\.0\\.0\\.1 port ${port}: listening`));
   assert.ok(await accepts(port));

@@ -30,7 +30,7 @@ test('saveconfig writes an owner-only file to the configuration directory; loadc
   const load = await mxgate(home, ['-c', 'loadconfig backup.json --passphrase-file pw.txt', '-c', 'showchanges', '-c', 'commit "restored"']);
   assert.equal(load.code, 0, load.stdout + load.stderr);
   assert.match(load.stdout, /Values have been loaded/);
-  assert.match(load.stdout, /\+ listeners\.InboundMail/);
+  assert.match(load.stdout, /listener InboundMail added: Public on/);
   const current = JSON.parse(await readFile(path.join(home, 'config', 'current.json'), 'utf8'));
   assert.equal(current.comment, 'restored');
   assert.deepEqual(current.config.listeners.map((l: { name: string }) => l.name), ['InboundMail']);
@@ -51,8 +51,8 @@ test('loadconfig: missing file, foreign file and pending changes are clear error
   assert.match(run.stdout, /There are uncommitted changes\. Commit them or run "clearchanges" first\./);
 });
 
-test('showconfig prints the committed configuration as JSON', async () => {
-  const run = await mxgate(home, ['-c', 'showconfig']);
+test('showconfig --raw prints the committed configuration as JSON', async () => {
+  const run = await mxgate(home, ['-c', 'showconfig --raw']);
   assert.equal(run.code, 0);
   assert.match(run.stdout, /Configuration version: \d+/);
   const json = JSON.parse(run.stdout.slice(run.stdout.indexOf('{')));

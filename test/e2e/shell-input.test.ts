@@ -32,7 +32,7 @@ test('on a pipe an invalid answer fails the dialog at its own line; nothing afte
   const script = ['listenerconfig', 'new', 'public', 'Good', '1', String(port2), '', 'showchanges', ''].join('\n');
   const run = await mxgate(home, [], script);
   assert.equal(run.code, 0, run.stdout);
-  assert.match(run.stdout, /\+ listeners\.Good:/);
+  assert.match(run.stdout, /listener Good added: Public/);
   // The script never committed: it is told, and nothing reached the appliance.
   assert.match(run.stdout, /ended with uncommitted changes; they were discarded/);
   assert.match(run.stderr, /uncommitted changes were discarded/);
@@ -111,8 +111,8 @@ test('listenerconfig EDIT dialog renames and moves a listener', async () => {
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /- NAME - Change the name of the listener\./);
   assert.match(run.stdout, new RegExp(`Name: Relay\\nType: Private\\nInterface: Management \\(127\\.0\\.0\\.1\\) TCP Port ${port}\\n`));
-  assert.match(run.stdout, /- listeners\.Second:/);
-  assert.match(run.stdout, /\+ listeners\.Relay:/);
+  assert.match(run.stdout, /\n {2}listener Second deleted\n/);
+  assert.match(run.stdout, /\n {2}listener Relay added: Private on Management/);
 });
 
 test('output into a pipe that closes early (| head) ends quietly: no EPIPE trace', async () => {

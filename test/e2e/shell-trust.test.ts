@@ -82,7 +82,7 @@ test('the order of sender groups is configuration: a move shows in showchanges, 
   first.probe.close();
 
   const moved = await shellOk(home, 'listenerconfig edit InboundMail hostaccess group BLOCKLIST move 1', 'showchanges', 'commit "blocklist first"');
-  assert.match(moved, /hat\.senderGroups\.\(order\): ALLOWLIST, BLOCKLIST, SUSPECTLIST, UNKNOWNLIST, ALL -> BLOCKLIST, ALLOWLIST/);
+  assert.match(moved, /listener InboundMail: host access sender groups order ALLOWLIST, BLOCKLIST, SUSPECTLIST, UNKNOWNLIST, ALL → BLOCKLIST, ALLOWLIST/);
   assert.match(moved, /Changes committed/);
   const second = await SmtpProbe.connect(port);
   assert.match(second.greeting, /^554/, 'BLOCKLIST now matches first');

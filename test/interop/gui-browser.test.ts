@@ -68,6 +68,8 @@ test('log in, add a destination with TLS Required (Verify), commit: the shell an
   await submit('form[action="/destinations/new"] button[type=submit]');
   assert.match(await text('.flash'), /Destination control for example\.net added/);
   assert.match(await text('#pending'), /1 uncommitted change/);
+  assert.match(await text('#pending'), /in the order a commit puts them in service:\s*destconfig\s*destination example\.net added: TLS Required \(Verify\)/, 'the change in words, not JSON');
+  assert.equal(await page.$eval('#pending ul.changes', (e) => e.scrollHeight <= e.clientHeight && e.scrollWidth <= e.clientWidth), true, 'the list is shown whole');
   await page.type('#pending input[name=comment]', 'verified TLS for example.net');
   await submit('#pending button[value=commit]');
   assert.match(await text('.flash'), /committed as version \d+/);

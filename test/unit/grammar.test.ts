@@ -43,8 +43,8 @@ test('a change of order in a named list is a change (HAT sender groups are check
   const a = { groups: [{ name: 'A' }, { name: 'B' }, { name: 'ALL' }] };
   const b = { groups: [{ name: 'B' }, { name: 'A' }, { name: 'ALL' }] };
   const changes = diffConfig(a, b);
-  assert.deepEqual(changes, [{ kind: 'changed', path: 'groups.(order)', before: 'A, B, ALL', after: 'B, A, ALL' }]);
-  assert.deepEqual(diffConfig(a, { groups: [{ name: 'A' }, { name: 'ALL' }] }), [{ kind: 'removed', path: 'groups.B', before: { name: 'B' } }], 'a removal is not also an order change');
+  assert.deepEqual(changes, [{ kind: 'changed', path: 'groups.(order)', steps: ['groups', '(order)'], before: 'A, B, ALL', after: 'B, A, ALL' }]);
+  assert.deepEqual(diffConfig(a, { groups: [{ name: 'A' }, { name: 'ALL' }] }), [{ kind: 'removed', path: 'groups.B', steps: ['groups', { entry: 'B' }], before: { name: 'B' } }], 'a removal is not also an order change');
 });
 
 test('a certificate made for 365 days shows 365 days remaining', async () => {

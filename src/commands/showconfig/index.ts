@@ -1,13 +1,20 @@
 import { ctime } from '../../store/dates.js';
-import type { Command } from '../../shell/command.js';
+import { type Command, noMoreWords, parseOptions } from '../../shell/command.js';
+import { sectionLines } from '../../store/describe/changes.js';
+import { describeConfig } from '../../store/describe/settings.js';
 import { maskSecrets } from '../../store/secrets.js';
 
 export const showconfig: Command = {
   name: 'showconfig',
   summary: 'Print the committed configuration (secrets masked)',
-  usage: ['showconfig'],
-  maxWords: 0,
-  async run(session) {
+  usage: ['showconfig [--raw]'],
+  details: [
+    'One line per object or setting, grouped by the command that changes it, in the order commit puts them in service.',
+    '--raw: the configuration document itself (JSON, secrets masked), as saveconfig writes it.',
+  ],
+  async run(session, args) {
+    const { values, positionals } = parseOptions(this, args, { raw: { type: 'boolean' } });
+    noMoreWords(this, positionals);
     session.io.print(`Current Time: ${ctime()}`, `Configuration version: ${session.baseVersion}`);
     if (session.hasChanges()) session.io.print('(This session has uncommitted changes; "showchanges" lists them.)');
     const where = await session.origins();
@@ -19,6 +26,7 @@ export const showconfig: Command = {
         session.io.print(`  ${o.setting.padEnd(width)}  ${o.from}${own}`);
       }
     }
-    await session.io.page(JSON.stringify(maskSecrets(session.committed), null, 2).split('\n'));
+    const text = values.raw ? JSON.stringify(maskSecrets(session.committed), null, 2).split('\n') : sectionLines(describeConfig(session.committed));
+    await session.io.page(text);
   },
 };
