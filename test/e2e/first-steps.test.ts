@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { cleanup, freePort, mxgate, shellOk, tempHome } from '../helpers.js';
 import { type OpensslChain, opensslChain } from '../pki-fixtures.js';
 import { type Sink, smtpSink } from '../sink.js';
+import { SmtpProbe } from '../smtp-probe.js';
 
 /**
  * First steps that used to do nothing without a word: a public listener that accepts no domain or
@@ -82,4 +83,39 @@ test('tlsverify names the issuer no enabled CA list has, and the disabled custom
   const enabled = await mxgate(home, ['-c', 'certconfig certauthority custom enable', '-c', 'commit "enable"', '-c', 'tlsverify verify.test']);
   assert.equal(enabled.code, 0, enabled.stdout);
   assert.match(enabled.stdout, /Certificate verification successful\./);
+});
+
+test('a new public listener is given its domains and certificate at creation, in a script and in the dialog, and accepts mail for them at once', async () => {
+  const port = await freePort();
+  const made = await shellOk(home, `listenerconfig new Partners --type public --interface Management --port ${port} --domains partners.example,.partners.example --certificate mx1`, 'showchanges', 'commit "partners"');
+  assert.match(made, /listener Partners added: Public on Management \(127\.0\.0\.1\) port \d+, TLS No, certificate mx1, accepts mail for partners\.example, \.partners\.example/);
+  assert.doesNotMatch(made, /Note: listener Partners|Warning: Listener Partners/, 'nothing left to say');
+  const { probe, greeting } = await SmtpProbe.connect(port);
+  try {
+    assert.match(greeting, /^220 /);
+    await probe.send('EHLO client.test');
+    await probe.send('MAIL FROM:<a@client.test>');
+    assert.match(await probe.send('RCPT TO:<b@sub.partners.example>'), /^250 /);
+    assert.match(await probe.send('RCPT TO:<b@elsewhere.example>'), /^550 /);
+  } finally {
+    probe.close();
+  }
+
+  const bare = await shellOk(home, `listenerconfig new Bare --type public --interface Management --port ${await freePort()}`);
+  assert.match(bare, /Warning: Listener Bare accepts mail for no domain yet: give --domains, or add them with "listenerconfig edit Bare rcptaccess add DOMAIN"\./);
+  const wrong = await mxgate(home, ['-c', `listenerconfig new Relay --type private --interface Management --port ${await freePort()} --domains example.com`]);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /--domains is for a public listener; a private one relays for the hosts given with --relay\./);
+  const bad = await mxgate(home, ['-c', `listenerconfig new Bad --type public --interface Management --port ${await freePort()} --domains good.example,bad_domain!`]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /"bad_domain!" is not a domain, "\.domain" or ALL\./);
+
+  // The dialog: a private listener asks for the hosts that may relay and the certificate (Enter keeps the demonstration one).
+  const relayPort = await freePort();
+  const dialog = await mxgate(home, [], ['listenerconfig', 'new', '2', 'Outbound', '1', String(relayPort), '192.0.2.0/24, 10.1.1.1', '2', '', 'showchanges', 'listenerconfig edit Outbound hostaccess print', ''].join('\n'));
+  assert.equal(dialog.code, 0, dialog.stdout + dialog.stderr);
+  assert.match(dialog.stdout, /Enter the hosts allowed to relay email through this listener [^\n]*\n\[\]> 192\.0\.2\.0\/24, 10\.1\.1\.1\n/);
+  assert.match(dialog.stdout, /Please choose a certificate profile for this listener \(STARTTLS\)\.\n1\. Demo [^\n]*\n2\. mx1 \(mx1\.example\.com\)\n\[1\]> 2\n/);
+  assert.match(dialog.stdout, /listener Outbound added: Private on Management \(127\.0\.0\.1\) port \d+, TLS No, certificate mx1, relays for 192\.0\.2\.0\/24, 10\.1\.1\.1\n/);
+  assert.match(dialog.stdout, /RELAYLIST[\s\S]*192\.0\.2\.0\/24[\s\S]*10\.1\.1\.1/);
 });

@@ -13,13 +13,16 @@ before(async () => {
 after(() => cleanup(home));
 
 test('a piped provisioning script creates a listener with the dialog and commits it', async () => {
-  // The NEW dialog answered line by line: type, name, interface, port.
-  const script = ['listenerconfig', 'new', '1', 'InboundMail', '1', String(port), '', 'listenerconfig edit InboundMail rcptaccess add example.net', 'showchanges', 'commit "first listener"', 'status', ''].join('\n');
+  // The NEW dialog answered line by line: type, name, interface, port, the domains it accepts mail for, its certificate.
+  const script = ['listenerconfig', 'new', '1', 'InboundMail', '1', String(port), 'example.net', '', '', 'showchanges', 'commit "first listener"', 'status', ''].join('\n');
   const run = await mxgate(home, [], script);
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /Started the mxgate engine/);
   assert.match(run.stdout, /Please select the type of listener you want to create\.\n1\. Public\n2\. Private\n\[1\]> 1/);
+  assert.match(run.stdout, /Enter the domains this listener accepts mail for, separated by commas [^\n]*\n\[\]> example\.net\n/);
+  assert.match(run.stdout, /Please choose a certificate profile for this listener \(STARTTLS\)\.\n1\. Demo \([^)]*\) - demonstration certificate\n\[1\]> \n/);
   assert.match(run.stdout, /Listener InboundMail created/);
+  assert.doesNotMatch(run.stdout, /accepts mail for no domain/);
   assert.match(run.stdout, /listenerconfig:\n  listener InboundMail added: Public on Management \(127\.0\.0\.1\) port \d+, TLS No, certificate Demo \(demonstration certificate\), accepts mail for example\.net\n/);
   assert.match(run.stdout, /Changes committed: .* \(version 2\)/);
   assert.match(run.stdout, new RegExp(`InboundMail \\(Public\\) on Management 127\\.0\\.0\\.1 port ${port}: listening`));

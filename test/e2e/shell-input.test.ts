@@ -29,7 +29,7 @@ test('on a pipe an invalid answer fails the dialog at its own line; nothing afte
   assert.match(bad.stderr, /Stopped at line 4: nothing after it ran/);
   assert.doesNotMatch(bad.stdout, /Changes committed/);
   const port2 = await freePort();
-  const script = ['listenerconfig', 'new', 'public', 'Good', '1', String(port2), '', 'showchanges', ''].join('\n');
+  const script = ['listenerconfig', 'new', 'public', 'Good', '1', String(port2), 'example.com', '', '', 'showchanges', ''].join('\n');
   const run = await mxgate(home, [], script);
   assert.equal(run.code, 0, run.stdout);
   assert.match(run.stdout, /listener Good added: Public/);
@@ -48,7 +48,7 @@ test('a port another listener uses is refused in the dialog, with the reason', a
   assert.match(taken.stderr, new RegExp(`line 6: listenerconfig: [\\s\\S]*port ${port} on interface Management \\(127\\.0\\.0\\.1\\) is already used by listener "First"`));
   // Another free port, not port + 1: on a busy machine that one may be some connection's ephemeral port.
   const other = await freePort();
-  const run = await mxgate(home, [], ['listenerconfig', 'new', '2', 'Second', '1', String(other), '', 'commit two', ''].join('\n'));
+  const run = await mxgate(home, [], ['listenerconfig', 'new', '2', 'Second', '1', String(other), '', '', '', 'commit two', ''].join('\n'));
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.deepEqual((await committedListeners()).map((l) => l.name), ['First', 'Second']);
 });

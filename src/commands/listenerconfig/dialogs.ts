@@ -49,14 +49,18 @@ export function listenerSummary(config: Config, l: Listener): string[] {
 
 const listener = (session: Session, name: string) => findListener(session.draft, name)!;
 
+/** A certificate profile from the numbered list; Enter keeps `current` (none set: the demonstration one). */
+export function chooseCertificate(session: Session, question: string, current: string | null): Promise<string> {
+  return session.io.choose(
+    question,
+    session.draft.certificates.map((c) => ({ label: `${c.name} (${certInfo(c.certificate).commonName})${c.demo ? ' - demonstration certificate' : ''}`, value: c.name })),
+    currentCertificateIndex(session.draft, current),
+  );
+}
+
 export async function certificateDialog(session: Session, name: string): Promise<void> {
   const io = session.io;
-  // Enter keeps the certificate in use (none set: the demonstration one).
-  const chosen = await io.choose(
-    'Please choose a certificate profile for this listener.',
-    session.draft.certificates.map((c) => ({ label: `${c.name} (${certInfo(c.certificate).commonName})${c.demo ? ' - demonstration certificate' : ''}`, value: c.name })),
-    currentCertificateIndex(session.draft, listener(session, name).certificate),
-  );
+  const chosen = await chooseCertificate(session, 'Please choose a certificate profile for this listener.', listener(session, name).certificate);
   const demo = session.draft.certificates.find((c) => c.name === chosen)?.demo;
   if (chosen === listener(session, name).certificate) return;
   if (demo && !(await io.confirm('You may use the demo certificate to test TLS, but this will not be secure. Do you really wish to use the "Demo" certificate?', false))) return;

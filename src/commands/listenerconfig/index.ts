@@ -16,8 +16,11 @@ import {
   setWorkers,
 } from '../../store/listeners/listeners.js';
 import { type Config, type Interface, type Listener } from '../../store/schema.js';
-import { checkName } from '../../store/answers.js';
-import { certificateDialog, hostaccessDialog, limitsDialog, listenerSummary, rcptaccessDialog } from './dialogs.js';
+import { checkName, checkRcptDomain } from '../../store/answers.js';
+import { type FirstSteps, listAnswer, withFirstSteps } from '../../store/listeners/firstSteps.js';
+import { senderPatternProblem } from '../../store/grammar.js';
+import { presentedProfile } from '../../store/certificates/certificates.js';
+import { certificateDialog, chooseCertificate, hostaccessDialog, limitsDialog, listenerSummary, rcptaccessDialog } from './dialogs.js';
 import { EDIT_KEYWORDS, EDIT_USAGE, editPolicyBatch } from './policy.js';
 
 function printList(session: Session): void {
@@ -71,8 +74,31 @@ async function newListener(session: Session): Promise<void> {
   });
   const iface = await chooseInterface(session);
   const { config } = await askPort(session, (port) => addListener(session.draft, { name, type, interface: iface.name, port }), 25);
-  session.draft = config;
+  const steps: FirstSteps = {};
+  if (type === 'public') {
+    steps.domains = await io.ask('Enter the domains this listener accepts mail for, separated by commas (".example.com" for its subdomains). Press Enter for none yet: every recipient is refused until one is added.', {
+      default: '',
+      allowEmpty: true,
+      validate: (s) => listAnswer(s).map(checkRcptDomain),
+    });
+  } else {
+    steps.relayHosts = await io.ask('Enter the hosts allowed to relay email through this listener (IP addresses, ranges, host names or .domains), separated by commas. Press Enter for none yet.', {
+      default: '',
+      allowEmpty: true,
+      validate: (s) => {
+        const hosts = listAnswer(s);
+        for (const h of hosts) if (senderPatternProblem(h)) throw new InvalidAnswer(`"${h}": ${senderPatternProblem(h)}`);
+        return hosts;
+      },
+    });
+  }
+  if (config.certificates.length) {
+    const certificate = await chooseCertificate(session, 'Please choose a certificate profile for this listener (STARTTLS).', null);
+    if (certificate !== presentedProfile(config, null)?.name) steps.certificate = certificate;
+  }
+  session.draft = withFirstSteps(config, name, steps);
   io.print(`Listener ${name} created. Use "commit" to start it.`);
+  if (steps.domains?.length === 0) io.warn(`Listener ${name} accepts mail for no domain yet: add them with "listenerconfig edit ${name} rcptaccess add DOMAIN".`);
 }
 
 async function editDialog(session: Session, listener: Listener): Promise<void> {
@@ -160,7 +186,7 @@ export const listenerconfig: Command = {
   usage: [
     'listenerconfig',
     'listenerconfig list',
-    'listenerconfig new NAME --type public|private --interface IFNAME --port N',
+    'listenerconfig new NAME --type public|private --interface IFNAME --port N [--domains D1,D2…|--relay HOST1,HOST2…] [--certificate PROFILE]',
     'listenerconfig edit NAME [--name NEW] [--interface IFNAME] [--port N]',
     ...EDIT_USAGE,
     'listenerconfig delete NAME',
@@ -168,6 +194,7 @@ export const listenerconfig: Command = {
   ],
   details: [
     'Changes are pending until "commit"; the engine then starts, stops or rebinds listeners.',
+    'new: a public listener accepts mail only for the domains of its recipient access table (--domains); a private one relays for the hosts of its RELAYLIST (--relay); --certificate is the profile STARTTLS presents (the demonstration one when absent).',
     'setup --workers: processes that serve SMTP sessions beside the engine ("auto": one per core beyond the first two; 0: none).',
   ],
   keywords: ['list', 'new', 'edit', 'delete', 'setup'],
@@ -183,6 +210,9 @@ export const listenerconfig: Command = {
       port: { type: 'string' },
       name: { type: 'string' },
       workers: { type: 'string' },
+      domains: { type: 'string' },
+      relay: { type: 'string' },
+      certificate: { type: 'string' },
     });
     const name = takeWords(this, positionals, ['list', 'setup'].includes(verb!.toLowerCase()) ? 0 : 1)[0];
     switch (verb!.toLowerCase()) {
@@ -196,8 +226,19 @@ export const listenerconfig: Command = {
           interface: required(this, values.interface, '--interface'),
           port: parsePort(required(this, values.port, '--port')),
         };
-        session.draft = addListener(session.draft, spec);
+        const steps: FirstSteps = {};
+        if (values.domains !== undefined) {
+          if (spec.type !== 'public') throw new CommandError('--domains is for a public listener; a private one relays for the hosts given with --relay.');
+          steps.domains = listAnswer(values.domains).map(checkRcptDomain);
+        }
+        if (values.relay !== undefined) {
+          if (spec.type !== 'private') throw new CommandError('--relay is for a private listener; a public one accepts mail for the domains given with --domains.');
+          steps.relayHosts = listAnswer(values.relay);
+        }
+        if (values.certificate !== undefined) steps.certificate = values.certificate;
+        session.draft = withFirstSteps(addListener(session.draft, spec), spec.name, steps);
         session.io.print(`Listener ${spec.name} created. Use "commit" to start it.`);
+        if (spec.type === 'public' && !steps.domains?.length) session.io.warn(`Listener ${spec.name} accepts mail for no domain yet: give --domains, or add them with "listenerconfig edit ${spec.name} rcptaccess add DOMAIN".`);
         return;
       }
       case 'edit': {

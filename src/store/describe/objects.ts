@@ -47,6 +47,8 @@ export function listenerText(config: Config, l: Listener): string {
     `certificate ${presentedText(config, l.certificate)}`,
   ];
   if (l.type === 'public') parts.push(l.rcptAccess.length ? `accepts mail for ${shortList(l.rcptAccess)}` : 'accepts mail for no domain');
+  const relay = l.hat.senderGroups.find((g) => g.name === 'RELAYLIST');
+  if (l.type === 'private' && relay) parts.push(relay.patterns.length ? `relays for ${shortList(relay.patterns)}` : 'relays for no host');
   return parts.join(', ');
 }
 

@@ -1,5 +1,6 @@
 import { presentedProfile } from '../certificates/certificates.js';
 import type { Config } from '../schema.js';
+import { addGroupPattern, addRcptDomain, setListenerCertificate } from './policy.js';
 
 /**
  * What a commit should say of the public listeners it adds or changes that cannot do their job
@@ -17,3 +18,24 @@ export function listenerNotes(from: Config, to: Config): string[] {
   }
   return notes;
 }
+
+/** What a new listener is given at creation besides its address: the guide's "accept mail for" / "relay email" and its certificate. */
+export interface FirstSteps {
+  /** Public: the recipient access table (domains, ".domain", ALL). */
+  domains?: string[];
+  /** Private: the hosts of the RELAYLIST sender group. */
+  relayHosts?: string[];
+  /** The certificate profile it presents; absent keeps the demonstration one. */
+  certificate?: string;
+}
+
+export function withFirstSteps(config: Config, name: string, steps: FirstSteps): Config {
+  let draft = config;
+  for (const d of steps.domains ?? []) draft = addRcptDomain(draft, name, d);
+  for (const h of steps.relayHosts ?? []) draft = addGroupPattern(draft, name, 'RELAYLIST', h);
+  if (steps.certificate !== undefined) draft = setListenerCertificate(draft, name, steps.certificate);
+  return draft;
+}
+
+/** A comma- or space-separated answer as its items ("a.example, .b.example" → two). */
+export const listAnswer = (text: string): string[] => text.split(/[\s,]+/).filter(Boolean);
