@@ -15,6 +15,8 @@ export interface SessionOrigin {
   ip: string;
   port: number;
   account: string;
+  /** SSH: the fingerprint of the key the session logged in with (SHA256:…); none for a password. */
+  key?: string;
 }
 
 export interface FrontEnd {

@@ -1,5 +1,14 @@
 import type { Config } from '../store/schema.js';
+import { parseAuthorizedKey } from '../pki/sshKeys.js';
 import type { SessionOrigin } from './frontEnds.js';
+
+const keyFingerprint = (line: string): string | undefined => {
+  try {
+    return parseAuthorizedKey(line).fingerprint;
+  } catch {
+    return undefined;
+  }
+};
 
 /**
  * What in a commit would keep the administrator of a remote session from coming back the way they
@@ -9,7 +18,10 @@ import type { SessionOrigin } from './frontEnds.js';
  */
 export function lockOutProblems(origin: SessionOrigin, from: Config, to: Config): string[] {
   const problems: string[] = [];
-  if (!to.users.some((u) => u.name === origin.account)) problems.push(`it deletes the account ${origin.account} this session uses`);
+  const account = to.users.find((u) => u.name === origin.account);
+  if (!account) problems.push(`it deletes the account ${origin.account} this session uses`);
+  else if (origin.key && !(account.sshKeys ?? []).some((line) => keyFingerprint(line) === origin.key)) problems.push(`it deletes the SSH key ${origin.key} this session logged in with`);
+  else if (origin.service === 'SSH' && !origin.key && from.ssh.passwordAuth && !to.ssh.passwordAuth) problems.push('it turns SSH password logins off, and this session logged in with a password');
   const portOf = (i: Config['interfaces'][number]) => (origin.service === 'SSH' ? i.ssh?.port : i.https?.port);
   if (to.interfaces.some((i) => i.ip === origin.ip && portOf(i) === origin.port)) return problems;
   const was = from.interfaces.find((i) => i.ip === origin.ip && portOf(i) === origin.port);

@@ -12,6 +12,8 @@ export interface LoggedIn {
   user: User;
   /** "key SHA256:… (ssh-ed25519)" or "password". */
   method: string;
+  /** The SSH key it logged in with (its fingerprint), none for a password. */
+  key?: string;
 }
 
 /**
@@ -83,11 +85,11 @@ export class SshAuthentication {
       this.failed(`bad signature with key ${offered}${sha2 ? '' : ' (RSA with SHA-1 is refused)'}`);
       return reject();
     }
-    return this.accept(ctx, user, `key ${offered} (${ctx.key.algo})`);
+    return this.accept(ctx, user, `key ${offered} (${ctx.key.algo})`, offered);
   }
 
-  private accept(ctx: AuthContext, user: User, method: string): { done: boolean; tooMany: boolean } {
-    this.loggedIn = { user, method };
+  private accept(ctx: AuthContext, user: User, method: string, key?: string): { done: boolean; tooMany: boolean } {
+    this.loggedIn = key ? { user, method, key } : { user, method };
     this.deps.audit.write('Info', `SSH login: ${user.name} (${user.role}) from ${this.address} with ${method}`);
     ctx.accept();
     return { done: true, tooMany: false };

@@ -77,6 +77,8 @@ interface Live {
   iface: string;
   /** The address and port it connected to (the binding at the time). */
   via: { ip: string; port: number };
+  /** The fingerprint of the SSH key it logged in with; none for a password. */
+  key?: string;
   since: Date;
   client: Connection;
   shells: number;
@@ -182,7 +184,7 @@ export class SshManager implements FrontEnd {
   /** Where a logged-in connection came in (the lock-out guard of commits). */
   origin(session: string): SessionOrigin | undefined {
     const l = [...this.live].find((x) => x.id === session);
-    return l && { service: 'SSH', ip: l.via.ip, port: l.via.port, account: l.account };
+    return l && { service: 'SSH', ip: l.via.ip, port: l.via.port, account: l.account, ...(l.key ? { key: l.key } : {}) };
   }
 
   status(): { ssh: SshStatus[] } {
@@ -269,8 +271,8 @@ export class SshManager implements FrontEnd {
     });
     client.on('ready', () => {
       admitted?.pass();
-      const user = auth.loggedIn!.user;
-      live = { id: `ssh-${this.nextId++}`, account: user.name, role: user.role, stamp: accountStamp(user), address, iface, via: { ip: binding.ip, port: binding.port }, since: new Date(), client, shells: 0 };
+      const { user, key } = auth.loggedIn!;
+      live = { id: `ssh-${this.nextId++}`, account: user.name, role: user.role, stamp: accountStamp(user), address, iface, via: { ip: binding.ip, port: binding.port }, ...(key ? { key } : {}), since: new Date(), client, shells: 0 };
       this.live.add(live);
       this.idleWithoutShell(live);
       client.on('session', (accept) => this.session(accept(), live!));

@@ -338,6 +338,12 @@ test('a commit over SSH that moves its own port is refused from a script unless 
   assert.match(refused.stderr, new RegExp(`Commit refused: This commit may lock you out: it moves SSH on interface Management from port ${port} to ${newPort}, which this session uses\\.`));
   assert.match(refused.stderr, /Use "commit confirmed MINUTES" to have it undone unless you confirm it, or "commit --force"/);
   assert.equal((await ssh('admin', ['version'])).code, 0, 'nothing was committed: the port is the same');
+  // The key this session logged in with is a way back too.
+  const fingerprint = (await run('ssh-keygen', ['-l', '-f', path.join(keyDir, 'admin.pub')])).stdout.split(' ')[1]!;
+  const keyGone = await ssh('admin', [], 'sshconfig userkey delete admin 1\ncommit "drop my key"\n');
+  assert.equal(keyGone.code, 1);
+  assert.ok(keyGone.stderr.includes(`Commit refused: This commit may lock you out: it deletes the SSH key ${fingerprint} this session logged in with.`), keyGone.stderr);
+  assert.equal((await ssh('admin', ['version'])).code, 0, 'the key still logs in');
   assert.match(await shellOk(home, 'interfaceconfig edit Management --ssh none', 'commit "the local shell is never cut off"', `interfaceconfig edit Management --ssh ${port}`, 'commit "ssh back"'), /Changes committed/);
 
   const moved = await ssh('admin', [], `interfaceconfig edit Management --ssh ${newPort}\ncommit confirmed 10 "move ssh"\n`);

@@ -29,3 +29,28 @@ test('what would keep a remote session from coming back is named; everything els
   // Another interface taking over the address and port is a way back.
   assert.deepEqual(edit((c) => (c.interfaces = c.interfaces.map((i) => (i.name === 'Public' ? { ...i, name: 'Renamed' } : i)))), []);
 });
+
+test('an SSH session that logged in with a key is warned when the key goes; one that used a password when password logins go', async () => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { parseAuthorizedKey } = await import('../../src/pki/sshKeys.js');
+  // An ssh-ed25519 public key line: the wire strings "ssh-ed25519" and the 32-byte key.
+  const wire = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const line = (comment: string) => {
+    const raw = Buffer.from(generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!, 'base64url');
+    return `ssh-ed25519 ${Buffer.concat([wire(Buffer.from('ssh-ed25519')), wire(raw)]).toString('base64')} ${comment}`;
+  };
+  const [mine, other] = [line('mine'), line('other')];
+  const withKeys = (keys: string[]) => {
+    const c = base();
+    c.users = [{ name: 'admin', role: 'administrator', passwordHash: 'x', sshKeys: keys }] as Config['users'];
+    return c;
+  };
+  const fingerprint = parseAuthorizedKey(mine).fingerprint;
+  const byKey = { ...ssh, key: fingerprint };
+  assert.deepEqual(lockOutProblems(byKey, withKeys([mine, other]), withKeys([other])), [`it deletes the SSH key ${fingerprint} this session logged in with`]);
+  assert.deepEqual(lockOutProblems(byKey, withKeys([mine, other]), withKeys([mine])), [], 'another key of the account may go');
+  const noPasswords = withKeys([mine]);
+  noPasswords.ssh = { ...noPasswords.ssh, passwordAuth: false };
+  assert.deepEqual(lockOutProblems(ssh, withKeys([mine]), noPasswords), ['it turns SSH password logins off, and this session logged in with a password']);
+  assert.deepEqual(lockOutProblems(byKey, withKeys([mine]), noPasswords), [], 'a key login does not need passwords');
+});
