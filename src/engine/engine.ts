@@ -39,7 +39,7 @@ import { TlsReportService } from './tlsrpt/service.js';
 import { dnsClientFor } from './dns/resolvers.js';
 import { DnsCache } from './dns/cache.js';
 import { resolverProblems } from './dns/resolverCheck.js';
-import { trustedCas } from '../store/certificates/trust.js';
+import { systemCas, trustedCas } from '../store/certificates/trust.js';
 import { enqueueGenerated } from './queue/spool.js';
 import { checkDataDirectory } from './dataDirectory.js';
 import { removeLitter } from '../store/atomic.js';
@@ -433,8 +433,11 @@ export class Engine {
       return { stopping: true };
     },
     tlsverify: async ({ domain }) => {
-      const ctx = await this.delivery.context(this.store.current.config);
-      return { lines: await tlsVerify({ ...ctx, connectTimeoutMs: 10_000 }, domain) };
+      const config = this.store.current.config;
+      const ctx = await this.delivery.context(config);
+      // A disabled system list is read too, to say when it has the issuer the chain needs.
+      const disabledSystem = config.certificateAuthorities.system.enabled ? undefined : await systemCas(this.paths, config).catch(() => undefined);
+      return { lines: await tlsVerify({ ...ctx, connectTimeoutMs: 10_000 }, domain, disabledSystem) };
     },
     daneverify: async ({ domain }) => {
       const ctx = await this.delivery.context(this.store.current.config);

@@ -64,7 +64,7 @@ test('a CA imported into the disabled custom list is said to verify nothing unti
   assert.doesNotMatch(enabled.stdout, /is disabled/);
 });
 
-test('tlsverify names the issuer no enabled CA list has, and the disabled custom list that has it', async () => {
+test('tlsverify names the issuer no enabled CA list has, and the disabled CA list that has it', async () => {
   const leaf = chain.issueWithKey('mx.verify.test', ['verify.test']);
   sink = await smtpSink({ tls: { key: leaf.key, cert: leaf.cert + chain.intermediate } });
   await writeFile(conf('root.pem'), chain.root);
@@ -83,6 +83,23 @@ test('tlsverify names the issuer no enabled CA list has, and the disabled custom
   const enabled = await mxgate(home, ['-c', 'certconfig certauthority custom enable', '-c', 'commit "enable"', '-c', 'tlsverify verify.test']);
   assert.equal(enabled.code, 0, enabled.stdout);
   assert.match(enabled.stdout, /Certificate verification successful\./);
+  // The root only in the system list's bundle, that list disabled, the custom list holding another CA: named the same way.
+  await writeFile(conf('other-root.pem'), chain.otherRoot);
+  const system = await mxgate(home, [
+    '-c', 'certconfig certauthority custom delete 1',
+    '-c', 'certconfig certauthority custom import --file other-root.pem',
+    '-c', 'certconfig certauthority system update --file root.pem',
+    '-c', 'certconfig certauthority system disable',
+    '-c', 'commit "root only in the disabled system list"',
+    '-c', 'tlsverify verify.test',
+  ]);
+  assert.equal(system.code, 1, system.stdout + system.stderr);
+  assert.match(system.stdout, /The system CA list has "[^"]*Root[^"]*" but is disabled: "certconfig certauthority system enable" and commit\./);
+  assert.doesNotMatch(system.stdout, /The custom CA list has/);
+  // No list enabled at all: said as such.
+  const none = await mxgate(home, ['-c', 'certconfig certauthority custom disable', '-c', 'commit "no list"', '-c', 'tlsverify verify.test']);
+  assert.match(none.stdout, /No CA list is enabled: "certconfig certauthority system enable" or "certconfig certauthority custom enable", and commit\./);
+  await shellOk(home, 'certconfig certauthority system enable', 'commit "system list back"');
 });
 
 test('a new public listener is given its domains and certificate at creation, in a script and in the dialog, and accepts mail for them at once', async () => {

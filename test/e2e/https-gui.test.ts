@@ -387,6 +387,10 @@ test('commit confirmed from the GUI: a banner with the time left on every page, 
   await gui.get('/interfaces');
   await gui.post('/interfaces/https', { interface: 'Management', https: '' });
   await gui.get('/interfaces');
+  assert.match(gui.last, /<button class="secondary" type="submit" name="action" value="check"/);
+  await gui.post('/commit', { comment: 'https off', back: '/interfaces', action: 'check' });
+  assert.match(await gui.flash('/interfaces'), /^The pending changes can be committed: nothing was applied or recorded\. Note: This commit may lock you out: it turns HTTPS off on interface Management/);
+  assert.match(gui.last, /You have 1 uncommitted change/, 'a check leaves the changes pending');
   await gui.post('/commit', { comment: 'https off', back: '/interfaces' });
   assert.match(await gui.flash('/interfaces'), /Commit refused: This commit may lock you out: it turns HTTPS off on interface Management, which this session uses \(HTTPS on 127\.0\.0\.1 port \d+\)\. Nothing was committed\. Commit with "Undo after" minutes/);
   await gui.post('/abandon', { back: '/interfaces' });

@@ -31,15 +31,21 @@ export function describeObservation(obs: Observation): string[] {
   }
 }
 
-/** When the chain stops at an issuer the disabled custom CA list has, say so (the usual first-day mistake). */
-function disabledListHint(ctx: AttemptContext, obs: Observation): string[] {
+/** When the chain stops at an issuer a disabled CA list has, say so (the usual first-day mistake). */
+function disabledListHint(ctx: AttemptContext, obs: Observation, disabledSystem: readonly string[] | undefined): string[] {
   if (obs.stage !== 'secure' || obs.verification?.ok !== false) return [];
+  const cas = ctx.config.certificateAuthorities;
+  if (!cas.system.enabled && !cas.custom.enabled) return ['No CA list is enabled: "certconfig certauthority system enable" or "certconfig certauthority custom enable", and commit.'];
   const issuer = /no enabled CA list has "([^"]+)"/.exec(obs.verification.reason)?.[1];
-  const custom = ctx.config.certificateAuthorities.custom;
-  if (!issuer || custom.enabled) return [];
+  if (!issuer) return [];
   const norm = (dn: string) => dn.replace(/\n/g, ', ').toLowerCase();
-  if (!custom.certificates.some((pem) => norm(new X509Certificate(pem).subject) === norm(issuer))) return [];
-  return [`The custom CA list has "${issuer}" but is disabled: "certconfig certauthority custom enable" and commit.`];
+  const has = (list: readonly string[]) => list.some((pem) => norm(new X509Certificate(pem).subject) === norm(issuer));
+  const custom = cas.custom;
+  const lists = [
+    ...(disabledSystem && has(disabledSystem) ? ['system'] : []),
+    ...(!custom.enabled && has(custom.certificates) ? ['custom'] : []),
+  ];
+  return lists.map((l) => `The ${l} CA list has "${issuer}" but is disabled: "certconfig certauthority ${l} enable" and commit.`);
 }
 
 /**
@@ -47,7 +53,7 @@ function disabledListHint(ctx: AttemptContext, obs: Observation): string[] {
  * handshake → verification, told step by step, and what the domain's settings would do with it.
  * Nothing is delivered.
  */
-export async function tlsVerify(ctx: AttemptContext, domain: string): Promise<string[]> {
+export async function tlsVerify(ctx: AttemptContext, domain: string, disabledSystem?: readonly string[]): Promise<string[]> {
   const lines: string[] = [];
   const { setting, dane, mtaSts, source, policies } = policiesFor(ctx, domain, destinationFor(ctx.config.delivery, domain));
   lines.push(`TLS setting for ${domain}: ${TLS_LABELS[setting]}, DANE ${DANE_LABELS[dane]}${mtaSts ? ', MTA-STS Yes' : ''} (${source === 'Default' ? 'the default entry' : `entry ${source}`})`);
@@ -72,7 +78,7 @@ export async function tlsVerify(ctx: AttemptContext, domain: string): Promise<st
         done: true,
         lines: [
           ...describeObservation(obs),
-          ...disabledListHint(ctx, obs),
+          ...disabledListHint(ctx, obs, disabledSystem),
           `Under "${TLS_LABELS[setting]}"${dane !== 'none' ? ` with DANE ${DANE_LABELS[dane]}` : ''}${mtaSts ? ' with MTA-STS' : ''}: ${VERDICT[decision.action]}.`,
           decision.action === 'defer' ? `TLS verification FAILED for ${domain}.` : `TLS verification completed for ${domain}.`,
         ],

@@ -1,6 +1,6 @@
 import { ControlError } from '../../control/dispatch.js';
 import { shellTime } from '../../store/dates.js';
-import { clientAddress, done, field, type GuiDeps, render, type Router } from '../gui.js';
+import { clientAddress, done, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 import { catchUp } from '../gui.js';
 import { pendingChanges } from '../guiSessions.js';
 import { diffConfig } from '../../store/diff.js';
@@ -13,11 +13,26 @@ import { isConfirmMinutes } from '../../store/grammar.js';
  * page, the commit history, and rollback to an earlier version (loaded as pending changes, then
  * committed like any other).
  */
+/** Check: what a commit would try (ports, certificates and keys, resolvers, who may), nothing applied or recorded. */
+async function check(page: Page, back: string) {
+  const s = page.session;
+  try {
+    const { problems, notes } = await page.call('commit-check', { baseVersion: s.base!.version, config: s.pending!, user: s.user });
+    const said = notes.map((n) => ` Note: ${n}`).join('');
+    if (problems.length) return done(page, back, 'error', `The commit would fail: ${problems.join('; ')}. Nothing was applied or recorded.${said}`);
+    return done(page, back, 'ok', `The pending changes can be committed: nothing was applied or recorded.${said}`);
+  } catch (err) {
+    if (!(err instanceof ControlError)) throw err;
+    return done(page, back, 'error', err.message);
+  }
+}
+
 export function changeRoutes(router: Router, deps: GuiDeps): void {
   router.post('/commit', async (page) => {
     const s = page.session;
     const back = field(page.form, 'back') || '/';
     if (pendingChanges(s).length === 0) return done(page, back, 'error', 'There are no pending changes to commit.');
+    if (field(page.form, 'action') === 'check') return check(page, back);
     const minutes = field(page.form, 'confirmMinutes');
     if (minutes && !isConfirmMinutes(minutes)) return done(page, back, 'error', 'Undo after: give the minutes, 1 to 1440, or leave it empty. Nothing was committed.');
     try {
