@@ -96,3 +96,26 @@ test('log in, add a destination with TLS Required (Verify), commit: the shell an
   await page.goto(url('/logs?filter=TLS%20was%20required'));
   assert.match(await text('pre.log'), new RegExp(`TLS was required`));
 });
+
+test('commit with "Undo after": every page shows the deadline until Confirm; the pending list reads in words', async () => {
+  await page.goto(url('/destinations'));
+  await page.type('#domain', 'confirm.example');
+  await page.select('form[action="/destinations/new"] select[name=tls]', 'preferred');
+  await submit('form[action="/destinations/new"] button[type=submit]');
+  assert.match(await text('#pending'), /destconfig\s*destination confirm\.example added: TLS Preferred/);
+  await page.screenshot({ path: path.join(SHOTS, 'pending.png'), fullPage: true });
+  await page.type('#pending input[name=comment]', 'with a safety net');
+  await page.type('#pending input[name=confirmMinutes]', '30');
+  await submit('#pending button[value=commit]');
+  const version = /committed as version (\d+)/.exec(await text('.flash'))?.[1];
+  assert.ok(version, await text('.flash'));
+  assert.match(await text('#confirmation'), new RegExp(`Version ${version} goes back to version \\d+ at .* \\(in about (30|29) minutes\\) unless it is confirmed`));
+  await page.goto(url('/certificates'));
+  assert.match(await text('#confirmation'), new RegExp(`Version ${version} goes back`), 'on every page');
+  assert.match(await shellOk(home, 'status'), /goes back to version/, 'the shell sees the same deadline');
+  await submit('#confirmation button[type=submit]');
+  assert.match(await text('.flash'), new RegExp(`Version ${version} is confirmed: it stays in service\\.`));
+  assert.equal(await page.$('#confirmation'), null, 'the banner is gone');
+  assert.doesNotMatch(await shellOk(home, 'status'), /goes back to version/);
+  assert.match(await shellOk(home, 'destconfig list'), /confirm\.example/);
+});
