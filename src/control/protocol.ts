@@ -47,6 +47,8 @@ export const OPERATIONS = {
       baseVersion: z.number().int(),
       config: z.custom<Config>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), 'must be a configuration object'),
       user: z.string().min(1).max(256),
+      /** In a cluster: the level the session edits. */
+      level: level.optional(),
     })
     .strict(),
   /** commit confirm: the version waiting for confirmation stays. */

@@ -52,7 +52,7 @@ import { TicketKeys } from './tls/ticketKeys.js';
 import { HostCounter } from './listener/hostSlots.js';
 import { WorkerPool } from './workers/pool.js';
 import { AppliedElsewhere, ClusterMember, type MemberHost, NoChanges, StaleVersion } from './cluster/member.js';
-import { type ClusterDocument, levelText, setAtLevel, withGroup, withMachineInGroup, withoutGroup } from '../store/cluster/levels.js';
+import { type ClusterDocument, levelText, overriddenChanges, setAtLevel, withGroup, withMachineInGroup, withoutGroup } from '../store/cluster/levels.js';
 import { ClusterUnavailable } from './cluster/clusterStore.js';
 import { UserError } from '../userError.js';
 
@@ -473,8 +473,10 @@ export class Engine {
     if (req.confirmMinutes) throw new ControlError('invalid', '"commit confirmed" is not available in a cluster yet: commit, and use "rollbackconfig" to go back.');
     const { draft, user, comment } = commitRequest(req, principal);
     const { doc, notes } = await clusterCall(() =>
-      this.cluster!.commit({ level: req.level ?? { kind: 'cluster' }, baseVersion: req.baseVersion, draft, user, comment, ...(req.rollbackTo ? { rollbackTo: req.rollbackTo } : {}) }, (from, to) =>
-        checkCommit(principal, from, to),
+      this.cluster!.commit(
+        { level: req.level ?? { kind: 'cluster' }, baseVersion: req.baseVersion, draft, user, comment, ...(req.rollbackTo ? { rollbackTo: req.rollbackTo } : {}) },
+        (from, to) => checkCommit(principal, from, to),
+        (from, to) => this.checkLockOut(req, principal, from, to),
       ),
     );
     return { ...versionMeta(doc), ...(notes.length ? { notes } : {}) };
@@ -574,36 +576,51 @@ export class Engine {
 
   /** commit check: what a commit of `req.config` would find, without applying or recording it. */
   private async commitCheck(req: Params<'commit-check'>, principal: Principal): Promise<Results['commit-check']> {
-    if (this.cluster) throw new ControlError('invalid', '"commit check" is not available in a cluster yet: commit to check at the level you edit.');
-    const head = this.store.current;
     const problems: string[] = [];
     const notes: string[] = [];
-    if (req.baseVersion !== head.version) problems.push(`version ${head.version} was committed by ${head.user} at ${head.time} after your changes were started from version ${req.baseVersion}: the commit would be refused`);
-    let config: Config;
+    let here: { from: Config; to: Config };
     try {
-      config = commitRequest({ ...req, comment: '' }, principal).draft;
+      const draft = commitRequest({ ...req, comment: '' }, principal).draft;
+      here = this.cluster ? await this.clusterPlan(req, principal, draft, notes) : this.localPlan(req, principal, draft, problems, notes);
     } catch (err) {
-      return { problems: [...problems, (err as Error).message], notes };
+      if (err instanceof ControlError || err instanceof UserError) return { problems: [...problems, err.message], notes };
+      throw err;
     }
-    if (JSON.stringify(config) === JSON.stringify(head.config)) notes.push('There is no data to commit.');
-    notes.push(...listenerNotes(head.config, config));
-    // Who may commit it, the keys on disk, the certificates each listener would load.
-    const tries = [() => checkCommit(principal, head.config, config), () => this.checkKeys(config), () => this.tlsMaterial(config)];
-    for (const t of tries) {
+    const { from, to } = here;
+    notes.push(...listenerNotes(from, to));
+    // The keys on disk, the certificates each listener would load, the ports it would bind here.
+    for (const t of [() => this.checkKeys(to), () => this.tlsMaterial(to)]) {
       try {
         await t();
       } catch (err) {
         problems.push((err as Error).message);
       }
     }
-    problems.push(...(await bindProblems(head.config, config)));
+    problems.push(...(await bindProblems(from, to)));
     try {
-      this.checkLockOut({ ...req, comment: '' }, principal, head.config, config);
+      this.checkLockOut({ ...req, comment: '' }, principal, from, to);
     } catch (err) {
       notes.push(`${(err as Error).message} Use "commit confirmed MINUTES" to have it undone unless you confirm it.`);
     }
-    if (dnsChanged(head.config, config)) notes.push(...(await resolverProblems(config).catch((err: Error) => [`The DNS resolvers could not be checked: ${err.message}`])));
+    if (dnsChanged(from, to)) notes.push(...(await resolverProblems(to).catch((err: Error) => [`The DNS resolvers could not be checked: ${err.message}`])));
     return { problems, notes };
+  }
+
+  private localPlan(req: Params<'commit-check'>, principal: Principal, draft: Config, problems: string[], notes: string[]): { from: Config; to: Config } {
+    const head = this.store.current;
+    if (req.baseVersion !== head.version) problems.push(`version ${head.version} was committed by ${head.user} at ${head.time} after your changes were started from version ${req.baseVersion}: the commit would be refused`);
+    if (JSON.stringify(draft) === JSON.stringify(head.config)) notes.push('There is no data to commit.');
+    checkCommit(principal, head.config, draft);
+    return { from: head.config, to: draft };
+  }
+
+  /** In a cluster: the version the commit would make, checked for every machine; this machine's part is tried here. */
+  private async clusterPlan(req: Params<'commit-check'>, principal: Principal, draft: Config, notes: string[]): Promise<{ from: Config; to: Config }> {
+    const level = req.level ?? { kind: 'cluster' as const };
+    const planned = await clusterCall(() => this.member().plan({ level, baseVersion: req.baseVersion, draft, user: req.user, comment: '' }, (from, to) => checkCommit(principal, from, to)));
+    notes.push(...overriddenChanges(planned.doc, planned.next, level));
+    notes.push('The other members try their own ports when they apply the version.');
+    return planned.here;
   }
 
   /**

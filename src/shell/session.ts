@@ -163,6 +163,11 @@ export class Session {
     return meta;
   }
 
+  /** commit check: what a commit of the draft at this session's level would find; nothing applied or recorded. */
+  check(): Promise<Results['commit-check']> {
+    return this.call('commit-check', { baseVersion: this.baseVersion, config: this.draft, user: this.user, ...(this.cluster ? { level: this.level } : {}) });
+  }
+
   /** The hostname for the prompt, once known. */
   get hostname(): string {
     return this.base?.config.hostname ?? 'mxgate';

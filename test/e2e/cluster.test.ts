@@ -175,6 +175,19 @@ test('status and the GUI dashboard show every member: group, applied version, qu
   await appliedEverywhere(await clusterVersion(0));
   assert.doesNotMatch(await shell(2, `clustermode machine ${NAMES[2]}`, 'destconfig list'), /gui-mx3\.test/);
   assert.ok((await clusterVersion(0)) > version);
+  // Check and the lock-out guard in a cluster: HTTPS off on the interface this browser uses on mx2.
+  await gui.post('/level', { level: `machine:${NAMES[1]}`, back: '/interfaces' });
+  await gui.get('/interfaces');
+  await gui.post('/interfaces/https', { interface: 'Public', https: '' });
+  await gui.get('/interfaces');
+  await gui.post('/commit', { back: '/interfaces', action: 'check' });
+  const checked = await gui.flash('/interfaces');
+  assert.match(checked, /^The pending changes can be committed: nothing was applied or recorded\. .*Note: The other members try their own ports when they apply the version\./);
+  assert.match(checked, /Note: This commit may lock you out: it turns HTTPS off on interface Public, which this session uses \(HTTPS on 127\.0\.0\.42 port \d+\)/);
+  await gui.post('/commit', { comment: 'https off', back: '/interfaces' });
+  assert.match(await gui.flash('/interfaces'), /Commit refused: This commit may lock you out: it turns HTTPS off on interface Public/);
+  await gui.post('/abandon', { back: '/interfaces' });
+  assert.equal((await gui.get('/interfaces')).status, 200, 'HTTPS on mx2 still answers');
 });
 
 test('a cluster-level commit on one member is live on all three', async () => {
@@ -232,7 +245,8 @@ test('groups and clusterset: a group\'s setting reaches only its machines; clust
   assert.match(await shell(0, 'clusterconfig addgroup Tokyo'), /Committed as cluster version \d+: group Tokyo added\./);
   assert.match(await shell(0, `clusterconfig setgroup ${NAMES[2]} Tokyo`), /mx3\.cluster\.test moved to group Tokyo/);
   assert.match(await shell(0, 'clusterconfig list'), /mx3\.cluster\.test\s+Tokyo\s/);
-  const pending = await shell(0, 'clustermode group Tokyo', 'destconfig new tokyo.test --tls required', 'showchanges', 'commit "Tokyo only"');
+  const pending = await shell(0, 'clustermode group Tokyo', 'destconfig new tokyo.test --tls required', 'showchanges', 'commit check', 'commit "Tokyo only"');
+  assert.match(pending, /Note: The other members try their own ports when they apply the version\.\nThe pending changes can be committed: nothing was applied or recorded\./);
   assert.match(pending, /1 pending change at Group Tokyo \(commit sets them at this level\), against cluster version \d+, in the order commit puts them in service:\ndestconfig:\n  destination tokyo\.test added: TLS Required\n/);
   await appliedEverywhere(await clusterVersion(0));
   // What each machine runs (its machine-level view): mx3 in Tokyo has it, mx2 does not.

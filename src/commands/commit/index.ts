@@ -90,7 +90,7 @@ export const commit: Command = {
         session.io.print('There is no data to commit.');
         return;
       }
-      const { problems, notes } = await session.call('commit-check', { baseVersion: session.baseVersion, config: session.draft, user: session.user });
+      const { problems, notes } = await session.check();
       for (const n of notes) session.io.print(`Note: ${n}`);
       if (problems.length) throw new CommandError(`The commit would fail:\n${problems.map((p) => `  ${p}`).join('\n')}\nNothing was applied or recorded.`);
       session.io.print('The pending changes can be committed: nothing was applied or recorded.');

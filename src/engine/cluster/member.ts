@@ -97,6 +97,16 @@ async function pinnedCa(ip: string, clientPort: number, caHash: string): Promise
  * version through its engine's commit path, commits its administrators' changes as etcd
  * transactions, and reports how it is. Standalone machines have none.
  */
+/** A session's commit: its draft, the level it edits, the version it started from. */
+export interface CommitRequest {
+  level: Level;
+  baseVersion: number;
+  draft: Config;
+  user: string;
+  comment: string;
+  rollbackTo?: number;
+}
+
 export class ClusterMember {
   private doc: ClusterDocument | undefined;
   private applied = 0;
@@ -402,10 +412,10 @@ export class ClusterMember {
   }
 
   /**
-   * Commit a session's draft at its level: an etcd transaction on the version the session started
-   * from (one winner), then applied here at once and by every other member as it sees it.
+   * What a commit of a session's draft at its level would make: the next cluster document, checked
+   * for every machine, and this machine's configuration before and after it. Nothing is written.
    */
-  async commit(req: { level: Level; baseVersion: number; draft: Config; user: string; comment: string; rollbackTo?: number }, authorize: (from: Config, to: Config) => void): Promise<{ doc: ClusterDocument; notes: string[] }> {
+  async plan(req: CommitRequest, authorize: (from: Config, to: Config) => void): Promise<{ doc: ClusterDocument; next: ClusterDocument; here: { from: Config; to: Config } }> {
     const doc = this.current();
     if (req.baseVersion !== doc.version) throw new StaleVersion(`The cluster configuration was committed by ${doc.user} at ${doc.time} (version ${doc.version}) after your changes were started from version ${req.baseVersion}.`);
     const view = this.view(req.level).config;
@@ -422,7 +432,20 @@ export class ClusterMember {
     if (JSON.stringify(next) === JSON.stringify(doc)) throw new NoChanges('There is no data to commit.');
     const problems = problemsOfVersion(next);
     if (problems.length) throw new ConfigError('The configuration is not valid:', problems);
-    next = { ...next, version: doc.version + 1, time: new Date().toISOString(), user: req.user, comment: req.comment };
+    const me = this.membership.machine;
+    return { doc, next, here: { from: effectiveConfig(doc, me), to: effectiveConfig(next, me) } };
+  }
+
+  /**
+   * Commit a session's draft at its level: an etcd transaction on the version the session started
+   * from (one winner), then applied here at once and by every other member as it sees it. `guard`
+   * sees what this machine would run before and after (the lock-out check of the session's own way in).
+   */
+  async commit(req: CommitRequest, authorize: (from: Config, to: Config) => void, guard: (from: Config, to: Config) => void = () => undefined): Promise<{ doc: ClusterDocument; notes: string[] }> {
+    const planned = await this.plan(req, authorize);
+    const doc = planned.doc;
+    guard(planned.here.from, planned.here.to);
+    const next = { ...planned.next, version: doc.version + 1, time: new Date().toISOString(), user: req.user, comment: req.comment };
     try {
       await this.uploadKeys(req.draft);
       if (await this.store.commit(next, doc.version)) {

@@ -17,7 +17,7 @@ import { isConfirmMinutes } from '../../store/grammar.js';
 async function check(page: Page, back: string) {
   const s = page.session;
   try {
-    const { problems, notes } = await page.call('commit-check', { baseVersion: s.base!.version, config: s.pending!, user: s.user });
+    const { problems, notes } = await page.call('commit-check', { baseVersion: s.base!.version, config: s.pending!, user: s.user, ...(s.cluster && s.level ? { level: s.level } : {}) });
     const said = notes.map((n) => ` Note: ${n}`).join('');
     if (problems.length) return done(page, back, 'error', `The commit would fail: ${problems.join('; ')}. Nothing was applied or recorded.${said}`);
     return done(page, back, 'ok', `The pending changes can be committed: nothing was applied or recorded.${said}`);
