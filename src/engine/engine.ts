@@ -152,6 +152,7 @@ export class Engine {
       departed: () => {
         this.cluster = undefined;
       },
+      unconfirmed: (p, version) => void this.saidUnconfirmed(p, version, 'Cluster version', 'The cluster'),
       log: { info: (m) => this.log.info(m), warning: (m) => this.log.warning(m), critical: (m) => this.log.critical(m) },
     };
     this.alerts = new AlertService({ paths, spool: this.spool, ids: this.ids, log: this.log, config: () => this.store.current.config, queued: () => this.delivery.kick() });
@@ -186,7 +187,7 @@ export class Engine {
       renewsHere: () => (this.cluster ? (name) => this.member().renewsHere(name) : undefined),
       alert: (alert) => this.alerts.raise(alert),
       commitBlocked: () => {
-        const p = this.confirmation.pending();
+        const p = this.pendingConfirmation();
         return p ? `configuration version ${p.version} waits for confirmation ("commit confirm") until ${p.deadline}` : undefined;
       },
     });
@@ -354,7 +355,7 @@ export class Engine {
       ...(this.startupProblem ? { startupProblem: this.startupProblem } : {}),
       ...(this.dnsProblems.length ? { dnsProblems: this.dnsProblems } : {}),
       ...(this.cluster ? { cluster: this.cluster.status() } : {}),
-      ...(this.confirmation.pending() ? { confirmation: this.confirmation.pending() } : {}),
+      ...(this.pendingConfirmation() ? { confirmation: this.pendingConfirmation() } : {}),
     };
   }
 
@@ -363,10 +364,11 @@ export class Engine {
     ping: () => ({ pong: true, pid: process.pid }),
     status: () => this.status(),
     config: async ({ level }) => {
-      const confirmation = this.confirmation.pending();
-      if (!this.cluster) return { ...this.store.current, ...(confirmation ? { confirmation } : {}) };
+      const confirmation = this.pendingConfirmation();
+      const pending = confirmation ? { confirmation } : {};
+      if (!this.cluster) return { ...this.store.current, ...pending };
       const view = await clusterCall(() => this.cluster!.view(level ?? { kind: 'cluster' }));
-      return { ...this.store.current, ...view, cluster: this.cluster.status().name };
+      return { ...this.store.current, ...view, cluster: this.cluster.status().name, ...pending };
     },
     history: () => (this.cluster ? clusterCall(() => this.cluster!.history()) : this.store.list()),
     version: async ({ version }) => {
@@ -377,7 +379,7 @@ export class Engine {
     commit: (req, principal) => (this.cluster ? this.clusterCommit(req, principal) : this.serialize(() => this.commit(req, principal))),
     'commit-check': (req, principal) => this.commitCheck(req, principal),
     'commit-confirm': ({ user }, principal) =>
-      this.serialize(async () => {
+      this.cluster ? clusterCall(() => this.member().confirm(actingUser(principal, user))) : this.serialize(async () => {
         const was = await this.confirmation.confirm();
         if (!was) throw new ControlError('no-changes', 'No commit is waiting for confirmation.');
         this.log.info(`Configuration version ${was.version} confirmed by ${actingUser(principal, user)}; it stays in service`);
@@ -470,16 +472,16 @@ export class Engine {
 
   /** A commit in a cluster: placed at the session's level, one winner among members, applied everywhere. */
   private async clusterCommit(req: Params<'commit'>, principal: Principal): Promise<Results['commit']> {
-    if (req.confirmMinutes) throw new ControlError('invalid', '"commit confirmed" is not available in a cluster yet: commit, and use "rollbackconfig" to go back.');
     const { draft, user, comment } = commitRequest(req, principal);
     const { doc, notes } = await clusterCall(() =>
       this.cluster!.commit(
-        { level: req.level ?? { kind: 'cluster' }, baseVersion: req.baseVersion, draft, user, comment, ...(req.rollbackTo ? { rollbackTo: req.rollbackTo } : {}) },
+        { level: req.level ?? { kind: 'cluster' }, baseVersion: req.baseVersion, draft, user, comment, ...(req.rollbackTo ? { rollbackTo: req.rollbackTo } : {}), ...(req.confirmMinutes ? { confirmMinutes: req.confirmMinutes } : {}) },
         (from, to) => checkCommit(principal, from, to),
         (from, to) => this.checkLockOut(req, principal, from, to),
       ),
     );
-    return { ...versionMeta(doc), ...(notes.length ? { notes } : {}) };
+    if (doc.confirmation) this.log.warning(`Cluster version ${doc.version} is in service until ${doc.confirmation.deadline}: unless confirmed ("commit confirm") by then, the cluster goes back to version ${doc.confirmation.previous}`);
+    return { ...versionMeta(doc), ...(notes.length ? { notes } : {}), ...(doc.confirmation ? { confirmation: doc.confirmation } : {}) };
   }
 
   /** The handlers with the one check of who may run them (access/authorize.ts), for every transport. */
@@ -644,11 +646,22 @@ export class Engine {
       await this.checkKeys(previous.config);
       const why = `version ${p.version} (commit confirmed by ${p.user}) was not confirmed within ${p.minutes} minute(s)`;
       const rec = await this.install(previous.config, { user: 'system', comment: `Rollback to version ${p.previous}: ${why}` }, undefined);
-      this.log.warning(`Configuration version ${rec.version}: back to version ${p.previous} because ${why}`);
-      await this.alerts
-        .raise({ cls: 'system', severity: 'warning', summary: `Commit not confirmed: back to version ${p.previous}`, details: `Configuration version ${p.version}, committed by ${p.user} with "commit confirmed ${p.minutes}", was not confirmed by ${p.deadline}.\r\nThe appliance went back to version ${p.previous} (recorded as version ${rec.version}).`, key: `commit-confirm:${p.version}` })
-        .catch(() => undefined);
+      await this.saidUnconfirmed(p, rec.version, 'Configuration version', 'The appliance');
     });
+  }
+
+  /** Going back from an unconfirmed commit is logged and raised as a System/Warning alert. */
+  private async saidUnconfirmed(p: PendingConfirmation, version: number, what: string, who: string): Promise<void> {
+    const why = `version ${p.version} (commit confirmed by ${p.user}) was not confirmed within ${p.minutes} minute(s)`;
+    this.log.warning(`${what} ${version}: back to version ${p.previous} because ${why}`);
+    await this.alerts
+      .raise({ cls: 'system', severity: 'warning', summary: `Commit not confirmed: back to version ${p.previous}`, details: `${what} ${p.version}, committed by ${p.user} with "commit confirmed ${p.minutes}", was not confirmed by ${p.deadline}.\r\n${who} went back to version ${p.previous} (recorded as version ${version}).`, key: `commit-confirm:${p.version}` })
+      .catch(() => undefined);
+  }
+
+  /** The commit confirmed that waits for confirmation: this machine's, or in a cluster the cluster's. */
+  private pendingConfirmation(): PendingConfirmation | undefined {
+    return this.cluster ? this.cluster.confirmation() : this.confirmation.pending();
   }
 
   /**

@@ -373,6 +373,32 @@ test('a rollback reaches every member', async () => {
   assert.match(await shell(1, 'rollbackconfig list'), /Rollback to version/);
 });
 
+test('commit confirmed in a cluster: every member keeps the deadline; nobody confirming, the others go back without the member that committed; commit confirm from another member keeps it', async () => {
+  const before = await clusterVersion(0);
+  const out = await shell(0, 'destconfig new confirmed.cluster.test --tls required', 'commit confirmed 1 "for one minute"');
+  assert.match(out, new RegExp(`Version ${before + 1} goes back to version ${before} at .* unless "commit confirm" comes first`));
+  await appliedEverywhere(before + 1);
+  assert.match(await shell(2, 'status', 'destconfig list'), new RegExp(`version ${before + 1} \\(commit confirmed by \\S+\\) goes back to version ${before} at[\\s\\S]*confirmed\\.cluster\\.test`));
+  await mxgate(homes[0]!, ['engine', 'stop']);
+  await until(homes[1]!, 'the cluster to go back without mx1', async () => (await clusterVersion(1)) === before + 2, 150_000);
+  await appliedEverywhere(before + 2, [1, 2]).catch(() => undefined);
+  assert.doesNotMatch(await shell(2, 'destconfig list'), /confirmed\.cluster\.test/);
+  const history = await shell(1, 'rollbackconfig list', 'status');
+  assert.match(history, new RegExp(`system +Rollback to version ${before}: version ${before + 1} \\(commit confirmed by \\S+\\) was not confirmed within 1 minute`));
+  assert.doesNotMatch(history, /goes back to version/, 'nothing waits any more');
+  const alerts = (await shell(1, 'displayalerts')) + (await shell(2, 'displayalerts'));
+  assert.equal(alerts.match(new RegExp(`Commit not confirmed: back to version ${before}`, 'g'))?.length, 1, 'one member went back and said so');
+  assert.equal((await mxgate(homes[0]!, ['engine', 'start'])).code, 0);
+  await until(homes[0]!, 'mx1 back in the cluster', async () => (await clusterVersion(0)) === before + 2);
+  await appliedEverywhere(before + 2);
+
+  await shell(0, 'destconfig new kept.cluster.test --tls required', 'commit confirmed 30 "kept"');
+  assert.match(await shell(1, 'commit confirm'), new RegExp(`Version ${before + 3} \\(committed by \\S+\\) is confirmed: it stays in service\\.`));
+  await appliedEverywhere(before + 4);
+  assert.doesNotMatch(await shell(2, 'status'), /goes back to version/);
+  assert.match(await shell(2, 'destconfig list'), /kept\.cluster\.test/);
+});
+
 test('one MTA-STS fetch and one TLS report per cluster: three members deliver to one domain; one fetches its policy, the others take it from etcd; one report counts every member\'s sessions', async () => {
   const chain = opensslChain();
   const mx = chain.issueWithKey('mx.sts.test', ['mx.sts.test']);

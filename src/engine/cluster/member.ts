@@ -5,7 +5,7 @@ import type { DataPaths } from '../../store/paths.js';
 import { type Config, ConfigError, validateConfig } from '../../store/schema.js';
 import { credentialRefs, readKey, storeCredential } from '../../store/certificates/keys.js';
 import { createClusterCa, issueMemberCertificate } from '../../pki/clusterCa.js';
-import { type ClusterDocument, type Level, type Origin, certificateLevel, effectiveConfig, levelsOf, machinesUsingCertificateAt, withCertificateAt, findMachine, newCluster, origins, overriddenChanges, ownSettings, placeEdits, problemsOfVersion, resolve, withMember, withoutMember } from '../../store/cluster/levels.js';
+import { type ClusterDocument, type ConfirmationDeadline, type Level, withoutConfirmation, type Origin, certificateLevel, effectiveConfig, levelsOf, machinesUsingCertificateAt, withCertificateAt, findMachine, newCluster, origins, overriddenChanges, ownSettings, placeEdits, problemsOfVersion, resolve, withMember, withoutMember } from '../../store/cluster/levels.js';
 import { type MemberSecrets, type Membership, readMembership, removeMembership, writeMembership } from '../../store/cluster/membership.js';
 import { newClusterKey, seal, tokenKey, unseal } from '../../store/cluster/vault.js';
 import { UserError } from '../../userError.js';
@@ -27,6 +27,8 @@ export interface MemberHost {
   queueSize(): number;
   /** This machine was removed from the cluster by another member: it goes on standalone. */
   departed(): void;
+  /** This member took the cluster back because a commit confirmed was not confirmed in time (version: the rollback's). */
+  unconfirmed(p: ConfirmationDeadline, version: number): void;
   log: { info(m: string): void; warning(m: string): void; critical(m: string): void };
 }
 
@@ -105,6 +107,8 @@ export interface CommitRequest {
   user: string;
   comment: string;
   rollbackTo?: number;
+  /** commit confirmed MINUTES: every level goes back unless confirmed within that long. */
+  confirmMinutes?: number;
 }
 
 export class ClusterMember {
@@ -283,7 +287,10 @@ export class ClusterMember {
 
   /** A committed document arrived: apply it unless a newer one is already applied or queued. */
   private want(doc: ClusterDocument): void {
-    if (doc.version > (this.doc?.version ?? 0)) this.doc = doc; // what sessions edit: the newest seen
+    if (doc.version > (this.doc?.version ?? 0)) {
+      this.doc = doc; // what sessions edit: the newest seen
+      this.watchDeadline();
+    }
     if (this.wanted && this.wanted.version >= doc.version) return;
     this.wanted = doc;
     this.applying = this.applying.then(async () => {
@@ -445,7 +452,11 @@ export class ClusterMember {
     const planned = await this.plan(req, authorize);
     const doc = planned.doc;
     guard(planned.here.from, planned.here.to);
-    const next = { ...planned.next, version: doc.version + 1, time: new Date().toISOString(), user: req.user, comment: req.comment };
+    const version = doc.version + 1;
+    const confirmation = req.confirmMinutes
+      ? { version, previous: doc.confirmation?.previous ?? doc.version, minutes: req.confirmMinutes, user: req.user, deadline: new Date(Date.now() + req.confirmMinutes * 60_000).toISOString() }
+      : undefined;
+    const next: ClusterDocument = { ...withoutConfirmation(planned.next), version, time: new Date().toISOString(), user: req.user, comment: req.comment, ...(confirmation ? { confirmation } : {}) };
     try {
       await this.uploadKeys(req.draft);
       if (await this.store.commit(next, doc.version)) {
@@ -469,7 +480,7 @@ export class ClusterMember {
     if (JSON.stringify(next) === JSON.stringify(doc)) throw new NoChanges('There is no data to commit.');
     const problems = problemsOfVersion(next);
     if (problems.length) throw new ConfigError('The configuration is not valid:', problems);
-    next = { ...next, version: doc.version + 1, time: new Date().toISOString(), user, comment };
+    next = { ...withoutConfirmation(next), version: doc.version + 1, time: new Date().toISOString(), user, comment };
     if (!(await this.store.commit(next, doc.version))) throw new StaleVersion('The cluster configuration was committed by another member meanwhile; nothing was changed. Try again.');
     this.want(next);
     await this.applying;
@@ -630,9 +641,49 @@ export class ClusterMember {
 
   private closed = false;
   private leaving = false;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+
+  /** The commit confirmed the newest version waits on, if it does. */
+  confirmation(): ConfirmationDeadline | undefined {
+    return this.doc?.confirmation;
+  }
+
+  /** commit confirm: a version without the deadline (every member stops waiting). */
+  async confirm(user: string): Promise<ConfirmationDeadline> {
+    const was = this.current().confirmation;
+    if (!was) throw new NoChanges('No commit is waiting for confirmation.');
+    await this.amend((d) => withoutConfirmation(d), user, `Version ${was.version} confirmed`);
+    return was;
+  }
+
+  /** Every member waits for the deadline of the newest version; at it, each tries to go back and one wins. */
+  private watchDeadline(): void {
+    clearTimeout(this.deadlineTimer);
+    const p = this.doc?.confirmation;
+    if (!p || this.closed) return;
+    // setTimeout holds at most ~24.8 days; deadlines are at most a day away.
+    this.deadlineTimer = setTimeout(() => void this.expire(p), Math.max(0, Date.parse(p.deadline) - Date.now()));
+    this.deadlineTimer.unref();
+  }
+
+  private async expire(p: ConfirmationDeadline): Promise<void> {
+    if (this.closed || this.doc?.confirmation?.version !== p.version) return;
+    const why = `version ${p.version} (commit confirmed by ${p.user}) was not confirmed within ${p.minutes} minute(s)`;
+    try {
+      const level = { kind: 'cluster' as const };
+      const { doc } = await this.commit({ level, baseVersion: p.version, draft: this.view(level).config, user: 'system', comment: `Rollback to version ${p.previous}: ${why}`, rollbackTo: p.previous }, () => undefined);
+      this.host.unconfirmed(p, doc.version);
+    } catch (err) {
+      if (err instanceof StaleVersion || this.closed) return; // another member went back first, or a later version confirmed it
+      this.host.log.warning(`Cluster ${this.doc?.name}: going back from unconfirmed version ${p.version} failed (${(err as Error).message}); trying again in 30 s`);
+      this.deadlineTimer = setTimeout(() => void this.expire(p), 30_000);
+      this.deadlineTimer.unref();
+    }
+  }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.deadlineTimer);
     if (this.reportTimer) clearInterval(this.reportTimer);
     await this.watcher?.cancel().catch(() => undefined);
     await this.reporting;

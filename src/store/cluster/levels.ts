@@ -28,6 +28,25 @@ export interface ClusterDocument {
   cluster: Settings;
   groups: Record<string, Settings>;
   machines: Record<string, { group: string; settings: Settings }>;
+  /**
+   * Set on a version made by "commit confirmed": every member keeps the deadline, and at it one of
+   * them (one winner in etcd) goes back to `previous` unless a later version came first.
+   */
+  confirmation?: ConfirmationDeadline;
+}
+
+export interface ConfirmationDeadline {
+  version: number;
+  previous: number;
+  deadline: string;
+  user: string;
+  minutes: number;
+}
+
+/** Any later version confirms: it never carries the deadline on. */
+export function withoutConfirmation(doc: ClusterDocument): ClusterDocument {
+  const { confirmation: _c, ...rest } = doc;
+  return rest;
 }
 
 export type Level = { kind: 'cluster' } | { kind: 'group'; name: string } | { kind: 'machine'; name: string };
