@@ -389,6 +389,7 @@ export class Engine {
       this.serialize(() =>
         clusterCall(async () => {
           if (this.cluster) throw new UserError('This machine is already in a cluster.');
+          this.refuseWhileUnconfirmed();
           this.cluster = await ClusterMember.create(this.memberHost, name, address, actingUser(principal, user));
           return this.cluster.status();
         }),
@@ -398,6 +399,7 @@ export class Engine {
       this.serialize(() =>
         clusterCall(async () => {
           if (this.cluster) throw new UserError('This machine is already in a cluster; "clusterconfig leave" first.');
+          this.refuseWhileUnconfirmed();
           this.cluster = await ClusterMember.join(this.memberHost, at, token, address);
           return this.cluster.status();
         }),
@@ -657,6 +659,12 @@ export class Engine {
     await this.alerts
       .raise({ cls: 'system', severity: 'warning', summary: `Commit not confirmed: back to version ${p.previous}`, details: `${what} ${p.version}, committed by ${p.user} with "commit confirmed ${p.minutes}", was not confirmed by ${p.deadline}.\r\n${who} went back to version ${p.previous} (recorded as version ${version}).`, key: `commit-confirm:${p.version}` })
       .catch(() => undefined);
+  }
+
+  /** A machine whose last commit may still go back by itself does not found or join a cluster with it. */
+  private refuseWhileUnconfirmed(): void {
+    const p = this.confirmation.pending();
+    if (p) throw new UserError(`Version ${p.version} waits for confirmation until ${p.deadline}: "commit confirm" it (or let it go back) before the cluster takes this machine's configuration.`);
   }
 
   /** The commit confirmed that waits for confirmation: this machine's, or in a cluster the cluster's. */

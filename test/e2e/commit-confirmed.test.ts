@@ -58,6 +58,10 @@ test('a commit confirmed that nobody confirms goes back by itself, even across a
 
 test('"commit confirm" or any later commit keeps a commit confirmed; confirming with nothing waiting, or bad minutes, is one clear line', async () => {
   await shell('listenerconfig edit InboundMail rcptaccess add kept.test', 'commit confirmed 30 "accept kept.test"');
+  // A configuration that may still go back by itself does not become a cluster's.
+  const founding = await mxgate(home, ['-c', 'clusterconfig create Gateways --address 127.0.0.79']);
+  assert.equal(founding.code, 1);
+  assert.match(founding.stderr, /Version \d+ waits for confirmation until .*: "commit confirm" it \(or let it go back\) before the cluster takes this machine's configuration\./);
   const confirmed = await shell('commit confirm', 'status');
   assert.match(confirmed, /Version \d+ \(committed by \S+\) is confirmed: it stays in service\./);
   assert.doesNotMatch(confirmed, /goes back to version/);
