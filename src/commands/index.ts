@@ -12,6 +12,7 @@ import { grep } from './grep/index.js';
 import { tail } from './tail/index.js';
 import { logconfig } from './logconfig/index.js';
 import { mtastsstatus } from './mtastsstatus/index.js';
+import { tlsreport } from './tlsreport/index.js';
 import { tlsrptconfig } from './tlsrptconfig/index.js';
 import { queueconfig } from './queueconfig/index.js';
 import { smtproutes } from './smtproutes/index.js';
@@ -57,6 +58,7 @@ const commands: Command[] = [
   loadconfig,
   logconfig,
   mtastsstatus,
+  tlsreport,
   passwd,
   queueconfig,
   quit,

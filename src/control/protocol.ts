@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../store/schema.js';
 import type { VersionMeta, VersionRecord } from '../store/versions.js';
 import type { Origin } from '../store/cluster/levels.js';
-import type { AcmeRenewalStatus, ClusterMachine, ClusterStatus, HourCounts, Inconsistency, ListenerStatus, PendingConfirmation, QueuedRecipient, RecentAlert, StsCacheEntry, WorkerStatus } from './status.js';
+import type { AcmeRenewalStatus, ClusterMachine, ClusterStatus, DomainTlsRow, HourCounts, TlsSuggestion, Inconsistency, ListenerStatus, PendingConfirmation, QueuedRecipient, RecentAlert, StsCacheEntry, WorkerStatus } from './status.js';
 
 /**
  * The control socket speaks newline-delimited JSON: one request object per line, one reply per
@@ -75,6 +75,8 @@ export const OPERATIONS = {
   'tlsrpt-send': none,
   recipients: none,
   'tls-outcomes': none,
+  /** tlsreport outbound: each destination domain's deliveries over the last DAYS days. */
+  'tls-statistics': z.object({ days: z.number().int().min(1).max(31), domain: z.string().max(253).optional() }).strict(),
   'ssh-hostkeys': none,
   /** certconfig acme account new: register an account at an ACME CA (the engine makes and keeps its key). */
   'acme-account': z
@@ -184,6 +186,7 @@ export interface Results {
   recipients: QueuedRecipient[];
   /** Outbound messages per hour by TLS outcome, the last 24 hours (the GUI's chart). */
   'tls-outcomes': HourCounts[];
+  'tls-statistics': { days: number; rows: DomainTlsRow[]; suggestions: TlsSuggestion[] };
   bounce: { recipients: number };
   /** The SSH host keys' fingerprints (sshconfig hostkey print). */
   'ssh-hostkeys': { type: string; bits: number; fingerprint: string }[];

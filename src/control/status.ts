@@ -125,3 +125,23 @@ export interface PendingConfirmation {
   user: string;
   minutes: number;
 }
+
+/** Why a delivery connection carried nothing (tlsreport): the classes the per-domain report counts. */
+export const TLS_FAILURE_REASONS = ['no connection', 'no STARTTLS', 'handshake failed', 'certificate invalid', 'certificate expired', 'name mismatch', 'DANE mismatch', 'DNSSEC bogus', 'MTA-STS', 'other'] as const;
+export type TlsFailureReason = (typeof TLS_FAILURE_REASONS)[number];
+
+/** One destination domain's deliveries over the days asked for (tlsreport outbound). */
+export interface DomainTlsRow {
+  domain: string;
+  /** Messages, counted once per message and domain, by how the session that carried them went ("failed": none did). */
+  messages: Record<TlsOutcome, number>;
+  /** Connections that carried nothing, by why. */
+  failures: Partial<Record<TlsFailureReason, number>>;
+}
+
+/** A change the evidence allows (tlsreport): why, and the command that makes it. */
+export interface TlsSuggestion {
+  domain: string;
+  evidence: string;
+  command: string;
+}

@@ -22,6 +22,7 @@ const NEEDS: Record<Op, { role: Role | 'local'; what: string }> = {
   mtasts: { role: 'guest', what: 'read the MTA-STS cache' },
   recipients: { role: 'guest', what: 'read the queue' },
   'tls-outcomes': { role: 'guest', what: 'read the delivery chart' },
+  'tls-statistics': { role: 'guest', what: 'read the TLS report' },
   'ssh-hostkeys': { role: 'guest', what: 'read the SSH host keys' },
   tlsverify: { role: 'guest', what: 'run tlsverify' },
   daneverify: { role: 'guest', what: 'run daneverify' },

@@ -20,6 +20,8 @@ import { Http01Responder } from './acme/http01.js';
 import { AcmeService } from './acme/service.js';
 import { RenewalError, RenewalService } from './acme/renewal.js';
 import { CommitConfirmation } from './commitConfirmation.js';
+import { DomainTlsStatistics } from './delivery/domainTlsStatistics.js';
+import { tlsSuggestions } from './delivery/tlsSuggestions.js';
 import { lockOutProblems } from './lockout.js';
 import { bindProblems } from './commitCheck.js';
 import { listenerNotes } from '../store/listeners/firstSteps.js';
@@ -72,6 +74,7 @@ export class Engine {
   private readonly alerts: AlertService;
   private readonly mtaSts: MtaStsService;
   private readonly reports: TlsReportRecorder;
+  private readonly statistics: DomainTlsStatistics;
   private readonly tlsrpt: TlsReportService;
   private readonly http01: Http01Responder;
   private readonly acme: AcmeService;
@@ -161,7 +164,8 @@ export class Engine {
       // In a cluster, sessions go to the cluster's pool as they are written (kept here while reports are off).
       if (this.store.current.config.tlsrpt.enabled) void this.tlsrpt.contribute();
     });
-    this.delivery = new DeliveryScheduler({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts, mtaSts: this.mtaSts, reports: this.reports, dns: (config) => dnsClientFor(config, this.dnsCache) });
+    this.statistics = new DomainTlsStatistics(path.join(paths.cache, 'tls-statistics.json'), Date.now, (m) => this.log.warning(m));
+    this.delivery = new DeliveryScheduler({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts, mtaSts: this.mtaSts, reports: this.reports, statistics: this.statistics, dns: (config) => dnsClientFor(config, this.dnsCache) });
     this.tlsrpt = new TlsReportService({
       recorder: this.reports,
       log: this.log,
@@ -209,6 +213,7 @@ export class Engine {
       const head = await this.store.open(() => initialConfig(this.paths));
       this.log.configure(head.config.logs);
       await this.reports.load();
+      await this.statistics.open();
       await this.mtaSts.load();
       const repairs = [...this.store.repairs, ...(await this.spool.open())];
       for (const dir of [this.paths.home, this.paths.keys, path.join(this.paths.cache, 'mta-sts'), path.join(this.paths.cache, 'tlsrpt')]) {
@@ -275,6 +280,7 @@ export class Engine {
       for (const f of this.frontEnds) await f.closeAll();
       await this.delivery.stop();
       await this.reports.flush();
+      await this.statistics.close();
       this.log.close();
       await this.releaseLock?.();
       this.markStopped();
@@ -453,6 +459,10 @@ export class Engine {
     'acme-status': () => this.renewals.status(),
     recipients: () => this.delivery.admin.recipients(),
     'tls-outcomes': () => this.delivery.tlsOutcomes.last24Hours(),
+    'tls-statistics': ({ days, domain }) => {
+      const rows = this.statistics.query(days, domain);
+      return { days, rows, suggestions: tlsSuggestions(rows, this.store.current.config.delivery, days) };
+    },
     'ssh-hostkeys': async () => (await Promise.all(this.frontEnds.map((f) => f.fingerprints?.() ?? []))).flat(),
     bounce: async ({ mid, domain, sender }) => ({ recipients: await this.delivery.admin.bounceRecipients({ mid, domain, sender }) }),
     alerts: () => this.alerts.recent(),

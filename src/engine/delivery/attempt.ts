@@ -10,7 +10,7 @@ import { policiesFor } from './policy/policies.js';
 import { type Decision, decide, type Observation } from './policy/tlsDecision.js';
 import { resolveRoute, RouteError, type Target } from './route.js';
 import { type ClientContext, close, ConnectFailed, localAddressOf, open, type Opened, type Recipients, type Session, transmit } from './smtpClient.js';
-import { classifySession, type TlsOutcome } from './tlsOutcomes.js';
+import { classifySession, failureReason, type TlsFailureReason, type TlsOutcome } from './tlsOutcomes.js';
 
 export interface AttemptContext extends ClientContext {
   /** Trust anchors: the enabled system and custom CA lists (PEM). */
@@ -35,6 +35,8 @@ export interface AttemptResult {
   unreachable?: string;
   /** The TLS outcome of the session that carried the message, when one did. */
   tls?: TlsOutcome;
+  /** Connections to the domain that carried nothing, by why (tlsreport). */
+  failures?: TlsFailureReason[];
 }
 
 /** Why nothing was sent on a session the TLS decision deferred. */
@@ -89,9 +91,11 @@ export async function deliverToDomain(
   let requiredTlsFailure: string | undefined;
   let daneFailure: string | undefined;
   let last = local('temporary', STATUS.noAnswer, 'no host could be reached');
+  const carriedNothing: TlsFailureReason[] = [];
   // Did any host answer, or did a policy keep us from trying one? Then the domain is not down.
   let answered = false;
   const failures = () => ({
+    ...(carriedNothing.length ? { failures: carriedNothing } : {}),
     ...(requiredTlsFailure ? { requiredTlsFailure } : {}),
     ...(daneFailure ? { daneFailure } : {}),
     ...(answered ? {} : { unreachable: last.text }),
@@ -105,6 +109,7 @@ export async function deliverToDomain(
       last = local('temporary', STATUS.tlsFailed, req.refuse);
       answered = true;
       if (req.refusedBy === 'DANE') daneFailure = `${domain} (${target.mxHost}): ${req.refuse}`;
+      carriedNothing.push(failureReason(null, `${req.refusedBy ?? ''} ${req.refuse}`));
       settlePolicies(policies, mx, req, { kind: 'refused', reason: req.refuse });
       continue;
     }
@@ -115,6 +120,7 @@ export async function deliverToDomain(
       const failed = err instanceof ConnectFailed ? err : undefined;
       last = local('temporary', STATUS.noAnswer, `${target.host}:${target.port}: ${failed?.reason ?? (err as Error).message}`);
       ctx.log.info(`DCID ${failed?.dcid ?? '?'} connection failed: ${last.text}`);
+      carriedNothing.push('no connection');
       continue;
     }
     answered = true;
@@ -133,6 +139,7 @@ export async function deliverToDomain(
         requiredTlsFailure = `${domain} (${target.mxHost}): ${decision.log}`;
       }
       last = local('temporary', tlsStatus(opened.observation), decision.log);
+      carriedNothing.push(failureReason(opened.observation, `${req.dane ? 'DANE ' : ''}${decision.log}`));
       close(ctx.log, opened);
       continue;
     }
@@ -150,7 +157,7 @@ export async function deliverToDomain(
     const session: Session = { opened, messages: 0 };
     finish(session, (await transmit(ctx.log, session, mid, from, recipients, message, outcomes)) === 'clean' ? 'clean' : 'failed');
     // The message found a host: DANE failures of other hosts are not the domain's failure.
-    return { outcomes, tls, ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
+    return { outcomes, tls, ...(carriedNothing.length ? { failures: carriedNothing } : {}), ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
   }
   all(last);
   return { outcomes, ...failures() };

@@ -1,3 +1,4 @@
+import type { DomainTlsStatistics } from './domainTlsStatistics.js';
 import { TlsOutcomeCounter } from './tlsOutcomes.js';
 import { destinationFor, type ResolvedDestination } from '../../store/destinations/destinations.js';
 import { presentedCredentials } from '../../store/certificates/keys.js';
@@ -32,6 +33,8 @@ export interface SchedulerDeps {
   mtaSts?: MtaStsService;
   /** Where delivery records TLS sessions for the daily reports. */
   reports?: TlsReportSink;
+  /** Per-domain TLS evidence (tlsreport outbound). */
+  statistics?: DomainTlsStatistics;
   /** The DNS client for a configuration (the engine's, with its cache). */
   dns: (config: Config) => DnsClient;
 }
@@ -352,6 +355,10 @@ export class DeliveryScheduler implements SchedulerHandle {
       if (this.deps.config() === ctx.config) this.health(domain, result.unreachable, dest.bounce, admission === 'probe');
       const delivered = recipients.some((r) => result.outcomes.get(r.rid)?.kind === 'delivered');
       this.tlsOutcomes.record(delivered ? (result.tls ?? 'clear') : 'failed');
+      if (!env.alert) {
+        this.deps.statistics?.message(domain, delivered ? (result.tls ?? 'clear') : 'failed');
+        for (const why of result.failures ?? []) this.deps.statistics?.failure(domain, why);
+      }
     }
     if (!env.alert) await this.alertOn(ctx.config, env.mid, domain, result);
     const limit = dest.recipientLimit;

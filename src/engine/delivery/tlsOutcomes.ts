@@ -1,9 +1,9 @@
 import type { PolicyName } from './policy/identity.js';
 import type { Decision, Observation } from './policy/tlsDecision.js';
 
-import { type HourCounts, TLS_OUTCOMES, type TlsOutcome } from '../../control/status.js';
+import { type HourCounts, TLS_OUTCOMES, type TlsFailureReason, type TlsOutcome } from '../../control/status.js';
 
-export type { TlsOutcome } from '../../control/status.js';
+export type { TlsFailureReason, TlsOutcome } from '../../control/status.js';
 
 /** The outcome of a session that carried mail: which check, if any, authenticated the peer. */
 export function classifySession(decision: Decision, observation: Observation | null, policies: PolicyName[]): TlsOutcome {
@@ -44,4 +44,17 @@ export class TlsOutcomeCounter {
     }
     return out;
   }
+}
+
+/** Why a connection carried nothing, in the classes tlsreport counts. */
+export function failureReason(obs: Observation | null, why: string): TlsFailureReason {
+  if (obs?.stage === 'no-starttls' || obs?.stage === 'no-esmtp' || obs?.stage === 'starttls-refused') return 'no STARTTLS';
+  if (obs?.stage === 'handshake-failed') return 'handshake failed';
+  if (/bogus/i.test(why)) return 'DNSSEC bogus';
+  if (/DANE|TLSA/.test(why)) return 'DANE mismatch';
+  if (/MTA-STS/.test(why)) return 'MTA-STS';
+  if (/expired|not yet valid/i.test(why)) return 'certificate expired';
+  if (/name|hostname|altname/i.test(why)) return 'name mismatch';
+  if (/certificate|verif|chain|issuer/i.test(why)) return 'certificate invalid';
+  return 'other';
 }

@@ -1,0 +1,57 @@
+import { TLS_OUTCOMES, type DomainTlsRow } from '../../control/status.js';
+import { type Command, noMoreWords, parseOptions } from '../../shell/command.js';
+import { CommandError } from '../../shell/errors.js';
+import { formatTable } from '../../shell/table.js';
+import { optionalCount } from '../../store/answers.js';
+
+const USAGE = ['tlsreport [outbound] [DOMAIN] [--days N]'];
+const total = (r: DomainTlsRow) => TLS_OUTCOMES.reduce((n, o) => n + r.messages[o], 0);
+const percent = (part: number, whole: number) => (whole ? `${Math.floor((part * 100) / whole)} %` : '-');
+
+export const tlsreport: Command = {
+  name: 'tlsreport',
+  summary: "Each destination domain's TLS over the last days, and what the evidence allows tightening",
+  usage: USAGE,
+  keywords: ['outbound'],
+  details: [
+    'Per destination domain: delivery attempts (a retried message counts each time) by how the session',
+    'that carried them went: clear, TLS not verified, TLS verified (CA lists), DANE, MTA-STS, or failed;',
+    'and the connections that carried nothing, by why. Kept for 31 days across restarts (--days, 1 to 31;',
+    '30 by default).',
+    'A suggestion is made only when every delivery of the period (at least 10) was authenticated the',
+    'stricter way, so the stricter setting would have failed none: it names the destconfig command. Under',
+    'Preferred and Required certificates are not checked, so they give no evidence: Preferred (Verify) does.',
+  ],
+  async run(session, args) {
+    const { values, positionals } = parseOptions(this, args, { days: { type: 'string' } });
+    const words = positionals[0]?.toLowerCase() === 'outbound' ? positionals.slice(1) : positionals;
+    if (words[0]?.toLowerCase() === 'inbound') throw new CommandError('Inbound TLS is not counted per sender yet; "tlsreport outbound" reports deliveries.');
+    noMoreWords(this, words.slice(1));
+    const days = optionalCount(values.days, '--days', { min: 1, max: 31 }) ?? 30;
+    const domain = words[0]?.toLowerCase().replace(/\.$/, '');
+    const { rows, suggestions } = await session.call('tls-statistics', { days, ...(domain ? { domain } : {}) });
+    const io = session.io;
+    const period = `the last ${days} day${days === 1 ? '' : 's'}`;
+    if (!rows.length) return io.print(domain ? `No delivery to ${domain} in ${period}.` : `No deliveries in ${period}.`);
+    io.print(`Deliveries by destination domain, ${period} (attempts; a retried message counts each time):`);
+    io.print(
+      ...formatTable(
+        ['Domain', 'Deliveries', 'Clear', 'TLS', 'Verified', 'DANE', 'MTA-STS', 'Failed', 'Encrypted'],
+        rows.map((r) => {
+          const n = total(r);
+          const m = r.messages;
+          return [r.domain, String(n), String(m.clear), String(m.tls), String(m.verified), String(m.dane), String(m['mta-sts']), String(m.failed), percent(n - m.clear - m.failed, n)];
+        }),
+      ),
+    );
+    const failing = rows.filter((r) => Object.keys(r.failures).length);
+    if (failing.length) {
+      io.print('', 'Connections that carried nothing:');
+      for (const r of failing) io.print(`  ${r.domain}: ${Object.entries(r.failures).map(([why, n]) => `${why} ${n}`).join(', ')}`);
+    }
+    if (suggestions.length) {
+      io.print('', 'Suggestions (no delivery of the period would have failed):');
+      for (const s of suggestions) io.print(`  ${s.domain}: ${s.evidence}`, `    ${s.command}`);
+    }
+  },
+};

@@ -1,0 +1,50 @@
+import { type DomainTlsRow, TLS_OUTCOMES, type TlsSuggestion } from '../../control/status.js';
+import { type DeliverySettings, type Destination, destinationFor } from '../../store/destinations/destinations.js';
+import { OTHER } from './domainTlsStatistics.js';
+
+/**
+ * What the evidence allows tightening, domain by domain, with the exact command: only where every
+ * delivery in the period was authenticated the stricter way, so the stricter setting would have
+ * failed none of them. A connection that could not be made at all does not count against it.
+ */
+export const MIN_DELIVERIES = 10;
+
+export function tlsSuggestions(rows: DomainTlsRow[], delivery: DeliverySettings, days: number): TlsSuggestion[] {
+  const out: TlsSuggestion[] = [];
+  for (const r of rows) {
+    if (r.domain === OTHER) continue;
+    const total = TLS_OUTCOMES.reduce((n, o) => n + r.messages[o], 0);
+    const trouble = Object.entries(r.failures).some(([why, n]) => why !== 'no connection' && (n ?? 0) > 0);
+    if (total < MIN_DELIVERIES || trouble || r.messages.failed || r.messages.clear || r.messages.tls) continue;
+    const now = destinationFor(delivery, r.domain);
+    const period = `${total} deliveries over ${days} day${days === 1 ? '' : 's'}`;
+    if (now.tls !== 'required-verify' && now.tls !== 'required-verify-hosted') {
+      out.push({ domain: r.domain, evidence: `${period}, every one over verified TLS`, command: command(delivery, r.domain, { tls: 'required-verify' }) });
+    }
+    // DANE outcomes come from Opportunistic; Mandatory needs TLS on, which DANE outcomes imply.
+    if (r.messages.dane === total && now.dane === 'opportunistic' && now.tls !== 'no') {
+      out.push({ domain: r.domain, evidence: `${period}, every one DANE-authenticated`, command: command(delivery, r.domain, { dane: 'mandatory' }) });
+    }
+  }
+  return out;
+}
+
+/**
+ * The destconfig line that makes the change and keeps the rest: EDIT replaces an entry with what it
+ * is given, so the entry's other settings are repeated.
+ */
+function command(delivery: DeliverySettings, domain: string, change: Partial<Destination>): string {
+  const exact = delivery.destinations.find((d) => d.domain.toLowerCase() === domain);
+  const now = destinationFor(delivery, domain);
+  // A new entry inherits from the default entry: it repeats only what a ".domain" entry gave it.
+  const inherited = { ...(now.dane !== delivery.defaults.dane ? { dane: now.dane } : {}), ...(now.mtaSts !== delivery.defaults.mtaSts ? { mtaSts: now.mtaSts } : {}) };
+  const entry: Partial<Destination> = exact ? { ...exact, ...change } : { tls: now.tls, ...inherited, ...change };
+  const o: string[] = [`--tls ${entry.tls ?? 'default'}`];
+  if (entry.dane) o.push(`--dane ${entry.dane}`);
+  if (entry.mtaSts) o.push(`--mta-sts ${entry.mtaSts}`);
+  if (entry.maxConcurrency !== undefined) o.push(`--max-concurrency ${entry.maxConcurrency}`);
+  if (entry.messagesPerConnection !== undefined) o.push(`--messages-per-connection ${entry.messagesPerConnection}`);
+  if (entry.recipientLimit !== undefined) o.push(`--recipient-limit ${entry.recipientLimit ? `${entry.recipientLimit.recipients}/${entry.recipientLimit.minutes}` : 'none'}`);
+  if (entry.bounce) o.push(`--retry-initial ${entry.bounce.retryInitialSeconds} --retry-max ${entry.bounce.retryMaxSeconds} --max-queue-time ${entry.bounce.maxQueueSeconds}`);
+  return `destconfig ${exact ? 'edit' : 'new'} ${exact?.domain ?? domain} ${o.join(' ')}`;
+}

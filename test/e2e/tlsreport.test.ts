@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { applianceWithListener, cleanup, mxgate, shellOk, stopEngine, submitMail, until } from '../helpers.js';
+import { opensslChain } from '../pki-fixtures.js';
+import { type Sink, smtpSink } from '../sink.js';
+
+/**
+ * tlsreport outbound: real deliveries, one partner whose certificate verifies and one that offers
+ * no STARTTLS, counted per domain across an engine restart; a suggestion only for the one whose
+ * every delivery verified, with the command that makes it.
+ */
+let home: string;
+let port: number;
+let verified: Sink;
+let plain: Sink;
+
+before(async () => {
+  ({ home, port } = await applianceWithListener());
+  const chain = opensslChain();
+  const leaf = chain.issueWithKey('mx.partner.test', ['partner.test']);
+  verified = await smtpSink({ tls: { key: leaf.key, cert: leaf.cert + chain.intermediate } });
+  plain = await smtpSink();
+  await writeFile(path.join(home, 'configuration', 'root.pem'), chain.root);
+  await shellOk(
+    home,
+    'listenerconfig edit InboundMail rcptaccess add partner.test',
+    'listenerconfig edit InboundMail rcptaccess add plain.test',
+    'listenerconfig edit InboundMail rcptaccess add strict.test',
+    'certconfig certauthority custom import --file root.pem',
+    'certconfig certauthority custom enable',
+    `smtproutes new partner.test 127.0.0.1:${verified.port}`,
+    `smtproutes new plain.test 127.0.0.1:${plain.port}`,
+    `smtproutes new strict.test 127.0.0.1:${plain.port}`,
+    'destconfig new partner.test --tls preferred-verify --max-concurrency 5',
+    'destconfig new plain.test --tls preferred',
+    'destconfig new strict.test --tls required',
+    'commit "two partners"',
+  );
+});
+after(async () => {
+  await verified?.close();
+  await plain?.close();
+  await cleanup(home);
+});
+
+test('deliveries are counted per domain by how TLS went, kept across a restart, and the evidence suggests the next step', async () => {
+  for (let i = 0; i < 6; i++) await submitMail(port, [`a${i}@partner.test`], `verified ${i}`);
+  for (let i = 0; i < 2; i++) await submitMail(port, [`b${i}@plain.test`], `plain ${i}`);
+  await submitMail(port, ['c@strict.test'], 'TLS required, none offered');
+  await until(home, 'eight deliveries', () => verified.received.length >= 6 && plain.received.length >= 2);
+  await stopEngine(home);
+  assert.equal((await mxgate(home, ['engine', 'start'])).code, 0);
+  for (let i = 6; i < 10; i++) await submitMail(port, [`a${i}@partner.test`], `verified ${i}`);
+  await until(home, 'ten deliveries to partner.test', () => verified.received.length >= 10);
+  const out = await until(home, 'the report to count them', async () => {
+    const r = await shellOk(home, 'tlsreport');
+    return /partner\.test +10 /.test(r) && /strict\.test: no STARTTLS/.test(r) ? r : undefined;
+  });
+  assert.match(out, /Deliveries by destination domain, the last 30 days/);
+  assert.match(out, /partner\.test +10 +0 +0 +10 +0 +0 +0 +100 %/);
+  assert.match(out, /plain\.test +2 +2 +0 +0 +0 +0 +0 +0 %/);
+  assert.match(out, /Suggestions \(no delivery of the period would have failed\):\n {2}partner\.test: 10 deliveries over 30 days, every one over verified TLS\n {4}destconfig edit partner\.test --tls required-verify --max-concurrency 5\n/);
+  assert.doesNotMatch(out, /plain\.test: /, 'no suggestion for a partner without TLS');
+  assert.match(out, /strict\.test +\d+ +0 +0 +0 +0 +0 +[1-9]\d* +0 %/);
+  assert.match(out, /Connections that carried nothing:\n {2}strict\.test: no STARTTLS [1-9]/);
+
+  const one = await shellOk(home, 'tlsreport outbound PLAIN.test --days 1');
+  assert.doesNotMatch(one, /partner\.test/);
+  assert.match(one, /plain\.test +2 /);
+  const none = await shellOk(home, 'tlsreport nobody.test');
+  assert.match(none, /No delivery to nobody\.test in the last 30 days\./);
+  const bad = await mxgate(home, ['-c', 'tlsreport --days 40']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--days/);
+
+  // The suggestion is a command that works as it is.
+  const applied = await shellOk(home, 'destconfig edit partner.test --tls required-verify --max-concurrency 5', 'commit "as suggested"', 'tlsreport partner.test');
+  assert.doesNotMatch(applied, /Suggestions/, 'nothing more to tighten by TLS');
+});
