@@ -135,6 +135,8 @@ export interface DomainTlsRow {
   domain: string;
   /** Messages, counted once per message and domain, by how the session that carried them went ("failed": none did). */
   messages: Record<TlsOutcome, number>;
+  /** Of the "tls" ones (no check required), those whose certificate verified all the same. */
+  verifiable: number;
   /** Connections that carried nothing, by why. */
   failures: Partial<Record<TlsFailureReason, number>>;
 }

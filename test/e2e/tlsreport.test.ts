@@ -19,7 +19,7 @@ let plain: Sink;
 before(async () => {
   ({ home, port } = await applianceWithListener());
   const chain = opensslChain();
-  const leaf = chain.issueWithKey('mx.partner.test', ['partner.test']);
+  const leaf = chain.issueWithKey('mx.partner.test', ['partner.test', 'looked.test']);
   verified = await smtpSink({ tls: { key: leaf.key, cert: leaf.cert + chain.intermediate } });
   plain = await smtpSink();
   await writeFile(path.join(home, 'configuration', 'root.pem'), chain.root);
@@ -28,14 +28,17 @@ before(async () => {
     'listenerconfig edit InboundMail rcptaccess add partner.test',
     'listenerconfig edit InboundMail rcptaccess add plain.test',
     'listenerconfig edit InboundMail rcptaccess add strict.test',
+    'listenerconfig edit InboundMail rcptaccess add looked.test',
     'certconfig certauthority custom import --file root.pem',
     'certconfig certauthority custom enable',
     `smtproutes new partner.test 127.0.0.1:${verified.port}`,
     `smtproutes new plain.test 127.0.0.1:${plain.port}`,
     `smtproutes new strict.test 127.0.0.1:${plain.port}`,
+    `smtproutes new looked.test 127.0.0.1:${verified.port}`,
     'destconfig new partner.test --tls preferred-verify --max-concurrency 5',
     'destconfig new plain.test --tls preferred',
     'destconfig new strict.test --tls required',
+    'destconfig new looked.test --tls preferred',
     'commit "two partners"',
   );
 });
@@ -46,24 +49,27 @@ after(async () => {
 });
 
 test('deliveries are counted per domain by how TLS went, kept across a restart, and the evidence suggests the next step', async () => {
-  for (let i = 0; i < 6; i++) await submitMail(port, [`a${i}@partner.test`], `verified ${i}`);
+  for (let i = 0; i < 6; i++) await submitMail(port, [`a${i}@partner.test`, `l${i}@looked.test`], `verified ${i}`);
   for (let i = 0; i < 2; i++) await submitMail(port, [`b${i}@plain.test`], `plain ${i}`);
   await submitMail(port, ['c@strict.test'], 'TLS required, none offered');
-  await until(home, 'eight deliveries', () => verified.received.length >= 6 && plain.received.length >= 2);
+  await until(home, 'the first deliveries', () => verified.received.length >= 12 && plain.received.length >= 2);
   await stopEngine(home);
   assert.equal((await mxgate(home, ['engine', 'start'])).code, 0);
-  for (let i = 6; i < 10; i++) await submitMail(port, [`a${i}@partner.test`], `verified ${i}`);
-  await until(home, 'ten deliveries to partner.test', () => verified.received.length >= 10);
+  for (let i = 6; i < 10; i++) await submitMail(port, [`a${i}@partner.test`, `l${i}@looked.test`], `verified ${i}`);
+  await until(home, 'ten deliveries to each', () => verified.received.length >= 20);
   const out = await until(home, 'the report to count them', async () => {
     const r = await shellOk(home, 'tlsreport');
-    return /partner\.test +10 /.test(r) && /strict\.test: no STARTTLS/.test(r) ? r : undefined;
+    return /partner\.test +10 /.test(r) && /looked\.test +10 /.test(r) && /strict\.test: no STARTTLS/.test(r) ? r : undefined;
   });
   assert.match(out, /Deliveries by destination domain, the last 30 days/);
-  assert.match(out, /partner\.test +10 +0 +0 +10 +0 +0 +0 +100 %/);
-  assert.match(out, /plain\.test +2 +2 +0 +0 +0 +0 +0 +0 %/);
-  assert.match(out, /Suggestions \(no delivery of the period would have failed\):\n {2}partner\.test: 10 deliveries over 30 days, every one over verified TLS\n {4}destconfig edit partner\.test --tls required-verify --max-concurrency 5\n/);
+  assert.match(out, /partner\.test +10 +0 +0 +0 +10 +0 +0 +0 +100 %/);
+  assert.match(out, /looked\.test +10 +0 +10 +10 +0 +0 +0 +0 +100 %/, 'Preferred checks nothing, but the certificate was looked at');
+  assert.match(out, /plain\.test +2 +2 +0 +0 +0 +0 +0 +0 +0 %/);
+  assert.match(out, /Suggestions \(no delivery of the period would have failed\):\n/);
+  assert.match(out, /\n {2}partner\.test: 10 deliveries over 30 days, every one over verified TLS\n {4}destconfig edit partner\.test --tls required-verify --max-concurrency 5\n/);
+  assert.match(out, /\n {2}looked\.test: 10 deliveries over 30 days, every one with a certificate that verified\n {4}destconfig edit looked\.test --tls required-verify\n/);
   assert.doesNotMatch(out, /plain\.test: /, 'no suggestion for a partner without TLS');
-  assert.match(out, /strict\.test +\d+ +0 +0 +0 +0 +0 +[1-9]\d* +0 %/);
+  assert.match(out, /strict\.test +\d+ +0 +0 +0 +0 +0 +0 +[1-9]\d* +0 %/);
   assert.match(out, /Connections that carried nothing:\n {2}strict\.test: no STARTTLS [1-9]/);
 
   const one = await shellOk(home, 'tlsreport outbound PLAIN.test --days 1');

@@ -18,6 +18,7 @@ test('per-domain counts add up over the days asked for, survive a restart, and f
     const stats = new DomainTlsStatistics(file, () => now);
     await stats.open();
     stats.message('Partner.Example', 'verified');
+    stats.message('partner.example', 'tls', true);
     stats.failure('partner.example', 'certificate expired');
     now += 2 * DAY;
     stats.message('partner.example', 'verified');
@@ -30,6 +31,7 @@ test('per-domain counts add up over the days asked for, survive a restart, and f
     const all = again.query(30);
     assert.deepEqual(all.map((r) => [r.domain, r.messages.verified, r.messages.clear]), [['partner.example', 2, 0], ['other.example', 0, 1]]);
     assert.deepEqual(all[0]!.failures, { 'certificate expired': 1 });
+    assert.equal(all[0]!.verifiable, 1);
     assert.equal(again.query(1, 'PARTNER.example')[0]!.messages.verified, 1, 'today only');
     now += 40 * DAY;
     again.message('late.example', 'tls');
@@ -80,9 +82,10 @@ test('a suggestion only where every delivery of the period passed the stricter w
     { domain: 'kept.example', tls: 'preferred-verify', maxConcurrency: 20 },
     { domain: 'dane.example', tls: 'required-verify', dane: 'opportunistic' },
   ];
-  const row = (domain: string, messages: Partial<Record<'clear' | 'tls' | 'verified' | 'dane' | 'mta-sts' | 'failed', number>>, failures = {}) => ({
+  const row = (domain: string, messages: Partial<Record<'clear' | 'tls' | 'verified' | 'dane' | 'mta-sts' | 'failed', number>>, failures = {}, verifiable = 0) => ({
     domain,
     messages: { clear: 0, tls: 0, verified: 0, dane: 0, 'mta-sts': 0, failed: 0, ...messages },
+    verifiable,
     failures,
   });
   const rows = [
@@ -93,11 +96,14 @@ test('a suggestion only where every delivery of the period passed the stricter w
     row('mixed.example', { verified: 40, clear: 1 }),
     row('expired.example', { verified: 40 }, { 'certificate expired': 1 }),
     row(OTHER, { verified: 100 }),
+    row('looked.example', { tls: 11 }, {}, 11),
+    row('unlooked.example', { tls: 11 }, {}, 10),
   ];
   const s = tlsSuggestions(rows, config.delivery, 30);
   assert.deepEqual(s, [
     { domain: 'kept.example', evidence: '12 deliveries over 30 days, every one over verified TLS', command: 'destconfig edit kept.example --tls required-verify --max-concurrency 20' },
     { domain: 'new.example', evidence: '10 deliveries over 30 days, every one over verified TLS', command: 'destconfig new new.example --tls required-verify' },
     { domain: 'dane.example', evidence: '15 deliveries over 30 days, every one DANE-authenticated', command: 'destconfig edit dane.example --tls required-verify --dane mandatory' },
+    { domain: 'looked.example', evidence: '11 deliveries over 30 days, every one with a certificate that verified', command: 'destconfig new looked.example --tls required-verify' },
   ]);
 });

@@ -20,7 +20,8 @@ export const tlsreport: Command = {
     '30 by default).',
     'A suggestion is made only when every delivery of the period (at least 10) was authenticated the',
     'stricter way, so the stricter setting would have failed none: it names the destconfig command. Under',
-    'Preferred and Required certificates are not checked, so they give no evidence: Preferred (Verify) does.',
+    'Preferred and Required do not require a certificate check, but the certificate is looked at all the same:',
+    '"(would verify)" counts the TLS deliveries whose certificate verified, which is evidence too.',
   ],
   async run(session, args) {
     const { values, positionals } = parseOptions(this, args, { days: { type: 'string' } });
@@ -36,11 +37,11 @@ export const tlsreport: Command = {
     io.print(`Deliveries by destination domain, ${period} (attempts; a retried message counts each time):`);
     io.print(
       ...formatTable(
-        ['Domain', 'Deliveries', 'Clear', 'TLS', 'Verified', 'DANE', 'MTA-STS', 'Failed', 'Encrypted'],
+        ['Domain', 'Deliveries', 'Clear', 'TLS', '(would verify)', 'Verified', 'DANE', 'MTA-STS', 'Failed', 'Encrypted'],
         rows.map((r) => {
           const n = total(r);
           const m = r.messages;
-          return [r.domain, String(n), String(m.clear), String(m.tls), String(m.verified), String(m.dane), String(m['mta-sts']), String(m.failed), percent(n - m.clear - m.failed, n)];
+          return [r.domain, String(n), String(m.clear), String(m.tls), String(r.verifiable), String(m.verified), String(m.dane), String(m['mta-sts']), String(m.failed), percent(n - m.clear - m.failed, n)];
         }),
       ),
     );

@@ -35,6 +35,8 @@ export interface AttemptResult {
   unreachable?: string;
   /** The TLS outcome of the session that carried the message, when one did. */
   tls?: TlsOutcome;
+  /** The session was TLS without a required check, and its certificate verified all the same. */
+  verifiable?: boolean;
   /** Connections to the domain that carried nothing, by why (tlsreport). */
   failures?: TlsFailureReason[];
 }
@@ -73,7 +75,7 @@ export async function deliverToDomain(
       continue;
     }
     finish(kept, sent);
-    return { outcomes, ...(kept.opened.tls ? { tls: kept.opened.tls } : {}) };
+    return { outcomes, ...(kept.opened.tls ? { tls: kept.opened.tls } : {}), ...(kept.opened.verifiable ? { verifiable: true } : {}) };
   }
   const { setting, policies } = policiesFor(ctx, domain, dest, tlsOverride ? { tls: tlsOverride, dane: 'none', mtaSts: false } : {});
   let targets: Target[];
@@ -154,10 +156,12 @@ export async function deliverToDomain(
       }
     }
     opened.tls = tls;
+    const verifiable = tls === 'tls' && opened.observation?.stage === 'secure' && opened.observation.verification?.ok === true;
+    if (verifiable) opened.verifiable = true;
     const session: Session = { opened, messages: 0 };
     finish(session, (await transmit(ctx.log, session, mid, from, recipients, message, outcomes)) === 'clean' ? 'clean' : 'failed');
     // The message found a host: DANE failures of other hosts are not the domain's failure.
-    return { outcomes, tls, ...(carriedNothing.length ? { failures: carriedNothing } : {}), ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
+    return { outcomes, tls, ...(verifiable ? { verifiable } : {}), ...(carriedNothing.length ? { failures: carriedNothing } : {}), ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
   }
   all(last);
   return { outcomes, ...failures() };

@@ -18,7 +18,7 @@ interface Day {
 }
 
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const empty = (domain: string): DomainTlsRow => ({ domain, messages: Object.fromEntries(TLS_OUTCOMES.map((o) => [o, 0])) as Record<TlsOutcome, number>, failures: {} });
+const empty = (domain: string): DomainTlsRow => ({ domain, messages: Object.fromEntries(TLS_OUTCOMES.map((o) => [o, 0])) as Record<TlsOutcome, number>, verifiable: 0, failures: {} });
 
 export class DomainTlsStatistics {
   private days = new Map<string, Day>();
@@ -49,9 +49,11 @@ export class DomainTlsStatistics {
     await this.flush();
   }
 
-  /** A message to `domain`: how the session that carried it went, or "failed" when none did. */
-  message(domain: string, outcome: TlsOutcome): void {
-    this.row(domain).messages[outcome] += 1;
+  /** A message to `domain`: how the session that carried it went, or "failed" when none did; `verifiable`: unchecked TLS whose certificate verified. */
+  message(domain: string, outcome: TlsOutcome, verifiable = false): void {
+    const r = this.row(domain);
+    r.messages[outcome] += 1;
+    if (verifiable) r.verifiable = (r.verifiable ?? 0) + 1;
   }
 
   /** A connection to `domain` that carried nothing, and why. */
@@ -70,6 +72,7 @@ export class DomainTlsStatistics {
         if (domain && r.domain !== domain.toLowerCase()) continue;
         const to = sum.get(r.domain) ?? empty(r.domain);
         for (const o of TLS_OUTCOMES) to.messages[o] += r.messages[o] ?? 0;
+        to.verifiable += r.verifiable ?? 0;
         for (const [k, n] of Object.entries(r.failures)) to.failures[k as TlsFailureReason] = (to.failures[k as TlsFailureReason] ?? 0) + (n ?? 0);
         sum.set(r.domain, to);
       }

@@ -356,7 +356,7 @@ export class DeliveryScheduler implements SchedulerHandle {
       const delivered = recipients.some((r) => result.outcomes.get(r.rid)?.kind === 'delivered');
       this.tlsOutcomes.record(delivered ? (result.tls ?? 'clear') : 'failed');
       if (!env.alert) {
-        this.deps.statistics?.message(domain, delivered ? (result.tls ?? 'clear') : 'failed');
+        this.deps.statistics?.message(domain, delivered ? (result.tls ?? 'clear') : 'failed', delivered && result.verifiable === true);
         for (const why of result.failures ?? []) this.deps.statistics?.failure(domain, why);
       }
     }

@@ -62,6 +62,8 @@ export interface Opened {
   dead: boolean;
   /** What the TLS decision made of this session (the dashboard's chart). */
   tls?: TlsOutcome;
+  /** TLS without a required check, whose certificate verified all the same (tlsreport's evidence). */
+  verifiable?: boolean;
 }
 
 /** An open, ready SMTP session: its TLS decision was made when it was opened. */

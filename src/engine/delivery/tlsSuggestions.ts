@@ -15,11 +15,13 @@ export function tlsSuggestions(rows: DomainTlsRow[], delivery: DeliverySettings,
     if (r.domain === OTHER) continue;
     const total = TLS_OUTCOMES.reduce((n, o) => n + r.messages[o], 0);
     const trouble = Object.entries(r.failures).some(([why, n]) => why !== 'no connection' && (n ?? 0) > 0);
-    if (total < MIN_DELIVERIES || trouble || r.messages.failed || r.messages.clear || r.messages.tls) continue;
+    // Unchecked TLS counts as evidence only where the certificate was looked at and verified.
+    if (total < MIN_DELIVERIES || trouble || r.messages.failed || r.messages.clear || r.messages.tls > r.verifiable) continue;
     const now = destinationFor(delivery, r.domain);
     const period = `${total} deliveries over ${days} day${days === 1 ? '' : 's'}`;
     if (now.tls !== 'required-verify' && now.tls !== 'required-verify-hosted') {
-      out.push({ domain: r.domain, evidence: `${period}, every one over verified TLS`, command: command(delivery, r.domain, { tls: 'required-verify' }) });
+      const how = r.verifiable ? 'with a certificate that verified' : 'over verified TLS';
+      out.push({ domain: r.domain, evidence: `${period}, every one ${how}`, command: command(delivery, r.domain, { tls: 'required-verify' }) });
     }
     // DANE outcomes come from Opportunistic; Mandatory needs TLS on, which DANE outcomes imply.
     if (r.messages.dane === total && now.dane === 'opportunistic' && now.tls !== 'no') {

@@ -103,8 +103,10 @@ export function destinationControl(setting: DestinationTls, pkix?: PkixOptions):
     ...(pkix
       ? {
           async judge(mx: MxTarget, req: MxRequirement, peer: PeerSession): Promise<Judgement | null> {
-            // Only the checks this setting asks for: another policy's verification (MTA-STS) is its own.
-            if (verify === 'none' || req.dane) return null;
+            // DANE replaces the CA check; another policy's verification (MTA-STS) is its own. A setting
+            // that checks nothing still looks, when nothing else requires a check, for tlsreport's
+            // evidence (the decision ignores it: decide() with verify "none").
+            if (req.dane || (verify === 'none' && req.verify !== 'none')) return null;
             const result = await verifyPeer({
               chain: peer.chain.map((der) => toPem('CERTIFICATE', der)),
               trusted: pkix.trusted,
@@ -116,7 +118,7 @@ export function destinationControl(setting: DestinationTls, pkix?: PkixOptions):
             });
             if (result.ok) return { ok: true, by: 'CA' };
             // Preferred (Verify) does not hold up a session another policy requires and vouches for.
-            return verify === 'try' && req.verify === 'must' ? null : result;
+            return verify !== 'must' && req.verify === 'must' ? null : result;
           },
         }
       : {}),

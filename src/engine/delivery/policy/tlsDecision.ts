@@ -57,7 +57,11 @@ const WHY: Record<'no-esmtp' | 'no-starttls', string> = {
 export function decide(req: TlsRequirement, obs: Observation): Decision {
   if (obs.stage === 'secure') {
     const tail = `protocol ${obs.protocol} cipher ${obs.cipher}`;
-    if (req.verify === 'none') return { action: 'send-tls', verified: false, log: `TLS success ${tail} verified no (not checked)` };
+    if (req.verify === 'none') {
+      const v = obs.verification;
+      const looked = !v ? 'not checked' : v.ok ? 'not required; the certificate verifies' : `not required; it would not verify: ${v.reason}`;
+      return { action: 'send-tls', verified: false, log: `TLS success ${tail} verified no (${looked})` };
+    }
     if (obs.verification?.ok) return { action: 'send-tls', verified: true, log: `TLS success ${tail} verified yes${obs.verification.by === 'DANE' ? ' (DANE)' : ''}` };
     const reason = obs.verification ? obs.verification.reason : 'not checked';
     if (req.verify === 'try') return { action: 'send-tls', verified: false, log: `TLS success ${tail} verified no: ${reason}` };
