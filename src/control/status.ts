@@ -1,3 +1,4 @@
+import type { Destination } from '../store/destinations/destinations.js';
 import type { AlertClass, AlertSeverity } from '../store/alerts/alerts.js';
 
 /**
@@ -146,4 +147,7 @@ export interface TlsSuggestion {
   domain: string;
   evidence: string;
   command: string;
+  /** The same change as an edit: the whole entry to put, new or replacing the domain's own (the GUI stages it). */
+  entry: Destination;
+  create: boolean;
 }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { applianceWithListener, cleanup, mxgate, shellOk, stopEngine, submitMail, until } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, shellOk, stopEngine, submitMail, until } from '../helpers.js';
+import { GuiClient } from '../gui-client.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { type Sink, smtpSink } from '../sink.js';
 
@@ -80,6 +81,27 @@ test('deliveries are counted per domain by how TLS went, kept across a restart, 
   const bad = await mxgate(home, ['-c', 'tlsreport --days 40']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--days/);
+
+  // The GUI: the same table, a CSV export, and a suggestion staged as a pending change.
+  const https = await freePort();
+  await writeFile(path.join(home, 'configuration', 'admin.pw'), 'correct horse battery\n');
+  await shellOk(home, 'userconfig new admin --role administrator --password-file admin.pw', `interfaceconfig edit Management --https ${https}`, 'commit "GUI"');
+  const gui = new GuiClient(https);
+  await gui.login('admin', 'correct horse battery');
+  const page = await gui.get('/tls-report?sort=domain');
+  assert.match(page.body, /<tr><td>looked\.test<\/td><td>10<\/td><td>0<\/td><td>10<\/td><td>10<\/td><td>0<\/td>/);
+  assert.ok(page.body.indexOf('<td>looked.test</td>') < page.body.indexOf('<td>partner.test</td>'), 'sorted by domain');
+  assert.match(page.body, /<td>strict\.test<\/td>.*<td>no STARTTLS [1-9]\d*<\/td><\/tr>/);
+  const file = await gui.get('/tls-report.csv?days=30');
+  assert.match(String(file.headers['content-type']), /^text\/csv/);
+  assert.match(file.body, /^domain,deliveries,clear,tls,tls_would_verify,verified,dane,mta_sts,failed,connection_failures\r\n/);
+  assert.match(file.body, /\r\nlooked\.test,10,0,10,10,0,0,0,0,\r\n/);
+  await gui.post('/tls-report/accept', { days: '30', command: 'destconfig edit looked.test --tls required-verify' });
+  assert.match(await gui.flash('/tls-report'), /^Staged: destconfig edit looked\.test --tls required-verify\. Commit the changes to apply them\./);
+  assert.match(gui.last, /<li>destination looked\.test: TLS Preferred → Required \(Verify\)<\/li>/);
+  await gui.post('/tls-report/accept', { days: '30', command: 'destconfig edit partner.test --tls no' });
+  assert.match(await gui.flash('/tls-report'), /That suggestion no longer holds/, 'only the engine\'s suggestions can be staged this way');
+  await gui.post('/abandon', { back: '/tls-report' });
 
   // The suggestion is a command that works as it is.
   const applied = await shellOk(home, 'destconfig edit partner.test --tls required-verify --max-concurrency 5', 'commit "as suggested"', 'tlsreport partner.test');

@@ -99,11 +99,16 @@ test('a suggestion only where every delivery of the period passed the stricter w
     row('looked.example', { tls: 11 }, {}, 11),
     row('unlooked.example', { tls: 11 }, {}, 10),
   ];
-  const s = tlsSuggestions(rows, config.delivery, 30);
+  const all = tlsSuggestions(rows, config.delivery, 30);
+  const s = all.map(({ domain, evidence, command }) => ({ domain, evidence, command }));
   assert.deepEqual(s, [
     { domain: 'kept.example', evidence: '12 deliveries over 30 days, every one over verified TLS', command: 'destconfig edit kept.example --tls required-verify --max-concurrency 20' },
     { domain: 'new.example', evidence: '10 deliveries over 30 days, every one over verified TLS', command: 'destconfig new new.example --tls required-verify' },
     { domain: 'dane.example', evidence: '15 deliveries over 30 days, every one DANE-authenticated', command: 'destconfig edit dane.example --tls required-verify --dane mandatory' },
     { domain: 'looked.example', evidence: '11 deliveries over 30 days, every one with a certificate that verified', command: 'destconfig new looked.example --tls required-verify' },
   ]);
+  assert.deepEqual(all[0]!.entry, { domain: 'kept.example', tls: 'required-verify', maxConcurrency: 20 }, 'the GUI stages the same change');
+  assert.equal(all[0]!.create, false);
+  assert.deepEqual(all[1]!.entry, { domain: 'new.example', tls: 'required-verify' });
+  assert.equal(all[1]!.create, true);
 });

@@ -21,11 +21,11 @@ export function tlsSuggestions(rows: DomainTlsRow[], delivery: DeliverySettings,
     const period = `${total} deliveries over ${days} day${days === 1 ? '' : 's'}`;
     if (now.tls !== 'required-verify' && now.tls !== 'required-verify-hosted') {
       const how = r.verifiable ? 'with a certificate that verified' : 'over verified TLS';
-      out.push({ domain: r.domain, evidence: `${period}, every one ${how}`, command: command(delivery, r.domain, { tls: 'required-verify' }) });
+      out.push({ domain: r.domain, evidence: `${period}, every one ${how}`, ...change(delivery, r.domain, { tls: 'required-verify' }) });
     }
     // DANE outcomes come from Opportunistic; Mandatory needs TLS on, which DANE outcomes imply.
     if (r.messages.dane === total && now.dane === 'opportunistic' && now.tls !== 'no') {
-      out.push({ domain: r.domain, evidence: `${period}, every one DANE-authenticated`, command: command(delivery, r.domain, { dane: 'mandatory' }) });
+      out.push({ domain: r.domain, evidence: `${period}, every one DANE-authenticated`, ...change(delivery, r.domain, { dane: 'mandatory' }) });
     }
   }
   return out;
@@ -35,12 +35,12 @@ export function tlsSuggestions(rows: DomainTlsRow[], delivery: DeliverySettings,
  * The destconfig line that makes the change and keeps the rest: EDIT replaces an entry with what it
  * is given, so the entry's other settings are repeated.
  */
-function command(delivery: DeliverySettings, domain: string, change: Partial<Destination>): string {
+function change(delivery: DeliverySettings, domain: string, changed: Partial<Destination>): { command: string; entry: Destination; create: boolean } {
   const exact = delivery.destinations.find((d) => d.domain.toLowerCase() === domain);
   const now = destinationFor(delivery, domain);
   // A new entry inherits from the default entry: it repeats only what a ".domain" entry gave it.
   const inherited = { ...(now.dane !== delivery.defaults.dane ? { dane: now.dane } : {}), ...(now.mtaSts !== delivery.defaults.mtaSts ? { mtaSts: now.mtaSts } : {}) };
-  const entry: Partial<Destination> = exact ? { ...exact, ...change } : { tls: now.tls, ...inherited, ...change };
+  const entry: Destination = exact ? { ...exact, ...changed } : { domain, tls: now.tls, ...inherited, ...changed };
   const o: string[] = [`--tls ${entry.tls ?? 'default'}`];
   if (entry.dane) o.push(`--dane ${entry.dane}`);
   if (entry.mtaSts) o.push(`--mta-sts ${entry.mtaSts}`);
@@ -48,5 +48,5 @@ function command(delivery: DeliverySettings, domain: string, change: Partial<Des
   if (entry.messagesPerConnection !== undefined) o.push(`--messages-per-connection ${entry.messagesPerConnection}`);
   if (entry.recipientLimit !== undefined) o.push(`--recipient-limit ${entry.recipientLimit ? `${entry.recipientLimit.recipients}/${entry.recipientLimit.minutes}` : 'none'}`);
   if (entry.bounce) o.push(`--retry-initial ${entry.bounce.retryInitialSeconds} --retry-max ${entry.bounce.retryMaxSeconds} --max-queue-time ${entry.bounce.maxQueueSeconds}`);
-  return `destconfig ${exact ? 'edit' : 'new'} ${exact?.domain ?? domain} ${o.join(' ')}`;
+  return { command: `destconfig ${exact ? 'edit' : 'new'} ${entry.domain} ${o.join(' ')}`, entry, create: !exact };
 }

@@ -1,0 +1,79 @@
+import { TLS_OUTCOMES, type DomainTlsRow } from '../../control/status.js';
+import { putDestination } from '../../store/destinations/edits.js';
+import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
+
+/**
+ * Reporting > TLS Report: each destination domain's deliveries over the last days (tlsreport),
+ * sortable, as CSV, and the suggestions: accepting one stages it as a pending change.
+ */
+
+const SORTS = ['deliveries', 'domain', 'encrypted', 'failed'] as const;
+type Sort = (typeof SORTS)[number];
+
+const total = (r: DomainTlsRow) => TLS_OUTCOMES.reduce((n, o) => n + r.messages[o], 0);
+const encrypted = (r: DomainTlsRow) => total(r) - r.messages.clear - r.messages.failed;
+
+function daysOf(page: Page): number {
+  const n = Number((page.req.query as Record<string, unknown>).days ?? 30);
+  return Number.isInteger(n) && n >= 1 && n <= 31 ? n : 30;
+}
+
+function sorted(rows: DomainTlsRow[], sort: Sort): DomainTlsRow[] {
+  const by: Record<Sort, (a: DomainTlsRow, b: DomainTlsRow) => number> = {
+    deliveries: (a, b) => total(b) - total(a),
+    domain: (a, b) => a.domain.localeCompare(b.domain),
+    encrypted: (a, b) => encrypted(a) / Math.max(1, total(a)) - encrypted(b) / Math.max(1, total(b)),
+    failed: (a, b) => b.messages.failed - a.messages.failed,
+  };
+  return [...rows].sort((a, b) => by[sort](a, b) || a.domain.localeCompare(b.domain));
+}
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break; a leading =+-@ is defused for spreadsheets. */
+const csv = (v: string | number) => {
+  const s = String(v).replace(/^[=+\-@]/, "'$&");
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export function tlsReportRoutes(router: Router, _deps: GuiDeps): void {
+  router.get('/tls-report', async (page) => {
+    const days = daysOf(page);
+    const sortParam = String((page.req.query as Record<string, unknown>).sort ?? 'deliveries');
+    const sort: Sort = (SORTS as readonly string[]).includes(sortParam) ? (sortParam as Sort) : 'deliveries';
+    const { rows, suggestions } = await page.call('tls-statistics', { days });
+    return render(page, 'tlsReport', {
+      title: 'TLS Report',
+      days,
+      sort,
+      rows: sorted(rows, sort).map((r) => ({
+        domain: r.domain,
+        total: total(r),
+        ...r.messages,
+        mtaSts: r.messages['mta-sts'],
+        verifiable: r.verifiable,
+        encrypted: total(r) ? `${Math.floor((encrypted(r) * 100) / total(r))} %` : '-',
+        failures: Object.entries(r.failures).map(([why, n]) => `${why} ${n}`).join(', '),
+      })),
+      suggestions,
+    });
+  });
+
+  router.get('/tls-report.csv', async (page) => {
+    const days = daysOf(page);
+    const { rows } = await page.call('tls-statistics', { days });
+    const lines = [['domain', 'deliveries', 'clear', 'tls', 'tls_would_verify', 'verified', 'dane', 'mta_sts', 'failed', 'connection_failures'].join(',')];
+    for (const r of rows) {
+      const m = r.messages;
+      lines.push([r.domain, total(r), m.clear, m.tls, r.verifiable, m.verified, m.dane, m['mta-sts'], m.failed, Object.entries(r.failures).map(([why, n]) => `${why}: ${n}`).join('; ')].map(csv).join(','));
+    }
+    return page.reply.type('text/csv; charset=utf-8').header('Content-Disposition', `attachment; filename="tls-report-${days}d.csv"`).send(`${lines.join('\r\n')}\r\n`);
+  });
+
+  // Accepting a suggestion: the engine's suggestions now, the one named by its command, staged like any edit.
+  router.post('/tls-report/accept', async (page) => {
+    const days = Number(field(page.form, 'days')) || 30;
+    const { suggestions } = await page.call('tls-statistics', { days: Math.min(31, Math.max(1, days)) });
+    const chosen = suggestions.find((s) => s.command === field(page.form, 'command'));
+    if (!chosen) return done(page, `/tls-report?days=${days}`, 'error', 'That suggestion no longer holds (the evidence or the settings changed); nothing was staged.');
+    return edit(page, `/tls-report?days=${days}`, (draft) => putDestination(draft, chosen.entry, { create: chosen.create }), `Staged: ${chosen.command}.`);
+  });
+}
