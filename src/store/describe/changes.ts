@@ -1,5 +1,6 @@
-import { type Change, diffConfig, type Step } from '../diff.js';
-import { type Config, ENTRY_NAMES } from '../schema.js';
+import { type Change, diffConfig, formatChanges, type Step } from '../diff.js';
+import { type Config, ENTRY_NAMES, SECRET_FIELD_NAMES } from '../schema.js';
+import { MASK, maskSecrets } from '../secrets.js';
 import { certificateText, destinationText, httpsText, interfaceText, listenerText, presentedText, profileText, sshKeyText, userText } from './objects.js';
 import { label, lastKey, listChange, pathLabel, valueText } from './words.js';
 
@@ -58,7 +59,17 @@ export function sections(lines: { key: string; line: string }[]): Section[] {
 }
 
 export function describeChanges(before: Config, after: Config): Section[] {
-  return sections(diffConfig(before, after).map((c) => ({ key: String(c.steps[0]), line: changeLine(c, before, after) })));
+  return sections(diffConfig(before, after).map((c) => ({ key: String(c.steps[0]), line: safeLine(c, before, after) })));
+}
+
+/** A change this module cannot put in words still shows, in the raw form (never a page that fails). */
+function safeLine(c: Change, before: Config, after: Config): string {
+  try {
+    return changeLine(c, before, after);
+  } catch {
+    const hide = (v: unknown) => (v === undefined ? undefined : SECRET_FIELD_NAMES.has(lastKey(c.steps)) ? MASK : maskSecrets(v));
+    return formatChanges([{ ...c, before: hide(c.before), after: hide(c.after) }])[0]!;
+  }
 }
 
 /** How many changes, counted as the lines an administrator reads. */
