@@ -117,15 +117,7 @@ export interface AcmeRenewalStatus {
   rollover?: { step: 'published' | 'visible' | 'swapped'; since: string; ttl: number; current: string; next: string };
 }
 
-/** A commit confirmed waiting for `commit confirm`: undone at its deadline otherwise. */
-export interface PendingConfirmation {
-  /** The version to be confirmed, and the one to go back to. */
-  version: number;
-  previous: number;
-  deadline: string;
-  user: string;
-  minutes: number;
-}
+export type { PendingConfirmation } from '../store/versions.js';
 
 /** Why a delivery connection carried nothing (tlsreport): the classes the per-domain report counts. */
 export const TLS_FAILURE_REASONS = ['no connection', 'no STARTTLS', 'handshake failed', 'certificate invalid', 'certificate expired', 'name mismatch', 'DANE mismatch', 'DNSSEC bogus', 'MTA-STS', 'other'] as const;

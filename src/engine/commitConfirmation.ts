@@ -9,6 +9,9 @@ import { writeFileAtomic } from '../store/atomic.js';
  * an engine that starts after the deadline goes back at once.
  */
 
+/** Why a commit confirmed went back: for the rollback's comment, the log and the alert. */
+export const unconfirmedReason = (p: PendingConfirmation): string => `version ${p.version} (commit confirmed by ${p.user}) was not confirmed within ${p.minutes} minute(s)`;
+
 export interface ConfirmationDeps {
   file: string;
   log: { info(m: string): void; warning(m: string): void };

@@ -19,7 +19,7 @@ import { AcmeError } from './acme/client.js';
 import { Http01Responder } from './acme/http01.js';
 import { AcmeService } from './acme/service.js';
 import { RenewalError, RenewalService } from './acme/renewal.js';
-import { CommitConfirmation } from './commitConfirmation.js';
+import { CommitConfirmation, unconfirmedReason } from './commitConfirmation.js';
 import { DomainTlsStatistics } from './delivery/domainTlsStatistics.js';
 import { tlsSuggestions } from './delivery/tlsSuggestions.js';
 import { lockOutProblems } from './lockout.js';
@@ -656,16 +656,14 @@ export class Engine {
       const previous = await this.store.get(p.previous);
       if (!previous) throw new Error(`version ${p.previous} cannot be read`);
       await this.checkKeys(previous.config);
-      const why = `version ${p.version} (commit confirmed by ${p.user}) was not confirmed within ${p.minutes} minute(s)`;
-      const rec = await this.install(previous.config, { user: 'system', comment: `Rollback to version ${p.previous}: ${why}` }, undefined);
+      const rec = await this.install(previous.config, { user: 'system', comment: `Rollback to version ${p.previous}: ${unconfirmedReason(p)}` }, undefined);
       await this.saidUnconfirmed(p, rec.version, 'Configuration version', 'The appliance');
     });
   }
 
   /** Going back from an unconfirmed commit is logged and raised as a System/Warning alert. */
   private async saidUnconfirmed(p: PendingConfirmation, version: number, what: string, who: string): Promise<void> {
-    const why = `version ${p.version} (commit confirmed by ${p.user}) was not confirmed within ${p.minutes} minute(s)`;
-    this.log.warning(`${what} ${version}: back to version ${p.previous} because ${why}`);
+    this.log.warning(`${what} ${version}: back to version ${p.previous} because ${unconfirmedReason(p)}`);
     await this.alerts
       .raise({ cls: 'system', severity: 'warning', summary: `Commit not confirmed: back to version ${p.previous}`, details: `${what} ${p.version}, committed by ${p.user} with "commit confirmed ${p.minutes}", was not confirmed by ${p.deadline}.\r\n${who} went back to version ${p.previous} (recorded as version ${version}).`, key: `commit-confirm:${p.version}` })
       .catch(() => undefined);

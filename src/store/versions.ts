@@ -156,3 +156,13 @@ function parseRecord(text: string, where: string): VersionRecord {
   }
   return { version: raw.version, time: raw.time, user: raw.user, comment: raw.comment, config: validateConfig(raw.config) };
 }
+
+/** A commit confirmed waiting for `commit confirm`: undone at its deadline otherwise (kept on disk, or in a cluster version). */
+export interface PendingConfirmation {
+  /** The version to be confirmed, and the one to go back to. */
+  version: number;
+  previous: number;
+  deadline: string;
+  user: string;
+  minutes: number;
+}

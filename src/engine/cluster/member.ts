@@ -5,9 +5,11 @@ import type { DataPaths } from '../../store/paths.js';
 import { type Config, ConfigError, validateConfig } from '../../store/schema.js';
 import { credentialRefs, readKey, storeCredential } from '../../store/certificates/keys.js';
 import { createClusterCa, issueMemberCertificate } from '../../pki/clusterCa.js';
-import { type ClusterDocument, type ConfirmationDeadline, type Level, withoutConfirmation, type Origin, certificateLevel, effectiveConfig, levelsOf, machinesUsingCertificateAt, withCertificateAt, findMachine, newCluster, origins, overriddenChanges, ownSettings, placeEdits, problemsOfVersion, resolve, withMember, withoutMember } from '../../store/cluster/levels.js';
+import { type ClusterDocument, type Level, withoutConfirmation, type Origin, certificateLevel, effectiveConfig, levelsOf, machinesUsingCertificateAt, withCertificateAt, findMachine, newCluster, origins, overriddenChanges, ownSettings, placeEdits, problemsOfVersion, resolve, withMember, withoutMember } from '../../store/cluster/levels.js';
 import { type MemberSecrets, type Membership, readMembership, removeMembership, writeMembership } from '../../store/cluster/membership.js';
 import { newClusterKey, seal, tokenKey, unseal } from '../../store/cluster/vault.js';
+import type { PendingConfirmation } from '../../control/status.js';
+import { unconfirmedReason } from '../commitConfirmation.js';
 import { UserError } from '../../userError.js';
 import type { ClusterMachine, ClusterStatus, Inconsistency } from '../../control/status.js';
 import { ClusterStore, ClusterUnavailable, type MemberReport, parseJoinOffer } from './clusterStore.js';
@@ -28,7 +30,7 @@ export interface MemberHost {
   /** This machine was removed from the cluster by another member: it goes on standalone. */
   departed(): void;
   /** This member took the cluster back because a commit confirmed was not confirmed in time (version: the rollback's). */
-  unconfirmed(p: ConfirmationDeadline, version: number): void;
+  unconfirmed(p: PendingConfirmation, version: number): void;
   log: { info(m: string): void; warning(m: string): void; critical(m: string): void };
 }
 
@@ -644,12 +646,12 @@ export class ClusterMember {
   private deadlineTimer: NodeJS.Timeout | undefined;
 
   /** The commit confirmed the newest version waits on, if it does. */
-  confirmation(): ConfirmationDeadline | undefined {
+  confirmation(): PendingConfirmation | undefined {
     return this.doc?.confirmation;
   }
 
   /** commit confirm: a version without the deadline (every member stops waiting). */
-  async confirm(user: string): Promise<ConfirmationDeadline> {
+  async confirm(user: string): Promise<PendingConfirmation> {
     const was = this.current().confirmation;
     if (!was) throw new NoChanges('No commit is waiting for confirmation.');
     await this.amend((d) => withoutConfirmation(d), user, `Version ${was.version} confirmed`);
@@ -666,12 +668,11 @@ export class ClusterMember {
     this.deadlineTimer.unref();
   }
 
-  private async expire(p: ConfirmationDeadline): Promise<void> {
+  private async expire(p: PendingConfirmation): Promise<void> {
     if (this.closed || this.doc?.confirmation?.version !== p.version) return;
-    const why = `version ${p.version} (commit confirmed by ${p.user}) was not confirmed within ${p.minutes} minute(s)`;
     try {
       const level = { kind: 'cluster' as const };
-      const { doc } = await this.commit({ level, baseVersion: p.version, draft: this.view(level).config, user: 'system', comment: `Rollback to version ${p.previous}: ${why}`, rollbackTo: p.previous }, () => undefined);
+      const { doc } = await this.commit({ level, baseVersion: p.version, draft: this.view(level).config, user: 'system', comment: `Rollback to version ${p.previous}: ${unconfirmedReason(p)}`, rollbackTo: p.previous }, () => undefined);
       this.host.unconfirmed(p, doc.version);
     } catch (err) {
       if (err instanceof StaleVersion || this.closed) return; // another member went back first, or a later version confirmed it

@@ -1,3 +1,4 @@
+import type { PendingConfirmation } from '../versions.js';
 import { UserError } from '../../userError.js';
 import { type Config, defaultConfig, sameName, validateConfig } from '../schema.js';
 
@@ -32,15 +33,7 @@ export interface ClusterDocument {
    * Set on a version made by "commit confirmed": every member keeps the deadline, and at it one of
    * them (one winner in etcd) goes back to `previous` unless a later version came first.
    */
-  confirmation?: ConfirmationDeadline;
-}
-
-export interface ConfirmationDeadline {
-  version: number;
-  previous: number;
-  deadline: string;
-  user: string;
-  minutes: number;
+  confirmation?: PendingConfirmation;
 }
 
 /** Any later version confirms: it never carries the deadline on. */
