@@ -119,6 +119,12 @@ export interface AcmeRenewalStatus {
 
 export type { PendingConfirmation } from '../store/versions.js';
 
+/** A count of zero for every outcome. */
+export const noOutcomes = (): Record<TlsOutcome, number> => Object.fromEntries(TLS_OUTCOMES.map((o) => [o, 0])) as Record<TlsOutcome, number>;
+
+/** All of a domain's delivery attempts, whatever their outcome. */
+export const deliveriesOf = (r: DomainTlsRow): number => TLS_OUTCOMES.reduce((n, o) => n + r.messages[o], 0);
+
 /** Why a delivery connection carried nothing (tlsreport): the classes the per-domain report counts. */
 export const TLS_FAILURE_REASONS = ['no connection', 'no STARTTLS', 'handshake failed', 'certificate invalid', 'certificate expired', 'name mismatch', 'DANE mismatch', 'DNSSEC bogus', 'MTA-STS', 'other'] as const;
 export type TlsFailureReason = (typeof TLS_FAILURE_REASONS)[number];

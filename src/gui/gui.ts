@@ -107,7 +107,7 @@ export function render(page: Pick<Page, 'reply' | 'session' | 'stale'>, view: st
   const s = page.session;
   const flash = s.flash;
   delete s.flash;
-  const changes = s.base && s.pending && pendingChanges(s).length ? describeChanges(s.base.config, s.pending) : [];
+  const changes = s.base && s.pending ? describeChanges(s.base.config, s.pending) : [];
   const html = eta.render(view, {
     ...data,
     me: { user: s.user, role: s.role, canEdit: hasRole(s.role, 'operator'), isAdmin: s.role === 'administrator' },

@@ -87,7 +87,10 @@ async function newListener(session: Session): Promise<void> {
       allowEmpty: true,
       validate: (s) => {
         const hosts = listAnswer(s);
-        for (const h of hosts) if (senderPatternProblem(h)) throw new InvalidAnswer(`"${h}": ${senderPatternProblem(h)}`);
+        for (const h of hosts) {
+          const problem = senderPatternProblem(h);
+          if (problem) throw new InvalidAnswer(`"${h}": ${problem}`);
+        }
         return hosts;
       },
     });

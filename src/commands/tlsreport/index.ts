@@ -1,11 +1,10 @@
-import { TLS_OUTCOMES, type DomainTlsRow } from '../../control/status.js';
+import { deliveriesOf } from '../../control/status.js';
 import { type Command, noMoreWords, parseOptions } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { formatTable } from '../../shell/table.js';
 import { optionalCount } from '../../store/answers.js';
 
 const USAGE = ['tlsreport [outbound] [DOMAIN] [--days N]'];
-const total = (r: DomainTlsRow) => TLS_OUTCOMES.reduce((n, o) => n + r.messages[o], 0);
 const percent = (part: number, whole: number) => (whole ? `${Math.floor((part * 100) / whole)} %` : '-');
 
 export const tlsreport: Command = {
@@ -19,9 +18,9 @@ export const tlsreport: Command = {
     'and the connections that carried nothing, by why. Kept for 31 days across restarts (--days, 1 to 31;',
     '30 by default).',
     'A suggestion is made only when every delivery of the period (at least 10) was authenticated the',
-    'stricter way, so the stricter setting would have failed none: it names the destconfig command. Under',
-    'Preferred and Required do not require a certificate check, but the certificate is looked at all the same:',
-    '"(would verify)" counts the TLS deliveries whose certificate verified, which is evidence too.',
+    'stricter way, so the stricter setting would have failed none: it names the destconfig command.',
+    'Preferred and Required do not require a certificate check, but the certificate is looked at all the',
+    'same: "(would verify)" counts the TLS deliveries whose certificate verified, which is evidence too.',
   ],
   async run(session, args) {
     const { values, positionals } = parseOptions(this, args, { days: { type: 'string' } });
@@ -39,7 +38,7 @@ export const tlsreport: Command = {
       ...formatTable(
         ['Domain', 'Deliveries', 'Clear', 'TLS', '(would verify)', 'Verified', 'DANE', 'MTA-STS', 'Failed', 'Encrypted'],
         rows.map((r) => {
-          const n = total(r);
+          const n = deliveriesOf(r);
           const m = r.messages;
           return [r.domain, String(n), String(m.clear), String(m.tls), String(r.verifiable), String(m.verified), String(m.dane), String(m['mta-sts']), String(m.failed), percent(n - m.clear - m.failed, n)];
         }),

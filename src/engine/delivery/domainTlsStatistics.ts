@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type DomainTlsRow, TLS_OUTCOMES, type TlsFailureReason, type TlsOutcome } from '../../control/status.js';
+import { type DomainTlsRow, deliveriesOf, noOutcomes, TLS_OUTCOMES, type TlsFailureReason, type TlsOutcome } from '../../control/status.js';
 import { writeFileAtomic } from '../../store/atomic.js';
 
 /**
@@ -18,7 +18,7 @@ interface Day {
 }
 
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-const empty = (domain: string): DomainTlsRow => ({ domain, messages: Object.fromEntries(TLS_OUTCOMES.map((o) => [o, 0])) as Record<TlsOutcome, number>, verifiable: 0, failures: {} });
+const empty = (domain: string): DomainTlsRow => ({ domain, messages: noOutcomes(), verifiable: 0, failures: {} });
 
 export class DomainTlsStatistics {
   private days = new Map<string, Day>();
@@ -77,8 +77,7 @@ export class DomainTlsStatistics {
         sum.set(r.domain, to);
       }
     }
-    const total = (r: DomainTlsRow) => TLS_OUTCOMES.reduce((n, o) => n + r.messages[o], 0);
-    return [...sum.values()].sort((a, b) => total(b) - total(a) || a.domain.localeCompare(b.domain));
+    return [...sum.values()].sort((a, b) => deliveriesOf(b) - deliveriesOf(a) || a.domain.localeCompare(b.domain));
   }
 
   async flush(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { PolicyName } from './policy/identity.js';
 import type { Decision, Observation } from './policy/tlsDecision.js';
 
-import { type HourCounts, TLS_OUTCOMES, type TlsFailureReason, type TlsOutcome } from '../../control/status.js';
+import { type HourCounts, noOutcomes, type TlsFailureReason, type TlsOutcome } from '../../control/status.js';
 
 export type { TlsFailureReason, TlsOutcome } from '../../control/status.js';
 
@@ -13,7 +13,6 @@ export function classifySession(decision: Decision, observation: Observation | n
   return policies.includes('MTA-STS') ? 'mta-sts' : 'verified';
 }
 
-const zeros = () => Object.fromEntries(TLS_OUTCOMES.map((o) => [o, 0])) as Record<TlsOutcome, number>;
 
 /**
  * How each outbound message went, by TLS outcome, per hour for the last 24 hours: what the
@@ -27,7 +26,7 @@ export class TlsOutcomeCounter {
     const hour = Math.floor(now / 3_600_000);
     let counts = this.hours.get(hour);
     if (!counts) {
-      counts = zeros();
+      counts = noOutcomes();
       this.hours.set(hour, counts);
       for (const h of this.hours.keys()) if (h <= hour - 24) this.hours.delete(h);
     }
@@ -39,7 +38,7 @@ export class TlsOutcomeCounter {
     const current = Math.floor(now / 3_600_000);
     const out: HourCounts[] = [];
     for (let h = current - 23; h <= current; h += 1) {
-      const counts = this.hours.get(h) ?? zeros();
+      const counts = this.hours.get(h) ?? noOutcomes();
       out.push({ hour: new Date(h * 3_600_000).toISOString(), ...counts });
     }
     return out;

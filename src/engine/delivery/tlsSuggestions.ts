@@ -1,4 +1,4 @@
-import { type DomainTlsRow, TLS_OUTCOMES, type TlsSuggestion } from '../../control/status.js';
+import { type DomainTlsRow, deliveriesOf, type TlsSuggestion } from '../../control/status.js';
 import { type DeliverySettings, type Destination, destinationFor } from '../../store/destinations/destinations.js';
 import { OTHER } from './domainTlsStatistics.js';
 
@@ -13,7 +13,7 @@ export function tlsSuggestions(rows: DomainTlsRow[], delivery: DeliverySettings,
   const out: TlsSuggestion[] = [];
   for (const r of rows) {
     if (r.domain === OTHER) continue;
-    const total = TLS_OUTCOMES.reduce((n, o) => n + r.messages[o], 0);
+    const total = deliveriesOf(r);
     const trouble = Object.entries(r.failures).some(([why, n]) => why !== 'no connection' && (n ?? 0) > 0);
     // Unchecked TLS counts as evidence only where the certificate was looked at and verified.
     if (total < MIN_DELIVERIES || trouble || r.messages.failed || r.messages.clear || r.messages.tls > r.verifiable) continue;

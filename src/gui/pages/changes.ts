@@ -8,11 +8,6 @@ import { levelText, parseLevel } from '../../store/cluster/levels.js';
 import { UserError } from '../../userError.js';
 import { isConfirmMinutes } from '../../store/grammar.js';
 
-/**
- * The appliance's change model: Commit Changes (with a comment) and Abandon Changes on every
- * page, the commit history, and rollback to an earlier version (loaded as pending changes, then
- * committed like any other).
- */
 /** Check: what a commit would try (ports, certificates and keys, resolvers, who may), nothing applied or recorded. */
 async function check(page: Page, back: string) {
   const s = page.session;
@@ -27,6 +22,11 @@ async function check(page: Page, back: string) {
   }
 }
 
+/**
+ * The appliance's change model: Commit Changes (with a comment) and Abandon Changes on every
+ * page, the commit history, and rollback to an earlier version (loaded as pending changes, then
+ * committed like any other).
+ */
 export function changeRoutes(router: Router, deps: GuiDeps): void {
   router.post('/commit', async (page) => {
     const s = page.session;

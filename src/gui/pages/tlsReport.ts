@@ -1,4 +1,4 @@
-import { TLS_OUTCOMES, type DomainTlsRow } from '../../control/status.js';
+import { type DomainTlsRow, deliveriesOf } from '../../control/status.js';
 import { putDestination } from '../../store/destinations/edits.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 
@@ -10,8 +10,7 @@ import { done, edit, field, type GuiDeps, type Page, render, type Router } from 
 const SORTS = ['deliveries', 'domain', 'encrypted', 'failed'] as const;
 type Sort = (typeof SORTS)[number];
 
-const total = (r: DomainTlsRow) => TLS_OUTCOMES.reduce((n, o) => n + r.messages[o], 0);
-const encrypted = (r: DomainTlsRow) => total(r) - r.messages.clear - r.messages.failed;
+const encrypted = (r: DomainTlsRow) => deliveriesOf(r) - r.messages.clear - r.messages.failed;
 
 function daysOf(page: Page): number {
   const n = Number((page.req.query as Record<string, unknown>).days ?? 30);
@@ -20,9 +19,9 @@ function daysOf(page: Page): number {
 
 function sorted(rows: DomainTlsRow[], sort: Sort): DomainTlsRow[] {
   const by: Record<Sort, (a: DomainTlsRow, b: DomainTlsRow) => number> = {
-    deliveries: (a, b) => total(b) - total(a),
+    deliveries: (a, b) => deliveriesOf(b) - deliveriesOf(a),
     domain: (a, b) => a.domain.localeCompare(b.domain),
-    encrypted: (a, b) => encrypted(a) / Math.max(1, total(a)) - encrypted(b) / Math.max(1, total(b)),
+    encrypted: (a, b) => encrypted(a) / Math.max(1, deliveriesOf(a)) - encrypted(b) / Math.max(1, deliveriesOf(b)),
     failed: (a, b) => b.messages.failed - a.messages.failed,
   };
   return [...rows].sort((a, b) => by[sort](a, b) || a.domain.localeCompare(b.domain));
@@ -46,11 +45,11 @@ export function tlsReportRoutes(router: Router, _deps: GuiDeps): void {
       sort,
       rows: sorted(rows, sort).map((r) => ({
         domain: r.domain,
-        total: total(r),
+        total: deliveriesOf(r),
         ...r.messages,
         mtaSts: r.messages['mta-sts'],
         verifiable: r.verifiable,
-        encrypted: total(r) ? `${Math.floor((encrypted(r) * 100) / total(r))} %` : '-',
+        encrypted: deliveriesOf(r) ? `${Math.floor((encrypted(r) * 100) / deliveriesOf(r))} %` : '-',
         failures: Object.entries(r.failures).map(([why, n]) => `${why} ${n}`).join(', '),
       })),
       suggestions,
@@ -63,7 +62,7 @@ export function tlsReportRoutes(router: Router, _deps: GuiDeps): void {
     const lines = [['domain', 'deliveries', 'clear', 'tls', 'tls_would_verify', 'verified', 'dane', 'mta_sts', 'failed', 'connection_failures'].join(',')];
     for (const r of rows) {
       const m = r.messages;
-      lines.push([r.domain, total(r), m.clear, m.tls, r.verifiable, m.verified, m.dane, m['mta-sts'], m.failed, Object.entries(r.failures).map(([why, n]) => `${why}: ${n}`).join('; ')].map(csv).join(','));
+      lines.push([r.domain, deliveriesOf(r), m.clear, m.tls, r.verifiable, m.verified, m.dane, m['mta-sts'], m.failed, Object.entries(r.failures).map(([why, n]) => `${why}: ${n}`).join('; ')].map(csv).join(','));
     }
     return page.reply.type('text/csv; charset=utf-8').header('Content-Disposition', `attachment; filename="tls-report-${days}d.csv"`).send(`${lines.join('\r\n')}\r\n`);
   });
