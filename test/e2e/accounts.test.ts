@@ -31,7 +31,9 @@ test('an account is stored as an scrypt hash; the password is in no file, output
   assert.doesNotMatch(everything, /correct horse/);
   assert.doesNotMatch(await shellOk(home, 'showconfig'), /scrypt\$/, 'showconfig masks the hash');
 
-  await shellOk(home, 'passwd alice --password-file alice2.pw', 'commit "new password"');
+  const pending = await shellOk(home, 'passwd alice --password-file alice2.pw', 'showchanges', 'commit "new password"');
+  assert.match(pending, /1 pending change against version \d+, in the order commit puts them in service:\nuserconfig:\n {2}account alice: password changed\n/, 'a changed password is a pending change (its hash is never shown)');
+  assert.doesNotMatch(pending, /scrypt\$|another long secret/);
   const [changed] = (await committed()).users;
   assert.equal(await verifyPassword(changed!.passwordHash, 'another long secret'), true);
   assert.notEqual(changed!.passwordHash, alice!.passwordHash);

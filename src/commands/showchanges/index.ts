@@ -14,15 +14,13 @@ export const showchanges: Command = {
   async run(session, args) {
     const { values, positionals } = parseOptions(this, args, { raw: { type: 'boolean' } });
     noMoreWords(this, positionals);
-    const [committed, draft] = [maskSecrets(session.committed), maskSecrets(session.draft)];
-    const changes = diffConfig(committed, draft);
-    if (changes.length === 0) {
+    if (!session.hasChanges()) {
       session.io.print('No changes have been made.');
       return;
     }
     const where = session.levelName ? ` at ${session.levelName} (commit sets them at this level), against cluster version` : ' against version';
     if (values.raw) {
-      session.io.print(`Pending changes${where} ${session.baseVersion}:`, ...formatChanges(changes));
+      session.io.print(`Pending changes${where} ${session.baseVersion}:`, ...formatChanges(diffConfig(maskSecrets(session.committed), maskSecrets(session.draft))));
       return;
     }
     // Read from the documents themselves (a changed password is a change), never printing a secret.
