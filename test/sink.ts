@@ -23,7 +23,9 @@ export interface Sink {
 }
 
 /** smtp-server with or without STARTTLS (own certificate); `reject` addresses get 550 at RCPT. */
-export async function smtpSink(options: { tls?: { key: string; cert: string; requestCert?: boolean }; reject?: string[]; host?: string; port?: number; delayMs?: number; idleTimeoutMs?: number } = {}): Promise<Sink> {
+export async function smtpSink(
+  options: { tls?: { key: string; cert: string; requestCert?: boolean }; reject?: string[]; host?: string; port?: number; delayMs?: number; idleTimeoutMs?: number; hideREQUIRETLS?: boolean } = {},
+): Promise<Sink> {
   const received: Received[] = [];
   const clientCertificates: string[] = [];
   const messagesBySession = new Map<string, number>();
@@ -35,6 +37,8 @@ export async function smtpSink(options: { tls?: { key: string; cert: string; req
     authOptional: true,
     logger: false,
     disableReverseLookup: true,
+    // smtp-server offers REQUIRETLS after STARTTLS; a peer like Postfix 3.7 does not.
+    ...(options.hideREQUIRETLS ? { hideREQUIRETLS: true } : {}),
     ...(options.idleTimeoutMs ? { socketTimeout: options.idleTimeoutMs } : {}),
     disabledCommands: options.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     ...(options.tls ?? {}),

@@ -51,3 +51,9 @@ export function optionalCount(value: string | undefined, what: string, limit: { 
   if (problem) throw new ConfigError(problem);
   return Number(value);
 }
+
+/** A batch option that is yes or no (any case). */
+export function parseYesNo(value: string, what: string): boolean {
+  if (!/^(yes|no)$/i.test(value)) throw new ConfigError(`${what} is yes or no, not "${value}".`);
+  return value.toLowerCase() === 'yes';
+}

@@ -351,13 +351,20 @@ test('listeners: sender groups and the TLS of a mail flow policy, edited in the 
   assert.match(await gui.flash('/listeners'), /10\.9\.9\.0\/24 added to sender group BLOCKLIST/);
   await gui.post('/listeners/policy-tls', { listener: 'InboundMail', policy: '', tls: 'required' });
   assert.match(await gui.flash('/listeners'), /TLS of the default policy on listener InboundMail changed/);
+  await gui.post('/listeners/policy-requiretls', { listener: 'InboundMail', policy: 'TRUSTED', requiretls: 'no' });
+  assert.match(await gui.flash('/listeners'), /REQUIRETLS of policy \$TRUSTED on listener InboundMail changed/);
+  await gui.post('/listeners/policy-requiretls', { listener: 'InboundMail', policy: '', requiretls: 'sometimes' });
+  assert.match(await gui.flash('/listeners'), /REQUIRETLS is yes or no, not "sometimes"/);
   await gui.post('/commit', { comment: 'TLS required inbound' });
   const { probe, greeting } = await SmtpProbe.connect(smtpPort);
   assert.match(greeting, /^220 /);
   assert.match(await probe.send('EHLO t'), /STARTTLS/);
   assert.match(await probe.send('MAIL FROM:<a@example.org>'), /^530 /, 'TLS is required now');
   probe.close();
-  assert.match(await shellOk(home, 'listenerconfig edit InboundMail hostaccess print'), /10\.9\.9\.0\/24/);
+  const hat = await shellOk(home, 'listenerconfig edit InboundMail hostaccess print');
+  assert.match(hat, /10\.9\.9\.0\/24/);
+  assert.match(hat, /^\$TRUSTED\n {4}ACCEPT \{\n(?: {8}.*\n)* {8}requiretls = false$/m, 'the GUI turned REQUIRETLS off for $TRUSTED only');
+  assert.match(hat, /^ {4}requiretls = true$/m, 'the default still offers it');
   await shellOk(home, 'listenerconfig edit InboundMail hostaccess default --tls off', 'commit "TLS off again"');
 });
 

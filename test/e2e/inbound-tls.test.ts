@@ -210,7 +210,7 @@ test('1,000 concurrent connections: the concurrency limit is enforced and the en
 test('EDIT dialog: summary, HOSTACCESS DEFAULT asks the TLS question, RCPTACCESS, export and import of the HAT', async () => {
   const script = [
     'listenerconfig', 'edit', '1',
-    'hostaccess', 'default', '', '', '', '', '3',
+    'hostaccess', 'default', '', '', '', '', '3', 'n',
     'export', 'hat.txt', '',
     'rcptaccess', 'new', '.example.org', '',
     '', '',
@@ -225,10 +225,13 @@ test('EDIT dialog: summary, HOSTACCESS DEFAULT asks the TLS question, RCPTACCESS
   assert.match(r.stdout, /Name: InboundMail\nType: Public\nInterface: Management \(127\.0\.0\.1\) TCP Port \d+\nProtocol: SMTP\nDefault Domain:\nMax Concurrency: 100 \(TCP Queue: 1024\)\nDomain Map: Disabled\nTLS: Preferred\nCertificate: mx1/);
   assert.match(r.stdout, /Do you want to allow encrypted TLS connections\?\n1\. No\n2\. Preferred\n3\. Required\n\[2\]> 3/);
   assert.match(r.stdout, /You have chosen to enable TLS\. Please use the 'certconfig' command/);
+  assert.match(r.stdout, /Would you like to offer REQUIRETLS \(RFC 8689: the sender may demand TLS all the way\) after STARTTLS\? \[Y\]> n/);
   assert.match(r.stdout, /TLS: Required/);
   assert.match(await readFile(path.join(home, 'configuration', 'hat.txt'), 'utf8'), /^ {4}tls = "required"$/m);
+  assert.match(await readFile(path.join(home, 'configuration', 'hat.txt'), 'utf8'), /^ {4}requiretls = false$/m);
   assert.match(r.stdout, /^ {4}\.example\.org {4}ACCEPT$/m);
   assert.match(r.stdout, /\n {2}listener InboundMail: TLS Preferred → Required\n/, 'the imported table carries TLS required');
+  assert.match(r.stdout, /\n {2}listener InboundMail: REQUIRETLS not offered\n/, 'and REQUIRETLS off');
 });
 
 test('host name sender groups use the forward-confirmed PTR name; a PTR alone does not count', async () => {

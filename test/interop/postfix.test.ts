@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import nodemailer from 'nodemailer';
 import { applianceWithListener, cleanup, shellOk, submitMail, until as untilIn } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { type Postfix, startPostfix } from '../postfix.js';
@@ -30,6 +31,8 @@ before(async () => {
     `smtproutes new pf-plain.test 127.0.0.1:${plainPeer.port}`,
     'certconfig certauthority custom import --file root.pem',
     'certconfig certauthority custom enable',
+    // STARTTLS on the listener, so a client can send REQUIRETLS (RFC 8689) to the appliance.
+    'listenerconfig edit InboundMail hostaccess default --tls preferred',
     'commit "postfix peers"',
   );
 });
@@ -71,4 +74,15 @@ test('Required to a Postfix without STARTTLS sends nothing; Preferred then deliv
   const got = await until('the message in clear', async () => withSubject(await plainPeer.messages(), 'only with TLS'));
   assert.doesNotMatch(got, /using TLS/);
   assert.match(await mailLog(), /TLS not used: STARTTLS is not in the EHLO list; delivering in clear \(TLS preferred\)/);
+});
+
+test('REQUIRETLS: Postfix 3.7 does not offer it, so a REQUIRETLS message is never sent there, over verified TLS or otherwise', async () => {
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port, requireTLS: true, tls: { rejectUnauthorized: false } });
+  const info = await t.sendMail({ from: 'requiretls-sender@example.org', to: 'carol@pf-tls.test', subject: 'requiretls to postfix', text: 'hello\n', requireTLSExtensionEnabled: true });
+  t.close();
+  const mid = Number(/MID (\d+)/.exec(info.response)![1]);
+  await until('the deferral', async () => new RegExp(`Delayed: MID ${mid} RID \\[0\\] - REQUIRETLS: MX\\(127\\.0\\.0\\.1\\) 127\\.0\\.0\\.1 does not offer REQUIRETLS after STARTTLS`).test(await mailLog()));
+  assert.match(await mailLog(), /TLS success protocol TLSv1\.[23] cipher \S+ verified yes/, 'the TLS session itself verified');
+  assert.equal(withSubject(await tlsPeer.messages(), 'requiretls to postfix'), undefined, 'Postfix never got the message');
+  assert.doesNotMatch(await tlsPeer.log(), /requiretls-sender/, 'nor did Postfix see its sender: no MAIL FROM was sent');
 });

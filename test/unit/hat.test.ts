@@ -73,6 +73,7 @@ test('the HAT prints in the appliance text format', () => {
   assert.match(text, /^\$BLOCKED\n {4}REJECT$/m);
   assert.match(text, /^ALLOWLIST:\n {8}\$TRUSTED \(My trusted senders have no anti-spam scanning or rate limiting\)$/m);
   assert.match(text, /^ {4}tls = "off"$/m);
+  assert.match(text, /^ {4}requiretls = true$/m, 'REQUIRETLS is offered after STARTTLS unless a policy says otherwise');
 });
 
 test('recipient access table: exact domains, .subdomains, ALL; empty refuses everything', () => {
@@ -90,10 +91,12 @@ test('HAT text: what PRINT writes, IMPORT reads back; errors name the line', asy
   for (const type of ['public', 'private'] as const) {
     const hat = defaultHat(type);
     hat.defaults.tls = 'required';
+    hat.policies[0]!.requireTls = false;
     hat.senderGroups[0]!.patterns.push('127.0.0.0/8', '.example.com');
     assert.deepEqual(parseHat(formatHat(hat).join('\n')), hat);
   }
   assert.throws(() => parseHat('$X\n    ACCEPT {\n        colour = "red"\n    }\n'), /Line 3: unknown parameter colour/);
   assert.throws(() => parseHat('G:\n    10.0.0.0/8\n        $MISSING\n'), /uses policy \$MISSING, which does not exist/);
   assert.throws(() => parseHat('$X\n    ACCEPT {\n        tls = "sometimes"\n    }\n'), /not valid/);
+  assert.throws(() => parseHat('$X\n    ACCEPT {\n        requiretls = "maybe"\n    }\n'), /not valid/);
 });

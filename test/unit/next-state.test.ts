@@ -49,6 +49,14 @@ test('an expired recipient keeps the status code of its last failure', () => {
   assert.equal(next.state === 'expire' && next.outcome.status, '4.4.1');
 });
 
+test('a REQUIRETLS message is retried with 4.7.30 and expires with 5.7.30 (RFC 8689)', () => {
+  const heldBack = local('temporary', STATUS.requireTls('temporary'), 'REQUIRETLS: MX(mx.example.com) 192.0.2.1 does not offer REQUIRETLS after STARTTLS');
+  assert.deepEqual(nextState(heldBack, { attempts: 1, ageMs: young, bounce }), { state: 'retry', waitSeconds: 60 });
+  const next = nextState(heldBack, { attempts: 5, ageMs: old, bounce });
+  assert.equal(next.state === 'expire' && next.outcome.status, '5.7.30');
+  assert.match(next.state === 'expire' ? next.outcome.text : '', /does not offer REQUIRETLS/);
+});
+
 test('back-off: the first attempt waits the initial interval, never below it', () => {
   assert.deepEqual([0, 1, 2, 3, 7, 30].map((n) => backoffSeconds(n, bounce)), [60, 60, 120, 240, 3600, 3600]);
 });

@@ -132,15 +132,29 @@ test('later: three pipelined transactions in one write, with handlers that call 
   probe.close();
 });
 
-test('limitMessageSize and rewriteReplies: this session\'s SIZE, and the 552 for SIZE= rewritten', async () => {
+test('sessionOptions and rewriteReplies: this session\'s SIZE, and the 552 for SIZE= rewritten', async () => {
   const port = await withHooks((hooks) => {
-    hooks.limitMessageSize(100);
+    hooks.sessionOptions({ size: 100, hideREQUIRETLS: false });
     hooks.rewriteReplies((code, text) => (code === 552 ? `5.3.4 ${text}` : text));
   });
   const { probe } = await SmtpProbe.connect(port);
   assert.match(await probe.send('EHLO client.test'), /250[- ]SIZE 100\b/);
   assert.match(await probe.send('MAIL FROM:<a@client.test> SIZE=500'), /^552 5\.3\.4 /);
   probe.close();
+});
+
+test('sessionOptions: REQUIRETLS is offered after STARTTLS, and hidden on a session that hides it', async () => {
+  for (const hide of [false, true]) {
+    const port = await withHooks((hooks) => hooks.sessionOptions({ size: 1000, hideREQUIRETLS: hide }));
+    const { probe } = await SmtpProbe.connect(port);
+    assert.doesNotMatch(await probe.send('EHLO client.test'), /REQUIRETLS/, 'never before STARTTLS');
+    assert.match(await probe.send('STARTTLS'), /^220/);
+    await probe.upgrade({ rejectUnauthorized: false });
+    const ehlo = await probe.send('EHLO client.test');
+    if (hide) assert.doesNotMatch(ehlo, /REQUIRETLS/);
+    else assert.match(ehlo, /250[- ]REQUIRETLS\b/);
+    probe.close();
+  }
 });
 
 test('afterReply, beforeCommand and inData: replies and command lines are seen; DATA mode is known', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { destinationControl, requirementForMx, strictest, type TlsPolicy } from '../../src/engine/delivery/policy/chain.js';
+import { requireTlsPolicy } from '../../src/engine/delivery/policy/requireTls.js';
 import { requirementFor } from '../../src/engine/delivery/policy/tlsDecision.js';
 import { DEST_TLS } from '../../src/store/destinations/destinations.js';
 
@@ -52,4 +53,23 @@ test('a later policy raises the requirement per MX, and cannot lower it', async 
   const refusing: TlsPolicy = { name: 'DANE', demand: () => ({ refuse: 'lookup failed' }) };
   const refused = await requirementForMx('preferred', [destinationControl('preferred'), refusing, lax], mx1);
   assert.equal(refused.refuse, 'lookup failed');
+});
+
+test('REQUIRETLS: a host from a DNSSEC-secure MX lookup or named by MTA-STS in enforce mode qualifies, with verified TLS; any other is refused', async () => {
+  const target = (mx: 'secure' | 'insecure') => ({ host: '192.0.2.1', port: 25, mxHost: 'mx1.example.org', dnssec: { mx, address: 'insecure' as const, canonical: 'mx1.example.org' } });
+  const secure = await requirementForMx('preferred', [destinationControl('preferred'), requireTlsPolicy('example.org')], { ...mx1, target: target('secure') });
+  assert.equal(secure.refuse, undefined);
+  assert.deepEqual([secure.mustEncrypt, secure.verify], [true, 'must'], 'TLS with a verified certificate, whatever the destination says');
+
+  const insecure = await requirementForMx('required-verify', [destinationControl('required-verify'), requireTlsPolicy('example.org')], { ...mx1, target: target('insecure') });
+  assert.equal(insecure.refusedBy, 'REQUIRETLS');
+  assert.match(insecure.refuse ?? '', /not DNSSEC-secure and no MTA-STS policy in enforce mode names MX\(mx1\.example\.org\)/);
+
+  // MTA-STS in testing mode says nothing about the host; in enforce mode it vouches for it.
+  const testing: TlsPolicy = { name: 'MTA-STS', demand: () => ({ note: 'testing mode' }) };
+  const enforce: TlsPolicy = { name: 'MTA-STS', demand: () => ({ attempt: true, mustEncrypt: true, verify: 'must', vouchesForMx: true }) };
+  assert.equal((await requirementForMx('preferred', [destinationControl('preferred'), testing, requireTlsPolicy('example.org')], { ...mx1, target: target('insecure') })).refusedBy, 'REQUIRETLS');
+  const vouched = await requirementForMx('preferred', [destinationControl('preferred'), enforce, requireTlsPolicy('example.org')], { ...mx1, target: target('insecure') });
+  assert.equal(vouched.refuse, undefined);
+  assert.equal(vouched.mxVouchedBy, 'MTA-STS');
 });

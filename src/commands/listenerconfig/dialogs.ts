@@ -86,7 +86,9 @@ async function askParameters(session: Session, current: PolicyParameters): Promi
   const maxRecipientsPerMessage = await io.askInt('Enter the maximum number of recipients per message.', { default: current.maxRecipientsPerMessage, ...LIMITS.maxRecipientsPerMessage });
   const tls = await askTls(session, current.tls);
   if (tls !== 'off') io.print("You have chosen to enable TLS. Please use the 'certconfig' command to ensure that there is a valid certificate configured.");
-  return { maxMessageSize, maxConcurrency, maxMessagesPerConnection, maxRecipientsPerMessage, tls };
+  // RFC 8689: only a TLS session can offer REQUIRETLS, so the question follows TLS.
+  const requireTls = tls === 'off' ? current.requireTls : await io.confirm('Would you like to offer REQUIRETLS (RFC 8689: the sender may demand TLS all the way) after STARTTLS?', current.requireTls);
+  return { maxMessageSize, maxConcurrency, maxMessagesPerConnection, maxRecipientsPerMessage, tls, requireTls };
 }
 
 const checkPattern = (s: string) => {

@@ -1,6 +1,6 @@
 import { noMoreWords, parseOptions } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import { checkRcptDomain, optionalCount } from '../../store/answers.js';
+import { checkRcptDomain, optionalCount, parseYesNo } from '../../store/answers.js';
 import { LIMITS } from '../../store/grammar.js';
 import type { Session } from '../../shell/session.js';
 import type { PolicyParameters } from '../../store/listeners/hat.js';
@@ -32,7 +32,7 @@ export const EDIT_USAGE = [
   'listenerconfig edit NAME certificate PROFILE|none',
   'listenerconfig edit NAME hostaccess print',
   'listenerconfig edit NAME hostaccess export|import --file FILE',
-  'listenerconfig edit NAME hostaccess default [--tls no|preferred|required] [--max-message-size N] [--max-concurrency N] [--max-messages N] [--max-recipients N]',
+  'listenerconfig edit NAME hostaccess default [--tls no|preferred|required] [--requiretls yes|no] [--max-message-size N] [--max-concurrency N] [--max-messages N] [--max-recipients N]',
   'listenerconfig edit NAME hostaccess policy POLICY [--tls …] [--action accept|relay|reject] [--max-… N]',
   'listenerconfig edit NAME hostaccess group GROUP add|delete PATTERN [--policy POLICY]',
   'listenerconfig edit NAME hostaccess group GROUP move POSITION',
@@ -47,6 +47,7 @@ const usage = () => `Usage: ${EDIT_USAGE.join('\n       ')}`;
 
 const EDIT_OPTIONS = {
   tls: { type: 'string' },
+  requiretls: { type: 'string' },
   action: { type: 'string' },
   policy: { type: 'string' },
   'max-message-size': { type: 'string' },
@@ -76,6 +77,7 @@ const options = (args: string[]) => parseOptions({ usage: EDIT_USAGE }, args, ED
 function policyParameters(values: ReturnType<typeof options>['values']): Partial<PolicyParameters> {
   const out: Partial<PolicyParameters> = {};
   if (values.tls !== undefined) out.tls = parseTlsLevel(values.tls);
+  if (values.requiretls !== undefined) out.requireTls = parseYesNo(values.requiretls, '--requiretls');
   const set = <K extends keyof PolicyParameters>(k: K, v: PolicyParameters[K] | undefined) => v !== undefined && (out[k] = v);
   set('maxMessageSize', optionalCount(values['max-message-size'], '--max-message-size', LIMITS.maxMessageSize));
   set('maxConcurrency', optionalCount(values['max-concurrency'], '--max-concurrency', LIMITS.maxConcurrency));

@@ -1,15 +1,17 @@
-import type { DestinationTls, ResolvedDestination } from '../../store/destinations/destinations.js';
+import type { ResolvedDestination } from '../../store/destinations/destinations.js';
 import type { DnsClient } from '../dns/client.js';
 import type { MtaStsService } from '../mtasts/service.js';
 import type { TlsReportSink } from '../tlsrpt/results.js';
 import type { ConnectionCache } from './connections.js';
+import { type MessageTls, messageOverride } from './messageTls.js';
 import { local, type Outcome, STATUS } from './outcome.js';
 import { type MxTarget, preparePolicies, requirementForMx, settlePolicies } from './policy/chain.js';
 import { vouchedBy } from './policy/identity.js';
 import { policiesFor } from './policy/policies.js';
+import { requireTlsPolicy } from './policy/requireTls.js';
 import { type Decision, decide, type Observation } from './policy/tlsDecision.js';
 import { resolveRoute, RouteError, type Target } from './route.js';
-import { type ClientContext, close, ConnectFailed, localAddressOf, open, type Opened, type Recipients, type Session, transmit } from './smtpClient.js';
+import { type ClientContext, close, ConnectFailed, localAddressOf, offers, open, type Opened, type Recipients, type Session, transmit } from './smtpClient.js';
 import { classifySession, failureReason, type TlsFailureReason, type TlsOutcome } from './tlsOutcomes.js';
 
 export interface AttemptContext extends ClientContext {
@@ -49,7 +51,8 @@ const tlsStatus = (obs: Observation | null) => (obs && (obs.stage === 'no-startt
  * TLS decision was made under the current settings), else route, then per host connect, apply the
  * destination's TLS decision, send. Under a Required setting nothing is ever sent in clear. After
  * a clean transaction the session is kept for the next message (destconfig messages per
- * connection); alerts (`tlsOverride`) use a connection of their own.
+ * connection). A message with TLS wishes of its own (`handling`: alerts, REQUIRETLS, "TLS-Required:
+ * No") is delivered under them (messageOverride), on a connection of its own.
  */
 export async function deliverToDomain(
   ctx: AttemptContext,
@@ -59,11 +62,13 @@ export async function deliverToDomain(
   recipients: Recipients,
   domain: string,
   message: Buffer,
-  tlsOverride?: DestinationTls,
+  handling: MessageTls = {},
 ): Promise<AttemptResult> {
   const outcomes = new Map<number, Outcome>();
   const all = (outcome: Outcome) => recipients.forEach((r) => outcomes.set(r.rid, outcome));
-  const cache = tlsOverride ? undefined : ctx.connections;
+  const override = messageOverride(dest, handling);
+  const requireTls = handling.requireTls === true;
+  const cache = override ? undefined : ctx.connections;
   const finish = (session: Session, sent: 'clean' | 'failed') => {
     if (sent === 'clean' && cache) cache.put(domain, session, dest.messagesPerConnection);
     else close(ctx.log, session.opened);
@@ -77,7 +82,9 @@ export async function deliverToDomain(
     finish(kept, sent);
     return { outcomes, ...(kept.opened.tls ? { tls: kept.opened.tls } : {}), ...(kept.opened.verifiable ? { verifiable: true } : {}) };
   }
-  const { setting, policies } = policiesFor(ctx, domain, dest, tlsOverride ? { tls: tlsOverride, dane: 'none', mtaSts: false } : {});
+  const { setting, policies } = policiesFor(ctx, domain, dest, override ?? {});
+  if (requireTls) policies.push(requireTlsPolicy(domain));
+  if (override && !handling.alert) ctx.log.info(`MID ${mid} to ${domain}: ${override.why}`);
   let targets: Target[];
   try {
     const route = await resolveRoute(ctx.config, domain, ctx.dns);
@@ -96,6 +103,10 @@ export async function deliverToDomain(
   const carriedNothing: TlsFailureReason[] = [];
   // Did any host answer, or did a policy keep us from trying one? Then the domain is not down.
   let answered = false;
+  // REQUIRETLS refused every host before connecting: no host can ever qualify, the message bounces now.
+  let unqualified = 0;
+  // A REQUIRETLS message held back by TLS is held back by REQUIRETLS: its DSN says 5.7.30 (RFC 8689 §4.2.1).
+  const tlsHeldBack = (status: string) => (requireTls ? STATUS.requireTls('temporary') : status);
   const failures = () => ({
     ...(carriedNothing.length ? { failures: carriedNothing } : {}),
     ...(requiredTlsFailure ? { requiredTlsFailure } : {}),
@@ -108,8 +119,13 @@ export async function deliverToDomain(
     for (const note of req.notes) ctx.log.info(`${note.by} for ${domain} MX(${target.mxHost}) ${target.host}: ${note.text}`);
     if (req.refuse) {
       ctx.log.info(`Delivery to ${domain} via MX(${target.mxHost}) ${target.host} not attempted: ${req.refuse}`);
-      last = local('temporary', STATUS.tlsFailed, req.refuse);
       answered = true;
+      if (req.refusedBy === 'REQUIRETLS') {
+        unqualified += 1;
+        last = local('temporary', STATUS.requireTls('temporary'), `REQUIRETLS: ${req.refuse}`);
+        continue;
+      }
+      last = local('temporary', tlsHeldBack(STATUS.tlsFailed), req.refuse);
       if (req.refusedBy === 'DANE') daneFailure = `${domain} (${target.mxHost}): ${req.refuse}`;
       carriedNothing.push(failureReason(null, `${req.refusedBy ?? ''} ${req.refuse}`));
       settlePolicies(policies, mx, req, { kind: 'refused', reason: req.refuse });
@@ -140,8 +156,16 @@ export async function deliverToDomain(
         ctx.log.warning(`DCID ${opened.dcid} IP ${target.host} TLS was required but could not be successfully negotiated`);
         requiredTlsFailure = `${domain} (${target.mxHost}): ${decision.log}`;
       }
-      last = local('temporary', tlsStatus(opened.observation), decision.log);
+      last = local('temporary', tlsHeldBack(tlsStatus(opened.observation)), decision.log);
       carriedNothing.push(failureReason(opened.observation, `${req.dane ? 'DANE ' : ''}${decision.log}`));
+      close(ctx.log, opened);
+      continue;
+    }
+    if (requireTls && !offers(opened, 'REQUIRETLS')) {
+      // Not a TLS failure (tlsreport does not count it): the host cannot pass the REQUIRETLS promise on.
+      const why = `REQUIRETLS: MX(${target.mxHost}) ${target.host} does not offer REQUIRETLS after STARTTLS; MID ${mid} is not sent there`;
+      ctx.log.info(`DCID ${opened.dcid} ${why}`);
+      last = local('temporary', STATUS.requireTls('temporary'), why);
       close(ctx.log, opened);
       continue;
     }
@@ -159,10 +183,11 @@ export async function deliverToDomain(
     const verifiable = tls === 'tls' && opened.observation?.stage === 'secure' && opened.observation.verification?.ok === true;
     if (verifiable) opened.verifiable = true;
     const session: Session = { opened, messages: 0 };
-    finish(session, (await transmit(ctx.log, session, mid, from, recipients, message, outcomes)) === 'clean' ? 'clean' : 'failed');
+    finish(session, (await transmit(ctx.log, session, mid, from, recipients, message, outcomes, requireTls)) === 'clean' ? 'clean' : 'failed');
     // The message found a host: DANE failures of other hosts are not the domain's failure.
     return { outcomes, tls, ...(verifiable ? { verifiable } : {}), ...(carriedNothing.length ? { failures: carriedNothing } : {}), ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
   }
+  if (unqualified === targets.length) last = local('permanent', STATUS.requireTls('permanent'), last.text);
   all(last);
   return { outcomes, ...failures() };
 }

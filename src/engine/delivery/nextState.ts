@@ -1,5 +1,5 @@
 import type { ResolvedDestination } from '../../store/destinations/destinations.js';
-import type { Outcome } from './outcome.js';
+import { type Outcome, STATUS } from './outcome.js';
 
 export type BounceSettings = ResolvedDestination['bounce'];
 
@@ -41,7 +41,8 @@ export function nextState(outcome: Outcome, progress: RecipientProgress): NextSt
   if (expired(progress.ageMs, progress.bounce)) {
     return {
       state: 'expire',
-      outcome: { kind: 'permanent', status: outcome.status, text: `message expired after ${progress.bounce.maxQueueSeconds} s in the queue; last error: ${outcome.text}` },
+      // RFC 8689 §4.2.1: a REQUIRETLS message that never found a host bounces with 5.7.30.
+      outcome: { kind: 'permanent', status: outcome.status === STATUS.requireTls('temporary') ? STATUS.requireTls('permanent') : outcome.status, text: `message expired after ${progress.bounce.maxQueueSeconds} s in the queue; last error: ${outcome.text}` },
     };
   }
   return { state: 'retry', waitSeconds: progress.waitSeconds ?? backoffSeconds(progress.attempts, progress.bounce) };

@@ -28,6 +28,8 @@ export const STATUS = {
   tlsNotOffered: '4.7.4',
   tlsFailed: '4.7.5',
   byAdministrator: '5.3.0',
+  /** RFC 8689: a REQUIRETLS message found no host that could take it (4.7.30 while it is retried). */
+  requireTls: (kind: 'temporary' | 'permanent') => (kind === 'temporary' ? '4.7.30' : '5.7.30'),
 } as const;
 
 const ENHANCED = /^[245]\.\d{1,3}\.\d{1,3}$/;

@@ -28,6 +28,8 @@ export async function recordProgress(deps: ProgressDeps, env: Envelope): Promise
 export async function queueDsn(deps: ProgressDeps, env: Envelope, message: Buffer, failed: Failed[]): Promise<void> {
   const hostname = deps.hostname();
   const data = buildBounce(hostname, { from: env.from, receivedAt: env.receivedAt, message }, failed);
-  const mid = await enqueueGenerated(deps.spool, deps.ids, { listener: 'bounce', hostname, from: '', to: [env.from] }, data);
+  // RFC 8689 §5: the DSN of a REQUIRETLS message carries only its headers (text/rfc822-headers, as
+  // every mxgate DSN does) and is itself sent with REQUIRETLS.
+  const mid = await enqueueGenerated(deps.spool, deps.ids, { listener: 'bounce', hostname, from: '', to: [env.from], ...(env.requireTls ? { requireTls: true } : {}) }, data);
   deps.log.info(`MID ${mid} DSN for MID ${env.mid} to <${env.from}> queued`);
 }

@@ -345,7 +345,7 @@ export class DeliveryScheduler implements SchedulerHandle {
         admission === 'wait'
           ? { outcomes: new Map(recipients.map((r) => [r.rid, localReply('temporary', STATUS.noAnswer, `${domain} is down`)])) }
           : recipients.length
-            ? await deliverToDomain(ctx, dest, env.mid, env.from, recipients, domain, message, env.alert ? 'preferred' : undefined)
+            ? await deliverToDomain(ctx, dest, env.mid, env.from, recipients, domain, message, env)
             : { outcomes: new Map<number, Outcome>() };
     } finally {
       if (admission === 'probe') this.dead.release(domain);
@@ -355,7 +355,8 @@ export class DeliveryScheduler implements SchedulerHandle {
       if (this.deps.config() === ctx.config) this.health(domain, result.unreachable, dest.bounce, admission === 'probe');
       const delivered = recipients.some((r) => result.outcomes.get(r.rid)?.kind === 'delivered');
       this.tlsOutcomes.record(delivered ? (result.tls ?? 'clear') : 'failed');
-      if (!env.alert) {
+      // A REQUIRETLS message held back says nothing about the partner's TLS (tlsreport's evidence).
+      if (!env.alert && !(env.requireTls && !delivered)) {
         this.deps.statistics?.message(domain, delivered ? (result.tls ?? 'clear') : 'failed', delivered && result.verifiable === true);
         for (const why of result.failures ?? []) this.deps.statistics?.failure(domain, why);
       }

@@ -175,6 +175,11 @@ export function localAddressOf(opened: Opened): string {
   return opened.conn._socket?.localAddress ?? '?';
 }
 
+/** Did the server name `extension` in its EHLO reply (after STARTTLS, the one that counts)? */
+export function offers(opened: Opened, extension: string): boolean {
+  return opened.conn._supportedExtensions.includes(extension);
+}
+
 /** Can a kept session still carry a message (the peer has not closed it)? */
 export function usable(session: Session): boolean {
   return !session.opened.conn._destroyed && !session.opened.conn._closing;
@@ -202,12 +207,21 @@ function outcomeOfError(e: { response?: string; responseCode?: number; message?:
  * 'lost' means the (kept) session was already gone before anything was sent, so the message may go
  * on another connection at once; 'failed' is a deferral or rejection recorded in `outcomes`.
  */
-export async function transmit(log: MailLog, session: Session, mid: number, from: string, recipients: Recipients, message: Buffer, outcomes: Map<number, Outcome>): Promise<'clean' | 'lost' | 'failed'> {
+export async function transmit(
+  log: MailLog,
+  session: Session,
+  mid: number,
+  from: string,
+  recipients: Recipients,
+  message: Buffer,
+  outcomes: Map<number, Outcome>,
+  requireTls = false,
+): Promise<'clean' | 'lost' | 'failed'> {
   const { dcid, conn } = session.opened;
   const rids = recipients.map((r) => r.rid).join(',');
   log.info(`Delivery start DCID ${dcid} MID ${mid} to RID [${rids}]`);
   try {
-    const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) => conn.send({ from, to: recipients.map((r) => r.address) }, message, (err, sent) => (err ? reject(err) : resolve(sent))));
+    const info = await new Promise<SMTPConnection.SentMessageInfo>((resolve, reject) => conn.send({ from, to: recipients.map((r) => r.address), ...(requireTls ? { requireTLSExtensionEnabled: true } : {}) }, message, (err, sent) => (err ? reject(err) : resolve(sent))));
     session.messages += 1;
     // nodemailer hands over the final reply to a message it sent as the wire's text only: its
     // code is read here, once, at the wire (2xx, or it would have been an error).

@@ -118,7 +118,7 @@ export class SmtpListener {
       ...(current.tls ? { key: current.tls.key, cert: current.tls.cert } : {}),
       onConnect: (session, cb) => this.onConnect(session, cb),
       onSecure: (socket, session, cb) => this.onSecure(socket as TLSSocket, session, cb),
-      onMailFrom: (address, session, cb) => this.onMailFrom(address.address, session, later(cb)),
+      onMailFrom: (address, session, cb) => this.onMailFrom(address.address, address.args !== false && address.args.REQUIRETLS !== undefined, session, later(cb)),
       onRcptTo: (address, session, cb) => this.onRcptTo(address.address, session, later(cb)),
       onData: (stream, session, cb) => this.onData(stream, session, cb),
       onClose: (session) => this.onClose(session),
@@ -269,9 +269,9 @@ export class SmtpListener {
     if (conn) {
       // EHLO's SIZE, smtp-server's check of MAIL ... SIZE= (552 at once, RFC 1870) and the DATA
       // cut-off use this client's policy, not the largest of all policies.
-      conn.limitMessageSize(match.policy.maxMessageSize);
-      // smtp-server's 552 for SIZE= has no enhanced status code (its enhanced codes are off): RFC 3463 says 5.3.4.
-      conn.rewriteReplies((code, text) => (code === 552 && text.startsWith('Error: message exceeds') ? `5.3.4 ${text.slice(7)}` : text));
+      // REQUIRETLS (RFC 8689) is offered after STARTTLS unless this client's policy turns it off.
+      conn.sessionOptions({ size: match.policy.maxMessageSize, hideREQUIRETLS: !match.policy.requireTls });
+      conn.rewriteReplies(withEnhancedCodes);
       const limits = slot === 'under-load' ? { ...listener.limits, commandTimeout: Math.min(listener.limits.commandTimeout, underLoadCommandSeconds()) } : listener.limits;
       if (slot === 'under-load') this.deps.log.info(`ICID ${icid} listener ${listener.name} is under load: command time limit ${limits.commandTimeout} s for this session`);
       this.connections.get(session.id)!.stopDeadlines = applyDeadlines(conn, limits, (what) => this.deps.log.info(`ICID ${icid} ${address} exceeded the ${what}; closing with 421`));
@@ -293,16 +293,18 @@ export class SmtpListener {
     cb();
   }
 
-  private onMailFrom(from: string, session: SmtpSession, cb: (err?: Error | null) => void): void {
-    this.startTransaction(from, session).then(
+  private onMailFrom(from: string, requireTls: boolean, session: SmtpSession, cb: (err?: Error | null) => void): void {
+    this.startTransaction(from, requireTls, session).then(
       () => cb(),
       (err: Error) => cb(err),
     );
   }
 
-  private async startTransaction(from: string, session: SmtpSession): Promise<void> {
+  private async startTransaction(from: string, requireTls: boolean, session: SmtpSession): Promise<void> {
     const conn = this.connections.get(session.id)!;
     if (conn.policy.tls === 'required' && !session.secure) throw smtpError(530, '5.7.0 Must issue a STARTTLS command first');
+    // Not offered in EHLO (smtp-server checks only that TLS is in force): an unknown parameter (RFC 5321 §4.1.1.11).
+    if (requireTls && !conn.policy.requireTls) throw smtpError(555, '5.5.4 MAIL FROM parameter REQUIRETLS is not offered here');
     if (conn.messages >= conn.policy.maxMessagesPerConnection) {
       throw smtpError(452, `4.5.3 Too many messages in this session (limit ${conn.policy.maxMessagesPerConnection}); reconnect`);
     }
@@ -319,7 +321,7 @@ export class SmtpListener {
     }
     conn.rcpts = 0;
     this.deps.log.info(`Start MID ${conn.mid} ICID ${conn.icid}`);
-    this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} From: <${from}>`);
+    this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} From: <${from}>${requireTls ? ' REQUIRETLS' : ''}`);
   }
 
   private onRcptTo(to: string, session: SmtpSession, cb: (err?: Error | null) => void): void {
@@ -388,6 +390,12 @@ export class SmtpListener {
       this.abandon(conn, 'Message size exceeds the limit');
       throw smtpError(552, `5.3.4 Message size exceeds fixed maximum message size (${max} bytes)`);
     }
+    const headers = headerBlock(Buffer.concat(head));
+    const requireTls = (session.envelope as { requireTLS?: boolean }).requireTLS === true;
+    const tlsOptional = !requireTls && tlsRequiredNo(headers);
+    // RFC 8689 §5: "TLS-Required: No" asks delivery to ignore TLS requirements. Only our own users may
+    // ask that (a relay host): from anyone else it would lower the protection the administrator set.
+    if (tlsOptional && conn.policy.action !== 'relay') this.deps.log.info(`MID ${mid} TLS-Required: No header ignored: the sender is not a relay host`);
     const envelope = {
       mid,
       icid: conn.icid,
@@ -400,6 +408,8 @@ export class SmtpListener {
       receivedAt: new Date().toISOString(),
       state: 'queued' as const,
       attempts: 0,
+      ...(requireTls ? { requireTls: true } : {}),
+      ...(tlsOptional && conn.policy.action === 'relay' ? { tlsOptional: true } : {}),
     };
     if (!failure) {
       try {
@@ -418,7 +428,7 @@ export class SmtpListener {
     conn.mid = undefined;
     conn.messages += 1;
     conn.accepted += envelope.to.length;
-    const messageId = /^message-id:\s*(.+)$/im.exec(headerBlock(Buffer.concat(head)))?.[1]?.trim();
+    const messageId = /^message-id:\s*(.+)$/im.exec(headers)?.[1]?.trim();
     if (messageId) this.deps.log.info(`MID ${mid} Message-ID '${messageId}'`);
     this.deps.log.info(`MID ${mid} ready ${envelope.size} bytes from <${envelope.from}>`);
     this.deps.log.info(`MID ${mid} queued for delivery`);
@@ -460,6 +470,21 @@ export class SmtpListener {
     const tls = session.secure ? ' with ESMTPS' : ' with ESMTP';
     return `Received: from ${helo} ([${plainAddress(session.remoteAddress)}])\r\n  by ${by}${tls} id MID ${mid};\r\n  ${new Date().toUTCString()}\r\n`;
   }
+}
+
+/**
+ * smtp-server's enhanced status codes are off: the replies mxgate relies on get theirs (RFC 3463).
+ * 552 for SIZE= is 5.3.4; REQUIRETLS before STARTTLS is 5.7.10, encryption needed (RFC 5248).
+ */
+function withEnhancedCodes(code: number, text: string): string {
+  if (code === 552 && text.startsWith('Error: message exceeds')) return `5.3.4 ${text.slice(7)}`;
+  if (code === 530 && text.startsWith('REQUIRETLS not permitted')) return '5.7.10 REQUIRETLS needs TLS: issue STARTTLS first';
+  return text;
+}
+
+/** Does the header block carry "TLS-Required: No" (RFC 8689 §5)? */
+function tlsRequiredNo(headers: string): boolean {
+  return /^tls-required:[ \t]*no[ \t]*$/im.test(headers);
 }
 
 function headerBlock(body: Buffer): string {

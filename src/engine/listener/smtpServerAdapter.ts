@@ -4,7 +4,7 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 
 /**
  * The one module that knows smtp-server beyond its documented options and callbacks. Every hook
- * mxgate needs (the greeting without smtp-server's 100 ms pause, per-connection message size,
+ * mxgate needs (the greeting without smtp-server's 100 ms pause, per-connection message size and REQUIRETLS,
  * command and transfer deadlines, the RFC 3207 gate before STARTTLS, TLS failures, sockets
  * accepted paused for the listener workers, the pipelining fix) is a function here, written
  * against the single description of smtp-server's internals below; each has its own test in
@@ -18,7 +18,7 @@ interface ConnectionInternals {
   secure: boolean;
   /** Set while STARTTLS's handshake runs. */
   _upgrading?: boolean;
-  /** The server the connection reads its options from (SIZE, maxClients). */
+  /** The server the connection reads its options from (SIZE, hideREQUIRETLS, maxClients). */
   _server: { options: object };
   /** The command parser: in data mode while a message is transferred. */
   _parser?: { _dataMode?: boolean };
@@ -132,8 +132,11 @@ export interface SessionHooks {
   inData(): boolean;
   /** Is TLS in force on the session? */
   secure(): boolean;
-  /** EHLO's SIZE, MAIL FROM's SIZE= check and the DATA cut-off use `size` for this session only. */
-  limitMessageSize(size: number): void;
+  /**
+   * This session only: EHLO's SIZE, MAIL FROM's SIZE= check and the DATA cut-off use `size`; with
+   * `hideREQUIRETLS`, EHLO after STARTTLS does not offer REQUIRETLS (RFC 8689).
+   */
+  sessionOptions(options: { size: number; hideREQUIRETLS: boolean }): void;
   /** Rewrite the text of our replies before they are sent. */
   rewriteReplies(rewrite: (code: number, text: string) => string): void;
   /** Told after each reply is sent. */
@@ -156,9 +159,9 @@ export function sessionHooks(server: SMTPServer, session: SMTPServerSession): Se
     reply: (code, text) => c.send(code, text),
     inData: () => c._parser?._dataMode === true,
     secure: () => c.secure,
-    limitMessageSize(size) {
+    sessionOptions(options) {
       const server = c._server;
-      c._server = Object.create(server, { options: { value: Object.assign(Object.create(server.options), { size }) } });
+      c._server = Object.create(server, { options: { value: Object.assign(Object.create(server.options), options) } });
     },
     rewriteReplies(rewrite) {
       const send = c.send.bind(c);

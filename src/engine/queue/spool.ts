@@ -25,6 +25,10 @@ export interface Envelope {
   nextAttemptAt?: string;
   /** An alert or a TLS report: delivered with TLS Preferred (no DANE, no MTA-STS) whatever the destination control says. */
   alert?: boolean;
+  /** RFC 8689 REQUIRETLS: only over verified TLS, to hosts that offer REQUIRETLS (MAIL FROM ... REQUIRETLS). */
+  requireTls?: boolean;
+  /** RFC 8689 "TLS-Required: No" from a relay host: delivery ignores the destination's TLS requirements. */
+  tlsOptional?: boolean;
 }
 
 export interface RecipientState {
@@ -329,13 +333,14 @@ export class MessageWriter {
 export async function enqueueGenerated(
   spool: Spool,
   ids: IdAllocator,
-  origin: { listener: 'bounce' | 'alert' | 'tlsrpt'; hostname: string; from: string; to: string[] },
+  origin: { listener: 'bounce' | 'alert' | 'tlsrpt'; hostname: string; from: string; to: string[]; requireTls?: boolean },
   data: Buffer,
 ): Promise<number> {
   const mid = ids.take('mid');
   const envelope: Envelope = { mid, icid: 0, listener: origin.listener, clientAddress: '', helo: origin.hostname, from: origin.from, to: origin.to, size: data.length, receivedAt: new Date().toISOString(), state: 'queued', attempts: 0 };
   // Alerts and TLS reports must get out even where the TLS they report on is failing.
   if (origin.listener === 'alert' || origin.listener === 'tlsrpt') envelope.alert = true;
+  if (origin.requireTls) envelope.requireTls = true;
   await spool.enqueue(envelope, data);
   return mid;
 }

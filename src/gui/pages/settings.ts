@@ -4,6 +4,7 @@ import { countProblem, emailProblem } from '../../store/grammar.js';
 import { TLS_LEVELS } from '../../store/listeners/hat.js';
 import { describeHttps, describeSsh, portOrNone, setInterfaceHttps, setInterfaceSsh, setSshSettings, SSH_LIMITS } from '../../store/network/interfaces.js';
 import { addGroupPattern, parseTlsLevel, removeGroupPattern, setHatDefaults, setListenerCertificate, setPolicy } from '../../store/listeners/policy.js';
+import { parseYesNo } from '../../store/answers.js';
 import { ConfigError } from '../../store/schema.js';
 import { edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 
@@ -41,6 +42,16 @@ export function settingsRoutes(router: Router, deps: GuiDeps): void {
       if (policy === '') return setHatDefaults(d, listener, { tls: parseTlsLevel(choice) });
       return setPolicy(d, listener, policy, { tls: choice === 'default' ? undefined : parseTlsLevel(choice) });
     }, `TLS of ${field(page.form, 'policy') ? `policy $${field(page.form, 'policy')}` : 'the default policy'} on listener ${field(page.form, 'listener')} changed.`),
+  );
+
+  router.post('/listeners/policy-requiretls', (page) =>
+    edit(page, '/listeners', (d) => {
+      const listener = field(page.form, 'listener');
+      const policy = field(page.form, 'policy');
+      const choice = field(page.form, 'requiretls');
+      if (policy === '') return setHatDefaults(d, listener, { requireTls: parseYesNo(choice, 'REQUIRETLS') });
+      return setPolicy(d, listener, policy, { requireTls: choice === 'default' ? undefined : parseYesNo(choice, 'REQUIRETLS') });
+    }, `REQUIRETLS of ${field(page.form, 'policy') ? `policy $${field(page.form, 'policy')}` : 'the default policy'} on listener ${field(page.form, 'listener')} changed.`),
   );
 
   router.post('/listeners/sender-add', (page) =>

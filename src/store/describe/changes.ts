@@ -192,6 +192,7 @@ function listenerLine(c: Change, before: Config, after: Config): string {
   const path = rest.map((s) => (typeof s === 'string' ? s : s.entry)).join('.');
   if (path === 'certificate') return `listener ${id}: certificate ${presentedText(before, c.before as string | null)} → ${presentedText(after, c.after as string | null)}`;
   if (path === 'hat.defaults.tls') return `listener ${id}: TLS ${arrow('tls', c.before, c.after)}`;
+  if (path === 'hat.defaults.requireTls') return `listener ${id}: REQUIRETLS ${c.after ? 'offered after STARTTLS' : 'not offered'}`;
   if (path === 'rcptAccess') return `listener ${id}: accepts mail for: ${listChange('', c.before as string[], c.after as string[])}`;
   return `listener ${id}: ${generic(rest, c)}`;
 }

@@ -12,6 +12,7 @@ const KEYS: [keyof MailFlowPolicy, string][] = [
   ['maxRecipientsPerMessage', 'max_rcpts_per_msg'],
   ['maxMessageSize', 'max_message_size'],
   ['tls', 'tls'],
+  ['requireTls', 'requiretls'],
 ];
 
 export function formatHat(hat: Hat): string[] {
@@ -54,15 +55,15 @@ export function parseHat(text: string): Hat {
   const fail = (n: number, why: string): never => {
     throw new HatParseError(`Line ${n + 1}: ${why}: "${lines[n]!.trim()}"`);
   };
-  const value = (n: number, raw: string, key: string): string | number => {
+  const value = (n: number, raw: string, key: string): string | number | boolean => {
     let v: unknown;
     try {
       v = JSON.parse(raw);
     } catch {
-      fail(n, `the value of ${key} is not a number or a quoted string`);
+      fail(n, `the value of ${key} is not a number, true/false or a quoted string`);
     }
-    if (typeof v !== 'number' && typeof v !== 'string') fail(n, `the value of ${key} is not a number or a quoted string`);
-    return v as string | number;
+    if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') fail(n, `the value of ${key} is not a number, true/false or a quoted string`);
+    return v as string | number | boolean;
   };
   lines.forEach((line, n) => {
     const t = line.trim();

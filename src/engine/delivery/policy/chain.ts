@@ -33,6 +33,8 @@ export type Demand = Partial<Pick<TlsRequirement, 'attempt' | 'mustEncrypt' | 'v
   dane?: DaneRequirement;
   /** What the policy found, for the mail log. */
   note?: string;
+  /** The policy vouches that this MX host serves the domain (MTA-STS in enforce mode: the host matched its policy). */
+  vouchesForMx?: boolean;
 };
 
 /** The session after the TLS handshake, as a policy judges it. */
@@ -68,7 +70,15 @@ export interface TlsPolicy {
 }
 
 /** The requirement for one MX, and the policies that had a say in it. */
-export type MxRequirement = TlsRequirement & { by: PolicyName[]; refuse?: string; refusedBy?: PolicyName; dane?: DaneRequirement; notes: { by: PolicyName; text: string }[] };
+export type MxRequirement = TlsRequirement & {
+  by: PolicyName[];
+  refuse?: string;
+  refusedBy?: PolicyName;
+  dane?: DaneRequirement;
+  notes: { by: PolicyName; text: string }[];
+  /** The policy that vouched for the MX host (REQUIRETLS needs that or a DNSSEC-secure MX lookup). */
+  mxVouchedBy?: PolicyName;
+};
 
 const VERIFY_ORDER = ['none', 'try', 'must'] as const;
 
@@ -148,6 +158,7 @@ export async function requirementForMx(setting: DestinationTls, policies: TlsPol
       req.refusedBy = policy.name;
     }
     if (demand.dane && !req.dane) req.dane = demand.dane;
+    if (demand.vouchesForMx && !req.mxVouchedBy) req.mxVouchedBy = policy.name;
   }
   return req;
 }

@@ -1,5 +1,5 @@
 /** The policies of the delivery security chain, by name (as the mail log and tlsverify print them). */
-export type PolicyName = 'destination control' | 'DANE' | 'MTA-STS';
+export type PolicyName = 'destination control' | 'DANE' | 'MTA-STS' | 'REQUIRETLS';
 
 /** What authenticated a peer: the CA lists (destination control), DANE, or MTA-STS's PKIX check. */
 export type Voucher = 'CA' | 'DANE' | 'MTA-STS';

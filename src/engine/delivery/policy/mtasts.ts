@@ -92,7 +92,7 @@ export function mtaStsPolicy(domain: string, deps: StsPolicyDeps): TlsPolicy {
       }
       if (policy.mode === 'testing') return { note: `MTA-STS policy of ${domain} is in testing mode: failures are reported, not enforced` };
       deps.log.info('Enforcing TLS for MTA-STS Policy');
-      return { attempt: true, mustEncrypt: true, verify: 'must' };
+      return { attempt: true, mustEncrypt: true, verify: 'must', vouchesForMx: true };
     },
     async judge(mx, req, peer): Promise<Judgement | null> {
       if (req.dane || req.refuse) return null;
