@@ -87,16 +87,26 @@ test('export and import round trip; a broken file is refused with its line', asy
   await writeFile(path.join(home, 'configuration', 'broken.txt'), '[DEFAULT]\ntls = maybe\n');
   const broken = await mxgate(home, ['-c', 'destconfig import --file broken.txt']);
   assert.match(broken.stdout, /\[DEFAULT\] tls must be one of/);
+  // ip_sort_pref as the appliance writes it (its files mix the case: REQUIRE_v6).
+  assert.match(text, /^\[DEFAULT\]\n(?:.+\n)*ip_sort_pref = PREFER_V6\n/m);
+  await writeFile(path.join(home, 'configuration', 'v6.txt'), text.replace(/^\[partner\.example\]\n/m, '[partner.example]\nip_sort_pref = REQUIRE_v6\n'));
+  const v6 = await mxgate(home, ['-c', 'destconfig import --file v6.txt', '-c', 'destconfig detail partner.example', '-c', 'showchanges']);
+  assert.match(v6.stdout, /IP sort preference: Require IPv6\n/);
+  assert.match(v6.stdout, /destination partner\.example: IP sort preference \(Default\) → Require IPv6|destination partner\.example: IP sort preference .*Require IPv6/);
+  await writeFile(path.join(home, 'configuration', 'bad-sort.txt'), '[DEFAULT]\ntls = no\nip_sort_pref = SOMETIMES\n');
+  const badSort = await mxgate(home, ['-c', 'destconfig import --file bad-sort.txt']);
+  assert.match(badSort.stdout, /\[DEFAULT\] ip_sort_pref must be one of PREFER_V4, PREFER_V6, REQUIRE_V4, REQUIRE_V6, not "SOMETIMES"/);
 });
 
 test('the NEW dialog asks the appliance\'s questions; "no" to the TLS question keeps Default', async () => {
-  const script = ['destconfig', 'new', 'dialog.example', 'Y', '7', 'N', 'N', 'Y', '6', 'Y', '2', 'N', 'N', '', 'destconfig detail dialog.example', ''].join('\n');
+  const script = ['destconfig', 'new', 'dialog.example', 'Y', '7', 'N', 'N', 'Y', '6', 'Y', '2', 'N', 'N', 'Y', '3', '', 'destconfig detail dialog.example', ''].join('\n');
   const r = await mxgate(home, [], script);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /Do you wish to apply a specific TLS setting for this domain\? \[N\]> Y\nDo you want to use TLS support\?\n1\. No\n2\. Preferred\n3\. Required\n4\. Preferred \(Verify\)\n5\. Required \(Verify\)\n6\. Required - Verify Hosted Domain/);
   assert.match(r.stdout, /Do you wish to configure DANE Support for this domain\? \[N\]> Y\nPlease choose a DANE option:\n1\. No\n2\. Opportunistic\n3\. Mandatory/);
-  assert.match(r.stdout, /TLS: Required - Verify Hosted Domain\n {4}DANE Support: Opportunistic\n {4}MTA-STS Support: No \(Default\)\n {4}Maximum concurrency: 7\n/);
-  const again = await mxgate(home, [], ['destconfig', 'new', 'plain.example', 'N', 'N', 'N', 'N', 'N', 'N', 'N', '', 'destconfig detail plain.example', ''].join('\n'));
+  assert.match(r.stdout, /Do you wish to apply a specific IP sort preference to this domain\? \[N\]> Y\nHow do you want to sort IP addresses within an MX\?\n1\. Prefer IPv4\n2\. Prefer IPv6\n3\. Require IPv4\n4\. Require IPv6\n\[2\]> 3/);
+  assert.match(r.stdout, /TLS: Required - Verify Hosted Domain\n {4}DANE Support: Opportunistic\n {4}MTA-STS Support: No \(Default\)\n {4}IP sort preference: Require IPv4\n {4}Maximum concurrency: 7\n/);
+  const again = await mxgate(home, [], ['destconfig', 'new', 'plain.example', 'N', 'N', 'N', 'N', 'N', 'N', 'N', 'N', '', 'destconfig detail plain.example', ''].join('\n'));
   assert.match(again.stdout, /TLS: Preferred \(Default\)\n {4}DANE Support: None \(Default\)/);
 });
 

@@ -186,10 +186,11 @@ test('edits are pending until Commit Changes; the shell sees the commit with the
   // Edited again before the commit, it is still one addition; another entry is a second change, listed by its domain.
   await gui.post('/destinations/edit', { domain: 'partner.example', tls: 'required-verify', dane: 'opportunistic', mtaSts: 'default' });
   await gui.flash('/destinations');
-  await gui.post('/destinations/new', { domain: 'second.example', tls: 'preferred', dane: 'default', mtaSts: 'default' });
+  await gui.post('/destinations/new', { domain: 'second.example', tls: 'preferred', dane: 'default', mtaSts: 'default', ipSort: 'require-ipv4' });
   await gui.flash('/destinations');
   assert.match(gui.last, /You have 2 uncommitted changes<\/strong>/);
-  assert.match(gui.last, /<span class="command">destconfig<\/span><ul><li>destination partner\.example added: TLS Required \(Verify\), DANE Opportunistic<\/li><li>destination second\.example added: TLS Preferred<\/li><\/ul>/);
+  assert.match(gui.last, /<span class="command">destconfig<\/span><ul><li>destination partner\.example added: TLS Required \(Verify\), DANE Opportunistic<\/li><li>destination second\.example added: TLS Preferred, IP sort preference Require IPv4<\/li><\/ul>/);
+  assert.match(gui.last, /<td>second\.example<\/a><\/td><td>Preferred<\/td><td>[^<]*<\/td><td>[^<]*<\/td><td>Require IPv4<\/td>|second\.example<\/a><\/td>(?:<td>[^<]*<\/td>){3}<td>Require IPv4<\/td>/, 'the table shows the IP sort preference');
   assert.doesNotMatch(await shellOk(home, 'destconfig list'), /partner\.example/, 'not committed yet');
 
   await gui.post('/commit', { comment: 'partner needs verified TLS', back: '/destinations' });

@@ -15,12 +15,16 @@ import {
   destinationForPattern,
   inheritedOffByTls,
   type DestinationTls,
+  IP_SORT,
+  IP_SORT_LABELS,
+  type IpSort,
   TLS_LABELS,
 } from '../../store/destinations/destinations.js';
 import {
   deleteDestination,
   parseDaneMode,
   parseDestinationTls,
+  parseIpSort,
   parseMtaStsMode,
   putDestination,
   replaceDestinations,
@@ -31,7 +35,7 @@ import { formatDestinations, parseDestinations } from '../../store/destinations/
 import { readConfigFile, writeConfigFile } from '../files.js';
 import { daneResolverWarning } from '../../store/network/routing.js';
 
-type Settings = Partial<Omit<DestinationDefaults, 'tls' | 'dane' | 'mtaSts'>> & { tls?: DestinationTls; dane?: DaneMode; mtaSts?: MtaStsMode };
+type Settings = Partial<Omit<DestinationDefaults, 'tls' | 'dane' | 'mtaSts' | 'ipSort'>> & { tls?: DestinationTls; dane?: DaneMode; mtaSts?: MtaStsMode; ipSort?: IpSort };
 
 const STS_LABELS: Record<MtaStsMode, string> = { no: 'No', yes: 'Yes' };
 
@@ -39,6 +43,7 @@ const OPTIONS = {
   tls: { type: 'string' },
   dane: { type: 'string' },
   'mta-sts': { type: 'string' },
+  'ip-sort': { type: 'string' },
   'max-concurrency': { type: 'string' },
   'messages-per-connection': { type: 'string' },
   'recipient-limit': { type: 'string' },
@@ -56,6 +61,7 @@ function settingsFrom(values: Record<string, string | undefined>, base: Destinat
   if (values.tls !== undefined) out.tls = parseDestinationTls(values.tls);
   if (values.dane !== undefined) out.dane = parseDaneMode(values.dane);
   if (values['mta-sts'] !== undefined) out.mtaSts = parseMtaStsMode(values['mta-sts']);
+  if (values['ip-sort'] !== undefined) out.ipSort = parseIpSort(values['ip-sort']);
   const c = optionalCount(values['max-concurrency'], '--max-concurrency');
   if (c !== undefined) out.maxConcurrency = c;
   const m = optionalCount(values['messages-per-connection'], '--messages-per-connection');
@@ -85,6 +91,7 @@ function describe(session: Session, domain: string | null): string[] {
     `    TLS: ${TLS_LABELS[r.tls]}${mark('tls')}`,
     `    DANE Support: ${DANE_LABELS[r.dane]}${mark('dane')}`,
     `    MTA-STS Support: ${STS_LABELS[r.mtaSts]}${mark('mtaSts')}${r.mtaSts === 'yes' && r.dane === 'mandatory' ? ' (not consulted: DANE is mandatory)' : ''}`,
+    `    IP sort preference: ${IP_SORT_LABELS[r.ipSort]}${mark('ipSort')}`,
     `    Maximum concurrency: ${r.maxConcurrency}${mark('maxConcurrency')}`,
     `    Messages per connection: ${r.messagesPerConnection}${mark('messagesPerConnection')}`,
     `    Recipient limit: ${r.recipientLimit ? `${r.recipientLimit.recipients} per ${r.recipientLimit.minutes} minutes` : 'none'}${mark('recipientLimit')}`,
@@ -181,6 +188,14 @@ async function askSettings(session: Session, base: DestinationDefaults, specific
     const maxQueueSeconds = await io.askInt('Enter the maximum time in queue before a bounce (seconds).', { default: base.bounce.maxQueueSeconds, min: 60, max: 86400 * 30 });
     out.bounce = { retryInitialSeconds, retryMaxSeconds, maxQueueSeconds };
   } else toDefault('bounce');
+  // The appliance's last question: the order of each MX's addresses (IPv4 / IPv6).
+  if (await want('Do you wish to apply a specific IP sort preference to this domain?')) {
+    out.ipSort = await io.choose<IpSort>(
+      'How do you want to sort IP addresses within an MX?',
+      IP_SORT.map((v) => ({ label: IP_SORT_LABELS[v], value: v })),
+      IP_SORT.indexOf(base.ipSort) + 1,
+    );
+  } else toDefault('ipSort');
   return out;
 }
 
@@ -280,7 +295,7 @@ export const destconfig: Command = {
   summary: 'Destination controls: per-domain TLS policy and delivery limits',
   usage: [
     'destconfig',
-    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--dane default|none|opportunistic|mandatory] [--mta-sts default|yes|no] [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--retry-initial S] [--retry-max S] [--max-queue-time S]',
+    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--dane default|none|opportunistic|mandatory] [--mta-sts default|yes|no] [--ip-sort default|prefer-ipv4|prefer-ipv6|require-ipv4|require-ipv6] [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--retry-initial S] [--retry-max S] [--max-queue-time S]',
     'destconfig edit DOMAIN --tls … [same options]',
     'destconfig delete DOMAIN',
     'destconfig default --tls no|preferred|… --dane none|opportunistic|mandatory --mta-sts yes|no [same options]',
@@ -309,6 +324,10 @@ export const destconfig: Command = {
     '  with a certificate for the MX host, or nothing is sent. testing: failures are only reported.',
     '  DANE comes first: where DANE authenticates a host MTA-STS is skipped; a DANE failure is never',
     '  rescued by MTA-STS; with DANE mandatory MTA-STS is not consulted. "mtastsstatus" shows the cache.',
+    'IP sort preference (--ip-sort; ip_sort_pref in export files): the order of each MX\'s addresses.',
+    '  prefer-ipv6 (the default) / prefer-ipv4: that family first, the other when all of it failed.',
+    '  require-ipv6 / require-ipv4: only that family; an MX without such an address is not used.',
+    '  DANE and MTA-STS apply the same whichever family carries the session.',
   ],
   keywords: ['new', 'edit', 'delete', 'default', 'list', 'detail', 'clear', 'setup', 'export', 'import'],
   async run(session, args) {
@@ -343,6 +362,7 @@ export const destconfig: Command = {
         if (values.tls?.toLowerCase() === 'default') throw new CommandError('The default entry needs a TLS setting of its own (no, preferred, …).');
         if (values.dane?.toLowerCase() === 'default') throw new CommandError('The default entry needs a DANE setting of its own (none, opportunistic or mandatory).');
         if (values['mta-sts']?.toLowerCase() === 'default') throw new CommandError('The default entry needs an MTA-STS setting of its own (yes or no).');
+        if (values['ip-sort']?.toLowerCase() === 'default') throw new CommandError('The default entry needs an IP sort preference of its own (prefer-ipv6, prefer-ipv4, require-ipv6 or require-ipv4).');
         if (Object.keys(settings).length === 0) throw new CommandError(`Nothing to change.\nUsage: ${this.usage[4]}`);
         session.draft = setDestinationDefaults(session.draft, settings);
         io.print(...describe(session, null));

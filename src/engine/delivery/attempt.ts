@@ -87,7 +87,7 @@ export async function deliverToDomain(
   if (override && !handling.alert) ctx.log.info(`MID ${mid} to ${domain}: ${override.why}`);
   let targets: Target[];
   try {
-    const route = await resolveRoute(ctx.config, domain, ctx.dns);
+    const route = await resolveRoute(ctx.config, domain, ctx.dns, dest.ipSort);
     targets = route.targets;
     for (const p of route.problems) ctx.log.info(`Route to ${domain}: ${p}`);
   } catch (err) {

@@ -28,7 +28,7 @@ export async function daneVerify(ctx: AttemptContext, domain: string): Promise<{
   const { setting, policies: probePolicies } = policiesFor(ctx, domain, dest, dest.dane === 'none' ? { tls: dest.tls === 'no' ? 'preferred' : dest.tls, dane: 'opportunistic', mtaSts: false } : { mtaSts: false });
   let route: Route;
   try {
-    route = await resolveRoute(ctx.config, domain, ctx.dns);
+    route = await resolveRoute(ctx.config, domain, ctx.dns, dest.ipSort);
   } catch (err) {
     lines.push(`MX lookup for ${domain}: ${(err as Error).message}`, `DANE FAILED for ${domain}`);
     return { lines, ok: false };

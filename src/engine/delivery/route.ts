@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type { IpSort } from '../../store/destinations/destinations.js';
 import { canonicalName, mostSpecificEntry } from '../../store/domainMatch.js';
 import type { Config } from '../../store/schema.js';
 import type { DnsClient, DnsSecurity } from '../dns/client.js';
@@ -49,16 +50,28 @@ export interface Route {
  */
 export const ROUTE_LIMITS = { mxHosts: 5, addresses: 10, lookupMs: 30_000 };
 
-/** Every address of one host, each with the status of the RRset it came from. */
-async function addressesOf(client: DnsClient, host: string, port: number, mx: DnsSecurity, problems: string[]): Promise<Target[]> {
-  if (net.isIP(host)) return [{ host, port, mxHost: host, dnssec: { mx, address: 'secure', canonical: host } }];
-  const out: Target[] = [];
-  for (const type of ['A', 'AAAA'] as const) {
+/** The address records to look up for a host, in the order they are tried (the destination's IP sort preference). */
+const FAMILIES: Record<IpSort, ('A' | 'AAAA')[]> = { 'prefer-ipv4': ['A', 'AAAA'], 'prefer-ipv6': ['AAAA', 'A'], 'require-ipv4': ['A'], 'require-ipv6': ['AAAA'] };
+
+/** Does an address literal belong to the families the preference allows? */
+const allowed = (ip: string, sort: IpSort) => FAMILIES[sort].includes(net.isIP(ip) === 6 ? 'AAAA' : 'A');
+
+/**
+ * Every address of one host the preference allows, in its order, each with the status of the RRset
+ * it came from; `known`: the DNS has the name (it answered NOERROR to a lookup), so a missing
+ * address family is missing, not a name only the hosts file knows.
+ */
+async function addressesOf(client: DnsClient, host: string, port: number, mx: DnsSecurity, problems: string[], sort: IpSort): Promise<{ targets: Target[]; known: boolean }> {
+  if (net.isIP(host)) return { targets: allowed(host, sort) ? [{ host, port, mxHost: host, dnssec: { mx, address: 'secure', canonical: host } }] : [], known: true };
+  const targets: Target[] = [];
+  let known = false;
+  for (const type of FAMILIES[sort]) {
     const res = await client.lookup(host, type);
     if (res.security === 'bogus') problems.push(`${type} lookup for ${host} failed: ${res.reason}`);
-    for (const a of res.records) out.push({ host: (a as { data: string }).data, port, mxHost: host, dnssec: { mx, address: res.security, canonical: res.canonical } });
+    else if (res.rcode === 'NOERROR') known = true;
+    for (const a of res.records) targets.push({ host: (a as { data: string }).data, port, mxHost: host, dnssec: { mx, address: res.security, canonical: res.canonical } });
   }
-  return out;
+  return { targets, known };
 }
 
 /**
@@ -66,20 +79,28 @@ async function addressesOf(client: DnsClient, host: string, port: number, mx: Dn
  * the MX hosts in preference order, else the domain itself (implicit MX). A null MX (RFC 7505)
  * is a permanent failure. Lookups go through the engine's own DNS client (dnsconfig servers), and
  * each target carries the DNSSEC status of the lookups behind it. A route host name the DNS
- * client cannot resolve is left to the system resolver (a hosts-file name), as insecure.
+ * client cannot resolve is left to the system resolver (a hosts-file name), as insecure. Within
+ * each host, addresses follow the destination's IP sort preference (`sort`): the preferred family
+ * first, the other after it (Prefer) or not at all (Require).
  */
-export async function resolveRoute(config: Config, domain: string, client: DnsClient): Promise<Route> {
+export async function resolveRoute(config: Config, domain: string, client: DnsClient, sort: IpSort): Promise<Route> {
   const d = canonicalName(domain);
   const problems: string[] = [];
   const route = mostSpecificEntry(config.smtpRoutes, d);
   if (route) {
     const targets: Target[] = [];
     for (const h of route.hosts) {
+      if (net.isIP(h.host) && !allowed(h.host, sort)) continue;
       const before = problems.length;
-      const found = await addressesOf(client, h.host, h.port, 'secure', problems);
+      const found = await addressesOf(client, h.host, h.port, 'secure', problems, sort);
       const failed = problems.length > before;
-      targets.push(...(found.length ? found : [{ host: h.host, port: h.port, mxHost: h.host, dnssec: { mx: 'secure' as const, address: failed ? ('bogus' as const) : ('insecure' as const), canonical: h.host.toLowerCase() } }]));
+      if (found.targets.length) targets.push(...found.targets);
+      // A name the DNS does not know is left to the system resolver (the hosts file); one it knows
+      // without an address of the allowed family is not used (Require IPv4 never reaches an IPv6-only host).
+      else if (!found.known) targets.push({ host: h.host, port: h.port, mxHost: h.host, dnssec: { mx: 'secure' as const, address: failed ? ('bogus' as const) : ('insecure' as const), canonical: h.host.toLowerCase() } });
+      else problems.push(`${h.host} has no ${sort.startsWith('require') ? `${familyWord(sort)} ` : ''}address`);
     }
+    if (targets.length === 0) throw new RouteError(`no ${sort.startsWith('require') ? `${familyWord(sort)} address (IP sort preference ${sort})` : 'address'} among the SMTP route hosts of ${d}${problems.length ? ` (${problems.join('; ')})` : ''}`, false);
     return { targets, via: 'route', mxSecurity: 'secure', problems };
   }
 
@@ -104,12 +125,17 @@ export async function resolveRoute(config: Config, domain: string, client: DnsCl
       problems.push(`address lookups stopped after ${ROUTE_LIMITS.lookupMs / 1000} s, before ${m.exchange}`);
       break;
     }
-    targets.push(...(await addressesOf(client, m.exchange, 25, answer.security, problems)));
+    targets.push(...(await addressesOf(client, m.exchange, 25, answer.security, problems, sort)).targets);
   }
   if (targets.length > ROUTE_LIMITS.addresses) {
     problems.push(`${targets.length} addresses for the MX hosts; only the first ${ROUTE_LIMITS.addresses} are tried`);
     targets = targets.slice(0, ROUTE_LIMITS.addresses);
   }
-  if (targets.length === 0) throw new RouteError(`no address found for the mail exchangers of ${d}${problems.length ? ` (${problems.join('; ')})` : ''}`, false);
+  if (targets.length === 0) {
+    const which = sort.startsWith('require') ? `${familyWord(sort)} address (IP sort preference ${sort})` : 'address';
+    throw new RouteError(`no ${which} found for the mail exchangers of ${d}${problems.length ? ` (${problems.join('; ')})` : ''}`, false);
+  }
   return { targets, via, mxSecurity: answer.security, problems };
 }
+
+const familyWord = (sort: IpSort) => (sort.endsWith('ipv6') ? 'IPv6' : 'IPv4');

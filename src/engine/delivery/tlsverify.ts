@@ -55,11 +55,12 @@ function disabledListHint(ctx: AttemptContext, obs: Observation, disabledSystem:
  */
 export async function tlsVerify(ctx: AttemptContext, domain: string, disabledSystem?: readonly string[]): Promise<string[]> {
   const lines: string[] = [];
-  const { setting, dane, mtaSts, source, policies } = policiesFor(ctx, domain, destinationFor(ctx.config.delivery, domain));
+  const dest = destinationFor(ctx.config.delivery, domain);
+  const { setting, dane, mtaSts, source, policies } = policiesFor(ctx, domain, dest);
   lines.push(`TLS setting for ${domain}: ${TLS_LABELS[setting]}, DANE ${DANE_LABELS[dane]}${mtaSts ? ', MTA-STS Yes' : ''} (${source === 'Default' ? 'the default entry' : `entry ${source}`})`);
   let targets;
   try {
-    targets = (await resolveRoute(ctx.config, domain, ctx.dns)).targets;
+    targets = (await resolveRoute(ctx.config, domain, ctx.dns, dest.ipSort)).targets;
   } catch (err) {
     lines.push(`No route to ${domain}: ${(err as Error).message}`);
     return lines;

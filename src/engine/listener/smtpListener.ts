@@ -468,7 +468,10 @@ export class SmtpListener {
     const helo = session.hostNameAppearsAs || 'unknown';
     const by = serverName(this.server);
     const tls = session.secure ? ' with ESMTPS' : ' with ESMTP';
-    return `Received: from ${helo} ([${plainAddress(session.remoteAddress)}])\r\n  by ${by}${tls} id MID ${mid};\r\n  ${new Date().toUTCString()}\r\n`;
+    const address = plainAddress(session.remoteAddress);
+    // RFC 5321 §4.1.3: an IPv6 address literal is tagged "IPv6:".
+    const literal = address.includes(':') ? `IPv6:${address}` : address;
+    return `Received: from ${helo} ([${literal}])\r\n  by ${by}${tls} id MID ${mid};\r\n  ${new Date().toUTCString()}\r\n`;
   }
 }
 

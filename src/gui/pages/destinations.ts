@@ -1,5 +1,5 @@
-import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationForPattern, inheritedOffByTls, MTA_STS_MODES, TLS_LABELS } from '../../store/destinations/destinations.js';
-import { deleteDestination, parseDaneMode, parseDestinationTls, parseMtaStsMode, putDestination, setDeliverySetup, setDestinationDefaults } from '../../store/destinations/edits.js';
+import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationForPattern, inheritedOffByTls, IP_SORT, IP_SORT_LABELS, MTA_STS_MODES, TLS_LABELS } from '../../store/destinations/destinations.js';
+import { deleteDestination, parseDaneMode, parseDestinationTls, parseIpSort, parseMtaStsMode, putDestination, setDeliverySetup, setDestinationDefaults } from '../../store/destinations/edits.js';
 import { countProblem, domainProblem } from '../../store/grammar.js';
 import { ConfigError } from '../../store/schema.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
@@ -23,6 +23,7 @@ function entryFrom(page: Page, domain: string): Destination {
     tls: choice('tls', parseDestinationTls),
     dane: choice('dane', parseDaneMode),
     mtaSts: choice('mtaSts', parseMtaStsMode),
+    ipSort: choice('ipSort', parseIpSort),
     maxConcurrency: count(page, 'maxConcurrency', 'Max concurrency', 1000),
     messagesPerConnection: count(page, 'messagesPerConnection', 'Messages per connection', 10000),
   };
@@ -34,6 +35,7 @@ export function destinationRoutes(router: Router, _deps: GuiDeps): void {
     tls: DEST_TLS.map((v) => ({ value: v, label: TLS_LABELS[v] })),
     dane: DANE_MODES.map((v) => ({ value: v, label: DANE_LABELS[v] })),
     mtaSts: MTA_STS_MODES.map((v) => ({ value: v, label: STS_LABELS[v] })),
+    ipSort: IP_SORT.map((v) => ({ value: v, label: IP_SORT_LABELS[v] })),
   };
 
   router.get('/destinations', (page) => {
@@ -42,12 +44,13 @@ export function destinationRoutes(router: Router, _deps: GuiDeps): void {
       const r = destinationForPattern(d, e.domain);
       const show = <K extends 'tls' | 'dane' | 'mtaSts'>(k: K, labels: Record<string, string>) =>
         k !== 'tls' && inheritedOffByTls(e, k as 'dane' | 'mtaSts') ? `${labels[r[k]]} (TLS is No)` : e[k] === undefined ? `Default (${labels[d.defaults[k]]})` : labels[e[k]!];
-      return { domain: e.domain, tls: show('tls', TLS_LABELS), dane: show('dane', DANE_LABELS), mtaSts: show('mtaSts', STS_LABELS), maxConcurrency: r.maxConcurrency, messagesPerConnection: r.messagesPerConnection };
+      const ipSort = e.ipSort === undefined ? `Default (${IP_SORT_LABELS[d.defaults.ipSort]})` : IP_SORT_LABELS[e.ipSort];
+      return { domain: e.domain, tls: show('tls', TLS_LABELS), dane: show('dane', DANE_LABELS), mtaSts: show('mtaSts', STS_LABELS), ipSort, maxConcurrency: r.maxConcurrency, messagesPerConnection: r.messagesPerConnection };
     });
     return render(page, 'destinations', {
       title: 'Destination Controls',
       rows,
-      defaults: { ...d.defaults, tlsLabel: TLS_LABELS[d.defaults.tls], daneLabel: DANE_LABELS[d.defaults.dane], mtaStsLabel: STS_LABELS[d.defaults.mtaSts] },
+      defaults: { ...d.defaults, tlsLabel: TLS_LABELS[d.defaults.tls], daneLabel: DANE_LABELS[d.defaults.dane], mtaStsLabel: STS_LABELS[d.defaults.mtaSts], ipSortLabel: IP_SORT_LABELS[d.defaults.ipSort] },
       global: { certificate: d.certificate, alertOnRequiredTlsFailure: d.alertOnRequiredTlsFailure, alertOnDaneFailure: d.alertOnDaneFailure },
       certificates: page.draft.certificates.map((c) => c.name),
       options,

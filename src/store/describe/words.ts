@@ -1,5 +1,5 @@
 import type { Step } from '../diff.js';
-import { DANE_LABELS, TLS_LABELS } from '../destinations/destinations.js';
+import { DANE_LABELS, IP_SORT_LABELS, TLS_LABELS } from '../destinations/destinations.js';
 import { ENTRY_NAMES, SECRET_FIELD_NAMES, words } from '../schema.js';
 import { MASK } from '../secrets.js';
 
@@ -15,6 +15,7 @@ const LABELS: Record<string, string> = {
   tlsrpt: 'TLS reports',
   dane: 'DANE',
   mtaSts: 'MTA-STS',
+  ipSort: 'IP sort preference',
   rcptAccess: 'accepts mail for',
   hat: 'host access',
   senderGroups: 'sender groups',
@@ -53,7 +54,7 @@ const LABELS: Record<string, string> = {
 };
 
 const TLS_WORDS: Record<string, string> = { off: 'No', ...TLS_LABELS };
-const ENUMS: Record<string, Record<string, string>> = { tls: TLS_WORDS, dane: DANE_LABELS, mtaSts: { no: 'No', yes: 'Yes' } };
+const ENUMS: Record<string, Record<string, string>> = { tls: TLS_WORDS, dane: DANE_LABELS, mtaSts: { no: 'No', yes: 'Yes' }, ipSort: IP_SORT_LABELS };
 
 export const label = (key: string): string => LABELS[key] ?? words(key);
 

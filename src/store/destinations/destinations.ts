@@ -30,6 +30,15 @@ export const DANE_LABELS: Record<DaneMode, string> = { none: 'None', opportunist
 export const MTA_STS_MODES = ['no', 'yes'] as const;
 export type MtaStsMode = (typeof MTA_STS_MODES)[number];
 
+/**
+ * The order of a mail exchanger's addresses (the appliance's "sort IP addresses within an MX"):
+ * Prefer tries the other family when every preferred address failed; Require never uses it.
+ */
+export const IP_SORT = ['prefer-ipv4', 'prefer-ipv6', 'require-ipv4', 'require-ipv6'] as const;
+export type IpSort = (typeof IP_SORT)[number];
+
+export const IP_SORT_LABELS: Record<IpSort, string> = { 'prefer-ipv4': 'Prefer IPv4', 'prefer-ipv6': 'Prefer IPv6', 'require-ipv4': 'Require IPv4', 'require-ipv6': 'Require IPv6' };
+
 export const destinationDomain = z.string().refine((s) => domainProblem(s) === undefined, 'is not a domain or ".domain"');
 
 const settings = {
@@ -50,6 +59,8 @@ export const DestinationDefaultsSchema = z.object({
   dane: z.enum(DANE_MODES).default('none'),
   /** Off on the default entry, as on the appliance (which advises against it there for performance). */
   mtaSts: z.enum(MTA_STS_MODES).default('no'),
+  /** Dual stack: IPv6 first, IPv4 when IPv6 fails (an IPv4-only MX is unaffected). */
+  ipSort: z.enum(IP_SORT).default('prefer-ipv6'),
   maxConcurrency: settings.maxConcurrency.default(500),
   messagesPerConnection: settings.messagesPerConnection.default(50),
   recipientLimit: settings.recipientLimit.default(null),
@@ -62,6 +73,7 @@ export const DestinationSchema = z.object({
   tls: z.enum(DEST_TLS).optional(),
   dane: z.enum(DANE_MODES).optional(),
   mtaSts: z.enum(MTA_STS_MODES).optional(),
+  ipSort: z.enum(IP_SORT).optional(),
   maxConcurrency: settings.maxConcurrency.optional(),
   messagesPerConnection: settings.messagesPerConnection.optional(),
   recipientLimit: settings.recipientLimit.optional(),

@@ -1,4 +1,4 @@
-import { DANE_MODES, type DaneMode, DEST_TLS, MTA_STS_MODES, type MtaStsMode, securityWithoutTls, type Destination, type DestinationDefaults, type DestinationTls } from './destinations.js';
+import { DANE_MODES, type DaneMode, DEST_TLS, IP_SORT, type IpSort, MTA_STS_MODES, type MtaStsMode, securityWithoutTls, type Destination, type DestinationDefaults, type DestinationTls } from './destinations.js';
 import { editConfig } from '../edit.js';
 import { type Config, ConfigError } from '../schema.js';
 
@@ -15,6 +15,7 @@ function parseOrDefault<T extends string>(option: string, allowed: readonly T[],
 export const parseDestinationTls = (value: string): DestinationTls | undefined => parseOrDefault('--tls', DEST_TLS, value);
 export const parseDaneMode = (value: string): DaneMode | undefined => parseOrDefault('--dane', DANE_MODES, value);
 export const parseMtaStsMode = (value: string): MtaStsMode | undefined => parseOrDefault('--mta-sts', MTA_STS_MODES, value);
+export const parseIpSort = (value: string): IpSort | undefined => parseOrDefault('--ip-sort', IP_SORT, value);
 
 /**
  * Edits of the table, refused when they leave an entry with DANE or MTA-STS on and TLS No (as

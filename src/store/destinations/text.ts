@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { DANE_MODES, type DaneMode, DEST_TLS, MTA_STS_MODES, type MtaStsMode, type Destination, type DestinationDefaults, DestinationDefaultsSchema, DestinationSchema, type DestinationTls } from './destinations.js';
+import { DANE_MODES, type DaneMode, DEST_TLS, type IpSort, MTA_STS_MODES, type MtaStsMode, type Destination, type DestinationDefaults, DestinationDefaultsSchema, DestinationSchema, type DestinationTls } from './destinations.js';
 import { describeIssues } from '../schema.js';
 import { UserError } from '../../userError.js';
 
@@ -7,7 +7,10 @@ import { UserError } from '../../userError.js';
  * destconfig EXPORT / IMPORT file: INI style, a [DEFAULT] section and one section per domain, as
  * the appliance's destination control files. A domain section lists only what it sets itself.
  */
-const KEYS = ['tls', 'dane', 'mta_sts', 'max_host_concurrency', 'max_messages_per_connection', 'recipient_limit', 'recipient_minutes', 'bounce_retry_initial', 'bounce_retry_max', 'bounce_max_queue_time'];
+/** ip_sort_pref as the appliance writes it. */
+const IP_SORT_PREF: Record<IpSort, string> = { 'prefer-ipv4': 'PREFER_V4', 'prefer-ipv6': 'PREFER_V6', 'require-ipv4': 'REQUIRE_V4', 'require-ipv6': 'REQUIRE_V6' };
+
+const KEYS = ['tls', 'dane', 'mta_sts', 'ip_sort_pref', 'max_host_concurrency', 'max_messages_per_connection', 'recipient_limit', 'recipient_minutes', 'bounce_retry_initial', 'bounce_retry_max', 'bounce_max_queue_time'];
 
 export function formatDestinations(defaults: DestinationDefaults, entries: Destination[]): string {
   const section = (name: string, e: Partial<DestinationDefaults>) => {
@@ -15,6 +18,7 @@ export function formatDestinations(defaults: DestinationDefaults, entries: Desti
     if (e.tls !== undefined) lines.push(`tls = ${e.tls}`);
     if (e.dane !== undefined) lines.push(`dane = ${e.dane}`);
     if (e.mtaSts !== undefined) lines.push(`mta_sts = ${e.mtaSts}`);
+    if (e.ipSort !== undefined) lines.push(`ip_sort_pref = ${IP_SORT_PREF[e.ipSort]}`);
     if (e.maxConcurrency !== undefined) lines.push(`max_host_concurrency = ${e.maxConcurrency}`);
     if (e.messagesPerConnection !== undefined) lines.push(`max_messages_per_connection = ${e.messagesPerConnection}`);
     if (e.recipientLimit !== undefined) lines.push(e.recipientLimit ? `recipient_limit = ${e.recipientLimit.recipients}\nrecipient_minutes = ${e.recipientLimit.minutes}` : 'recipient_limit = none');
@@ -71,6 +75,12 @@ export function parseDestinations(text: string): { defaults: DestinationDefaults
     if (kv.mta_sts !== undefined) {
       if (!(MTA_STS_MODES as readonly string[]).includes(kv.mta_sts)) throw new DestinationParseError(`[${name}] mta_sts must be one of ${MTA_STS_MODES.join(', ')}, not "${kv.mta_sts}".`);
       out.mtaSts = kv.mta_sts as MtaStsMode;
+    }
+    if (kv.ip_sort_pref !== undefined) {
+      // The appliance's own files write REQUIRE_v6 and PREFER_V6 alike: the case does not matter.
+      const found = (Object.entries(IP_SORT_PREF) as [IpSort, string][]).find(([, v]) => v === kv.ip_sort_pref!.toUpperCase());
+      if (!found) throw new DestinationParseError(`[${name}] ip_sort_pref must be one of ${Object.values(IP_SORT_PREF).join(', ')}, not "${kv.ip_sort_pref}".`);
+      out.ipSort = found[0];
     }
     if (kv.max_host_concurrency !== undefined) out.maxConcurrency = int('max_host_concurrency');
     if (kv.max_messages_per_connection !== undefined) out.messagesPerConnection = int('max_messages_per_connection');
