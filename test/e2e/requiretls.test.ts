@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
 import { type Records, testDnsServer } from '../dns-server.js';
-import { applianceWithListener, cleanup, freePort, mxgate, shellOk, stopEngine, until as untilIn } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, shellOk, stopEngine, submitMail, until as untilIn } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { type Sink, smtpSink } from '../sink.js';
 import { SmtpProbe } from '../smtp-probe.js';
@@ -21,6 +21,7 @@ let b: { home: string; port: number };
 let relayPort: number;
 let noRequireTls: Sink;
 let plain: Sink;
+let untrusted: Sink;
 let dns: Awaited<ReturnType<typeof testDnsServer>>;
 
 const log = (home: string) => readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
@@ -42,6 +43,8 @@ before(async () => {
   const c = chain.issueWithKey('mx.c.test', ['c.test']);
   noRequireTls = await smtpSink({ tls: { key: c.key, cert: c.cert + chain.intermediate }, hideREQUIRETLS: true });
   plain = await smtpSink();
+  // Its chain lacks the intermediate: the certificate does not verify.
+  untrusted = await smtpSink({ tls: chain.issueWithKey('mx.f.test', ['f.test']) });
   const records: Records = { 'd.test': { MX: [{ preference: 10, exchange: 'mx.d.test' }] }, 'mx.d.test': { A: ['127.0.0.1'] } };
   dns = await testDnsServer(records);
 
@@ -72,13 +75,15 @@ before(async () => {
     `smtproutes new b.test 127.0.0.1:${b.port}`,
     `smtproutes new c.test 127.0.0.1:${noRequireTls.port}`,
     `smtproutes new e.test 127.0.0.1:${plain.port}`,
+    `smtproutes new f.test 127.0.0.1:${untrusted.port}`,
+    'destconfig setup --alert-on-required-tls-failure yes',
     'destconfig new e.test --tls required',
     'commit "A relays"',
   );
 });
 
 after(async () => {
-  await Promise.all([cleanup(a?.home), cleanup(b?.home), noRequireTls?.close(), plain?.close(), dns?.close()]);
+  await Promise.all([cleanup(a?.home), cleanup(b?.home), noRequireTls?.close(), plain?.close(), untrusted?.close(), dns?.close()]);
 });
 
 test('inbound: REQUIRETLS is offered only after STARTTLS, refused before it, and not offered where the policy turns it off', async () => {
@@ -143,7 +148,7 @@ test('an MX found by an insecure lookup can never qualify: the message bounces a
   const mid = await sendRequireTls(a.port, 'sender@b.test', 'rcpt@d.test', 'requiretls to d');
   await until('the bounce', async () => new RegExp(`Bounced: MID ${mid} RID \\[0\\] - REQUIRETLS: the MX lookup for d\\.test was not DNSSEC-secure`).test(await log(a.home)));
   // The DSN goes to the sender at b.test, through B, as a REQUIRETLS message.
-  const dsnMid = Number(new RegExp(`MID (\\d+) DSN for MID ${mid} to <sender@b\\.test> queued`).exec(await log(a.home))![1]);
+  const dsnMid = await until('the DSN queued', async () => Number(new RegExp(`MID (\\d+) DSN for MID ${mid} to <sender@b\\.test> queued`).exec(await log(a.home))?.[1]) || false);
   await until('the DSN delivered to B', async () => new RegExp(`Message done DCID \\d+ MID ${dsnMid} `).test(await log(a.home)));
   const bLog = await untilIn(b.home, 'B got the DSN', async () => {
     const text = await log(b.home);
@@ -177,4 +182,15 @@ test('"TLS-Required: No" from a relay host: the destination\'s Required TLS is s
   await until('our message delivered in clear', () => plain.received.find((m) => m.data.includes('Subject: from our relay host')));
   assert.match(await log(a.home), new RegExp(`MID ${ours} to e\\.test: TLS-Required: No: the destination's TLS, DANE and MTA-STS requirements are ignored \\(RFC 8689\\)`));
   assert.equal(plain.received.find((m) => m.data.includes('Subject: from the internet')), undefined, 'the stranger\'s message still waits for TLS');
+});
+
+test('a certificate that does not verify holds a REQUIRETLS message back without a "required TLS failed" alert: that requirement is the sender\'s, not the destination\'s', async () => {
+  const mid = await sendRequireTls(a.port, 'sender@a.test', 'rcpt@f.test', 'requiretls to f');
+  await until('the deferral', async () => new RegExp(`Delayed: MID ${mid} RID \\[0\\] - TLS failed: certificate verification failed`).test(await log(a.home)));
+  assert.doesNotMatch(await log(a.home), /A required TLS connection to f\.test failed/);
+  assert.deepEqual(untrusted.received, []);
+  // The destination's own Required (Verify) does raise it.
+  await shellOk(a.home, 'destconfig new f.test --tls required-verify', 'commit "f.test verified"');
+  const own = await submitMail(a.port, 'rcpt@f.test', 'required-verify to f');
+  await until('the alert', async () => new RegExp(`Delayed: MID ${own} RID`).test(await log(a.home)) && /A required TLS connection to f\.test failed/.test(await log(a.home)));
 });

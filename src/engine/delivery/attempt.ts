@@ -126,7 +126,7 @@ export async function deliverToDomain(
         continue;
       }
       last = local('temporary', tlsHeldBack(STATUS.tlsFailed), req.refuse);
-      if (req.refusedBy === 'DANE') daneFailure = `${domain} (${target.mxHost}): ${req.refuse}`;
+      if (req.refusedBy === 'DANE' && !requireTls) daneFailure = `${domain} (${target.mxHost}): ${req.refuse}`;
       carriedNothing.push(failureReason(null, `${req.refusedBy ?? ''} ${req.refuse}`));
       settlePolicies(policies, mx, req, { kind: 'refused', reason: req.refuse });
       continue;
@@ -151,10 +151,11 @@ export async function deliverToDomain(
     const tls = classifySession(decision, opened.observation, req.by);
     if (req.attempt) settlePolicies(policies, mx, req, { kind: 'session', observation: opened.observation, decision, localAddress: localAddressOf(opened) });
     if (decision.action === 'defer') {
-      if (req.dane) daneFailure = `${domain} (${target.mxHost}): ${decision.log}`;
+      // The alerts are about the destination's own settings: a REQUIRETLS message's demands are the sender's.
+      if (req.dane && !requireTls) daneFailure = `${domain} (${target.mxHost}): ${decision.log}`;
       if (decision.requiredTlsFailed) {
         ctx.log.warning(`DCID ${opened.dcid} IP ${target.host} TLS was required but could not be successfully negotiated`);
-        requiredTlsFailure = `${domain} (${target.mxHost}): ${decision.log}`;
+        if (!requireTls) requiredTlsFailure = `${domain} (${target.mxHost}): ${decision.log}`;
       }
       last = local('temporary', tlsHeldBack(tlsStatus(opened.observation)), decision.log);
       carriedNothing.push(failureReason(opened.observation, `${req.dane ? 'DANE ' : ''}${decision.log}`));
