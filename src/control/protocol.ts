@@ -75,8 +75,13 @@ export const OPERATIONS = {
   'tlsrpt-send': none,
   recipients: none,
   'tls-outcomes': none,
-  /** tlsreport outbound: each destination domain's deliveries over the last DAYS days. */
-  'tls-statistics': z.object({ days: z.number().int().min(1).max(31), domain: z.string().max(253).optional() }).strict(),
+  /**
+   * tlsreport: outbound, each destination domain's deliveries over the last DAYS days; inbound, the
+   * messages received by sending domain (`domain` filters them) and by client host (`host`).
+   */
+  'tls-statistics': z
+    .object({ days: z.number().int().min(1).max(31), direction: z.enum(['outbound', 'inbound']).optional(), domain: z.string().max(253).optional(), host: z.string().max(64).optional() })
+    .strict(),
   'ssh-hostkeys': none,
   /** certconfig acme account new: register an account at an ACME CA (the engine makes and keeps its key). */
   'acme-account': z
@@ -186,7 +191,8 @@ export interface Results {
   recipients: QueuedRecipient[];
   /** Outbound messages per hour by TLS outcome, the last 24 hours (the GUI's chart). */
   'tls-outcomes': HourCounts[];
-  'tls-statistics': { days: number; rows: DomainTlsRow[]; suggestions: TlsSuggestion[] };
+  /** Inbound: `rows` by sending domain, `hosts` by client host (no suggestions). */
+  'tls-statistics': { days: number; rows: DomainTlsRow[]; suggestions: TlsSuggestion[]; hosts?: DomainTlsRow[] };
   bounce: { recipients: number };
   /** The SSH host keys' fingerprints (sshconfig hostkey print). */
   'ssh-hostkeys': { type: string; bits: number; fingerprint: string }[];

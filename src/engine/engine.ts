@@ -42,7 +42,8 @@ import { dnsClientFor } from './dns/resolvers.js';
 import { DnsCache } from './dns/cache.js';
 import { resolverProblems } from './dns/resolverCheck.js';
 import { systemCas, trustedCas } from '../store/certificates/trust.js';
-import { enqueueGenerated } from './queue/spool.js';
+import { enqueueGenerated, type Envelope } from './queue/spool.js';
+import { InboundTlsStatistics } from './listener/inboundTlsStatistics.js';
 import { checkDataDirectory } from './dataDirectory.js';
 import { removeLitter } from '../store/atomic.js';
 import { StorageGuard } from './queue/storage.js';
@@ -75,6 +76,7 @@ export class Engine {
   private readonly mtaSts: MtaStsService;
   private readonly reports: TlsReportRecorder;
   private readonly statistics: DomainTlsStatistics;
+  private readonly inbound: InboundTlsStatistics;
   private readonly tlsrpt: TlsReportService;
   private readonly http01: Http01Responder;
   private readonly acme: AcmeService;
@@ -120,12 +122,19 @@ export class Engine {
     this.log.onTrouble = (trouble) => this.logTrouble(trouble);
     const hosts = new HostCounter();
     const reverse = (ip: string) => reverseLookup(this.store.current.config, ip, this.dnsCache);
+    this.inbound = new InboundTlsStatistics(paths.cache, (m) => this.log.warning(m));
+    const queued = (envelope?: Envelope) => {
+      if (envelope) this.inbound.message(envelope);
+      this.delivery.kick();
+    };
+    const tlsFailed = (address: string, reason: 'handshake failed' | 'no STARTTLS') => this.inbound.failure(address, reason);
     this.workers = new WorkerPool({
       log: this.log,
       ids: this.ids,
       hosts,
       spool: this.spool,
-      queued: () => this.delivery.kick(),
+      queued,
+      tlsFailed,
       reverse,
       settings: (config = this.store.current.config) => ({ hostname: config.hostname, reserveMb: config.queue.reserveMb, queueDir: paths.queue, logHealthy: this.log.healthy }),
       ticketKey: () => this.ticketKeys.current,
@@ -138,7 +147,8 @@ export class Engine {
         ids: this.ids,
         hosts,
         hostname: () => this.store.current.config.hostname,
-        queued: () => this.delivery.kick(),
+        queued,
+        tlsFailed,
         reverse,
         ticketKeys: this.ticketKeys,
       },
@@ -214,6 +224,7 @@ export class Engine {
       this.log.configure(head.config.logs);
       await this.reports.load();
       await this.statistics.open();
+      await this.inbound.open();
       await this.mtaSts.load();
       const repairs = [...this.store.repairs, ...(await this.spool.open())];
       for (const dir of [this.paths.home, this.paths.keys, path.join(this.paths.cache, 'mta-sts'), path.join(this.paths.cache, 'tlsrpt')]) {
@@ -281,6 +292,7 @@ export class Engine {
       await this.delivery.stop();
       await this.reports.flush();
       await this.statistics.close();
+      await this.inbound.close();
       this.log.close();
       await this.releaseLock?.();
       this.markStopped();
@@ -459,7 +471,11 @@ export class Engine {
     'acme-status': () => this.renewals.status(),
     recipients: () => this.delivery.admin.recipients(),
     'tls-outcomes': () => this.delivery.tlsOutcomes.last24Hours(),
-    'tls-statistics': ({ days, domain }) => {
+    'tls-statistics': ({ days, direction, domain, host }) => {
+      if (direction === 'inbound') {
+        const rows = host ? [] : this.inbound.senders.query(days, domain);
+        return { days, rows, suggestions: [], hosts: domain ? [] : this.inbound.hosts.query(days, host) };
+      }
       const rows = this.statistics.query(days, domain);
       return { days, rows, suggestions: tlsSuggestions(rows, this.store.current.config.delivery, days) };
     },

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import nodemailer from 'nodemailer';
 import { applianceWithListener, cleanup, freePort, mxgate, shellOk, stopEngine, submitMail, until } from '../helpers.js';
 import { GuiClient } from '../gui-client.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { type Sink, smtpSink } from '../sink.js';
+import { SmtpProbe } from '../smtp-probe.js';
 
 /**
  * tlsreport outbound: real deliveries, one partner whose certificate verifies and one that offers
@@ -16,6 +18,8 @@ let home: string;
 let port: number;
 let verified: Sink;
 let plain: Sink;
+/** The GUI's port, once the first test has turned HTTPS on. */
+let https: number;
 
 before(async () => {
   ({ home, port } = await applianceWithListener());
@@ -83,7 +87,7 @@ test('deliveries are counted per domain by how TLS went, kept across a restart, 
   assert.match(bad.stderr, /--days/);
 
   // The GUI: the same table, a CSV export, and a suggestion staged as a pending change.
-  const https = await freePort();
+  https = await freePort();
   await writeFile(path.join(home, 'configuration', 'admin.pw'), 'correct horse battery\n');
   await shellOk(home, 'userconfig new admin --role administrator --password-file admin.pw', `interfaceconfig edit Management --https ${https}`, 'commit "GUI"');
   const gui = new GuiClient(https);
@@ -106,4 +110,37 @@ test('deliveries are counted per domain by how TLS went, kept across a restart, 
   // The suggestion is a command that works as it is.
   const applied = await shellOk(home, 'destconfig edit partner.test --tls required-verify --max-concurrency 5', 'commit "as suggested"', 'tlsreport partner.test');
   assert.doesNotMatch(applied, /Suggestions/, 'nothing more to tighten by TLS');
+});
+
+test('tlsreport inbound: messages by sending domain and by client host, clear or over TLS, and the sessions whose TLS failed', async () => {
+  await shellOk(home, 'listenerconfig edit InboundMail hostaccess default --tls preferred', 'commit "STARTTLS inbound"');
+  const t = nodemailer.createTransport({ host: '127.0.0.1', port, requireTLS: true, tls: { rejectUnauthorized: false } });
+  await t.sendMail({ from: 'someone@tls-sender.test', to: 'x@partner.test', subject: 'over tls', text: 'hi\n' });
+  t.close();
+  // A client that asks for STARTTLS and then sends no TLS handshake.
+  const { probe } = await SmtpProbe.connect(port);
+  await probe.send('EHLO broken.test');
+  assert.match(await probe.send('STARTTLS'), /^220/);
+  probe.write('this is not a TLS client hello\r\n\r\n');
+  await until(home, 'the failed handshake', async () => /ICID \d+ TLS failed: /.test(await readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8')));
+  probe.close();
+
+  // The thirteen messages of the first test came in clear from 127.0.0.1 (nine of them before the restart).
+  const all = await shellOk(home, 'tlsreport inbound');
+  assert.match(all, /^example\.org +13 +13 +0 +0 %$/m);
+  assert.match(all, /^tls-sender\.test +1 +0 +1 +100 %$/m);
+  assert.match(all, /^127\.0\.0\.1 +14 +13 +1 +7 % +handshake failed 1$/m);
+  const one = await shellOk(home, 'tlsreport inbound TLS-Sender.test');
+  assert.match(one, /^tls-sender\.test +1 +0 +1 +100 %$/m);
+  assert.doesNotMatch(one, /example\.org|127\.0\.0\.1/);
+  const host = await shellOk(home, 'tlsreport inbound 127.0.0.1 --days 1');
+  assert.match(host, /by client host, the last 1 day,/);
+  assert.doesNotMatch(host, /Sending domain/);
+  assert.match(await shellOk(home, 'tlsreport inbound nobody.test'), /Nothing received from nobody\.test in the last 30 days\./);
+
+  const gui = new GuiClient(https);
+  await gui.login('admin', 'correct horse battery');
+  const page = await gui.get('/tls-report');
+  assert.match(page.body, /<table id="tls-inbound-senders">[^]*<tr><td>tls-sender\.test<\/td><td>1<\/td><td>0<\/td><td>1<\/td><td>100 %<\/td><\/tr>/);
+  assert.match(page.body, /<table id="tls-inbound-hosts">[^]*<tr><td>127\.0\.0\.1<\/td><td>14<\/td><td>13<\/td><td>1<\/td><td>7 %<\/td><td>handshake failed 1<\/td><\/tr>/);
 });

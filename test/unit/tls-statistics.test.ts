@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { DomainTlsStatistics, MAX_DOMAINS, OTHER } from '../../src/engine/delivery/domainTlsStatistics.js';
 import { failureReason } from '../../src/engine/delivery/tlsOutcomes.js';
 import { tlsSuggestions } from '../../src/engine/delivery/tlsSuggestions.js';
+import { InboundTlsStatistics, NULL_SENDER } from '../../src/engine/listener/inboundTlsStatistics.js';
 import { defaultConfig } from '../../src/store/schema.js';
 
 const DAY = 86_400_000;
@@ -111,4 +112,25 @@ test('a suggestion only where every delivery of the period passed the stricter w
   assert.equal(all[0]!.create, false);
   assert.deepEqual(all[1]!.entry, { domain: 'new.example', tls: 'required-verify' });
   assert.equal(all[1]!.create, true);
+});
+
+test('inbound: each message counted by its sending domain and its client host, a null sender by name; TLS failures by host only', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mxg-inbound-'));
+  try {
+    const inbound = new InboundTlsStatistics(dir, () => undefined);
+    await inbound.open();
+    inbound.message({ from: 'Alice@Sender.Example', clientAddress: '2001:DB8::1', receivedOverTls: true });
+    inbound.message({ from: '', clientAddress: '192.0.2.7' });
+    inbound.failure('192.0.2.7', 'no STARTTLS');
+    await inbound.close();
+    const again = new InboundTlsStatistics(dir, () => undefined);
+    await again.open();
+    assert.deepEqual(again.senders.query(1).map((r) => [r.domain, r.messages.tls, r.messages.clear]), [[NULL_SENDER, 0, 1], ['sender.example', 1, 0]].sort((a, b) => String(a[0]).localeCompare(String(b[0]))));
+    const hosts = again.hosts.query(1);
+    assert.deepEqual(hosts.find((r) => r.domain === '2001:db8::1')?.messages.tls, 1);
+    assert.deepEqual(hosts.find((r) => r.domain === '192.0.2.7')?.failures, { 'no STARTTLS': 1 });
+    await again.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -1,17 +1,18 @@
-import { deliveriesOf } from '../../control/status.js';
+import net from 'node:net';
+import { type DomainTlsRow, deliveriesOf } from '../../control/status.js';
 import { type Command, noMoreWords, parseOptions } from '../../shell/command.js';
-import { CommandError } from '../../shell/errors.js';
+import type { Session } from '../../shell/session.js';
 import { formatTable } from '../../shell/table.js';
 import { optionalCount } from '../../store/answers.js';
 
-const USAGE = ['tlsreport [outbound] [DOMAIN] [--days N]'];
+const USAGE = ['tlsreport [outbound] [DOMAIN] [--days N]', 'tlsreport inbound [DOMAIN|ADDRESS] [--days N]'];
 const percent = (part: number, whole: number) => (whole ? `${Math.floor((part * 100) / whole)} %` : '-');
 
 export const tlsreport: Command = {
   name: 'tlsreport',
   summary: "Each destination domain's TLS over the last days, and what the evidence allows tightening",
   usage: USAGE,
-  keywords: ['outbound'],
+  keywords: ['outbound', 'inbound'],
   details: [
     'Per destination domain: delivery attempts (a retried message counts each time) by how the session',
     'that carried them went: clear, TLS not verified, TLS verified (CA lists), DANE, MTA-STS, or failed;',
@@ -21,13 +22,17 @@ export const tlsreport: Command = {
     'stricter way, so the stricter setting would have failed none: it names the destconfig command.',
     'Preferred and Required do not require a certificate check, but the certificate is looked at all the',
     'same: "(would verify)" counts the TLS deliveries whose certificate verified, which is evidence too.',
+    'Inbound: the messages received, by sending domain (MAIL FROM) and by client host, in clear or over',
+    'TLS, and the sessions whose TLS failed (a broken handshake, or TLS required and never started), by',
+    'client host: who would be refused if TLS became Required for their sender group.',
   ],
   async run(session, args) {
     const { values, positionals } = parseOptions(this, args, { days: { type: 'string' } });
-    const words = positionals[0]?.toLowerCase() === 'outbound' ? positionals.slice(1) : positionals;
-    if (words[0]?.toLowerCase() === 'inbound') throw new CommandError('Inbound TLS is not counted per sender yet; "tlsreport outbound" reports deliveries.');
+    const inbound = positionals[0]?.toLowerCase() === 'inbound';
+    const words = inbound || positionals[0]?.toLowerCase() === 'outbound' ? positionals.slice(1) : positionals;
     noMoreWords(this, words.slice(1));
     const days = optionalCount(values.days, '--days', { min: 1, max: 31 }) ?? 30;
+    if (inbound) return inboundReport(session, days, words[0]);
     const domain = words[0]?.toLowerCase().replace(/\.$/, '');
     const { rows, suggestions } = await session.call('tls-statistics', { days, ...(domain ? { domain } : {}) });
     const io = session.io;
@@ -55,3 +60,23 @@ export const tlsreport: Command = {
     }
   },
 };
+
+/** tlsreport inbound: by sending domain, then by client host (an address argument shows only that host). */
+async function inboundReport(session: Session, days: number, which?: string): Promise<void> {
+  const filter = which === undefined ? {} : net.isIP(which) ? { host: which.toLowerCase() } : { domain: which.toLowerCase().replace(/\.$/, '') };
+  const { rows, hosts = [] } = await session.call('tls-statistics', { days, direction: 'inbound', ...filter });
+  const io = session.io;
+  const period = `the last ${days} day${days === 1 ? '' : 's'}`;
+  const received = (r: DomainTlsRow) => r.messages.clear + r.messages.tls;
+  if (!rows.length && !hosts.length) return io.print(which ? `Nothing received from ${which} in ${period}.` : `Nothing received in ${period}.`);
+  if (rows.length) {
+    io.print(`Messages received by sending domain, ${period}:`);
+    io.print(...formatTable(['Sending domain', 'Messages', 'Clear', 'TLS', 'Encrypted'], rows.map((r) => [r.domain, String(received(r)), String(r.messages.clear), String(r.messages.tls), percent(r.messages.tls, received(r))])));
+  }
+  if (hosts.length) {
+    if (rows.length) io.print('');
+    io.print(`Messages received by client host, ${period}, and sessions whose TLS failed:`);
+    const failed = (r: DomainTlsRow) => Object.entries(r.failures).map(([why, n]) => `${why} ${n}`).join(', ') || '-';
+    io.print(...formatTable(['Client host', 'Messages', 'Clear', 'TLS', 'Encrypted', 'TLS failed'], hosts.map((r) => [r.domain, String(received(r)), String(r.messages.clear), String(r.messages.tls), percent(r.messages.tls, received(r)), failed(r)])));
+  }
+}

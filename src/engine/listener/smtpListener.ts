@@ -21,8 +21,10 @@ export interface ListenerDeps {
   /** Per-host connection counts, global across the engine and its workers. */
   hosts: HostSlots;
   hostname: () => string;
-  /** Called when a message is in the queue (delivery looks at it at once). */
+  /** Called when a message is in the queue (delivery looks at it at once; tlsreport inbound counts it). */
   queued?: (envelope: Envelope) => void;
+  /** A session's TLS failed: the handshake, or the client never started TLS that its policy required (tlsreport inbound). */
+  tlsFailed?: (clientAddress: string, reason: 'handshake failed' | 'no STARTTLS') => void;
   /**
    * In the engine with listener workers: offered each new connection before it is served here;
    * true when it went to a worker (or was refused as over the listener's limit).
@@ -71,6 +73,8 @@ interface Connection {
   accepted: number;
   messages: number;
   secure: boolean;
+  /** Its STARTTLS handshake failed (smtp-server can report one failure more than once). */
+  tlsFailed?: boolean;
 }
 
 /** Listeners are keyed by address and port (a commit that keeps both updates the listener in place). */
@@ -277,7 +281,11 @@ export class SmtpListener {
       this.connections.get(session.id)!.stopDeadlines = applyDeadlines(conn, limits, (what) => this.deps.log.info(`ICID ${icid} ${address} exceeded the ${what}; closing with 421`));
       conn.onTlsFailure((err) => {
         const c = this.connections.get(session.id);
-        if (c && !c.secure) this.deps.log.info(`ICID ${c.icid} TLS failed: ${err.message}`);
+        if (c && !c.secure && !c.tlsFailed) {
+          c.tlsFailed = true;
+          this.deps.log.info(`ICID ${c.icid} TLS failed: ${err.message}`);
+          this.deps.tlsFailed?.(address, 'handshake failed');
+        }
       });
       // RFC 3207: until the handshake, every command but NOOP, EHLO, STARTTLS and QUIT gets 530.
       if (match.policy.tls === 'required') conn.refuseUntilTls(BEFORE_TLS, 530, '5.7.0 Must issue a STARTTLS command first');
@@ -408,6 +416,7 @@ export class SmtpListener {
       receivedAt: new Date().toISOString(),
       state: 'queued' as const,
       attempts: 0,
+      ...(session.secure ? { receivedOverTls: true } : {}),
       ...(requireTls ? { requireTls: true } : {}),
       ...(tlsOptional && conn.policy.action === 'relay' ? { tlsOptional: true } : {}),
     };
@@ -451,6 +460,7 @@ export class SmtpListener {
     this.abandon(conn, 'Receiving aborted: connection closed');
     if (conn.policy.tls === 'required' && !conn.secure && conn.accepted === 0) {
       this.deps.log.info(`ICID ${conn.icid} TLS was required but remote host did not initiate it`);
+      this.deps.tlsFailed?.(plainAddress(session.remoteAddress), 'no STARTTLS');
     }
     this.deps.log.info(`ICID ${conn.icid} close`);
     this.connections.delete(session.id);

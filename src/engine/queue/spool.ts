@@ -25,6 +25,8 @@ export interface Envelope {
   nextAttemptAt?: string;
   /** An alert or a TLS report: delivered with TLS Preferred (no DANE, no MTA-STS) whatever the destination control says. */
   alert?: boolean;
+  /** The message arrived over TLS (STARTTLS): tlsreport inbound counts it as encrypted. */
+  receivedOverTls?: boolean;
   /** RFC 8689 REQUIRETLS: only over verified TLS, to hosts that offer REQUIRETLS (MAIL FROM ... REQUIRETLS). */
   requireTls?: boolean;
   /** RFC 8689 "TLS-Required: No" from a relay host: delivery ignores the destination's TLS requirements. */

@@ -6,7 +6,7 @@ import type { IdAllocator } from '../ids.js';
 import type { HostCounter } from '../listener/hostSlots.js';
 import type { ListenerState, SmtpListener } from '../listener/smtpListener.js';
 import type { MailLog } from '../log/mailLog.js';
-import type { Spool } from '../queue/spool.js';
+import type { Envelope, Spool } from '../queue/spool.js';
 import type { Call, FromWorker, ToWorker, WorkerSettings } from './protocol.js';
 import type { WorkerStatus } from '../../control/status.js';
 
@@ -15,8 +15,13 @@ export interface PoolDeps {
   ids: IdAllocator;
   hosts: HostCounter;
   spool: Spool;
-  /** A worker queued a message (the engine has adopted it): delivery looks at once. */
-  queued: () => void;
+  /**
+   * A worker queued a message (the engine has adopted it): delivery looks at once. Messages adopted
+   * after a worker's crash come without their envelope (tlsreport inbound does not count them).
+   */
+  queued: (envelope?: Envelope) => void;
+  /** A session in a worker failed TLS (tlsreport inbound). */
+  tlsFailed: (address: string, reason: 'handshake failed' | 'no STARTTLS') => void;
   reverse: (ip: string) => Promise<{ host: string; verified: boolean } | undefined>;
   /** The settings for a configuration (the one being applied, or the committed one). */
   settings: (config?: Config) => WorkerSettings;
@@ -235,7 +240,10 @@ export class WorkerPool {
         break;
       case 'queued':
         this.deps.spool.adopt(m.envelope);
-        this.deps.queued();
+        this.deps.queued(m.envelope);
+        break;
+      case 'tlsFailed':
+        this.deps.tlsFailed(m.address, m.reason);
         break;
     }
   }

@@ -44,4 +44,5 @@ export type FromWorker =
   /** The worker holds connection `id` (the engine closes its own copy of the socket). */
   | { t: 'taken'; id: number }
   | { t: 'closed'; key: string }
-  | { t: 'queued'; envelope: Envelope };
+  | { t: 'queued'; envelope: Envelope }
+  | { t: 'tlsFailed'; address: string; reason: 'handshake failed' | 'no STARTTLS' };

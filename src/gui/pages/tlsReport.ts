@@ -4,7 +4,8 @@ import { done, edit, field, type GuiDeps, type Page, render, type Router } from 
 
 /**
  * Reporting > TLS Report: each destination domain's deliveries over the last days (tlsreport),
- * sortable, as CSV, and the suggestions: accepting one stages it as a pending change.
+ * sortable, as CSV, and the suggestions: accepting one stages it as a pending change. Below, what
+ * arrived (tlsreport inbound): by sending domain and by client host, with failed TLS sessions.
  */
 
 const SORTS = ['deliveries', 'domain', 'encrypted', 'failed'] as const;
@@ -39,7 +40,18 @@ export function tlsReportRoutes(router: Router, _deps: GuiDeps): void {
     const sortParam = String((page.req.query as Record<string, unknown>).sort ?? 'deliveries');
     const sort: Sort = (SORTS as readonly string[]).includes(sortParam) ? (sortParam as Sort) : 'deliveries';
     const { rows, suggestions } = await page.call('tls-statistics', { days });
+    const inbound = await page.call('tls-statistics', { days, direction: 'inbound' });
+    const received = (r: DomainTlsRow) => ({
+      name: r.domain,
+      total: r.messages.clear + r.messages.tls,
+      clear: r.messages.clear,
+      tls: r.messages.tls,
+      encrypted: r.messages.clear + r.messages.tls ? `${Math.floor((r.messages.tls * 100) / (r.messages.clear + r.messages.tls))} %` : '-',
+      failures: Object.entries(r.failures).map(([why, n]) => `${why} ${n}`).join(', '),
+    });
     return render(page, 'tlsReport', {
+      senders: inbound.rows.map(received),
+      hosts: (inbound.hosts ?? []).map(received),
       title: 'TLS Report',
       days,
       sort,
