@@ -22,7 +22,8 @@ export class ConnectionCache<S extends CachedSession> {
   private readonly idle = new Map<string, Map<S, () => void>>();
 
   constructor(
-    private readonly closeSession: (session: S) => void,
+    /** Close a session; `idleMs` is set when it is closed for having waited that long unused. */
+    private readonly closeSession: (session: S, idleMs?: number) => void,
     /** Is a kept session still open (the SMTP client knows). */
     private readonly usable: (session: S) => boolean,
     private readonly idleMs = 5000,
@@ -54,18 +55,19 @@ export class ConnectionCache<S extends CachedSession> {
     const sessions = this.idle.get(domain) ?? new Map<S, () => void>();
     this.idle.set(domain, sessions);
     const conn = session.opened.conn;
-    const expire = () => {
+    const expire = (idle: boolean) => {
       release();
-      if (sessions.delete(session)) this.closeSession(session);
+      if (sessions.delete(session)) this.closeSession(session, idle ? this.idleMs : undefined);
       if (sessions.size === 0 && this.idle.get(domain) === sessions) this.idle.delete(domain);
     };
-    const timer = setTimeout(expire, this.idleMs);
+    const timer = setTimeout(() => expire(true), this.idleMs);
     timer.unref();
     // The peer may end an idle session (its own timeout): forget it at once.
-    conn.once('end', expire);
+    const ended = () => expire(false);
+    conn.once('end', ended);
     const release = () => {
       clearTimeout(timer);
-      conn.removeListener('end', expire);
+      conn.removeListener('end', ended);
     };
     sessions.set(session, release);
   }

@@ -80,7 +80,10 @@ export class DeliveryScheduler implements SchedulerHandle {
   readonly admin: QueueAdmin;
 
   constructor(private readonly deps: SchedulerDeps) {
-    this.connections = new ConnectionCache<Session>((session) => close(deps.log, session.opened), usable);
+    this.connections = new ConnectionCache<Session>((session, idleMs) => {
+      if (idleMs !== undefined) deps.log.info(`DCID ${session.opened.dcid} unused for ${idleMs / 1000} s since its last message: closing`);
+      close(deps.log, session.opened);
+    }, usable);
     this.progress = { spool: deps.spool, log: deps.log, ids: deps.ids, hostname: () => deps.config().hostname };
     this.admin = new QueueAdmin(this.progress, this);
   }
