@@ -191,8 +191,8 @@ export interface Results {
   recipients: QueuedRecipient[];
   /** Outbound messages per hour by TLS outcome, the last 24 hours (the GUI's chart). */
   'tls-outcomes': HourCounts[];
-  /** Inbound: `rows` by sending domain, `hosts` by client host (no suggestions). */
-  'tls-statistics': { days: number; rows: DomainTlsRow[]; suggestions: TlsSuggestion[]; hosts?: DomainTlsRow[] };
+  /** Inbound: `rows` by sending domain, `hosts` by client host (no suggestions). Outbound for one domain: `byDay`, its days. */
+  'tls-statistics': { days: number; rows: DomainTlsRow[]; suggestions: TlsSuggestion[]; hosts?: DomainTlsRow[]; byDay?: HourCounts[] };
   bounce: { recipients: number };
   /** The SSH host keys' fingerprints (sshconfig hostkey print). */
   'ssh-hostkeys': { type: string; bits: number; fingerprint: string }[];

@@ -477,7 +477,7 @@ export class Engine {
         return { days, rows, suggestions: [], hosts: domain ? [] : this.inbound.hosts.query(days, host) };
       }
       const rows = this.statistics.query(days, domain);
-      return { days, rows, suggestions: tlsSuggestions(rows, this.store.current.config.delivery, days) };
+      return { days, rows, suggestions: tlsSuggestions(rows, this.store.current.config.delivery, days), ...(domain ? { byDay: this.statistics.daily(days, domain) } : {}) };
     },
     'ssh-hostkeys': async () => (await Promise.all(this.frontEnds.map((f) => f.fingerprints?.() ?? []))).flat(),
     bounce: async ({ mid, domain, sender }) => ({ recipients: await this.delivery.admin.bounceRecipients({ mid, domain, sender }) }),

@@ -18,10 +18,10 @@ export interface Bar {
 }
 
 /**
- * A stacked bar per hour for the last 24 hours, as numbers the template draws as SVG (no
- * script, no image library): bar heights scale to the busiest hour.
+ * A stacked bar per period (the last 24 hours, or a domain's last days), as numbers the template
+ * draws as SVG (no script, no image library): bar heights scale to the busiest period.
  */
-export function deliveryChart(hours: HourCounts[], size = { width: 720, height: 200 }) {
+export function deliveryChart(hours: HourCounts[], size = { width: 720, height: 200 }, unit: 'hour' | 'day' = 'hour') {
   const total = (h: HourCounts) => TLS_OUTCOMES.reduce((n, o) => n + h[o], 0);
   const max = Math.max(1, ...hours.map(total));
   const slot = size.width / hours.length;
@@ -33,8 +33,9 @@ export function deliveryChart(hours: HourCounts[], size = { width: 720, height: 
       return { y, height, colour: COLOURS[o] };
     });
     const start = new Date(h.hour);
-    const label = `${String(start.getUTCHours()).padStart(2, '0')}`;
-    const title = `${start.toISOString().slice(0, 13)}:00 UTC — ${TLS_OUTCOMES.map((o) => `${TLS_OUTCOME_LABELS[o]} ${h[o]}`).join(', ')}`;
+    const label = String(unit === 'hour' ? start.getUTCHours() : start.getUTCDate()).padStart(2, '0');
+    const when = unit === 'hour' ? `${start.toISOString().slice(0, 13)}:00 UTC` : start.toISOString().slice(0, 10);
+    const title = `${when} — ${TLS_OUTCOMES.map((o) => `${TLS_OUTCOME_LABELS[o]} ${h[o]}`).join(', ')}`;
     return { x: i * slot + 2, label, title, segments };
   });
   const totals = Object.fromEntries(TLS_OUTCOMES.map((o) => [o, hours.reduce((n, h) => n + h[o], 0)])) as Record<TlsOutcome, number>;
@@ -42,6 +43,7 @@ export function deliveryChart(hours: HourCounts[], size = { width: 720, height: 
     ...size,
     barWidth: slot - 4,
     max,
+    per: unit === 'hour' ? 'h' : 'day',
     bars,
     legend: TLS_OUTCOMES.map((o) => ({ label: TLS_OUTCOME_LABELS[o], colour: COLOURS[o], count: totals[o] })),
   };

@@ -80,6 +80,7 @@ test('deliveries are counted per domain by how TLS went, kept across a restart, 
   const one = await shellOk(home, 'tlsreport outbound PLAIN.test --days 1');
   assert.doesNotMatch(one, /partner\.test/);
   assert.match(one, /plain\.test +2 /);
+  assert.match(one, /Day by day \(UTC; days without a delivery left out\):\nDay +Deliveries +Clear .*\n\d{4}-\d\d-\d\d +2 +2 +0 /, 'one domain: its days');
   const none = await shellOk(home, 'tlsreport nobody.test');
   assert.match(none, /No delivery to nobody\.test in the last 30 days\./);
   const bad = await mxgate(home, ['-c', 'tlsreport --days 40']);
@@ -93,9 +94,16 @@ test('deliveries are counted per domain by how TLS went, kept across a restart, 
   const gui = new GuiClient(https);
   await gui.login('admin', 'correct horse battery');
   const page = await gui.get('/tls-report?sort=domain');
-  assert.match(page.body, /<tr><td>looked\.test<\/td><td>10<\/td><td>0<\/td><td>10<\/td><td>10<\/td><td>0<\/td>/);
-  assert.ok(page.body.indexOf('<td>looked.test</td>') < page.body.indexOf('<td>partner.test</td>'), 'sorted by domain');
-  assert.match(page.body, /<td>strict\.test<\/td>.*<td>no STARTTLS [1-9]\d*<\/td><\/tr>/);
+  assert.match(page.body, /<tr><td><a href="[^"]*">looked\.test<\/a><\/td><td>10<\/td><td>0<\/td><td>10<\/td><td>10<\/td><td>0<\/td>/);
+  assert.ok(page.body.indexOf('>looked.test</a>') < page.body.indexOf('>partner.test</a>'), 'sorted by domain');
+  assert.match(page.body, />strict\.test<\/a><\/td>.*<td>no STARTTLS [1-9]\d*<\/td><\/tr>/);
+  // One domain's page: a bar per day by TLS outcome, and its suggestion.
+  const domainPage = await gui.get('/tls-report/domain?name=looked.test&days=7');
+  assert.match(domainPage.body, /10 delivery attempts to looked\.test, day by day \(UTC\)/);
+  assert.match(domainPage.body, /<svg class="chart" role="img" aria-label="Deliveries to looked\.test by TLS outcome per day"/);
+  assert.equal(domainPage.body.match(/<g><title>\d{4}-\d\d-\d\d — /g)?.length, 7, 'a bar for each of the 7 days');
+  assert.match(domainPage.body, /<title>\d{4}-\d\d-\d\d — Clear text 0, TLS \(not verified\) 10, /, "today's bar: ten TLS deliveries");
+  assert.match(domainPage.body, /<strong>Suggestion<\/strong>: .*destconfig edit looked\.test --tls required-verify/);
   const file = await gui.get('/tls-report.csv?days=30');
   assert.match(String(file.headers['content-type']), /^text\/csv/);
   assert.match(file.body, /^domain,deliveries,clear,tls,tls_would_verify,verified,dane,mta_sts,failed,connection_failures\r\n/);

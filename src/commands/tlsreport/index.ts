@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { type DomainTlsRow, deliveriesOf } from '../../control/status.js';
+import { type DomainTlsRow, deliveriesOf, TLS_OUTCOMES } from '../../control/status.js';
 import { type Command, noMoreWords, parseOptions } from '../../shell/command.js';
 import type { Session } from '../../shell/session.js';
 import { formatTable } from '../../shell/table.js';
@@ -34,7 +34,7 @@ export const tlsreport: Command = {
     const days = optionalCount(values.days, '--days', { min: 1, max: 31 }) ?? 30;
     if (inbound) return inboundReport(session, days, words[0]);
     const domain = words[0]?.toLowerCase().replace(/\.$/, '');
-    const { rows, suggestions } = await session.call('tls-statistics', { days, ...(domain ? { domain } : {}) });
+    const { rows, suggestions, byDay = [] } = await session.call('tls-statistics', { days, ...(domain ? { domain } : {}) });
     const io = session.io;
     const period = `the last ${days} day${days === 1 ? '' : 's'}`;
     if (!rows.length) return io.print(domain ? `No delivery to ${domain} in ${period}.` : `No deliveries in ${period}.`);
@@ -49,6 +49,11 @@ export const tlsreport: Command = {
         }),
       ),
     );
+    const active = byDay.filter((d) => TLS_OUTCOMES.some((o) => d[o] > 0));
+    if (active.length) {
+      io.print('', 'Day by day (UTC; days without a delivery left out):');
+      io.print(...formatTable(['Day', 'Deliveries', 'Clear', 'TLS', 'Verified', 'DANE', 'MTA-STS', 'Failed'], active.map((d) => [d.hour.slice(0, 10), String(TLS_OUTCOMES.reduce((n, o) => n + d[o], 0)), String(d.clear), String(d.tls), String(d.verified), String(d.dane), String(d['mta-sts']), String(d.failed)])));
+    }
     const failing = rows.filter((r) => Object.keys(r.failures).length);
     if (failing.length) {
       io.print('', 'Connections that carried nothing:');

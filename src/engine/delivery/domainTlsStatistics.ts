@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type DomainTlsRow, deliveriesOf, noOutcomes, TLS_OUTCOMES, type TlsFailureReason, type TlsOutcome } from '../../control/status.js';
+import { type DomainTlsRow, deliveriesOf, type HourCounts, noOutcomes, TLS_OUTCOMES, type TlsFailureReason, type TlsOutcome } from '../../control/status.js';
 import { writeFileAtomic } from '../../store/atomic.js';
 
 /**
@@ -78,6 +78,21 @@ export class DomainTlsStatistics {
       }
     }
     return [...sum.values()].sort((a, b) => deliveriesOf(b) - deliveriesOf(a) || a.domain.localeCompare(b.domain));
+  }
+
+  /** One domain's counts day by day over the last `days` days, oldest first, zeros included (`hour`: the day's start). */
+  daily(days: number, domain: string): HourCounts[] {
+    const key = domain.toLowerCase();
+    const out: HourCounts[] = [];
+    const today = Date.parse(`${dayOf(this.now())}T00:00:00Z`);
+    for (let i = days - 1; i >= 0; i -= 1) {
+      const start = today - i * 86_400_000;
+      const row = this.days.get(dayOf(start))?.[key];
+      const counts = noOutcomes();
+      for (const o of TLS_OUTCOMES) counts[o] = row?.messages[o] ?? 0;
+      out.push({ hour: new Date(start).toISOString(), ...counts });
+    }
+    return out;
   }
 
   async flush(): Promise<void> {

@@ -1,5 +1,6 @@
 import { type DomainTlsRow, deliveriesOf } from '../../control/status.js';
 import { putDestination } from '../../store/destinations/edits.js';
+import { deliveryChart } from '../chart.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 
 /**
@@ -64,6 +65,23 @@ export function tlsReportRoutes(router: Router, _deps: GuiDeps): void {
         encrypted: deliveriesOf(r) ? `${Math.floor((encrypted(r) * 100) / deliveriesOf(r))} %` : '-',
         failures: Object.entries(r.failures).map(([why, n]) => `${why} ${n}`).join(', '),
       })),
+      suggestions,
+    });
+  });
+
+  // One domain: its totals, a bar per day by TLS outcome, why connections carried nothing, its suggestion.
+  router.get('/tls-report/domain', async (page) => {
+    const days = daysOf(page);
+    const name = String((page.req.query as Record<string, unknown>).name ?? '').toLowerCase();
+    const { rows, suggestions, byDay = [] } = await page.call('tls-statistics', { days, domain: name });
+    const row = rows[0];
+    return render(page, 'tlsDomain', {
+      title: `TLS Report: ${name}`,
+      days,
+      name,
+      total: row ? deliveriesOf(row) : 0,
+      failures: row ? Object.entries(row.failures).map(([why, n]) => `${why} ${n}`).join(', ') : '',
+      chart: deliveryChart(byDay, { width: 720, height: 160 }, 'day'),
       suggestions,
     });
   });
