@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
+import ssh2 from 'ssh2';
 import { parseAuthorizedKey, SshKeyError } from '../../src/pki/sshKeys.js';
 import { addSshKey, deleteSshKey, sshKeysOf } from '../../src/store/accounts/users.js';
 import { defaultConfig, validateConfig } from '../../src/store/schema.js';
@@ -68,4 +70,32 @@ test("an account's keys: added once, numbered, deleted by number; the configurat
   const removed = deleteSshKey(config, 'alice', 1);
   assert.equal(removed.key.fingerprint, one.fingerprint);
   assert.deepEqual(sshKeysOf(removed.config, 'alice').map((k) => k.fingerprint), [two.fingerprint]);
+});
+
+test('host keys: a pair ssh2 writes in a form its own parser refuses (its Ed25519 bug, one key in 256) is made again, never kept', async () => {
+  // Made by ssh2 1.17's generateKeyPair: the public key lost its leading zero byte (31 bytes).
+  const malformed = [
+    '-----BEGIN OPENSSH PRIVATE KEY-----',
+    'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMgAAAAtz',
+    'c2gtZWQyNTUxOQAAAB+BTCtUoQHwyXRJrDQHne9xY6jKg+y1MhG+yIg6FxdqAAAA',
+    'kMnESLLJxEiyAAAAC3NzaC1lZDI1NTE5AAAAH4FMK1ShAfDJdEmsNAed73FjqMqD',
+    '7LUyEb7IiDoXF2oAAAA/4i1Jx1RIByPV/c0qPIzsl6zhLzbFeEUpCCckKGfp0piB',
+    'TCtUoQHwyXRJrDQHne9xY6jKg+y1MhG+yIg6FxdqAAAAD214Z2F0ZSBob3N0IGtl',
+    'eQ==',
+    '-----END OPENSSH PRIVATE KEY-----',
+    '',
+  ].join('\n');
+  const { KINDS, newHostKey } = await import('../../src/ssh/hostKeys.js');
+  const ed25519 = KINDS.find((k) => k.type === 'ssh-ed25519')!;
+  const made: string[] = [];
+  const real = promisify(ssh2.utils.generateKeyPair) as (type: string, options: object) => Promise<{ private: string; public: string }>;
+  const pair = await newHostKey(ed25519, async (type, options) => {
+    made.push(type);
+    return made.length === 1 ? { private: malformed, public: 'ssh-ed25519 AAAA' } : real(type, options);
+  });
+  assert.equal(made.length, 2, 'the malformed pair was refused and another made');
+  assert.notEqual(pair.private, malformed);
+  const parsed = ssh2.utils.parseKey(pair.private);
+  assert.ok(!(parsed instanceof Error) && !Array.isArray(parsed) && parsed.type === 'ssh-ed25519');
+  await assert.rejects(newHostKey(ed25519, async () => ({ private: malformed, public: '' })), /no usable ssh-ed25519 host key could be made/);
 });
