@@ -68,7 +68,11 @@ test('a listener on ::1 takes mail; the log and the Received header carry the IP
   const mid = Number(/MID (\d+)/.exec(info.response)![1]);
   const message = await until('the message at the IPv6 peer', () => got(literal, 'over ipv6'));
   assert.match(message.data, /^Received: from \S+ \(\[IPv6:::1\]\)/m, 'RFC 5321 IPv6 address literal');
-  const text = await log();
+  // The peer may have the message before the mail log has its last line.
+  const text = await until('the delivery logged', async () => {
+    const t = await log();
+    return new RegExp(`Message done DCID \\d+ MID ${mid} `).test(t) && t;
+  });
   assert.match(text, /New SMTP ICID \d+ interface Loop6 \(::1\) address ::1 /);
   assert.match(text, /ACCEPT SG ALL match ::1 /);
   assert.match(text, new RegExp(`New SMTP DCID \\d+ interface ::1 address ::1 port ${literal.port}`));
@@ -80,7 +84,7 @@ test('sender groups match IPv6 addresses and prefixes', async () => {
   const refused = await SmtpProbe.connect(v6Port, '::1');
   assert.match(refused.greeting, /^554 5\.7\.1 /);
   refused.probe.close();
-  assert.match(await log(), /REJECT SG BLOCKLIST match ::1 /);
+  await until('the REJECT line', async () => /REJECT SG BLOCKLIST match ::1 /.test(await log()));
   await shell('listenerconfig edit V6Mail hostaccess group BLOCKLIST delete ::1/128', 'listenerconfig edit V6Mail hostaccess group ALLOWLIST add 0:0:0:0:0:0:0:1', 'commit "trust ::1"');
   const trusted = await SmtpProbe.connect(v6Port, '::1');
   assert.match(trusted.greeting, /^220 /);
@@ -104,7 +108,7 @@ test('Prefer IPv6 falls back to IPv4 when IPv6 fails; Require IPv6 does not', as
   await shell('destconfig edit dual.test --ip-sort prefer-ipv6', 'commit "prefer v6"');
   await submitMail(port, 'a@dual.test', 'fallback to v4');
   await until('delivery over IPv4 after IPv6 failed', () => got(onV4, 'fallback to v4'));
-  assert.match(await log(), new RegExp(`connection failed: ::1:${dualPort}: `));
+  await until('the failed IPv6 connection logged', async () => new RegExp(`connection failed: ::1:${dualPort}: `).test(await log()));
 
   await shell('destconfig edit dual.test --ip-sort require-ipv6', 'commit "require v6"');
   const mid = await submitMail(port, 'a@dual.test', 'ipv6 or nothing');
