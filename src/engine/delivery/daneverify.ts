@@ -4,7 +4,7 @@ import type { AttemptContext } from './attempt.js';
 import { probeHosts } from './probeHosts.js';
 import { policiesFor } from './policy/policies.js';
 import { describeObservation } from './tlsverify.js';
-import { resolveRoute, type Route } from './route.js';
+import { recordTypeOf, resolveRoute, type Route } from './route.js';
 
 const WORD: Record<DnsSecurity, string> = { secure: 'SECURE', insecure: 'INSECURE', bogus: 'BOGUS' };
 
@@ -37,7 +37,7 @@ export async function daneVerify(ctx: AttemptContext, domain: string): Promise<{
   await logChains(ctx, domain, route);
   const ok = await probeHosts(ctx, domain, setting, probePolicies, route.targets, {
     plan(target, req) {
-      const lines = [`${WORD[target.dnssec.address]} ${target.host.includes(':') ? 'AAAA' : 'A'} record (${target.host}) found for MX(${target.mxHost}) in ${domain}`];
+      const lines = [`${WORD[target.dnssec.address]} ${recordTypeOf(target.host)} record (${target.host}) found for MX(${target.mxHost}) in ${domain}`];
       if (!req.dane) return { lines: [...lines, ...req.notes.map((n) => n.text), ...(req.refuse ? [req.refuse] : []), `MX(${target.mxHost}) does not support DANE.`] };
       return { lines: [...lines, `Connecting to ${target.host} on port ${target.port}.`], connectWith: req };
     },
@@ -59,7 +59,7 @@ export async function daneVerify(ctx: AttemptContext, domain: string): Promise<{
 async function logChains(ctx: AttemptContext, domain: string, route: Route): Promise<void> {
   const questions: [string, 'MX' | 'A' | 'AAAA' | 'TLSA'][] = route.via === 'mx' ? [[domain, 'MX']] : [];
   for (const t of route.targets) {
-    if (t.mxHost !== t.host) questions.push([t.mxHost, t.host.includes(':') ? 'AAAA' : 'A']);
+    if (t.mxHost !== t.host) questions.push([t.mxHost, recordTypeOf(t.host)]);
     questions.push([`_${t.port}._tcp.${t.mxHost}`, 'TLSA']);
   }
   for (const [name, type] of new Map(questions.map((q) => [q.join(' '), q])).values()) {

@@ -53,8 +53,11 @@ export const ROUTE_LIMITS = { mxHosts: 5, addresses: 10, lookupMs: 30_000 };
 /** The address records to look up for a host, in the order they are tried (the destination's IP sort preference). */
 const FAMILIES: Record<IpSort, ('A' | 'AAAA')[]> = { 'prefer-ipv4': ['A', 'AAAA'], 'prefer-ipv6': ['AAAA', 'A'], 'require-ipv4': ['A'], 'require-ipv6': ['AAAA'] };
 
+/** The address record an address comes from: AAAA for IPv6, A for IPv4. */
+export const recordTypeOf = (ip: string): 'A' | 'AAAA' => (net.isIP(ip) === 6 ? 'AAAA' : 'A');
+
 /** Does an address literal belong to the families the preference allows? */
-const allowed = (ip: string, sort: IpSort) => FAMILIES[sort].includes(net.isIP(ip) === 6 ? 'AAAA' : 'A');
+const allowed = (ip: string, sort: IpSort) => FAMILIES[sort].includes(recordTypeOf(ip));
 
 /**
  * Every address of one host the preference allows, in its order, each with the status of the RRset
@@ -100,7 +103,7 @@ export async function resolveRoute(config: Config, domain: string, client: DnsCl
       else if (!found.known) targets.push({ host: h.host, port: h.port, mxHost: h.host, dnssec: { mx: 'secure' as const, address: failed ? ('bogus' as const) : ('insecure' as const), canonical: h.host.toLowerCase() } });
       else problems.push(`${h.host} has no ${sort.startsWith('require') ? `${familyWord(sort)} ` : ''}address`);
     }
-    if (targets.length === 0) throw new RouteError(`no ${sort.startsWith('require') ? `${familyWord(sort)} address (IP sort preference ${sort})` : 'address'} among the SMTP route hosts of ${d}${problems.length ? ` (${problems.join('; ')})` : ''}`, false);
+    if (targets.length === 0) throw new RouteError(`no ${wantedAddress(sort)} among the SMTP route hosts of ${d}${problems.length ? ` (${problems.join('; ')})` : ''}`, false);
     return { targets, via: 'route', mxSecurity: 'secure', problems };
   }
 
@@ -132,10 +135,12 @@ export async function resolveRoute(config: Config, domain: string, client: DnsCl
     targets = targets.slice(0, ROUTE_LIMITS.addresses);
   }
   if (targets.length === 0) {
-    const which = sort.startsWith('require') ? `${familyWord(sort)} address (IP sort preference ${sort})` : 'address';
-    throw new RouteError(`no ${which} found for the mail exchangers of ${d}${problems.length ? ` (${problems.join('; ')})` : ''}`, false);
+    throw new RouteError(`no ${wantedAddress(sort)} found for the mail exchangers of ${d}${problems.length ? ` (${problems.join('; ')})` : ''}`, false);
   }
   return { targets, via, mxSecurity: answer.security, problems };
 }
 
 const familyWord = (sort: IpSort) => (sort.endsWith('ipv6') ? 'IPv6' : 'IPv4');
+
+/** What a route lacked when it has no target: "address", or under Require the family and why. */
+const wantedAddress = (sort: IpSort) => (sort.startsWith('require') ? `${familyWord(sort)} address (IP sort preference ${sort})` : 'address');

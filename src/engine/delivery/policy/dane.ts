@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { DaneMode } from '../../../store/destinations/destinations.js';
 import type { DnsLookup } from '../../dns/client.js';
 import { type Tlsa, tlsaText, usable, verifyDane } from '../../tls/dane.js';
-import type { Target } from '../route.js';
+import { recordTypeOf, type Target } from '../route.js';
 import { type ReportedPolicy, sessionFailureType, type TlsReportSink } from '../../tlsrpt/results.js';
 import type { DaneRequirement, Demand, HostResult, MxTarget, TlsPolicy } from './chain.js';
 
@@ -36,7 +36,7 @@ export async function daneHostState(target: Target, domain: string, lookupTlsa: 
   if (mx === 'insecure') return { kind: 'none', why: `INSECURE MX record(${target.mxHost}) found for ${domain}` };
   if (net.isIP(target.mxHost)) return { kind: 'none', why: `${target.mxHost} is an address: there is no host name for a TLSA record` };
   if (address === 'bogus') return { kind: 'bogus', why: `the address lookup for ${target.mxHost} failed validation (BOGUS)` };
-  if (address === 'insecure') return { kind: 'none', why: `INSECURE ${net.isIP(target.host) === 6 ? 'AAAA' : 'A'} record (${target.host}) found for MX(${target.mxHost}) in ${domain}` };
+  if (address === 'insecure') return { kind: 'none', why: `INSECURE ${recordTypeOf(target.host)} record (${target.host}) found for MX(${target.mxHost}) in ${domain}` };
   const mxHost = target.mxHost.toLowerCase().replace(/\.$/, '');
   const bases = canonical && canonical !== mxHost ? [canonical, mxHost] : [mxHost];
   for (const base of bases) {
