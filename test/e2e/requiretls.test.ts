@@ -104,7 +104,14 @@ test('inbound: REQUIRETLS is offered only after STARTTLS, refused before it, and
     await off.probe.upgrade({ rejectUnauthorized: false });
     assert.doesNotMatch(await off.probe.send('EHLO client.test'), /REQUIRETLS/);
     assert.equal(await off.probe.send('MAIL FROM:<x@client.test> REQUIRETLS'), '555 5.5.4 MAIL FROM parameter REQUIRETLS is not offered here');
+    // The refused parameter does not stick to the next transaction (smtp-server's envelope keeps it).
+    assert.match(await off.probe.send('MAIL FROM:<plain@client.test>'), /^250/);
+    assert.match(await off.probe.send('RCPT TO:<rcpt@b.test>'), /^250/);
+    assert.match(await off.probe.send('DATA'), /^354/);
+    const queued = /MID (\d+)/.exec(await off.probe.send('Subject: plain after a refusal\r\n\r\nhi\r\n.'))![1];
     off.probe.close();
+    assert.equal(JSON.parse(await readFile(path.join(b.home, 'queue', `${queued}.json`), 'utf8')).requireTls, undefined);
+    assert.match(await log(b.home), new RegExp(`MID ${queued} ICID \\d+ From: <plain@client\\.test>\n`));
   } finally {
     await shellOk(b.home, 'listenerconfig edit InboundMail hostaccess default --requiretls yes', 'commit "REQUIRETLS again"');
   }

@@ -73,6 +73,11 @@ interface Connection {
   accepted: number;
   messages: number;
   secure: boolean;
+  /**
+   * The transaction asked for REQUIRETLS. Kept here, not read from smtp-server's envelope, which keeps
+   * the flag of a refused MAIL FROM for the next one.
+   */
+  requireTls?: boolean;
   /** Its STARTTLS handshake failed (smtp-server can report one failure more than once). */
   tlsFailed?: boolean;
 }
@@ -328,6 +333,7 @@ export class SmtpListener {
       throw smtpError(452, '4.3.1 Insufficient system storage, try again later');
     }
     conn.rcpts = 0;
+    conn.requireTls = requireTls;
     this.deps.log.info(`Start MID ${conn.mid} ICID ${conn.icid}`);
     this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} From: <${from}>${requireTls ? ' REQUIRETLS' : ''}`);
   }
@@ -399,7 +405,7 @@ export class SmtpListener {
       throw smtpError(552, `5.3.4 Message size exceeds fixed maximum message size (${max} bytes)`);
     }
     const headers = headerBlock(Buffer.concat(head));
-    const requireTls = (session.envelope as { requireTLS?: boolean }).requireTLS === true;
+    const requireTls = conn.requireTls === true;
     const tlsOptional = !requireTls && tlsRequiredNo(headers);
     // RFC 8689 §5: "TLS-Required: No" asks delivery to ignore TLS requirements. Only our own users may
     // ask that (a relay host): from anyone else it would lower the protection the administrator set.
