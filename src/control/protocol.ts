@@ -76,12 +76,20 @@ export const OPERATIONS = {
   recipients: none,
   'tls-outcomes': none,
   /**
-   * tlsreport: outbound, each destination domain's deliveries over the last DAYS days; inbound, the
-   * messages received by sending domain (`domain` filters them) and by client host (`host`).
+   * tlsreport: outbound, each destination domain's deliveries over the last DAYS UTC days or HOURS
+   * clock hours; inbound, the messages received by sending domain (`domain` filters them) and by
+   * client host (`host`).
    */
   'tls-statistics': z
-    .object({ days: z.number().int().min(1).max(31), direction: z.enum(['outbound', 'inbound']).optional(), domain: z.string().max(253).optional(), host: z.string().max(64).optional() })
-    .strict(),
+    .object({
+      days: z.number().int().min(1).max(31).optional(),
+      hours: z.number().int().min(1).max(24).optional(),
+      direction: z.enum(['outbound', 'inbound']).optional(),
+      domain: z.string().max(253).optional(),
+      host: z.string().max(64).optional(),
+    })
+    .strict()
+    .refine((b) => b.days === undefined || b.hours === undefined, 'tls-statistics takes days or hours, not both'),
   'ssh-hostkeys': none,
   /** certconfig acme account new: register an account at an ACME CA (the engine makes and keeps its key). */
   'acme-account': z
@@ -192,7 +200,11 @@ export interface Results {
   /** Outbound messages per hour by TLS outcome, the last 24 hours (the GUI's chart). */
   'tls-outcomes': HourCounts[];
   /** Inbound: `rows` by sending domain, `hosts` by client host (no suggestions). Outbound for one domain: `byDay`, its days. */
-  'tls-statistics': { days: number; rows: DomainTlsRow[]; suggestions: TlsSuggestion[]; hosts?: DomainTlsRow[]; byDay?: HourCounts[] };
+  /**
+   * `since`: the start of the period; `series`: one domain's counts per day (per hour with `hours`);
+   * `note`: what the figures lack (a cluster member that could not read the others' counts).
+   */
+  'tls-statistics': { since: string; rows: DomainTlsRow[]; suggestions: TlsSuggestion[]; hosts?: DomainTlsRow[]; series?: HourCounts[]; note?: string };
   bounce: { recipients: number };
   /** The SSH host keys' fingerprints (sshconfig hostkey print). */
   'ssh-hostkeys': { type: string; bits: number; fingerprint: string }[];

@@ -138,6 +138,8 @@ export interface DomainTlsRow {
   verifiable: number;
   /** Connections that carried nothing, by why. */
   failures: Partial<Record<TlsFailureReason, number>>;
+  /** The MX host names that took the messages ("(more)" last when there were more than are kept). */
+  mxHosts?: string[];
 }
 
 /** A change the evidence allows (tlsreport): why, and the command that makes it. */

@@ -21,7 +21,7 @@ import { AcmeService } from './acme/service.js';
 import { RenewalError, RenewalService } from './acme/renewal.js';
 import { CommitConfirmation, unconfirmedReason } from './commitConfirmation.js';
 import { DomainTlsStatistics } from './delivery/domainTlsStatistics.js';
-import { tlsSuggestions } from './delivery/tlsSuggestions.js';
+import { tlsStatisticsReport } from './tlsStatisticsReport.js';
 import { lockOutProblems } from './lockout.js';
 import { bindProblems } from './commitCheck.js';
 import { listenerNotes } from '../store/listeners/firstSteps.js';
@@ -35,7 +35,7 @@ import { daneVerify } from './delivery/daneverify.js';
 import { reverseLookup } from './dns/resolvers.js';
 import { expiryAlerts } from './alerts/certificateExpiry.js';
 import { AlertService } from './alerts/alerts.js';
-import { MtaStsService } from './mtasts/service.js';
+import { MtaStsService, type StsSources } from './mtasts/service.js';
 import { TlsReportRecorder } from './tlsrpt/recorder.js';
 import { TlsReportService } from './tlsrpt/service.js';
 import { dnsClientFor } from './dns/resolvers.js';
@@ -103,6 +103,10 @@ export class Engine {
   private readonly dnsCache = new DnsCache<unknown>();
   /** The cluster this machine is a member of (clusterconfig); absent when standalone. */
   private cluster: ClusterMember | undefined;
+  /** Set when the engine stops: the cluster's etcd is about to close, nothing more is shared. */
+  private clusterClosing = false;
+  /** Where the TLS counts are shared: the cluster's pool while this machine is a member. */
+  private readonly statisticsPool = () => (this.clusterClosing ? undefined : this.cluster?.tlsStatistics);
   /** What a cluster member needs of this engine: the one apply path and a few facts. */
   private readonly memberHost: MemberHost;
   private startupProblem: string | undefined;
@@ -122,7 +126,7 @@ export class Engine {
     this.log.onTrouble = (trouble) => this.logTrouble(trouble);
     const hosts = new HostCounter();
     const reverse = (ip: string) => reverseLookup(this.store.current.config, ip, this.dnsCache);
-    this.inbound = new InboundTlsStatistics(paths.cache, (m) => this.log.warning(m));
+    this.inbound = new InboundTlsStatistics(paths.cache, (m) => this.log.warning(m), Date.now, () => this.statisticsPool());
     const queued = (envelope?: Envelope) => {
       if (envelope) this.inbound.message(envelope);
       this.delivery.kick();
@@ -174,7 +178,7 @@ export class Engine {
       // In a cluster, sessions go to the cluster's pool as they are written (kept here while reports are off).
       if (this.store.current.config.tlsrpt.enabled) void this.tlsrpt.contribute();
     });
-    this.statistics = new DomainTlsStatistics(path.join(paths.cache, 'tls-statistics.json'), Date.now, (m) => this.log.warning(m));
+    this.statistics = new DomainTlsStatistics(path.join(paths.cache, 'tls-statistics.json'), Date.now, (m) => this.log.warning(m), () => this.statisticsPool());
     this.delivery = new DeliveryScheduler({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts, mtaSts: this.mtaSts, reports: this.reports, statistics: this.statistics, dns: (config) => dnsClientFor(config, this.dnsCache) });
     this.tlsrpt = new TlsReportService({
       recorder: this.reports,
@@ -285,6 +289,9 @@ export class Engine {
       this.confirmation.close();
       this.ticketKeys.stop();
       await this.control.close();
+      // The counts so far go to the cluster while it is open; what comes after is shared at the next start.
+      await Promise.all([this.statistics.flush(), this.inbound.flush()]);
+      this.clusterClosing = true;
       await this.cluster?.close();
       await this.listeners.closeAll();
       await this.http01.close();
@@ -471,13 +478,14 @@ export class Engine {
     'acme-status': () => this.renewals.status(),
     recipients: () => this.delivery.admin.recipients(),
     'tls-outcomes': () => this.delivery.tlsOutcomes.last24Hours(),
-    'tls-statistics': ({ days, direction, domain, host }) => {
-      if (direction === 'inbound') {
-        const rows = host ? [] : this.inbound.senders.query(days, domain);
-        return { days, rows, suggestions: [], hosts: domain ? [] : this.inbound.hosts.query(days, host) };
-      }
-      const rows = this.statistics.query(days, domain);
-      return { days, rows, suggestions: tlsSuggestions(rows, this.store.current.config.delivery, days), ...(domain ? { byDay: this.statistics.daily(days, domain) } : {}) };
+    'tls-statistics': (request) => {
+      const config = this.store.current.config;
+      let sources: Promise<StsSources> | undefined;
+      const stsPolicy = async (domain: string) => {
+        sources ??= this.delivery.context(config).then((ctx) => ({ dns: ctx.dns, trusted: ctx.trusted }));
+        return (await this.mtaSts.policyFor(domain, await sources)).policy;
+      };
+      return tlsStatisticsReport(request, { outbound: this.statistics, inbound: this.inbound, delivery: config.delivery, ...(this.cluster ? { pool: this.cluster.tlsStatistics } : {}), stsPolicy });
     },
     'ssh-hostkeys': async () => (await Promise.all(this.frontEnds.map((f) => f.fingerprints?.() ?? []))).flat(),
     bounce: async ({ mid, domain, sender }) => ({ recipients: await this.delivery.admin.bounceRecipients({ mid, domain, sender }) }),

@@ -436,6 +436,11 @@ test('one MTA-STS fetch and one TLS report per cluster: three members deliver to
     assert.equal(logs.filter((l) => /Successfully fetched MTA-STS policy for the domain\(sts\.test\)/.test(l)).length, 1);
     assert.equal(logs.filter((l) => /MTA-STS policy for the domain\(sts\.test\) taken from the cluster \(fetched by mx\d\.cluster\.test\)/.test(l)).length, 2, stsLines);
 
+    // tlsreport on any member counts the whole cluster's deliveries: each member shares its counts in etcd.
+    await until(homes[1]!, "the cluster's deliveries in mx2's tlsreport", async () => /^sts\.test +3 +0 +0 +0 +0 +0 +3 +0 +100 %$/m.test(await shell(1, 'tlsreport sts.test --hours 1')));
+    assert.match(await shell(0, 'tlsreport'), /^sts\.test +3 /m, 'the days too, on another member');
+    assert.deepEqual((await etcdKeys('/mxgate/tls-statistics/tls-statistics/')).map((k) => k.split('/').at(-1)).sort(), [...NAMES, ...NAMES].sort(), "each member's day and hour");
+
     // Each member hands its sessions to the cluster as it records them; one send-now reports them all, once.
     await until(homes[0]!, 'every member\'s TLS material in etcd', async () => (await etcdKeys('/mxgate/tlsrpt/')).length === 3);
     assert.match(await shell(1, 'tlsrptconfig send-now'), /sts\.test \(\d{4}-\d\d-\d\d\): report \S+ queued to tls-reports@reports\.test \(MID \d+\)/);

@@ -8,6 +8,8 @@ import { GuiClient } from '../gui-client.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { type Sink, smtpSink } from '../sink.js';
 import { SmtpProbe } from '../smtp-probe.js';
+import { testDnsServer } from '../dns-server.js';
+import { enforcePolicy, stsPolicyHost } from '../sts-host.js';
 
 /**
  * tlsreport outbound: real deliveries, one partner whose certificate verifies and one that offers
@@ -20,10 +22,12 @@ let verified: Sink;
 let plain: Sink;
 /** The GUI's port, once the first test has turned HTTPS on. */
 let https: number;
+const chain = opensslChain();
+/** The MTA-STS policy host: HTTPS on this loopback address, port 443 (no other test file uses it). */
+const STS_ADDRESS = '127.0.0.16';
 
 before(async () => {
   ({ home, port } = await applianceWithListener());
-  const chain = opensslChain();
   const leaf = chain.issueWithKey('mx.partner.test', ['partner.test', 'looked.test']);
   verified = await smtpSink({ tls: { key: leaf.key, cert: leaf.cert + chain.intermediate } });
   plain = await smtpSink();
@@ -99,7 +103,7 @@ test('deliveries are counted per domain by how TLS went, kept across a restart, 
   assert.match(page.body, />strict\.test<\/a><\/td>.*<td>no STARTTLS [1-9]\d*<\/td><\/tr>/);
   // One domain's page: a bar per day by TLS outcome, and its suggestion.
   const domainPage = await gui.get('/tls-report/domain?name=looked.test&days=7');
-  assert.match(domainPage.body, /10 delivery attempts to looked\.test, day by day \(UTC\)/);
+  assert.match(domainPage.body, /10 delivery attempts to looked\.test in the last 7 days, day by day \(UTC\); MX hosts that took mail: 127\.0\.0\.1:/);
   assert.match(domainPage.body, /<svg class="chart" role="img" aria-label="Deliveries to looked\.test by TLS outcome per day"/);
   assert.equal(domainPage.body.match(/<g><title>\d{4}-\d\d-\d\d — /g)?.length, 7, 'a bar for each of the 7 days');
   assert.match(domainPage.body, /<title>\d{4}-\d\d-\d\d — Clear text 0, TLS \(not verified\) 10, /, "today's bar: ten TLS deliveries");
@@ -151,4 +155,62 @@ test('tlsreport inbound: messages by sending domain and by client host, clear or
   const page = await gui.get('/tls-report');
   assert.match(page.body, /<table id="tls-inbound-senders">[^]*<tr><td>tls-sender\.test<\/td><td>1<\/td><td>0<\/td><td>1<\/td><td>100 %<\/td><\/tr>/);
   assert.match(page.body, /<table id="tls-inbound-hosts">[^]*<tr><td>127\.0\.0\.1<\/td><td>14<\/td><td>13<\/td><td>1<\/td><td>7 %<\/td><td>handshake failed 1<\/td><\/tr>/);
+});
+
+test('MTA-STS: a partner whose policy in enforce names every MX that took verified mail gets --mta-sts yes suggested; the last hours show this hour, with no suggestion', async () => {
+  const mx = chain.issueWithKey('mx.sts.test', ['mx.sts.test']);
+  const sink = await smtpSink({ tls: { key: mx.key, cert: mx.cert + chain.intermediate } });
+  const dns = await testDnsServer({
+    '_mta-sts.sts.test': { TXT: ['v=STSv1; id=20261206'] },
+    'mta-sts.sts.test': { A: [STS_ADDRESS] },
+    'mx.sts.test': { A: ['127.0.0.1'] },
+  });
+  const stsHost = await stsPolicyHost(chain, STS_ADDRESS);
+  stsHost.policies.set('sts.test', { body: enforcePolicy(['mx.sts.test']) });
+  try {
+    await shellOk(
+      home,
+      `dnsconfig servers 127.0.0.1:${dns.port}`,
+      'dnsconfig validation resolver',
+      'listenerconfig edit InboundMail rcptaccess add sts.test',
+      `smtproutes new sts.test mx.sts.test:${sink.port}`,
+      'destconfig new sts.test --tls preferred-verify --mta-sts no', // the embedded configuration turns it on by default
+      'commit "a partner with MTA-STS"',
+    );
+    for (let i = 0; i < 10; i++) await submitMail(port, [`s${i}@sts.test`], `sts ${i}`);
+    await until(home, 'ten deliveries to sts.test', () => sink.received.length >= 10);
+    assert.equal(stsHost.fetches.get('sts.test') ?? 0, 0, 'delivery does not look MTA-STS up while it is off');
+    const out = await until(home, 'the report to count them', async () => {
+      const r = await shellOk(home, 'tlsreport sts.test');
+      return /sts\.test +10 /.test(r) ? r : undefined;
+    });
+    assert.match(out, /\n {2}sts\.test: 10 deliveries over 30 days, every one over verified TLS to mx\.sts\.test, each named by its MTA-STS policy \(enforce\)\n {4}destconfig edit sts\.test --tls preferred-verify --mta-sts yes\n/);
+    assert.equal(stsHost.fetches.get('sts.test'), 1, 'the report looked the policy up');
+
+    // The last hours: this hour's deliveries, hour by hour, and no suggestion from so short a period.
+    const hours = await shellOk(home, 'tlsreport sts.test --hours 2');
+    assert.match(hours, /Deliveries by destination domain, since \d\d:00 UTC/);
+    assert.match(hours, /sts\.test +10 +0 +0 +0 +10 /);
+    assert.match(hours, /Hour by hour \(UTC; hours without a delivery left out\):\nHour +Deliveries .*\n\d\d:00 +10 +0 +0 +10 /);
+    assert.doesNotMatch(hours, /Suggestions/);
+    assert.match((await mxgate(home, ['-c', 'tlsreport --hours 25'])).stderr, /--hours/);
+    assert.match((await mxgate(home, ['-c', 'tlsreport --hours 1 --days 2'])).stderr, /--days or --hours, not both/);
+    const gui = new GuiClient(https);
+    await gui.login('admin', 'correct horse battery');
+    const page = await gui.get('/tls-report?hours=1');
+    assert.match(page.body, /Period: <strong>this hour<\/strong>/);
+    assert.match(page.body, /<a href="\/tls-report\/domain\?name=sts\.test&hours=1">sts\.test<\/a><\/td><td>10<\/td>/);
+    assert.match(page.body, /Suggestions rest on days of evidence/);
+    const domainPage = await gui.get('/tls-report/domain?name=sts.test&hours=24');
+    assert.equal(domainPage.body.match(/<g><title>\d{4}-\d\d-\d\dT\d\d:00 UTC — /g)?.length, 24, 'a bar for each of the 24 hours');
+
+    // The suggestion works as it is, and then holds no more.
+    const applied = await shellOk(home, 'destconfig edit sts.test --tls preferred-verify --mta-sts yes', 'commit "as suggested"', 'tlsreport sts.test');
+    assert.doesNotMatch(applied, /named by its MTA-STS policy/);
+    assert.match(applied, /destconfig edit sts\.test --tls required-verify --mta-sts yes/, 'the other suggestion keeps the new setting');
+  } finally {
+    await sink.close();
+    await dns.close();
+    await stsHost.close();
+  }
 });

@@ -4,8 +4,12 @@ import { type Command, noMoreWords, parseOptions } from '../../shell/command.js'
 import type { Session } from '../../shell/session.js';
 import { formatTable } from '../../shell/table.js';
 import { optionalCount } from '../../store/answers.js';
+import { UserError } from '../../userError.js';
 
-const USAGE = ['tlsreport [outbound] [DOMAIN] [--days N]', 'tlsreport inbound [DOMAIN|ADDRESS] [--days N]'];
+const USAGE = ['tlsreport [outbound] [DOMAIN] [--days N | --hours N]', 'tlsreport inbound [DOMAIN|ADDRESS] [--days N | --hours N]'];
+
+/** The period in words: "the last 30 days", or "since 07:00 UTC" for hours (clock hours, this one included). */
+const periodOf = (span: { days: number } | { hours: number }, since: string) => ('days' in span ? `the last ${span.days} day${span.days === 1 ? '' : 's'}` : `since ${since.slice(11, 16)} UTC`);
 const percent = (part: number, whole: number) => (whole ? `${Math.floor((part * 100) / whole)} %` : '-');
 
 export const tlsreport: Command = {
@@ -17,9 +21,13 @@ export const tlsreport: Command = {
     'Per destination domain: delivery attempts (a retried message counts each time) by how the session',
     'that carried them went: clear, TLS not verified, TLS verified (CA lists), DANE, MTA-STS, or failed;',
     'and the connections that carried nothing, by why. Kept for 31 days across restarts (--days, 1 to 31;',
-    '30 by default).',
-    'A suggestion is made only when every delivery of the period (at least 10) was authenticated the',
-    'stricter way, so the stricter setting would have failed none: it names the destconfig command.',
+    '30 by default), and hour by hour for the last 24 hours (--hours, 1 to 24: the current UTC clock hour',
+    'and the ones before it), to see a change take effect.',
+    'A suggestion is made only when every delivery of the period (at least 10 over days, never over',
+    'hours) was authenticated the stricter way, so the stricter setting would have failed none: it names',
+    'the destconfig command. For MTA-STS, the partner\'s policy is looked up (the delivery\'s cache): it',
+    'must be in enforce mode and name every MX host that took the mail.',
+    'In a cluster, the figures are the whole cluster\'s: each member shares its counts once a minute.',
     'Preferred and Required do not require a certificate check, but the certificate is looked at all the',
     'same: "(would verify)" counts the TLS deliveries whose certificate verified, which is evidence too.',
     'Inbound: the messages received, by sending domain (MAIL FROM) and by client host, in clear or over',
@@ -27,16 +35,19 @@ export const tlsreport: Command = {
     'client host: who would be refused if TLS became Required for their sender group.',
   ],
   async run(session, args) {
-    const { values, positionals } = parseOptions(this, args, { days: { type: 'string' } });
+    const { values, positionals } = parseOptions(this, args, { days: { type: 'string' }, hours: { type: 'string' } });
     const inbound = positionals[0]?.toLowerCase() === 'inbound';
     const words = inbound || positionals[0]?.toLowerCase() === 'outbound' ? positionals.slice(1) : positionals;
     noMoreWords(this, words.slice(1));
-    const days = optionalCount(values.days, '--days', { min: 1, max: 31 }) ?? 30;
-    if (inbound) return inboundReport(session, days, words[0]);
+    if (values.days !== undefined && values.hours !== undefined) throw new UserError('tlsreport: give --days or --hours, not both');
+    const hours = optionalCount(values.hours, '--hours', { min: 1, max: 24 });
+    const span = hours ? { hours } : { days: optionalCount(values.days, '--days', { min: 1, max: 31 }) ?? 30 };
+    if (inbound) return inboundReport(session, span, words[0]);
     const domain = words[0]?.toLowerCase().replace(/\.$/, '');
-    const { rows, suggestions, byDay = [] } = await session.call('tls-statistics', { days, ...(domain ? { domain } : {}) });
+    const { since, rows, suggestions, series = [], note } = await session.call('tls-statistics', { ...span, ...(domain ? { domain } : {}) });
     const io = session.io;
-    const period = `the last ${days} day${days === 1 ? '' : 's'}`;
+    if (note) io.print(note);
+    const period = periodOf(span, since);
     if (!rows.length) return io.print(domain ? `No delivery to ${domain} in ${period}.` : `No deliveries in ${period}.`);
     io.print(`Deliveries by destination domain, ${period} (attempts; a retried message counts each time):`);
     io.print(
@@ -49,10 +60,11 @@ export const tlsreport: Command = {
         }),
       ),
     );
-    const active = byDay.filter((d) => TLS_OUTCOMES.some((o) => d[o] > 0));
+    const active = series.filter((d) => TLS_OUTCOMES.some((o) => d[o] > 0));
     if (active.length) {
-      io.print('', 'Day by day (UTC; days without a delivery left out):');
-      io.print(...formatTable(['Day', 'Deliveries', 'Clear', 'TLS', 'Verified', 'DANE', 'MTA-STS', 'Failed'], active.map((d) => [d.hour.slice(0, 10), String(TLS_OUTCOMES.reduce((n, o) => n + d[o], 0)), String(d.clear), String(d.tls), String(d.verified), String(d.dane), String(d['mta-sts']), String(d.failed)])));
+      const [by, unit, label] = 'days' in span ? ['Day by day', 'days', (t: string) => t.slice(0, 10)] : ['Hour by hour', 'hours', (t: string) => t.slice(11, 16)];
+      io.print('', `${by} (UTC; ${unit} without a delivery left out):`);
+      io.print(...formatTable(['days' in span ? 'Day' : 'Hour', 'Deliveries', 'Clear', 'TLS', 'Verified', 'DANE', 'MTA-STS', 'Failed'], active.map((d) => [label(d.hour), String(TLS_OUTCOMES.reduce((n, o) => n + d[o], 0)), String(d.clear), String(d.tls), String(d.verified), String(d.dane), String(d['mta-sts']), String(d.failed)])));
     }
     const failing = rows.filter((r) => Object.keys(r.failures).length);
     if (failing.length) {
@@ -67,11 +79,12 @@ export const tlsreport: Command = {
 };
 
 /** tlsreport inbound: by sending domain, then by client host (an address argument shows only that host). */
-async function inboundReport(session: Session, days: number, which?: string): Promise<void> {
+async function inboundReport(session: Session, span: { days: number } | { hours: number }, which?: string): Promise<void> {
   const filter = which === undefined ? {} : net.isIP(which) ? { host: which.toLowerCase() } : { domain: which.toLowerCase().replace(/\.$/, '') };
-  const { rows, hosts = [] } = await session.call('tls-statistics', { days, direction: 'inbound', ...filter });
+  const { since, rows, hosts = [], note } = await session.call('tls-statistics', { ...span, direction: 'inbound', ...filter });
   const io = session.io;
-  const period = `the last ${days} day${days === 1 ? '' : 's'}`;
+  if (note) io.print(note);
+  const period = periodOf(span, since);
   const received = (r: DomainTlsRow) => r.messages.clear + r.messages.tls;
   if (!rows.length && !hosts.length) return io.print(which ? `Nothing received from ${which} in ${period}.` : `Nothing received in ${period}.`);
   if (rows.length) {

@@ -12,6 +12,7 @@ import type { ClusterDocument } from '../../store/cluster/levels.js';
  *   /mxgate/members/<name>   what each member applied and how it is, on a lease (gone when it is)
  *   /mxgate/mta-sts/<domain> the MTA-STS policy a member fetched, shared so the cluster fetches once
  *   /mxgate/tlsrpt/<day>/<machine>  a member's TLS report material of a day, until one report covers it
+ *   /mxgate/tls-statistics/<kind>/<bucket>/<machine>  a member's TLS counts (tlsreport) of a day or an hour
  *   /mxgate/claims/<what>    which member does a shared task now (fetch a policy, send a day's report), on a lease
  */
 const P = '/mxgate/';
@@ -20,6 +21,7 @@ const stsKey = (domain: string) => `${P}mta-sts/${encodeURIComponent(domain)}`;
 const claimKey = (what: string) => `${P}claims/${what}`;
 const tlsrptPrefix = `${P}tlsrpt/`;
 const tlsrptKey = (day: string, machine: string) => `${tlsrptPrefix}${day}/${machine}`;
+const statisticsPrefix = (kind: string) => `${P}tls-statistics/${encodeURIComponent(kind)}/`;
 
 /** One member's contribution to a day's TLS report, with the revision that a take must still find. */
 export interface TlsrptContribution {
@@ -251,6 +253,31 @@ export class ClusterStore {
         next = remaining(kv.value.toString());
       }
       throw new Error('the material kept changing while it was removed');
+    });
+  }
+
+  /**
+   * Put a member's TLS counts of some buckets (JSON each), and remove the buckets that `keep` no
+   * longer keeps, any member's (one that left the cluster leaves its buckets behind).
+   */
+  async putTlsStatistics(kind: string, machine: string, buckets: [string, string][], keep: (bucket: string) => boolean): Promise<void> {
+    const prefix = statisticsPrefix(kind);
+    await this.guard('share TLS statistics', async () => {
+      for (const [bucket, json] of buckets) await this.client.put(`${prefix}${bucket}/${machine}`).value(json).exec();
+      for (const key of await this.client.getAll().prefix(prefix).keys()) {
+        const [bucket = ''] = key.slice(prefix.length).split('/');
+        if (!keep(bucket)) await this.client.delete().key(key).exec();
+      }
+    });
+  }
+
+  /** Every member's TLS counts of `kind`, bucket by bucket. */
+  async tlsStatistics(kind: string): Promise<{ bucket: string; machine: string; json: string }[]> {
+    const prefix = statisticsPrefix(kind);
+    const all = await this.guard('read the TLS statistics', () => this.client.getAll().prefix(prefix).strings());
+    return Object.entries(all).map(([key, json]) => {
+      const [bucket = '', machine = ''] = key.slice(prefix.length).split('/');
+      return { bucket, machine, json };
     });
   }
 }

@@ -14,7 +14,8 @@ import { UserError } from '../../userError.js';
 import type { ClusterMachine, ClusterStatus, Inconsistency } from '../../control/status.js';
 import { ClusterStore, ClusterUnavailable, type MemberReport, parseJoinOffer } from './clusterStore.js';
 import { etcdMemberLabel, findInconsistencies } from './consistency.js';
-import { sharedStsCache, sharedTlsReports } from './sharedState.js';
+import type { SharedTlsStatistics } from '../delivery/domainTlsStatistics.js';
+import { sharedStsCache, sharedTlsReports, sharedTlsStatistics } from './sharedState.js';
 import { clientUrl, EtcdProcess, peerUrl } from './etcdProcess.js';
 import type { SharedStsCache } from '../mtasts/service.js';
 import type { SharedTlsReports } from '../tlsrpt/service.js';
@@ -128,6 +129,8 @@ export class ClusterMember {
   readonly stsCache: SharedStsCache;
   /** The members' TLS report material, reported once for the cluster (tlsrpt/service.ts). */
   readonly tlsReports: SharedTlsReports;
+  /** The members' TLS counts, so tlsreport shows the cluster's deliveries (delivery/domainTlsStatistics.ts). */
+  readonly tlsStatistics: SharedTlsStatistics;
 
   private constructor(
     private readonly host: MemberHost,
@@ -138,6 +141,7 @@ export class ClusterMember {
   ) {
     this.stsCache = sharedStsCache(store, membership.machine);
     this.tlsReports = sharedTlsReports(store, membership.machine);
+    this.tlsStatistics = sharedTlsStatistics(store, membership.machine);
   }
 
   private static connect(membership: Membership, secrets: MemberSecrets, endpoints = membership.endpoints): ClusterStore {

@@ -1,3 +1,4 @@
+import type { Bucket, SharedTlsStatistics } from '../delivery/domainTlsStatistics.js';
 import type { SharedPolicy, SharedStsCache } from '../mtasts/service.js';
 import { type DayRecord, mergeDays, withoutReported } from '../tlsrpt/recorder.js';
 import type { SharedTlsReports } from '../tlsrpt/service.js';
@@ -5,7 +6,8 @@ import type { ClusterStore, TlsrptContribution } from './clusterStore.js';
 
 /**
  * What one gateway cannot know alone, kept in the cluster's etcd for the services that need it:
- * MTA-STS policies (fetched once per cluster) and TLS report material (reported once per cluster).
+ * MTA-STS policies (fetched once per cluster), TLS report material (reported once per cluster) and
+ * each member's TLS counts (tlsreport shows the cluster's).
  * A claim (a key on a lease, created only if absent) says which member does a shared task now.
  */
 
@@ -53,6 +55,24 @@ export function sharedTlsReports(store: ClusterStore, machine: string): SharedTl
         claimed.push({ record, done });
       }
       return claimed;
+    },
+  };
+}
+
+export function sharedTlsStatistics(store: ClusterStore, machine: string): SharedTlsStatistics {
+  return {
+    put: (kind, buckets, keep) => store.putTlsStatistics(kind, machine, buckets.map(([key, b]) => [key, JSON.stringify(b)]), keep),
+    others: async (kind) => {
+      const out: [string, Bucket][] = [];
+      for (const e of await store.tlsStatistics(kind)) {
+        if (e.machine === machine) continue;
+        try {
+          out.push([e.bucket, JSON.parse(e.json) as Bucket]);
+        } catch {
+          // unreadable: that member rewrites it at its next change
+        }
+      }
+      return out;
     },
   };
 }

@@ -39,6 +39,8 @@ export interface AttemptResult {
   tls?: TlsOutcome;
   /** The session was TLS without a required check, and its certificate verified all the same. */
   verifiable?: boolean;
+  /** The MX host name of the session that carried the message. */
+  mxHost?: string;
   /** Connections to the domain that carried nothing, by why (tlsreport). */
   failures?: TlsFailureReason[];
 }
@@ -80,7 +82,8 @@ export async function deliverToDomain(
       continue;
     }
     finish(kept, sent);
-    return { outcomes, ...(kept.opened.tls ? { tls: kept.opened.tls } : {}), ...(kept.opened.verifiable ? { verifiable: true } : {}) };
+    const { tls, verifiable, mxHost } = kept.opened;
+    return { outcomes, ...(tls ? { tls } : {}), ...(verifiable ? { verifiable: true } : {}), ...(mxHost ? { mxHost } : {}) };
   }
   const { setting, policies } = policiesFor(ctx, domain, dest, override ?? {});
   if (requireTls) policies.push(requireTlsPolicy(domain));
@@ -181,12 +184,13 @@ export async function deliverToDomain(
       }
     }
     opened.tls = tls;
+    opened.mxHost = target.mxHost;
     const verifiable = tls === 'tls' && opened.observation?.stage === 'secure' && opened.observation.verification?.ok === true;
     if (verifiable) opened.verifiable = true;
     const session: Session = { opened, messages: 0 };
     finish(session, (await transmit(ctx.log, session, mid, from, recipients, message, outcomes, requireTls)) === 'clean' ? 'clean' : 'failed');
     // The message found a host: DANE failures of other hosts are not the domain's failure.
-    return { outcomes, tls, ...(verifiable ? { verifiable } : {}), ...(carriedNothing.length ? { failures: carriedNothing } : {}), ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
+    return { outcomes, tls, mxHost: target.mxHost, ...(verifiable ? { verifiable } : {}), ...(carriedNothing.length ? { failures: carriedNothing } : {}), ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
   }
   if (unqualified === targets.length) last = local('permanent', STATUS.requireTls('permanent'), last.text);
   all(last);

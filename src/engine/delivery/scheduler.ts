@@ -360,7 +360,7 @@ export class DeliveryScheduler implements SchedulerHandle {
       this.tlsOutcomes.record(delivered ? (result.tls ?? 'clear') : 'failed');
       // A REQUIRETLS message held back says nothing about the partner's TLS (tlsreport's evidence).
       if (!env.alert && !(env.requireTls && !delivered)) {
-        this.deps.statistics?.message(domain, delivered ? (result.tls ?? 'clear') : 'failed', delivered && result.verifiable === true);
+        this.deps.statistics?.message(domain, delivered ? (result.tls ?? 'clear') : 'failed', delivered && result.verifiable === true, delivered ? result.mxHost : undefined);
         for (const why of result.failures ?? []) this.deps.statistics?.failure(domain, why);
       }
     }

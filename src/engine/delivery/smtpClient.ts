@@ -64,6 +64,8 @@ export interface Opened {
   tls?: TlsOutcome;
   /** TLS without a required check, whose certificate verified all the same (tlsreport's evidence). */
   verifiable?: boolean;
+  /** The MX host name the session went to (tlsreport's evidence for MTA-STS). */
+  mxHost?: string;
 }
 
 /** An open, ready SMTP session: its TLS decision was made when it was opened. */

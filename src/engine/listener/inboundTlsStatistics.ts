@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { DomainTlsStatistics } from '../delivery/domainTlsStatistics.js';
+import { DomainTlsStatistics, type SharedTlsStatistics } from '../delivery/domainTlsStatistics.js';
 import type { Envelope } from '../queue/spool.js';
 
 export const NULL_SENDER = '(null sender)';
 
 /**
- * How mail arrived, per UTC day for the last 31 days (tlsreport inbound): each message by its
+ * How mail arrived, per UTC day for the last 31 days (and per hour for the last 24) (tlsreport inbound): each message by its
  * sending domain (MAIL FROM) and by the client host that sent it, in clear or over TLS; and the
  * sessions whose TLS failed (a broken handshake, or a client that never started the TLS its policy
  * required), by client host: before making TLS Required for a sender group, the administrator sees
@@ -15,13 +15,17 @@ export class InboundTlsStatistics {
   readonly senders: DomainTlsStatistics;
   readonly hosts: DomainTlsStatistics;
 
-  constructor(cacheDir: string, warn: (m: string) => void, now: () => number = Date.now) {
-    this.senders = new DomainTlsStatistics(path.join(cacheDir, 'tls-statistics-inbound-senders.json'), now, warn);
-    this.hosts = new DomainTlsStatistics(path.join(cacheDir, 'tls-statistics-inbound-hosts.json'), now, warn);
+  constructor(cacheDir: string, warn: (m: string) => void, now: () => number = Date.now, pool: () => SharedTlsStatistics | undefined = () => undefined) {
+    this.senders = new DomainTlsStatistics(path.join(cacheDir, 'tls-statistics-inbound-senders.json'), now, warn, pool);
+    this.hosts = new DomainTlsStatistics(path.join(cacheDir, 'tls-statistics-inbound-hosts.json'), now, warn, pool);
   }
 
   async open(): Promise<void> {
     await Promise.all([this.senders.open(), this.hosts.open()]);
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([this.senders.flush(), this.hosts.flush()]);
   }
 
   async close(): Promise<void> {
