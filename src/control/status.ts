@@ -150,4 +150,6 @@ export interface TlsSuggestion {
   /** The same change as an edit: the whole entry to put, new or replacing the domain's own (the GUI stages it). */
   entry: Destination;
   create: boolean;
+  /** Only what the suggestion changes: applied to a pending entry, it keeps a change staged before it. */
+  changes: Partial<Destination>;
 }

@@ -204,6 +204,18 @@ test('MTA-STS: a partner whose policy in enforce names every MX that took verifi
     const domainPage = await gui.get('/tls-report/domain?name=sts.test&hours=24');
     assert.equal(domainPage.body.match(/<g><title>\d{4}-\d\d-\d\dT\d\d:00 UTC — /g)?.length, 24, 'a bar for each of the 24 hours');
 
+    // Two suggestions for one domain: the report says they do not add up as commands; the GUI stages both.
+    assert.match(out, /\n {4}destconfig edit sts\.test --tls required-verify --mta-sts no\n/);
+    assert.match(out, /\(sts\.test: each command repeats the domain's other settings as committed; take one, commit, and run tlsreport again for the next\.\)/);
+    await gui.post('/tls-report/accept', { days: '30', command: 'destconfig edit sts.test --tls required-verify --mta-sts no' });
+    assert.match(await gui.flash('/tls-report'), /^Staged: destconfig edit sts\.test --tls required-verify --mta-sts no\./);
+    await gui.post('/tls-report/accept', { days: '30', command: 'destconfig edit sts.test --tls preferred-verify --mta-sts yes' });
+    assert.match(await gui.flash('/tls-report'), /^Staged: destconfig edit sts\.test --tls preferred-verify --mta-sts yes\./);
+    const staged = (gui.last.match(/<li>destination sts\.test: [^<]*<\/li>/g) ?? []).join('\n');
+    assert.match(staged, /Preferred \(Verify\) → Required \(Verify\)/, `the first suggestion is still staged: ${staged}`);
+    assert.match(staged, /MTA-STS[^<]*→ *Yes/, `the second is staged beside it: ${staged}`);
+    await gui.post('/abandon', { back: '/tls-report' });
+
     // The suggestion works as it is, and then holds no more.
     const applied = await shellOk(home, 'destconfig edit sts.test --tls preferred-verify --mta-sts yes', 'commit "as suggested"', 'tlsreport sts.test');
     assert.doesNotMatch(applied, /named by its MTA-STS policy/);

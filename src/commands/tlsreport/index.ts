@@ -74,6 +74,9 @@ export const tlsreport: Command = {
     if (suggestions.length) {
       io.print('', 'Suggestions (no delivery of the period would have failed):');
       for (const s of suggestions) io.print(`  ${s.domain}: ${s.evidence}`, `    ${s.command}`);
+      // Each command repeats the rest of the committed entry, so a second one would undo the first.
+      const twice = [...new Set(suggestions.map((s) => s.domain).filter((d, i, all) => all.indexOf(d) !== i))];
+      if (twice.length) io.print(`  (${twice.join(', ')}: each command repeats the domain's other settings as committed; take one, commit, and run tlsreport again for the next.)`);
     }
   },
 };

@@ -73,7 +73,7 @@ export function mtaStsSuggestion(r: DomainTlsRow, policy: StsPolicy | null, deli
  * The destconfig line that makes the change and keeps the rest: EDIT replaces an entry with what it
  * is given, so the entry's other settings are repeated.
  */
-function change(delivery: DeliverySettings, domain: string, changed: Partial<Destination>): { command: string; entry: Destination; create: boolean } {
+function change(delivery: DeliverySettings, domain: string, changed: Partial<Destination>): { command: string; entry: Destination; create: boolean; changes: Partial<Destination> } {
   const exact = delivery.destinations.find((d) => d.domain.toLowerCase() === domain);
   const now = destinationFor(delivery, domain);
   // A new entry inherits from the default entry: it repeats only what a ".domain" entry gave it.
@@ -86,5 +86,5 @@ function change(delivery: DeliverySettings, domain: string, changed: Partial<Des
   if (entry.messagesPerConnection !== undefined) o.push(`--messages-per-connection ${entry.messagesPerConnection}`);
   if (entry.recipientLimit !== undefined) o.push(`--recipient-limit ${entry.recipientLimit ? `${entry.recipientLimit.recipients}/${entry.recipientLimit.minutes}` : 'none'}`);
   if (entry.bounce) o.push(`--retry-initial ${entry.bounce.retryInitialSeconds} --retry-max ${entry.bounce.retryMaxSeconds} --max-queue-time ${entry.bounce.maxQueueSeconds}`);
-  return { command: `destconfig ${exact ? 'edit' : 'new'} ${entry.domain} ${o.join(' ')}`, entry, create: !exact };
+  return { command: `destconfig ${exact ? 'edit' : 'new'} ${entry.domain} ${o.join(' ')}`, entry, create: !exact, changes: changed };
 }

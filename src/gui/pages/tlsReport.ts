@@ -1,5 +1,5 @@
 import { type DomainTlsRow, deliveriesOf } from '../../control/status.js';
-import { putDestination } from '../../store/destinations/edits.js';
+import { amendDestination } from '../../store/destinations/edits.js';
 import { deliveryChart } from '../chart.js';
 import { done, edit, field, type GuiDeps, render, type Router } from '../gui.js';
 
@@ -118,12 +118,13 @@ export function tlsReportRoutes(router: Router, _deps: GuiDeps): void {
     return page.reply.type('text/csv; charset=utf-8').header('Content-Disposition', `attachment; filename="tls-report-${'hours' in span ? `${span.hours}h` : `${span.days}d`}.csv"`).send(`${lines.join('\r\n')}\r\n`);
   });
 
-  // Accepting a suggestion: the engine's suggestions now, the one named by its command, staged like any edit.
+  // Accepting a suggestion: the engine's suggestions now, the one named by its command, staged like any
+  // edit; on a domain with a change pending already (another suggestion accepted), both are kept.
   router.post('/tls-report/accept', async (page) => {
     const span = spanOf({ days: field(page.form, 'days') });
     const { suggestions } = await page.call('tls-statistics', span);
     const chosen = suggestions.find((s) => s.command === field(page.form, 'command'));
     if (!chosen) return done(page, `/tls-report?${query(span)}`, 'error', 'That suggestion no longer holds (the evidence or the settings changed); nothing was staged.');
-    return edit(page, `/tls-report?${query(span)}`, (draft) => putDestination(draft, chosen.entry, { create: chosen.create }), `Staged: ${chosen.command}.`);
+    return edit(page, `/tls-report?${query(span)}`, (draft) => amendDestination(draft, chosen.entry, chosen.changes), `Staged: ${chosen.command}.`);
   });
 }

@@ -41,6 +41,15 @@ export function putDestination(config: Config, entry: Destination, { create }: {
   });
 }
 
+/**
+ * A change to one domain's pending entry, keeping what is staged there already; `entry` (the whole
+ * entry the change makes from the committed table) is added when the pending table has none.
+ */
+export function amendDestination(config: Config, entry: Destination, changes: Partial<Destination>): Config {
+  const pending = config.delivery.destinations.find((e) => sameDomain(e.domain, entry.domain));
+  return pending ? putDestination(config, { ...pending, ...changes, domain: pending.domain }, { create: false }) : putDestination(config, entry, { create: true });
+}
+
 export function deleteDestination(config: Config, domain: string): Config {
   if (!config.delivery.destinations.some((e) => sameDomain(e.domain, domain))) throw new ConfigError(`${domain} was not found in the destination control table.`);
   return editConfig(config, (draft) => {
