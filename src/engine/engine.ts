@@ -45,6 +45,7 @@ import { systemCas, trustedCas } from '../store/certificates/trust.js';
 import { enqueueGenerated, type Envelope } from './queue/spool.js';
 import { InboundTlsStatistics } from './listener/inboundTlsStatistics.js';
 import { checkDataDirectory } from './dataDirectory.js';
+import { upgradeDataDirectory } from '../store/dataFormat.js';
 import { removeLitter } from '../store/atomic.js';
 import { StorageGuard } from './queue/storage.js';
 import { hasControlCharacters } from '../store/text.js';
@@ -224,6 +225,8 @@ export class Engine {
     this.releaseLock = await acquirePidLock(this.paths.pidFile);
     try {
       this.log.open();
+      const upgraded = await upgradeDataDirectory(this.paths, VERSION);
+      if (upgraded) this.log.info(`Start-up: ${upgraded}`);
       const head = await this.store.open(() => initialConfig(this.paths));
       this.log.configure(head.config.logs);
       await this.reports.load();
