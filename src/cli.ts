@@ -14,16 +14,26 @@ runs and pending changes are discarded; --keep-going carries on instead.
 The data directory is --home, else $MXGATE_HOME, else ~/.mxgate.
 Exit status: 0 when every command succeeded, 1 when one failed, 2 for a usage error.`;
 
-async function engineCommand(paths: DataPaths, verb: string | undefined): Promise<number> {
+async function engineCommand(paths: DataPaths, verb: string | undefined, user: string | undefined): Promise<number> {
   switch (verb) {
     case 'run': {
+      // As root: the engine runs as the service account in a process of its own; this one waits.
+      const { accountToRunAs, isRoot } = await import('./appliance/privileges.js');
+      if (isRoot()) {
+        const { runEngineAs } = await import('./appliance/daemon.js');
+        const status = await runEngineAs(paths, user);
+        if (status !== undefined) return status;
+      } else {
+        await accountToRunAs(user);
+      }
       // Loaded here so that the shell, which never runs listeners, starts without smtp-server.
       const { runEngine } = await import('./appliance/run.js');
       await runEngine(paths);
       return 0;
     }
     case 'start': {
-      const { pid, started } = await startEngine(paths);
+      const { pid, started, note } = await startEngine(paths, { user });
+      if (note) process.stdout.write(`${note}\n`);
       process.stdout.write(started ? `Engine started (pid ${pid}) for ${paths.home}\n` : `Engine already running (pid ${pid}) for ${paths.home}\n`);
       return 0;
     }
@@ -68,7 +78,7 @@ function program(run: (work: () => Promise<number>) => void): Command {
         const keepGoing = options.keepGoing === true;
         const lines = options.command ?? [];
         const source = lines.length ? new ArraySource(lines) : new ReadlineSource();
-        const failures = await runShell({ paths, commands: COMMANDS, launcher: startEngine, source, prompts: lines.length === 0, startEngine: lines.length === 0, keepGoing });
+        const failures = await runShell({ paths, commands: COMMANDS, launcher: (p) => startEngine(p, { shellStart: true }), source, prompts: lines.length === 0, startEngine: lines.length === 0, keepGoing });
         return failures ? 1 : 0;
       }),
     );
@@ -76,9 +86,32 @@ function program(run: (work: () => Promise<number>) => void): Command {
     .command('engine')
     .description('run the engine in the foreground, start or stop it in the background, or show whether it runs')
     .addArgument(new Argument('<action>', 'what to do').choices(['run', 'start', 'stop', 'status']))
+    .option('--user <account>', 'run and start as root: bind, then run as this account (default: $MXGATE_USER, else mxgate; "root" keeps root)')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`mxgate engine: ${text.replace(/^error: /, '')}`) })
-    .action((action: string) => run(() => engineCommand(dataPaths(resolveHome(cli.opts<{ home?: string }>().home)), action)));
+    .action((action: string, options: { user?: string }) => run(() => engineCommand(dataPaths(resolveHome(cli.opts<{ home?: string }>().home)), action, options.user)));
+  cli
+    .command('service')
+    .description('the systemd service: print its unit file, or install it (account, data directory, unit)')
+    .addArgument(new Argument('<action>', 'what to do').choices(['unit', 'install']))
+    .option('--user <account>', 'the service account', 'mxgate')
+    .option('--unit-file <file>', 'install: where to write the unit', '/etc/systemd/system/mxgate.service')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`mxgate service: ${text.replace(/^error: /, '')}`) })
+    .action((action: string, options: { user: string; unitFile: string }) =>
+      run(async () => {
+        const home = cli.opts<{ home?: string }>().home;
+        if (action === 'unit') {
+          const { serviceUnit } = await import('./appliance/systemd.js');
+          process.stdout.write(serviceUnit({ account: options.user, ...(home ? { home: resolveHome(home) } : {}) }));
+          return 0;
+        }
+        const { installService } = await import('./appliance/service.js');
+        const lines = await installService({ user: options.user, unitFile: options.unitFile, ...(home ? { home: resolveHome(home) } : {}) });
+        process.stdout.write(lines.join('\n') + '\n');
+        return 0;
+      }),
+    );
   return cli;
 }
 

@@ -12,7 +12,9 @@ export const BIN = fileURLToPath(new URL('../bin/mxgate.js', import.meta.url));
  * Tests never query the machine's resolver (it is not on loopback): engines they start resolve
  * through 127.0.0.1:1, where nothing answers, unless a test configures its own DNS server.
  */
-export const TEST_ENV = { ...process.env, MXGATE_HOME: '', MXGATE_RESOLVERS: '127.0.0.1:1' };
+// MXGATE_USER=root: started as root (CI), the engines of the tests stay root, because their data
+// directories sit in root's private temporary directories; service.test.ts runs one as the service account.
+export const TEST_ENV = { ...process.env, MXGATE_HOME: '', MXGATE_RESOLVERS: '127.0.0.1:1', MXGATE_USER: 'root' };
 
 /**
  * The AsyncOS guide's factory defaults for the default destination entry (TLS No, DANE None, MTA-STS

@@ -1,4 +1,6 @@
+import { userInfo } from 'node:os';
 import path from 'node:path';
+import { notifySystemd } from './systemd.js';
 import { AuditLog } from '../access/audit.js';
 import { callerFor } from '../control/dispatch.js';
 import { Engine } from '../engine/engine.js';
@@ -34,15 +36,28 @@ export function buildAppliance(paths: DataPaths): Engine {
   ]);
 }
 
-/** `mxgate engine run`: the appliance in the foreground until SIGTERM/SIGINT or a stop request. */
+/**
+ * `mxgate engine run`: the appliance in the foreground until SIGTERM/SIGINT or a stop request.
+ * Under systemd (Type=notify) it says when it is ready and when it stops. SIGHUP (systemctl reload)
+ * re-reads nothing: the configuration changes only by commit; the mail log says so.
+ */
 export async function runEngine(paths: DataPaths): Promise<void> {
   const engine = buildAppliance(paths);
   await engine.start();
-  const onSignal = () => void engine.stop();
+  const onSignal = () => {
+    void notifySystemd({ STOPPING: '1' });
+    void engine.stop();
+  };
+  const onHangUp = () => engine.hangUp();
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  process.stdout.write(`mxgate engine running for ${paths.home} (pid ${process.pid})\n`);
+  process.on('SIGHUP', onHangUp);
+  process.stdout.write(`mxgate engine running for ${paths.home} (pid ${process.pid}${process.getuid?.() === 0 ? '' : `, user ${userInfo().username}`})\n`);
+  const { configVersion, listeners } = engine.status();
+  const notified = await notifySystemd({ READY: '1', STATUS: `configuration version ${configVersion}, ${listeners.length} listener(s)` });
+  if (notified) process.stderr.write(`${new Date().toISOString()} mxgate engine: ${notified}\n`);
   await engine.stopped;
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
+  process.off('SIGHUP', onHangUp);
 }

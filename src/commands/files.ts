@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { lchown, lstat, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CommandError } from '../shell/errors.js';
 import type { Session } from '../shell/session.js';
@@ -39,12 +39,28 @@ export async function readConfigFile(session: Session, name: string, { absolute 
   }
 }
 
+/**
+ * Root's shell writing into a data directory that belongs to the service account (the engine runs
+ * as mxgate): the file, and the configuration directory if root just made it, are handed to the
+ * data directory's owner, so that the engine and SSH sessions can read what the shell exported.
+ */
+async function belongToDataDirectory(session: Session, file: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const owner = await stat(session.paths.home);
+  if (owner.uid === 0) return;
+  for (const entry of [path.dirname(file), file]) {
+    const st = await lstat(entry);
+    if (st.uid === 0) await lchown(entry, owner.uid, owner.gid);
+  }
+}
+
 /** Write a file to the configuration directory, owner-only; returns its name as the session may see it. */
 export async function writeConfigFile(session: Session, name: string, data: string | Uint8Array): Promise<string> {
   requireRole(session, 'administrator', `write ${name} to the configuration directory`);
   const file = fileFor(session, name, false);
   await ensureDir(path.dirname(file));
   await writeFileAtomic(file, data, 0o600);
+  await belongToDataDirectory(session, file);
   return session.account ? `${name} in the configuration directory` : file;
 }
 

@@ -7,10 +7,10 @@ import { StartupError } from '../store/versions.js';
  * The engine (often root) writes keys, logs and the queue under the data directory: refuse to start
  * when someone else could plant files or symbolic links there — a directory owned by another user
  * or writable by group or others, or a subdirectory that is a symbolic link. The data directory
- * itself may be reached through a link (/srv/mx → /data/mx); what it contains may not.
+ * itself may be reached through a link (/srv/mx → /data/mx); what it contains may not. `uid` is the
+ * engine's user: a root start checks for the service account it is about to run as.
  */
-export async function checkDataDirectory(paths: DataPaths): Promise<void> {
-  const uid = process.getuid?.();
+export async function checkDataDirectory(paths: DataPaths, uid = process.getuid?.()): Promise<void> {
   const subdirs = [paths.configDir, paths.historyDir, paths.keys, paths.queue, paths.cache, paths.logs, paths.mailLogs, paths.run, paths.configuration, path.join(paths.home, 'ca')];
   for (const dir of [paths.home, ...subdirs]) {
     let st;

@@ -310,6 +310,11 @@ export class Engine {
     return this.stopping;
   }
 
+  /** SIGHUP (systemctl reload): nothing is re-read behind the administrator's back; the log says so. */
+  hangUp(): void {
+    this.log.info(`SIGHUP received: nothing re-read; the configuration changes only by commit (version ${this.store.current.version} runs)`);
+  }
+
   /**
    * The mail log cannot be written (or can again): said on stderr (engine.log), shown by status,
    * and a System/Critical alert is queued when the queue can take it. New connections get 421 meanwhile.

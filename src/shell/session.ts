@@ -11,7 +11,7 @@ import { CommandError } from './errors.js';
 import type { Io } from './io.js';
 
 /** Starts the engine of a data directory if none is running. */
-export type EngineLauncher = (paths: DataPaths) => Promise<{ pid: number; started: boolean }>;
+export type EngineLauncher = (paths: DataPaths) => Promise<{ pid: number; started: boolean; note?: string }>;
 
 /** An appliance account (userconfig) a session runs as: over SSH its role limits what it may do. */
 export interface Account {
@@ -52,7 +52,8 @@ export class Session {
   /** Start the engine for this data directory if none is running. */
   async ensureEngine(): Promise<void> {
     if (this.engine || !this.launcher) return; // inside the engine's own process, or nothing to start it with
-    const { started, pid } = await this.launcher(this.paths);
+    const { started, pid, note } = await this.launcher(this.paths);
+    if (note) this.io.print(note);
     if (started) this.io.print(`Started the mxgate engine for ${this.paths.home} (pid ${pid}).`);
   }
 
