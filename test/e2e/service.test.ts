@@ -27,9 +27,11 @@ before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'mxg-svc-'));
   await chmod(dir, 0o755);
   if (!isRoot) return;
-  // Run from the test directory, as an operator would: not under this tree's .npmrc (engine-strict is
-  // for our own lock, while a global install resolves the dependencies anew and may warn).
-  const npm = (...args: string[]) => promisify(execFile)('npm', args, { cwd: dir, env: { ...process.env, npm_config_loglevel: 'error' } });
+  // Run from the test directory, as an operator would: not under this tree's .npmrc, nor with the
+  // npm_config_* settings `npm test` hands down (engine-strict is for our own lock, while a global
+  // install resolves the dependencies anew and may warn).
+  const operatorEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+  const npm = (...args: string[]) => promisify(execFile)('npm', args, { cwd: dir, env: { ...operatorEnv, npm_config_loglevel: 'error' } });
   const pack = await npm('pack', ROOT, '--ignore-scripts', '--pack-destination', dir);
   const tarball = path.join(dir, pack.stdout.trim().split('\n').pop()!);
   const prefix = path.join(dir, 'prefix');
