@@ -1,6 +1,7 @@
 import { Argument, Command, CommanderError } from 'commander';
 import { isEngineUp, request } from './control/client.js';
 import { startEngine, stopEngine } from './appliance/daemon.js';
+import { SERVICE_ACCOUNT, UNIT_FILE } from './appliance/systemd.js';
 import { runningPid } from './engine/lock.js';
 import { ArraySource, ReadlineSource } from './shell/lineSource.js';
 import { runShell } from './shell/repl.js';
@@ -94,8 +95,8 @@ function program(run: (work: () => Promise<number>) => void): Command {
     .command('service')
     .description('the systemd service: print its unit file, or install it (account, data directory, unit)')
     .addArgument(new Argument('<action>', 'what to do').choices(['unit', 'install']))
-    .option('--user <account>', 'the service account', 'mxgate')
-    .option('--unit-file <file>', 'install: where to write the unit', '/etc/systemd/system/mxgate.service')
+    .option('--user <account>', 'the service account', SERVICE_ACCOUNT)
+    .option('--unit-file <file>', 'install: where to write the unit', UNIT_FILE)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`mxgate service: ${text.replace(/^error: /, '')}`) })
     .action((action: string, options: { user: string; unitFile: string }) =>

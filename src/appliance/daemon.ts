@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { closeSync, constants, fchownSync, openSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { lchown } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { ensureDir } from '../store/atomic.js';
 import type { DataPaths } from '../store/paths.js';
 import { isEngineUp, request } from '../control/client.js';
@@ -10,9 +9,8 @@ import { isProcessAlive, runningPid } from '../engine/lock.js';
 import { checkDataDirectory } from '../engine/dataDirectory.js';
 import { UserError } from '../userError.js';
 import { accountEnvironment, accountToRunAs, isRoot, blockingDirectory, dropPrivilegesCommand, handOverDataDirectory, type ServiceAccount } from './privileges.js';
-import { SERVICE_HOME } from './systemd.js';
+import { PROGRAM, SERVICE_HOME } from './systemd.js';
 
-const BIN = fileURLToPath(new URL('../../bin/mxgate.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface StartOptions {
@@ -39,15 +37,8 @@ export async function startEngine(paths: DataPaths, options: StartOptions = {}):
   if (account) await lchown(paths.logs, account.uid, account.gid); // made just now, as root
   const out = openSync(paths.engineLog, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   if (account) fchownSync(out, account.uid, account.gid);
-  // The account is decided here, once: the engine is told it (root when the shell's start kept root).
-  const runAs = account?.name ?? (isRoot() ? 'root' : undefined);
-  const engineRun = [BIN, '--home', paths.home, 'engine', 'run', ...(runAs ? ['--user', runAs] : [])];
-  const [command, ...args] = account ? [...dropPrivilegesCommand(account), process.execPath, ...engineRun] : [process.execPath, ...engineRun];
-  const child = spawn(command!, args, {
-    detached: true,
-    stdio: ['ignore', out, out],
-    env: account ? accountEnvironment(account, paths.home) : process.env,
-  });
+  const { command, args, env } = engineRunCommand(paths, account);
+  const child = spawn(command, args, { detached: true, stdio: ['ignore', out, out], env });
   closeSync(out);
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));
@@ -63,13 +54,25 @@ export async function startEngine(paths: DataPaths, options: StartOptions = {}):
 }
 
 /**
+ * `mxgate engine run` for this data directory, as the account when there is one. The account is
+ * decided once, by the caller: the engine is told it (root when the shell's start kept root).
+ */
+function engineRunCommand(paths: DataPaths, account: ServiceAccount | undefined): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  const runAs = account?.name ?? (isRoot() ? 'root' : undefined);
+  const engineRun = [process.execPath, PROGRAM, '--home', paths.home, 'engine', 'run', ...(runAs ? ['--user', runAs] : [])];
+  if (!account) return { command: engineRun[0]!, args: engineRun.slice(1), env: process.env };
+  const [command, ...args] = [...dropPrivilegesCommand(account), ...engineRun];
+  return { command: command!, args, env: accountEnvironment(account, paths.home) };
+}
+
+/**
  * Started as root: which account the engine will run as, with the data directory (and the
  * program) where that account can reach them and the directory handed to it.
  */
 export async function prepareAccount(paths: DataPaths, options: StartOptions): Promise<{ account?: ServiceAccount; note?: string }> {
   const account = await accountToRunAs(options.user);
   if (!account) return {};
-  for (const [what, file] of [['the data directory', paths.home], ['the program', BIN]] as const) {
+  for (const [what, file] of [['the data directory', paths.home], ['the program', PROGRAM]] as const) {
     const blocked = await blockingDirectory(file, account);
     if (!blocked) continue;
     const why = `the service account ${account.name} cannot reach ${what} ${file}: ${blocked} is closed to it`;
@@ -90,8 +93,8 @@ export async function runEngineAs(paths: DataPaths, user: string | undefined): P
   const { account } = await prepareAccount(paths, { user });
   if (!account) return undefined;
   await checkDataDirectory(paths, account.uid);
-  const [command, ...args] = [...dropPrivilegesCommand(account), process.execPath, BIN, '--home', paths.home, 'engine', 'run', '--user', account.name];
-  const child = spawn(command!, args, { stdio: 'inherit', env: accountEnvironment(account, paths.home) });
+  const { command, args, env } = engineRunCommand(paths, account);
+  const child = spawn(command, args, { stdio: 'inherit', env });
   const pass = (signal: NodeJS.Signals) => () => child.kill(signal);
   const handlers = (['SIGTERM', 'SIGINT', 'SIGHUP'] as const).map((s) => [s, pass(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { modeText } from '../engine/dataDirectory.js';
 import { UserError } from '../userError.js';
 import { SERVICE_ACCOUNT, SERVICE_HOME } from './systemd.js';
 
@@ -28,7 +30,7 @@ export const isRoot = () => process.getuid?.() === 0;
 export async function accountToRunAs(flag: string | undefined): Promise<ServiceAccount | undefined> {
   if (!isRoot()) {
     if (flag === undefined) return undefined;
-    const me = (await run('id', ['-un'])).stdout.trim();
+    const me = userInfo().username;
     if (flag !== me && flag !== String(process.getuid?.())) throw new UserError(`only root can run the engine as another account (this is ${me}, not ${flag})`);
     return undefined;
   }
@@ -117,7 +119,7 @@ export async function blockingDirectory(file: string, account: ServiceAccount): 
     const st = await stat(dir).catch(() => undefined);
     if (!st) return undefined; // made later, by the hand-over
     const bit = st.uid === account.uid ? 0o100 : st.gid === account.gid ? 0o010 : 0o001;
-    if (!(st.mode & bit)) return `${dir} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}, owner uid ${st.uid})`;
+    if (!(st.mode & bit)) return `${dir} (mode ${modeText(st.mode)}, owner uid ${st.uid})`;
   }
   return undefined;
 }

@@ -1,9 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { UserError } from '../userError.js';
 import { accountToRunAs, blockingDirectory, handOverDataDirectory, isRoot } from './privileges.js';
-import { SERVICE_ACCOUNT, SERVICE_HOME, serviceUnit } from './systemd.js';
-
-export const UNIT_FILE = '/etc/systemd/system/mxgate.service';
+import { PROGRAM, SERVICE_ACCOUNT, SERVICE_HOME, serviceUnit, UNIT_FILE } from './systemd.js';
 
 /**
  * `mxgate service install`: the service account (created if missing), its data directory, and the
@@ -17,15 +15,14 @@ export async function installService(options: { home?: string; user?: string; un
   if (name === 'root') throw new UserError('the service runs as an unprivileged account: --user root is not offered here');
   const account = await accountToRunAs(name);
   if (!account) throw new UserError(`${name} is root's account; choose an unprivileged one`);
-  const unit = serviceUnit({ home, account: account.name });
-  for (const line of unit.split('\n').filter((l) => l.startsWith('ExecStart='))) {
-    const program = line.split(' ')[1]!;
+  // What ExecStart runs: the node binary and this installation's program.
+  for (const program of [process.execPath, PROGRAM]) {
     const blocked = await blockingDirectory(program, account);
     if (blocked) throw new UserError(`the service account ${account.name} cannot reach ${program}: ${blocked} is closed to it; install mxgate with "npm install -g" first`);
   }
   await handOverDataDirectory(home, account);
   const file = options.unitFile ?? UNIT_FILE;
-  await writeFile(file, unit, { mode: 0o644 });
+  await writeFile(file, serviceUnit({ home, account: account.name }), { mode: 0o644 });
   return [
     ...(account.created ? [`Created the service account ${account.name}.`] : []),
     `Wrote ${file} (data directory ${home}, account ${account.name}). Now run:`,

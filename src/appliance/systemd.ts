@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 /** The data directory of the service, as the unit and the README name it. */
 export const SERVICE_HOME = '/var/lib/mxgate';
 export const SERVICE_ACCOUNT = 'mxgate';
-const BIN = fileURLToPath(new URL('../../bin/mxgate.js', import.meta.url));
+export const UNIT_FILE = '/etc/systemd/system/mxgate.service';
+/** This installation's command (bin/mxgate.js), which the unit and a root start run as the account. */
+export const PROGRAM = fileURLToPath(new URL('../../bin/mxgate.js', import.meta.url));
 
 /**
  * sd_notify(3): tell systemd the engine is ready, what it is doing, or that it stops. Node has no
@@ -33,7 +35,7 @@ export function serviceUnit(options: { home?: string; account?: string; node?: s
   const home = options.home ?? SERVICE_HOME;
   const account = options.account ?? SERVICE_ACCOUNT;
   const node = options.node ?? process.execPath;
-  const bin = options.bin ?? BIN;
+  const bin = options.bin ?? PROGRAM;
   const start = `${node} ${bin} --home ${home}`;
   // ProtectHome hides /home and /root: only when the program is not installed there.
   const programInHome = [node, bin].some((p) => /^\/(home|root|run\/user)\//.test(p));

@@ -23,6 +23,11 @@ export async function checkDataDirectory(paths: DataPaths, uid = process.getuid?
     if (st.isSymbolicLink()) throw new StartupError(`${dir} is a symbolic link; the data directory must hold real directories (replace the link by a directory).`);
     if (!st.isDirectory()) throw new StartupError(`${dir} is not a directory.`);
     if (uid !== undefined && st.uid !== uid) throw new StartupError(`${dir} is owned by uid ${st.uid}, not by the engine's user (uid ${uid}): fix it with "chown ${uid} ${dir}" or use another --home.`);
-    if (st.mode & 0o022) throw new StartupError(`${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}): fix it with "chmod go-w ${dir}".`);
+    if (st.mode & 0o022) throw new StartupError(`${dir} is writable by group or others (mode ${modeText(st.mode)}): fix it with "chmod go-w ${dir}".`);
   }
+}
+
+/** A file's permission bits as chmod takes them: 0700. */
+export function modeText(mode: number): string {
+  return (mode & 0o777).toString(8).padStart(4, '0');
 }
