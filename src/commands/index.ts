@@ -11,6 +11,7 @@ import { dnsconfig } from './dnsconfig/index.js';
 import { grep } from './grep/index.js';
 import { tail } from './tail/index.js';
 import { logconfig } from './logconfig/index.js';
+import { metricsconfig } from './metricsconfig/index.js';
 import { mtastsstatus } from './mtastsstatus/index.js';
 import { tlsreport } from './tlsreport/index.js';
 import { tlsrptconfig } from './tlsrptconfig/index.js';
@@ -57,6 +58,7 @@ const commands: Command[] = [
   listenerconfig,
   loadconfig,
   logconfig,
+  metricsconfig,
   mtastsstatus,
   tlsreport,
   passwd,

@@ -57,6 +57,7 @@ const ADMINISTRATOR_PARTS: { key: keyof Config; what: string }[] = [
   { key: 'certificateAuthorities', what: 'the trusted CA lists' },
   { key: 'users', what: 'accounts and their SSH keys' },
   { key: 'ssh', what: 'the SSH settings' },
+  { key: 'metrics', what: 'who may read the metrics' },
 ];
 
 const denied = (name: string, role: Role, what: string, needed: Role | 'local') =>

@@ -51,13 +51,15 @@ import { StorageGuard } from './queue/storage.js';
 import { hasControlCharacters } from '../store/text.js';
 import path from 'node:path';
 import { LoginGuard } from '../access/loginGuard.js';
-import type { FrontEnd, FrontEndFactory } from './frontEnds.js';
+import type { FrontEnd, FrontEndFactory, ScrapeAnswer, ScrapeRequest } from './frontEnds.js';
 import { TicketKeys } from './tls/ticketKeys.js';
 import { HostCounter } from './listener/hostSlots.js';
 import { WorkerPool } from './workers/pool.js';
 import { AppliedElsewhere, ClusterMember, type MemberHost, NoChanges, StaleVersion } from './cluster/member.js';
 import { type ClusterDocument, levelText, overriddenChanges, setAtLevel, withGroup, withMachineInGroup, withoutGroup } from '../store/cluster/levels.js';
 import { ClusterUnavailable } from './cluster/clusterStore.js';
+import { EngineMetrics } from './metrics/engineMetrics.js';
+import { judgeScrape } from '../store/metrics/access.js';
 import { UserError } from '../userError.js';
 
 /**
@@ -84,6 +86,8 @@ export class Engine {
   private readonly renewals: RenewalService;
   private readonly confirmation: CommitConfirmation;
   private readonly storage: StorageGuard;
+  /** The Prometheus metrics (/metrics on the HTTPS interfaces that have it on). */
+  private readonly metrics: EngineMetrics;
   /** The HTTPS interface and SSH, built by the composition root: the engine knows them only as FrontEnds. */
   private readonly frontEnds: FrontEnd[];
   /** Failed logins count across the GUI and SSH: five wrong passwords lock the account on both. */
@@ -128,8 +132,17 @@ export class Engine {
     const hosts = new HostCounter();
     const reverse = (ip: string) => reverseLookup(this.store.current.config, ip, this.dnsCache);
     this.inbound = new InboundTlsStatistics(paths.cache, (m) => this.log.warning(m), Date.now, () => this.statisticsPool());
+    this.metrics = new EngineMetrics({
+      config: () => this.store.current.config,
+      queue: () => ({ ...this.spool.size, oldestReceivedAt: this.spool.oldestReceivedAt() }),
+      workers: () => this.workers.health(),
+    });
+    const connected = (listener: string) => this.metrics.connected(listener);
     const queued = (envelope?: Envelope) => {
-      if (envelope) this.inbound.message(envelope);
+      if (envelope) {
+        this.inbound.message(envelope);
+        this.metrics.queued(envelope);
+      }
       this.delivery.kick();
     };
     const tlsFailed = (address: string, reason: 'handshake failed' | 'no STARTTLS') => this.inbound.failure(address, reason);
@@ -140,6 +153,7 @@ export class Engine {
       spool: this.spool,
       queued,
       tlsFailed,
+      connected,
       reverse,
       settings: (config = this.store.current.config) => ({ hostname: config.hostname, reserveMb: config.queue.reserveMb, queueDir: paths.queue, logHealthy: this.log.healthy }),
       ticketKey: () => this.ticketKeys.current,
@@ -154,6 +168,7 @@ export class Engine {
         hostname: () => this.store.current.config.hostname,
         queued,
         tlsFailed,
+        connected,
         reverse,
         ticketKeys: this.ticketKeys,
       },
@@ -180,7 +195,7 @@ export class Engine {
       if (this.store.current.config.tlsrpt.enabled) void this.tlsrpt.contribute();
     });
     this.statistics = new DomainTlsStatistics(path.join(paths.cache, 'tls-statistics.json'), Date.now, (m) => this.log.warning(m), () => this.statisticsPool());
-    this.delivery = new DeliveryScheduler({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts, mtaSts: this.mtaSts, reports: this.reports, statistics: this.statistics, dns: (config) => dnsClientFor(config, this.dnsCache) });
+    this.delivery = new DeliveryScheduler({ paths, spool: this.spool, log: this.log, ids: this.ids, config: () => this.store.current.config, alerts: this.alerts, mtaSts: this.mtaSts, reports: this.reports, statistics: this.statistics, metrics: this.metrics, dns: (config) => dnsClientFor(config, this.dnsCache, undefined, this.metrics.dnsLookup) });
     this.tlsrpt = new TlsReportService({
       recorder: this.reports,
       log: this.log,
@@ -212,8 +227,18 @@ export class Engine {
     });
     this.confirmation = new CommitConfirmation({ file: path.join(paths.configDir, 'confirmation.json'), log: this.log, rollBack: (p) => this.rollBackUnconfirmed(p) });
     this.control = new ControlServer(paths.socket, this.operations);
-    this.frontEnds = frontEnds({ paths, operations: this.operations, committed: () => this.store.current, guard: this.loginGuard, ticketKeys: this.ticketKeys });
+    this.frontEnds = frontEnds({ paths, operations: this.operations, committed: () => this.store.current, guard: this.loginGuard, ticketKeys: this.ticketKeys, scrape: (r) => this.scrape(r) });
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
+  }
+
+  /** /metrics: the text, when the request may read it (metricsconfig, interfaceconfig --metrics). */
+  private async scrape(request: ScrapeRequest): Promise<ScrapeAnswer> {
+    const verdict = judgeScrape(this.store.current.config, request);
+    if (!verdict.ok) {
+      return { status: verdict.status, body: verdict.status === 404 ? 'No such page.\n' : 'The metrics need a token (Authorization: Bearer, see metricsconfig) or an allowed address.\n' };
+    }
+    const { contentType, text } = await this.metrics.exposition();
+    return { status: 200, contentType, body: text };
   }
 
   async start(): Promise<void> {

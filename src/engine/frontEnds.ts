@@ -51,6 +51,19 @@ export interface FrontEndContext {
   guard: LoginGuard;
   /** The session ticket key every TLS server shares (rotated; setTicketKeys tells of a new one). */
   ticketKeys: { current: Buffer };
+  /** The Prometheus metrics, for a request to /metrics: the engine decides whether it may read them. */
+  scrape: (request: ScrapeRequest) => Promise<ScrapeAnswer>;
 }
+
+/** A request for /metrics: where it came in, from whom, with what credentials. */
+export interface ScrapeRequest {
+  localAddress: string;
+  localPort: number;
+  clientAddress: string;
+  /** The Authorization header, if any. */
+  authorization?: string;
+}
+
+export type ScrapeAnswer = { status: 200; contentType: string; body: string } | { status: 401 | 404; body: string };
 
 export type FrontEndFactory = (context: FrontEndContext) => FrontEnd[];

@@ -21,6 +21,7 @@ import { type GuiSession, type GuiSessions, pendingChanges, sameToken } from './
 import type { LoginGuard } from '../access/loginGuard.js';
 import type { AuditLog } from '../access/audit.js';
 import { HSTS } from './tlsProfile.js';
+import type { FrontEndContext } from '../engine/frontEnds.js';
 
 /** Templates and the style sheet live beside the code, not in a build: gui/ at the package root. */
 const GUI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../gui');
@@ -39,6 +40,8 @@ export interface GuiDeps {
   sessions: GuiSessions;
   guard: LoginGuard;
   audit: AuditLog;
+  /** /metrics: the engine's answer for a request (it decides who may read them). */
+  scrape: FrontEndContext['scrape'];
   /** A connection's first request was answered (the connection gate stops counting it as a stranger's). */
   answered?: (address: string, port: number) => void;
 }

@@ -47,6 +47,25 @@ export const InterfaceSchema = z.object({
   ssh: z.object({ port: z.number().int().min(1).max(65535) }).optional(),
   /** Plain HTTP port that answers ACME HTTP-01 challenges (only the tokens of orders in progress); absent when off. */
   acmeHttp: z.number().int().min(1).max(65535).optional(),
+  /** The Prometheus endpoint /metrics on this interface's HTTPS port (metricsconfig says who may read it). */
+  metrics: z.boolean().optional(),
+});
+
+/** metricsconfig: who may read /metrics: a bearer token (only its SHA-256 is kept) or an allowed address. */
+export const MetricsAccessSchema = z.object({
+  tokens: z
+    .array(
+      z.object({
+        /** The first 8 hex digits of the token's SHA-256, to name it. */
+        id: z.string().regex(/^[0-9a-f]{8}$/),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+        created: z.string(),
+      }),
+    )
+    .max(10)
+    .default(() => []),
+  /** Addresses and CIDR ranges that may read /metrics without a token. */
+  allow: z.array(z.string()).default(() => []),
 });
 
 const pemCertificate = z
@@ -262,6 +281,7 @@ export const ConfigSchema = z
           .default(() => []),
       })
       .default(() => ({ servers: [], validation: 'builtin' as const, trustAnchors: [...ROOT_ANCHOR_LINES], updateServers: [] })),
+    metrics: MetricsAccessSchema.default(() => ({ tokens: [], allow: [] })),
     logs: z
       .object({
         mailLevel: z.enum(MAIL_LOG_LEVELS).default('info'),
@@ -360,6 +380,7 @@ function consistencyProblems(config: {
   );
   const bound = new Map<string, string>();
   config.interfaces.forEach((iface, index) => {
+    if (iface.metrics && !iface.https) problems.push({ path: ['interfaces', index, 'metrics'], message: `/metrics on interface ${iface.name} needs HTTPS on it` });
     if (!iface.https) return;
     const { port, httpRedirect, certificate } = iface.https;
     if (certificate !== null && !hasCertificate(certificate)) {

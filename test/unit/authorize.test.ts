@@ -52,3 +52,9 @@ test('operations: the role is read from the configuration at each request; a del
   const demoted = { ...from, users: from.users.map((u) => (u.name === 'boss' ? { ...u, role: 'guest' as const } : u)) };
   assert.throws(() => admit(demoted, as('boss'), 'deliverynow'), forbidden(/boss \(guest\)/), 'the role now, not the role at login');
 });
+
+test('who may read the metrics is an administrator\'s to change: a token made by an operator is refused at commit', () => {
+  const withToken = { ...from, metrics: { ...from.metrics, tokens: [{ id: 'abcdef12', sha256: 'a'.repeat(64), created: '2026-12-06T00:00:00Z' }] } };
+  assert.throws(() => checkCommit(as('oper'), from, withToken), forbidden(/may not commit changes to who may read the metrics; that needs the administrator role/));
+  assert.doesNotThrow(() => checkCommit(as('boss'), from, withToken));
+});

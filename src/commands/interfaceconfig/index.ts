@@ -3,7 +3,7 @@ import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import { checkIp, checkName, checkOptionalHostname } from '../../store/answers.js';
 import type { Session } from '../../shell/session.js';
-import { addInterface, deleteInterface, describeAcmeHttp, describeHttps, describeSsh, editInterface, findInterface, type HttpsSetting, listenersOnInterface, portOrNone, setInterfaceAcmeHttp, setInterfaceHttps, setInterfaceSsh } from '../../store/network/interfaces.js';
+import { addInterface, deleteInterface, describeAcmeHttp, describeHttps, describeSsh, editInterface, findInterface, type HttpsSetting, listenersOnInterface, portOrNone, setInterfaceAcmeHttp, setInterfaceHttps, setInterfaceMetrics, setInterfaceSsh } from '../../store/network/interfaces.js';
 import type { Config, Interface } from '../../store/schema.js';
 
 const describe = (config: Config, i: Interface) => `${i.name} (${i.ip}/${i.hostname ?? config.hostname}) ${describeHttps(i)}, ${describeSsh(i)}${describeAcmeHttp(i)}`;
@@ -130,6 +130,7 @@ export const interfaceconfig: Command = {
     'interfaceconfig edit NAME --https PORT|none [--https-certificate PROFILE] [--http-redirect PORT|none]',
     'interfaceconfig edit NAME --ssh PORT|none',
     'interfaceconfig edit NAME --acme-http PORT|none',
+    'interfaceconfig edit NAME --metrics on|off',
     'interfaceconfig delete NAME',
   ],
   keywords: ['list', 'new', 'edit', 'delete'],
@@ -145,6 +146,7 @@ export const interfaceconfig: Command = {
       'http-redirect': { type: 'string' },
       ssh: { type: 'string' },
       'acme-http': { type: 'string' },
+      metrics: { type: 'string' },
     });
     const name = takeWords(this, positionals, verb!.toLowerCase() === 'list' ? 0 : 1)[0];
     switch (verb!.toLowerCase()) {
@@ -165,18 +167,24 @@ export const interfaceconfig: Command = {
         if (values.ip !== undefined) changes.ip = values.ip;
         if (values.hostname !== undefined) changes.hostname = values.hostname || undefined;
         const httpsOptions = values.https !== undefined || values['https-certificate'] !== undefined || values['http-redirect'] !== undefined;
-        if (Object.keys(changes).length === 0 && !httpsOptions && values.ssh === undefined && values['acme-http'] === undefined) throw new CommandError('Nothing to change: give --name, --ip, --hostname, --https, --ssh or --acme-http.');
+        if (Object.keys(changes).length === 0 && !httpsOptions && values.ssh === undefined && values['acme-http'] === undefined && values.metrics === undefined) {
+          throw new CommandError('Nothing to change: give --name, --ip, --hostname, --https, --ssh, --acme-http or --metrics.');
+        }
         let draft = Object.keys(changes).length ? editInterface(session.draft, required(this, name, 'NAME'), changes) : session.draft;
         const iface = findInterface(draft, values.name ?? required(this, name, 'NAME'));
         if (!iface) throw new CommandError(`No interface named "${name}". Known: ${draft.interfaces.map((i) => i.name).join(', ')}.`);
         if (httpsOptions) draft = setInterfaceHttps(draft, iface.name, httpsFrom(iface, values));
         if (values.ssh !== undefined) draft = setInterfaceSsh(draft, iface.name, portOrNone('--ssh', values.ssh));
         if (values['acme-http'] !== undefined) draft = setInterfaceAcmeHttp(draft, iface.name, portOrNone('--acme-http', values['acme-http']));
+        if (values.metrics !== undefined) draft = metricsFrom(draft, iface.name, values.metrics);
         session.draft = draft;
         const changed = findInterface(draft, iface.name)!;
         session.io.print(`Interface ${iface.name} changed: ${describeHttps(changed)}, ${describeSsh(changed)}${describeAcmeHttp(changed)}.`);
         if (values.ssh !== undefined && changed.ssh && !draft.users.length) session.io.warn('There are no accounts yet: create one with "userconfig new NAME --role administrator" so someone can log in over SSH.');
         warnDemo(session, findInterface(draft, iface.name)!);
+        if (values.metrics !== undefined && changed.metrics && !draft.metrics.tokens.length && !draft.metrics.allow.length) {
+          session.io.warn('Nobody may read /metrics yet: give your monitoring a token with "metricsconfig token new" or allow its address with "metricsconfig allow ADDRESS".');
+        }
         return;
       }
       case 'delete':
@@ -201,4 +209,12 @@ function httpsFrom(iface: Interface, values: { https?: string; 'https-certificat
   const certificate = values['https-certificate'] !== undefined ? values['https-certificate'] : (iface.https?.certificate ?? null);
   const httpRedirect = values['http-redirect'] !== undefined ? portOrNone('--http-redirect', values['http-redirect']) : (iface.https?.httpRedirect ?? null);
   return { port, certificate, httpRedirect };
+}
+
+/** --metrics on|off: the Prometheus endpoint on the interface's HTTPS port. */
+function metricsFrom(draft: Config, name: string, value: string): Config {
+  const v = value.trim().toLowerCase();
+  if (v !== 'on' && v !== 'off') throw new CommandError(`--metrics must be on or off; not "${value}".`);
+  if (v === 'on' && !findInterface(draft, name)!.https) throw new CommandError(`/metrics is served on the HTTPS port: turn HTTPS on first (interfaceconfig edit ${name} --https PORT).`);
+  return setInterfaceMetrics(draft, name, v === 'on');
 }

@@ -22,6 +22,7 @@ import { close, type Session, usable } from './smtpClient.js';
 import type { AlertService } from '../alerts/alerts.js';
 import type { MtaStsService } from '../mtasts/service.js';
 import type { TlsReportSink } from '../tlsrpt/results.js';
+import type { DeliveryMetrics } from '../metrics/engineMetrics.js';
 
 export interface SchedulerDeps {
   paths: DataPaths;
@@ -37,6 +38,8 @@ export interface SchedulerDeps {
   statistics?: DomainTlsStatistics;
   /** The DNS client for a configuration (the engine's, with its cache). */
   dns: (config: Config) => DnsClient;
+  /** Deliveries by outcome and TLS kind, attempt times (the Prometheus endpoint). */
+  metrics?: DeliveryMetrics;
 }
 
 
@@ -279,6 +282,7 @@ export class DeliveryScheduler implements SchedulerHandle {
         const state = states[rid]!;
         const wasHeld = tried.held.has(rid);
         if (!wasHeld) state.attempts += 1;
+        const age = (Date.now() - Date.parse(env.receivedAt)) / 1000;
         state.lastResponse = outcome.text;
         const next = nextState(outcome, {
           attempts: state.attempts,
@@ -289,15 +293,18 @@ export class DeliveryScheduler implements SchedulerHandle {
         switch (next.state) {
           case 'delivered':
             state.status = 'delivered';
+            this.deps.metrics?.recipient('delivered', age);
             break;
           case 'bounce':
           case 'expire':
             state.status = 'bounced';
             bounced.push({ address, outcome: next.outcome });
+            this.deps.metrics?.recipient('bounced', age);
             this.deps.log.info(`Bounced: MID ${env.mid} RID [${rid}] - ${next.outcome.text}`);
             break;
           case 'retry':
             retryAfter = Math.min(retryAfter, next.waitSeconds);
+            if (!wasHeld) this.deps.metrics?.recipient('deferred', age);
             this.deps.log.info(`Delayed: MID ${env.mid} RID [${rid}] - ${outcome.text}; retry in ${next.waitSeconds} s`);
         }
       }
@@ -320,6 +327,7 @@ export class DeliveryScheduler implements SchedulerHandle {
     }
     env.nextAttemptAt = new Date(Date.now() + (Number.isFinite(retryAfter) ? retryAfter : 60) * 1000).toISOString();
     await recordProgress(this.progress, env);
+    if (states.every((s) => s.status !== 'pending')) this.deps.metrics?.finished(env.listener);
   }
 
   /**
@@ -343,6 +351,7 @@ export class DeliveryScheduler implements SchedulerHandle {
     const recipients = all.slice(0, granted);
     const held = new Set(all.slice(granted).map((r) => r.rid));
     let result: AttemptResult;
+    const began = performance.now();
     try {
       result =
         admission === 'wait'
@@ -358,6 +367,7 @@ export class DeliveryScheduler implements SchedulerHandle {
       if (this.deps.config() === ctx.config) this.health(domain, result.unreachable, dest.bounce, admission === 'probe');
       const delivered = recipients.some((r) => result.outcomes.get(r.rid)?.kind === 'delivered');
       this.tlsOutcomes.record(delivered ? (result.tls ?? 'clear') : 'failed');
+      this.deps.metrics?.attempt(delivered ? (result.tls ?? 'clear') : 'failed', result.failures ?? [], (performance.now() - began) / 1000);
       // A REQUIRETLS message held back says nothing about the partner's TLS (tlsreport's evidence).
       if (!env.alert && !(env.requireTls && !delivered)) {
         this.deps.statistics?.message(domain, delivered ? (result.tls ?? 'clear') : 'failed', delivered && result.verifiable === true, delivered ? result.mxHost : undefined);

@@ -104,6 +104,8 @@ export class DnsClient {
     private readonly cache?: DnsCache<unknown>,
     /** dnsconfig validation builtin: the engine's own DNSSEC validator judges every lookup. */
     private readonly anchors?: TrustAnchor[],
+    /** Told the DNSSEC status of every lookup (the engine's metrics). */
+    private readonly observe?: (security: DnsSecurity) => void,
   ) {
     if (anchors) this.validator = new Validator(anchors, (name, type) => this.packet(name, type as dnsPacket.RecordType) as Promise<{ rcode: string; answers: Rr[]; authorities: Rr[] }>);
   }
@@ -145,6 +147,12 @@ export class DnsClient {
 
   /** `query`, with the answer's DNSSEC status; a failure is a `bogus` answer, not an exception. */
   async lookup(name: string, type: dnsPacket.RecordType): Promise<DnsLookup> {
+    const answer = await this.judgedLookup(name, type);
+    this.observe?.(answer.security);
+    return answer;
+  }
+
+  private async judgedLookup(name: string, type: dnsPacket.RecordType): Promise<DnsLookup> {
     if (this.validator) return this.validatedLookup(name, type);
     let result: DnsResult;
     try {

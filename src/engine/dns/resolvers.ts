@@ -2,7 +2,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import type { Config } from '../../store/schema.js';
 import type { DnsCache } from './cache.js';
-import { DnsClient, parseServer } from './client.js';
+import { DnsClient, type DnsSecurity, parseServer } from './client.js';
 import { parseTrustAnchor } from '../../store/network/trustAnchors.js';
 
 /** dnsconfig servers; when it names none, $MXGATE_RESOLVERS (comma-separated), else the system's. */
@@ -12,10 +12,13 @@ export function resolvers(config: Config): string[] {
   return env.length ? env : dns.getServers();
 }
 
-/** A client for the configured servers; with the engine's cache, lookups are answered from it while they last. */
-export function dnsClientFor(config: Config, cache?: DnsCache<unknown>, timeoutMs = 3000): DnsClient {
+/**
+ * A client for the configured servers; with the engine's cache, lookups are answered from it while
+ * they last; `observe` is told each lookup's DNSSEC status.
+ */
+export function dnsClientFor(config: Config, cache?: DnsCache<unknown>, timeoutMs = 3000, observe?: (security: DnsSecurity) => void): DnsClient {
   const anchors = config.dns.validation === 'builtin' ? config.dns.trustAnchors.map((l) => parseTrustAnchor(l)) : undefined;
-  return new DnsClient(resolvers(config).map(parseServer), timeoutMs, cache, anchors);
+  return new DnsClient(resolvers(config).map(parseServer), timeoutMs, cache, anchors, observe);
 }
 
 function reverseName(ip: string): string {

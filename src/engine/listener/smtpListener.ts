@@ -23,6 +23,8 @@ export interface ListenerDeps {
   hostname: () => string;
   /** Called when a message is in the queue (delivery looks at it at once; tlsreport inbound counts it). */
   queued?: (envelope: Envelope) => void;
+  /** A new session has its ICID (the metrics count connections per listener; a worker tells the engine). */
+  connected?: (listener: string) => void;
   /** A session's TLS failed: the handshake, or the client never started TLS that its policy required (tlsreport inbound). */
   tlsFailed?: (clientAddress: string, reason: 'handshake failed' | 'no STARTTLS') => void;
   /**
@@ -244,6 +246,7 @@ export class SmtpListener {
     this.deps.log.info(
       `New SMTP ICID ${icid} interface ${iface.name} (${iface.ip}) address ${address} reverse dns host ${name?.host ?? 'unknown'} verified ${name?.verified ? 'yes' : 'no'}`,
     );
+    this.deps.connected?.(listener.name);
     // Mail that cannot be logged is not taken (the log is the record of what was accepted). A log in
     // trouble is tried again now, so space that has come back is used at once, not at its next retry.
     if (!this.deps.log.healthy) this.deps.log.flush();

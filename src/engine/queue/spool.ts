@@ -239,6 +239,13 @@ export class Spool {
     return { messages: this.count, bytes: this.bytes };
   }
 
+  /** When the oldest queued message was received (ISO), undefined when the queue is empty. */
+  oldestReceivedAt(): string | undefined {
+    let oldest: string | undefined;
+    for (const e of this.envelopes.values()) if (oldest === undefined || e.receivedAt < oldest) oldest = e.receivedAt;
+    return oldest;
+  }
+
   /** Queued envelopes (those `keep` accepts), oldest MID first; copies, so a caller's edits count only through update(). */
   async list(keep?: (envelope: Readonly<Envelope>) => boolean): Promise<Envelope[]> {
     // Only the envelopes kept are copied: a pass over thousands of waiting messages copies none of them.

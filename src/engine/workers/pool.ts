@@ -23,6 +23,8 @@ export interface PoolDeps {
   /** A session in a worker failed TLS (tlsreport inbound). */
   tlsFailed: (address: string, reason: 'handshake failed' | 'no STARTTLS') => void;
   reverse: (ip: string) => Promise<{ host: string; verified: boolean } | undefined>;
+  /** A session in a worker got its ICID. */
+  connected?: (listener: string) => void;
   /** The settings for a configuration (the one being applied, or the committed one). */
   settings: (config?: Config) => WorkerSettings;
   ticketKey: () => Buffer;
@@ -111,6 +113,8 @@ export class WorkerPool {
   private stopped = false;
   /** Quick deaths in a row (a worker that cannot start is not restarted in a tight loop). */
   private failures = 0;
+  /** Workers that ended without being asked to, since the engine started (metrics). */
+  private exits = 0;
   private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: PoolDeps) {}
@@ -144,6 +148,11 @@ export class WorkerPool {
     let n = 0;
     for (const w of this.workers) n += w.connections.get(key) ?? 0;
     return n;
+  }
+
+  /** How many workers should run, how many do, and how many ended on their own. */
+  health(): { wanted: number; running: number; exits: number } {
+    return { wanted: this.wanted, running: [...this.workers].filter((w) => w.ready && !w.retiring).length, exits: this.exits };
   }
 
   status(): WorkerStatus[] {
@@ -245,6 +254,9 @@ export class WorkerPool {
       case 'tlsFailed':
         this.deps.tlsFailed(m.address, m.reason);
         break;
+      case 'connected':
+        this.deps.connected?.(m.listener);
+        break;
     }
   }
 
@@ -282,6 +294,7 @@ export class WorkerPool {
     for (const mid of adopted) this.deps.log.info(`MID ${mid} queued for delivery (received by listener worker ${w.pid})`);
     if (adopted.length) this.deps.queued();
     if (w.retiring) return;
+    this.exits += 1;
     this.deps.log.warning(`Listener worker ${w.pid} exited (${signal ?? `exit status ${code}`}); ${lost} connection(s) it served were closed`);
     this.failures = Date.now() - w.startedAt.getTime() < 10_000 ? this.failures + 1 : 0;
     const delay = Math.min(60_000, this.failures === 0 ? 0 : 1000 * 2 ** (this.failures - 1));

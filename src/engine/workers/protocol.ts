@@ -45,4 +45,6 @@ export type FromWorker =
   | { t: 'taken'; id: number }
   | { t: 'closed'; key: string }
   | { t: 'queued'; envelope: Envelope }
+  /** A session on listener `listener` got its ICID (the engine's metrics count it). */
+  | { t: 'connected'; listener: string }
   | { t: 'tlsFailed'; address: string; reason: 'handshake failed' | 'no STARTTLS' };

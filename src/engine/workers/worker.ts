@@ -96,6 +96,7 @@ const deps: ListenerDeps = {
   hostname: () => settings?.hostname ?? 'localhost',
   queued: (envelope) => send({ t: 'queued', envelope }),
   tlsFailed: (address, reason) => send({ t: 'tlsFailed', address, reason }),
+  connected: (listener) => send({ t: 'connected', listener }),
   reverse: (ip) => call<{ host: string; verified: boolean } | undefined>({ op: 'reverse', ip }),
   storage: {
     accepting: (size) => storage?.accepting(size) ?? true,

@@ -34,6 +34,7 @@ const COMMAND_OF: Record<keyof Config, string> = {
   alerts: 'alertconfig',
   tlsrpt: 'tlsrptconfig',
   logs: 'logconfig',
+  metrics: 'metricsconfig',
   queue: 'queueconfig',
 };
 
@@ -42,7 +43,7 @@ const COMMAND_OF: Record<keyof Config, string> = {
  * with them first, then the HTTPS interface and the SSH service (with their accounts); the rest is
  * read by each new delivery, session or report.
  */
-export const COMMAND_ORDER = ['certconfig', 'sethostname', 'interfaceconfig', 'listenerconfig', 'sslconfig', 'userconfig', 'sshconfig', 'destconfig', 'smtproutes', 'dnsconfig', 'alertconfig', 'tlsrptconfig', 'logconfig', 'queueconfig'];
+export const COMMAND_ORDER = ['certconfig', 'sethostname', 'interfaceconfig', 'listenerconfig', 'sslconfig', 'userconfig', 'sshconfig', 'destconfig', 'smtproutes', 'dnsconfig', 'alertconfig', 'tlsrptconfig', 'logconfig', 'metricsconfig', 'queueconfig'];
 
 export const commandOf = (key: string): string => COMMAND_OF[key as keyof Config] ?? 'other';
 

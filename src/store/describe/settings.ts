@@ -37,6 +37,8 @@ export function describeConfig(config: Config): Section[] {
   leaves(config.alerts, ['alerts'], (line) => add('alerts', line), ['recipients']);
   leaves(config.tlsrpt, ['tlsrpt'], (line) => add('tlsrpt', line));
   leaves(config.logs, ['logs'], (line) => add('logs', line));
+  for (const t of config.metrics.tokens) add('metrics', `metrics token ${t.id}: made ${t.created}`);
+  add('metrics', `metrics readable without a token from: ${config.metrics.allow.length ? config.metrics.allow.join(', ') : 'no address'}`);
   leaves(config.queue, ['queue'], (line) => add('queue', line));
   return sections(lines);
 }

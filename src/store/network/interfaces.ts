@@ -71,7 +71,19 @@ export function setInterfaceHttps(config: Config, name: string, https: HttpsSett
   }
   return editConfig(config, (draft) => {
     if (https) draft.interfaces[index]!.https = { ...https, certificate };
-    else delete draft.interfaces[index]!.https;
+    else {
+      delete draft.interfaces[index]!.https;
+      delete draft.interfaces[index]!.metrics;
+    }
+  });
+}
+
+/** The Prometheus endpoint /metrics on an interface's HTTPS port, on or off (it needs HTTPS: the schema says so). */
+export function setInterfaceMetrics(config: Config, name: string, on: boolean): Config {
+  const index = indexOf(config, name);
+  return editConfig(config, (draft) => {
+    if (on) draft.interfaces[index]!.metrics = true;
+    else delete draft.interfaces[index]!.metrics;
   });
 }
 
@@ -79,7 +91,7 @@ export function setInterfaceHttps(config: Config, name: string, https: HttpsSett
 export function describeHttps(i: Interface): string {
   if (!i.https) return 'HTTPS off';
   const cert = i.https.certificate ?? 'the demo certificate';
-  return `HTTPS on port ${i.https.port} with ${cert}${i.https.httpRedirect ? `, HTTP port ${i.https.httpRedirect} redirects to it` : ''}`;
+  return `HTTPS on port ${i.https.port} with ${cert}${i.https.httpRedirect ? `, HTTP port ${i.https.httpRedirect} redirects to it` : ''}${i.metrics ? ', /metrics on' : ''}`;
 }
 
 /** Turn the SSH service of an interface on at a port, or off (null); port clashes are the schema's. */
