@@ -14,7 +14,11 @@ export class AuditLog {
     private readonly what: string,
   ) {}
 
+  /** Told every line (the syslog push). */
+  observe: ((level: 'Info' | 'Warning', text: string) => void) | undefined;
+
   write(level: 'Info' | 'Warning', text: string): void {
+    this.observe?.(level, escapeControls(text));
     try {
       mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
       appendFileSync(this.file, `${ctime()} ${level}: ${escapeControls(text)}\n`, { mode: 0o600 });

@@ -19,21 +19,23 @@ import type { DataPaths } from '../store/paths.js';
  * account through it) and their own audit logs; SSH sessions get the shell, with its commands, handed in.
  */
 export function buildAppliance(paths: DataPaths): Engine {
-  return new Engine(paths, (context: FrontEndContext) => [
-    new HttpsManager(
-      { ...context, sessions: new GuiSessions(), audit: new AuditLog(path.join(paths.logs, 'gui_logs', 'gui.current'), 'GUI') },
-      GUI_PAGES,
-      context.ticketKeys,
-    ),
-    new SshManager({
-      paths,
-      config: () => context.committed().config,
-      callerFor: (principal) => callerFor(context.operations, principal),
-      guard: context.guard,
-      audit: new AuditLog(path.join(paths.logs, 'cli_logs', 'cli.current'), 'SSH'),
-      runShell: (options) => runShell({ ...options, commands: COMMANDS }),
-    }),
-  ]);
+  return new Engine(paths, (context: FrontEndContext) => {
+    const guiAudit = new AuditLog(path.join(paths.logs, 'gui_logs', 'gui.current'), 'GUI');
+    const cliAudit = new AuditLog(path.join(paths.logs, 'cli_logs', 'cli.current'), 'SSH');
+    guiAudit.observe = (level, text) => context.pushLog('gui_logs', level, text);
+    cliAudit.observe = (level, text) => context.pushLog('cli_logs', level, text);
+    return [
+      new HttpsManager({ ...context, sessions: new GuiSessions(), audit: guiAudit }, GUI_PAGES, context.ticketKeys),
+      new SshManager({
+        paths,
+        config: () => context.committed().config,
+        callerFor: (principal) => callerFor(context.operations, principal),
+        guard: context.guard,
+        audit: cliAudit,
+        runShell: (options) => runShell({ ...options, commands: COMMANDS }),
+      }),
+    ];
+  });
 }
 
 /**

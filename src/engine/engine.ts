@@ -59,6 +59,7 @@ import { AppliedElsewhere, ClusterMember, type MemberHost, NoChanges, StaleVersi
 import { type ClusterDocument, levelText, overriddenChanges, setAtLevel, withGroup, withMachineInGroup, withoutGroup } from '../store/cluster/levels.js';
 import { ClusterUnavailable } from './cluster/clusterStore.js';
 import { EngineMetrics } from './metrics/engineMetrics.js';
+import { LogPushes } from './log/logPushes.js';
 import { judgeScrape } from '../store/metrics/access.js';
 import { UserError } from '../userError.js';
 
@@ -88,6 +89,8 @@ export class Engine {
   private readonly storage: StorageGuard;
   /** The Prometheus metrics (/metrics on the HTTPS interfaces that have it on). */
   private readonly metrics: EngineMetrics;
+  /** The syslog receivers the logs are pushed to (logconfig --syslog). */
+  private readonly pushes: LogPushes;
   /** The HTTPS interface and SSH, built by the composition root: the engine knows them only as FrontEnds. */
   private readonly frontEnds: FrontEnd[];
   /** Failed logins count across the GUI and SSH: five wrong passwords lock the account on both. */
@@ -129,6 +132,8 @@ export class Engine {
     this.ids = new IdAllocator(path.join(paths.queue, 'ids.json'));
     this.storage = new StorageGuard(paths.queue, () => this.store.current.config.queue.reserveMb);
     this.log.onTrouble = (trouble) => this.logTrouble(trouble);
+    this.pushes = new LogPushes((level, text) => this.log.write(level, text));
+    this.log.observe = (level, text) => this.pushes.send('mail_logs', level, text);
     const hosts = new HostCounter();
     const reverse = (ip: string) => reverseLookup(this.store.current.config, ip, this.dnsCache);
     this.inbound = new InboundTlsStatistics(paths.cache, (m) => this.log.warning(m), Date.now, () => this.statisticsPool());
@@ -136,6 +141,7 @@ export class Engine {
       config: () => this.store.current.config,
       queue: () => ({ ...this.spool.size, oldestReceivedAt: this.spool.oldestReceivedAt() }),
       workers: () => this.workers.health(),
+      droppedLogLines: () => this.pushes.dropped(),
     });
     const connected = (listener: string) => this.metrics.connected(listener);
     const queued = (envelope?: Envelope) => {
@@ -227,7 +233,7 @@ export class Engine {
     });
     this.confirmation = new CommitConfirmation({ file: path.join(paths.configDir, 'confirmation.json'), log: this.log, rollBack: (p) => this.rollBackUnconfirmed(p) });
     this.control = new ControlServer(paths.socket, this.operations);
-    this.frontEnds = frontEnds({ paths, operations: this.operations, committed: () => this.store.current, guard: this.loginGuard, ticketKeys: this.ticketKeys, scrape: (r) => this.scrape(r) });
+    this.frontEnds = frontEnds({ paths, operations: this.operations, committed: () => this.store.current, guard: this.loginGuard, ticketKeys: this.ticketKeys, scrape: (r) => this.scrape(r), pushLog: (log, level, text) => this.pushes.send(log, level, text) });
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
 
@@ -254,6 +260,7 @@ export class Engine {
       if (upgraded) this.log.info(`Start-up: ${upgraded}`);
       const head = await this.store.open(() => initialConfig(this.paths));
       this.log.configure(head.config.logs);
+      await this.applyLogPushes(head.config);
       await this.reports.load();
       await this.statistics.open();
       await this.inbound.open();
@@ -328,11 +335,25 @@ export class Engine {
       await this.reports.flush();
       await this.statistics.close();
       await this.inbound.close();
+      this.log.flush();
+      this.pushes.closeAll();
       this.log.close();
       await this.releaseLock?.();
       this.markStopped();
     })();
     return this.stopping;
+  }
+
+  /** The syslog receivers of a configuration; a TLS receiver is checked against its trusted CA lists. */
+  private async applyLogPushes(config: Config): Promise<void> {
+    const needsCas = Object.values(config.logs.syslog).some((url) => url?.startsWith('tcp+tls:'));
+    const ca = needsCas
+      ? await trustedCas(this.paths, config).catch((err: Error) => {
+          this.log.warning(`Syslog push: the trusted CA lists cannot be read (${err.message}); no TLS receiver will be trusted`);
+          return [];
+        })
+      : [];
+    this.pushes.apply(config, ca);
   }
 
   /** SIGHUP (systemctl reload): nothing is re-read behind the administrator's back; the log says so. */
@@ -762,6 +783,7 @@ export class Engine {
     try {
       const rec = await this.store.record(config, meta);
       this.log.configure(config.logs);
+      await this.applyLogPushes(config);
       for (const f of this.frontEnds) f.committed?.(config, principal ?? { kind: 'local', name: meta.user }, { version: rec.version, comment: meta.comment });
       this.log.info(`Configuration version ${rec.version} committed by ${meta.user}${meta.comment ? `: ${meta.comment}` : ''}`);
       this.delivery.kick();

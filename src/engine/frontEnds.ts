@@ -1,3 +1,4 @@
+import type { PushedLog } from '../store/logs/syslogTarget.js';
 import type { LoginGuard } from '../access/loginGuard.js';
 import type { EngineStatus, OperationTable, Principal } from '../control/protocol.js';
 import type { DataPaths } from '../store/paths.js';
@@ -53,6 +54,8 @@ export interface FrontEndContext {
   ticketKeys: { current: Buffer };
   /** The Prometheus metrics, for a request to /metrics: the engine decides whether it may read them. */
   scrape: (request: ScrapeRequest) => Promise<ScrapeAnswer>;
+  /** An audit log's line, for the syslog receiver it is pushed to (logconfig cli_logs|gui_logs --syslog). */
+  pushLog: (log: PushedLog, level: 'Info' | 'Warning', text: string) => void;
 }
 
 /** A request for /metrics: where it came in, from whom, with what credentials. */

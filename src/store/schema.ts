@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { PUSHED_LOGS, syslogUrlProblem } from './logs/syslogTarget.js';
 import tls from 'node:tls';
 import os from 'node:os';
 import { z } from 'zod';
@@ -23,6 +24,11 @@ export const objectName = z
   .regex(NAME_RE, 'must start with a letter and hold only letters, digits, "_", "-" or "." (at most 64)');
 
 export const hostname = z.string().refine(isHostname, 'is not a valid host name');
+
+const syslogUrl = z.string().superRefine((s, ctx) => {
+  const problem = syslogUrlProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 export const ipAddress = z.string().refine((s) => net.isIP(s) !== 0, 'is not an IPv4 or IPv6 address');
 
@@ -291,8 +297,10 @@ export const ConfigSchema = z
         rotateHours: z.number().int().min(0).max(8760).default(24),
         /** Rolled-over files kept. */
         keep: z.number().int().min(1).max(1000).default(10),
+        /** Syslog receivers each log is pushed to as well (logconfig --syslog); absent: none. */
+        syslog: z.partialRecord(z.enum(PUSHED_LOGS), syslogUrl).default(() => ({})),
       })
-      .default(() => ({ mailLevel: 'info' as const, rotateBytes: 10 * 1024 * 1024, rotateHours: 24, keep: 10 })),
+      .default(() => ({ mailLevel: 'info' as const, rotateBytes: 10 * 1024 * 1024, rotateHours: 24, keep: 10, syslog: {} })),
     /** queueconfig: below this much free space on the queue's file system, new mail gets 452 4.3.1. */
     queue: z
       .object({

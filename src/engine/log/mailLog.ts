@@ -46,6 +46,8 @@ export class MailLog {
   private scheduled = false;
   /** Told once when writing starts to fail, and once when it works again (engine.log, status, alert). */
   onTrouble: (state: { since: string; error: string } | undefined) => void = () => undefined;
+  /** Told every line the level lets through, as written (the syslog push). */
+  observe: ((level: LogLevel, text: string) => void) | undefined;
   readonly file: string;
 
   constructor(
@@ -132,6 +134,7 @@ export class MailLog {
     const clean = escapeControls(message.replace(/[\r\n]+/g, ' '));
     const cut = clean.length > MAX_LINE_CHARS ? `${clean.slice(0, MAX_LINE_CHARS)}… (${clean.length - MAX_LINE_CHARS} more characters not logged)` : clean;
     this.pending.push(`${ctime()} ${level}: ${cut}\n`);
+    this.observe?.(level, cut);
     if (this.pending.length > PENDING_LIMIT) {
       this.pending.shift();
       this.dropped += 1;
