@@ -334,7 +334,7 @@ test('destconfig: --mta-sts in batch forms and the dialog, refused without TLS, 
 test('logconfig, tlsrptconfig and mtastsstatus refuse bad input with one line and change nothing', async () => {
   const rows: [string, RegExp][] = [
     ['logconfig mail_logs --level loud', /--level must be one of critical, warning, info, debug, trace; not "loud"\./],
-    ['logconfig system_logs --level debug', /Only the mail log \("mail_logs"\) has settings here\./],
+    ['logconfig system_logs --level debug', /Name one log: mail_logs, cli_logs, gui_logs\./],
     ['tlsrptconfig --contact nobody', /--contact must be an e-mail address; not "nobody"\./],
     ['tlsrptconfig --hour 24', /--hour is the UTC hour to send reports, 0-23; not "24"\./],
     ['tlsrptconfig sometimes', /Unknown operation "sometimes"\./],
