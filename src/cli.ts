@@ -49,7 +49,7 @@ async function engineCommand(paths: DataPaths, verb: string | undefined, user: s
       }
       const s = await request(paths.socket, 'status');
       process.stdout.write(
-        `Engine running (pid ${s.pid}), mxgate ${s.version}, up ${s.uptimeSeconds} s, configuration version ${s.configVersion}, ` +
+        `Engine running (pid ${s.pid}${s.account ? `, account ${s.account}` : ''}), mxgate ${s.version}, up ${s.uptimeSeconds} s, configuration version ${s.configVersion}, ` +
           `${s.listeners.length} listener(s), ${s.queue.messages} message(s) queued\n`,
       );
       return 0;

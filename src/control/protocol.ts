@@ -128,6 +128,10 @@ export type Request = { [O in Op]: { id?: number; op: O } & Params<O> }[Op];
 
 export interface EngineStatus {
   pid: number;
+  /** The account the engine runs as (after dropping root: the service account). */
+  account?: string;
+  /** The syslog servers the logs are pushed to (logconfig --syslog), and whether they take lines now. */
+  logPush?: LogPushStatus[];
   version: string;
   startedAt: string;
   uptimeSeconds: number;
@@ -158,8 +162,21 @@ export interface EngineStatus {
   cluster?: ClusterStatus;
 }
 
+export interface LogPushStatus {
+  log: string;
+  url: string;
+  connected: boolean;
+  /** Why it is not connected (since the last failure). */
+  problem?: string;
+  /** Lines waiting for it, and lines it did not get since the engine started. */
+  waiting: number;
+  dropped: number;
+}
+
 export interface HttpsStatus {
   interface: string;
+  /** /metrics is served there. */
+  metrics?: boolean;
   ip: string;
   port: number;
   httpRedirect: number | null;

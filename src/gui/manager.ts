@@ -131,7 +131,11 @@ export class HttpsManager implements FrontEnd {
   }
 
   status(): { https: HttpsStatus[] } {
-    return { https: [...this.running.values()].map(({ binding: b }) => ({ interface: b.iface, ip: b.ip, port: b.port, httpRedirect: b.httpRedirect, certificate: b.material.profile })) };
+    const config = this.deps.committed().config;
+    const metrics = (name: string) => config.interfaces.some((i) => i.name === name && i.metrics);
+    return {
+      https: [...this.running.values()].map(({ binding: b }) => ({ interface: b.iface, ip: b.ip, port: b.port, httpRedirect: b.httpRedirect, certificate: b.material.profile, ...(metrics(b.iface) ? { metrics: true } : {}) })),
+    };
   }
 
   async closeAll(): Promise<void> {

@@ -65,6 +65,7 @@ test('metricsconfig: the token is printed once, on its own line, and only its ha
   assert.doesNotMatch(shown, new RegExp(token), 'neither metricsconfig nor showconfig shows the token');
   assert.match(shown, /Tokens: [0-9a-f]{8} \(made /);
   assert.match(shown, /\/metrics is served on: Management \(HTTPS on port \d+ with the demo certificate, \/metrics on\)/);
+  assert.match(await shellOk(home, 'status'), new RegExp(`HTTPS \\(GUI\\): +Management https://127\\.0\\.0\\.1:${httpsPort}/ with certificate \\S+; Prometheus metrics at https://127\\.0\\.0\\.1:${httpsPort}/metrics`));
   const config = await readFile(path.join(home, 'configuration', 'current.json'), 'utf8').catch(() => '');
   assert.doesNotMatch(config, new RegExp(token));
 });

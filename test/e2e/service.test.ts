@@ -113,6 +113,7 @@ test('started as root, the engine listens on port 25 and runs as mxgate with CAP
   const uid = await serviceUid();
   const status = await run(home, 'engine', 'status');
   const pid = Number(/pid (\d+)/.exec(status.stdout)![1]);
+  assert.match(status.stdout, /^Engine running \(pid \d+, account mxgate\)/, 'engine status names the account');
   const engine = await credentials(pid);
   assert.equal(engine.uid, uid, 'the engine runs as mxgate');
   assert.equal(engine.euid, uid);

@@ -87,11 +87,13 @@ test('a server that is down holds up no mail; the lines written meanwhile arrive
   await until(home, 'the deliveries while the server is down', () => sink.received.filter((m) => /Subject: while down \d/.test(m.data)).length === 3);
   const warned = await until(home, 'the warning', async () => (await fileLines()).find((l) => l.includes(`Syslog push of mail_logs to tcp://127.0.0.1:${port} failed`)));
   assert.match(warned, /^Warning: .*lines wait/);
+  assert.match(await shellOk(home, 'status'), new RegExp(`Syslog push: +mail_logs to tcp://127\\.0\\.0\\.1:${port}: NOT REACHABLE \\(.+\\), \\d+ line\\(s\\) waiting`));
   r = await receive('tcp', port);
   await got(r, new RegExp(`Message finished MID ${mids[2]} done`), 'the lines written while the server was down');
   // Everything from the first delivery while down on is there, in order.
   await sameLines(r, new RegExp(`MID ${mids[0]} ICID \\d+ From: `));
   await got(r, /the receiver is reachable again/, 'the line that says it is back');
+  assert.match(await shellOk(home, 'status'), new RegExp(`Syslog push: +mail_logs to tcp://127\\.0\\.0\\.1:${port}: sending`));
 });
 
 test('tcp+tls://: the server must present a certificate from the trusted CA lists for its address', async () => {

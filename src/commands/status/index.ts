@@ -33,7 +33,7 @@ export const status: Command = {
       io.print('Engine:            down');
       throw new CommandError('The engine is not running. Start it with "mxgate engine start".');
     }
-    io.print(`Engine:            up (pid ${s.pid}), mxgate ${s.version}${s.version !== VERSION ? ` (shell ${VERSION})` : ''}`);
+    io.print(`Engine:            up (pid ${s.pid}${s.account ? `, account ${s.account}` : ''}), mxgate ${s.version}${s.version !== VERSION ? ` (shell ${VERSION})` : ''}`);
     io.print(`Up since:          ${ctime(new Date(s.startedAt))} (uptime ${duration(s.uptimeSeconds)})`);
     io.print(`Host name:         ${s.hostname}`);
     io.print(`Configuration:     version ${s.configVersion}${session.hasChanges() ? ' (this session has uncommitted changes)' : ''}`);
@@ -50,6 +50,10 @@ export const status: Command = {
     }
     io.print(`Storage:           ${s.storage.freeMb < 0 ? 'free space unknown' : `${s.storage.freeMb} MB free`}, reserve ${s.storage.reserveMb} MB: ${s.storage.accepting ? 'accepting mail' : 'NOT ACCEPTING new mail (452 4.3.1) until space is freed'}`);
     io.print(`Mail log:          ${s.storage.mailLog}`);
+    for (const p of s.logPush ?? []) {
+      const how = p.connected ? 'sending' : `NOT REACHABLE (${p.problem ?? 'connecting'}), ${p.waiting} line(s) waiting`;
+      io.print(`Syslog push:       ${p.log} to ${p.url}: ${how}${p.dropped ? `; ${p.dropped} line(s) dropped since the engine started` : ''}`);
+    }
     if (s.cluster) {
       const c = s.cluster;
       io.print(`Cluster:           ${c.name}, this machine ${c.machine}, cluster version ${c.version}${c.applied === c.version ? ' applied' : `, running version ${c.applied || 'of before'}`}`);
@@ -74,7 +78,7 @@ export const status: Command = {
     io.print(`Listener workers:  ${workers.length ? workers.map((w) => `pid ${w.pid} (${w.connections} connection(s))`).join(', ') : 'none; the engine serves every session'}`);
     for (const h of s.https) {
       const url = `https://${h.ip.includes(':') ? `[${h.ip}]` : h.ip}:${h.port}/`;
-      io.print(`HTTPS (GUI):       ${h.interface} ${url} with certificate ${h.certificate}${h.httpRedirect ? `; HTTP port ${h.httpRedirect} redirects to it` : ''}`);
+      io.print(`HTTPS (GUI):       ${h.interface} ${url} with certificate ${h.certificate}${h.httpRedirect ? `; HTTP port ${h.httpRedirect} redirects to it` : ''}${h.metrics ? `; Prometheus metrics at ${url}metrics` : ''}`);
     }
     for (const h of s.ssh ?? []) {
       const who = h.sessions.map((x) => `${x.account} from ${x.address}`);

@@ -1,3 +1,4 @@
+import type { LogPushStatus } from '../../control/protocol.js';
 import type { Config } from '../../store/schema.js';
 import { parseSyslogUrl, PUSHED_LOGS, type PushedLog } from '../../store/logs/syslogTarget.js';
 import type { LogLevel } from './mailLog.js';
@@ -42,9 +43,12 @@ export class LogPushes {
     return PUSHED_LOGS.map((log) => ({ log, lines: (this.droppedBefore.get(log) ?? 0) + (this.senders.get(log)?.sender.droppedTotal ?? 0) }));
   }
 
-  /** Whether each log is pushed, and where (status). */
-  targets(): { log: PushedLog; url: string }[] {
-    return [...this.senders].map(([log, { sender }]) => ({ log, url: sender.url }));
+  /** Each log that is pushed: where, and how it goes (status). */
+  status(): LogPushStatus[] {
+    return [...this.senders].map(([log, { sender }]) => {
+      const s = sender.state();
+      return { log, url: sender.url, ...s, dropped: s.dropped + (this.droppedBefore.get(log) ?? 0) };
+    });
   }
 
   closeAll(): void {

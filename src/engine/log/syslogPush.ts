@@ -65,6 +65,11 @@ export class SyslogSender {
     return `${this.target.transport}://${net.isIP(this.target.host) === 6 ? `[${this.target.host}]` : this.target.host}:${this.target.port}`;
   }
 
+  /** Whether lines go out now, why not, how many wait. */
+  state(): { connected: boolean; problem?: string; waiting: number; dropped: number } {
+    return { connected: this.ready && !this.trouble, ...(this.trouble ? { problem: this.trouble } : {}), waiting: this.queue.length, dropped: this.droppedTotal };
+  }
+
   send(level: LogLevel, text: string): void {
     if (this.closed) return;
     const frame = this.frame(SEVERITY[level], `${level}: ${text}`);
