@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { ensureDir } from '../store/atomic.js';
 import type { DataPaths } from '../store/paths.js';
 import { type CertificateProfile, type Config, ConfigError, validateConfig } from '../store/schema.js';
@@ -48,7 +49,7 @@ import { checkDataDirectory } from './dataDirectory.js';
 import { upgradeDataDirectory } from '../store/dataFormat.js';
 import { removeLitter } from '../store/atomic.js';
 import { StorageGuard } from './queue/storage.js';
-import { hasControlCharacters } from '../store/text.js';
+import { hasControlCharacters, MAX_COMMENT_CHARS } from '../store/text.js';
 import path from 'node:path';
 import { LoginGuard } from '../access/loginGuard.js';
 import type { FrontEnd, FrontEndFactory, ScrapeAnswer, ScrapeRequest } from './frontEnds.js';
@@ -414,8 +415,11 @@ export class Engine {
 
   status(): EngineStatus {
     const head = this.store.current;
+    const pushes = this.pushes.status();
     return {
       pid: process.pid,
+      account: runningAs(),
+      ...(pushes.length ? { logPush: pushes } : {}),
       version: VERSION,
       startedAt: this.startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
@@ -818,6 +822,7 @@ function commitRequest(req: Params<'commit'>, principal: Principal): { draft: Co
   const user = actingUser(principal, req.user);
   const comment = typeof req.comment === 'string' ? req.comment : '';
   if (hasControlCharacters(comment)) throw new ControlError('bad-request', 'The comment contains control characters; nothing was committed.');
+  if (comment.length > MAX_COMMENT_CHARS) throw new ControlError('bad-request', `The comment is ${comment.length} characters long (at most ${MAX_COMMENT_CHARS}); nothing was committed.`);
   try {
     return { draft: validateConfig(req.config), user, comment };
   } catch (err) {
@@ -854,5 +859,14 @@ async function acmeCall<T>(run: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof AcmeError || err instanceof RenewalError || err instanceof ConfigError) throw new ControlError('unavailable', err.message);
     throw err;
+  }
+}
+
+/** The account this process runs as (a uid without a passwd entry is shown as its number). */
+function runningAs(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
   }
 }

@@ -1,3 +1,4 @@
+import type { Config } from '../store/schema.js';
 import { parseArgs } from 'node:util';
 import { CommandError } from './errors.js';
 import type { Session } from './session.js';
@@ -16,6 +17,8 @@ export interface Command {
   details?: string[];
   /** Words Tab completes after the command name. */
   keywords?: string[];
+  /** Names Tab completes from the third word on: the objects this command works on (listeners, profiles…). */
+  names?: (config: Config) => string[];
   /** For commands whose words are all positional: how many they take at most (more is an error). */
   maxWords?: number;
   /** False for commands that work without the engine (help, version, quit). */

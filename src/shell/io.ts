@@ -76,6 +76,12 @@ export class Io {
     for (let i = 0; i < lines.length; i += size) {
       this.print(...lines.slice(i, i + size));
       if (i + size >= lines.length) return;
+      if (this.source.key) {
+        // Any key: the next page; q (or Ctrl-C): stop. No Enter needed.
+        const key = await this.source.key(`-- More -- (${i + size} of ${lines.length} lines; any key: next page, q: stop) `);
+        if (key.toLowerCase() === 'q' || key === '\x03') return;
+        continue;
+      }
       const answer = await this.source.read(`-- More -- (${i + size} of ${lines.length} lines; Enter: next page, q: stop) `);
       if (answer.trim().toLowerCase() === 'q') return;
     }
@@ -188,10 +194,16 @@ export class Io {
     }
   }
 
-  /** A new secret, typed twice. */
-  async newSecret(question: string, confirmQuestion: string): Promise<string> {
+  /** A new secret, typed twice; one that `check` finds a problem with is asked again at once (at a terminal). */
+  async newSecret(question: string, confirmQuestion: string, check?: (secret: string) => string | undefined): Promise<string> {
     for (;;) {
       const first = await this.secret(question);
+      const problem = check?.(first);
+      if (problem) {
+        if (!this.interactive) throw new InvalidAnswer(`${question} ${problem}`);
+        this.print(`${problem} Please try again.`);
+        continue;
+      }
       const second = await this.secret(confirmQuestion);
       if (first === second) return first;
       if (!this.interactive) throw new InvalidAnswer(`${confirmQuestion} The two entries do not match.`);

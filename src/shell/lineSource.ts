@@ -8,6 +8,8 @@ export interface ReadOptions {
   secret?: boolean;
   /** Words offered by Tab completion at this prompt. */
   completions?: (line: string) => string[];
+  /** The line is a command: it goes into the history Up recalls (a dialog's answers do not). */
+  command?: boolean;
 }
 
 /** Where the shell reads its lines from: a person at a TTY, a pipe, or `-c` arguments. */
@@ -15,6 +17,8 @@ export interface LineSource {
   readonly interactive: boolean;
   /** Lines read so far, prompts and answers alike: the physical line number of the last one. */
   readonly linesRead: number;
+  /** What a position in this input is called in messages ("line", or "-c argument"). */
+  readonly unit?: string;
   /** Next line, after showing `prompt`; throws EndOfInput at the end of input. */
   read(prompt: string, options?: ReadOptions): Promise<string>;
   /**
@@ -22,6 +26,8 @@ export interface LineSource {
    * reader is out of the way. Ctrl-C in it is Interrupted, as at any prompt.
    */
   external?<T>(prompt: (context: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }) => Promise<T>): Promise<T>;
+  /** At a terminal: show `prompt` and return the next key pressed, without waiting for Enter (the pager). */
+  key?(prompt: string): Promise<string>;
   close(): void;
 }
 
@@ -134,15 +140,20 @@ export class ReadlineSource implements LineSource {
     this.rl.setPrompt(paintPrompt(prompt));
     this.rl.prompt();
     this.muted = Boolean(options.secret);
+    // Only commands go into the line history (Up recalls them): not a dialog's answers, never a passphrase.
+    const history = (this.rl as unknown as { history?: string[] }).history;
+    const [length, newest] = [history?.length, history?.[0]];
+    const keep = options.command === true && !options.secret;
     try {
       return await this.next();
     } finally {
       if (options.secret) {
         this.muted = false;
         this.output.write('\n');
-        // Keep passphrases out of the line history.
-        (this.rl as unknown as { history?: string[] }).history?.shift();
       }
+      // readline added the line unless it repeats the newest entry.
+      const now = (this.rl as unknown as { history?: string[] }).history;
+      if (!keep && now === history && now && (now.length !== length || now[0] !== newest)) now.shift();
     }
   }
 
@@ -159,6 +170,41 @@ export class ReadlineSource implements LineSource {
       if (err instanceof ExitPromptError || err instanceof AbortPromptError) throw new Interrupted();
       throw err;
     } finally {
+      this.suspended = false;
+      this.open(history);
+    }
+  }
+
+  /**
+   * One key, without Enter: the line reader steps aside (as for an external prompt), the first
+   * character of the next input is the key, and anything typed after it goes back to the input for
+   * the next prompt, so nothing typed is lost.
+   */
+  async key(prompt: string): Promise<string> {
+    if (!this.interactive) return (await this.read(prompt)).slice(0, 1);
+    const history = this.history;
+    this.suspended = true;
+    this.rl.close();
+    this.output.write(paintPrompt(prompt));
+    const tty = this.input as NodeJS.ReadStream;
+    const raw = typeof tty.setRawMode === 'function';
+    if (raw) tty.setRawMode(true);
+    try {
+      return await new Promise<string>((resolve) => {
+        const onData = (chunk: Buffer | string) => {
+          this.input.removeListener('data', onData);
+          this.input.pause();
+          const text = chunk.toString();
+          const rest = text.slice(1);
+          if (rest) (this.input as NodeJS.ReadableStream & { unshift(chunk: string): void }).unshift(rest);
+          resolve(text.slice(0, 1));
+        };
+        this.input.on('data', onData);
+        this.input.resume();
+      });
+    } finally {
+      if (raw) tty.setRawMode(false);
+      this.output.write('\n');
       this.suspended = false;
       this.open(history);
     }
@@ -203,6 +249,7 @@ export class ReadlineSource implements LineSource {
 /** The lines given with `mxgate -c`: no prompts are shown, and a dialog that wants more input ends. */
 export class ArraySource implements LineSource {
   readonly interactive = false;
+  readonly unit = '-c argument';
   linesRead = 0;
   constructor(private readonly lines: string[]) {}
 

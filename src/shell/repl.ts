@@ -8,7 +8,8 @@ import { UserError } from '../userError.js';
 import { type Account, type EngineLauncher, Session } from './session.js';
 import type { Caller } from '../control/protocol.js';
 import { tokenize } from './tokenize.js';
-import { type CommandRegistry, noMoreWords } from './command.js';
+import { type Command, type CommandRegistry, noMoreWords } from './command.js';
+import type { Config } from '../store/schema.js';
 
 export interface ShellOptions {
   paths: DataPaths;
@@ -43,8 +44,12 @@ function internalError(paths: DataPaths, err: unknown): string {
   }
 }
 
-/** Tab completion for the command line: command names, then the command's keywords. */
-function completeLine(commands: CommandRegistry, line: string): string[] {
+/**
+ * Tab completion for the command line: command names, then the command's keywords (second word),
+ * then the names of the objects it works on (third word on: listeners, profiles, domains, accounts),
+ * from the session's view of the configuration when it has one.
+ */
+export function completeLine(commands: CommandRegistry, line: string, config: () => Config | undefined): string[] {
   const words = line.trimStart().split(/\s+/);
   if (words.length <= 1) {
     const names = commands.all().flatMap((c) => [c.name, ...(c.aliases ?? [])]);
@@ -52,9 +57,19 @@ function completeLine(commands: CommandRegistry, line: string): string[] {
     return hits.length ? hits : names;
   }
   const command = commands.find(words[0]!);
-  const last = words[words.length - 1]!.toLowerCase();
+  const last = words[words.length - 1]!;
   const prefix = line.slice(0, line.length - last.length);
-  return (command?.keywords ?? []).filter((k) => k.startsWith(last)).map((k) => prefix + k);
+  const candidates = words.length === 2 ? (command?.keywords ?? []) : namesFor(command, config());
+  return [...new Set(candidates)].filter((k) => k.toLowerCase().startsWith(last.toLowerCase())).map((k) => prefix + k);
+}
+
+function namesFor(command: Command | undefined, config: Config | undefined): string[] {
+  if (!command?.names || !config) return [];
+  try {
+    return command.names(config);
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -69,12 +84,14 @@ export async function runShell(options: ShellOptions): Promise<number> {
   // A script stops at its first failure: what follows may depend on it (and end in "commit").
   const stopOnFailure = !io.interactive && !options.keepGoing;
   let stopped = false;
+  // "line 28", or "-c argument 28" for the commands given with -c.
+  const at = (n: number) => `${options.source.unit ?? 'line'} ${n}`;
   const failed = (lineNo: number, what: string) => {
     failures += 1;
-    io.error(io.interactive ? what : `line ${lineNo}: ${what}`);
+    io.error(io.interactive ? what : `${at(lineNo)}: ${what}`);
     if (stopOnFailure) {
       stopped = true;
-      io.error(`Stopped at line ${lineNo}: nothing after it ran${session.hasChanges() ? ', and the pending changes were discarded' : ''} (use --keep-going to carry on after failures).`);
+      io.error(`Stopped at ${at(lineNo)}: nothing after it ran${session.hasChanges() ? ', and the pending changes were discarded' : ''} (use --keep-going to carry on after failures).`);
     }
   };
   let engineReady = false;
@@ -97,7 +114,10 @@ export async function runShell(options: ShellOptions): Promise<number> {
   while (!session.quitRequested) {
     let line: string;
     try {
-      line = await options.source.read(options.prompts ? `${session.promptName}> ` : '', { completions: (l: string) => completeLine(options.commands, l) });
+      line = await options.source.read(options.prompts ? `${session.promptName}> ` : '', {
+        command: true,
+        completions: (l: string) => completeLine(options.commands, l, () => (engineReady ? session.draft : undefined)),
+      });
     } catch (err) {
       if (err instanceof Interrupted) continue;
       // Ctrl-D at the prompt is "quit": it asks whether to commit, as quit does.
@@ -142,7 +162,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
       }
       if (err instanceof EndOfInput) {
         failures += 1;
-        io.error(`${io.interactive ? '' : `line ${options.source.linesRead}: `}Input ended in the middle of "${command.name}" (started at line ${lineNo}); that operation was abandoned and nothing was changed.`);
+        io.error(`${io.interactive ? '' : `${at(options.source.linesRead)}: `}Input ended in the middle of "${command.name}" (started at ${at(lineNo)}); that operation was abandoned and nothing was changed.`);
         break;
       }
       const message = (err instanceof UserError ? (err as Error).message : internalError(options.paths, err)) + (undone && io.interactive ? '\nThe changes made in this command were not recorded.' : '');

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { domainToASCII, domainToUnicode } from 'node:url';
 
 /**
  * The one grammar for values an administrator types: addresses, ranges, names, ports, e-mail
@@ -17,6 +18,8 @@ const LABEL = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 export function hostnameProblem(value: string): string | undefined {
   const name = value.endsWith('.') ? value.slice(0, -1) : value;
   if (name.length === 0) return 'A host name is required.';
+  const idn = idnHint(name);
+  if (idn) return idn;
   if (name.length > 253) return `"${short(value)}" is not a host name: longer than 253 characters.`;
   const labels = name.split('.');
   const bad = labels.find((l) => !LABEL.test(l));
@@ -28,6 +31,17 @@ export function hostnameProblem(value: string): string | undefined {
     return net.isIP(name) ? undefined : `"${value}" is neither an IP address nor a host name.`;
   }
   return undefined;
+}
+
+/**
+ * An internationalized name (a U-label such as bücher.example) is not taken as typed: DNS, SMTP
+ * and certificates carry its A-label, so the message gives it (with the name as typed, to check).
+ */
+function idnHint(name: string): string | undefined {
+  if (/^[\x00-\x7f]*$/.test(name)) return undefined;
+  const ascii = domainToASCII(name);
+  if (!ascii || !/^[\x00-\x7f]*$/.test(ascii)) return `"${short(name)}" is not a host name: use letters, digits, "-" and "." only.`;
+  return `"${short(name)}" is an internationalized name: give its A-label "${ascii}" (shown as ${domainToUnicode(ascii)}).`;
 }
 
 export const isHostname = (value: string): boolean => hostnameProblem(value) === undefined && net.isIP(value) === 0;
@@ -104,6 +118,8 @@ export function emailProblem(value: string): string | undefined {
   const at = value.lastIndexOf('@');
   const local = value.slice(0, at);
   const domain = value.slice(at + 1);
+  const idn = at >= 1 ? idnHint(domain) : undefined;
+  if (idn) return `"${short(value)}" is not an e-mail address mxgate takes: its domain ${idn.replace(/^"[^"]*" is /, 'is ')}`;
   if (at < 1 || local.length > 64 || /[\s<>@",;]/.test(local) || domainProblem(domain, { subdomains: false }) !== undefined || !domain.includes('.')) {
     return `"${short(value)}" is not an e-mail address.`;
   }

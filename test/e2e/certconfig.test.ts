@@ -77,7 +77,7 @@ test('import: wrong passphrase and corrupt files change nothing; a good file imp
   await writeFile(conf('junk.p12'), 'junk');
   const junk = await mxgate(home, ['-c', 'certconfig import again --file junk.p12 --passphrase-file pw.txt', '-c', 'commit']);
   assert.match(junk.stdout, /Invalid pass phrase or corrupt PKCS#12 file/);
-  assert.match(junk.stderr, /Stopped at line 1: nothing after it ran/, 'the commit after the failed import did not run');
+  assert.match(junk.stderr, /Stopped at -c argument 1: nothing after it ran/, 'the commit after the failed import did not run');
   assert.equal((await committed()).version, before.version);
   const missing = await mxgate(home, ['-c', 'certconfig import --file nothere.p12 --passphrase-file pw.txt']);
   assert.match(missing.stdout, /: The file ".*nothere\.p12" does not exist\./);
@@ -87,6 +87,24 @@ test('import: wrong passphrase and corrupt files change nothing; a good file imp
   assert.equal(imp.code, 0, imp.stdout + imp.stderr);
   assert.match(imp.stdout, /Certificate profile mx1\.example\.com imported/);
   assert.match(imp.stdout, /^mx1\.example\.com +mx1\.example\.com +Test Intermediate CA/m);
+});
+
+test('the IMPORT dialog in the guide\'s order: file, passphrase, what the file holds, FQDN check, then the name', async () => {
+  const answers = (pass: string) => ['certconfig', 'certificate', 'import', 'mx1.p12', pass, 'N', 'dialogimport', '', '', 'certconfig print', ''].join('\n');
+  const wrong = await mxgate(home, [], answers('not the passphrase'));
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /line 5: certconfig: .*Invalid pass phrase or corrupt PKCS#12 file/, 'a wrong passphrase stops the dialog before anything else is asked');
+  assert.doesNotMatch(wrong.stdout, /Enter a name for this certificate profile/);
+  const run = await mxgate(home, [], answers('p12 secret'));
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  const order = ['to import:', 'Enter pass phrase for PKCS#12 file:', 'Subject:', 'Issuer:', 'Do you want to check if Common Name or SAN:dNSName or both are in Fully Qualified Domain Name(FQDN) format?', 'Enter a name for this certificate profile'];
+  const at = order.map((q) => run.stdout.indexOf(q));
+  assert.ok(at.every((i) => i >= 0), `every step is there:\n${run.stdout}`);
+  assert.deepEqual([...at].sort((a, b) => a - b), at, 'in the guide\'s order');
+  assert.match(run.stdout, /^Subject: +.*mx1\.example\.com/m);
+  assert.match(run.stdout, /^Issuer: +.*Test Intermediate CA/m);
+  assert.match(run.stdout, /Certificate profile dialogimport imported\./);
+  assert.doesNotMatch(run.stdout, /p12 secret/, 'the passphrase is not echoed');
 });
 
 test('rollback brings a deleted profile back, and its key is still there', async () => {
@@ -122,19 +140,48 @@ test('custom CA list: import reports each rejected certificate and why; enable/d
   const del = await mxgate(home, ['-c', 'certconfig certauthority custom delete 2', '-c', 'certconfig certauthority custom print']);
   assert.match(del.stdout, /Deleted from the custom list: CN=Test Intermediate CA/);
   assert.match(del.stdout, /Custom List: Enabled, 1 certificate\(s\)/);
+  // One CA in full, and one CA alone to a file, as the appliance's CA page offers.
+  const one = await mxgate(home, ['-c', 'certconfig certauthority custom print 1', '-c', 'certconfig certauthority custom export 1 --file one-ca.pem']);
+  assert.equal(one.code, 0, one.stdout + one.stderr);
+  assert.match(one.stdout, /^1\. .*CN=Test Root CA/m);
+  assert.match(one.stdout, /^ {3}Issuer: +itself \(self-signed root\)$/m);
+  assert.match(one.stdout, /^ {3}SHA-256: +([0-9A-F]{2}:){31}[0-9A-F]{2}$/m);
+  assert.match(one.stdout, /^ {3}-----BEGIN CERTIFICATE-----$/m);
+  assert.match(one.stdout, /Certificate 1 of the custom list \(.*Test Root CA\) exported to \S+one-ca\.pem\./);
+  const exported = await readFile(conf('one-ca.pem'), 'utf8');
+  assert.equal((exported.match(/BEGIN CERTIFICATE/g) ?? []).length, 1);
+  assert.equal(exported, cas.custom.certificates[0]);
+  const bad = await mxgate(home, ['-c', 'certconfig certauthority custom print 7']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stdout + bad.stderr, /Give the number of a certificate of the custom list \(1-2\)/);
 });
 
-test('the NEW dialog on a pipe: an invalid answer fails the command at its line; ECDSA has no key-size question', async () => {
-  const answers = (country: string[]) =>
-    ['certconfig', 'certificate', 'new', 'dlg.example.com', 'Y', '', 'Example', '', 'Tokyo', 'Tokyo', ...country, '30', '3', 'N', '', '', 'certconfig print', ''].join('\n');
+test('the NEW dialog on a pipe, in the guide\'s order: an invalid answer fails the command at its line; ECDSA has no key-size question', async () => {
+  const answers = (country: string[], algorithm = ['2'], fqdn = 'Y', cn = 'dlg.example.com', keySize: string[] = []) =>
+    ['certconfig', 'certificate', 'new', cn, 'Example', '', 'Tokyo', 'Tokyo', ...country, ...algorithm, '30', ...keySize, fqdn, '', 'N', '', '', 'certconfig print', ''].join('\n');
   const bad = await mxgate(home, [], answers(['Japan', 'JP']));
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /line 11: certconfig: .*"Japan": Country should be a ISO two character country code/);
+  assert.match(bad.stderr, /line 9: certconfig: .*"Japan": Country should be an ISO two character country code/);
   assert.doesNotMatch(bad.stdout, /Certificate profile dlg\.example\.com created/, 'no re-asking on a pipe');
   const run = await mxgate(home, [], answers(['JP']));
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /Certificate profile dlg\.example\.com created\./);
   assert.match(run.stdout, /^dlg\.example\.com +dlg\.example\.com +self-signed +CSR pending +(29|30) +ECDSA P-256/m);
+  // The guide's order: subject, signature algorithm, validity, (key size), FQDN check, then the name.
+  const order = ['Enter Common Name', 'Enter Organization:', 'Enter Country', 'Select the signature algorithm', 'Duration before expiration', 'Do you want to check if Common Name is in Fully Qualified Domain Name(FQDN) format?', 'Enter a name for this certificate profile'];
+  const at = order.map((q) => run.stdout.indexOf(q));
+  assert.ok(at.every((i) => i >= 0), `every question is asked:\n${run.stdout}`);
+  assert.deepEqual([...at].sort((a, b) => a - b), at, 'asked in the guide\'s order');
+  assert.doesNotMatch(run.stdout, /size of the private key/, 'no key size for ECDSA');
+  // RSA asks the key size (2048 by default); a Common Name that is not an FQDN fails the FQDN check.
+  const rsa = await mxgate(home, [], answers(['JP'], ['1'], 'N', 'rsa.example.com', ['']));
+  assert.equal(rsa.code, 0, rsa.stdout + rsa.stderr);
+  assert.match(rsa.stdout, /Select the size of the private key:/);
+  assert.match(rsa.stdout, /^rsa\.example\.com +rsa\.example\.com +self-signed +CSR pending +(29|30) +RSA 2048/m);
+  const notFqdn = await mxgate(home, [], answers(['JP'], ['2'], 'Y', 'mailhost'));
+  assert.equal(notFqdn.code, 1);
+  assert.match(notFqdn.stderr, /certconfig: Common Name "mailhost" is not in FQDN format\./);
+  assert.doesNotMatch(notFqdn.stdout, /Certificate profile mailhost created/);
 });
 
 test('demo warning while a service uses the demo certificate', async () => {

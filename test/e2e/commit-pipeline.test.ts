@@ -102,7 +102,7 @@ test('a failed apply (port already bound) is reported and the old configuration 
     assert.match(run.stdout, new RegExp(`Commit failed: Listener "InboundMail" cannot start: 127\\.0\\.0\\.1 port ${busy} is already in use by another program`));
     assert.match(run.stdout, new RegExp(`The appliance is still running version ${before.version}`));
     assert.match(run.stdout, new RegExp(`InboundMail \\(Public\\) on Management 127\\.0\\.0\\.1 port ${port}: listening`));
-    assert.match(run.stderr, /mxgate: line 2: commit: Commit failed/);
+    assert.match(run.stderr, /mxgate: -c argument 2: commit: Commit failed/);
     assert.deepEqual(await current(), before, 'store stays on the old version');
     const { response } = await sendMail(port, 'still running');
     assert.match(response, /^250 /);

@@ -85,9 +85,9 @@ test('Required: a peer without STARTTLS gets nothing; the message waits; with TL
   await until('a deferral', async () => (await inQueue(mid)) && (await envelope(mid)).recipients?.[0]?.attempts >= 1);
   assert.equal(plain.received.length, 0, 'nothing was sent in clear');
   const log = await mailLog();
-  assert.match(log, /TLS failed: STARTTLS is not in the EHLO list; TLS was required but could not be successfully negotiated/);
+  assert.match(log, /DCID (\d+) STARTTLS command not supported\n[\s\S]*?Info: DCID \1 TLS failed: TLS required, STARTTLS unavailable, destination is TLS disabled \(STARTTLS is not in the EHLO list\)/);
   assert.match(log, /Warning: DCID \d+ IP 127\.0\.0\.1 TLS was required but could not be successfully negotiated/);
-  assert.match(log, /Warning: Alert with no recipient \(alertconfig\): A required TLS connection to req\.test failed/);
+  assert.match(log, /Warning: Alert with no recipient \(alertconfig\): A required TLS connection to req\.test failed \[System \/ Warning\]/);
   assert.match(log, new RegExp(`Delayed: MID ${mid} RID \\[0\\] - .*retry in 60 s`));
 
   await shell(`smtproutes new req.test 127.0.0.1:${secure.port}`, 'commit "TLS peer"', 'deliverynow req.test');
@@ -209,7 +209,7 @@ test('a failed required TLS delivery sends one System/Warning alert mail; repeat
     'destconfig new strict.test --tls required',
     'destconfig new alerts.test --tls required',
     'alertconfig new admin@alerts.test --classes system --severities warning,critical',
-    'alertconfig new other@alerts.test --classes hardware --severities all',
+    'alertconfig new other@alerts.test --classes delivery --severities all',
     'alertconfig from mxgate-alerts@example.org',
     'commit alerts',
   );

@@ -103,7 +103,7 @@ test('the NEW dialog asks the appliance\'s questions; "no" to the TLS question k
   const r = await mxgate(home, [], script);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /Do you wish to apply a specific TLS setting for this domain\? \[N\]> Y\nDo you want to use TLS support\?\n1\. No\n2\. Preferred\n3\. Required\n4\. Preferred \(Verify\)\n5\. Required \(Verify\)\n6\. Required - Verify Hosted Domain/);
-  assert.match(r.stdout, /Do you wish to configure DANE Support for this domain\? \[N\]> Y\nPlease choose a DANE option:\n1\. No\n2\. Opportunistic\n3\. Mandatory/);
+  assert.match(r.stdout, /Do you wish to configure DANE Support for this domain\? \[N\]> Y\nPlease choose a DANE option:\n1\. None\n2\. Opportunistic\n3\. Mandatory/);
   assert.match(r.stdout, /Do you wish to apply a specific IP sort preference to this domain\? \[N\]> Y\nHow do you want to sort IP addresses within an MX\?\n1\. Prefer IPv4\n2\. Prefer IPv6\n3\. Require IPv4\n4\. Require IPv6\n\[2\]> 3/);
   assert.match(r.stdout, /TLS: Required - Verify Hosted Domain\n {4}DANE Support: Opportunistic\n {4}MTA-STS Support: No \(Default\)\n {4}IP sort preference: Require IPv4\n {4}Maximum concurrency: 7\n/);
   const again = await mxgate(home, [], ['destconfig', 'new', 'plain.example', 'N', 'N', 'N', 'N', 'N', 'N', 'N', 'N', '', 'destconfig detail plain.example', ''].join('\n'));
@@ -161,22 +161,40 @@ test('smtproutes, dnsconfig and sslconfig', async () => {
   assert.match(bad.stdout, /the port must be 1-65535/);
 });
 
+test('smtproutes has a dialog like the other menus: NEW, EDIT, DELETE, PRINT', async () => {
+  const n = (await committed()).smtpRoutes.length;
+  const lines = ['smtproutes', 'new', '.dialog.example', '127.0.0.1:2600, mx.dialog.example', 'edit', String(n + 1), '127.0.0.3', 'print', 'new', 'gone.example', '127.0.0.4', 'delete', String(n + 2), 'y', '', 'smtproutes list', 'commit "routes by dialog"', ''];
+  const r = await mxgate(home, [], lines.join('\n'));
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /Enter the domain for which you want to set up a permanent route\.\nPartial hostnames such as "\.example\.com" are allowed\./);
+  assert.match(r.stdout, /Mail for \.dialog\.example will go to 127\.0\.0\.1:2600, mx\.dialog\.example:25 after "commit"\./);
+  assert.match(r.stdout, /SMTP route for \.dialog\.example changed\./);
+  assert.match(r.stdout, /SMTP route for gone\.example deleted\./);
+  const routes = (await committed()).smtpRoutes.map((x: { domain: string; hosts: { host: string; port: number }[] }) => `${x.domain} ${x.hosts.map((h) => `${h.host}:${h.port}`).join(',')}`);
+  assert.ok(routes.includes('.dialog.example 127.0.0.3:25'), routes.join('; '));
+  assert.ok(!routes.some((x: string) => x.startsWith('gone.example')));
+  // On a pipe a bad answer fails the command at its line, and nothing is kept.
+  const bad = await mxgate(home, [], ['smtproutes', 'new', 'bad.example', 'host:99999', '', 'commit never', ''].join('\n'));
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /line 4: smtproutes: .*"host:99999": the port must be 1-65535/);
+});
+
 test('alertconfig: batch forms, clear errors, and the NEW dialog with numbered classes', async () => {
   const r = await mxgate(home, [
     '--keep-going',
-    '-c', 'alertconfig new ops@example.com --classes system,hardware --severities critical,warning',
+    '-c', 'alertconfig new ops@example.com --classes system,delivery --severities critical,warning',
     '-c', 'alertconfig new not-an-address --classes all',
     '-c', 'alertconfig new x@example.com --classes bogus',
     '-c', 'alertconfig setup --initial-seconds 60 --max-seconds 30',
     '-c', 'alertconfig setup --initial-seconds 60 --max-seconds 600 --keep 20',
   ]);
   assert.equal(r.code, 1);
-  assert.match(r.stdout, /ops@example\.com\n {8}Class: System, Hardware - Severities: Critical, Warning/);
+  assert.match(r.stdout, /ops@example\.com\n {8}Class: System, Message Delivery - Severities: Critical, Warning/);
   assert.match(r.stdout, /"not-an-address" is not an email address/);
   assert.match(r.stdout, /--classes must be a comma-separated list of all, system, .*; not bogus/);
   assert.match(r.stdout, /the maximum seconds between repeats cannot be less than the initial seconds/);
   assert.match(r.stdout, /Initial number of seconds to wait before sending a duplicate alert: 60/);
   const d = await mxgate(home, [], ['alertconfig', 'new', 'dialog@example.com', '2,3', '3', '', 'alertconfig list', ''].join('\n'));
   assert.equal(d.code, 0, d.stdout + d.stderr);
-  assert.match(d.stdout, /dialog@example\.com\n {8}Class: System, Hardware - Severities: Warning/);
+  assert.match(d.stdout, /dialog@example\.com\n {8}Class: System, Message Delivery - Severities: Warning/);
 });

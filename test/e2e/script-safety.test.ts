@@ -53,9 +53,9 @@ test('unknown commands and user mistakes (a malformed PEM, a wrong passphrase) g
   const { execFileSync } = await import('node:child_process');
   execFileSync('openssl', ['pkcs12', '-export', '-in', path.join(conf, 'leaf.pem'), '-inkey', path.join(conf, 'leaf.key'), '-out', path.join(conf, 'leaf.p12'), '-passout', 'pass:other']);
   for (const [line, why] of [
-    ['frobnicate now', /^mxgate: line 1: Unknown command: 'frobnicate'/m],
-    ['certconfig certauthority custom import --file bad.pem', /^mxgate: line 1: certconfig: .*(PEM|certificate)/im],
-    ['certconfig import p12 --file leaf.p12 --passphrase-file pass.txt', /^mxgate: line 1: certconfig: .*(pass ?phrase|password)/im],
+    ['frobnicate now', /^mxgate: -c argument 1: Unknown command: 'frobnicate'/m],
+    ['certconfig certauthority custom import --file bad.pem', /^mxgate: -c argument 1: certconfig: .*(PEM|certificate)/im],
+    ['certconfig import p12 --file leaf.p12 --passphrase-file pass.txt', /^mxgate: -c argument 1: certconfig: .*(pass ?phrase|password)/im],
   ] as const) {
     const r = await mxgate(home, ['-c', line]);
     assert.equal(r.code, 1, line);

@@ -44,6 +44,8 @@ test('one grammar: invalid addresses, host names, sizes and names are refused in
     ['smtproutes new x.example not_a_host!', /"not_a_host!" is not a host name/],
     [`smtproutes new x.example ${'a'.repeat(64)}.example`, /longer than 63 characters/],
     ['destconfig new bad_domain.example --tls preferred', /is not a domain/],
+    ['destconfig new bücher.example --tls preferred', /"bücher\.example" is an internationalized name: give its A-label "xn--bcher-kva\.example"/],
+    ['smtproutes new münchen.example mx.example.com', /give its A-label "xn--mnchen-3ya\.example"/],
     [`certconfig new --cn ${'c'.repeat(5012)} --country JP`, /Common Name is 5012 characters long; at most 64/],
     ['listenerconfig edit InboundMail hostaccess default --max-message-size 99999999999', /--max-message-size must be a whole number from 1 to 2147483647/],
     ['alertconfig new ops@bad_domain --classes all', /not an e-mail address|not an email address/],
@@ -142,6 +144,21 @@ test('at a terminal: Ctrl-C cancels the command and its changes, Ctrl-D in a dia
     at = await term.waitFor(/showchanges/, at);
     term.type(KEY.enter);
     at = await term.waitFor(/No changes have been made\.\n.*> $/, at);
+    // From the third word on, Tab completes the names of the objects: here a listener.
+    term.type(`listenerconfig edit Inbo${KEY.tab}`);
+    at = await term.waitFor(/listenerconfig edit InboundMail/, at);
+    term.type(KEY.ctrlC);
+    at = await term.waitFor(/> $/, at);
+    // Up recalls commands only: the dialogs' answers above ("new", "edit") are not in the history.
+    const UP = '\x1b[A';
+    term.type(UP);
+    at = await term.waitFor(/showchanges/, at);
+    term.type(UP);
+    at = await term.waitFor(/listenerconfig/, at);
+    term.type(UP);
+    at = await term.waitFor(/alertconfig/, at);
+    term.type(KEY.ctrlC);
+    at = await term.waitFor(/> $/, at);
 
     // Ctrl-D at the prompt is quit: with a pending change it asks whether to commit.
     term.line('sethostname ctrl-d.example');
@@ -158,16 +175,18 @@ test('at a terminal: Ctrl-C cancels the command and its changes, Ctrl-D in a dia
   assert.doesNotMatch(hostname, /ctrl-d\.example/);
 });
 
-test('at a terminal long output is paged: the system CA list stops after a screenful until Enter, and q stops it', async () => {
+test('at a terminal long output is paged: any key shows the next page without Enter, q stops it, and what is typed after q is not lost', async () => {
   const term = new Terminal(home);
   try {
     let at = await term.waitFor(/> $/);
     term.line('certconfig certauthority system print');
-    at = await term.waitFor(/-- More -- \(38 of \d+ lines; Enter: next page, q: stop\) $/, at);
+    at = await term.waitFor(/-- More -- \(38 of \d+ lines; any key: next page, q: stop\) $/, at);
     assert.doesNotMatch(term.text.slice(at), /^39\. /m, 'the second page waits');
-    term.line('');
+    term.type(' ');
     at = await term.waitFor(/-- More -- \(76 of/, at);
-    term.line('q');
+    // q and then a command typed straight after it: q stops the listing, the command runs.
+    term.type('qstatus\r');
+    at = await term.waitFor(/Engine: +up \(pid/, at);
     at = await term.waitFor(/> $/, at);
     term.line('quit');
     assert.equal(await term.exited(), 0);

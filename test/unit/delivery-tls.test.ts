@@ -46,7 +46,9 @@ test('the seed\'s table: every TLS setting × what the server did', () => {
 test('decision log lines distinguish the seed\'s three failure cases and say whether the peer was verified', () => {
   const req = requirementFor('required');
   assert.match(decide(req, { stage: 'no-esmtp' }).log, /the remote MTA does not support ESMTP/);
-  assert.match(decide(req, { stage: 'no-starttls' }).log, /STARTTLS is not in the EHLO list/);
+  assert.equal(decide(req, { stage: 'no-starttls' }).log, 'TLS failed: TLS required, STARTTLS unavailable, destination is TLS disabled (STARTTLS is not in the EHLO list)', 'the AsyncOS guide\'s line');
+  assert.match(decide(requirementFor('preferred'), { stage: 'no-starttls' }).log, /; delivering in clear \(TLS preferred\)$/);
+  assert.match(decide(requirementFor('preferred-verify'), { stage: 'no-starttls' }).log, /; delivering in clear \(TLS Preferred \(Verify\): the certificate could not be verified either\)$/, 'the Verify setting is named');
   assert.match(decide(req, { stage: 'starttls-refused', reply: '454 4.7.0 nope' }).log, /STARTTLS was answered with an error: 454 4\.7\.0 nope/);
   assert.match(decide(req, { stage: 'handshake-failed', error: 'wrong version' }).log, /handshake failed: wrong version/);
   assert.match(decide(requirementFor('required-verify'), secure(failed)).log, /certificate verification failed: self-signed/);

@@ -17,6 +17,13 @@ test('host names: LDH labels of at most 63, 253 in all, and not all-numeric at t
   assert.notEqual(domainProblem('.partner.example', { subdomains: false }), undefined);
 });
 
+test('internationalized names: refused with their A-label, wherever a host name, domain or address is typed', () => {
+  assert.equal(hostnameProblem('bücher.example'), '"bücher.example" is an internationalized name: give its A-label "xn--bcher-kva.example" (shown as bücher.example).');
+  assert.match(domainProblem('.bücher.example')!, /internationalized name: give its A-label "xn--bcher-kva\.example"/);
+  assert.match(emailProblem('user@bücher.example') ?? '', /xn--bcher-kva\.example/);
+  assert.match(hostnameProblem('mail.\u202e.example')!, /use letters, digits/);
+});
+
 test('sender group entries: addresses, CIDR, partial IPv4 and last-octet ranges with real numbers; names', () => {
   for (const good of ['ALL', '10.0.0.1', '2001:db8::1', '10.0.0.0/8', '2001:db8::/32', '10.1.', '10.1.1.1-50', 'mail.example', '.example']) {
     assert.equal(senderPatternProblem(good), undefined, good);

@@ -71,7 +71,7 @@ test('the HAT prints in the appliance text format', () => {
   assert.match(text, /^\$ACCEPTED\n {4}ACCEPT$/m);
   assert.match(text, /^\$THROTTLED\n {4}ACCEPT \{\n {8}max_msgs_per_session = 10\n/m);
   assert.match(text, /^\$BLOCKED\n {4}REJECT$/m);
-  assert.match(text, /^ALLOWLIST:\n {8}\$TRUSTED \(My trusted senders have no anti-spam scanning or rate limiting\)$/m);
+  assert.match(text, /^ALLOWLIST:\n {8}\$TRUSTED \(My trusted senders have no rate limiting\)$/m);
   assert.match(text, /^ {4}tls = "off"$/m);
   assert.match(text, /^ {4}requiretls = true$/m, 'REQUIRETLS is offered after STARTTLS unless a policy says otherwise');
 });

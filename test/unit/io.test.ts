@@ -83,3 +83,12 @@ test('a new secret must be typed the same twice', async () => {
   assert.match(text(), /do not match/);
   assert.doesNotMatch(text(), /same/);
 });
+
+test('a new secret that its check refuses is asked again at once, before the second entry', async () => {
+  const check = (s: string) => (s.length < 10 ? 'The password must have at least 10 characters.' : undefined);
+  const { io, text } = scripted(['short', 'long enough 1', 'long enough 1']);
+  assert.equal(await io.newSecret('Password:', 'Again:', check), 'long enough 1');
+  assert.match(text(), /Password:\n(> )?The password must have at least 10 characters\. Please try again\.\nPassword:/);
+  const piped = scripted(['short', 'short'], false);
+  await assert.rejects(piped.io.newSecret('Password:', 'Again:', check), { name: 'InvalidAnswer', message: 'Password: The password must have at least 10 characters.' });
+});

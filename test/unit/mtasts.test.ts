@@ -177,6 +177,8 @@ function describeFetch() {
     now += 3600_000; // past max_age: nothing left
     const gone = await new MtaStsService(dir, log, () => now, fetcher).policyFor('cache.test', sources);
     assert.equal(gone.policy, null);
+    records['_mta-sts.cache.test'] = { TXT: ['v=STSv1; id=four', 'v=STSv1; id=five'] };
+    await new MtaStsService(dir, log, () => now, fetcher).policyFor('cache.test', sources);
     log.flush();
     const text = readFileSync(log.file, 'utf8');
     for (const line of [
@@ -185,6 +187,7 @@ function describeFetch() {
       'Debug: Fetch MTA-STS policy for the domain(cache.test)',
       'Info: Successfully fetched MTA-STS policy for the domain(cache.test)',
       'Debug: MTA-STS Cache entry added for the domain (cache.test).',
+      'Info: No MTA-STS record for domain(cache.test)',
       'Info: MTA-STS record Error(Invalid MTA-STS TXT records found) for domain(cache.test)',
       'Info: Failure encountered while fetching MTA-STS policy for the domain(cache.test)',
       'Warning: MTA-STS cache file broken.json cannot be read; it is ignored',

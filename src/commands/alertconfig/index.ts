@@ -115,8 +115,9 @@ export const alertconfig: Command = {
     'alertconfig from ADDRESS|default',
     'alertconfig setup [--initial-seconds N] [--max-seconds N] [--keep N]',
   ],
-  details: [`Classes: ${ALERT_CLASSES.join(', ')}. Severities: ${ALERT_SEVERITIES.join(', ')}.`, 'A failed required TLS delivery raises a System / Warning alert (destconfig setup).'],
+  details: [`Classes: ${ALERT_CLASSES.join(', ')}. Severities: ${ALERT_SEVERITIES.join(', ')}.`, 'A failed required TLS delivery raises a System / Warning alert, a DANE failure a Message Delivery / Warning alert (both turned on with destconfig setup).'],
   keywords: ['list', 'new', 'edit', 'delete', 'clear', 'from', 'setup'],
+  names: (c) => c.alerts.recipients.map((r) => r.email),
   async run(session, args) {
     if (args.length === 0) return dialog(session);
     const [verb, ...rest] = args;

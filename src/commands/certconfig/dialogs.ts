@@ -8,10 +8,12 @@ import type { CertificateProfile } from '../../store/schema.js';
 import { checkName } from '../../store/answers.js';
 import { readConfigFile, writeConfigFile } from '../files.js';
 import {
+  addImported,
   createProfile,
+  defaultName,
   exportProfile,
   importCustomCas,
-  importProfile,
+  openPkcs12,
   pasteProfile,
   caList,
   updateSystemCas,
@@ -20,7 +22,7 @@ import {
   checkSubjectField,
   weakKeyWarning,
 } from '../../store/certificates/operations.js';
-import { profileDetails, profileTable, systemListVersion } from './print.js';
+import { caDetails, profileDetails, profileTable, systemListVersion } from './print.js';
 
 const pick = (session: Session, question: string): Promise<CertificateProfile> =>
   session.io.choose(
@@ -36,23 +38,17 @@ async function askProfileName(session: Session, defaultName?: string): Promise<{
   return overwrite ? { name, overwrite } : undefined;
 }
 
-const askFqdnCheck = (session: Session, what = 'Common Name') =>
-  session.io.confirm(`Do you want to check if ${what} is in Fully Qualified Domain Name(FQDN) format?`, false);
+const askFqdnCheck = (session: Session, what = 'Common Name is') =>
+  session.io.confirm(`Do you want to check if ${what} in Fully Qualified Domain Name(FQDN) format?`, false);
 
+/**
+ * NEW, in the AsyncOS guide's order: the subject (CN, O, OU, L, ST, C), the signature algorithm,
+ * the validity, the key size (RSA only), then the FQDN check and the profile's name (default: the
+ * Common Name), and the CSR.
+ */
 async function newDialog(session: Session): Promise<void> {
   const io = session.io;
   const cn = await io.ask('Enter Common Name:', { validate: (v) => checkSubjectField('Common Name', v) });
-  const fqdn = await askFqdnCheck(session);
-  if (fqdn) {
-    try {
-      validateSubject(cn, 'ZZ', true);
-    } catch (err) {
-      io.print((err as Error).message);
-      return;
-    }
-  }
-  const named = await askProfileName(session, cn.replace(/[^A-Za-z0-9_.-]/g, '_'));
-  if (!named) return;
   const optional = (q: string, field: Parameters<typeof checkSubjectField>[0]) =>
     io.ask(q, { default: '', allowEmpty: true, validate: (v) => checkSubjectField(field, v) }).then((v) => v || undefined);
   const organization = await optional('Enter Organization:', 'Organization');
@@ -65,13 +61,22 @@ async function newDialog(session: Session): Promise<void> {
       return s.toUpperCase();
     },
   });
-  const days = await io.askInt('Duration before expiration (in days):', { default: 3650, min: 1, max: 36500 });
-  const key = await io.choose<KeyType>('Select the key type:', [
-    { label: 'RSA 2048', value: 'rsa2048' },
-    { label: 'RSA 1024 (weak)', value: 'rsa1024' },
-    { label: 'ECDSA P-256 (ecdsa-with-SHA256)', value: 'ecdsa-p256' },
+  const algorithm = await io.choose<'rsa' | 'ecdsa'>('Select the signature algorithm:', [
+    { label: 'sha256WithRSAEncryption', value: 'rsa' },
+    { label: 'ecdsa-with-SHA256 (key ECDSA P-256)', value: 'ecdsa' },
   ]);
+  const days = await io.askInt('Duration before expiration (in days):', { default: 3650, min: 1, max: 36500 });
+  const key: KeyType =
+    algorithm === 'ecdsa'
+      ? 'ecdsa-p256'
+      : await io.choose<KeyType>('Select the size of the private key:', [
+          { label: '2048', value: 'rsa2048' },
+          { label: '1024 (weak)', value: 'rsa1024' },
+        ]);
   weakKeyWarning(session, key);
+  if (await askFqdnCheck(session)) validateSubject(cn, country, true);
+  const named = await askProfileName(session, cn.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  if (!named) return;
   const p = await createProfile(session, { name: named.name, subject: { commonName: cn, organization, organizationalUnit, locality, state, country }, days, key }, named.overwrite);
   io.print(`Certificate profile ${p.name} created.`);
   if (await io.confirm('Do you want to view the CSR?', true)) io.print(p.csr!.trimEnd());
@@ -155,20 +160,28 @@ async function pasteDialog(session: Session): Promise<void> {
   io.print(`Certificate profile ${named.name} created.`);
 }
 
+/**
+ * IMPORT, in the AsyncOS guide's order: the file and its passphrase, then what it holds is shown,
+ * then the FQDN check and the profile's name (default: from the Common Name).
+ */
 async function importDialog(session: Session): Promise<void> {
   const io = session.io;
-  const name = await io.ask('Enter a name for this certificate profile (empty: the Common Name):', {
-    default: '',
-    allowEmpty: true,
-    validate: (s) => (s === '' ? undefined : checkName(s)),
-  });
-  const overwrite = name !== undefined && findCertificate(session.draft, name) !== undefined;
-  if (overwrite && !(await io.confirm(`Certificate profile "${name}" already exists. Do you want to overwrite with this new one?`, false))) return;
   const file = await io.ask(`Enter the name of the file on machine "${session.draft.hostname}" to import:`);
   const data = await readConfigFile(session, file);
-  const fqdn = await askFqdnCheck(session, 'Common Name or SAN:dNSName or both are');
   const pass = await io.secret('Enter pass phrase for PKCS#12 file:');
-  const result = await importProfile(session, name, data, pass, fqdn, overwrite);
+  const contents = await openPkcs12(data, pass);
+  const info = certInfo(contents.certificatePem);
+  io.print(
+    `Subject:      ${info.subject}`,
+    `Issuer:       ${info.selfSigned ? 'itself (self-signed)' : info.issuer}`,
+    `Valid:        ${info.notBefore.toUTCString()} to ${info.notAfter.toUTCString()} (${info.status})`,
+    `Names:        ${info.dnsNames.length ? info.dnsNames.join(', ') : '(no DNS names)'}`,
+    `Key:          ${info.keyType}; ${contents.chainPems.length} intermediate certificate(s)`,
+  );
+  const fqdn = await askFqdnCheck(session, 'Common Name or SAN:dNSName or both are');
+  const named = await askProfileName(session, defaultName(contents.certificatePem));
+  if (!named) return;
+  const result = await addImported(session, named.name, contents, fqdn, named.overwrite);
   for (const w of result.warnings) io.warn(`non-compliant X.509 certificate: ${w}.`);
   io.print(`Certificate profile ${result.name} imported.`);
 }
@@ -216,14 +229,31 @@ function listDialog(session: Session, list: 'system' | 'custom'): Promise<void> 
   const actions = [
     { keyword: 'ENABLE', text: 'Enable the list.', run: toggle(true) },
     { keyword: 'DISABLE', text: 'Disable the list.', run: toggle(false) },
-    { keyword: 'PRINT', text: 'Display the list.', run: async () => io.page((await certs()).map((c, i) => `${i + 1}. ${certInfo(c).subject}`)) },
     {
-      keyword: 'EXPORT',
-      text: 'Export the list to a file.',
+      keyword: 'PRINT',
+      text: 'Display the list, or one certificate in full.',
       run: async () => {
         const all = await certs();
-        const file = await writeConfigFile(session, await io.ask('Enter a name for the exported file:', { default: `${list}_ca.txt` }), all.join(''));
-        io.print(`${all.length} certificate(s) exported to ${file}.`);
+        await io.page(all.map((c, i) => `${i + 1}. ${certInfo(c).subject}`));
+        if (!all.length) return;
+        const n = await io.askInt(`Enter the number of a certificate to see it in full (0: none):`, { default: 0, min: 0, max: all.length });
+        if (n > 0) io.print(...caDetails(all[n - 1]!, n));
+      },
+    },
+    {
+      keyword: 'EXPORT',
+      text: 'Export the list, or one certificate, to a file.',
+      run: async () => {
+        const all = await certs();
+        if (!all.length) return io.print(`The ${list} list is empty.`);
+        if (await io.confirm('Do you want to export all certificates?', true)) {
+          const file = await writeConfigFile(session, await io.ask('Enter a name for the exported file:', { default: `${list}_ca.txt` }), all.join(''));
+          io.print(`${all.length} certificate(s) exported to ${file}.`);
+          return;
+        }
+        const chosen = await io.choose('Select the certificate to export:', all.map((c, i) => ({ label: certInfo(c).subject, value: i })));
+        const file = await writeConfigFile(session, await io.ask('Enter a name for the exported file:', { default: `${list}_ca_${chosen + 1}.pem` }), all[chosen]!);
+        io.print(`Certificate ${chosen + 1} (${certInfo(all[chosen]!).subject}) exported to ${file}.`);
       },
     },
   ];

@@ -22,11 +22,11 @@ export const certconfig: Command = {
     'certconfig acme dane NAME --port N|none [--issuer] [--ttl SECONDS]',
     'certconfig acme settings [--retry-minutes N] [--alert-after N]',
     'certconfig certauthority system enable|disable|print',
-    'certconfig certauthority system export --file FILE',
+    'certconfig certauthority system|custom print N',
+    'certconfig certauthority system|custom export [N] --file FILE',
     'certconfig certauthority system update --file BUNDLE.pem|/ABSOLUTE/PATH.pem',
     'certconfig certauthority custom enable|disable|print',
     'certconfig certauthority custom import --file BUNDLE.pem [--fqdn-check]',
-    'certconfig certauthority custom export --file FILE',
     'certconfig certauthority custom delete N',
   ],
   details: [
@@ -45,6 +45,7 @@ export const certconfig: Command = {
     'record first and serves the new certificate only after a validating lookup has seen it for a TTL.',
   ],
   keywords: ['new', 'csr', 'upload', 'paste', 'import', 'export', 'print', 'tlsa', 'delete', 'expiry', 'certauthority', 'acme', 'account', 'renew', 'status', 'dane', 'settings'],
+  names: (c) => c.certificates.map((p) => p.name),
   async run(session, args) {
     if (args[0]?.toLowerCase() === 'acme') {
       const { runAcme } = await import('./acme.js');

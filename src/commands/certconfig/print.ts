@@ -53,3 +53,17 @@ export function systemListVersion(config: Config): string {
   if (!b) return `Mozilla roots shipped with Node.js ${process.version} (${rootCertificates.length} certificates)`;
   return `${b.count} certificates loaded ${shellTime(b.updated)} from ${b.source}, SHA-256 ${b.sha256}`;
 }
+
+/** One CA of a trusted list, in full: what the appliance's CA page shows of it, and its PEM. */
+export function caDetails(pem: string, n: number): string[] {
+  const info = certInfo(pem);
+  return [
+    `${n}. ${info.subject}`,
+    `   Issuer:      ${info.selfSigned ? 'itself (self-signed root)' : info.issuer}`,
+    `   Valid:       ${info.notBefore.toUTCString()} to ${info.notAfter.toUTCString()} (${info.status}${info.status === 'valid' ? `, ${info.daysRemaining} day(s) left` : ''})`,
+    `   Key:         ${info.keyType}`,
+    `   Serial:      ${info.serialNumber}`,
+    `   SHA-256:     ${info.fingerprint256}`,
+    ...pem.trimEnd().split('\n').map((l) => `   ${l}`),
+  ];
+}

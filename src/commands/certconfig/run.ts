@@ -25,7 +25,7 @@ import {
   parseKeyType,
   weakKeyWarning,
 } from '../../store/certificates/operations.js';
-import { profileDetails, profileTable, systemListVersion } from './print.js';
+import { profileDetails, profileTable, systemListVersion, caDetails } from './print.js';
 import { rolloverText } from '../../store/certificates/acme.js';
 
 export function printDemoWarning(session: Session): void {
@@ -178,7 +178,7 @@ export async function batch(session: Session, command: Command, verb: string, re
 export async function certauthorityBatch(session: Session, command: Command, args: string[]): Promise<void> {
   const [list, op, ...rest] = args.map((a, i) => (i < 2 ? a.toLowerCase() : a));
   const { values, positionals } = parseOptions(command, rest, { file: { type: 'string' }, 'fqdn-check': { type: 'boolean' } });
-  noMoreWords(command, positionals.slice(list === 'custom' && op === 'delete' ? 1 : 0));
+  noMoreWords(command, positionals.slice((list === 'custom' && op === 'delete') || op === 'print' || op === 'export' ? 1 : 0));
   const io = session.io;
   if (list !== 'system' && list !== 'custom') throw new CommandError('certconfig certauthority needs "system" or "custom".');
   if (op === 'enable' || op === 'disable') {
@@ -194,6 +194,18 @@ export async function certauthorityBatch(session: Session, command: Command, arg
     return;
   }
   const certs = await caList(session, list);
+  if ((op === 'print' || op === 'export') && positionals[0] !== undefined) {
+    // One CA: its details, or that certificate alone to a file (the appliance's CA page does both).
+    const n = caNumber(certs, positionals[0], list);
+    const pem = certs[n - 1]!;
+    if (op === 'export') {
+      const file = await writeConfigFile(session, required(command, values.file, '--file'), pem);
+      io.print(`Certificate ${n} of the ${list} list (${certInfo(pem).subject}) exported to ${file}.`);
+      return;
+    }
+    io.print(...caDetails(pem, n));
+    return;
+  }
   if (op === 'print') {
     io.print(`${list === 'system' ? 'System' : 'Custom'} List: ${session.draft.certificateAuthorities[list].enabled ? 'Enabled' : 'Disabled'}, ${certs.length} certificate(s)`);
     if (list === 'system') io.print(`Version: ${systemListVersion(session.draft)}`);
@@ -215,9 +227,7 @@ export async function certauthorityBatch(session: Session, command: Command, arg
     return;
   }
   if (list === 'custom' && op === 'delete') {
-    const n = Number(positionals[0]);
-    if (!certs.length) throw new CommandError('The custom list is empty.');
-    if (!Number.isInteger(n) || n < 1 || n > certs.length) throw new CommandError(`Give the number of the certificate to delete (1-${certs.length}); "certconfig certauthority custom print" lists them.`);
+    const n = caNumber(certs, positionals[0], list);
     const subject = certInfo(certs[n - 1]!).subject;
     session.draft = setCustomCas(session.draft, certs.filter((_, i) => i !== n - 1));
     io.print(`Deleted from the custom list: ${subject}`);
@@ -281,4 +291,12 @@ async function replacingInUse(session: Session, name: string, overwrite: boolean
   if (await session.io.confirm('Replace it?', false)) return true;
   session.io.print(`Certificate profile ${existing.name} was left as it is.`);
   return false;
+}
+
+/** The number of one certificate of a CA list (1-based), as "certconfig certauthority LIST print" numbers them. */
+function caNumber(certs: readonly string[], word: string | undefined, list: 'system' | 'custom'): number {
+  if (!certs.length) throw new CommandError(`The ${list} list is empty.`);
+  const n = Number(word);
+  if (!Number.isInteger(n) || n < 1 || n > certs.length) throw new CommandError(`Give the number of a certificate of the ${list} list (1-${certs.length}); "certconfig certauthority ${list} print" lists them.`);
+  return n;
 }

@@ -3,13 +3,14 @@ import { shellTime } from '../../store/dates.js';
 import type { Command } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
-import { hasControlCharacters } from '../../store/text.js';
+import { hasControlCharacters, MAX_COMMENT_CHARS } from '../../store/text.js';
 import { isConfirmMinutes } from '../../store/grammar.js';
 
 /** Commit the session's draft; shared by `commit` and the exit question. */
 export async function commitDraft(session: Session, comment: string, options: { rollbackTo?: number; confirmMinutes?: number; force?: boolean } = {}): Promise<void> {
   // Other administrators see comments in their terminals: no escape sequences, no line breaks.
-  if (hasControlCharacters(comment)) throw new CommandError('The comment contains control characters (escape sequences, tabs or line breaks); type plain text. Nothing was committed.');
+  if (hasControlCharacters(comment)) throw new CommandError('The comment contains control characters (escape sequences, tabs, line breaks or bidirectional overrides); type plain text. Nothing was committed.');
+  if (comment.length > MAX_COMMENT_CHARS) throw new CommandError(`The comment is ${comment.length} characters long; at most ${MAX_COMMENT_CHARS} are kept. Nothing was committed.`);
   const base = session.baseVersion;
   try {
     const meta = await session.commit(comment, options);

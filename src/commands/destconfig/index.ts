@@ -166,7 +166,7 @@ async function askSettings(session: Session, base: DestinationDefaults, specific
     if (await (specific ? io.confirm('Do you wish to configure DANE Support for this domain?', false) : Promise.resolve(true))) {
       out.dane = await io.choose<DaneMode>(
         specific ? 'Please choose a DANE option:' : 'Do you want to use DANE Support?',
-        DANE_MODES.map((m) => ({ label: m === 'none' ? 'No' : DANE_LABELS[m], value: m })),
+        DANE_MODES.map((m) => ({ label: DANE_LABELS[m], value: m })),
         DANE_MODES.indexOf(base.dane) + 1,
       );
     } else toDefault('dane');
@@ -330,6 +330,7 @@ export const destconfig: Command = {
     '  DANE and MTA-STS apply the same whichever family carries the session.',
   ],
   keywords: ['new', 'edit', 'delete', 'default', 'list', 'detail', 'clear', 'setup', 'export', 'import'],
+  names: (c) => c.delivery.destinations.map((d) => d.domain),
   async run(session, args) {
     if (args.length === 0) return dialog(session);
     const [verb, ...rest] = args;

@@ -134,6 +134,7 @@ export const interfaceconfig: Command = {
     'interfaceconfig delete NAME',
   ],
   keywords: ['list', 'new', 'edit', 'delete'],
+  names: (c) => c.interfaces.map((i) => i.name),
   async run(session, args) {
     if (args.length === 0) return dialog(session);
     const [verb, ...rest] = args;

@@ -201,6 +201,7 @@ export const listenerconfig: Command = {
     'setup --workers: processes that serve SMTP sessions beside the engine ("auto": one per core beyond the first two; 0: none).',
   ],
   keywords: ['list', 'new', 'edit', 'delete', 'setup'],
+  names: (c) => [...c.listeners.map((l) => l.name), ...c.listeners.flatMap((l) => l.hat.senderGroups.map((g) => g.name)), ...c.listeners.flatMap((l) => l.hat.policies.map((p) => p.name))],
   async run(session, args) {
     if (args.length === 0) return dialog(session);
     const [verb, ...rest] = args;

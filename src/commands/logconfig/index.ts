@@ -11,7 +11,7 @@ const LABELS: Record<MailLogLevel, string> = { critical: 'Critical', warning: 'W
 
 const OPTIONS = { level: { type: 'string' }, 'rotate-size': { type: 'string' }, 'rotate-hours': { type: 'string' }, keep: { type: 'string' }, syslog: { type: 'string' } } as const;
 
-const TITLES: Record<PushedLog, string> = { mail_logs: 'IronPort Text Mail Logs', cli_logs: 'SSH (CLI) audit log', gui_logs: 'GUI audit log' };
+const TITLES: Record<PushedLog, string> = { mail_logs: 'Text Mail Logs', cli_logs: 'SSH (CLI) audit log', gui_logs: 'GUI audit log' };
 
 /** --syslog URL|none: the receiver, or undefined for none. */
 function syslogFrom(value: string): string | undefined {

@@ -18,6 +18,7 @@ export const userconfig: Command = {
     '(other addresses and SSH key logins are not affected); "unlock" lifts its locks at once (administrators).',
   ],
   keywords: ['new', 'edit', 'delete', 'unlock'],
+  names: (c) => c.users.map((u) => u.name),
   async run(session, args) {
     const [verb, ...rest] = args;
     const { values, positionals } = parseOptions(this, rest, { role: { type: 'string' }, 'password-file': { type: 'string' } });

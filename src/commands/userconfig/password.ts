@@ -7,7 +7,7 @@ import { readPassphraseFile } from '../passphrase.js';
 export async function newPassword(session: Session, name: string, file: string | undefined): Promise<string> {
   let password: string;
   if (file !== undefined) password = await readPassphraseFile(session, file);
-  else if (session.io.interactive) password = await session.io.newSecret(`Enter the password for ${name}:`, 'Enter the password again:');
+  else if (session.io.interactive) password = await session.io.newSecret(`Enter the password for ${name}:`, 'Enter the password again:', (p) => passwordProblem(name, p));
   else throw new CommandError('Give --password-file FILE (a file in the configuration directory, first line): a script does not type passwords.');
   const problem = passwordProblem(name, password);
   if (problem) throw new CommandError(problem);

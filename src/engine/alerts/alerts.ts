@@ -54,7 +54,7 @@ export class AlertService {
     const to = settings.recipients.filter((r) => subscribed(r, alert.cls, alert.severity)).map((r) => r.email);
     await this.remember({ time: new Date().toISOString(), severity: alert.severity, cls: alert.cls, summary: alert.summary, sentTo: to, suppressed: false });
     if (to.length === 0) {
-      this.deps.log.warning(`Alert with no recipient (alertconfig): ${alert.summary}`);
+      this.deps.log.warning(`Alert with no recipient (alertconfig): ${alert.summary} [${CLASS_LABELS[alert.cls]} / ${cap(alert.severity)}]`);
       return;
     }
     const from = settings.from ?? `alert@${config.hostname}`;

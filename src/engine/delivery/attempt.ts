@@ -150,6 +150,8 @@ export async function deliverToDomain(
       const v = opened.observation.verification;
       ctx.log.info(v?.ok ? `DCID ${opened.dcid} DANE SUCCESS for ${domain}: ${vouchedBy(v)}` : `DCID ${opened.dcid} DANE FAILED for ${domain}: ${v && !v.ok ? v.reason : 'not checked'}`);
     }
+    // The AsyncOS guide's line when the EHLO answer has no STARTTLS (and TLS was to be tried).
+    if (req.attempt && opened.observation?.stage === 'no-starttls') ctx.log.info(`DCID ${opened.dcid} STARTTLS command not supported`);
     ctx.log.info(`DCID ${opened.dcid} ${decision.log}`);
     const tls = classifySession(decision, opened.observation, req.by);
     if (req.attempt) settlePolicies(policies, mx, req, { kind: 'session', observation: opened.observation, decision, localAddress: localAddressOf(opened) });

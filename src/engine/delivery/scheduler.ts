@@ -384,7 +384,7 @@ export class DeliveryScheduler implements SchedulerHandle {
   private async alertOn(config: Config, mid: number, domain: string, result: AttemptResult): Promise<void> {
     if (result.daneFailure && config.delivery.alertOnDaneFailure) {
       await this.deps.alerts.raise({
-        cls: 'system',
+        cls: 'delivery',
         severity: 'warning',
         summary: `DANE verification failed for every MX host of ${domain}`,
         details: `Delivery of MID ${mid} to ${domain} needs DANE, and no mail exchanger passed it:\r\n${result.daneFailure}\r\nThe message stays in the queue and is retried (bounced when it expires).`,

@@ -26,8 +26,11 @@ export const MAX_AGE_LIMIT = 31_557_600;
  * exactly one record must begin with `v=STSv1`; its fields are `key=value` separated by ";", and
  * `id` is 1-32 letters or digits. Records not starting with v=STSv1 are ignored (RFC 8461 §3.1).
  */
+/** Does a TXT record at _mta-sts claim to be an MTA-STS record (the others are ignored, RFC 8461 §3.1)? */
+export const isStsRecord = (txt: string): boolean => /^v=STSv1(;|\s|$)/.test(txt);
+
 export function parseStsRecords(txts: string[]): string {
-  const sts = txts.filter((t) => /^v=STSv1(;|\s|$)/.test(t));
+  const sts = txts.filter(isStsRecord);
   if (sts.length === 0) throw new StsFormatError('no TXT record begins with v=STSv1');
   if (sts.length > 1) throw new StsFormatError(`${sts.length} TXT records begin with v=STSv1 (one is allowed)`);
   const fields = new Map<string, string>();

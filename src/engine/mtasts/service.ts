@@ -4,7 +4,7 @@ import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
 import { type DnsClient, txtText } from '../dns/client.js';
 import type { MailLog } from '../log/mailLog.js';
 import { fetchPolicy, StsFetchError, type StsFetchFailure } from './fetch.js';
-import { parseStsRecords, StsFormatError, type StsPolicy } from './parse.js';
+import { isStsRecord, parseStsRecords, StsFormatError, type StsPolicy } from './parse.js';
 import { BoundedMap } from '../boundedMap.js';
 
 /** A policy in the cache, with the TXT id it was fetched under. */
@@ -184,7 +184,9 @@ export class MtaStsService {
         this.log.info(`Successfully fetched MTA-STS TXT record for domain(${domain})`);
       } catch (err) {
         if (!(err instanceof StsFormatError)) throw err;
-        this.log.info(`MTA-STS record Error(Invalid MTA-STS TXT records found) for domain(${domain})`);
+        // The AsyncOS guide logs a missing record as invalid too; a domain without MTA-STS is not an error.
+        if (!answer.records.map(txtText).some(isStsRecord)) this.log.info(`No MTA-STS record for domain(${domain})`);
+        else this.log.info(`MTA-STS record Error(Invalid MTA-STS TXT records found) for domain(${domain})`);
         this.log.debug(`MTA-STS TXT record for domain(${domain}): ${err.message}`);
       }
     }

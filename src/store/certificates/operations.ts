@@ -109,7 +109,16 @@ export async function importProfile(
   fqdnCheck: boolean,
   overwrite = false,
 ): Promise<{ name: string; warnings: string[] }> {
-  const contents = await importPkcs12(data, passphrase);
+  return addImported(session, name, await openPkcs12(data, passphrase), fqdnCheck, overwrite);
+}
+
+export type Pkcs12Contents = Awaited<ReturnType<typeof importPkcs12>>;
+
+/** A PKCS#12 file's certificate, chain and key (a wrong passphrase or a damaged file: one line). */
+export const openPkcs12 = (data: Buffer, passphrase: string): Promise<Pkcs12Contents> => importPkcs12(data, passphrase);
+
+/** What a PKCS#12 file held, as a profile (the FQDN check first, when asked for). */
+export async function addImported(session: Editing, name: string | undefined, contents: Pkcs12Contents, fqdnCheck: boolean, overwrite = false): Promise<{ name: string; warnings: string[] }> {
   if (fqdnCheck) {
     const problems = fqdnProblems(contents.certificatePem);
     if (problems.length) throw new ConfigError(`FQDN check failed: ${problems.join('; ')}. Nothing was imported.`);
@@ -223,7 +232,7 @@ export function checkSubjectField(what: keyof typeof SUBJECT_LIMITS, value: stri
 export function validateSubject(cn: string, country: string, fqdnCheck: boolean): void {
   checkSubjectField('Common Name', cn);
   if (fqdnCheck && !isFqdn(cn)) throw new InvalidAnswer(`Common Name "${cn}" is not in FQDN format.`);
-  if (!ISO_COUNTRY.test(country)) throw new InvalidAnswer('Country should be a ISO two character country code (for example JP).');
+  if (!ISO_COUNTRY.test(country)) throw new InvalidAnswer('Country should be an ISO two character country code (for example JP).');
 }
 
 export function parseKeyType(value: string): KeyType {

@@ -95,7 +95,7 @@ export function defaultHat(type: 'public' | 'private'): Hat {
       { name: 'BLOCKED', action: 'reject' },
     ],
     senderGroups: [
-      { name: 'ALLOWLIST', patterns: [], policy: 'TRUSTED', comment: 'My trusted senders have no anti-spam scanning or rate limiting' },
+      { name: 'ALLOWLIST', patterns: [], policy: 'TRUSTED', comment: 'My trusted senders have no rate limiting' },
       { name: 'BLOCKLIST', patterns: [], policy: 'BLOCKED', comment: 'Spammers are rejected' },
       { name: 'SUSPECTLIST', patterns: [], policy: 'THROTTLED', comment: 'Suspicious senders are throttled' },
       { name: 'UNKNOWNLIST', patterns: [], policy: 'ACCEPTED', comment: 'Reviewed but undecided, continue normal acceptance' },

@@ -32,8 +32,10 @@ export function isLoopback(host: string): boolean {
 
 export function putRoute(config: Config, domain: string, hosts: { host: string; port: number }[]): Config {
   return editConfig(config, (draft) => {
-    draft.smtpRoutes = draft.smtpRoutes.filter((r) => r.domain.toLowerCase() !== domain.toLowerCase());
-    draft.smtpRoutes.push({ domain, hosts });
+    // A changed route keeps its place in the list (the dialog numbers them); a new one goes last.
+    const at = draft.smtpRoutes.findIndex((r) => r.domain.toLowerCase() === domain.toLowerCase());
+    if (at >= 0) draft.smtpRoutes[at] = { domain, hosts };
+    else draft.smtpRoutes.push({ domain, hosts });
   });
 }
 

@@ -70,6 +70,11 @@ export function decide(req: TlsRequirement, obs: Observation): Decision {
   // A failed handshake happens after the server's 220: never fall back to clear on this attempt.
   if (obs.stage === 'handshake-failed') return { action: 'defer', requiredTlsFailed: req.mustEncrypt, log: `TLS failed: handshake failed: ${obs.error}` };
   const why = obs.stage === 'starttls-refused' ? `STARTTLS was answered with an error: ${obs.reply}` : WHY[obs.stage];
-  if (req.mustEncrypt) return { action: 'defer', requiredTlsFailed: true, log: `TLS failed: ${why}; TLS was required but could not be successfully negotiated` };
-  return { action: 'send-clear', log: req.attempt ? `TLS not used: ${why}; delivering in clear (TLS preferred)` : 'TLS not used (destination setting No)' };
+  if (req.mustEncrypt) {
+    // The AsyncOS guide's line for a peer without STARTTLS; the next line says what it did not offer.
+    if (obs.stage === 'no-starttls') return { action: 'defer', requiredTlsFailed: true, log: `TLS failed: TLS required, STARTTLS unavailable, destination is TLS disabled (${why})` };
+    return { action: 'defer', requiredTlsFailed: true, log: `TLS failed: ${why}; TLS was required but could not be successfully negotiated` };
+  }
+  const setting = req.verify === 'try' ? 'TLS Preferred (Verify): the certificate could not be verified either' : 'TLS preferred';
+  return { action: 'send-clear', log: req.attempt ? `TLS not used: ${why}; delivering in clear (${setting})` : 'TLS not used (destination setting No)' };
 }
