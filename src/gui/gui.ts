@@ -109,13 +109,18 @@ export async function catchUp(deps: GuiDeps, s: GuiSession): Promise<{ stale?: {
 export function render(page: Pick<Page, 'reply' | 'session' | 'stale'>, view: string, data: Record<string, unknown>): FastifyReply {
   const s = page.session;
   const flash = s.flash;
+  const typed = s.typed ?? {};
   delete s.flash;
+  delete s.typed;
   const changes = s.base && s.pending ? describeChanges(s.base.config, s.pending) : [];
   const html = eta.render(view, {
     ...data,
     me: { user: s.user, role: s.role, canEdit: hasRole(s.role, 'operator'), isAdmin: s.role === 'administrator' },
+    // Which appliance this is, in the title and the header (several gateways are open in tabs).
+    hostname: s.base?.config.hostname ?? '',
     csrf: s.csrf,
     flash,
+    typed,
     pending: { count: changeCount(changes), sections: changes, base: s.base?.version },
     cluster: s.cluster
       ? { name: s.cluster, value: levelWords(s.level), options: (s.levels ?? ['cluster']).map((v) => ({ value: v, label: v === 'cluster' ? `Cluster ${s.cluster}` : levelText(parseLevel(v)) })) }
@@ -142,9 +147,22 @@ export async function edit(page: Page, back: string, change: (draft: Config) => 
     page.session.pending = await change(page.session.pending!);
     return done(page, back, 'ok', `${ok} Commit the changes to apply them.`);
   } catch (err) {
-    if (err instanceof UserError || err instanceof ControlError) return done(page, back, 'error', err.message);
+    if (err instanceof UserError || err instanceof ControlError) {
+      page.session.typed = typedFields(page.form);
+      return done(page, back, 'error', err.message);
+    }
     throw err;
   }
+}
+
+/** The text fields of a refused form, to put back in front of the administrator: no passwords, no token, nothing long. */
+function typedFields(form: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(form)) {
+    if (k === '_csrf' || /pass|confirm|current|secret|key/i.test(k)) continue;
+    if (typeof v === 'string' && v.length <= 2000) out[k] = v;
+  }
+  return out;
 }
 
 /** The engine's operations as a session's account. */

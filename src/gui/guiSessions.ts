@@ -40,6 +40,8 @@ export interface GuiSession {
   rollback?: { version: number; config: Config };
   /** A one-time message for the next page (after a redirect). */
   flash?: { kind: 'ok' | 'error'; text: string };
+  /** What a refused form held (never secrets), shown again in its fields on the next page. */
+  typed?: Record<string, string>;
 }
 
 /** Idle sessions end after this; no session lives longer than MAX_AGE_MS. */

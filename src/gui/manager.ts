@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type https from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../store/schema.js';
@@ -157,8 +158,7 @@ export class HttpsManager implements FrontEnd {
     await app.listen({ host: binding.ip, port: binding.port });
     if (binding.httpRedirect === null) return { binding, app };
     const redirect = http.createServer((req, res) => {
-      // Only ever to this interface's own name and HTTPS port: the Host header chooses nothing.
-      res.writeHead(301, { Location: `https://${binding.host}:${binding.port}${(req.url ?? '/').startsWith('/') ? req.url : '/'}` }).end();
+      res.writeHead(301, { Location: `https://${redirectHost(binding, req.headers.host)}:${binding.port}${(req.url ?? '/').startsWith('/') ? req.url : '/'}` }).end();
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -175,4 +175,17 @@ export class HttpsManager implements FrontEnd {
 
 async function stop(r: Running): Promise<void> {
   await Promise.all([r.app.close(), r.redirect && new Promise<void>((resolve) => r.redirect!.close(() => resolve()))]);
+}
+
+/**
+ * Where the HTTP redirect sends a browser: to the name or address it used when that is one of
+ * the interface's own (its address, its host name), else to the interface's address. A Host
+ * header never chooses anything else (no open redirect).
+ */
+export function redirectHost(binding: { ip: string; host: string }, hostHeader: string | undefined): string {
+  const asked = (hostHeader ?? '').trim().toLowerCase();
+  const name = asked.startsWith('[') ? asked.slice(1, asked.indexOf(']')) : asked.replace(/:\d+$/, '');
+  if (name !== '' && name === binding.host.toLowerCase().replace(/\.$/, '')) return binding.host;
+  // The interface's address: what the browser used if it used an address of this interface, and the safe answer otherwise.
+  return net.isIP(binding.ip) === 6 ? `[${binding.ip}]` : binding.ip;
 }

@@ -87,7 +87,7 @@ test('after a commit no kept connection is reused: a new TLS setting applies to 
   await until('first delivery', () => sink.received.length === 1);
   await shell('destconfig new tighten.test --tls required', 'commit "now TLS is required"');
   const mid = await submit('user@tighten.test', 'must not go in clear');
-  await until('the deferral', async () => new RegExp(`Delayed: MID ${mid} RID \\[0\\] - .*TLS was required`).test(await mailLog()));
+  await until('the deferral', async () => new RegExp(`Delayed: MID ${mid} RID \\[0\\] - .*TLS required, STARTTLS unavailable`).test(await mailLog()));
   assert.equal(sink.received.length, 1, 'nothing more reached the peer in clear');
 });
 

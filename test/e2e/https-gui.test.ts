@@ -111,7 +111,17 @@ test('TLS 1.2+ with forward-secret AEAD suites only, HSTS on every answer, HTTP 
   const moved = await new Promise<http.IncomingMessage>((resolve, reject) => http.get({ host: '127.0.0.1', port: redirect, path: '/destinations?x=1' }, resolve).on('error', reject));
   moved.resume();
   assert.equal(moved.statusCode, 301);
-  assert.match(String(moved.headers.location), new RegExp(`^https://[^/]+:${port}/destinations\\?x=1$`));
+  assert.equal(moved.headers.location, `https://127.0.0.1:${port}/destinations?x=1`, 'to the address the browser used');
+  // By the interface's host name: to that name; by any other Host header: to the interface address, never elsewhere.
+  const hostname = /Host name: +(\S+)/.exec(await shellOk(home, 'status'))![1]!;
+  const via = async (host: string) => {
+    const r = await new Promise<http.IncomingMessage>((resolve, reject) => http.get({ host: '127.0.0.1', port: redirect, path: '/', headers: { host } }, resolve).on('error', reject));
+    r.resume();
+    return String(r.headers.location);
+  };
+  assert.equal(await via(`${hostname.toUpperCase()}:${redirect}`), `https://${hostname}:${port}/`);
+  assert.equal(await via('evil.example'), `https://127.0.0.1:${port}/`);
+  assert.equal(await via('[::1]:80'), `https://127.0.0.1:${port}/`);
 });
 
 test('no page without a login, no form without its token; a wrong password is counted and locks out', async () => {
@@ -410,6 +420,55 @@ test('commit confirmed from the GUI: a banner with the time left on every page, 
   assert.match(await shellOk(home, 'grep "GUI login: admin" gui_logs'), /GUI login: admin \(administrator\) from 127\.0\.0\.1/);
 });
 
+
+test('the Alerts page names classes and severities, shows the sender it uses and times as the shell does', async () => {
+  const gui = new GuiClient(port);
+  assert.equal((await gui.login('admin', 'correct horse battery')).status, 303);
+  await gui.get('/alerts');
+  assert.equal((await gui.post('/alerts/recipients', { email: 'noc@example.com', classes: 'delivery', severities: 'warning' })).status, 303);
+  const page = (await gui.get('/alerts')).body;
+  assert.match(page, /<td>noc@example\.com<\/td><td>Message Delivery<\/td><td>Warning<\/td>/);
+  assert.match(page, /<option value="delivery">Message Delivery<\/option>/);
+  assert.doesNotMatch(page, /Anti-Spam|Hardware|Outbreak/);
+  const hostname = /Host name: +(\S+)/.exec(await shellOk(home, 'status'))![1]!;
+  assert.match(page, new RegExp(`Alerts come from alert@${hostname.replace(/\./g, '\\.')} \\(the default`));
+  assert.doesNotMatch(page, /alert@&lt;hostname&gt;/);
+  assert.doesNotMatch(page, /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/, 'no ISO times');
+  // Which appliance: the host name in the title and the header.
+  assert.match(page, new RegExp(`<title>Alerts — ${hostname.replace(/\./g, '\\.')} — mxgate</title>`));
+  assert.match(page, new RegExp(`<span class="host">${hostname.replace(/\./g, '\\.')}</span>`));
+});
+
+test('pages say things in words: key types, the default TLS of a policy, "Password" for an account', async () => {
+  const gui = new GuiClient(port);
+  const login = (await gui.get('/login')).body;
+  assert.match(login, /<label for="password">Password<\/label>/);
+  assert.doesNotMatch(login, />Passphrase</);
+  assert.equal((await gui.login('admin', 'correct horse battery')).status, 303);
+  const certificates = (await gui.get('/certificates')).body;
+  assert.match(certificates, /<option value="rsa2048" selected>RSA 2048<\/option><option value="rsa1024">RSA 1024 \(weak\)<\/option><option value="ecdsa-p256">ECDSA P-256<\/option>/);
+  const listeners = (await gui.get('/listeners')).body;
+  assert.match(listeners, /Use Default \(No\)/);
+  assert.doesNotMatch(listeners, /Use Default \(off\)/);
+});
+
+test('a refused form keeps what was typed (never a password), and says why', async () => {
+  const gui = new GuiClient(port);
+  assert.equal((await gui.login('admin', 'correct horse battery')).status, 303);
+  await gui.get('/destinations');
+  const r = await gui.post('/destinations/new', { domain: 'bad_domain!.example', tls: 'required', dane: 'none', mtaSts: 'no', maxConcurrency: '7', messagesPerConnection: '' });
+  assert.equal(r.status, 303);
+  const page = (await gui.get('/destinations')).body;
+  assert.match(page, /class="flash error"[^>]*>[^<]*bad_domain!\.example/);
+  assert.match(page, /name="domain" type="text" required value="bad_domain!\.example"/);
+  assert.match(page, /name="maxConcurrency" type="number" min="1" max="1000" placeholder="Default" value="7"/);
+  const again = (await gui.get('/destinations')).body;
+  assert.match(again, /name="domain" type="text" required value=""/, 'only on the page right after the refusal');
+  await gui.get('/users');
+  await gui.post('/users/new', { name: 'xyz', role: 'guest', password: 'short', confirm: 'short' });
+  const users = (await gui.get('/users')).body;
+  assert.doesNotMatch(users, /value="short"/, 'a password is never put back');
+});
 
 test('a commit that changes the HTTPS certificate is seen by new connections while an open one goes on', async () => {
   const old = await peerSubject();

@@ -81,7 +81,7 @@ test('log in, add a destination with TLS Required (Verify), commit: the shell an
   // The sink offers no STARTTLS: the engine must not send in clear to example.net now.
   const before = sink.received.length;
   const mid = await submitMail(smtpPort, 'user@example.net', 'needs TLS');
-  await waitForLog(home, new RegExp(`Delayed: MID ${mid} RID \\[0\\] - .*TLS was required`));
+  await waitForLog(home, new RegExp(`Delayed: MID ${mid} RID \\[0\\] - .*TLS required, STARTTLS unavailable`));
   assert.equal(sink.received.length, before, 'nothing reached the sink in clear');
 
   await page.goto(url('/'));
@@ -95,6 +95,15 @@ test('log in, add a destination with TLS Required (Verify), commit: the shell an
 
   await page.goto(url('/logs?filter=TLS%20was%20required'));
   assert.match(await text('pre.log'), new RegExp(`TLS was required`));
+  // The whole log opens at its newest lines (no script: a column-reverse box starts at its end).
+  await page.goto(url('/logs'));
+  const view = await page.evaluate(() => {
+    const box = document.querySelector('.logview')!;
+    const pre = box.querySelector('pre')!;
+    return { overflows: box.scrollHeight > box.clientHeight, gap: pre.getBoundingClientRect().bottom - box.getBoundingClientRect().bottom };
+  });
+  assert.ok(view.overflows, 'the log is longer than its box');
+  assert.ok(Math.abs(view.gap) <= 1, `the newest line is in view (gap ${view.gap})`);
 });
 
 test('commit with "Undo after": every page shows the deadline until Confirm; the pending list reads in words', async () => {

@@ -59,6 +59,9 @@ function renewalLines(p: CertificateProfile, s: AcmeRenewalStatus | undefined): 
 }
 
 /** Network > Certificates, with Edit Certificate Authorities. Changes to certificates need an administrator. */
+/** The key types as people say them (the select's values stay the batch form's words). */
+const KEY_LABELS: Record<(typeof KEY_TYPES)[number], string> = { rsa2048: 'RSA 2048', rsa1024: 'RSA 1024 (weak)', 'ecdsa-p256': 'ECDSA P-256' };
+
 export function certificateRoutes(router: Router, _deps: GuiDeps): void {
   router.get('/certificates', async (page) => {
     const draft = page.draft;
@@ -89,7 +92,7 @@ export function certificateRoutes(router: Router, _deps: GuiDeps): void {
     return render(page, 'certificates', {
       title: 'Certificates',
       profiles,
-      keyTypes: KEY_TYPES,
+      keyTypes: KEY_TYPES.map((k) => ({ value: k, label: KEY_LABELS[k] })),
       ca: { systemEnabled: ca.system.enabled, systemCount: system.length, customEnabled: ca.custom.enabled, custom },
       warnDays: draft.alerts.certificateWarnDays,
     });

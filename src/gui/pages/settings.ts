@@ -1,3 +1,4 @@
+import { shellTime } from '../../store/dates.js';
 import { ALERT_CLASSES, ALERT_SEVERITIES, CLASS_LABELS } from '../../store/alerts/alerts.js';
 import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient } from '../../store/alerts/edits.js';
 import { countProblem, emailProblem } from '../../store/grammar.js';
@@ -62,13 +63,20 @@ export function settingsRoutes(router: Router, deps: GuiDeps): void {
     edit(page, '/listeners', (d) => removeGroupPattern(d, field(page.form, 'listener'), field(page.form, 'group'), field(page.form, 'pattern')), `${field(page.form, 'pattern')} removed from sender group ${field(page.form, 'group')}.`),
   );
 
+  // Classes and severities by their names, times as the shell shows them, the sender as it is.
+  const severityLabel = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
   router.get('/alerts', async (page) =>
     render(page, 'alerts', {
       title: 'Alerts',
       alerts: page.draft.alerts,
+      from: page.draft.alerts.from ?? `alert@${page.draft.hostname}`,
+      recipients: page.draft.alerts.recipients.map((r) => ({ email: r.email, classes: r.classes.map((c) => CLASS_LABELS[c]).join(', '), severities: r.severities.map(severityLabel).join(', ') })),
       classes: ALERT_CLASSES.map((c) => ({ value: c, label: CLASS_LABELS[c] })),
-      severities: ALERT_SEVERITIES,
-      recent: (await page.call('alerts', {})).slice(-20).reverse(),
+      severities: ALERT_SEVERITIES.map((s) => ({ value: s, label: severityLabel(s) })),
+      recent: (await page.call('alerts', {}))
+        .slice(-20)
+        .reverse()
+        .map((a) => ({ ...a, time: shellTime(a.time), cls: CLASS_LABELS[a.cls as keyof typeof CLASS_LABELS] ?? a.cls, severity: severityLabel(a.severity) })),
     }),
   );
 
