@@ -33,7 +33,8 @@ export function checkDomain(value: string): string {
 
 /** A recipient access table entry: a domain, ".domain" or ALL (dialog and batch form alike). */
 export function checkRcptDomain(value: string): string {
-  if (value !== 'ALL' && domainProblem(value) !== undefined) throw new InvalidAnswer(`"${value}" is not a domain, ".domain" or ALL.`);
+  const problem = value === 'ALL' ? undefined : domainProblem(value);
+  if (problem) throw new InvalidAnswer(problem.includes('A-label') ? problem : `"${value}" is not a domain, ".domain" or ALL.`);
   return value;
 }
 

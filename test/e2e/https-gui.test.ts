@@ -6,7 +6,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { applianceWithListener, cleanup, freePort, mxgate, shellOk, useChainCertificate } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, shellOk, submitMail, useChainCertificate } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { GuiClient } from '../gui-client.js';
 import { SmtpProbe } from '../smtp-probe.js';
@@ -468,6 +468,70 @@ test('a refused form keeps what was typed (never a password), and says why', asy
   await gui.post('/users/new', { name: 'xyz', role: 'guest', password: 'short', confirm: 'short' });
   const users = (await gui.get('/users')).body;
   assert.doesNotMatch(users, /value="short"/, 'a password is never put back');
+});
+
+test('SMTP Routes and DNS pages do what smtproutes and dnsconfig do, with the same checks; the shell sees the commit', async () => {
+  const gui = new GuiClient(port);
+  assert.equal((await gui.login('ops', 'operator passphrase')).status, 303);
+  await gui.get('/smtp-routes');
+  await gui.post('/smtp-routes', { domain: 'routed-by-gui.example', hosts: '127.0.0.1:2625, mx.routed-by-gui.example' });
+  assert.match(await gui.flash('/smtp-routes'), /Mail for routed-by-gui\.example goes to/);
+  await gui.post('/smtp-routes', { domain: 'bücher.example', hosts: '127.0.0.1' });
+  assert.match(await gui.flash('/smtp-routes'), /give its A-label "xn--bcher-kva\.example"/, 'the shell\'s words');
+  await gui.post('/smtp-routes', { domain: 'bad-port.example', hosts: 'mx.example:99999' });
+  assert.match(await gui.flash('/smtp-routes'), /the port must be 1-65535/);
+  const routes = (await gui.get('/smtp-routes')).body;
+  assert.match(routes, /<td>routed-by-gui\.example<\/td><td>127\.0\.0\.1:2625, mx\.routed-by-gui\.example:25<\/td>/);
+  await gui.get('/dns');
+  await gui.post('/dns', { servers: '127.0.0.1:5300, ::1', validation: 'builtin' });
+  assert.match(await gui.flash('/dns'), /DNS settings changed/);
+  await gui.post('/dns', { servers: 'dns.example', validation: 'builtin' });
+  assert.match(await gui.flash('/dns'), /DNS server "dns\.example" must be an IP address/);
+  await gui.get('/');
+  assert.equal((await gui.post('/commit', { comment: 'routes and DNS from the GUI' })).status, 303);
+  assert.match(await shellOk(home, 'smtproutes list'), /routed-by-gui\.example → 127\.0\.0\.1:2625, mx\.routed-by-gui\.example:25/);
+  assert.match(await shellOk(home, 'dnsconfig'), /127\.0\.0\.1:5300/);
+  const dnsPage = (await gui.get('/dns')).body;
+  assert.match(dnsPage, /<tr><th>Resolvers<\/th><td>127\.0\.0\.1:5300, ::1<\/td><\/tr>/);
+  // Put the resolvers back for the tests that follow.
+  await shellOk(home, 'dnsconfig servers system', 'smtproutes delete routed-by-gui.example', 'commit "back"');
+});
+
+test('the Queue page lists the waiting recipients; Deliver now and Bounce act at once, as the shell\'s commands do; a guest only looks', async () => {
+  const mid = await submitMail(smtpPort, 'user@example.net', 'waiting for the GUI');
+  const gui = new GuiClient(port);
+  assert.equal((await gui.login('ops', 'operator passphrase')).status, 303);
+  const list = (await gui.get('/queue')).body;
+  assert.match(list, new RegExp(`<tr><td>${mid}</td><td>sender@example\\.org</td><td>user@example\\.net</td>`));
+  await gui.post('/queue/deliver', { domain: 'example.net' });
+  assert.match(await gui.flash('/queue'), /deliver now for example\.net: \d+ message\(s\) tried again at once/);
+  const guest = new GuiClient(port);
+  assert.equal((await guest.login('visitor', 'guest passphrase 1')).status, 303);
+  assert.match((await guest.get('/queue')).body, new RegExp(`<td>${mid}</td>`));
+  assert.equal((await guest.post('/queue/bounce', { mid: String(mid) })).status, 403, 'a guest may not bounce');
+  await gui.get('/queue');
+  await gui.post('/queue/bounce', { mid: String(mid) });
+  assert.match(await gui.flash('/queue'), new RegExp(`bounce of MID ${mid}: 1 recipient\\(s\\) bounced`));
+  assert.doesNotMatch(await shellOk(home, 'showrecipients'), new RegExp(`MID ${mid} `));
+  assert.match(await readFile(path.join(home, 'logs', 'gui_logs', 'gui.current'), 'utf8'), new RegExp(`GUI bounce of MID ${mid}: 1 recipient\\(s\\) bounced, the sender gets a DSN by ops from 127\\.0\\.0\\.1`));
+});
+
+test('the recipient access table on the Listeners page: a domain added in the GUI is accepted by SMTP after the commit, removed it is refused', async () => {
+  const gui = new GuiClient(port);
+  assert.equal((await gui.login('ops', 'operator passphrase')).status, 303);
+  await gui.get('/listeners');
+  await gui.post('/listeners/rcpt-add', { listener: 'InboundMail', domain: 'bücher.example' });
+  assert.match(await gui.flash('/listeners'), /give its A-label "xn--bcher-kva\.example"/);
+  await gui.post('/listeners/rcpt-add', { listener: 'InboundMail', domain: 'gui-rat.example' });
+  assert.match(await gui.flash('/listeners'), /InboundMail accepts mail for gui-rat\.example/);
+  await gui.post('/commit', { comment: 'accept gui-rat.example' });
+  assert.ok((await submitMail(smtpPort, 'user@gui-rat.example', 'accepted after the GUI commit')) > 0);
+  await gui.get('/listeners');
+  await gui.post('/listeners/rcpt-remove', { listener: 'InboundMail', domain: 'gui-rat.example' });
+  await gui.get('/');
+  await gui.post('/commit', { comment: 'no more gui-rat.example' });
+  await assert.rejects(submitMail(smtpPort, 'user@gui-rat.example', 'refused now'), /550|Recipient|rejected/i);
+  await shellOk(home, 'bouncerecipients --domain gui-rat.example');
 });
 
 test('a commit that changes the HTTPS certificate is seen by new connections while an open one goes on', async () => {

@@ -122,6 +122,20 @@ test('after real SMTP traffic the counts are those of the mail log', async () =>
   assert.equal(sink.received.filter((m) => /Subject: metrics \d/.test(m.data)).length, 3);
 });
 
+test('a required TLS delivery to a host without STARTTLS counts as failed, with its reason, and the recipient as deferred', async () => {
+  const before = (await scrape(bearer())).body;
+  await shellOk(home, `smtproutes new strict.test 127.0.0.1:${sink.port}`, 'destconfig new strict.test --tls required', 'commit "strict"');
+  const mid = await submitMail(smtpPort, 'user@strict.test', 'must be encrypted');
+  await until(home, 'the deferral', async () => (await mailLog()).includes(`Delayed: MID ${mid} RID [0]`));
+  const body = (await scrape(bearer())).body;
+  const grew = (series: string) => sample(body, series) - sample(before, series);
+  assert.equal(grew('mxgate_delivery_tls_total{tls="failed"}'), 1);
+  assert.equal(grew('mxgate_delivery_tls_failures_total{reason="no STARTTLS"}'), 1);
+  assert.equal(grew('mxgate_delivery_recipients_total{outcome="deferred"}'), 1);
+  assert.equal(sink.received.filter((m) => m.data.includes('Subject: must be encrypted')).length, 0, 'nothing in clear');
+  await shellOk(home, `bouncerecipients --mid ${mid}`);
+});
+
 test('a message that waits shows in the queue gauges; certificates in use show their expiry', async () => {
   // No route and no resolver: the message stays queued.
   const mid = await submitMail(smtpPort, 'user@example.net', 'waits');

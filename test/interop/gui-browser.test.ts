@@ -104,6 +104,17 @@ test('log in, add a destination with TLS Required (Verify), commit: the shell an
   });
   assert.ok(view.overflows, 'the log is longer than its box');
   assert.ok(Math.abs(view.gap) <= 1, `the newest line is in view (gap ${view.gap})`);
+
+  // The pages that do what smtproutes, dnsconfig and the queue commands do.
+  for (const [where, shot, heading] of [['/queue', 'queue.png', /recipient|no messages/i], ['/smtp-routes', 'smtp-routes.png', /route/i], ['/dns', 'dns.png', /Resolvers/]] as const) {
+    await page.goto(url(where));
+    assert.match(await text('main'), heading, where);
+    await page.screenshot({ path: path.join(SHOTS, shot), fullPage: true });
+  }
+  // Inputs line up whatever their label's length (a long label wraps in its column).
+  const lefts = await page.$$eval('.row > input, .row > select', (els) => els.map((e) => Math.round(e.getBoundingClientRect().left)));
+  assert.ok(lefts.length >= 2, 'the DNS form has its fields');
+  assert.equal(new Set(lefts).size, 1, `the inputs start at one x: ${lefts.join(', ')}`);
 });
 
 test('commit with "Undo after": every page shows the deadline until Confirm; the pending list reads in words', async () => {

@@ -129,3 +129,24 @@ test('DNSSEC status: AD from a loopback resolver is secure; without AD insecure;
     await dns.close();
   }
 });
+
+test('every lookup tells the engine its DNSSEC status (the mxgate_dnssec_lookups_total counts)', async () => {
+  const { testDnsServer } = await import('../dns-server.js');
+  const { EngineMetrics } = await import('../../src/engine/metrics/engineMetrics.js');
+  const { defaultConfig } = await import('../../src/store/schema.js');
+  const dns = await testDnsServer({ 'signed.example': { A: ['127.0.0.5'], secure: true }, 'plain.example': { A: ['127.0.0.6'] }, 'broken.example': { servfail: true, secure: true } }, { secureZones: ['signed.example'] });
+  const metrics = new EngineMetrics({ config: () => defaultConfig(), queue: () => ({ messages: 0, bytes: 0, oldestReceivedAt: undefined }), workers: () => ({ wanted: 0, running: 0, exits: 0 }) });
+  try {
+    const client = new DnsClient([{ host: '127.0.0.1', port: dns.port }], 500, undefined, undefined, metrics.dnsLookup);
+    await client.lookup('signed.example', 'A');
+    await client.lookup('plain.example', 'A');
+    await client.lookup('plain.example', 'A');
+    await client.lookup('broken.example', 'A');
+    const { text } = await metrics.exposition();
+    assert.match(text, /^mxgate_dnssec_lookups_total\{result="secure"\} 1$/m);
+    assert.match(text, /^mxgate_dnssec_lookups_total\{result="insecure"\} 2$/m);
+    assert.match(text, /^mxgate_dnssec_lookups_total\{result="bogus"\} 1$/m);
+  } finally {
+    await dns.close();
+  }
+});

@@ -4,8 +4,8 @@ import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient 
 import { countProblem, emailProblem } from '../../store/grammar.js';
 import { TLS_LEVELS } from '../../store/listeners/hat.js';
 import { describeHttps, describeSsh, portOrNone, setInterfaceHttps, setInterfaceSsh, setSshSettings, SSH_LIMITS } from '../../store/network/interfaces.js';
-import { addGroupPattern, parseTlsLevel, removeGroupPattern, setHatDefaults, setListenerCertificate, setPolicy } from '../../store/listeners/policy.js';
-import { parseYesNo } from '../../store/answers.js';
+import { addGroupPattern, addRcptDomain, parseTlsLevel, removeGroupPattern, removeRcptDomain, setHatDefaults, setListenerCertificate, setPolicy } from '../../store/listeners/policy.js';
+import { checkRcptDomain, parseYesNo } from '../../store/answers.js';
 import { ConfigError } from '../../store/schema.js';
 import { edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 
@@ -53,6 +53,15 @@ export function settingsRoutes(router: Router, deps: GuiDeps): void {
       if (policy === '') return setHatDefaults(d, listener, { requireTls: parseYesNo(choice, 'REQUIRETLS') });
       return setPolicy(d, listener, policy, { requireTls: choice === 'default' ? undefined : parseYesNo(choice, 'REQUIRETLS') });
     }, `REQUIRETLS of ${field(page.form, 'policy') ? `policy $${field(page.form, 'policy')}` : 'the default policy'} on listener ${field(page.form, 'listener')} changed.`),
+  );
+
+  // The recipient access table: the domains a listener accepts mail for (listenerconfig … rcptaccess).
+  router.post('/listeners/rcpt-add', (page) => {
+    const domain = field(page.form, 'domain');
+    return edit(page, '/listeners', (d) => addRcptDomain(d, field(page.form, 'listener'), checkRcptDomain(domain)), `${field(page.form, 'listener')} accepts mail for ${domain}.`);
+  });
+  router.post('/listeners/rcpt-remove', (page) =>
+    edit(page, '/listeners', (d) => removeRcptDomain(d, field(page.form, 'listener'), field(page.form, 'domain')), `${field(page.form, 'listener')} no longer accepts mail for ${field(page.form, 'domain')}.`),
   );
 
   router.post('/listeners/sender-add', (page) =>
