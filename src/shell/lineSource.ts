@@ -52,6 +52,8 @@ export class ReadlineSource implements LineSource {
   private suspended = false;
   private muted = false;
   private completions: ((line: string) => string[]) | undefined;
+  /** Ends a key() that waits (the session is closed meanwhile). */
+  private pendingKey: (() => void) | undefined;
   /** What readline writes to at a terminal: one for the session, so a resize listener is added once. */
   private proxy: Writable | undefined;
 
@@ -191,27 +193,39 @@ export class ReadlineSource implements LineSource {
     if (raw) tty.setRawMode(true);
     try {
       return await new Promise<string>((resolve) => {
-        const onData = (chunk: Buffer | string) => {
+        const finish = (key: string) => {
           this.input.removeListener('data', onData);
+          this.input.removeListener('end', onEnd);
+          this.pendingKey = undefined;
+          resolve(key);
+        };
+        const onData = (chunk: Buffer | string) => {
           this.input.pause();
           const text = chunk.toString();
           const rest = text.slice(1);
           if (rest) (this.input as NodeJS.ReadableStream & { unshift(chunk: string): void }).unshift(rest);
-          resolve(text.slice(0, 1));
+          finish(text.slice(0, 1));
         };
+        // The input ends, or the session is closed (an SSH hang-up), while the pager waits: it stops.
+        const onEnd = () => finish('q');
+        this.pendingKey = () => finish('q');
         this.input.on('data', onData);
+        this.input.once('end', onEnd);
         this.input.resume();
       });
     } finally {
       if (raw) tty.setRawMode(false);
       this.output.write('\n');
       this.suspended = false;
-      this.open(history);
+      if (!this.closing) this.open(history);
     }
   }
 
   close(): void {
     this.closing = true;
+    // The line reader is already closed while a key is awaited: the input has ended for good.
+    if (this.suspended) this.ended = true;
+    this.pendingKey?.();
     this.rl.close();
   }
 
