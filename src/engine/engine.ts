@@ -140,7 +140,8 @@ export class Engine {
     this.inbound = new InboundTlsStatistics(paths.cache, (m) => this.log.warning(m), Date.now, () => this.statisticsPool());
     this.metrics = new EngineMetrics({
       config: () => this.store.current.config,
-      queue: () => ({ ...this.spool.size, oldestReceivedAt: this.spool.oldestReceivedAt() }),
+      queue: () => this.spool.size,
+      oldestReceivedAt: () => this.spool.oldestReceivedAt(),
       workers: () => this.workers.health(),
       droppedLogLines: () => this.pushes.dropped(),
     });

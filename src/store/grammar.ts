@@ -54,6 +54,9 @@ export function domainProblem(value: string, { subdomains = true } = {}): string
   return problem === undefined ? undefined : problem.replace('is not a host name', `is not a domain${subdomains ? ' or ".domain"' : ''}`);
 }
 
+/** An IPv4 address as a dual-stack socket reports it (::ffff:192.0.2.1) in its plain form. */
+export const unmappedAddress = (address: string): string => address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
+
 export const ipProblem = (value: string): string | undefined =>
   net.isIP(value) ? undefined : `"${short(value)}" is not an IPv4 or IPv6 address.`;
 

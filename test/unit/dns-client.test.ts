@@ -135,7 +135,7 @@ test('every lookup tells the engine its DNSSEC status (the mxgate_dnssec_lookups
   const { EngineMetrics } = await import('../../src/engine/metrics/engineMetrics.js');
   const { defaultConfig } = await import('../../src/store/schema.js');
   const dns = await testDnsServer({ 'signed.example': { A: ['127.0.0.5'], secure: true }, 'plain.example': { A: ['127.0.0.6'] }, 'broken.example': { servfail: true, secure: true } }, { secureZones: ['signed.example'] });
-  const metrics = new EngineMetrics({ config: () => defaultConfig(), queue: () => ({ messages: 0, bytes: 0, oldestReceivedAt: undefined }), workers: () => ({ wanted: 0, running: 0, exits: 0 }) });
+  const metrics = new EngineMetrics({ config: () => defaultConfig(), queue: () => ({ messages: 0, bytes: 0 }), oldestReceivedAt: () => undefined, workers: () => ({ wanted: 0, running: 0, exits: 0 }) });
   try {
     const client = new DnsClient([{ host: '127.0.0.1', port: dns.port }], 500, undefined, undefined, metrics.dnsLookup);
     await client.lookup('signed.example', 'A');

@@ -3,12 +3,11 @@ import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import type { Session } from '../../shell/session.js';
 import { checkDomain } from '../../store/answers.js';
-import { deleteRoute, parseHostPort, putRoute } from '../../store/network/routing.js';
+import { deleteRoute, hostPortText, parseHostPort, putRoute } from '../../store/network/routing.js';
 import type { Config } from '../../store/schema.js';
 import { UserError } from '../../userError.js';
 
-const hostText = (h: { host: string; port: number }) => `${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}`;
-const routeLines = (config: Config) => config.smtpRoutes.map((r, i) => `${i + 1}. ${r.domain} → ${r.hosts.map(hostText).join(', ')}`);
+const routeLines = (config: Config) => config.smtpRoutes.map((r, i) => `${i + 1}. ${r.domain} → ${r.hosts.map(hostPortText).join(', ')}`);
 
 /** The destination hosts as typed in the dialog: comma-separated HOST[:PORT] (port 25 by default). */
 function hostsAnswer(value: string): { host: string; port: number }[] {
@@ -25,7 +24,7 @@ function hostsAnswer(value: string): { host: string; port: number }[] {
 /** The appliance's smtproutes menu: NEW, EDIT, DELETE, PRINT. */
 function dialog(session: Session): Promise<void> {
   const io = session.io;
-  const pick = (question: string) => io.choose(question, session.draft.smtpRoutes.map((r) => ({ label: `${r.domain} → ${r.hosts.map(hostText).join(', ')}`, value: r })));
+  const pick = (question: string) => io.choose(question, session.draft.smtpRoutes.map((r) => ({ label: `${r.domain} → ${r.hosts.map(hostPortText).join(', ')}`, value: r })));
   const askHosts = (domain: string, current?: string) =>
     io.ask(`Enter the destination hosts, separated by commas, to which mail for ${domain} is delivered (HOST[:PORT], port 25 by default):`, {
       ...(current ? { default: current } : {}),
@@ -40,7 +39,7 @@ function dialog(session: Session): Promise<void> {
         run: async () => {
           const domain = await io.ask('Enter the domain for which you want to set up a permanent route.\nPartial hostnames such as ".example.com" are allowed.', { validate: checkDomain });
           session.draft = putRoute(session.draft, domain, await askHosts(domain));
-          io.print(`Mail for ${domain} will go to ${session.draft.smtpRoutes.find((r) => r.domain === domain)!.hosts.map(hostText).join(', ')} after "commit".`);
+          io.print(`Mail for ${domain} will go to ${session.draft.smtpRoutes.find((r) => r.domain === domain)!.hosts.map(hostPortText).join(', ')} after "commit".`);
         },
       },
       {
@@ -49,7 +48,7 @@ function dialog(session: Session): Promise<void> {
         run: async () => {
           if (!session.draft.smtpRoutes.length) return io.print('There are no routes to edit.');
           const route = await pick('Enter the number of the route you wish to edit.');
-          session.draft = putRoute(session.draft, route.domain, await askHosts(route.domain, route.hosts.map(hostText).join(', ')));
+          session.draft = putRoute(session.draft, route.domain, await askHosts(route.domain, route.hosts.map(hostPortText).join(', ')));
           io.print(`SMTP route for ${route.domain} changed.`);
         },
       },
@@ -95,7 +94,7 @@ export const smtproutes: Command = {
       case 'list':
         noMoreWords(this, args.slice(1));
         if (session.draft.smtpRoutes.length === 0) io.print('No SMTP routes: every domain is delivered to its MX hosts.');
-        for (const r of session.draft.smtpRoutes) io.print(`${r.domain} → ${r.hosts.map(hostText).join(', ')}`);
+        for (const r of session.draft.smtpRoutes) io.print(`${r.domain} → ${r.hosts.map(hostPortText).join(', ')}`);
         return;
       default:
         throw new CommandError(`Unknown operation "${verb}".\nUsage: ${this.usage.join('\n       ')}`);

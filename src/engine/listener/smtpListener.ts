@@ -11,6 +11,7 @@ import { applyDeadlines } from './deadlines.js';
 import { acceptPaused, closeSessions, createSmtpServer, later, serverName, sessionCount, sessionHooks, setServerOptions, type SmtpServer, type SmtpSession } from './smtpServerAdapter.js';
 import type { Envelope, MessageWriter } from '../queue/spool.js';
 import { recipientAllowed } from './rcptAccess.js';
+import { unmappedAddress } from '../../store/grammar.js';
 
 export interface ListenerDeps {
   /** The mail log (in a listener worker: lines passed to the engine's). */
@@ -90,7 +91,6 @@ export const listenerKey = (ip: string, port: number): string => `${ip}|${port}`
 /** One TLS session context for every process that serves the listeners (see the server options). */
 const SESSION_ID_CONTEXT = 'mxgate smtp';
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
-const plainAddress = (a: string) => a.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
 /** RFC 3207 §4: with TLS required, only these commands are answered before the handshake. */
 const BEFORE_TLS = new Set(['NOOP', 'EHLO', 'STARTTLS', 'QUIT']);
 
@@ -239,7 +239,7 @@ export class SmtpListener {
       throw smtpError(421, '4.3.2 System not accepting network messages, try again later');
     }
     const { iface, listener, tls } = this.current;
-    const address = plainAddress(session.remoteAddress);
+    const address = unmappedAddress(session.remoteAddress);
     // Host names are looked up only when a sender group names hosts.
     const name = hatUsesHostnames(listener.hat) && this.deps.reverse ? await this.deps.reverse(address) : undefined;
     if (this.gone.delete(session.id)) throw smtpError(421, '4.4.2 Connection closed');
@@ -417,7 +417,7 @@ export class SmtpListener {
       mid,
       icid: conn.icid,
       listener: this.current.listener.name,
-      clientAddress: plainAddress(session.remoteAddress),
+      clientAddress: unmappedAddress(session.remoteAddress),
       helo: session.hostNameAppearsAs,
       from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
       to: session.envelope.rcptTo.map((r) => r.address),
@@ -469,7 +469,7 @@ export class SmtpListener {
     this.abandon(conn, 'Receiving aborted: connection closed');
     if (conn.policy.tls === 'required' && !conn.secure && conn.accepted === 0) {
       this.deps.log.info(`ICID ${conn.icid} TLS was required but remote host did not initiate it`);
-      this.deps.tlsFailed?.(plainAddress(session.remoteAddress), 'no STARTTLS');
+      this.deps.tlsFailed?.(unmappedAddress(session.remoteAddress), 'no STARTTLS');
     }
     this.deps.log.info(`ICID ${conn.icid} close`);
     this.connections.delete(session.id);
@@ -487,7 +487,7 @@ export class SmtpListener {
     const helo = session.hostNameAppearsAs || 'unknown';
     const by = serverName(this.server);
     const tls = session.secure ? ' with ESMTPS' : ' with ESMTP';
-    const address = plainAddress(session.remoteAddress);
+    const address = unmappedAddress(session.remoteAddress);
     // RFC 5321 §4.1.3: an IPv6 address literal is tagged "IPv6:".
     const literal = address.includes(':') ? `IPv6:${address}` : address;
     return `Received: from ${helo} ([${literal}])\r\n  by ${by}${tls} id MID ${mid};\r\n  ${new Date().toUTCString()}\r\n`;

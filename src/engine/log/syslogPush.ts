@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { SyslogTarget } from '../../store/logs/syslogTarget.js';
+import { hostPortText } from '../../store/network/routing.js';
 import type { LogLevel } from './mailLog.js';
 
 /** Lines (and bytes) kept for a receiver that is down or slow; past either, new lines are dropped and counted. */
@@ -62,7 +63,7 @@ export class SyslogSender {
   }
 
   get url(): string {
-    return `${this.target.transport}://${net.isIP(this.target.host) === 6 ? `[${this.target.host}]` : this.target.host}:${this.target.port}`;
+    return `${this.target.transport}://${hostPortText(this.target)}`;
   }
 
   /** Whether lines go out now, why not, how many wait. */

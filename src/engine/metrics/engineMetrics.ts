@@ -9,7 +9,9 @@ import { VERSION } from '../../version.js';
 /** What the engine reads when it is scraped (gauges are taken then, not kept up to date). */
 export interface MetricSources {
   config: () => Config;
-  queue: () => { messages: number; bytes: number; oldestReceivedAt: string | undefined };
+  queue: () => { messages: number; bytes: number };
+  /** When the oldest queued message was received (a pass over the queue's index: asked once per scrape). */
+  oldestReceivedAt: () => string | undefined;
   workers: () => { wanted: number; running: number; exits: number };
   /** Lines a log receiver did not get (syslog push), by log. */
   droppedLogLines?: () => { log: string; lines: number }[];
@@ -81,7 +83,7 @@ export class EngineMetrics implements DeliveryMetrics {
       help: 'Age of the oldest message in the queue (0 when it is empty).',
       registers,
       collect() {
-        const oldest = sources.queue().oldestReceivedAt;
+        const oldest = sources.oldestReceivedAt();
         this.set(oldest ? Math.max(0, (Date.now() - Date.parse(oldest)) / 1000) : 0);
       },
     });

@@ -1,10 +1,9 @@
-import { daneResolverWarning, deleteRoute, parseHostPort, putRoute, setDnsServers } from '../../store/network/routing.js';
+import { daneResolverWarning, deleteRoute, hostPortText, parseHostPort, putRoute, setDnsServers } from '../../store/network/routing.js';
 import { setValidation } from '../../store/network/trustAnchors.js';
 import { domainProblem } from '../../store/grammar.js';
 import { ConfigError } from '../../store/schema.js';
 import { edit, field, type GuiDeps, render, type Router } from '../gui.js';
 
-const hostText = (h: { host: string; port: number }) => `${h.host.includes(':') ? `[${h.host}]` : h.host}:${h.port}`;
 
 /** Comma- or space-separated words of a form field. */
 const words = (value: string) => value.split(/[\s,]+/).filter(Boolean);
@@ -15,7 +14,7 @@ const words = (value: string) => value.split(/[\s,]+/).filter(Boolean);
  */
 export function networkRoutes(router: Router, _deps: GuiDeps): void {
   router.get('/smtp-routes', (page) =>
-    render(page, 'smtpRoutes', { title: 'SMTP Routes', routes: page.draft.smtpRoutes.map((r) => ({ domain: r.domain, hosts: r.hosts.map(hostText).join(', ') })) }),
+    render(page, 'smtpRoutes', { title: 'SMTP Routes', routes: page.draft.smtpRoutes.map((r) => ({ domain: r.domain, hosts: r.hosts.map(hostPortText).join(', ') })) }),
   );
   router.post('/smtp-routes', (page) =>
     edit(

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { z } from 'zod';
 import { entryCovers } from '../domainMatch.js';
-import { inLastOctetRange, LIMITS, senderPatternKind, senderPatternProblem } from '../grammar.js';
+import { inLastOctetRange, LIMITS, senderPatternKind, senderPatternProblem, unmappedAddress } from '../grammar.js';
 
 /**
  * The host access table (HAT) of a listener: sender groups, checked in order, map the connecting
@@ -151,7 +151,7 @@ export function patternMatches(pattern: string, ip: string, hostname?: string): 
 
 /** The first sender group that matches, and its policy with defaults applied. */
 export function classify(hat: Hat, ip: string, hostname?: string): { group: string; policy: EffectivePolicy } | undefined {
-  const address = ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+  const address = unmappedAddress(ip);
   for (const group of hat.senderGroups) {
     if (group.patterns.some((p) => patternMatches(p, address, hostname))) {
       const policy = findPolicy(hat, group.policy);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import net from 'node:net';
-import { cidrProblem, ipProblem } from '../grammar.js';
+import { cidrProblem, ipProblem, unmappedAddress } from '../grammar.js';
+import { patternMatches } from '../listeners/hat.js';
 import { editConfig } from '../edit.js';
 import type { Config } from '../schema.js';
 import { UserError } from '../../userError.js';
@@ -49,16 +49,14 @@ export function setMetricsAllow(config: Config, list: string): Config {
 
 export type ScrapeVerdict = { ok: true } | { ok: false; status: 401 | 404; reason: string };
 
-const plainAddress = (a: string) => a.replace(/^::ffff:(?=\d+\.)/i, '');
-
 /**
  * May this request read /metrics? The interface it came in on (its address and HTTPS port) must
  * have /metrics on (else it does not exist: 404); then a token (Authorization: Bearer) whose
  * SHA-256 is kept, or a client address in the allowed list.
  */
 export function judgeScrape(config: Config, request: { localAddress: string; localPort: number; clientAddress: string; authorization?: string }): ScrapeVerdict {
-  const local = plainAddress(request.localAddress);
-  const iface = config.interfaces.find((i) => i.https?.port === request.localPort && sameAddress(i.ip, local));
+  const local = unmappedAddress(request.localAddress);
+  const iface = config.interfaces.find((i) => i.https?.port === request.localPort && patternMatches(i.ip, local));
   if (!iface?.metrics) return { ok: false, status: 404, reason: 'no /metrics on this interface' };
   const m = /^Bearer\s+(\S+)\s*$/i.exec(request.authorization ?? '');
   if (m) {
@@ -66,26 +64,8 @@ export function judgeScrape(config: Config, request: { localAddress: string; loc
     if (config.metrics.tokens.some((t) => timingSafeEqual(Buffer.from(t.sha256, 'hex'), presented))) return { ok: true };
     return { ok: false, status: 401, reason: 'unknown token' };
   }
-  if (allowedAddress(config.metrics.allow, plainAddress(request.clientAddress))) return { ok: true };
+  // The allowed entries are addresses and CIDR ranges (setMetricsAllow), matched as sender group entries are.
+  const client = unmappedAddress(request.clientAddress);
+  if (config.metrics.allow.some((entry) => patternMatches(entry, client))) return { ok: true };
   return { ok: false, status: 401, reason: 'no token' };
-}
-
-function sameAddress(a: string, b: string): boolean {
-  if (net.isIP(a) !== net.isIP(b)) return false;
-  const list = new net.BlockList();
-  list.addAddress(a, net.isIP(a) === 6 ? 'ipv6' : 'ipv4');
-  return list.check(b, net.isIP(b) === 6 ? 'ipv6' : 'ipv4');
-}
-
-function allowedAddress(allow: string[], client: string): boolean {
-  const family = net.isIP(client);
-  if (!family || allow.length === 0) return false;
-  const list = new net.BlockList();
-  for (const e of allow) {
-    const [address, bits] = e.split('/');
-    const f = net.isIP(address!) === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(address!, f);
-    else list.addSubnet(address!, Number(bits), f);
-  }
-  return list.check(client, family === 6 ? 'ipv6' : 'ipv4');
 }

@@ -5,6 +5,9 @@ import { type Config, ConfigError } from '../schema.js';
 
 /** smtproutes and dnsconfig edits. */
 
+/** HOST:PORT as parseHostPort reads it back (an IPv6 address in brackets). */
+export const hostPortText = (h: { host: string; port: number }): string => `${net.isIP(h.host) === 6 ? `[${h.host}]` : h.host}:${h.port}`;
+
 export function parseHostPort(value: string, defaultPort: number): { host: string; port: number } {
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
   const plain = /^([^:]+)(?::(\d+))?$/.exec(value);
