@@ -3,7 +3,7 @@ import { CommandError } from '../../shell/errors.js';
 import { InvalidAnswer } from '../../shell/io.js';
 import { editConfig } from '../../store/edit.js';
 import { optionalCount } from '../../store/answers.js';
-import { MAIL_LOG_LEVELS, type MailLogLevel } from '../../store/schema.js';
+import { type Config, MAIL_LOG_LEVELS, type MailLogLevel } from '../../store/schema.js';
 import { PUSHED_LOGS, type PushedLog, syslogUrlProblem } from '../../store/logs/syslogTarget.js';
 
 /** The appliance's names for the levels (logconfig "Log level:" list). */
@@ -13,14 +13,21 @@ const OPTIONS = { level: { type: 'string' }, 'rotate-size': { type: 'string' }, 
 
 const TITLES: Record<PushedLog, string> = { mail_logs: 'Text Mail Logs', cli_logs: 'SSH (CLI) audit log', gui_logs: 'GUI audit log' };
 
-/** --syslog URL|none: the receiver, or undefined for none. */
+/** A syslog receiver as typed (--syslog or the dialog): its URL, or undefined for "none". */
 function syslogFrom(value: string): string | undefined {
   const v = value.trim();
   if (v.toLowerCase() === 'none') return undefined;
   const problem = syslogUrlProblem(v);
-  if (problem) throw new CommandError(problem);
+  if (problem) throw new InvalidAnswer(problem);
   return v;
 }
+
+/** A log pushed to a receiver from the next commit on, or no longer pushed. */
+const setPush = (config: Config, log: PushedLog, url: string | undefined): Config =>
+  editConfig(config, (d) => {
+    if (url) d.logs.syslog[log] = url;
+    else delete d.logs.syslog[log];
+  });
 
 export const logconfig: Command = {
   name: 'logconfig',
@@ -71,10 +78,7 @@ export const logconfig: Command = {
     if (log !== 'mail_logs' && changes) throw new CommandError(`${log} has only the syslog push to set (--syslog); level and rollover are the mail log's.`);
     if (values.syslog !== undefined) {
       const url = syslogFrom(values.syslog);
-      session.draft = editConfig(session.draft, (d) => {
-        if (url) d.logs.syslog[log] = url;
-        else delete d.logs.syslog[log];
-      });
+      session.draft = setPush(session.draft, log, url);
       if (!changes) {
         io.print(url ? `${log} will also be pushed to ${url} (at commit).` : `${log} will not be pushed to a syslog server (at commit).`);
         return;
@@ -82,19 +86,11 @@ export const logconfig: Command = {
     }
     if (log !== 'mail_logs') {
       if (!io.interactive) throw new CommandError(`logconfig ${log}: give --syslog URL|none.\nUsage: ${this.usage[3]}`);
-      const answer = await io.ask('Syslog server to push this log to (tcp+tls://HOST:PORT, tcp://HOST:PORT, udp://HOST:PORT or none):', {
+      const url = await io.ask('Syslog server to push this log to (tcp+tls://HOST:PORT, tcp://HOST:PORT, udp://HOST:PORT or none):', {
         default: session.draft.logs.syslog[log] ?? 'none',
-        validate: (v) => {
-          const problem = v.trim().toLowerCase() === 'none' ? undefined : syslogUrlProblem(v.trim());
-          if (problem) throw new InvalidAnswer(problem);
-          return v;
-        },
+        validate: syslogFrom,
       });
-      const url = syslogFrom(answer);
-      session.draft = editConfig(session.draft, (d) => {
-        if (url) d.logs.syslog[log] = url;
-        else delete d.logs.syslog[log];
-      });
+      session.draft = setPush(session.draft, log, url);
       return show();
     }
     let level: MailLogLevel | undefined;
