@@ -366,11 +366,12 @@ export class DeliveryScheduler implements SchedulerHandle {
       // Whether a destination is down is judged under the configuration in force (a commit may have routed it elsewhere).
       if (this.deps.config() === ctx.config) this.health(domain, result.unreachable, dest.bounce, admission === 'probe');
       const delivered = recipients.some((r) => result.outcomes.get(r.rid)?.kind === 'delivered');
-      this.tlsOutcomes.record(delivered ? (result.tls ?? 'clear') : 'failed');
-      this.deps.metrics?.attempt(delivered ? (result.tls ?? 'clear') : 'failed', result.failures ?? [], (performance.now() - began) / 1000);
+      const tls = delivered ? (result.tls ?? 'clear') : 'failed';
+      this.tlsOutcomes.record(tls);
+      this.deps.metrics?.attempt(tls, result.failures ?? [], (performance.now() - began) / 1000);
       // A REQUIRETLS message held back says nothing about the partner's TLS (tlsreport's evidence).
       if (!env.alert && !(env.requireTls && !delivered)) {
-        this.deps.statistics?.message(domain, delivered ? (result.tls ?? 'clear') : 'failed', delivered && result.verifiable === true, delivered ? result.mxHost : undefined);
+        this.deps.statistics?.message(domain, tls, delivered && result.verifiable === true, delivered ? result.mxHost : undefined);
         for (const why of result.failures ?? []) this.deps.statistics?.failure(domain, why);
       }
     }
