@@ -1,5 +1,6 @@
 import type { Command, CommandRegistry } from '../shell/command.js';
 import { alertconfig, displayalerts } from './alertconfig/index.js';
+import { bounceconfig } from './bounceconfig/index.js';
 import { bouncerecipients } from './bouncerecipients/index.js';
 import { certconfig } from './certconfig/index.js';
 import { clearchanges } from './clearchanges/index.js';
@@ -43,6 +44,7 @@ import { version } from './version/index.js';
 
 const commands: Command[] = [
   alertconfig,
+  bounceconfig,
   bouncerecipients,
   certconfig,
   clearchanges,

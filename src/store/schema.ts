@@ -11,17 +11,16 @@ import { UserError } from '../userError.js';
 import { hasControlCharacters } from './text.js';
 import { domainProblem, emailProblem, isHostname } from './grammar.js';
 import { UserSchema } from './accounts/schema.js';
+import { objectName } from './objectName.js';
+import { type BounceProfile, BounceProfilesSchema } from './bounces/profiles.js';
+import { withBounceProfiles } from './bounces/migrate.js';
 
 /**
  * The appliance configuration: one typed document, validated on every load, every edit and every
  * commit. This file is the single source of truth for defaults and for consistency rules.
  */
 
-const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
-
-export const objectName = z
-  .string()
-  .regex(NAME_RE, 'must start with a letter and hold only letters, digits, "_", "-" or "." (at most 64)');
+export { objectName } from './objectName.js';
 
 export const hostname = z.string().refine(isHostname, 'is not a valid host name');
 
@@ -252,6 +251,8 @@ export const ConfigSchema = z
         destinations: z.array(DestinationSchema).default(() => []),
       })
       .default(() => ({ certificate: null, alertOnRequiredTlsFailure: false, alertOnDaneFailure: false, defaults: DestinationDefaultsSchema.parse({}), destinations: [] })),
+    /** bounceconfig: retry, expiry and bounce-message settings that destination control entries name. */
+    bounceProfiles: BounceProfilesSchema,
     /** sslconfig: outbound TLS floor and the optional peer certificate checks. */
     tls: z
       .object({
@@ -359,6 +360,7 @@ function consistencyProblems(config: {
   listeners: Listener[];
   certificates: CertificateProfile[];
   delivery: DeliverySettings & { certificate: string | null };
+  bounceProfiles: BounceProfile[];
 }): Problem[] {
   const problems: Problem[] = [];
   duplicates(config.certificates.map((c) => c.name)).forEach((index) =>
@@ -377,6 +379,18 @@ function consistencyProblems(config: {
   if (config.delivery.certificate !== null && !hasCertificate(config.delivery.certificate)) {
     problems.push({ path: ['delivery', 'certificate'], message: `certificate profile "${config.delivery.certificate}" does not exist` });
   }
+  duplicates(config.bounceProfiles.map((p) => p.name)).forEach((index) =>
+    problems.push({ path: ['bounceProfiles', index, 'name'], message: `bounce profile name "${config.bounceProfiles[index]!.name}" is used twice` }),
+  );
+  const hasProfile = (name: string) => config.bounceProfiles.some((p) => sameName(p.name, name));
+  if (!hasProfile(config.delivery.defaults.bounceProfile)) {
+    problems.push({ path: ['delivery', 'defaults', 'bounceProfile'], message: `bounce profile "${config.delivery.defaults.bounceProfile}" does not exist` });
+  }
+  config.delivery.destinations.forEach((d, index) => {
+    if (d.bounceProfile !== undefined && !hasProfile(d.bounceProfile)) {
+      problems.push({ path: ['delivery', 'destinations', index, 'bounceProfile'], message: `bounce profile "${d.bounceProfile}" does not exist` });
+    }
+  });
   for (const entry of securityWithoutTls(config.delivery)) {
     problems.push({ path: ['delivery', 'destinations'], message: `${entry}: DANE and MTA-STS need a TLS setting other than No` });
   }
@@ -463,6 +477,7 @@ export const ENTRY_NAMES: Record<string, string> = {
   policies: 'policy',
   hosts: 'host',
   updateServers: 'update server',
+  bounceProfiles: 'bounce profile',
 };
 
 /** A camelCase key as words ("maxConcurrency" → "max concurrency"). */
@@ -521,7 +536,9 @@ export class ConfigError extends UserError {
 }
 
 /** Validate a whole document; throws ConfigError listing every problem. */
-export function validateConfig(doc: unknown): Config {
+export function validateConfig(stored: unknown): Config {
+  // A document an earlier release wrote is read in today's terms first (so old versions roll back).
+  const doc = withBounceProfiles(stored);
   const result = ConfigSchema.safeParse(doc);
   if (!result.success) throw new ConfigError('The configuration is not valid:', describeIssues(result.error, doc));
   return result.data;

@@ -27,7 +27,7 @@ after(async () => {
 
 test('a refusing destination is marked down; its messages wait untouched; one probe per wait; all go when it is back', async () => {
   const deadPort = await freePort(); // nothing listens there (yet)
-  await shellOk(home, `smtproutes new example.net 127.0.0.1:${deadPort}`, 'destconfig new example.net --tls no --retry-initial 3 --retry-max 3', 'commit "dead route"');
+  await shellOk(home, `smtproutes new example.net 127.0.0.1:${deadPort}`, 'bounceconfig new Fast --retry-initial 3 --retry-max 3', 'destconfig new example.net --tls no --bounce-profile Fast', 'commit "dead route"');
   const mids: number[] = [];
   for (let i = 0; i < 30; i += 1) mids.push(await submitMail(port, 'user@example.net', `waiting ${i}`));
   await until('the destination marked down', async () => /Destination example\.net is down \(.*\); its messages wait 3 s, then one of them probes it/.test(await mailLog()));
@@ -65,7 +65,7 @@ test('deliverynow tries a down destination at once', async () => {
   await sink?.close();
   sink = undefined;
   const deadPort = await freePort();
-  await shellOk(home, `smtproutes new example.net 127.0.0.1:${deadPort}`, 'destconfig edit example.net --tls no --retry-initial 600 --retry-max 600', 'commit "dead again"');
+  await shellOk(home, `smtproutes new example.net 127.0.0.1:${deadPort}`, 'bounceconfig edit Fast --retry-initial 600 --retry-max 600', 'commit "dead again"');
   await submitMail(port, 'user@example.net', 'now');
   await until('down for 600 s', async () => /its messages wait 600 s/.test(await mailLog()));
   assert.match(await shellOk(home, 'status'), /Destination down: +example\.net until .*ECONNREFUSED.*"deliverynow example\.net" tries it at once/);
@@ -78,7 +78,7 @@ test('status never shows a down destination "until" a time already past', async 
   await sink?.close();
   sink = undefined;
   const deadPort = await freePort();
-  await shellOk(home, `smtproutes new example.net 127.0.0.1:${deadPort}`, 'destconfig edit example.net --tls no --retry-initial 2 --retry-max 2', 'commit "dead, short wait"');
+  await shellOk(home, `smtproutes new example.net 127.0.0.1:${deadPort}`, 'bounceconfig edit Fast --retry-initial 2 --retry-max 2', 'commit "dead, short wait"');
   await submitMail(port, 'user@example.net', 'bounced while down');
   await until('down for 2 s', async () => /its messages wait 2 s/.test(await mailLog()));
   await shellOk(home, 'bouncerecipients --domain example.net');

@@ -19,7 +19,8 @@ test('destconfig batch forms: new, edit, default, setup, list, detail, delete; c
     '-c', 'destconfig new partner.example --tls required-verify --max-concurrency 5',
     '-c', 'destconfig new .partner.example --tls preferred',
     '-c', 'destconfig edit partner.example --recipient-limit 100/60',
-    '-c', 'destconfig default --tls preferred --max-queue-time 86400',
+    '-c', 'bounceconfig new OneDay --max-queue-time 86400',
+    '-c', 'destconfig default --tls preferred --bounce-profile OneDay',
     '-c', 'destconfig setup --certificate Demo --alert-on-required-tls-failure yes',
     '-c', 'destconfig list',
     '-c', 'destconfig detail partner.example',
@@ -31,9 +32,11 @@ test('destconfig batch forms: new, edit, default, setup, list, detail, delete; c
   assert.match(r.stdout, /^Default +Preferred +None +No +500 +50$/m);
   assert.match(r.stdout, /Warning: You may use the demo certificate to test TLS, but this will not be secure\./);
   assert.match(r.stdout, /Recipient limit: 100 per 60 minutes\n/);
-  assert.match(r.stdout, /Bounce: .* bounced after 86400 s in the queue \(Default\)/);
+  assert.match(r.stdout, /Bounce profile: OneDay \(Default\)/);
   const c = await committed();
   assert.equal(c.delivery.alertOnRequiredTlsFailure, true);
+  assert.equal(c.delivery.defaults.bounceProfile, 'OneDay');
+  assert.equal(c.bounceProfiles.find((p: { name: string }) => p.name === 'OneDay').maxQueueSeconds, 86400);
   assert.equal(c.delivery.certificate, 'Demo');
   assert.deepEqual(c.delivery.destinations.map((d: { domain: string; tls: string }) => `${d.domain}:${d.tls}`), ['partner.example:required-verify', '.partner.example:preferred']);
   const del = await mxgate(home, ['-c', 'certconfig delete Demo']);

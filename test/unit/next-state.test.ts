@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { backoffSeconds, nextState, type NextState } from '../../src/engine/delivery/nextState.js';
 import { fromReply, local, localReply, type Outcome, STATUS } from '../../src/engine/delivery/outcome.js';
 
-const bounce = { retryInitialSeconds: 60, retryMaxSeconds: 3600, maxQueueSeconds: 3600 };
+const bounce = { maxRetries: 100, retryInitialSeconds: 60, retryMaxSeconds: 3600, maxQueueSeconds: 3600 };
 const young = 10_000;
 const old = 3_600_001;
 
@@ -41,6 +41,19 @@ test('next state of a recipient, for every outcome kind, young and expired', () 
   for (const [name, outcome, progress, expected] of rows) {
     assert.deepEqual(nextState(outcome, { ...progress, bounce }), expected, name);
   }
+});
+
+test('the bounce profile\'s maximum number of retries: the attempt after the last retry bounces, a hold never counts', () => {
+  const few = { ...bounce, maxRetries: 2 };
+  assert.deepEqual(nextState(greylisted, { attempts: 2, ageMs: young, bounce: few }), { state: 'retry', waitSeconds: 120 }, 'second attempt = first retry: one retry left');
+  assert.deepEqual(
+    nextState(greylisted, { attempts: 3, ageMs: young, bounce: few }),
+    { state: 'expire', outcome: { kind: 'permanent', status: greylisted.status, text: `maximum number of retries (2) reached; last error: ${greylisted.text}` } },
+    'third attempt = second retry: none left',
+  );
+  assert.equal(nextState(greylisted, { attempts: 1, ageMs: young, bounce: { ...bounce, maxRetries: 0 } }).state, 'expire', 'no retries at all: the first temporary failure bounces');
+  assert.deepEqual(nextState(limited, { attempts: 3, ageMs: young, waitSeconds: 17, bounce: few }), { state: 'retry', waitSeconds: 17 }, 'held back by a recipient limit: not a retry');
+  assert.equal(nextState(rejected, { attempts: 3, ageMs: young, bounce: few }).state, 'bounce', 'a 5xx is a bounce, whatever the count');
 });
 
 test('an expired recipient keeps the status code of its last failure', () => {

@@ -2,6 +2,7 @@ import { currentCertificateIndex } from '../../store/certificates/certificates.j
 import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import { checkDomain, optionalCount } from '../../store/answers.js';
+import { askNewBounceProfile } from '../bounceconfig/questions.js';
 import { formatTable } from '../../shell/table.js';
 import type { Session } from '../../shell/session.js';
 import {
@@ -47,16 +48,14 @@ const OPTIONS = {
   'max-concurrency': { type: 'string' },
   'messages-per-connection': { type: 'string' },
   'recipient-limit': { type: 'string' },
-  'max-queue-time': { type: 'string' },
-  'retry-initial': { type: 'string' },
-  'retry-max': { type: 'string' },
+  'bounce-profile': { type: 'string' },
   certificate: { type: 'string' },
   'alert-on-required-tls-failure': { type: 'string' },
   'alert-on-dane-failure': { type: 'string' },
   file: { type: 'string' },
 } as const;
 
-function settingsFrom(values: Record<string, string | undefined>, base: DestinationDefaults): Settings {
+function settingsFrom(values: Record<string, string | undefined>): Settings {
   const out: Settings = {};
   if (values.tls !== undefined) out.tls = parseDestinationTls(values.tls);
   if (values.dane !== undefined) out.dane = parseDaneMode(values.dane);
@@ -72,12 +71,8 @@ function settingsFrom(values: Record<string, string | undefined>, base: Destinat
     if (r !== 'none' && !parsed) throw new CommandError('--recipient-limit is RECIPIENTS/MINUTES (for example 100/60) or none.');
     out.recipientLimit = parsed ? { recipients: Number(parsed[1]), minutes: Number(parsed[2]) } : null;
   }
-  const q = optionalCount(values['max-queue-time'], '--max-queue-time');
-  const i = optionalCount(values['retry-initial'], '--retry-initial');
-  const x = optionalCount(values['retry-max'], '--retry-max');
-  if (q !== undefined || i !== undefined || x !== undefined) {
-    out.bounce = { maxQueueSeconds: q ?? base.bounce.maxQueueSeconds, retryInitialSeconds: i ?? base.bounce.retryInitialSeconds, retryMaxSeconds: x ?? base.bounce.retryMaxSeconds };
-  }
+  const b = values['bounce-profile'];
+  if (b !== undefined && b.toLowerCase() !== 'default') out.bounceProfile = b;
   return out;
 }
 
@@ -95,7 +90,7 @@ function describe(session: Session, domain: string | null): string[] {
     `    Maximum concurrency: ${r.maxConcurrency}${mark('maxConcurrency')}`,
     `    Messages per connection: ${r.messagesPerConnection}${mark('messagesPerConnection')}`,
     `    Recipient limit: ${r.recipientLimit ? `${r.recipientLimit.recipients} per ${r.recipientLimit.minutes} minutes` : 'none'}${mark('recipientLimit')}`,
-    `    Bounce: retry after ${r.bounce.retryInitialSeconds} s doubling up to ${r.bounce.retryMaxSeconds} s; bounced after ${r.bounce.maxQueueSeconds} s in the queue${mark('bounce')}`,
+    `    Bounce profile: ${r.bounceProfile}${mark('bounceProfile')}`,
   ];
 }
 
@@ -182,12 +177,9 @@ async function askSettings(session: Session, base: DestinationDefaults, specific
     out.mtaSts = 'no';
     io.print('DANE Support is set to None and MTA-STS Support to No: both need a TLS setting other than No.');
   }
-  if (await want('Do you wish to apply a specific bounce profile to this domain?')) {
-    const retryInitialSeconds = await io.askInt('Enter the initial retry interval (seconds).', { default: base.bounce.retryInitialSeconds, min: 1, max: 86400 });
-    const retryMaxSeconds = await io.askInt('Enter the maximum retry interval (seconds).', { default: base.bounce.retryMaxSeconds, min: retryInitialSeconds, max: 86400 * 7 });
-    const maxQueueSeconds = await io.askInt('Enter the maximum time in queue before a bounce (seconds).', { default: base.bounce.maxQueueSeconds, min: 60, max: 86400 * 30 });
-    out.bounce = { retryInitialSeconds, retryMaxSeconds, maxQueueSeconds };
-  } else toDefault('bounce');
+  if (await (specific ? io.confirm('Do you wish to apply a specific bounce profile to this domain?', false) : Promise.resolve(true))) {
+    out.bounceProfile = await chooseBounceProfile(session, base.bounceProfile);
+  } else toDefault('bounceProfile');
   // The appliance's last question: the order of each MX's addresses (IPv4 / IPv6).
   if (await want('Do you wish to apply a specific IP sort preference to this domain?')) {
     out.ipSort = await io.choose<IpSort>(
@@ -197,6 +189,19 @@ async function askSettings(session: Session, base: DestinationDefaults, specific
     );
   } else toDefault('ipSort');
   return out;
+}
+
+/** The appliance's bounce profile question: an existing profile, or "New Profile" made on the spot. */
+async function chooseBounceProfile(session: Session, current: string): Promise<string> {
+  const io = session.io;
+  const profiles = session.draft.bounceProfiles;
+  const picked = await io.choose<string | null>(
+    'Please choose a bounce profile to apply:',
+    [...profiles.map((p) => ({ label: p.name, value: p.name })), { label: 'New Profile', value: null }],
+    Math.max(1, profiles.findIndex((p) => p.name.toLowerCase() === current.toLowerCase()) + 1),
+  );
+  if (picked !== null) return picked;
+  return askNewBounceProfile(session, 'Please enter the name for the profile:');
 }
 
 async function dialog(session: Session): Promise<void> {
@@ -210,7 +215,9 @@ async function dialog(session: Session): Promise<void> {
         text: 'Create a new entry.',
         run: async () => {
           const domain = await io.ask('Enter the domain you wish to configure.', { validate: checkDomain });
-          session.draft = putDestination(session.draft, { domain, ...(await askSettings(session, session.draft.delivery.defaults, true)) }, { create: true });
+          // The answers first: "New Profile" adds a bounce profile to the draft on the way.
+          const settings = await askSettings(session, session.draft.delivery.defaults, true);
+          session.draft = putDestination(session.draft, { domain, ...settings }, { create: true });
         },
       },
       {
@@ -219,7 +226,8 @@ async function dialog(session: Session): Promise<void> {
         run: async () => {
           if (!session.draft.delivery.destinations.length) return io.print('There are no entries to edit.');
           const domain = await pickDomain('Enter the domain you wish to edit.');
-          session.draft = putDestination(session.draft, { domain, ...(await askSettings(session, destinationForPattern(session.draft.delivery, domain), true)) }, { create: false });
+          const settings = await askSettings(session, destinationForPattern(session.draft.delivery, domain), true);
+          session.draft = putDestination(session.draft, { domain, ...settings }, { create: false });
         },
       },
       {
@@ -234,7 +242,8 @@ async function dialog(session: Session): Promise<void> {
         keyword: 'DEFAULT',
         text: 'Change the default.',
         run: async () => {
-          session.draft = setDestinationDefaults(session.draft, await askSettings(session, session.draft.delivery.defaults, false));
+          const settings = await askSettings(session, session.draft.delivery.defaults, false);
+          session.draft = setDestinationDefaults(session.draft, settings);
         },
       },
       { keyword: 'LIST', text: 'Display a summary list of all entries.', run: async () => io.print(...list(session)) },
@@ -295,7 +304,7 @@ export const destconfig: Command = {
   summary: 'Destination controls: per-domain TLS policy and delivery limits',
   usage: [
     'destconfig',
-    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--dane default|none|opportunistic|mandatory] [--mta-sts default|yes|no] [--ip-sort default|prefer-ipv4|prefer-ipv6|require-ipv4|require-ipv6] [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--retry-initial S] [--retry-max S] [--max-queue-time S]',
+    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--dane default|none|opportunistic|mandatory] [--mta-sts default|yes|no] [--ip-sort default|prefer-ipv4|prefer-ipv6|require-ipv4|require-ipv6] [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--bounce-profile NAME|default]',
     'destconfig edit DOMAIN --tls … [same options]',
     'destconfig delete DOMAIN',
     'destconfig default --tls no|preferred|… --dane none|opportunistic|mandatory --mta-sts yes|no [same options]',
@@ -328,6 +337,8 @@ export const destconfig: Command = {
     '  prefer-ipv6 (the default) / prefer-ipv4: that family first, the other when all of it failed.',
     '  require-ipv6 / require-ipv4: only that family; an MX without such an address is not used.',
     '  DANE and MTA-STS apply the same whichever family carries the session.',
+    'Bounce profile (--bounce-profile; bounceconfig makes them): retries, time in queue, bounce and delay',
+    '  messages for this destination\'s mail; "default" takes the default entry\'s profile.',
   ],
   keywords: ['new', 'edit', 'delete', 'default', 'list', 'detail', 'clear', 'setup', 'export', 'import'],
   names: (c) => c.delivery.destinations.map((d) => d.domain),
@@ -343,12 +354,13 @@ export const destconfig: Command = {
       case 'edit': {
         const d = required(this, domain, 'DOMAIN');
         checkDomain(d);
-        const settings = settingsFrom(values, session.draft.delivery.defaults);
+        const settings = settingsFrom(values);
         const entry: Destination = { domain: d, ...settings };
         // "--tls default" / "--dane default" return the setting to the default entry's value.
         if (values.tls?.toLowerCase() === 'default') entry.tls = undefined;
         if (values.dane?.toLowerCase() === 'default') entry.dane = undefined;
         if (values['mta-sts']?.toLowerCase() === 'default') entry.mtaSts = undefined;
+        if (values['bounce-profile']?.toLowerCase() === 'default') entry.bounceProfile = undefined;
         session.draft = putDestination(session.draft, entry, { create: verb!.toLowerCase() === 'new' });
         io.print(...describe(session, d));
         if (values.dane !== undefined) warnResolver(session);
@@ -359,10 +371,11 @@ export const destconfig: Command = {
         io.print(`${domain} removed from the destination control table.`);
         return;
       case 'default': {
-        const settings = settingsFrom(values, session.draft.delivery.defaults);
+        const settings = settingsFrom(values);
         if (values.tls?.toLowerCase() === 'default') throw new CommandError('The default entry needs a TLS setting of its own (no, preferred, …).');
         if (values.dane?.toLowerCase() === 'default') throw new CommandError('The default entry needs a DANE setting of its own (none, opportunistic or mandatory).');
         if (values['mta-sts']?.toLowerCase() === 'default') throw new CommandError('The default entry needs an MTA-STS setting of its own (yes or no).');
+        if (values['bounce-profile'] !== undefined) settings.bounceProfile = values['bounce-profile']; // "Default" is the profile here
         if (values['ip-sort']?.toLowerCase() === 'default') throw new CommandError('The default entry needs an IP sort preference of its own (prefer-ipv6, prefer-ipv4, require-ipv6 or require-ipv4).');
         if (Object.keys(settings).length === 0) throw new CommandError(`Nothing to change.\nUsage: ${this.usage[4]}`);
         session.draft = setDestinationDefaults(session.draft, settings);

@@ -7,15 +7,21 @@ export interface Failed {
   outcome: Outcome;
 }
 
-/** A delivery status notification (RFC 3464) telling the sender which recipients failed. */
-export function buildBounce(hostname: string, original: { from: string; receivedAt: string; message: Buffer }, failed: Failed[]): Buffer {
+/**
+ * What a DSN reports: recipients given up on (failure), or recipients still being tried (delay, a
+ * bounce profile's delay warning, with the time the queue gives up on them).
+ */
+export type DsnKind = { kind: 'failure' } | { kind: 'delay'; willRetryUntil: Date };
+
+/** A delivery status notification (RFC 3464) telling the sender (or a profile's alternate address) about these recipients. */
+export function buildBounce(hostname: string, original: { from: string; to: string; receivedAt: string; message: Buffer }, failed: Failed[], what: DsnKind = { kind: 'failure' }): Buffer {
   const boundary = `mxgate-${randomBytes(8).toString('hex')}`;
   const headerEnd = original.message.indexOf('\r\n\r\n');
   const headers = original.message.subarray(0, headerEnd < 0 ? Math.min(original.message.length, 65536) : headerEnd).toString('utf8');
   const lines = [
     `From: Mail Delivery System <MAILER-DAEMON@${hostname}>`,
-    `To: <${original.from}>`,
-    'Subject: Delivery Status Notification (Failure)',
+    `To: <${original.to}>`,
+    `Subject: Delivery Status Notification (${what.kind === 'delay' ? 'Delay' : 'Failure'})`,
     `Date: ${new Date().toUTCString()}`,
     `Message-ID: <${randomBytes(12).toString('hex')}@${hostname}>`,
     'Auto-Submitted: auto-replied',
@@ -25,7 +31,9 @@ export function buildBounce(hostname: string, original: { from: string; received
     `--${boundary}`,
     'Content-Type: text/plain; charset=utf-8',
     '',
-    `Your message could not be delivered to ${failed.length === 1 ? 'this recipient' : 'these recipients'}:`,
+    what.kind === 'delay'
+      ? `Your message has not been delivered to ${failed.length === 1 ? 'this recipient' : 'these recipients'} yet. Delivery is being retried until ${what.willRetryUntil.toUTCString()}; you need not send it again:`
+      : `Your message could not be delivered to ${failed.length === 1 ? 'this recipient' : 'these recipients'}:`,
     '',
     ...failed.map((f) => `  <${f.address}>: ${f.outcome.text}`),
     '',
@@ -35,7 +43,14 @@ export function buildBounce(hostname: string, original: { from: string; received
     `Reporting-MTA: dns; ${hostname}`,
     `Arrival-Date: ${new Date(original.receivedAt).toUTCString()}`,
     '',
-    ...failed.flatMap((f) => [`Final-Recipient: rfc822; ${f.address}`, 'Action: failed', `Status: ${f.outcome.status}`, `Diagnostic-Code: smtp; ${f.outcome.text.replace(/\r?\n/g, ' ')}`, '']),
+    ...failed.flatMap((f) => [
+      `Final-Recipient: rfc822; ${f.address}`,
+      `Action: ${what.kind === 'delay' ? 'delayed' : 'failed'}`,
+      `Status: ${f.outcome.status}`,
+      `Diagnostic-Code: smtp; ${f.outcome.text.replace(/\r?\n/g, ' ')}`,
+      ...(what.kind === 'delay' ? [`Will-Retry-Until: ${what.willRetryUntil.toUTCString()}`] : []),
+      '',
+    ]),
     `--${boundary}`,
     'Content-Type: text/rfc822-headers',
     '',

@@ -1,7 +1,7 @@
-import type { ResolvedDestination } from '../../store/destinations/destinations.js';
+import type { BounceProfile } from '../../store/bounces/profiles.js';
 import { type Outcome, STATUS } from './outcome.js';
 
-export type BounceSettings = ResolvedDestination['bounce'];
+export type BounceSettings = Pick<BounceProfile, 'maxRetries' | 'maxQueueSeconds' | 'retryInitialSeconds' | 'retryMaxSeconds'>;
 
 /** What becomes of a recipient after an attempt. `outcome` of bounce and expire is what the DSN says. */
 export type NextState =
@@ -29,20 +29,29 @@ export function expired(ageMs: number, bounce: Pick<BounceSettings, 'maxQueueSec
   return ageMs > bounce.maxQueueSeconds * 1000;
 }
 
+/** Every retry the bounce profile allows has been made (the first attempt is not a retry). */
+export const retriesUsedUp = (attempts: number, bounce: Pick<BounceSettings, 'maxRetries'>): boolean => attempts - 1 >= bounce.maxRetries;
+
 /**
  * The retry / bounce / expiry decision for one recipient, from its outcome alone: delivered is
  * done; a permanent failure bounces; a temporary one is retried after the back-off, unless the
- * message has been in the queue longer than the destination allows — then it expires, and the DSN
- * keeps the last failure's status code (as Postfix does).
+ * message has been in the queue longer than its bounce profile allows or has used up the profile's
+ * retries — then it expires, and the DSN keeps the last failure's status code (as Postfix does).
  */
 export function nextState(outcome: Outcome, progress: RecipientProgress): NextState {
   if (outcome.kind === 'delivered') return { state: 'delivered' };
   if (outcome.kind === 'permanent') return { state: 'bounce', outcome };
-  if (expired(progress.ageMs, progress.bounce)) {
+  const why = expired(progress.ageMs, progress.bounce)
+    ? `message expired after ${progress.bounce.maxQueueSeconds} s in the queue`
+    : // Held back by a recipient limit is not an attempt: attempts did not grow, and it never counts as a retry.
+      progress.waitSeconds === undefined && retriesUsedUp(progress.attempts, progress.bounce)
+      ? `maximum number of retries (${progress.bounce.maxRetries}) reached`
+      : undefined;
+  if (why) {
     return {
       state: 'expire',
       // RFC 8689 §4.2.1: a REQUIRETLS message that never found a host bounces with 5.7.30.
-      outcome: { kind: 'permanent', status: outcome.status === STATUS.requireTls('temporary') ? STATUS.requireTls('permanent') : outcome.status, text: `message expired after ${progress.bounce.maxQueueSeconds} s in the queue; last error: ${outcome.text}` },
+      outcome: { kind: 'permanent', status: outcome.status === STATUS.requireTls('temporary') ? STATUS.requireTls('permanent') : outcome.status, text: `${why}; last error: ${outcome.text}` },
     };
   }
   return { state: 'retry', waitSeconds: progress.waitSeconds ?? backoffSeconds(progress.attempts, progress.bounce) };

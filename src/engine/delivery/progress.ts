@@ -1,7 +1,7 @@
 import type { IdAllocator } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
 import { enqueueGenerated, type Envelope, recipientStates, type Spool } from '../queue/spool.js';
-import { buildBounce, type Failed } from './dsn.js';
+import { buildBounce, type DsnKind, type Failed } from './dsn.js';
 
 /** What writing delivery progress needs: the queue, the mail log, message numbers, our name. */
 export interface ProgressDeps {
@@ -24,12 +24,17 @@ export async function recordProgress(deps: ProgressDeps, env: Envelope): Promise
   }
 }
 
-/** A DSN to the sender goes through the queue like any message (never for a null sender). */
-export async function queueDsn(deps: ProgressDeps, env: Envelope, message: Buffer, failed: Failed[]): Promise<void> {
+/**
+ * A DSN goes through the queue like any message (never for a null sender): to the sender, or to
+ * the alternate address of the bounce profile (`to`).
+ */
+export async function queueDsn(deps: ProgressDeps, env: Envelope, message: Buffer, failed: Failed[], options: { to?: string; what?: DsnKind } = {}): Promise<void> {
   const hostname = deps.hostname();
-  const data = buildBounce(hostname, { from: env.from, receivedAt: env.receivedAt, message }, failed);
+  const to = options.to ?? env.from;
+  const what = options.what ?? { kind: 'failure' as const };
+  const data = buildBounce(hostname, { from: env.from, to, receivedAt: env.receivedAt, message }, failed, what);
   // RFC 8689 §5: the DSN of a REQUIRETLS message carries only its headers (text/rfc822-headers, as
   // every mxgate DSN does) and is itself sent with REQUIRETLS.
-  const mid = await enqueueGenerated(deps.spool, deps.ids, { listener: 'bounce', hostname, from: '', to: [env.from], ...(env.requireTls ? { requireTls: true } : {}) }, data);
-  deps.log.info(`MID ${mid} DSN for MID ${env.mid} to <${env.from}> queued`);
+  const mid = await enqueueGenerated(deps.spool, deps.ids, { listener: 'bounce', hostname, from: '', to: [to], ...(env.requireTls ? { requireTls: true } : {}) }, data);
+  deps.log.info(`MID ${mid} ${what.kind === 'delay' ? 'delay warning' : 'DSN'} for MID ${env.mid} to <${to}> queued`);
 }

@@ -1,7 +1,8 @@
 import { recipientStates } from '../queue/spool.js';
-import type { Failed } from './dsn.js';
+import type { BounceProfile } from '../../store/bounces/profiles.js';
+import { type ProfiledRecipient, sendBounces } from './bounceMessages.js';
 import { localReply, STATUS } from './outcome.js';
-import { type ProgressDeps, queueDsn, recordProgress } from './progress.js';
+import { type ProgressDeps, recordProgress } from './progress.js';
 import type { QueuedRecipient } from '../../control/status.js';
 
 /** What queue administration needs of the scheduler that works the same queue. */
@@ -12,6 +13,8 @@ export interface SchedulerHandle {
   forgetWaits(domain?: string): void;
   /** Look at the queue now. */
   kick(): void;
+  /** The bounce profile mail for `domain` follows under the configuration in force. */
+  bounceProfileFor(domain: string): BounceProfile;
 }
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
@@ -56,7 +59,7 @@ export class QueueAdmin {
     return out;
   }
 
-  /** bouncerecipients: give up on matching pending recipients now; the senders get DSNs. */
+  /** bouncerecipients: give up on matching pending recipients now; the senders get DSNs as their bounce profiles say. */
   async bounceRecipients(match: { domain?: string; sender?: string; mid?: number }): Promise<number> {
     const count = await this.scheduler.exclusive(async () => {
       let count = 0;
@@ -64,18 +67,18 @@ export class QueueAdmin {
         if (match.mid !== undefined && env.mid !== match.mid) continue;
         if (match.sender !== undefined && env.from.toLowerCase() !== match.sender.toLowerCase()) continue;
         const states = recipientStates(env);
-        const failed: Failed[] = [];
+        const failed: ProfiledRecipient[] = [];
         env.to.forEach((address, rid) => {
           if (states[rid]!.status !== 'pending' || (match.domain !== undefined && domainOf(address) !== match.domain.toLowerCase())) return;
           states[rid]!.status = 'bounced';
           const last = states[rid]!.lastResponse;
-          failed.push({ address, outcome: localReply('permanent', STATUS.byAdministrator, `bounced by the administrator${last ? `; last error: ${last}` : ''}`) });
+          failed.push({ address, outcome: localReply('permanent', STATUS.byAdministrator, `bounced by the administrator${last ? `; last error: ${last}` : ''}`), profile: this.scheduler.bounceProfileFor(domainOf(address)) });
           this.deps.log.info(`Bounced: MID ${env.mid} RID [${rid}] - bounced by the administrator`);
         });
         if (!failed.length) continue;
         count += failed.length;
         env.recipients = states;
-        if (env.from) await queueDsn(this.deps, env, await this.deps.spool.read(env.mid).catch(() => Buffer.alloc(0)), failed);
+        if (env.from) await sendBounces(this.deps, env, await this.deps.spool.read(env.mid).catch(() => Buffer.alloc(0)), failed);
         await recordProgress(this.deps, env);
       }
       return count;

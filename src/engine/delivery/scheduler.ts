@@ -1,6 +1,7 @@
 import type { DomainTlsStatistics } from './domainTlsStatistics.js';
 import { TlsOutcomeCounter } from './tlsOutcomes.js';
 import { destinationFor, type ResolvedDestination } from '../../store/destinations/destinations.js';
+import { type BounceProfile, bounceProfile } from '../../store/bounces/profiles.js';
 import { presentedCredentials } from '../../store/certificates/keys.js';
 import type { DataPaths } from '../../store/paths.js';
 import type { Config } from '../../store/schema.js';
@@ -13,10 +14,10 @@ import { ConnectionCache } from './connections.js';
 import { RecipientRate } from './recipientRate.js';
 import { DeadDestinations } from './deadDestinations.js';
 import type { DnsClient } from '../dns/client.js';
-import type { Failed } from './dsn.js';
 import { nextState, expired } from './nextState.js';
 import { localReply, type Outcome, STATUS } from './outcome.js';
-import { type ProgressDeps, queueDsn, recordProgress } from './progress.js';
+import { type ProgressDeps, recordProgress } from './progress.js';
+import { type ProfiledRecipient, sendBounces, sendDelayWarnings } from './bounceMessages.js';
 import { QueueAdmin, type SchedulerHandle } from './queueAdmin.js';
 import { close, type Session, usable } from './smtpClient.js';
 import type { AlertService } from '../alerts/alerts.js';
@@ -44,6 +45,14 @@ export interface SchedulerDeps {
 
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+/** A domain's destination control entry with the bounce profile it names. */
+type DestinationSettings = ResolvedDestination & { bounce: BounceProfile };
+
+const settingsFor = (config: Config, domain: string): DestinationSettings => {
+  const dest = destinationFor(config.delivery, domain);
+  return { ...dest, bounce: bounceProfile(config.bounceProfiles, dest.bounceProfile) };
+};
 
 /**
  * The delivery scheduler works the queue: every message whose time has come is offered to its
@@ -89,6 +98,10 @@ export class DeliveryScheduler implements SchedulerHandle {
     }, usable);
     this.progress = { spool: deps.spool, log: deps.log, ids: deps.ids, hostname: () => deps.config().hostname };
     this.admin = new QueueAdmin(this.progress, this);
+  }
+
+  bounceProfileFor(domain: string): BounceProfile {
+    return settingsFor(this.deps.config(), domain).bounce;
   }
 
   start(intervalMs = 1000): void {
@@ -168,7 +181,7 @@ export class DeliveryScheduler implements SchedulerHandle {
     // unless it has been in the queue too long: then it is bounced. This runs over the whole queue
     // on every pass, so it must stay cheap: settings are looked up once per domain.
     const maxQueueMs = new Map<string, number>();
-    const queueLimit = (d: string) => maxQueueMs.get(d) ?? maxQueueMs.set(d, destinationFor(config.delivery, d).bounce.maxQueueSeconds * 1000).get(d)!;
+    const queueLimit = (d: string) => maxQueueMs.get(d) ?? maxQueueMs.set(d, settingsFor(config, d).bounce.maxQueueSeconds * 1000).get(d)!;
     const movable = (env: Readonly<Envelope>) =>
       env.alert || pendingDomains(env).some((d) => !this.dead.waiting(d, now) || now - Date.parse(env.receivedAt) > queueLimit(d));
     if (now - this.lastFullScan > 60_000) {
@@ -268,12 +281,13 @@ export class DeliveryScheduler implements SchedulerHandle {
       list.push({ rid, address });
       byDomain.set(domainOf(address), list);
     });
-    const bounced: Failed[] = [];
+    const bounced: ProfiledRecipient[] = [];
+    const waiting: ProfiledRecipient[] = [];
     let retryAfter = Infinity;
     let touched = false;
     for (const [domain, all] of byDomain) {
       // The destination's settings, resolved once for this domain and handed down.
-      const dest = destinationFor(config.delivery, domain);
+      const dest = settingsFor(config, domain);
       const tried = await this.tryDomain(env, ctx, dest, domain, all, message);
       if (!tried) continue;
       touched = true;
@@ -298,12 +312,13 @@ export class DeliveryScheduler implements SchedulerHandle {
           case 'bounce':
           case 'expire':
             state.status = 'bounced';
-            bounced.push({ address, outcome: next.outcome });
+            bounced.push({ address, outcome: next.outcome, profile: dest.bounce });
             this.deps.metrics?.recipient('bounced', age);
             this.deps.log.info(`Bounced: MID ${env.mid} RID [${rid}] - ${next.outcome.text}`);
             break;
           case 'retry':
             retryAfter = Math.min(retryAfter, next.waitSeconds);
+            waiting.push({ address, outcome, profile: dest.bounce });
             if (!wasHeld) this.deps.metrics?.recipient('deferred', age);
             this.deps.log.info(`Delayed: MID ${env.mid} RID [${rid}] - ${outcome.text}; retry in ${next.waitSeconds} s`);
         }
@@ -313,10 +328,8 @@ export class DeliveryScheduler implements SchedulerHandle {
     if (!touched) return;
     env.recipients = states;
     env.attempts += 1;
-    if (bounced.length && env.from) {
-      await queueDsn(this.progress, env, message, bounced);
-      this.again = true;
-    }
+    if (await sendBounces(this.progress, env, message, bounced)) this.again = true;
+    if (await sendDelayWarnings(this.progress, env, message, waiting, Date.now())) this.again = true;
     // A commit (new routes, new settings) or a deliverynow while this attempt was under way: what
     // it found is out of date, so the message is tried again at once, not after the wait it set.
     const configChanged = this.deps.config() !== config;
@@ -338,7 +351,7 @@ export class DeliveryScheduler implements SchedulerHandle {
   private async tryDomain(
     env: Envelope,
     ctx: AttemptContext,
-    dest: ResolvedDestination,
+    dest: DestinationSettings,
     domain: string,
     all: { rid: number; address: string }[],
     message: Buffer,

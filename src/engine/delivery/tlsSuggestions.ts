@@ -85,6 +85,6 @@ function change(delivery: DeliverySettings, domain: string, changed: Partial<Des
   if (entry.maxConcurrency !== undefined) o.push(`--max-concurrency ${entry.maxConcurrency}`);
   if (entry.messagesPerConnection !== undefined) o.push(`--messages-per-connection ${entry.messagesPerConnection}`);
   if (entry.recipientLimit !== undefined) o.push(`--recipient-limit ${entry.recipientLimit ? `${entry.recipientLimit.recipients}/${entry.recipientLimit.minutes}` : 'none'}`);
-  if (entry.bounce) o.push(`--retry-initial ${entry.bounce.retryInitialSeconds} --retry-max ${entry.bounce.retryMaxSeconds} --max-queue-time ${entry.bounce.maxQueueSeconds}`);
+  if (entry.bounceProfile !== undefined) o.push(`--bounce-profile ${entry.bounceProfile}`);
   return { command: `destconfig ${exact ? 'edit' : 'new'} ${entry.domain} ${o.join(' ')}`, entry, create: !exact, changes: changed };
 }

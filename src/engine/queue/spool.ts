@@ -31,6 +31,8 @@ export interface Envelope {
   requireTls?: boolean;
   /** RFC 8689 "TLS-Required: No" from a relay host: delivery ignores the destination's TLS requirements. */
   tlsOptional?: boolean;
+  /** Delay warnings (bounce profile) sent so far for this message, and when the last one went. */
+  delayWarnings?: { sent: number; lastAt: string };
 }
 
 export interface RecipientState {

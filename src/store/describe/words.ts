@@ -51,6 +51,14 @@ const LABELS: Record<string, string> = {
   retryInitialSeconds: 'first retry after (seconds)',
   retryMaxSeconds: 'retries at most every (seconds)',
   maxQueueSeconds: 'bounce after (seconds)',
+  maxRetries: 'max retries',
+  hardBounces: 'hard bounce messages',
+  delayWarnings: 'delay warnings',
+  intervalSeconds: 'every (seconds)',
+  maxWarnings: 'at most (warnings)',
+  alternateAddress: 'bounces to',
+  bounceProfile: 'bounce profile',
+  bounceProfiles: 'bounce profiles',
 };
 
 const TLS_WORDS: Record<string, string> = { off: 'No', ...TLS_LABELS };

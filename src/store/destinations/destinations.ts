@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { domainProblem } from '../grammar.js';
 import { entryForPattern, mostSpecificEntry } from '../domainMatch.js';
+import { DEFAULT_BOUNCE_PROFILE } from '../bounces/profiles.js';
+import { objectName } from '../objectName.js';
 
 /**
  * Destination controls (destconfig): per-domain delivery settings, most importantly the TLS
@@ -45,13 +47,8 @@ const settings = {
   maxConcurrency: z.number().int().min(1).max(1000),
   messagesPerConnection: z.number().int().min(1).max(10000),
   recipientLimit: z.object({ recipients: z.number().int().min(1), minutes: z.number().int().min(1).max(60) }).nullable(),
-  bounce: z.object({
-    /** First retry after this many seconds; each retry waits twice as long, up to retryMaxSeconds. */
-    retryInitialSeconds: z.number().int().min(1),
-    retryMaxSeconds: z.number().int().min(1),
-    /** A message still undelivered after this long is bounced (DSN to the sender). */
-    maxQueueSeconds: z.number().int().min(60),
-  }),
+  /** The bounce profile (bounceconfig) for this destination's mail: retries, expiry, bounce and delay messages. */
+  bounceProfile: objectName,
 };
 
 export const DestinationDefaultsSchema = z.object({
@@ -64,7 +61,7 @@ export const DestinationDefaultsSchema = z.object({
   maxConcurrency: settings.maxConcurrency.default(500),
   messagesPerConnection: settings.messagesPerConnection.default(50),
   recipientLimit: settings.recipientLimit.default(null),
-  bounce: settings.bounce.default(() => ({ retryInitialSeconds: 60, retryMaxSeconds: 3600, maxQueueSeconds: 259200 })),
+  bounceProfile: settings.bounceProfile.default(DEFAULT_BOUNCE_PROFILE),
 });
 
 /** A domain entry: an unset setting takes the default entry's value ("Default" on the appliance). */
@@ -77,7 +74,7 @@ export const DestinationSchema = z.object({
   maxConcurrency: settings.maxConcurrency.optional(),
   messagesPerConnection: settings.messagesPerConnection.optional(),
   recipientLimit: settings.recipientLimit.optional(),
-  bounce: settings.bounce.optional(),
+  bounceProfile: settings.bounceProfile.optional(),
 });
 
 export type DestinationDefaults = z.infer<typeof DestinationDefaultsSchema>;

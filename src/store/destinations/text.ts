@@ -10,7 +10,9 @@ import { UserError } from '../../userError.js';
 /** ip_sort_pref as the appliance writes it. */
 const IP_SORT_PREF: Record<IpSort, string> = { 'prefer-ipv4': 'PREFER_V4', 'prefer-ipv6': 'PREFER_V6', 'require-ipv4': 'REQUIRE_V4', 'require-ipv6': 'REQUIRE_V6' };
 
-const KEYS = ['tls', 'dane', 'mta_sts', 'ip_sort_pref', 'max_host_concurrency', 'max_messages_per_connection', 'recipient_limit', 'recipient_minutes', 'bounce_retry_initial', 'bounce_retry_max', 'bounce_max_queue_time'];
+const KEYS = ['tls', 'dane', 'mta_sts', 'ip_sort_pref', 'max_host_concurrency', 'max_messages_per_connection', 'recipient_limit', 'recipient_minutes', 'bounce_profile'];
+/** Keys of earlier releases' files: the settings are a bounce profile's now. */
+const INLINE_BOUNCE_KEYS = ['bounce_retry_initial', 'bounce_retry_max', 'bounce_max_queue_time'];
 
 export function formatDestinations(defaults: DestinationDefaults, entries: Destination[]): string {
   const section = (name: string, e: Partial<DestinationDefaults>) => {
@@ -22,9 +24,7 @@ export function formatDestinations(defaults: DestinationDefaults, entries: Desti
     if (e.maxConcurrency !== undefined) lines.push(`max_host_concurrency = ${e.maxConcurrency}`);
     if (e.messagesPerConnection !== undefined) lines.push(`max_messages_per_connection = ${e.messagesPerConnection}`);
     if (e.recipientLimit !== undefined) lines.push(e.recipientLimit ? `recipient_limit = ${e.recipientLimit.recipients}\nrecipient_minutes = ${e.recipientLimit.minutes}` : 'recipient_limit = none');
-    if (e.bounce) {
-      lines.push(`bounce_retry_initial = ${e.bounce.retryInitialSeconds}`, `bounce_retry_max = ${e.bounce.retryMaxSeconds}`, `bounce_max_queue_time = ${e.bounce.maxQueueSeconds}`);
-    }
+    if (e.bounceProfile !== undefined) lines.push(`bounce_profile = ${e.bounceProfile}`);
     return lines.join('\n');
   };
   return [section('DEFAULT', defaults), ...entries.map((e) => section(e.domain, e))].join('\n\n') + '\n';
@@ -60,6 +60,7 @@ export function parseDestinations(text: string): { defaults: DestinationDefaults
       return Number(kv[k]);
     };
     for (const k of Object.keys(kv)) {
+      if (INLINE_BOUNCE_KEYS.includes(k)) throw new DestinationParseError(`[${name}] ${k}: retry and expiry settings are in bounce profiles now (bounceconfig); name one with "bounce_profile = NAME".`);
       if (!KEYS.includes(k)) {
         throw new DestinationParseError(`[${name}] unknown key "${k}".`);
       }
@@ -86,9 +87,7 @@ export function parseDestinations(text: string): { defaults: DestinationDefaults
     if (kv.max_messages_per_connection !== undefined) out.messagesPerConnection = int('max_messages_per_connection');
     if (kv.recipient_limit === 'none') out.recipientLimit = null;
     else if (kv.recipient_limit !== undefined) out.recipientLimit = { recipients: int('recipient_limit'), minutes: int('recipient_minutes') ?? 60 };
-    if (kv.bounce_retry_initial !== undefined || kv.bounce_max_queue_time !== undefined) {
-      out.bounce = { retryInitialSeconds: int('bounce_retry_initial'), retryMaxSeconds: int('bounce_retry_max'), maxQueueSeconds: int('bounce_max_queue_time') };
-    }
+    if (kv.bounce_profile !== undefined) out.bounceProfile = kv.bounce_profile;
     return out;
   };
   const check = <T>(name: string, schema: z.ZodType<T>, doc: unknown): T => {
