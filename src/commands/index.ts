@@ -2,6 +2,7 @@ import type { Command, CommandRegistry } from '../shell/command.js';
 import { alertconfig, displayalerts } from './alertconfig/index.js';
 import { bounceconfig } from './bounceconfig/index.js';
 import { bouncerecipients } from './bouncerecipients/index.js';
+import { bvconfig } from './bvconfig/index.js';
 import { certconfig } from './certconfig/index.js';
 import { clearchanges } from './clearchanges/index.js';
 import { daneverify } from './daneverify/index.js';
@@ -46,6 +47,7 @@ const commands: Command[] = [
   alertconfig,
   bounceconfig,
   bouncerecipients,
+  bvconfig,
   certconfig,
   clearchanges,
   commit,

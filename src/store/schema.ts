@@ -14,6 +14,7 @@ import { UserSchema } from './accounts/schema.js';
 import { objectName } from './objectName.js';
 import { type BounceProfile, BounceProfilesSchema } from './bounces/profiles.js';
 import { withBounceProfiles } from './bounces/migrate.js';
+import { BounceVerificationSchema } from './bounces/verification.js';
 
 /**
  * The appliance configuration: one typed document, validated on every load, every edit and every
@@ -253,6 +254,8 @@ export const ConfigSchema = z
       .default(() => ({ certificate: null, alertOnRequiredTlsFailure: false, alertOnDaneFailure: false, defaults: DestinationDefaultsSchema.parse({}), destinations: [] })),
     /** bounceconfig: retry, expiry and bounce-message settings that destination control entries name. */
     bounceProfiles: BounceProfilesSchema,
+    /** bvconfig: keys that tag outgoing envelope senders and verify the bounces that come back. */
+    bounceVerification: BounceVerificationSchema.default(() => ({ keys: [] })),
     /** sslconfig: outbound TLS floor and the optional peer certificate checks. */
     tls: z
       .object({
@@ -335,7 +338,7 @@ export type ListenerType = (typeof LISTENER_TYPES)[number];
 export type CertificateProfile = z.infer<typeof CertificateProfileSchema>;
 
 /** Names of fields that hold secrets anywhere in the document: masked or encrypted on output. */
-export const SECRET_FIELD_NAMES: ReadonlySet<string> = new Set(['privateKey', 'passphrase', 'password', 'passwordHash']);
+export const SECRET_FIELD_NAMES: ReadonlySet<string> = new Set(['privateKey', 'passphrase', 'password', 'passwordHash', 'tagKey']);
 
 function defaultHostname(): string {
   const h = os.hostname();
@@ -478,6 +481,7 @@ export const ENTRY_NAMES: Record<string, string> = {
   hosts: 'host',
   updateServers: 'update server',
   bounceProfiles: 'bounce profile',
+  keys: 'tagging key',
 };
 
 /** A camelCase key as words ("maxConcurrency" → "max concurrency"). */

@@ -106,8 +106,8 @@ test('the dialogs: bounceconfig NEW/EDIT/DELETE and destconfig\'s "New Profile",
     'print',
     '',
     'destconfig',
-    // no concurrency, messages-per-connection or recipient limit; TLS No; a bounce profile: a new one (chosen by its label)
-    'new', 'later.test', 'n', 'n', 'n', 'y', '1', 'y', 'New Profile',
+    // no concurrency, messages-per-connection or recipient limit; TLS No; no bounce verification setting; a bounce profile: a new one (chosen by its label)
+    'new', 'later.test', 'n', 'n', 'n', 'y', '1', 'n', 'y', 'New Profile',
     // its name; 5 retries; the other defaults; no hard bounce messages, no warnings, no alternate address; then no IP sort preference
     'Later', '5', '', '', '', 'n', 'n', 'n', 'n',
     '',

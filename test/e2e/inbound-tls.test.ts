@@ -210,7 +210,7 @@ test('1,000 concurrent connections: the concurrency limit is enforced and the en
 test('EDIT dialog: summary, HOSTACCESS DEFAULT asks the TLS question, RCPTACCESS, export and import of the HAT', async () => {
   const script = [
     'listenerconfig', 'edit', '1',
-    'hostaccess', 'default', '', '', '', '', '3', 'n',
+    'hostaccess', 'default', '', '', '', '', '3', 'n', 'n',
     'export', 'hat.txt', '',
     'rcptaccess', 'new', '.example.org', '',
     '', '',
@@ -229,6 +229,8 @@ test('EDIT dialog: summary, HOSTACCESS DEFAULT asks the TLS question, RCPTACCESS
   assert.match(r.stdout, /TLS: Required/);
   assert.match(await readFile(path.join(home, 'configuration', 'hat.txt'), 'utf8'), /^ {4}tls = "required"$/m);
   assert.match(await readFile(path.join(home, 'configuration', 'hat.txt'), 'utf8'), /^ {4}requiretls = false$/m);
+  assert.match(r.stdout, /Would you like to accept untagged bounces\? \[Y\]> n/);
+  assert.match(await readFile(path.join(home, 'configuration', 'hat.txt'), 'utf8'), /^ {4}accept_untagged_bounces = false$/m);
   assert.match(r.stdout, /^ {4}\.example\.org {4}ACCEPT$/m);
   assert.match(r.stdout, /\n {2}listener InboundMail: TLS Preferred → Required\n/, 'the imported table carries TLS required');
   assert.match(r.stdout, /\n {2}listener InboundMail: REQUIRETLS not offered\n/, 'and REQUIRETLS off');

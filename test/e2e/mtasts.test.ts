@@ -320,7 +320,7 @@ test('destconfig: --mta-sts in batch forms and the dialog, refused without TLS, 
   const list = await shell('destconfig list');
   assert.match(list, /^Default +No +None +No /m, 'the default entry starts at No');
   assert.match(list, /^good\.test +Preferred +Default \(None\) +Yes /m);
-  const dialog = await mxgate(home, [], ['destconfig', 'new', 'dialog.test', 'N', 'N', 'N', 'Y', '2', 'N', 'Y', 'Y', 'N', 'N', '', 'commit', ''].join('\n') + '\n');
+  const dialog = await mxgate(home, [], ['destconfig', 'new', 'dialog.test', 'N', 'N', 'N', 'Y', '2', 'N', 'Y', 'Y', 'N', 'N', 'N', '', 'commit', ''].join('\n') + '\n');
   assert.match(dialog.stdout, /Do you wish to configure MTA-STS Support for this domain\? \[N\]> Y\nDo you want to use MTA-STS Support\? \[N\]> Y\n/);
   assert.match(await shell('destconfig detail dialog.test'), /MTA-STS Support: Yes\n/);
   await shell('destconfig export --file dest.txt');

@@ -45,7 +45,7 @@ test('absolute paths only where the help says so (the system CA bundle); loadcon
 
 test('destconfig EDIT: answering "no" to a setting returns it to the default entry\'s value', async () => {
   await shellOk(home, 'destconfig new edit.example --tls required --max-concurrency 7', 'commit "entry"');
-  const answers = ['destconfig', 'edit', 'edit.example', 'N', 'N', 'N', 'N', 'N', 'N', '', 'destconfig detail edit.example', ''];
+  const answers = ['destconfig', 'edit', 'edit.example', 'N', 'N', 'N', 'N', 'N', 'N', 'N', '', 'destconfig detail edit.example', ''];
   const r = await mxgate(home, [], answers.join('\n'));
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /edit\.example:\n {4}TLS: No \(Default\)\n/);

@@ -1,7 +1,7 @@
 import { currentCertificateIndex } from '../../store/certificates/certificates.js';
 import { type Command, parseOptions, required, takeWords } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
-import { checkDomain, optionalCount } from '../../store/answers.js';
+import { checkDomain, optionalCount, parseYesNo } from '../../store/answers.js';
 import { askNewBounceProfile } from '../bounceconfig/questions.js';
 import { formatTable } from '../../shell/table.js';
 import type { Session } from '../../shell/session.js';
@@ -49,6 +49,7 @@ const OPTIONS = {
   'messages-per-connection': { type: 'string' },
   'recipient-limit': { type: 'string' },
   'bounce-profile': { type: 'string' },
+  'bounce-verification': { type: 'string' },
   certificate: { type: 'string' },
   'alert-on-required-tls-failure': { type: 'string' },
   'alert-on-dane-failure': { type: 'string' },
@@ -71,6 +72,8 @@ function settingsFrom(values: Record<string, string | undefined>): Settings {
     if (r !== 'none' && !parsed) throw new CommandError('--recipient-limit is RECIPIENTS/MINUTES (for example 100/60) or none.');
     out.recipientLimit = parsed ? { recipients: Number(parsed[1]), minutes: Number(parsed[2]) } : null;
   }
+  const v = values['bounce-verification'];
+  if (v !== undefined && v.toLowerCase() !== 'default') out.bounceVerification = parseYesNo(v, '--bounce-verification');
   const b = values['bounce-profile'];
   if (b !== undefined && b.toLowerCase() !== 'default') out.bounceProfile = b;
   return out;
@@ -90,6 +93,7 @@ function describe(session: Session, domain: string | null): string[] {
     `    Maximum concurrency: ${r.maxConcurrency}${mark('maxConcurrency')}`,
     `    Messages per connection: ${r.messagesPerConnection}${mark('messagesPerConnection')}`,
     `    Recipient limit: ${r.recipientLimit ? `${r.recipientLimit.recipients} per ${r.recipientLimit.minutes} minutes` : 'none'}${mark('recipientLimit')}`,
+    `    Bounce verification address tagging: ${r.bounceVerification ? 'Yes' : 'No'}${mark('bounceVerification')}`,
     `    Bounce profile: ${r.bounceProfile}${mark('bounceProfile')}`,
   ];
 }
@@ -177,6 +181,9 @@ async function askSettings(session: Session, base: DestinationDefaults, specific
     out.mtaSts = 'no';
     io.print('DANE Support is set to None and MTA-STS Support to No: both need a TLS setting other than No.');
   }
+  if (await want('Do you wish to apply a specific bounce verification address tagging setting for this domain?')) {
+    out.bounceVerification = await io.confirm('Perform bounce verification address tagging?', base.bounceVerification);
+  } else toDefault('bounceVerification');
   if (await (specific ? io.confirm('Do you wish to apply a specific bounce profile to this domain?', false) : Promise.resolve(true))) {
     out.bounceProfile = await chooseBounceProfile(session, base.bounceProfile);
   } else toDefault('bounceProfile');
@@ -304,7 +311,7 @@ export const destconfig: Command = {
   summary: 'Destination controls: per-domain TLS policy and delivery limits',
   usage: [
     'destconfig',
-    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--dane default|none|opportunistic|mandatory] [--mta-sts default|yes|no] [--ip-sort default|prefer-ipv4|prefer-ipv6|require-ipv4|require-ipv6] [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--bounce-profile NAME|default]',
+    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--dane default|none|opportunistic|mandatory] [--mta-sts default|yes|no] [--ip-sort default|prefer-ipv4|prefer-ipv6|require-ipv4|require-ipv6] [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--bounce-profile NAME|default] [--bounce-verification yes|no|default]',
     'destconfig edit DOMAIN --tls … [same options]',
     'destconfig delete DOMAIN',
     'destconfig default --tls no|preferred|… --dane none|opportunistic|mandatory --mta-sts yes|no [same options]',
@@ -339,6 +346,8 @@ export const destconfig: Command = {
     '  DANE and MTA-STS apply the same whichever family carries the session.',
     'Bounce profile (--bounce-profile; bounceconfig makes them): retries, time in queue, bounce and delay',
     '  messages for this destination\'s mail; "default" takes the default entry\'s profile.',
+    'Bounce verification (--bounce-verification; bvconfig keeps the keys): the envelope sender of mail to',
+    '  this destination is tagged, so a bounce that comes back can be verified.',
   ],
   keywords: ['new', 'edit', 'delete', 'default', 'list', 'detail', 'clear', 'setup', 'export', 'import'],
   names: (c) => c.delivery.destinations.map((d) => d.domain),
@@ -361,6 +370,7 @@ export const destconfig: Command = {
         if (values.dane?.toLowerCase() === 'default') entry.dane = undefined;
         if (values['mta-sts']?.toLowerCase() === 'default') entry.mtaSts = undefined;
         if (values['bounce-profile']?.toLowerCase() === 'default') entry.bounceProfile = undefined;
+        if (values['bounce-verification']?.toLowerCase() === 'default') entry.bounceVerification = undefined;
         session.draft = putDestination(session.draft, entry, { create: verb!.toLowerCase() === 'new' });
         io.print(...describe(session, d));
         if (values.dane !== undefined) warnResolver(session);
@@ -376,6 +386,7 @@ export const destconfig: Command = {
         if (values.dane?.toLowerCase() === 'default') throw new CommandError('The default entry needs a DANE setting of its own (none, opportunistic or mandatory).');
         if (values['mta-sts']?.toLowerCase() === 'default') throw new CommandError('The default entry needs an MTA-STS setting of its own (yes or no).');
         if (values['bounce-profile'] !== undefined) settings.bounceProfile = values['bounce-profile']; // "Default" is the profile here
+        if (values['bounce-verification']?.toLowerCase() === 'default') throw new CommandError('The default entry needs a bounce verification setting of its own (yes or no).');
         if (values['ip-sort']?.toLowerCase() === 'default') throw new CommandError('The default entry needs an IP sort preference of its own (prefer-ipv6, prefer-ipv4, require-ipv6 or require-ipv4).');
         if (Object.keys(settings).length === 0) throw new CommandError(`Nothing to change.\nUsage: ${this.usage[4]}`);
         session.draft = setDestinationDefaults(session.draft, settings);

@@ -88,7 +88,9 @@ async function askParameters(session: Session, current: PolicyParameters): Promi
   if (tls !== 'off') io.print("You have chosen to enable TLS. Please use the 'certconfig' command to ensure that there is a valid certificate configured.");
   // RFC 8689: only a TLS session can offer REQUIRETLS, so the question follows TLS.
   const requireTls = tls === 'off' ? current.requireTls : await io.confirm('Would you like to offer REQUIRETLS (RFC 8689: the sender may demand TLS all the way) after STARTTLS?', current.requireTls);
-  return { maxMessageSize, maxConcurrency, maxMessagesPerConnection, maxRecipientsPerMessage, tls, requireTls };
+  // Bounce verification (bvconfig): the appliance asks this last among the envelope questions.
+  const acceptUntaggedBounces = await io.confirm('Would you like to accept untagged bounces?', current.acceptUntaggedBounces);
+  return { maxMessageSize, maxConcurrency, maxMessagesPerConnection, maxRecipientsPerMessage, tls, requireTls, acceptUntaggedBounces };
 }
 
 const checkPattern = (s: string) => {

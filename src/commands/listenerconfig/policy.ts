@@ -32,7 +32,7 @@ export const EDIT_USAGE = [
   'listenerconfig edit NAME certificate PROFILE|none',
   'listenerconfig edit NAME hostaccess print',
   'listenerconfig edit NAME hostaccess export|import --file FILE',
-  'listenerconfig edit NAME hostaccess default [--tls no|preferred|required] [--requiretls yes|no] [--max-message-size N] [--max-concurrency N] [--max-messages N] [--max-recipients N]',
+  'listenerconfig edit NAME hostaccess default [--tls no|preferred|required] [--requiretls yes|no] [--accept-untagged-bounces yes|no] [--max-message-size N] [--max-concurrency N] [--max-messages N] [--max-recipients N]',
   'listenerconfig edit NAME hostaccess policy POLICY [--tls …] [--action accept|relay|reject] [--max-… N]',
   'listenerconfig edit NAME hostaccess group GROUP add|delete PATTERN [--policy POLICY]',
   'listenerconfig edit NAME hostaccess group GROUP move POSITION',
@@ -48,6 +48,7 @@ const usage = () => `Usage: ${EDIT_USAGE.join('\n       ')}`;
 const EDIT_OPTIONS = {
   tls: { type: 'string' },
   requiretls: { type: 'string' },
+  'accept-untagged-bounces': { type: 'string' },
   action: { type: 'string' },
   policy: { type: 'string' },
   'max-message-size': { type: 'string' },
@@ -78,6 +79,7 @@ function policyParameters(values: ReturnType<typeof options>['values']): Partial
   const out: Partial<PolicyParameters> = {};
   if (values.tls !== undefined) out.tls = parseTlsLevel(values.tls);
   if (values.requiretls !== undefined) out.requireTls = parseYesNo(values.requiretls, '--requiretls');
+  if (values['accept-untagged-bounces'] !== undefined) out.acceptUntaggedBounces = parseYesNo(values['accept-untagged-bounces'], '--accept-untagged-bounces');
   const set = <K extends keyof PolicyParameters>(k: K, v: PolicyParameters[K] | undefined) => v !== undefined && (out[k] = v);
   set('maxMessageSize', optionalCount(values['max-message-size'], '--max-message-size', LIMITS.maxMessageSize));
   set('maxConcurrency', optionalCount(values['max-concurrency'], '--max-concurrency', LIMITS.maxConcurrency));

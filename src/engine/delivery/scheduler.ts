@@ -2,6 +2,8 @@ import type { DomainTlsStatistics } from './domainTlsStatistics.js';
 import { TlsOutcomeCounter } from './tlsOutcomes.js';
 import { destinationFor, type ResolvedDestination } from '../../store/destinations/destinations.js';
 import { type BounceProfile, bounceProfile } from '../../store/bounces/profiles.js';
+import { taggingKey } from '../../store/bounces/verification.js';
+import { tagSender } from '../bounceTags.js';
 import { presentedCredentials } from '../../store/certificates/keys.js';
 import type { DataPaths } from '../../store/paths.js';
 import type { Config } from '../../store/schema.js';
@@ -370,7 +372,7 @@ export class DeliveryScheduler implements SchedulerHandle {
         admission === 'wait'
           ? { outcomes: new Map(recipients.map((r) => [r.rid, localReply('temporary', STATUS.noAnswer, `${domain} is down`)])) }
           : recipients.length
-            ? await deliverToDomain(ctx, dest, env.mid, env.from, recipients, domain, message, env)
+            ? await deliverToDomain(ctx, dest, env.mid, this.envelopeSender(ctx.config, dest, env), recipients, domain, message, env)
             : { outcomes: new Map<number, Outcome>() };
     } finally {
       if (admission === 'probe') this.dead.release(domain);
@@ -392,6 +394,15 @@ export class DeliveryScheduler implements SchedulerHandle {
     const limit = dest.recipientLimit;
     for (const rid of held) result.outcomes.set(rid, localReply('temporary', STATUS.congested, `recipient limit for ${domain} reached (${limit!.recipients} per ${limit!.minutes} min)`));
     return { outcomes: result.outcomes, held };
+  }
+
+  /** The MAIL FROM address: tagged (bvconfig) where the destination asks for bounce verification; alerts and bounces are not. */
+  private envelopeSender(config: Config, dest: DestinationSettings, env: Envelope): string {
+    const key = taggingKey(config.bounceVerification);
+    if (!dest.bounceVerification || !key || env.alert) return env.from;
+    const tagged = tagSender(env.from, key);
+    if (tagged !== env.from) this.deps.log.info(`MID ${env.mid} bounce verification: envelope sender tagged as <${tagged}>`);
+    return tagged;
   }
 
   /** The alerts an attempt calls for (alertconfig / destconfig setup): DANE failed, required TLS failed. */

@@ -11,6 +11,8 @@ import { applyDeadlines } from './deadlines.js';
 import { acceptPaused, closeSessions, createSmtpServer, later, serverName, sessionCount, sessionHooks, setServerOptions, type SmtpServer, type SmtpSession } from './smtpServerAdapter.js';
 import type { Envelope, MessageWriter } from '../queue/spool.js';
 import { recipientAllowed } from './rcptAccess.js';
+import { checkTag } from '../bounceTags.js';
+import type { TaggingKey } from '../../store/bounces/verification.js';
 import { unmappedAddress } from '../../store/grammar.js';
 
 export interface ListenerDeps {
@@ -59,6 +61,8 @@ export interface ListenerState {
   tls?: TlsMaterial;
   /** sslconfig inbound --ciphers (OpenSSL list; TLS 1.3 suite names included). */
   ciphers: string;
+  /** bvconfig: the keys that verify bounce address tags (none: bounce verification is not in use). */
+  taggingKeys: TaggingKey[];
 }
 
 /** Per-connection state kept beside smtp-server's session. */
@@ -73,6 +77,8 @@ interface Connection {
   group: string;
   mid?: number;
   rcpts: number;
+  /** The transaction's recipients as queued: a valid bounce verification tag is taken off. */
+  to: string[];
   accepted: number;
   messages: number;
   secure: boolean;
@@ -271,7 +277,7 @@ export class SmtpListener {
       this.deps.log.info(`ICID ${icid} close`);
       throw smtpError(421, '4.4.2 Connection closed');
     }
-    this.connections.set(session.id, { icid, hostKey, policy: match.policy, group: match.group, rcpts: 0, accepted: 0, messages: 0, secure: false });
+    this.connections.set(session.id, { icid, hostKey, policy: match.policy, group: match.group, rcpts: 0, to: [], accepted: 0, messages: 0, secure: false });
     this.deps.log.info(`ICID ${icid} ${match.policy.action === 'relay' ? 'RELAY' : 'ACCEPT'} SG ${match.group} match ${address} SBRS None`);
 
     const tlsOffered = match.policy.tls !== 'off' && tls !== undefined;
@@ -336,6 +342,7 @@ export class SmtpListener {
       throw smtpError(452, '4.3.1 Insufficient system storage, try again later');
     }
     conn.rcpts = 0;
+    conn.to = [];
     conn.requireTls = requireTls;
     this.deps.log.info(`Start MID ${conn.mid} ICID ${conn.icid}`);
     this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} From: <${from}>${requireTls ? ' REQUIRETLS' : ''}`);
@@ -346,12 +353,35 @@ export class SmtpListener {
     if (conn.rcpts >= conn.policy.maxRecipientsPerMessage) {
       return cb(smtpError(452, `4.5.3 Too many recipients (limit ${conn.policy.maxRecipientsPerMessage})`));
     }
-    if (conn.policy.action !== 'relay' && !recipientAllowed(this.current.listener.rcptAccess, to)) {
+    const verified = this.bounceVerification(conn, to, !session.envelope.mailFrom || session.envelope.mailFrom.address === '');
+    if ('refused' in verified) {
+      this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} RID ${conn.rcpts} To: <${to}> Rejected by bounce verification: ${verified.refused}`);
+      return cb(smtpError(550, `5.7.1 ${verified.refused}`));
+    }
+    const address = verified.address;
+    if (conn.policy.action !== 'relay' && !recipientAllowed(this.current.listener.rcptAccess, address)) {
       this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} RID ${conn.rcpts} To: <${to}> Rejected by RAT`);
       return cb(smtpError(550, '5.7.1 Recipient address rejected: relaying denied'));
     }
-    this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} RID ${conn.rcpts++} To: <${to}>`);
+    conn.to.push(address);
+    this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} RID ${conn.rcpts++} To: <${address}>${address !== to ? ' (bounce verification tag valid)' : ''}`);
     cb();
+  }
+
+  /**
+   * Bounce verification (bvconfig) for one recipient: a valid tag is taken off; a bounce (null
+   * sender) to an address with a tag that does not verify is refused, and one to an untagged address
+   * too where the mail flow policy does not accept untagged bounces (only while keys exist: without
+   * them nothing was tagged). Mail with a sender keeps an invalid tag: it is no bounce of ours.
+   */
+  private bounceVerification(conn: Connection, to: string, bounce: boolean): { address: string } | { refused: string } {
+    const keys = this.current.taggingKeys;
+    if (keys.length === 0) return { address: to };
+    const check = checkTag(to, keys);
+    if (check.tag === 'valid') return { address: check.address };
+    if (!bounce) return { address: to };
+    if (check.tag === 'invalid') return { refused: `Bounce verification failed: the address tag is ${check.why}` };
+    return conn.policy.acceptUntaggedBounces ? { address: to } : { refused: 'Untagged bounces are not accepted here' };
   }
 
   private onData(stream: Readable, session: SmtpSession, cb: (err?: Error | null, message?: string) => void): void {
@@ -420,7 +450,7 @@ export class SmtpListener {
       clientAddress: unmappedAddress(session.remoteAddress),
       helo: session.hostNameAppearsAs,
       from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-      to: session.envelope.rcptTo.map((r) => r.address),
+      to: conn.to,
       size: header.length + size,
       receivedAt: new Date().toISOString(),
       state: 'queued' as const,

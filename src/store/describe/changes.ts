@@ -30,6 +30,7 @@ const COMMAND_OF: Record<keyof Config, string> = {
   ssh: 'sshconfig',
   delivery: 'destconfig',
   bounceProfiles: 'bounceconfig',
+  bounceVerification: 'bvconfig',
   smtpRoutes: 'smtproutes',
   dns: 'dnsconfig',
   alerts: 'alertconfig',
@@ -44,7 +45,7 @@ const COMMAND_OF: Record<keyof Config, string> = {
  * with them first, then the HTTPS interface and the SSH service (with their accounts); the rest is
  * read by each new delivery, session or report.
  */
-export const COMMAND_ORDER = ['certconfig', 'sethostname', 'interfaceconfig', 'listenerconfig', 'sslconfig', 'userconfig', 'sshconfig', 'bounceconfig', 'destconfig', 'smtproutes', 'dnsconfig', 'alertconfig', 'tlsrptconfig', 'logconfig', 'metricsconfig', 'queueconfig'];
+export const COMMAND_ORDER = ['certconfig', 'sethostname', 'interfaceconfig', 'listenerconfig', 'sslconfig', 'userconfig', 'sshconfig', 'bounceconfig', 'bvconfig', 'destconfig', 'smtproutes', 'dnsconfig', 'alertconfig', 'tlsrptconfig', 'logconfig', 'metricsconfig', 'queueconfig'];
 
 export const commandOf = (key: string): string => COMMAND_OF[key as keyof Config] ?? 'other';
 

@@ -24,6 +24,12 @@ export function describeConfig(config: Config): Section[] {
   leaves(config.tls, [], (line) => add('tls', line));
   for (const u of config.users) add('users', `account ${u.name}: ${userText(u)}`);
   leaves(config.ssh, ['ssh'], (line) => add('ssh', line));
+  for (const p of config.bounceProfiles) {
+    const warn = p.delayWarnings ? `delay warnings every ${p.delayWarnings.intervalSeconds} s, at most ${p.delayWarnings.maxWarnings}` : 'no delay warnings';
+    add('bounceProfiles', `bounce profile ${p.name}: ${p.maxRetries} retries, ${p.maxQueueSeconds} s in queue at most, retry after ${p.retryInitialSeconds} s up to ${p.retryMaxSeconds} s, ${p.hardBounces ? 'hard bounce messages' : 'no hard bounce messages'}, ${warn}${p.alternateAddress ? `, to ${p.alternateAddress}` : ''}`);
+  }
+  const { keys } = config.bounceVerification;
+  add('bounceVerification', `bounce verification: ${keys.length ? `${keys.length} tagging key${keys.length === 1 ? '' : 's'}, the newest ${keys.at(-1)!.name} tags` : 'no tagging keys (nothing is tagged)'}`);
   const d = config.delivery;
   add('delivery', `certificate for outbound TLS: ${presentedText(config, d.certificate)}`);
   leaves(d, [], (line) => add('delivery', line), ['certificate', 'defaults', 'destinations']);

@@ -62,6 +62,8 @@ export const DestinationDefaultsSchema = z.object({
   messagesPerConnection: settings.messagesPerConnection.default(50),
   recipientLimit: settings.recipientLimit.default(null),
   bounceProfile: settings.bounceProfile.default(DEFAULT_BOUNCE_PROFILE),
+  /** Bounce verification: tag the envelope sender of mail to this destination (bvconfig keys). */
+  bounceVerification: z.boolean().default(false),
 });
 
 /** A domain entry: an unset setting takes the default entry's value ("Default" on the appliance). */
@@ -75,6 +77,7 @@ export const DestinationSchema = z.object({
   messagesPerConnection: settings.messagesPerConnection.optional(),
   recipientLimit: settings.recipientLimit.optional(),
   bounceProfile: settings.bounceProfile.optional(),
+  bounceVerification: z.boolean().optional(),
 });
 
 export type DestinationDefaults = z.infer<typeof DestinationDefaultsSchema>;

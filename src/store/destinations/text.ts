@@ -10,7 +10,7 @@ import { UserError } from '../../userError.js';
 /** ip_sort_pref as the appliance writes it. */
 const IP_SORT_PREF: Record<IpSort, string> = { 'prefer-ipv4': 'PREFER_V4', 'prefer-ipv6': 'PREFER_V6', 'require-ipv4': 'REQUIRE_V4', 'require-ipv6': 'REQUIRE_V6' };
 
-const KEYS = ['tls', 'dane', 'mta_sts', 'ip_sort_pref', 'max_host_concurrency', 'max_messages_per_connection', 'recipient_limit', 'recipient_minutes', 'bounce_profile'];
+const KEYS = ['tls', 'dane', 'mta_sts', 'ip_sort_pref', 'max_host_concurrency', 'max_messages_per_connection', 'recipient_limit', 'recipient_minutes', 'bounce_profile', 'bounce_validation'];
 /** Keys of earlier releases' files: the settings are a bounce profile's now. */
 const INLINE_BOUNCE_KEYS = ['bounce_retry_initial', 'bounce_retry_max', 'bounce_max_queue_time'];
 
@@ -25,6 +25,7 @@ export function formatDestinations(defaults: DestinationDefaults, entries: Desti
     if (e.messagesPerConnection !== undefined) lines.push(`max_messages_per_connection = ${e.messagesPerConnection}`);
     if (e.recipientLimit !== undefined) lines.push(e.recipientLimit ? `recipient_limit = ${e.recipientLimit.recipients}\nrecipient_minutes = ${e.recipientLimit.minutes}` : 'recipient_limit = none');
     if (e.bounceProfile !== undefined) lines.push(`bounce_profile = ${e.bounceProfile}`);
+    if (e.bounceVerification !== undefined) lines.push(`bounce_validation = ${e.bounceVerification ? 1 : 0}`);
     return lines.join('\n');
   };
   return [section('DEFAULT', defaults), ...entries.map((e) => section(e.domain, e))].join('\n\n') + '\n';
@@ -88,6 +89,13 @@ export function parseDestinations(text: string): { defaults: DestinationDefaults
     if (kv.recipient_limit === 'none') out.recipientLimit = null;
     else if (kv.recipient_limit !== undefined) out.recipientLimit = { recipients: int('recipient_limit'), minutes: int('recipient_minutes') ?? 60 };
     if (kv.bounce_profile !== undefined) out.bounceProfile = kv.bounce_profile;
+    if (kv.bounce_validation !== undefined) {
+      // The appliance's files write 0/1 (off/on).
+      const word = kv.bounce_validation.toLowerCase();
+      const on = /^(1|on|yes)$/.test(word) ? true : /^(0|off|no)$/.test(word) ? false : undefined;
+      if (on === undefined) throw new DestinationParseError(`[${name}] bounce_validation must be 1 or 0, not "${kv.bounce_validation}".`);
+      out.bounceVerification = on;
+    }
     return out;
   };
   const check = <T>(name: string, schema: z.ZodType<T>, doc: unknown): T => {

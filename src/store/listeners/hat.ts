@@ -34,6 +34,8 @@ export const PolicyParametersSchema = z.object({
   tls: z.enum(TLS_LEVELS).default('off'),
   /** RFC 8689: REQUIRETLS is offered after STARTTLS (a sender may then demand TLS all the way). */
   requireTls: z.boolean().default(true),
+  /** Bounce verification (bvconfig): a bounce (null sender) to an address without a tag is accepted; no: refused while tagging keys exist. */
+  acceptUntaggedBounces: z.boolean().default(true),
   maxMessageSize: limits.maxMessageSize.default(10 * 1024 * 1024),
   maxConcurrency: limits.maxConcurrency.default(10),
   maxMessagesPerConnection: limits.maxMessagesPerConnection.default(10),
@@ -45,6 +47,7 @@ export const MailFlowPolicySchema = z.object({
   action: z.enum(POLICY_ACTIONS),
   tls: z.enum(TLS_LEVELS).optional(),
   requireTls: z.boolean().optional(),
+  acceptUntaggedBounces: z.boolean().optional(),
   maxMessageSize: limits.maxMessageSize.optional(),
   maxConcurrency: limits.maxConcurrency.optional(),
   maxMessagesPerConnection: limits.maxMessagesPerConnection.optional(),
@@ -117,7 +120,7 @@ export function findSenderGroup(hat: Hat, name: string): SenderGroup | undefined
 
 export function effectivePolicy(hat: Hat, policy: MailFlowPolicy): EffectivePolicy {
   const out: EffectivePolicy = { ...hat.defaults, name: policy.name, action: policy.action };
-  for (const k of ['tls', 'requireTls', 'maxMessageSize', 'maxConcurrency', 'maxMessagesPerConnection', 'maxRecipientsPerMessage'] as const) {
+  for (const k of ['tls', 'requireTls', 'acceptUntaggedBounces', 'maxMessageSize', 'maxConcurrency', 'maxMessagesPerConnection', 'maxRecipientsPerMessage'] as const) {
     if (policy[k] !== undefined) (out as Record<string, unknown>)[k] = policy[k];
   }
   return out;

@@ -13,6 +13,7 @@ const KEYS: [keyof MailFlowPolicy, string][] = [
   ['maxMessageSize', 'max_message_size'],
   ['tls', 'tls'],
   ['requireTls', 'requiretls'],
+  ['acceptUntaggedBounces', 'accept_untagged_bounces'],
 ];
 
 export function formatHat(hat: Hat): string[] {
