@@ -497,6 +497,38 @@ test('SMTP Routes and DNS pages do what smtproutes and dnsconfig do, with the sa
   await shellOk(home, 'dnsconfig servers system', 'smtproutes delete routed-by-gui.example', 'commit "back"');
 });
 
+test('the Bounce Profiles page does what bounceconfig does, with the same checks; a profile in use or "Default" cannot be deleted; the shell sees the commit', async () => {
+  const gui = new GuiClient(port);
+  assert.equal((await gui.login('ops', 'operator passphrase')).status, 303);
+  const page = (await gui.get('/bounce-profiles')).body;
+  assert.match(page, /<tr><td>Default<\/td><td>100<\/td><td>259200<\/td><td>60 doubling up to 3600<\/td><td>Yes<\/td><td>No<\/td><td>the envelope sender<\/td><td>the default destination entry<\/td>\s*<td><\/td><\/tr>/, 'Default has no Delete button');
+  const form = { name: 'GuiProfile', maxRetries: '5', maxQueueSeconds: '3600', retryInitialSeconds: '30', retryMaxSeconds: '300', hardBounces: 'no', warningInterval: '600', maxWarnings: '2', alternateAddress: 'postmaster@example.com' };
+  await gui.post('/bounce-profiles', form);
+  assert.match(await gui.flash('/bounce-profiles'), /Bounce profile GuiProfile added/);
+  await gui.post('/bounce-profiles', { ...form, name: 'Refused', maxRetries: '10001' });
+  const refused = (await gui.get('/bounce-profiles')).body;
+  assert.match(refused, /Maximum number of retries must be a whole number from 0 to 10000, not &quot;10001&quot;/);
+  assert.match(refused, /name="maxRetries" type="number"[^>]* value="10001"/, 'the refused form keeps what was typed');
+  await gui.post('/bounce-profiles', { ...form, name: 'Refused', retryInitialSeconds: '600', retryMaxSeconds: '60' });
+  assert.match(await gui.flash('/bounce-profiles'), /maximum retry interval cannot be less than the initial one/);
+  await gui.post('/bounce-profiles', { ...form, maxRetries: '7' });
+  assert.match(await gui.flash('/bounce-profiles'), /Bounce profile GuiProfile changed/);
+  await gui.post('/bounce-profiles/delete', { name: 'Default' });
+  assert.match(await gui.flash('/bounce-profiles'), /"Default" cannot be deleted/);
+  await gui.get('/');
+  assert.equal((await gui.post('/commit', { comment: 'a bounce profile from the GUI' })).status, 303);
+  assert.match(await shellOk(home, 'bounceconfig detail GuiProfile'), /Maximum number of retries: 7\n[^]*Hard bounce messages: No\n {4}Delay warnings: Yes, every 600 seconds at most, 2 at most\n {4}Bounce and warning messages go to: postmaster@example\.com/);
+  await shellOk(home, 'destconfig new gui-bounce.example --bounce-profile GuiProfile', 'commit "uses it"');
+  await gui.get('/bounce-profiles');
+  await gui.post('/bounce-profiles/delete', { name: 'GuiProfile' });
+  assert.match(await gui.flash('/bounce-profiles'), /The bounce profile "GuiProfile" is used by gui-bounce\.example/);
+  const guest = new GuiClient(port);
+  assert.equal((await guest.login('visitor', 'guest passphrase 1')).status, 303);
+  assert.doesNotMatch((await guest.get('/bounce-profiles')).body, /<form method="post" action="\/bounce-profiles">/, 'a guest only looks');
+  assert.equal((await guest.post('/bounce-profiles/delete', { name: 'GuiProfile' })).status, 403);
+  await shellOk(home, 'destconfig delete gui-bounce.example', 'bounceconfig delete GuiProfile', 'commit "back"');
+});
+
 test('the Queue page lists the waiting recipients; Deliver now and Bounce act at once, as the shell\'s commands do; a guest only looks', async () => {
   const mid = await submitMail(smtpPort, 'user@example.net', 'waiting for the GUI');
   const gui = new GuiClient(port);

@@ -106,11 +106,20 @@ test('log in, add a destination with TLS Required (Verify), commit: the shell an
   assert.ok(Math.abs(view.gap) <= 1, `the newest line is in view (gap ${view.gap})`);
 
   // The pages that do what smtproutes, dnsconfig and the queue commands do.
-  for (const [where, shot, heading] of [['/queue', 'queue.png', /recipient|no messages/i], ['/smtp-routes', 'smtp-routes.png', /route/i], ['/dns', 'dns.png', /Resolvers/]] as const) {
+  for (const [where, shot, heading] of [['/queue', 'queue.png', /recipient|no messages/i], ['/smtp-routes', 'smtp-routes.png', /route/i], ['/bounce-profiles', 'bounce-profiles.png', /Default/], ['/dns', 'dns.png', /Resolvers/]] as const) {
     await page.goto(url(where));
     assert.match(await text('main'), heading, where);
     await page.screenshot({ path: path.join(SHOTS, shot), fullPage: true });
   }
+  // The menu bar is one row at 1280 px; a menu opens on hover and its pages are a click away.
+  const navHeight = await page.$eval('nav', (e) => e.getBoundingClientRect().height);
+  assert.ok(navHeight < 50, `the menu bar is one row (${navHeight} px high)`);
+  assert.equal(await page.$eval('a[href="/bounce-profiles"]', (e) => e.getBoundingClientRect().height), 0, 'closed until asked');
+  await page.hover('nav .menu:has(a[href="/bounce-profiles"]) .group');
+  await Promise.all([page.waitForNavigation(), page.click('a[href="/bounce-profiles"]')]);
+  assert.match(page.url(), /\/bounce-profiles$/);
+  assert.equal(await text('nav .menu.on .group'), 'Network', 'the open page\'s menu is marked');
+  await page.goto(url('/dns'));
   // Inputs line up whatever their label's length (a long label wraps in its column).
   const lefts = await page.$$eval('.row > input, .row > select', (els) => els.map((e) => Math.round(e.getBoundingClientRect().left)));
   assert.ok(lefts.length >= 2, 'the DNS form has its fields');

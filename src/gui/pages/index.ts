@@ -1,4 +1,5 @@
 import type { PageModule } from '../gui.js';
+import { bounceRoutes } from './bounces.js';
 import { certificateRoutes } from './certificates.js';
 import { changeRoutes } from './changes.js';
 import { dashboardRoutes } from './dashboard.js';
@@ -13,4 +14,4 @@ import { tlsReportRoutes } from './tlsReport.js';
 import { userRoutes } from './users.js';
 
 /** Every page of the management interface. */
-export const GUI_PAGES: PageModule[] = [loginRoutes, dashboardRoutes, changeRoutes, destinationRoutes, certificateRoutes, settingsRoutes, userRoutes, logRoutes, tlsReportRoutes, networkRoutes, queueRoutes, metricsRoutes];
+export const GUI_PAGES: PageModule[] = [loginRoutes, dashboardRoutes, changeRoutes, destinationRoutes, certificateRoutes, settingsRoutes, userRoutes, logRoutes, tlsReportRoutes, networkRoutes, queueRoutes, metricsRoutes, bounceRoutes];
