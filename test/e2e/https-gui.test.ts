@@ -6,7 +6,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { applianceWithListener, cleanup, freePort, mxgate, shellOk, submitMail, useChainCertificate } from '../helpers.js';
+import { accepts, applianceWithListener, cleanup, freePort, mxgate, shellOk, submitMail, useChainCertificate } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { GuiClient } from '../gui-client.js';
 import { SmtpProbe } from '../smtp-probe.js';
@@ -527,6 +527,41 @@ test('the Bounce Profiles page does what bounceconfig does, with the same checks
   assert.doesNotMatch((await guest.get('/bounce-profiles')).body, /<form method="post" action="\/bounce-profiles">/, 'a guest only looks');
   assert.equal((await guest.post('/bounce-profiles/delete', { name: 'GuiProfile' })).status, 403);
   await shellOk(home, 'destconfig delete gui-bounce.example', 'bounceconfig delete GuiProfile', 'commit "back"');
+});
+
+test('a listener added on the Listeners page receives mail after the commit, with the domains it was given; deleted, its port closes', async () => {
+  const gui = new GuiClient(port);
+  assert.equal((await gui.login('admin', 'correct horse battery')).status, 303);
+  const newPort = await freePort();
+  await gui.get('/listeners');
+  await gui.post('/listeners/new', { name: 'GuiInbound', type: 'public', interface: 'Management', port: '99999', domains: 'gui-listener.example', relay: '', certificate: '' });
+  const refused = (await gui.get('/listeners')).body;
+  assert.match(refused, /&quot;99999&quot; is not a TCP port \(1-65535\)\./, 'a bad port is refused in the shell\'s words');
+  assert.match(refused, /id="lname" name="name" type="text" required value="GuiInbound"/, 'the refused form keeps what was typed');
+  await gui.post('/listeners/new', { name: 'InboundMail', type: 'public', interface: 'Management', port: String(newPort), domains: '', relay: '', certificate: '' });
+  assert.match(await gui.flash('/listeners'), /A listener named "InboundMail" already exists/);
+  await gui.post('/listeners/new', { name: 'GuiInbound', type: 'public', interface: 'Management', port: String(newPort), domains: 'gui-listener.example', relay: '', certificate: '' });
+  assert.match(await gui.flash('/listeners'), /Listener GuiInbound created/);
+  await gui.get('/');
+  assert.equal((await gui.post('/commit', { comment: 'a listener from the GUI' })).status, 303);
+  const { probe } = await SmtpProbe.connect(newPort);
+  await probe.send('EHLO gui.test');
+  await probe.send('MAIL FROM:<a@example.org>');
+  assert.match(await probe.send('RCPT TO:<someone@gui-listener.example>'), /^250/, 'the domain given at creation is accepted');
+  assert.match(await probe.send('RCPT TO:<someone@elsewhere.example>'), /^550/);
+  await probe.send('QUIT');
+  await gui.get('/listeners');
+  await gui.post('/listeners/policy-untagged', { listener: 'GuiInbound', policy: '', untagged: 'no' });
+  assert.match(await gui.flash('/listeners'), /Accept untagged bounces of the default policy on listener GuiInbound changed/);
+  await gui.post('/listeners/policy-untagged', { listener: 'GuiInbound', policy: 'ACCEPTED', untagged: 'sometimes' });
+  assert.match(await gui.flash('/listeners'), /Accept untagged bounces is yes or no, not "sometimes"/);
+  assert.match((await gui.get('/listeners')).body, /<option value="no" selected>Refused \(while tagging keys exist\)<\/option>/);
+  await gui.post('/listeners/delete', { listener: 'GuiInbound' });
+  assert.match(await gui.flash('/listeners'), /Listener GuiInbound deleted/);
+  await gui.get('/');
+  assert.equal((await gui.post('/commit', { comment: 'GUI listener deleted' })).status, 303);
+  assert.equal(await accepts(newPort), false, 'its port is closed');
+  assert.doesNotMatch(await shellOk(home, 'showconfig'), /GuiInbound/);
 });
 
 test('the Queue page lists the waiting recipients; Deliver now and Bounce act at once, as the shell\'s commands do; a guest only looks', async () => {

@@ -6,6 +6,8 @@ import { TLS_LEVELS } from '../../store/listeners/hat.js';
 import { describeHttps, describeSsh, portOrNone, setInterfaceHttps, setInterfaceSsh, setSshSettings, SSH_LIMITS } from '../../store/network/interfaces.js';
 import { addGroupPattern, addRcptDomain, parseTlsLevel, removeGroupPattern, removeRcptDomain, setHatDefaults, setListenerCertificate, setPolicy } from '../../store/listeners/policy.js';
 import { checkRcptDomain, parseYesNo } from '../../store/answers.js';
+import { addListener, deleteListener, parseListenerType, parsePort } from '../../store/listeners/listeners.js';
+import { type FirstSteps, listAnswer, withFirstSteps } from '../../store/listeners/firstSteps.js';
 import { ConfigError } from '../../store/schema.js';
 import { edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 
@@ -28,8 +30,30 @@ export function settingsRoutes(router: Router, deps: GuiDeps): void {
       listeners: page.draft.listeners,
       certificates: page.draft.certificates.map((c) => ({ name: c.name, demo: c.demo })),
       levels: TLS_LEVELS.map((v) => ({ value: v, label: TLS_LEVEL_LABELS[v] })),
+      interfaces: page.draft.interfaces.map((i) => ({ name: i.name, ip: i.ip })),
     }),
   );
+
+  // Create and delete, as listenerconfig NEW (with its first steps) and DELETE.
+  router.post('/listeners/new', (page) => {
+    const name = field(page.form, 'name');
+    return edit(
+      page,
+      '/listeners',
+      (d) => {
+        const type = parseListenerType(field(page.form, 'type'));
+        const spec = { name, type, interface: field(page.form, 'interface'), port: parsePort(field(page.form, 'port')) };
+        const steps: FirstSteps = {};
+        const accept = listAnswer(field(page.form, type === 'public' ? 'domains' : 'relay'));
+        if (type === 'public') steps.domains = accept.map(checkRcptDomain);
+        else steps.relayHosts = accept;
+        if (field(page.form, 'certificate')) steps.certificate = field(page.form, 'certificate');
+        return withFirstSteps(addListener(d, spec), name, steps);
+      },
+      `Listener ${name} created; the commit starts it.`,
+    );
+  });
+  router.post('/listeners/delete', (page) => edit(page, '/listeners', (d) => deleteListener(d, field(page.form, 'listener')), `Listener ${field(page.form, 'listener')} deleted; the commit stops it.`));
 
   router.post('/listeners/certificate', (page) =>
     edit(page, '/listeners', (d) => setListenerCertificate(d, field(page.form, 'listener'), field(page.form, 'certificate') || null), `The certificate of listener ${field(page.form, 'listener')} changed.`),
@@ -45,15 +69,19 @@ export function settingsRoutes(router: Router, deps: GuiDeps): void {
     }, `TLS of ${field(page.form, 'policy') ? `policy $${field(page.form, 'policy')}` : 'the default policy'} on listener ${field(page.form, 'listener')} changed.`),
   );
 
-  router.post('/listeners/policy-requiretls', (page) =>
-    edit(page, '/listeners', (d) => {
-      const listener = field(page.form, 'listener');
-      const policy = field(page.form, 'policy');
-      const choice = field(page.form, 'requiretls');
-      if (policy === '') return setHatDefaults(d, listener, { requireTls: parseYesNo(choice, 'REQUIRETLS') });
-      return setPolicy(d, listener, policy, { requireTls: choice === 'default' ? undefined : parseYesNo(choice, 'REQUIRETLS') });
-    }, `REQUIRETLS of ${field(page.form, 'policy') ? `policy $${field(page.form, 'policy')}` : 'the default policy'} on listener ${field(page.form, 'listener')} changed.`),
-  );
+  // Yes/no parameters of the default policy (its own value) or of a policy ("default": the default policy's).
+  const policySwitch = (action: string, name: string, key: 'requireTls' | 'acceptUntaggedBounces', what: string) =>
+    router.post(action, (page) =>
+      edit(page, '/listeners', (d) => {
+        const listener = field(page.form, 'listener');
+        const policy = field(page.form, 'policy');
+        const choice = field(page.form, name);
+        if (policy === '') return setHatDefaults(d, listener, { [key]: parseYesNo(choice, what) });
+        return setPolicy(d, listener, policy, { [key]: choice === 'default' ? undefined : parseYesNo(choice, what) });
+      }, `${what} of ${field(page.form, 'policy') ? `policy $${field(page.form, 'policy')}` : 'the default policy'} on listener ${field(page.form, 'listener')} changed.`),
+    );
+  policySwitch('/listeners/policy-requiretls', 'requiretls', 'requireTls', 'REQUIRETLS');
+  policySwitch('/listeners/policy-untagged', 'untagged', 'acceptUntaggedBounces', 'Accept untagged bounces');
 
   // The recipient access table: the domains a listener accepts mail for (listenerconfig … rcptaccess).
   router.post('/listeners/rcpt-add', (page) => {
