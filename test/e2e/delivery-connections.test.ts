@@ -107,3 +107,27 @@ test('the recipient rate limit holds recipients back without counting an attempt
   await shell('destconfig edit rate.test --recipient-limit none', 'commit "no limit"', 'deliverynow rate.test');
   await until('the held recipient delivered', () => sink.received.some((m) => m.to.includes('c@rate.test')));
 });
+
+test('limits per MX IP: each mail exchanger address gets its own connection limit, so a second address takes mail while the first is busy; per domain, one limit for all', async () => {
+  // Two MX addresses of one domain (an SMTP route lists them in order), each slow to accept.
+  const first = await smtpSink({ host: '127.0.0.2', delayMs: 300 });
+  const second = await smtpSink({ host: '127.0.0.3', delayMs: 300 });
+  sinks.push(first, second);
+  const route = `smtproutes new perip.test 127.0.0.2:${first.port} 127.0.0.3:${second.port}`;
+  await shell(route, 'destconfig new perip.test --tls no --max-concurrency 1 --messages-per-connection 1 --limit-type mx-ip', 'commit "limits per MX IP"');
+  assert.match(await shell('destconfig detail perip.test'), /Limits apply: Separate limit for each mail exchanger IP address\n {4}Limits are enforced: System Wide \(Default\)\n/);
+  for (let i = 0; i < 8; i += 1) await submit('user@perip.test', `per ip ${i}`);
+  await until('eight messages', () => first.received.length + second.received.length >= 8, 30_000);
+  assert.ok(first.received.length > 0 && second.received.length > 0, `both addresses took mail (${first.received.length} + ${second.received.length})`);
+  assert.equal(first.maxConcurrent!(), 1, 'never more than one connection to the first address');
+  assert.equal(second.maxConcurrent!(), 1, 'never more than one connection to the second');
+  assert.match(await mailLog(), /Delivery to perip\.test via MX\(127\.0\.0\.2\) 127\.0\.0\.2 waits: 1 connection\(s\) to that address are open \(limit per MX IP\)/);
+
+  // One limit for the whole domain: the first address, one message at a time, takes it all.
+  const before = second.received.length;
+  await shell('destconfig edit perip.test --limit-type domain', 'commit "limits per domain"');
+  for (let i = 0; i < 4; i += 1) await submit('user@perip.test', `per domain ${i}`);
+  await until('four more', () => first.received.length + second.received.length >= 12, 30_000);
+  assert.equal(second.received.length, before, 'the second address is not needed');
+  assert.equal(first.maxConcurrent!(), 1);
+});

@@ -102,13 +102,14 @@ test('export and import round trip; a broken file is refused with its line', asy
 });
 
 test('the NEW dialog asks the appliance\'s questions; "no" to the TLS question keeps Default', async () => {
-  const script = ['destconfig', 'new', 'dialog.example', 'Y', '7', 'N', 'N', 'Y', '6', 'Y', '2', 'N', 'N', 'N', 'Y', '3', '', 'destconfig detail dialog.example', ''].join('\n');
+  const script = ['destconfig', 'new', 'dialog.example', 'Y', '7', 'N', '2', '', 'N', 'Y', '6', 'Y', '2', 'N', 'N', 'N', 'Y', '3', '', 'destconfig detail dialog.example', ''].join('\n');
   const r = await mxgate(home, [], script);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /Do you wish to apply a specific TLS setting for this domain\? \[N\]> Y\nDo you want to use TLS support\?\n1\. No\n2\. Preferred\n3\. Required\n4\. Preferred \(Verify\)\n5\. Required \(Verify\)\n6\. Required - Verify Hosted Domain/);
   assert.match(r.stdout, /Do you wish to configure DANE Support for this domain\? \[N\]> Y\nPlease choose a DANE option:\n1\. None\n2\. Opportunistic\n3\. Mandatory/);
   assert.match(r.stdout, /Do you wish to apply a specific IP sort preference to this domain\? \[N\]> Y\nHow do you want to sort IP addresses within an MX\?\n1\. Prefer IPv4\n2\. Prefer IPv6\n3\. Require IPv4\n4\. Require IPv6\n\[2\]> 3/);
-  assert.match(r.stdout, /TLS: Required - Verify Hosted Domain\n {4}DANE Support: Opportunistic\n {4}MTA-STS Support: No \(Default\)\n {4}IP sort preference: Require IPv4\n {4}Maximum concurrency: 7\n/);
+  assert.match(r.stdout, /TLS: Required - Verify Hosted Domain\n {4}DANE Support: Opportunistic\n {4}MTA-STS Support: No \(Default\)\n {4}IP sort preference: Require IPv4\n {4}Maximum concurrency: 7\n {4}Limits apply: Separate limit for each mail exchanger IP address\n {4}Limits are enforced: System Wide\n/);
+  assert.match(r.stdout, /Do you wish to configure a concurrency limit for this domain\? \[N\]> Y\nEnter the max concurrency limit\.\n\[500\]> 7\nDo you wish to apply a recipient limit to this domain\? \[N\]> N\nHow do you want to apply the limits for this domain\?\n1\. One limit applies to the entire domain\n2\. Separate limit for each mail exchanger IP address\n\[1\]> 2\nSelect how the limits will be enforced/, 'the appliance\'s order: concurrency, recipient limit, how the limits apply, then messages per connection');
   const again = await mxgate(home, [], ['destconfig', 'new', 'plain.example', 'N', 'N', 'N', 'N', 'N', 'N', 'N', 'N', 'N', '', 'destconfig detail plain.example', ''].join('\n'));
   assert.match(again.stdout, /TLS: Preferred \(Default\)\n {4}DANE Support: None \(Default\)/);
 });

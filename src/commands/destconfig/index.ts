@@ -19,6 +19,12 @@ import {
   IP_SORT,
   IP_SORT_LABELS,
   type IpSort,
+  LIMIT_SCOPE_LABELS,
+  LIMIT_SCOPES,
+  LIMIT_TYPE_LABELS,
+  LIMIT_TYPES,
+  type LimitScope,
+  type LimitType,
   TLS_LABELS,
 } from '../../store/destinations/destinations.js';
 import {
@@ -26,6 +32,8 @@ import {
   parseDaneMode,
   parseDestinationTls,
   parseIpSort,
+  parseLimitScope,
+  parseLimitType,
   parseMtaStsMode,
   putDestination,
   replaceDestinations,
@@ -50,6 +58,8 @@ const OPTIONS = {
   'recipient-limit': { type: 'string' },
   'bounce-profile': { type: 'string' },
   'bounce-verification': { type: 'string' },
+  'limit-type': { type: 'string' },
+  'limit-scope': { type: 'string' },
   certificate: { type: 'string' },
   'alert-on-required-tls-failure': { type: 'string' },
   'alert-on-dane-failure': { type: 'string' },
@@ -72,6 +82,8 @@ function settingsFrom(values: Record<string, string | undefined>): Settings {
     if (r !== 'none' && !parsed) throw new CommandError('--recipient-limit is RECIPIENTS/MINUTES (for example 100/60) or none.');
     out.recipientLimit = parsed ? { recipients: Number(parsed[1]), minutes: Number(parsed[2]) } : null;
   }
+  if (values['limit-type'] !== undefined) out.limitType = parseLimitType(values['limit-type']);
+  if (values['limit-scope'] !== undefined) out.limitScope = parseLimitScope(values['limit-scope']);
   const v = values['bounce-verification'];
   if (v !== undefined && v.toLowerCase() !== 'default') out.bounceVerification = parseYesNo(v, '--bounce-verification');
   const b = values['bounce-profile'];
@@ -91,6 +103,8 @@ function describe(session: Session, domain: string | null): string[] {
     `    MTA-STS Support: ${STS_LABELS[r.mtaSts]}${mark('mtaSts')}${r.mtaSts === 'yes' && r.dane === 'mandatory' ? ' (not consulted: DANE is mandatory)' : ''}`,
     `    IP sort preference: ${IP_SORT_LABELS[r.ipSort]}${mark('ipSort')}`,
     `    Maximum concurrency: ${r.maxConcurrency}${mark('maxConcurrency')}`,
+    `    Limits apply: ${LIMIT_TYPE_LABELS[r.limitType]}${mark('limitType')}`,
+    `    Limits are enforced: ${LIMIT_SCOPE_LABELS[r.limitScope]}${r.limitScope === 'virtual-gateway' ? ' (mxgate delivers from one address: the same as System Wide)' : ''}${mark('limitScope')}`,
     `    Messages per connection: ${r.messagesPerConnection}${mark('messagesPerConnection')}`,
     `    Recipient limit: ${r.recipientLimit ? `${r.recipientLimit.recipients} per ${r.recipientLimit.minutes} minutes` : 'none'}${mark('recipientLimit')}`,
     `    Bounce verification address tagging: ${r.bounceVerification ? 'Yes' : 'No'}${mark('bounceVerification')}`,
@@ -138,9 +152,6 @@ async function askSettings(session: Session, base: DestinationDefaults, specific
   if (await want('Do you wish to configure a concurrency limit for this domain?')) {
     out.maxConcurrency = await io.askInt('Enter the max concurrency limit.', { default: base.maxConcurrency, min: 1, max: 1000 });
   } else toDefault('maxConcurrency');
-  if (await want('Do you wish to apply a messages-per-connection limit to this domain?')) {
-    out.messagesPerConnection = await io.askInt('Enter the max number of messages per connection.', { default: base.messagesPerConnection, min: 1, max: 10000 });
-  } else toDefault('messagesPerConnection');
   if (await io.confirm(specific ? 'Do you wish to apply a recipient limit to this domain?' : 'Do you want to specify a default recipient limit?', base.recipientLimit !== null && !specific)) {
     const minutes = await io.askInt('Enter the number of minutes used to measure the recipient limit.', { default: base.recipientLimit?.minutes ?? 60, min: 1, max: 60 });
     const recipients = await io.askInt('Enter the max number of recipients per time period.', { default: base.recipientLimit?.recipients ?? 100, min: 1, max: 1000000 });
@@ -148,6 +159,22 @@ async function askSettings(session: Session, base: DestinationDefaults, specific
   } else if (!specific) {
     out.recipientLimit = null;
   } else toDefault('recipientLimit');
+  // The appliance asks these where a limit was set (always for the default entry).
+  if (!specific || out.maxConcurrency !== undefined || out.recipientLimit) {
+    out.limitType = await io.choose<LimitType>(
+      'How do you want to apply the limits for this domain?',
+      LIMIT_TYPES.map((t) => ({ label: LIMIT_TYPE_LABELS[t], value: t })),
+      LIMIT_TYPES.indexOf(base.limitType) + 1,
+    );
+    out.limitScope = await io.choose<LimitScope>(
+      'Select how the limits will be enforced (mxgate delivers from one address, so both mean the same):',
+      LIMIT_SCOPES.map((t) => ({ label: LIMIT_SCOPE_LABELS[t], value: t })),
+      LIMIT_SCOPES.indexOf(base.limitScope) + 1,
+    );
+  } else toDefault('limitType', 'limitScope');
+  if (await want('Do you wish to apply a messages-per-connection limit to this domain?')) {
+    out.messagesPerConnection = await io.askInt('Enter the max number of messages per connection.', { default: base.messagesPerConnection, min: 1, max: 10000 });
+  } else toDefault('messagesPerConnection');
   if (await (specific ? io.confirm('Do you wish to apply a specific TLS setting for this domain?', false) : Promise.resolve(true))) {
     out.tls = await io.choose<DestinationTls>(
       'Do you want to use TLS support?',
@@ -311,7 +338,7 @@ export const destconfig: Command = {
   summary: 'Destination controls: per-domain TLS policy and delivery limits',
   usage: [
     'destconfig',
-    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--dane default|none|opportunistic|mandatory] [--mta-sts default|yes|no] [--ip-sort default|prefer-ipv4|prefer-ipv6|require-ipv4|require-ipv6] [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--bounce-profile NAME|default] [--bounce-verification yes|no|default]',
+    'destconfig new DOMAIN --tls default|no|preferred|required|preferred-verify|required-verify|required-verify-hosted [--dane default|none|opportunistic|mandatory] [--mta-sts default|yes|no] [--ip-sort default|prefer-ipv4|prefer-ipv6|require-ipv4|require-ipv6] [--max-concurrency N] [--messages-per-connection N] [--recipient-limit N/MIN|none] [--limit-type domain|mx-ip|default] [--limit-scope system|virtual-gateway|default] [--bounce-profile NAME|default] [--bounce-verification yes|no|default]',
     'destconfig edit DOMAIN --tls … [same options]',
     'destconfig delete DOMAIN',
     'destconfig default --tls no|preferred|… --dane none|opportunistic|mandatory --mta-sts yes|no [same options]',
@@ -344,6 +371,10 @@ export const destconfig: Command = {
     '  prefer-ipv6 (the default) / prefer-ipv4: that family first, the other when all of it failed.',
     '  require-ipv6 / require-ipv4: only that family; an MX without such an address is not used.',
     '  DANE and MTA-STS apply the same whichever family carries the session.',
+    'Limits (--limit-type): domain: the concurrency limit counts messages under way to the whole domain;',
+    '  mx-ip: it counts the connections open to each mail exchanger address (idle kept ones too), so a',
+    '  domain with more MX addresses gets more. The recipient limit counts per domain either way.',
+    '  --limit-scope system|virtual-gateway: mxgate delivers from one address, so both mean the same.',
     'Bounce profile (--bounce-profile; bounceconfig makes them): retries, time in queue, bounce and delay',
     '  messages for this destination\'s mail; "default" takes the default entry\'s profile.',
     'Bounce verification (--bounce-verification; bvconfig keeps the keys): the envelope sender of mail to',
@@ -370,6 +401,8 @@ export const destconfig: Command = {
         if (values.dane?.toLowerCase() === 'default') entry.dane = undefined;
         if (values['mta-sts']?.toLowerCase() === 'default') entry.mtaSts = undefined;
         if (values['bounce-profile']?.toLowerCase() === 'default') entry.bounceProfile = undefined;
+        if (values['limit-type']?.toLowerCase() === 'default') entry.limitType = undefined;
+        if (values['limit-scope']?.toLowerCase() === 'default') entry.limitScope = undefined;
         if (values['bounce-verification']?.toLowerCase() === 'default') entry.bounceVerification = undefined;
         session.draft = putDestination(session.draft, entry, { create: verb!.toLowerCase() === 'new' });
         io.print(...describe(session, d));
@@ -386,6 +419,7 @@ export const destconfig: Command = {
         if (values.dane?.toLowerCase() === 'default') throw new CommandError('The default entry needs a DANE setting of its own (none, opportunistic or mandatory).');
         if (values['mta-sts']?.toLowerCase() === 'default') throw new CommandError('The default entry needs an MTA-STS setting of its own (yes or no).');
         if (values['bounce-profile'] !== undefined) settings.bounceProfile = values['bounce-profile']; // "Default" is the profile here
+        if (values['limit-type']?.toLowerCase() === 'default' || values['limit-scope']?.toLowerCase() === 'default') throw new CommandError('The default entry needs limit settings of its own (--limit-type domain|mx-ip, --limit-scope system|virtual-gateway).');
         if (values['bounce-verification']?.toLowerCase() === 'default') throw new CommandError('The default entry needs a bounce verification setting of its own (yes or no).');
         if (values['ip-sort']?.toLowerCase() === 'default') throw new CommandError('The default entry needs an IP sort preference of its own (prefer-ipv6, prefer-ipv4, require-ipv6 or require-ipv4).');
         if (Object.keys(settings).length === 0) throw new CommandError(`Nothing to change.\nUsage: ${this.usage[4]}`);

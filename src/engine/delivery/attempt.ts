@@ -3,6 +3,7 @@ import type { DnsClient } from '../dns/client.js';
 import type { MtaStsService } from '../mtasts/service.js';
 import type { TlsReportSink } from '../tlsrpt/results.js';
 import type { ConnectionCache } from './connections.js';
+import type { IpConnectionSlots } from './ipSlots.js';
 import { type MessageTls, messageOverride } from './messageTls.js';
 import { local, type Outcome, STATUS } from './outcome.js';
 import { type MxTarget, preparePolicies, requirementForMx, settlePolicies } from './policy/chain.js';
@@ -25,6 +26,8 @@ export interface AttemptContext extends ClientContext {
   mtaSts?: MtaStsService;
   /** TLS report material (delivery only, not tlsverify). */
   reports?: TlsReportSink;
+  /** Connections open per MX address, for destinations whose limits apply per MX IP (delivery only). */
+  ipSlots?: IpConnectionSlots;
 }
 
 export interface AttemptResult {
@@ -43,6 +46,8 @@ export interface AttemptResult {
   mxHost?: string;
   /** Connections to the domain that carried nothing, by why (tlsreport). */
   failures?: TlsFailureReason[];
+  /** Nothing was tried: every MX address already had its connections (limits per MX IP). Not an attempt. */
+  busy?: boolean;
 }
 
 /** Why nothing was sent on a session the TLS decision deferred. */
@@ -116,83 +121,104 @@ export async function deliverToDomain(
     ...(daneFailure ? { daneFailure } : {}),
     ...(answered ? {} : { unreachable: last.text }),
   });
+  const perIp = dest.limitType === 'mx-ip' ? ctx.ipSlots : undefined;
+  let busy = 0;
   for (const target of targets) {
-    const mx: MxTarget = { domain, mxHost: target.mxHost, target };
-    const req = await requirementForMx(setting, policies, mx);
-    for (const note of req.notes) ctx.log.info(`${note.by} for ${domain} MX(${target.mxHost}) ${target.host}: ${note.text}`);
-    if (req.refuse) {
-      ctx.log.info(`Delivery to ${domain} via MX(${target.mxHost}) ${target.host} not attempted: ${req.refuse}`);
-      answered = true;
-      if (req.refusedBy === 'REQUIRETLS') {
-        unqualified += 1;
-        last = local('temporary', STATUS.requireTls('temporary'), `REQUIRETLS: ${req.refuse}`);
-        continue;
-      }
-      last = local('temporary', tlsHeldBack(STATUS.tlsFailed), req.refuse);
-      if (req.refusedBy === 'DANE' && !requireTls) daneFailure = `${domain} (${target.mxHost}): ${req.refuse}`;
-      carriedNothing.push(failureReason(null, `${req.refusedBy ?? ''} ${req.refuse}`));
-      settlePolicies(policies, mx, req, { kind: 'refused', reason: req.refuse });
+    // Limits per MX IP: a slot for this address first (given back when its connection closes).
+    const slot = perIp ? perIp.reserve(domain, target.host, dest.maxConcurrency) : () => undefined;
+    if (!slot) {
+      busy += 1;
+      ctx.log.info(`Delivery to ${domain} via MX(${target.mxHost}) ${target.host} waits: ${dest.maxConcurrency} connection(s) to that address are open (limit per MX IP)`);
       continue;
     }
-    let opened: Opened;
+    let kept: Opened | undefined;
     try {
-      opened = await open(ctx, target, domain, req, req.attempt, policies);
-    } catch (err) {
-      const failed = err instanceof ConnectFailed ? err : undefined;
-      last = local('temporary', STATUS.noAnswer, `${target.host}:${target.port}: ${failed?.reason ?? (err as Error).message}`);
-      ctx.log.info(`DCID ${failed?.dcid ?? '?'} connection failed: ${last.text}`);
-      carriedNothing.push('no connection');
-      continue;
-    }
-    answered = true;
-    const decision: Decision = opened.observation ? decide(req, opened.observation) : { action: 'send-clear', log: 'TLS not used (destination setting No)' };
-    if (req.dane && opened.observation?.stage === 'secure') {
-      const v = opened.observation.verification;
-      ctx.log.info(v?.ok ? `DCID ${opened.dcid} DANE SUCCESS for ${domain}: ${vouchedBy(v)}` : `DCID ${opened.dcid} DANE FAILED for ${domain}: ${v && !v.ok ? v.reason : 'not checked'}`);
-    }
-    // The AsyncOS guide's line when the EHLO answer has no STARTTLS (and TLS was to be tried).
-    if (req.attempt && opened.observation?.stage === 'no-starttls') ctx.log.info(`DCID ${opened.dcid} STARTTLS command not supported`);
-    ctx.log.info(`DCID ${opened.dcid} ${decision.log}`);
-    const tls = classifySession(decision, opened.observation, req.by);
-    if (req.attempt) settlePolicies(policies, mx, req, { kind: 'session', observation: opened.observation, decision, localAddress: localAddressOf(opened) });
-    if (decision.action === 'defer') {
-      // The alerts are about the destination's own settings: a REQUIRETLS message's demands are the sender's.
-      if (req.dane && !requireTls) daneFailure = `${domain} (${target.mxHost}): ${decision.log}`;
-      if (decision.requiredTlsFailed) {
-        ctx.log.warning(`DCID ${opened.dcid} IP ${target.host} TLS was required but could not be successfully negotiated`);
-        if (!requireTls) requiredTlsFailure = `${domain} (${target.mxHost}): ${decision.log}`;
-      }
-      last = local('temporary', tlsHeldBack(tlsStatus(opened.observation)), decision.log);
-      carriedNothing.push(failureReason(opened.observation, `${req.dane ? 'DANE ' : ''}${decision.log}`));
-      close(ctx.log, opened);
-      continue;
-    }
-    if (requireTls && !offers(opened, 'REQUIRETLS')) {
-      // Not a TLS failure (tlsreport does not count it): the host cannot pass the REQUIRETLS promise on.
-      const why = `REQUIRETLS: MX(${target.mxHost}) ${target.host} does not offer REQUIRETLS after STARTTLS; MID ${mid} is not sent there`;
-      ctx.log.info(`DCID ${opened.dcid} ${why}`);
-      last = local('temporary', STATUS.requireTls('temporary'), why);
-      close(ctx.log, opened);
-      continue;
-    }
-    if (opened.dead) {
-      // Preferred: STARTTLS was refused before any handshake, so the clear retry is allowed.
-      close(ctx.log, opened);
-      try {
-        opened = await open(ctx, target, domain, req, false, policies);
-      } catch (err) {
-        last = local('temporary', STATUS.noAnswer, (err as Error).message);
+      const mx: MxTarget = { domain, mxHost: target.mxHost, target };
+      const req = await requirementForMx(setting, policies, mx);
+      for (const note of req.notes) ctx.log.info(`${note.by} for ${domain} MX(${target.mxHost}) ${target.host}: ${note.text}`);
+      if (req.refuse) {
+        ctx.log.info(`Delivery to ${domain} via MX(${target.mxHost}) ${target.host} not attempted: ${req.refuse}`);
+        answered = true;
+        if (req.refusedBy === 'REQUIRETLS') {
+          unqualified += 1;
+          last = local('temporary', STATUS.requireTls('temporary'), `REQUIRETLS: ${req.refuse}`);
+          continue;
+        }
+        last = local('temporary', tlsHeldBack(STATUS.tlsFailed), req.refuse);
+        if (req.refusedBy === 'DANE' && !requireTls) daneFailure = `${domain} (${target.mxHost}): ${req.refuse}`;
+        carriedNothing.push(failureReason(null, `${req.refusedBy ?? ''} ${req.refuse}`));
+        settlePolicies(policies, mx, req, { kind: 'refused', reason: req.refuse });
         continue;
       }
+      let opened: Opened;
+      try {
+        opened = await open(ctx, target, domain, req, req.attempt, policies);
+      } catch (err) {
+        const failed = err instanceof ConnectFailed ? err : undefined;
+        last = local('temporary', STATUS.noAnswer, `${target.host}:${target.port}: ${failed?.reason ?? (err as Error).message}`);
+        ctx.log.info(`DCID ${failed?.dcid ?? '?'} connection failed: ${last.text}`);
+        carriedNothing.push('no connection');
+        continue;
+      }
+      answered = true;
+      const decision: Decision = opened.observation ? decide(req, opened.observation) : { action: 'send-clear', log: 'TLS not used (destination setting No)' };
+      if (req.dane && opened.observation?.stage === 'secure') {
+        const v = opened.observation.verification;
+        ctx.log.info(v?.ok ? `DCID ${opened.dcid} DANE SUCCESS for ${domain}: ${vouchedBy(v)}` : `DCID ${opened.dcid} DANE FAILED for ${domain}: ${v && !v.ok ? v.reason : 'not checked'}`);
+      }
+      // The AsyncOS guide's line when the EHLO answer has no STARTTLS (and TLS was to be tried).
+      if (req.attempt && opened.observation?.stage === 'no-starttls') ctx.log.info(`DCID ${opened.dcid} STARTTLS command not supported`);
+      ctx.log.info(`DCID ${opened.dcid} ${decision.log}`);
+      const tls = classifySession(decision, opened.observation, req.by);
+      if (req.attempt) settlePolicies(policies, mx, req, { kind: 'session', observation: opened.observation, decision, localAddress: localAddressOf(opened) });
+      if (decision.action === 'defer') {
+        // The alerts are about the destination's own settings: a REQUIRETLS message's demands are the sender's.
+        if (req.dane && !requireTls) daneFailure = `${domain} (${target.mxHost}): ${decision.log}`;
+        if (decision.requiredTlsFailed) {
+          ctx.log.warning(`DCID ${opened.dcid} IP ${target.host} TLS was required but could not be successfully negotiated`);
+          if (!requireTls) requiredTlsFailure = `${domain} (${target.mxHost}): ${decision.log}`;
+        }
+        last = local('temporary', tlsHeldBack(tlsStatus(opened.observation)), decision.log);
+        carriedNothing.push(failureReason(opened.observation, `${req.dane ? 'DANE ' : ''}${decision.log}`));
+        close(ctx.log, opened);
+        continue;
+      }
+      if (requireTls && !offers(opened, 'REQUIRETLS')) {
+        // Not a TLS failure (tlsreport does not count it): the host cannot pass the REQUIRETLS promise on.
+        const why = `REQUIRETLS: MX(${target.mxHost}) ${target.host} does not offer REQUIRETLS after STARTTLS; MID ${mid} is not sent there`;
+        ctx.log.info(`DCID ${opened.dcid} ${why}`);
+        last = local('temporary', STATUS.requireTls('temporary'), why);
+        close(ctx.log, opened);
+        continue;
+      }
+      if (opened.dead) {
+        // Preferred: STARTTLS was refused before any handshake, so the clear retry is allowed.
+        close(ctx.log, opened);
+        try {
+          opened = await open(ctx, target, domain, req, false, policies);
+        } catch (err) {
+          last = local('temporary', STATUS.noAnswer, (err as Error).message);
+          continue;
+        }
+      }
+      opened.tls = tls;
+      opened.mxHost = target.mxHost;
+      const verifiable = tls === 'tls' && opened.observation?.stage === 'secure' && opened.observation.verification?.ok === true;
+      if (verifiable) opened.verifiable = true;
+      const session: Session = { opened, messages: 0 };
+      // The slot stays taken while this connection is open, kept for the next message or not.
+      kept = opened;
+      opened.conn.once('end', slot);
+      finish(session, (await transmit(ctx.log, session, mid, from, recipients, message, outcomes, requireTls)) === 'clean' ? 'clean' : 'failed');
+      // The message found a host: DANE failures of other hosts are not the domain's failure.
+      return { outcomes, tls, mxHost: target.mxHost, ...(verifiable ? { verifiable } : {}), ...(carriedNothing.length ? { failures: carriedNothing } : {}), ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
+    } finally {
+      if (!kept) slot();
     }
-    opened.tls = tls;
-    opened.mxHost = target.mxHost;
-    const verifiable = tls === 'tls' && opened.observation?.stage === 'secure' && opened.observation.verification?.ok === true;
-    if (verifiable) opened.verifiable = true;
-    const session: Session = { opened, messages: 0 };
-    finish(session, (await transmit(ctx.log, session, mid, from, recipients, message, outcomes, requireTls)) === 'clean' ? 'clean' : 'failed');
-    // The message found a host: DANE failures of other hosts are not the domain's failure.
-    return { outcomes, tls, mxHost: target.mxHost, ...(verifiable ? { verifiable } : {}), ...(carriedNothing.length ? { failures: carriedNothing } : {}), ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
+  }
+  if (busy > 0 && busy === targets.length) {
+    all(local('temporary', STATUS.congested, `every MX address of ${domain} has its ${dest.maxConcurrency} connection(s) open (limit per MX IP)`));
+    return { outcomes, busy: true };
   }
   if (unqualified === targets.length) last = local('permanent', STATUS.requireTls('permanent'), last.text);
   all(last);

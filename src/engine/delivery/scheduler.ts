@@ -13,6 +13,7 @@ import type { MailLog } from '../log/mailLog.js';
 import { DamagedMessage, type Envelope, recipientStates, type Spool } from '../queue/spool.js';
 import { type AttemptContext, type AttemptResult, deliverToDomain } from './attempt.js';
 import { ConnectionCache } from './connections.js';
+import { IpConnectionSlots } from './ipSlots.js';
 import { RecipientRate } from './recipientRate.js';
 import { DeadDestinations } from './deadDestinations.js';
 import type { DnsClient } from '../dns/client.js';
@@ -71,6 +72,8 @@ export class DeliveryScheduler implements SchedulerHandle {
   private stopped = false;
   /** Sessions kept between messages, valid for the configuration in force (see contextFor). */
   private readonly connections: ConnectionCache<Session>;
+  /** Connections open per MX address (destinations whose limits apply per MX IP). */
+  private readonly ipSlots = new IpConnectionSlots();
   /** The configuration in force and its delivery context, built once per configuration. */
   private inForce: { config: Config; ctx: Promise<AttemptContext> } | undefined;
   private readonly rate = new RecipientRate();
@@ -207,7 +210,12 @@ export class DeliveryScheduler implements SchedulerHandle {
     const worker = async () => {
       for (;;) {
         if (this.stopped) return;
-        const index = due.findIndex((env) => pendingDomains(env).every((d) => (inFlight.get(d) ?? 0) < destinationFor(config.delivery, d).maxConcurrency));
+        // Limits per MX IP are counted at each connection (attempt.ts), not per domain here.
+        const admits = (d: string) => {
+          const dest = destinationFor(config.delivery, d);
+          return dest.limitType === 'mx-ip' || (inFlight.get(d) ?? 0) < dest.maxConcurrency;
+        };
+        const index = due.findIndex((env) => pendingDomains(env).every(admits));
         if (index < 0) {
           if (due.length) this.again = true; // held back by a concurrency limit: next pass
           return;
@@ -246,7 +254,7 @@ export class DeliveryScheduler implements SchedulerHandle {
       // New routes or settings: a destination down under the old ones is tried afresh.
       this.dead.clear();
       this.unpark();
-      const ctx = this.context(config).then((c) => ({ ...c, connections: this.connections, ...(this.deps.reports ? { reports: this.deps.reports } : {}) }));
+      const ctx = this.context(config).then((c) => ({ ...c, connections: this.connections, ipSlots: this.ipSlots, ...(this.deps.reports ? { reports: this.deps.reports } : {}) }));
       // A failed read (a missing key) is tried again on the next pass, not remembered.
       ctx.catch(() => {
         if (this.inForce?.ctx === ctx) this.inForce = undefined;
@@ -304,7 +312,7 @@ export class DeliveryScheduler implements SchedulerHandle {
           attempts: state.attempts,
           ageMs: Date.now() - Date.parse(env.receivedAt),
           bounce: dest.bounce,
-          ...(wasHeld ? { waitSeconds: this.rate.waitSeconds(domain, dest.recipientLimit!) } : {}),
+          ...(wasHeld ? { waitSeconds: tried.heldWait ?? this.rate.waitSeconds(domain, dest.recipientLimit!) } : {}),
         });
         switch (next.state) {
           case 'delivered':
@@ -348,7 +356,8 @@ export class DeliveryScheduler implements SchedulerHandle {
   /**
    * One message's recipients at one domain: admitted by the dead-destination wait and the
    * recipient limit, then the attempt. Undefined when the domain is down and the message may
-   * still wait; else every recipient's outcome (`held`: kept back by the recipient limit).
+   * still wait; else every recipient's outcome (`held`: kept back by the recipient limit, or by
+   * limits per MX IP, then for `heldWait` seconds).
    */
   private async tryDomain(
     env: Envelope,
@@ -357,7 +366,7 @@ export class DeliveryScheduler implements SchedulerHandle {
     domain: string,
     all: { rid: number; address: string }[],
     message: Buffer,
-  ): Promise<{ outcomes: Map<number, Outcome>; held: Set<number> } | undefined> {
+  ): Promise<{ outcomes: Map<number, Outcome>; held: Set<number>; heldWait?: number } | undefined> {
     const old = expired(Date.now() - Date.parse(env.receivedAt), dest.bounce);
     // Alerts bypass destination controls (and the dead-destination wait): they must get out.
     const admission = env.alert ? 'go' : this.dead.admit(domain);
@@ -376,6 +385,12 @@ export class DeliveryScheduler implements SchedulerHandle {
             : { outcomes: new Map<number, Outcome>() };
     } finally {
       if (admission === 'probe') this.dead.release(domain);
+    }
+    if (result.busy) {
+      // Every MX address had its connections (limits per MX IP): nothing was tried, so nothing is
+      // counted or judged; the recipients wait a moment, as for a recipient limit.
+      for (const r of recipients) held.add(r.rid);
+      return { outcomes: result.outcomes, held, heldWait: 1 };
     }
     if (admission !== 'wait' && recipients.length) {
       // Whether a destination is down is judged under the configuration in force (a commit may have routed it elsewhere).

@@ -1,5 +1,5 @@
 import type { Step } from '../diff.js';
-import { DANE_LABELS, IP_SORT_LABELS, TLS_LABELS } from '../destinations/destinations.js';
+import { DANE_LABELS, IP_SORT_LABELS, LIMIT_SCOPE_LABELS, TLS_LABELS } from '../destinations/destinations.js';
 import { ENTRY_NAMES, SECRET_FIELD_NAMES, words } from '../schema.js';
 import { MASK } from '../secrets.js';
 
@@ -58,11 +58,13 @@ const LABELS: Record<string, string> = {
   maxWarnings: 'at most (warnings)',
   alternateAddress: 'bounces to',
   bounceProfile: 'bounce profile',
+  limitType: 'limits apply',
+  limitScope: 'limits enforced',
   bounceProfiles: 'bounce profiles',
 };
 
 const TLS_WORDS: Record<string, string> = { off: 'No', ...TLS_LABELS };
-const ENUMS: Record<string, Record<string, string>> = { tls: TLS_WORDS, dane: DANE_LABELS, mtaSts: { no: 'No', yes: 'Yes' }, ipSort: IP_SORT_LABELS };
+const ENUMS: Record<string, Record<string, string>> = { tls: TLS_WORDS, dane: DANE_LABELS, mtaSts: { no: 'No', yes: 'Yes' }, ipSort: IP_SORT_LABELS, limitType: { domain: 'per domain', 'mx-ip': 'per MX IP' }, limitScope: LIMIT_SCOPE_LABELS };
 
 export const label = (key: string): string => LABELS[key] ?? words(key);
 

@@ -41,6 +41,19 @@ export type IpSort = (typeof IP_SORT)[number];
 
 export const IP_SORT_LABELS: Record<IpSort, string> = { 'prefer-ipv4': 'Prefer IPv4', 'prefer-ipv6': 'Prefer IPv6', 'require-ipv4': 'Require IPv4', 'require-ipv6': 'Require IPv6' };
 
+/**
+ * What the concurrency limit counts (the appliance's "apply the limits for"): messages under way to
+ * the whole domain, or connections to each of its mail exchanger addresses.
+ */
+export const LIMIT_TYPES = ['domain', 'mx-ip'] as const;
+export type LimitType = (typeof LIMIT_TYPES)[number];
+export const LIMIT_TYPE_LABELS: Record<LimitType, string> = { domain: 'One limit applies to the entire domain', 'mx-ip': 'Separate limit for each mail exchanger IP address' };
+
+/** Where limits are enforced: mxgate delivers from one address, so per Virtual Gateway is the same as System Wide. */
+export const LIMIT_SCOPES = ['system', 'virtual-gateway'] as const;
+export type LimitScope = (typeof LIMIT_SCOPES)[number];
+export const LIMIT_SCOPE_LABELS: Record<LimitScope, string> = { system: 'System Wide', 'virtual-gateway': 'Per Virtual Gateway(tm)' };
+
 export const destinationDomain = z.string().refine((s) => domainProblem(s) === undefined, 'is not a domain or ".domain"');
 
 const settings = {
@@ -59,6 +72,8 @@ export const DestinationDefaultsSchema = z.object({
   /** Dual stack: IPv6 first, IPv4 when IPv6 fails (an IPv4-only MX is unaffected). */
   ipSort: z.enum(IP_SORT).default('prefer-ipv6'),
   maxConcurrency: settings.maxConcurrency.default(500),
+  limitType: z.enum(LIMIT_TYPES).default('domain'),
+  limitScope: z.enum(LIMIT_SCOPES).default('system'),
   messagesPerConnection: settings.messagesPerConnection.default(50),
   recipientLimit: settings.recipientLimit.default(null),
   bounceProfile: settings.bounceProfile.default(DEFAULT_BOUNCE_PROFILE),
@@ -74,6 +89,8 @@ export const DestinationSchema = z.object({
   mtaSts: z.enum(MTA_STS_MODES).optional(),
   ipSort: z.enum(IP_SORT).optional(),
   maxConcurrency: settings.maxConcurrency.optional(),
+  limitType: z.enum(LIMIT_TYPES).optional(),
+  limitScope: z.enum(LIMIT_SCOPES).optional(),
   messagesPerConnection: settings.messagesPerConnection.optional(),
   recipientLimit: settings.recipientLimit.optional(),
   bounceProfile: settings.bounceProfile.optional(),

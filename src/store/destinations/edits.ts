@@ -1,4 +1,4 @@
-import { DANE_MODES, type DaneMode, DEST_TLS, IP_SORT, type IpSort, MTA_STS_MODES, type MtaStsMode, securityWithoutTls, type Destination, type DestinationDefaults, type DestinationTls } from './destinations.js';
+import { DANE_MODES, type DaneMode, DEST_TLS, IP_SORT, type IpSort, LIMIT_SCOPES, LIMIT_TYPES, type LimitScope, type LimitType, MTA_STS_MODES, type MtaStsMode, securityWithoutTls, type Destination, type DestinationDefaults, type DestinationTls } from './destinations.js';
 import { editConfig } from '../edit.js';
 import { type Config, ConfigError } from '../schema.js';
 
@@ -16,6 +16,8 @@ export const parseDestinationTls = (value: string): DestinationTls | undefined =
 export const parseDaneMode = (value: string): DaneMode | undefined => parseOrDefault('--dane', DANE_MODES, value);
 export const parseMtaStsMode = (value: string): MtaStsMode | undefined => parseOrDefault('--mta-sts', MTA_STS_MODES, value);
 export const parseIpSort = (value: string): IpSort | undefined => parseOrDefault('--ip-sort', IP_SORT, value);
+export const parseLimitType = (value: string): LimitType | undefined => parseOrDefault('--limit-type', LIMIT_TYPES, value);
+export const parseLimitScope = (value: string): LimitScope | undefined => parseOrDefault('--limit-scope', LIMIT_SCOPES, value);
 
 /**
  * Edits of the table, refused when they leave an entry with DANE or MTA-STS on and TLS No (as

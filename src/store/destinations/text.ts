@@ -10,7 +10,7 @@ import { UserError } from '../../userError.js';
 /** ip_sort_pref as the appliance writes it. */
 const IP_SORT_PREF: Record<IpSort, string> = { 'prefer-ipv4': 'PREFER_V4', 'prefer-ipv6': 'PREFER_V6', 'require-ipv4': 'REQUIRE_V4', 'require-ipv6': 'REQUIRE_V6' };
 
-const KEYS = ['tls', 'dane', 'mta_sts', 'ip_sort_pref', 'max_host_concurrency', 'max_messages_per_connection', 'recipient_limit', 'recipient_minutes', 'bounce_profile', 'bounce_validation'];
+const KEYS = ['tls', 'dane', 'mta_sts', 'ip_sort_pref', 'max_host_concurrency', 'max_messages_per_connection', 'recipient_limit', 'recipient_minutes', 'limit_type', 'limit_apply', 'bounce_profile', 'bounce_validation'];
 /** Keys of earlier releases' files: the settings are a bounce profile's now. */
 const INLINE_BOUNCE_KEYS = ['bounce_retry_initial', 'bounce_retry_max', 'bounce_max_queue_time'];
 
@@ -24,6 +24,8 @@ export function formatDestinations(defaults: DestinationDefaults, entries: Desti
     if (e.maxConcurrency !== undefined) lines.push(`max_host_concurrency = ${e.maxConcurrency}`);
     if (e.messagesPerConnection !== undefined) lines.push(`max_messages_per_connection = ${e.messagesPerConnection}`);
     if (e.recipientLimit !== undefined) lines.push(e.recipientLimit ? `recipient_limit = ${e.recipientLimit.recipients}\nrecipient_minutes = ${e.recipientLimit.minutes}` : 'recipient_limit = none');
+    if (e.limitType !== undefined) lines.push(`limit_type = ${e.limitType === 'mx-ip' ? 'MXIP' : 'host'}`);
+    if (e.limitScope !== undefined) lines.push(`limit_apply = ${e.limitScope === 'virtual-gateway' ? 'VG' : 'system'}`);
     if (e.bounceProfile !== undefined) lines.push(`bounce_profile = ${e.bounceProfile}`);
     if (e.bounceVerification !== undefined) lines.push(`bounce_validation = ${e.bounceVerification ? 1 : 0}`);
     return lines.join('\n');
@@ -88,6 +90,17 @@ export function parseDestinations(text: string): { defaults: DestinationDefaults
     if (kv.max_messages_per_connection !== undefined) out.messagesPerConnection = int('max_messages_per_connection');
     if (kv.recipient_limit === 'none') out.recipientLimit = null;
     else if (kv.recipient_limit !== undefined) out.recipientLimit = { recipients: int('recipient_limit'), minutes: int('recipient_minutes') ?? 60 };
+    // The appliance's files write 0/host or 1/MXIP, and 0/system or 1/VG.
+    if (kv.limit_type !== undefined) {
+      const word = kv.limit_type.toLowerCase();
+      if (!/^(0|host|1|mxip)$/.test(word)) throw new DestinationParseError(`[${name}] limit_type must be host (0) or MXIP (1), not "${kv.limit_type}".`);
+      out.limitType = /^(1|mxip)$/.test(word) ? 'mx-ip' : 'domain';
+    }
+    if (kv.limit_apply !== undefined) {
+      const word = kv.limit_apply.toLowerCase();
+      if (!/^(0|system|1|vg)$/.test(word)) throw new DestinationParseError(`[${name}] limit_apply must be system (0) or VG (1), not "${kv.limit_apply}".`);
+      out.limitScope = /^(1|vg)$/.test(word) ? 'virtual-gateway' : 'system';
+    }
     if (kv.bounce_profile !== undefined) out.bounceProfile = kv.bounce_profile;
     if (kv.bounce_validation !== undefined) {
       // The appliance's files write 0/1 (off/on).
