@@ -26,3 +26,15 @@ test('slots free as the window slides, and the wait says when', () => {
   assert.equal(rate.waitSeconds('a.test', limit, t0 + 60_001), 30);
   assert.equal(rate.waitSeconds('b.test', limit, t0), 1, 'a domain with free slots waits the minimum');
 });
+
+test('slots given back (nothing was offered) are free again; only those taken at that moment', () => {
+  const rate = new RecipientRate();
+  const limit = { recipients: 5, minutes: 1 };
+  assert.equal(rate.take('a.test', limit, 2, 1000), 2);
+  assert.equal(rate.take('a.test', limit, 3, 2000), 3);
+  assert.equal(rate.take('a.test', limit, 1, 2500), 0, 'full');
+  rate.giveBack('a.test', 3, 2000);
+  assert.equal(rate.take('a.test', limit, 5, 3000), 3, 'the three given back are free; the two of 1000 still count');
+  rate.giveBack('a.test', 9, 999);
+  assert.equal(rate.take('a.test', limit, 1, 3000), 0, 'nothing taken at 999: nothing given back');
+});

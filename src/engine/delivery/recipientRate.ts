@@ -21,6 +21,16 @@ export class RecipientRate {
     return granted;
   }
 
+  /** Give back `count` slots taken at `at` that were never offered (nothing was tried: limits per MX IP). */
+  giveBack(domain: string, count: number, at: number): void {
+    const times = this.offered.get(domain);
+    for (let i = 0; times && i < count; i += 1) {
+      const index = times.lastIndexOf(at);
+      if (index < 0) return;
+      times.splice(index, 1);
+    }
+  }
+
   /** Seconds until the next slot for `domain` frees (at least 1). */
   waitSeconds(domain: string, limit: RecipientLimit, now = Date.now()): number {
     const times = this.window(domain, limit, now);

@@ -371,7 +371,8 @@ export class DeliveryScheduler implements SchedulerHandle {
     // Alerts bypass destination controls (and the dead-destination wait): they must get out.
     const admission = env.alert ? 'go' : this.dead.admit(domain);
     if (admission === 'wait' && !old) return undefined;
-    const granted = env.alert ? all.length : this.rate.take(domain, dest.recipientLimit, all.length);
+    const takenAt = Date.now();
+    const granted = env.alert ? all.length : this.rate.take(domain, dest.recipientLimit, all.length, takenAt);
     const recipients = all.slice(0, granted);
     const held = new Set(all.slice(granted).map((r) => r.rid));
     let result: AttemptResult;
@@ -390,6 +391,7 @@ export class DeliveryScheduler implements SchedulerHandle {
       // Every MX address had its connections (limits per MX IP): nothing was tried, so nothing is
       // counted or judged; the recipients wait a moment, as for a recipient limit.
       for (const r of recipients) held.add(r.rid);
+      if (dest.recipientLimit && !env.alert) this.rate.giveBack(domain, recipients.length, takenAt);
       return { outcomes: result.outcomes, held, heldWait: 1 };
     }
     if (admission !== 'wait' && recipients.length) {
