@@ -529,6 +529,28 @@ test('the Bounce Profiles page does what bounceconfig does, with the same checks
   await shellOk(home, 'destconfig delete gui-bounce.example', 'bounceconfig delete GuiProfile', 'commit "back"');
 });
 
+test('Destination Controls: the bounce profile, bounce verification and how limits apply are set in the GUI as destconfig sets them', async () => {
+  const gui = new GuiClient(port);
+  assert.equal((await gui.login('ops', 'operator passphrase')).status, 303);
+  await shellOk(home, 'bounceconfig new GuiDest --max-retries 9', 'commit "a profile for the destination page"');
+  const page = (await gui.get('/destinations')).body;
+  assert.match(page, /<select name="bounceProfile"><option value="default" selected>Default<\/option><option value="Default">Default<\/option><option value="GuiDest">GuiDest<\/option><\/select>/);
+  const form = { domain: 'limits.example', tls: 'preferred', dane: 'default', mtaSts: 'default', ipSort: 'default', maxConcurrency: '3', limitType: 'mx-ip', limitScope: 'default', messagesPerConnection: '', bounceVerification: 'yes', bounceProfile: 'GuiDest' };
+  await gui.post('/destinations/new', form);
+  assert.match(await gui.flash('/destinations'), /Destination control for limits\.example added/);
+  await gui.post('/destinations/new', { ...form, domain: 'nope.example', bounceProfile: 'Missing' });
+  assert.match(await gui.flash('/destinations'), /destination nope\.example: bounce profile "Missing" does not exist/);
+  const edit = (await gui.get('/destinations/edit?domain=limits.example')).body;
+  assert.match(edit, /<option value="mx-ip" selected>Separate limit for each mail exchanger IP address<\/option>/);
+  assert.match(edit, /<option value="yes" selected>Yes<\/option>/);
+  await gui.get('/');
+  assert.equal((await gui.post('/commit', { comment: 'limits and bounces from the GUI' })).status, 303);
+  const detail = await shellOk(home, 'destconfig detail limits.example');
+  assert.match(detail, /Maximum concurrency: 3\n {4}Limits apply: Separate limit for each mail exchanger IP address\n {4}Limits are enforced: System Wide \(Default\)\n/);
+  assert.match(detail, /Bounce verification address tagging: Yes\n {4}Bounce profile: GuiDest\n/);
+  await shellOk(home, 'destconfig delete limits.example', 'bounceconfig delete GuiDest', 'commit "back"');
+});
+
 test('a listener added on the Listeners page receives mail after the commit, with the domains it was given; deleted, its port closes', async () => {
   const gui = new GuiClient(port);
   assert.equal((await gui.login('admin', 'correct horse battery')).status, 303);

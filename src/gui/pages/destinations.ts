@@ -1,5 +1,6 @@
-import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationForPattern, inheritedOffByTls, IP_SORT, IP_SORT_LABELS, MTA_STS_MODES, TLS_LABELS } from '../../store/destinations/destinations.js';
-import { deleteDestination, parseDaneMode, parseDestinationTls, parseIpSort, parseMtaStsMode, putDestination, setDeliverySetup, setDestinationDefaults } from '../../store/destinations/edits.js';
+import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationForPattern, inheritedOffByTls, IP_SORT, IP_SORT_LABELS, LIMIT_SCOPE_LABELS, LIMIT_SCOPES, LIMIT_TYPE_LABELS, LIMIT_TYPES, MTA_STS_MODES, TLS_LABELS } from '../../store/destinations/destinations.js';
+import { deleteDestination, parseDaneMode, parseDestinationTls, parseIpSort, parseLimitScope, parseLimitType, parseMtaStsMode, putDestination, setDeliverySetup, setDestinationDefaults } from '../../store/destinations/edits.js';
+import { parseYesNo } from '../../store/answers.js';
 import { countProblem, domainProblem } from '../../store/grammar.js';
 import { ConfigError } from '../../store/schema.js';
 import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
@@ -25,7 +26,11 @@ function entryFrom(page: Page, domain: string): Destination {
     mtaSts: choice('mtaSts', parseMtaStsMode),
     ipSort: choice('ipSort', parseIpSort),
     maxConcurrency: count(page, 'maxConcurrency', 'Max concurrency', 1000),
+    limitType: choice('limitType', parseLimitType),
+    limitScope: choice('limitScope', parseLimitScope),
     messagesPerConnection: count(page, 'messagesPerConnection', 'Messages per connection', 10000),
+    bounceVerification: choice('bounceVerification', (v) => (v === 'default' ? undefined : parseYesNo(v, 'Bounce verification'))),
+    bounceProfile: choice('bounceProfile', (v) => (v === 'default' ? undefined : v)),
   };
 }
 
@@ -36,7 +41,15 @@ export function destinationRoutes(router: Router, _deps: GuiDeps): void {
     dane: DANE_MODES.map((v) => ({ value: v, label: DANE_LABELS[v] })),
     mtaSts: MTA_STS_MODES.map((v) => ({ value: v, label: STS_LABELS[v] })),
     ipSort: IP_SORT.map((v) => ({ value: v, label: IP_SORT_LABELS[v] })),
+    limitType: LIMIT_TYPES.map((v) => ({ value: v, label: LIMIT_TYPE_LABELS[v] })),
+    limitScope: LIMIT_SCOPES.map((v) => ({ value: v, label: LIMIT_SCOPE_LABELS[v] })),
+    bounceVerification: [
+      { value: 'yes', label: 'Yes' },
+      { value: 'no', label: 'No' },
+    ],
   };
+  /** The profiles to choose from (bounceconfig). */
+  const profiles = (page: Page) => page.draft.bounceProfiles.map((p) => ({ value: p.name, label: p.name }));
 
   router.get('/destinations', (page) => {
     const d = page.draft.delivery;
@@ -53,7 +66,7 @@ export function destinationRoutes(router: Router, _deps: GuiDeps): void {
       defaults: { ...d.defaults, tlsLabel: TLS_LABELS[d.defaults.tls], daneLabel: DANE_LABELS[d.defaults.dane], mtaStsLabel: STS_LABELS[d.defaults.mtaSts], ipSortLabel: IP_SORT_LABELS[d.defaults.ipSort] },
       global: { certificate: d.certificate, alertOnRequiredTlsFailure: d.alertOnRequiredTlsFailure, alertOnDaneFailure: d.alertOnDaneFailure },
       certificates: page.draft.certificates.map((c) => c.name),
-      options,
+      options: { ...options, bounceProfile: profiles(page) },
     });
   });
 
@@ -61,7 +74,7 @@ export function destinationRoutes(router: Router, _deps: GuiDeps): void {
     const domain = String((page.req.query as Record<string, unknown>).domain ?? '');
     const entry = page.draft.delivery.destinations.find((e) => e.domain.toLowerCase() === domain.toLowerCase());
     if (!entry) return done(page, '/destinations', 'error', `${domain} was not found in the destination control table.`);
-    return render(page, 'destination', { title: `Edit Destination Control: ${entry.domain}`, entry, options });
+    return render(page, 'destination', { title: `Edit Destination Control: ${entry.domain}`, entry, options: { ...options, bounceProfile: profiles(page) } });
   });
 
   router.post('/destinations/new', (page) =>
