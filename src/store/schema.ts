@@ -255,7 +255,7 @@ export const ConfigSchema = z
     /** bounceconfig: retry, expiry and bounce-message settings that destination control entries name. */
     bounceProfiles: BounceProfilesSchema,
     /** bvconfig: keys that tag outgoing envelope senders and verify the bounces that come back. */
-    bounceVerification: BounceVerificationSchema.default(() => ({ keys: [] })),
+    bounceVerification: BounceVerificationSchema.default(() => ({ keys: [], invalidAction: 'reject' as const })),
     /** sslconfig: outbound TLS floor and the optional peer certificate checks. */
     tls: z
       .object({

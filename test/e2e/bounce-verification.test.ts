@@ -115,3 +115,22 @@ test('bvconfig keys are secrets: never shown by showconfig, saveconfig or the ch
   assert.match(bad.stdout + bad.stderr, /There are no older keys to purge\./);
   await shellOk(home, 'clearchanges');
 });
+
+test('bvconfig setup --invalid-bounces header: a bounce that fails verification is delivered, without its tag, with a header that says why', async () => {
+  const shown = await shellOk(home, 'bvconfig new', 'bvconfig setup --invalid-bounces header', 'bvconfig list', 'commit "flag invalid bounces"');
+  assert.match(shown, /Bounces that fail verification: Add a custom header \(X-Bounce-Verification\) and deliver/);
+  const forged = 'prvs=0123abcdef=alice@example.com';
+  const r = await bounceTo(forged);
+  assert.match(r.rcpt, /^250/);
+  assert.match(r.data ?? '', /^250/);
+  const flagged = await until('the flagged bounce', () => sink.received.find((m) => m.data.includes(`Subject: bounce for ${forged}`)));
+  assert.deepEqual(flagged.to, ['alice@example.com'], 'to the address without its tag');
+  assert.match(flagged.data, /^X-Bounce-Verification: failed; <prvs=0123abcdef=alice@example\.com>: Bounce verification failed: the address tag is (expired|the signature does not match)\r\n/m);
+  // The listener still refuses untagged bounces (set in the first test): now they are flagged too.
+  assert.match((await bounceTo('alice@example.com')).rcpt, /^250/);
+  const untagged = await until('the flagged untagged bounce', () => sink.received.find((m) => m.data.includes('Subject: bounce for alice@example.com') && m.data.includes('X-Bounce-Verification')));
+  assert.match(untagged.data, /X-Bounce-Verification: failed; <alice@example\.com>: Untagged bounces are not accepted here/);
+  assert.match(await mailLog(), /To: <alice@example\.com> \(bounce verification failed: Untagged bounces are not accepted here; taken with a X-Bounce-Verification header\)/);
+  const bad = await mxgate(home, ['-c', 'bvconfig setup --invalid-bounces sometimes']);
+  assert.match(bad.stdout + bad.stderr, /--invalid-bounces is reject or header, not "sometimes"\./);
+});

@@ -1,7 +1,10 @@
-import { type Command, noMoreWords } from '../../shell/command.js';
+import { type Command, noMoreWords, parseOptions, required } from '../../shell/command.js';
 import { CommandError } from '../../shell/errors.js';
 import type { Session } from '../../shell/session.js';
-import { addTaggingKey, clearTaggingKeys, purgeTaggingKeys } from '../../store/bounces/taggingKeys.js';
+import { addTaggingKey, clearTaggingKeys, purgeTaggingKeys, setInvalidBounceAction } from '../../store/bounces/taggingKeys.js';
+import { INVALID_BOUNCE_HEADER, type InvalidBounceAction } from '../../store/bounces/verification.js';
+
+const ACTION_LABELS: Record<InvalidBounceAction, string> = { reject: 'Reject', header: `Add a custom header (${INVALID_BOUNCE_HEADER}) and deliver` };
 
 /** The keys as the appliance lists them: newest last, the one that tags marked. */
 function keyLines(session: Session): string[] {
@@ -11,6 +14,7 @@ function keyLines(session: Session): string[] {
   return [
     ...(keys.length ? ['Bounce verification address tagging keys:', ...keys.map((k, i) => `${i + 1}. key ${k.name} (tag digit ${k.number}), created ${k.created}${i === keys.length - 1 ? '  [tags new mail]' : '  [verifies only]'}`)] : ['There are no tagging keys: nothing is tagged, and every bounce is accepted.']),
     `Tagged destinations: ${tagging.length ? tagging.join(', ') : 'none (destconfig … --bounce-verification yes)'}`,
+    `Bounces that fail verification: ${ACTION_LABELS[session.draft.bounceVerification.invalidAction]}`,
   ];
 }
 
@@ -20,6 +24,18 @@ function dialog(session: Session): Promise<void> {
     () => io.print('', ...keyLines(session)),
     [
       { keyword: 'NEW', text: 'Create a new key.', run: async () => newKey(session) },
+      {
+        keyword: 'SETUP',
+        text: 'Choose what happens to bounces that fail verification.',
+        run: async () => {
+          const action = await io.choose<InvalidBounceAction>(
+            'How do you want bounce messages that fail verification to be handled?',
+            (['reject', 'header'] as const).map((a) => ({ label: ACTION_LABELS[a], value: a })),
+            session.draft.bounceVerification.invalidAction === 'reject' ? 1 : 2,
+          );
+          session.draft = setInvalidBounceAction(session.draft, action);
+        },
+      },
       {
         keyword: 'PURGE',
         text: 'Remove all keys but the newest.',
@@ -47,20 +63,30 @@ function newKey(session: Session): void {
 export const bvconfig: Command = {
   name: 'bvconfig',
   summary: 'Bounce verification: keys that tag envelope senders so only real bounces come back',
-  usage: ['bvconfig', 'bvconfig new', 'bvconfig purge', 'bvconfig clear', 'bvconfig list'],
+  usage: ['bvconfig', 'bvconfig new', 'bvconfig setup --invalid-bounces reject|header', 'bvconfig purge', 'bvconfig clear', 'bvconfig list'],
   details: [
     'Mail to a destination with bounce verification on (destconfig … --bounce-verification yes) leaves',
     'with its envelope sender tagged (BATV: prvs=KDDDSSSSSS=user@example.com), signed with the newest key',
     'and valid for 7 days. A bounce (null sender) that comes back to a tagged address is accepted and',
-    'delivered to the address without its tag; one whose tag does not verify is refused (550 5.7.1).',
+    'delivered to the address without its tag; one whose tag does not verify is refused (550 5.7.1),',
+    `or, with "bvconfig setup --invalid-bounces header", delivered with a ${INVALID_BOUNCE_HEADER} header saying why.`,
     'A bounce to an untagged address is refused where the mail flow policy says so',
     '(listenerconfig edit NAME hostaccess default --accept-untagged-bounces no).',
     'Keys are random (32 bytes) and never shown; at most 10 are kept, the oldest going first.',
   ],
-  keywords: ['new', 'purge', 'clear', 'list'],
+  keywords: ['new', 'setup', 'purge', 'clear', 'list'],
   async run(session, args) {
     if (args.length === 0) return dialog(session);
     const [verb, ...rest] = args;
+    if (verb!.toLowerCase() === 'setup') {
+      const { values, positionals } = parseOptions(this, rest, { 'invalid-bounces': { type: 'string' } });
+      noMoreWords(this, positionals);
+      const action = required(this, values['invalid-bounces'], '--invalid-bounces').toLowerCase();
+      if (action !== 'reject' && action !== 'header') throw new CommandError(`--invalid-bounces is reject or header, not "${values['invalid-bounces']}".`);
+      session.draft = setInvalidBounceAction(session.draft, action);
+      session.io.print(`Bounces that fail verification: ${ACTION_LABELS[action]}.`);
+      return;
+    }
     noMoreWords(this, rest);
     switch (verb!.toLowerCase()) {
       case 'new':

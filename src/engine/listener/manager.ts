@@ -43,7 +43,7 @@ export class ListenerManager {
     for (const listener of config.listeners) {
       const iface = config.interfaces.find((i) => sameName(i.name, listener.interface));
       if (!iface) throw new ApplyError(`Listener "${listener.name}": interface "${listener.interface}" does not exist`);
-      wanted.set(listenerKey(iface.ip, listener.port), { listener, iface, tls: tls.get(listener.name), ciphers: config.tls.inboundCiphers, taggingKeys: config.bounceVerification.keys });
+      wanted.set(listenerKey(iface.ip, listener.port), { listener, iface, tls: tls.get(listener.name), ciphers: config.tls.inboundCiphers, taggingKeys: config.bounceVerification.keys, invalidBounce: config.bounceVerification.invalidAction });
     }
 
     const failures = await applyBindings(

@@ -12,7 +12,7 @@ import { acceptPaused, closeSessions, createSmtpServer, later, serverName, sessi
 import type { Envelope, MessageWriter } from '../queue/spool.js';
 import { recipientAllowed } from './rcptAccess.js';
 import { checkTag } from '../bounceTags.js';
-import type { TaggingKey } from '../../store/bounces/verification.js';
+import { INVALID_BOUNCE_HEADER, type InvalidBounceAction, type TaggingKey } from '../../store/bounces/verification.js';
 import { unmappedAddress } from '../../store/grammar.js';
 
 export interface ListenerDeps {
@@ -63,6 +63,8 @@ export interface ListenerState {
   ciphers: string;
   /** bvconfig: the keys that verify bounce address tags (none: bounce verification is not in use). */
   taggingKeys: TaggingKey[];
+  /** bvconfig SETUP: a bounce that fails verification is refused, or taken with a header saying why. */
+  invalidBounce: InvalidBounceAction;
 }
 
 /** Per-connection state kept beside smtp-server's session. */
@@ -79,6 +81,8 @@ interface Connection {
   rcpts: number;
   /** The transaction's recipients as queued: a valid bounce verification tag is taken off. */
   to: string[];
+  /** Recipients of a bounce that failed verification and were taken anyway (bvconfig SETUP header), with why. */
+  invalidBounce?: string[];
   accepted: number;
   messages: number;
   secure: boolean;
@@ -343,6 +347,7 @@ export class SmtpListener {
     }
     conn.rcpts = 0;
     conn.to = [];
+    conn.invalidBounce = undefined;
     conn.requireTls = requireTls;
     this.deps.log.info(`Start MID ${conn.mid} ICID ${conn.icid}`);
     this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} From: <${from}>${requireTls ? ' REQUIRETLS' : ''}`);
@@ -354,17 +359,23 @@ export class SmtpListener {
       return cb(smtpError(452, `4.5.3 Too many recipients (limit ${conn.policy.maxRecipientsPerMessage})`));
     }
     const verified = this.bounceVerification(conn, to, !session.envelope.mailFrom || session.envelope.mailFrom.address === '');
-    if ('refused' in verified) {
+    if ('refused' in verified && this.current.invalidBounce === 'reject') {
       this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} RID ${conn.rcpts} To: <${to}> Rejected by bounce verification: ${verified.refused}`);
       return cb(smtpError(550, `5.7.1 ${verified.refused}`));
     }
+    // Taken anyway (SETUP "header"): to the address without its tag, as a valid one would be.
     const address = verified.address;
     if (conn.policy.action !== 'relay' && !recipientAllowed(this.current.listener.rcptAccess, address)) {
       this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} RID ${conn.rcpts} To: <${to}> Rejected by RAT`);
       return cb(smtpError(550, '5.7.1 Recipient address rejected: relaying denied'));
     }
     conn.to.push(address);
-    this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} RID ${conn.rcpts++} To: <${address}>${address !== to ? ' (bounce verification tag valid)' : ''}`);
+    let note = address !== to ? ' (bounce verification tag valid)' : '';
+    if ('refused' in verified) {
+      (conn.invalidBounce ??= []).push(`<${to}>: ${verified.refused}`);
+      note = ` (bounce verification failed: ${verified.refused}; taken with a ${INVALID_BOUNCE_HEADER} header)`;
+    }
+    this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} RID ${conn.rcpts++} To: <${address}>${note}`);
     cb();
   }
 
@@ -372,16 +383,17 @@ export class SmtpListener {
    * Bounce verification (bvconfig) for one recipient: a valid tag is taken off; a bounce (null
    * sender) to an address with a tag that does not verify is refused, and one to an untagged address
    * too where the mail flow policy does not accept untagged bounces (only while keys exist: without
-   * them nothing was tagged). Mail with a sender keeps an invalid tag: it is no bounce of ours.
+   * them nothing was tagged); a refusal carries the address to use if it is taken all the same. Mail
+   * with a sender keeps an invalid tag: it is no bounce of ours.
    */
-  private bounceVerification(conn: Connection, to: string, bounce: boolean): { address: string } | { refused: string } {
+  private bounceVerification(conn: Connection, to: string, bounce: boolean): { address: string } | { refused: string; address: string } {
     const keys = this.current.taggingKeys;
     if (keys.length === 0) return { address: to };
     const check = checkTag(to, keys);
     if (check.tag === 'valid') return { address: check.address };
     if (!bounce) return { address: to };
-    if (check.tag === 'invalid') return { refused: `Bounce verification failed: the address tag is ${check.why}` };
-    return conn.policy.acceptUntaggedBounces ? { address: to } : { refused: 'Untagged bounces are not accepted here' };
+    if (check.tag === 'invalid') return { refused: `Bounce verification failed: the address tag is ${check.why}`, address: check.address };
+    return conn.policy.acceptUntaggedBounces ? { address: to } : { refused: 'Untagged bounces are not accepted here', address: to };
   }
 
   private onData(stream: Readable, session: SmtpSession, cb: (err?: Error | null, message?: string) => void): void {
@@ -400,7 +412,9 @@ export class SmtpListener {
   private async receiveMessage(stream: Readable, session: SmtpSession, conn: Connection): Promise<string> {
     const mid = conn.mid!;
     const max = conn.policy.maxMessageSize;
-    const header = Buffer.from(this.receivedHeader(session, mid));
+    // bvconfig SETUP "header": a bounce that failed verification says so above its Received line.
+    const flagged = conn.invalidBounce?.map((why) => `${INVALID_BOUNCE_HEADER}: failed; ${why.replace(/[\r\n]/g, ' ')}\r\n`).join('') ?? '';
+    const header = Buffer.from(flagged + this.receivedHeader(session, mid));
     let writer: MessageWriter | undefined;
     let failure: NodeJS.ErrnoException | undefined;
     try {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { editConfig } from '../edit.js';
 import { type Config, ConfigError } from '../schema.js';
-import { MAX_TAGGING_KEYS, type TaggingKey } from './verification.js';
+import { type InvalidBounceAction, MAX_TAGGING_KEYS, type TaggingKey } from './verification.js';
 
 /** Edits of the bounce verification keys (bvconfig). */
 
@@ -30,5 +30,12 @@ export function clearTaggingKeys(config: Config): Config {
   if (config.bounceVerification.keys.length === 0) throw new ConfigError('There are no tagging keys.');
   return editConfig(config, (draft) => {
     draft.bounceVerification.keys = [];
+  });
+}
+
+/** bvconfig SETUP: a bounce that fails verification is refused, or delivered with a header saying why. */
+export function setInvalidBounceAction(config: Config, action: InvalidBounceAction): Config {
+  return editConfig(config, (draft) => {
+    draft.bounceVerification.invalidAction = action;
   });
 }

@@ -18,8 +18,14 @@ export const TaggingKeySchema = z.object({
   created: z.string(),
 });
 
+/** What happens to a bounce that fails verification: refused (550), or delivered with a header that says why. */
+export const INVALID_BOUNCE_ACTIONS = ['reject', 'header'] as const;
+export type InvalidBounceAction = (typeof INVALID_BOUNCE_ACTIONS)[number];
+export const INVALID_BOUNCE_HEADER = 'X-Bounce-Verification';
+
 export const BounceVerificationSchema = z.object({
   keys: z.array(TaggingKeySchema).max(MAX_TAGGING_KEYS).default(() => []),
+  invalidAction: z.enum(INVALID_BOUNCE_ACTIONS).default('reject'),
 });
 
 export type TaggingKey = z.infer<typeof TaggingKeySchema>;
