@@ -7,6 +7,9 @@
  *
  * Each case runs ROUNDS times, mxgate and Postfix taking turns to go first; the table gives the
  * median of each and the range of the per-round ratios (single runs on this machine vary by ±30 %).
+ * CPU per operation (message, or connection for the handshake row) is each system's whole process
+ * tree (mxgate's engine and workers; Postfix's master and everything it forks), the queue's work
+ * after the load included; the load generator is not counted.
  *
  *   node --import tsx bench/vs-postfix.ts [SECONDS_PER_CASE] [ROUNDS] [CASE]
  * MXGATE_BENCH_WORKERS sets mxgate's listener workers (default "auto").
@@ -81,6 +84,41 @@ async function idleRss(home: string, port: number, count: number): Promise<strin
   const during = rss();
   for (const s of sockets) s.destroy();
   return `Engine RSS (with its ${workers().length} listener worker(s)): ${before.toFixed(0)} MB idle, ${during.toFixed(0)} MB with ${greeted} of ${count} idle connections greeted (goal < 200 MB)`;
+}
+
+/**
+ * CPU seconds a process tree has used: utime+stime of each process under `root` (by parent links in
+ * /proc) plus cutime+cstime, the children it has reaped, so short-lived processes (Postfix's smtpd,
+ * cleanup, local) count as well as long-lived ones (mxgate's engine and listener workers).
+ */
+function treeCpuSeconds(root: number): number {
+  const stat = (p: string) => {
+    try {
+      return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    } catch {
+      return undefined; // gone meanwhile
+    }
+  };
+  const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map((p) => ({ pid: Number(p), f: stat(p) })).filter((x) => x.f);
+  const parent = new Map(procs.map((x) => [x.pid, Number(x.f![1])]));
+  const inTree = (pid: number) => {
+    for (let p: number | undefined = pid, hops = 0; p && hops < 64; p = parent.get(p), hops += 1) if (p === root) return true;
+    return false;
+  };
+  // Fields after "pid (comm)": 11-14 are utime, stime, cutime, cstime (clock ticks, 100 per second on Linux).
+  return procs.filter((x) => inTree(x.pid)).reduce((sum, x) => sum + [11, 12, 13, 14].reduce((t, i) => t + Number(x.f![i]), 0), 0) / 100;
+}
+
+/** Wait until the tree stops using CPU (the queue has drained), at most 15 s; its CPU seconds then. */
+async function settledCpu(root: number): Promise<number> {
+  let last = treeCpuSeconds(root);
+  for (let i = 0; i < 75; i += 1) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = treeCpuSeconds(root);
+    if (now - last < 0.01) return now;
+    last = now;
+  }
+  return last;
 }
 
 /**
@@ -159,26 +197,38 @@ const setup = await mxgate(home, [
 if (setup.code !== 0) throw new Error(`mxgate set-up failed:\n${setup.stdout}${setup.stderr}`);
 const postfix = await startPostfix({ domain: 'example.net', hostname: 'mx.test.example', tls: { key: ecdsa.key, cert: ecdsa.cert } });
 
+const mxgatePid = Number(readFileSync(dataPaths(home).pidFile, 'utf8').trim());
+const postfixPid = Number(readFileSync(path.join((await postfix.command('postconf', '-h', 'queue_directory')).trim(), 'pid', 'master.pid'), 'utf8').trim());
+/** One load run with the CPU its system used for it, per operation (ms), the queue's work after the load included. */
+async function measured(port: number, root: number, mode: string, size: number): Promise<Awaited<ReturnType<typeof load>> & { cpuMs: number }> {
+  const before = await settledCpu(root);
+  const r = await load(port, mode, size);
+  const after = await settledCpu(root);
+  return { ...r, cpuMs: r.ops ? ((after - before) * 1000) / r.ops : 0 };
+}
+
 const rows: string[][] = [];
 const extras: string[] = [];
 try {
   for (const c of CASES.filter((k) => !ONLY || k.mode === ONLY || k.label.includes(ONLY))) {
-    const runs: { m: Awaited<ReturnType<typeof load>>; p: Awaited<ReturnType<typeof load>> }[] = [];
+    const runs: { m: Awaited<ReturnType<typeof measured>>; p: Awaited<ReturnType<typeof measured>> }[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       // Taking turns at going first cancels a drift of the machine within the round.
       if (round % 2 === 0) {
-        const m = await load(port, c.mode, c.size);
-        runs.push({ m, p: await load(postfix.port, c.mode, c.size) });
+        const m = await measured(port, mxgatePid, c.mode, c.size);
+        runs.push({ m, p: await measured(postfix.port, postfixPid, c.mode, c.size) });
       } else {
-        const p = await load(postfix.port, c.mode, c.size);
-        runs.push({ m: await load(port, c.mode, c.size), p });
+        const p = await measured(postfix.port, postfixPid, c.mode, c.size);
+        runs.push({ m: await measured(port, mxgatePid, c.mode, c.size), p });
       }
     }
     const ratios = runs.map((r) => r.m.rate / r.p.rate);
     const mid = runs.find((r) => r.m.rate / r.p.rate === median(ratios))!;
     const [mRate, pRate] = [median(runs.map((r) => r.m.rate)), median(runs.map((r) => r.p.rate))];
     const errors = `${runs.reduce((n, r) => n + r.m.errors, 0)}/${runs.reduce((n, r) => n + r.p.errors, 0)}`;
-    rows.push([c.label, `${mRate}`, `${pRate}`, median(ratios).toFixed(2), `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`, `${mid.m.p50}/${mid.m.p99}`, `${mid.p.p50}/${mid.p.p99}`, errors]);
+    const [mCpu, pCpu] = [median(runs.map((r) => r.m.cpuMs)), median(runs.map((r) => r.p.cpuMs))];
+    const cpu = `${mCpu.toFixed(2)}/${pCpu.toFixed(2)} (${(mCpu / pCpu).toFixed(2)})`;
+    rows.push([c.label, `${mRate}`, `${pRate}`, median(ratios).toFixed(2), `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`, cpu, `${mid.m.p50}/${mid.m.p99}`, `${mid.p.p50}/${mid.p.p99}`, errors]);
     if (c.mode === 'handshake') {
       const s = await opensslServer(ecdsa);
       try {
@@ -205,7 +255,7 @@ try {
   sink.close();
 }
 
-const header = ['case', 'mxgate', 'Postfix', 'ratio', 'ratio range', 'mxgate p50/p99 ms', 'Postfix p50/p99 ms', 'errors'];
+const header = ['case', 'mxgate', 'Postfix', 'ratio', 'ratio range', 'CPU ms/op mxgate/Postfix (ratio)', 'mxgate p50/p99 ms', 'Postfix p50/p99 ms', 'errors'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
 console.log(`mxgate vs Postfix, ${CONCURRENCY} concurrent sessions, ${SECONDS} s per case, median of ${ROUNDS} rounds, ECDSA P-256, 10 KB messages unless said`);
