@@ -5,6 +5,7 @@ import { checkName, optionalCount, parseYesNo } from '../../store/answers.js';
 import { addBounceProfile, deleteBounceProfile, editBounceProfile, profileUsers } from '../../store/bounces/edits.js';
 import { BOUNCE_DEFAULTS, BOUNCE_LIMITS, type BounceProfile, bounceProfile, DELAY_WARNING_DEFAULTS } from '../../store/bounces/profiles.js';
 import { emailProblem } from '../../store/grammar.js';
+import { notFound } from '../../store/edit.js';
 import { byName } from '../../store/named.js';
 import { askBounceSettings, askNewBounceProfile, describeBounceProfile } from './questions.js';
 
@@ -161,7 +162,7 @@ export const bounceconfig: Command = {
       case 'detail': {
         const which = required(this, name, 'NAME or all');
         const profiles = which.toLowerCase() === 'all' ? session.draft.bounceProfiles : [byName(session.draft.bounceProfiles, which)];
-        if (!profiles[0]) throw new CommandError(`No bounce profile named "${which}". Known: ${session.draft.bounceProfiles.map((p) => p.name).join(', ')}.`);
+        if (!profiles[0]) throw notFound('bounce profile', which, session.draft.bounceProfiles.map((p) => p.name));
         io.print(...profiles.flatMap((p) => detail(session, p!)));
         return;
       }
