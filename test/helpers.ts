@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -214,4 +214,30 @@ export async function until<T>(home: string, what: string, probe: () => Promise<
   }
   const log = await readFile(mailLog(home), 'utf8').catch(() => '');
   throw new Error(`timed out waiting for ${what}; mail log:\n${log.split('\n').slice(-25).join('\n')}`);
+}
+
+/**
+ * A queued message as its file holds it (queue/<MID>.msg): the message's bytes, then its envelope
+ * (JSON), then the trailer "mxgate-envelope <10-digit length of the envelope line>\n".
+ */
+type QueuedEnvelope = { from: string; to: string[]; size: number } & Record<string, any>;
+export async function queuedMessage(home: string, mid: number | string): Promise<{ message: string; envelope: QueuedEnvelope }> {
+  const file = await readFile(path.join(home, 'queue', `${mid}.msg`));
+  const trailer = /mxgate-envelope (\d{10})\n$/.exec(file.subarray(-27).toString('latin1'));
+  if (!trailer) throw new Error(`queue/${mid}.msg has no envelope trailer`);
+  const start = file.length - 27 - Number(trailer[1]);
+  const envelope = JSON.parse(file.subarray(start, file.length - 27).toString('utf8')) as QueuedEnvelope;
+  if (envelope.size !== start) throw new Error(`queue/${mid}.msg: the envelope says ${envelope.size} bytes, the message has ${start}`);
+  return { message: file.subarray(0, start).toString('utf8'), envelope };
+}
+
+/** Is a message in the queue (its file queue/<MID>.msg)? */
+export async function isQueued(home: string, mid: number | string): Promise<boolean> {
+  return (await readdir(path.join(home, 'queue'))).includes(`${mid}.msg`);
+}
+
+/** A queued message's envelope as it stands: rewritten by delivery (queue/<MID>.msg.json), else as received. */
+export async function queuedEnvelope(home: string, mid: number | string): Promise<QueuedEnvelope> {
+  const rewritten = await readFile(path.join(home, 'queue', `${mid}.msg.json`), 'utf8').catch(() => undefined);
+  return rewritten ? (JSON.parse(rewritten) as QueuedEnvelope) : (await queuedMessage(home, mid)).envelope;
 }

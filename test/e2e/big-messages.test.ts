@@ -51,7 +51,7 @@ test('the message is written to the queue while it arrives, and queued only at t
     const mid = /MID (\d+)/.exec(reply)?.[1];
     assert.match(reply, /^250 Ok: Message MID \d+ accepted$/);
     assert.deepEqual(await partials(), []);
-    assert.ok((await stat(path.join(home, 'queue', `${mid}.eml`))).size > 1_900_000);
+    assert.ok((await stat(path.join(home, 'queue', `${mid}.msg`))).size > 1_900_000);
   } finally {
     probe.close();
   }

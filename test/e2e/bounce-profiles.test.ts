@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { applianceWithListener, cleanup, freePort, mxgate, shellOk, submitMail, until as untilIn } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, shellOk, submitMail, until as untilIn, queuedEnvelope, isQueued } from '../helpers.js';
 import { type Sink, smtpSink } from '../sink.js';
 
 /**
@@ -14,7 +14,7 @@ let home: string;
 let port: number;
 let sink: Sink;
 const mailLog = () => readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
-const inQueue = (mid: number) => readFile(path.join(home, 'queue', `${mid}.json`)).then(() => true, () => false);
+const inQueue = (mid: number) => isQueued(home, mid);
 const until = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number) => untilIn(home, what, probe, timeoutMs);
 const dsnsFor = (address: string) => sink.received.filter((m) => m.data.includes(`Final-Recipient: rfc822; ${address}`));
 
@@ -74,7 +74,7 @@ test('delay warnings: "delayed" DSNs at the interval, no more than the profile a
   await until('three more attempts', async () => [...(await mailLog()).slice(second).matchAll(new RegExp(`Delayed: MID ${mid} RID`, 'g'))].length >= 3, 20_000);
   assert.equal(dsnsFor('user@warn.test').length, 2);
   assert.equal([...(await mailLog()).matchAll(new RegExp(`delay warning for MID ${mid} to <postmaster@example\\.org> queued`, 'g'))].length, 2);
-  assert.deepEqual(JSON.parse(await readFile(path.join(home, 'queue', `${mid}.json`), 'utf8')).delayWarnings.sent, 2);
+  assert.deepEqual((await queuedEnvelope(home, mid)).delayWarnings.sent, 2);
 
   // The administrator gives up on it: the bounce follows the profile too.
   assert.match(await shellOk(home, 'bouncerecipients --domain warn.test'), /1 recipient\(s\) bounced\./);

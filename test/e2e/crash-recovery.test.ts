@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { applianceWithListener, cleanup, freePort, mxgate, sendMail } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, sendMail, queuedMessage } from '../helpers.js';
 
 let home: string;
 let port: number;
@@ -28,8 +28,8 @@ test('kill -9 right after 250: the message is still queued after a restart', asy
   assert.match(status.stdout, /Queue: +1 message\(s\)/);
   assert.match(status.stdout, /InboundMail .* listening/, 'the committed listener is back');
   const queue = await readdir(path.join(home, 'queue'));
-  assert.ok(queue.includes(`${mid}.eml`) && queue.includes(`${mid}.json`));
-  assert.match(await readFile(path.join(home, 'queue', `${mid}.eml`), 'utf8'), /Subject: survives a crash/);
+  assert.ok(queue.includes(`${mid}.msg`), queue.join(' '));
+  assert.match((await queuedMessage(home, mid)).message, /Subject: survives a crash/);
 
   // Message numbers are never reused after a crash.
   const second = await sendMail(port, 'after restart');

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { association } from '../../src/pki/tlsa.js';
-import { applianceWithListener, cleanup, mxgate, shellOk, submitMail, until as untilIn, waitForLog, GUIDE_DESTINATION_DEFAULTS } from '../helpers.js';
+import { applianceWithListener, cleanup, mxgate, shellOk, submitMail, until as untilIn, waitForLog, GUIDE_DESTINATION_DEFAULTS, queuedEnvelope, isQueued } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { type Records, testDnsServer, type TlsaData } from '../dns-server.js';
 import { type Sink, smtpSink, strippingProxy } from '../sink.js';
@@ -23,8 +21,8 @@ const records: Records = {};
 
 const shell = (...lines: string[]) => shellOk(home, ...lines);
 const until = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number) => untilIn(home, what, probe, timeoutMs);
-const inQueue = async (mid: number) => (await readdir(path.join(home, 'queue'))).includes(`${mid}.json`);
-const envelope = async (mid: number) => JSON.parse(await readFile(path.join(home, 'queue', `${mid}.json`), 'utf8'));
+const inQueue = async (mid: number) => (await isQueued(home, mid));
+const envelope = async (mid: number) => (await queuedEnvelope(home, mid));
 const deferred = (mid: number) => until('a deferral', async () => (await inQueue(mid)) && (await envelope(mid)).recipients?.[0]?.attempts >= 1);
 
 /** A self-signed certificate no CA list knows: only DANE can authenticate it. */

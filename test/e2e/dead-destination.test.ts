@@ -31,7 +31,8 @@ test('a refusing destination is marked down; its messages wait untouched; one pr
   const mids: number[] = [];
   for (let i = 0; i < 30; i += 1) mids.push(await submitMail(port, 'user@example.net', `waiting ${i}`));
   await until('the destination marked down', async () => /Destination example\.net is down \(.*\); its messages wait 3 s, then one of them probes it/.test(await mailLog()));
-  const envelope = (mid: number) => path.join(home, 'queue', `${mid}.json`);
+  // A rewrite of the envelope (delivery progress) goes to queue/<MID>.msg.json, which appears then.
+  const envelope = (mid: number) => path.join(home, 'queue', `${mid}.msg.json`);
   const mtimes = () => Promise.all(mids.map(async (m) => (await stat(envelope(m)).catch(() => undefined))?.mtimeMs));
   const before = await mtimes();
 

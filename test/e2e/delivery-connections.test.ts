@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { applianceWithListener, cleanup, shellOk, submitMail, until as untilIn } from '../helpers.js';
+import { applianceWithListener, cleanup, shellOk, submitMail, until as untilIn, queuedEnvelope } from '../helpers.js';
 import { type Sink, smtpSink } from '../sink.js';
 
 /** destconfig limits that shape connections: messages per connection, recipient rate limit. */
@@ -101,7 +101,7 @@ test('the recipient rate limit holds recipients back without counting an attempt
   const queue = await shell('showrecipients');
   assert.match(queue, /c@rate\.test/);
   assert.doesNotMatch(queue, /[ab]@rate\.test/);
-  const env = JSON.parse(await readFile(path.join(home, 'queue', `${mid}.json`), 'utf8'));
+  const env = (await queuedEnvelope(home, mid));
   assert.equal(env.recipients[2].attempts, 0, 'holding back is not a delivery attempt');
   // Raising the limit lets the recipient go at once (deliverynow ignores the back-off time).
   await shell('destconfig edit rate.test --recipient-limit none', 'commit "no limit"', 'deliverynow rate.test');

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import net from 'node:net';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
-import { applianceWithListener, cleanup, freePort, mxgate, shellOk, submitMail, until as untilIn, useChainCertificate, waitForLog, GUIDE_DESTINATION_DEFAULTS } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, shellOk, submitMail, until as untilIn, useChainCertificate, waitForLog, GUIDE_DESTINATION_DEFAULTS, queuedEnvelope, isQueued } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { testDnsServer } from '../dns-server.js';
 import { brokenHandshakeSink, refusingStarttlsSink, type Sink, smtpSink, strippingProxy } from '../sink.js';
@@ -21,8 +21,8 @@ const shell = (...lines: string[]) => shellOk(home, ...lines);
 const submit = (to: string, subject: string) => submitMail(port, to, subject);
 const until = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number) => untilIn(home, what, probe, timeoutMs);
 
-const inQueue = async (mid: number) => (await readdir(path.join(home, 'queue'))).includes(`${mid}.json`);
-const envelope = async (mid: number) => JSON.parse(await readFile(path.join(home, 'queue', `${mid}.json`), 'utf8'));
+const inQueue = async (mid: number) => (await isQueued(home, mid));
+const envelope = async (mid: number) => (await queuedEnvelope(home, mid));
 
 before(async () => {
   ({ home, port } = await applianceWithListener());

@@ -60,7 +60,7 @@ test('below the reserve: 452 4.3.1 at MAIL (never 5xx, no error text); status sa
   await rm(filler());
   const again = await sendMail(port, 'after space returned');
   assert.match(again.response, /^250 /);
-  assert.ok((await readdir(path.join(home, 'queue'))).includes(`${mid}.eml`), 'the message accepted before is still queued');
+  assert.ok((await readdir(path.join(home, 'queue'))).includes(`${mid}.msg`), 'the message accepted before is still queued');
 });
 
 test('no space at all: new connections get 421 4.3.2, the engine stays up, and the log catches up when space returns', async () => {

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
-import { applianceWithListener, cleanup, mxgate, shellOk, useChainCertificate, waitForLog } from '../helpers.js';
+import { applianceWithListener, cleanup, mxgate, shellOk, useChainCertificate, waitForLog, queuedMessage } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { SmtpProbe } from '../smtp-probe.js';
 import { testDnsServer } from '../dns-server.js';
@@ -74,7 +74,7 @@ test('Required: 530 for everything but NOOP/EHLO/STARTTLS/QUIT before the handsh
   const ok = await send({ tls: 'require' });
   assert.match(ok.response, /^250 Ok: Message MID (\d+) accepted/);
   const mid = /MID (\d+)/.exec(ok.response)![1];
-  assert.match(await readFile(path.join(home, 'queue', `${mid}.eml`), 'utf8'), /with ESMTPS id MID/);
+  assert.match((await queuedMessage(home, mid!)).message, /with ESMTPS id MID/);
 
   await waitForLog(home, /Info: ICID \d+ TLS success protocol TLSv1\.[23] cipher TLS_\w+/);
   await waitForLog(home, /Info: ICID \d+ TLS was required but remote host did not initiate it/);

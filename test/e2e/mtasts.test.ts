@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { association } from '../../src/pki/tlsa.js';
-import { applianceWithListener, cleanup, mxgate, shellOk, stopEngine, submitMail, until as untilIn, waitForLog, GUIDE_DESTINATION_DEFAULTS } from '../helpers.js';
+import { applianceWithListener, cleanup, mxgate, shellOk, stopEngine, submitMail, until as untilIn, waitForLog, GUIDE_DESTINATION_DEFAULTS, queuedEnvelope, isQueued } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { type Records, testDnsServer } from '../dns-server.js';
 import { type Sink, smtpSink, strippingProxy } from '../sink.js';
@@ -28,8 +28,8 @@ const STS_ADDRESS = '127.0.0.6';
 
 const shell = (...lines: string[]) => shellOk(home, ...lines);
 const until = <T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs?: number) => untilIn(home, what, probe, timeoutMs);
-const inQueue = async (mid: number) => (await readdir(path.join(home, 'queue'))).includes(`${mid}.json`);
-const envelope = async (mid: number) => JSON.parse(await readFile(path.join(home, 'queue', `${mid}.json`), 'utf8'));
+const inQueue = async (mid: number) => (await isQueued(home, mid));
+const envelope = async (mid: number) => (await queuedEnvelope(home, mid));
 const deferred = (mid: number) => until('a deferral', async () => (await inQueue(mid)) && (await envelope(mid)).recipients?.[0]?.attempts >= 1);
 const logText = () => readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
 /** The log from the line matching `start` on (a message's own lines). */

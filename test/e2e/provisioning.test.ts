@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { accepts, cleanup, freePort, mxgate, sendMail, tempHome, waitForLog } from '../helpers.js';
+import { accepts, cleanup, freePort, mxgate, sendMail, tempHome, waitForLog, queuedMessage } from '../helpers.js';
 
 let home: string;
 let port: number;
@@ -34,11 +34,10 @@ test('mail sent with nodemailer is accepted with its MID and is in the durable q
   const mid = /^250 .*MID (\d+)/.exec(response)?.[1];
   assert.ok(mid, response);
   const queue = await readdir(path.join(home, 'queue'));
-  assert.ok(queue.includes(`${mid}.eml`) && queue.includes(`${mid}.json`), queue.join(' '));
-  const envelope = JSON.parse(await readFile(path.join(home, 'queue', `${mid}.json`), 'utf8'));
+  assert.ok(queue.includes(`${mid}.msg`), queue.join(' '));
+  const { envelope, message } = await queuedMessage(home, mid!);
   assert.equal(envelope.from, 'sender@example.com');
   assert.deepEqual(envelope.to, ['rcpt1@example.net', 'rcpt2@example.net']);
-  const message = await readFile(path.join(home, 'queue', `${mid}.eml`), 'utf8');
   assert.match(message, new RegExp(`^Received: from client\\.test \\(\\[127\\.0\\.0\\.1\\]\\)\\r\\n  by .* with ESMTP id MID ${mid};`));
   assert.match(message, /Subject: provisioned/);
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import nodemailer from 'nodemailer';
 import { type Records, testDnsServer } from '../dns-server.js';
-import { applianceWithListener, cleanup, freePort, mxgate, shellOk, stopEngine, submitMail, until as untilIn } from '../helpers.js';
+import { applianceWithListener, cleanup, freePort, mxgate, shellOk, stopEngine, submitMail, until as untilIn, queuedMessage, queuedEnvelope } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { type Sink, smtpSink } from '../sink.js';
 import { SmtpProbe } from '../smtp-probe.js';
@@ -110,7 +110,7 @@ test('inbound: REQUIRETLS is offered only after STARTTLS, refused before it, and
     assert.match(await off.probe.send('DATA'), /^354/);
     const queued = /MID (\d+)/.exec(await off.probe.send('Subject: plain after a refusal\r\n\r\nhi\r\n.'))![1];
     off.probe.close();
-    assert.equal(JSON.parse(await readFile(path.join(b.home, 'queue', `${queued}.json`), 'utf8')).requireTls, undefined);
+    assert.equal((await queuedEnvelope(b.home, queued)).requireTls, undefined);
     assert.match(await log(b.home), new RegExp(`MID ${queued} ICID \\d+ From: <plain@client\\.test>\n`));
   } finally {
     await shellOk(b.home, 'listenerconfig edit InboundMail hostaccess default --requiretls yes', 'commit "REQUIRETLS again"');
@@ -130,7 +130,7 @@ test('A relays a REQUIRETLS message to B over verified TLS, with REQUIRETLS; B k
     return /From: <sender@a\.test> REQUIRETLS/.test(text) && text;
   });
   const bMid = /MID (\d+) ICID \d+ From: <sender@a\.test> REQUIRETLS/.exec(bLog)![1];
-  const envelope = JSON.parse(await readFile(path.join(b.home, 'queue', `${bMid}.json`), 'utf8'));
+  const envelope = (await queuedEnvelope(b.home, bMid));
   assert.equal(envelope.requireTls, true, 'the flag is stored with the message');
 });
 
@@ -143,7 +143,7 @@ test('a peer that does not offer REQUIRETLS never gets the message; it waits in 
   await stopEngine(a.home);
   const start = await mxgate(a.home, ['engine', 'start']);
   assert.equal(start.code, 0, start.stdout + start.stderr);
-  const envelope = JSON.parse(await readFile(path.join(a.home, 'queue', `${mid}.json`), 'utf8'));
+  const envelope = (await queuedEnvelope(a.home, mid));
   assert.equal(envelope.requireTls, true);
   const before = (await log(a.home)).length;
   await shellOk(a.home, 'deliverynow c.test');
@@ -163,8 +163,8 @@ test('an MX found by an insecure lookup can never qualify: the message bounces a
   });
   const bMid = /MID (\d+) ICID \d+ From: <> REQUIRETLS/.exec(bLog)![1];
   const queued = await readdir(path.join(b.home, 'queue'));
-  assert.ok(queued.includes(`${bMid}.eml`));
-  const dsn = await readFile(path.join(b.home, 'queue', `${bMid}.eml`), 'utf8');
+  assert.ok(queued.includes(`${bMid}.msg`));
+  const dsn = (await queuedMessage(b.home, bMid!)).message;
   assert.match(dsn, /Status: 5\.7\.30/);
   assert.match(dsn, /Content-Type: text\/rfc822-headers/);
   assert.match(dsn, /Subject: requiretls to d/);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, copyFile, readdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { applianceWithListener, cleanup, mxgate, sendMail, shellOk, stopEngine, submitMail, waitForLog } from '../helpers.js';
@@ -111,18 +111,19 @@ test('a queued message whose file no longer matches its envelope is set aside, n
     await shellOk(home, 'listenerconfig edit InboundMail rcptaccess add .test', 'smtproutes new cut.test 127.0.0.1:1', 'commit "cut.test goes nowhere yet"');
     const first = await submitMail(port, 'user@cut.test', 'cut at rest');
     await stopEngine(home);
-    const size = (await stat(file(home, 'queue', `${first}.eml`))).size;
-    await truncate(file(home, 'queue', `${first}.eml`), 10);
+    await truncate(file(home, 'queue', `${first}.msg`), 10);
     assert.equal((await start(home)).code, 0);
-    assert.match(await log(home), new RegExp(`Start-up repair: queue/${first}\\.json of MID ${first} cannot be used \\(its message file holds 10 bytes, the envelope says ${size}\\); moved with its message to queue/corrupt/`));
+    assert.match(await log(home), new RegExp(`Start-up repair: queue/${first}\\.msg of MID ${first} cannot be used \\(it ends without its envelope \\(cut short: 10 bytes\\)\\); moved to queue/corrupt/`));
 
     const second = await submitMail(port, 'user@cut.test', 'cut while queued');
-    await truncate(file(home, 'queue', `${second}.eml`), 10);
+    // Cut once it waits in the queue (its first attempt has failed), so delivery reads it from disk.
+    await waitForLog(home, new RegExp(`Delayed: MID ${second} RID`), 15_000);
+    await truncate(file(home, 'queue', `${second}.msg`), 10);
     await shellOk(home, 'smtproutes delete cut.test', `smtproutes new cut.test 127.0.0.1:${sink.port}`, 'commit "cut.test reachable"', 'deliverynow cut.test');
-    await waitForLog(home, new RegExp(`Critical: Damaged message: queue/${second}\\.json of MID ${second} cannot be used \\(its message file holds 10 bytes`), 15_000);
+    await waitForLog(home, new RegExp(`Critical: Damaged message: queue/${second}\\.msg of MID ${second} cannot be used \\(it ends without its envelope \\(cut short: 10 bytes\\)\\)`), 15_000);
     assert.deepEqual(sink.received, [], 'nothing was sent');
     assert.match(await shellOk(home, 'status'), /Queue: +0 message\(s\)/);
-    assert.deepEqual((await readdir(file(home, 'queue', 'corrupt'))).sort(), [`${first}.eml`, `${first}.json`, `${second}.eml`, `${second}.json`].sort());
+    assert.deepEqual((await readdir(file(home, 'queue', 'corrupt'))).sort(), [`${first}.msg`, `${first}.msg.json`, `${second}.msg`, `${second}.msg.json`].sort(), 'with the envelopes their failed attempts rewrote');
   } finally {
     await sink.close();
   }

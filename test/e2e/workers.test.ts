@@ -230,12 +230,12 @@ test('kill -9 of the worker under load: every message that got 250 is queued, an
   const log = await readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8');
   assert.match(log, new RegExp(`Warning: Listener worker ${victim} exited \\(SIGKILL\\)`));
   const queue = new Set(await readdir(path.join(home, 'queue')));
-  const missing = acknowledged.filter((mid) => !queue.has(`${mid}.json`) || !queue.has(`${mid}.eml`));
+  const missing = acknowledged.filter((mid) => !queue.has(`${mid}.msg`));
   assert.deepEqual(missing, [], 'every acknowledged message is in the queue');
   assert.ok(![...queue].some((n) => n.includes(`.eml.${victim}.`)), 'what the dead worker was receiving is removed');
   // The engine knows every one of them (adopted when the worker said so, or found after its death).
   const status = await shellOk(home, 'status');
   const queued = Number(/Queue: +(\d+) message/.exec(status)?.[1]);
-  assert.equal(queued, [...queue].filter((n) => /^\d+\.json$/.test(n)).length, status);
+  assert.equal(queued, [...queue].filter((n) => /^\d+\.msg$/.test(n)).length, status);
   assert.ok(queued >= acknowledged.length);
 });

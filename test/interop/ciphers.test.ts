@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { applianceWithListener, cleanup, shellOk, submitMail, until as untilIn } from '../helpers.js';
+import { applianceWithListener, cleanup, shellOk, submitMail, until as untilIn, isQueued } from '../helpers.js';
 import { opensslChain } from '../pki-fixtures.js';
 import { smtpSink } from '../sink.js';
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 import { tool } from '../system-tools.js';
 
 /** Forward secrecy by default, judged by openssl s_client (inbound) and a TLS 1.2 peer with one old suite (outbound). */
@@ -51,7 +49,7 @@ test('outbound: a peer that only speaks an old suite gets nothing (Required) unt
   try {
     await shell('listenerconfig edit InboundMail rcptaccess add .test', `smtproutes new old.test 127.0.0.1:${sink.port}`, 'destconfig new old.test --tls required', 'commit "old peer"');
     const mid = await submitMail(port, 'user@old.test', 'to an old peer');
-    await untilIn(home, 'a deferral', async () => (await readdir(path.join(home, 'queue'))).includes(`${mid}.json`) && sink.received.length === 0 && (await shellOk(home, 'showrecipients')).includes('handshake failed'));
+    await untilIn(home, 'a deferral', async () => (await isQueued(home, mid)) && sink.received.length === 0 && (await shellOk(home, 'showrecipients')).includes('handshake failed'));
     await shell("sslconfig outbound --ciphers 'ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA'", 'commit "widen outbound"', 'deliverynow old.test');
     const got = await untilIn(home, 'delivery', () => sink.received.find((m) => m.data.includes('Subject: to an old peer')));
     assert.equal(got.secure, true);

@@ -69,5 +69,5 @@ test('MTA-STS enforce, Postfix without STARTTLS: nothing reaches it, the message
   await until('the MTA-STS connection failure', async () => /Connection for the domain \(pf-sts-plain\.test\) failed when MTA-STS Policy was enforced\./.test(await mailLog()));
   assert.equal((await plainPeer.messages()).length, 0);
   assert.match(await plainPeer.log(), /connect from/, 'mxgate did connect, and left without a transaction');
-  assert.ok((await readdir(path.join(home, 'queue'))).some((f) => f.endsWith('.json')), 'still queued');
+  assert.ok((await readdir(path.join(home, 'queue'))).some((f) => f.endsWith('.msg')), 'still queued');
 });

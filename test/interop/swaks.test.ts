@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { applianceWithListener, cleanup, mxgate } from '../helpers.js';
+import { applianceWithListener, cleanup, mxgate, queuedMessage } from '../helpers.js';
 import { tool } from '../system-tools.js';
 
 const run = promisify(execFile);
@@ -29,7 +29,7 @@ test('swaks delivers a message to a committed listener; it is queued under the M
   assert.equal(r.code, 0, r.out);
   const mid = /<- +250 Ok: Message MID (\d+) accepted/.exec(r.out)?.[1];
   assert.ok(mid, r.out);
-  const queued = await readFile(path.join(home, 'queue', `${mid}.eml`), 'utf8');
+  const queued = (await queuedMessage(home, mid)).message;
   assert.match(queued, /Subject: from swaks/);
   assert.match(queued, /^Received: from peer\.example\.org/);
 });

@@ -91,7 +91,7 @@ test('the spool drops half-written messages at start and counts the rest', async
   assert.deepEqual(again.size, { messages: 1, bytes: 3 });
   assert.deepEqual((await again.list()).map((e) => e.mid), [5]);
   await assert.rejects(stat(path.join(qdir, '6.eml')));
-  assert.equal((await stat(path.join(qdir, '5.eml'))).mode & 0o777, 0o600);
+  assert.equal((await stat(path.join(qdir, '5.msg'))).mode & 0o777, 0o600);
 });
 
 test('version store: version 1 on first open, history kept, current.json is the newest', async () => {

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import { closeSync, fsync as fsyncCallback, mkdirSync, open as openCallback, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { readdir, readFile, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import path from 'node:path';
-import { ensureDir, writeFileAtomic } from '../../store/atomic.js';
+import { ensureDir, fsyncDir, writeFileAtomic } from '../../store/atomic.js';
+import { envelopeIn, envelopeTrailer, readEnvelopeAtEnd } from './queueFile.js';
 import type { IdAllocator } from '../ids.js';
 
 /** What the queue knows of a message besides its bytes. */
@@ -46,17 +46,38 @@ export function recipientStates(env: Envelope): RecipientState[] {
   return env.recipients ?? env.to.map(() => ({ status: 'pending' as const, attempts: 0 }));
 }
 
+/** Where a queued message lives: one file (<MID>.msg, queueFile.ts) or an older version's pair (<MID>.eml + <MID>.json). */
+interface Entry {
+  envelope: Envelope;
+  /** Written by an older version: the message in <MID>.eml, its envelope in <MID>.json. */
+  pair: boolean;
+  /** A <MID>.msg whose envelope has been rewritten (delivery progress) into <MID>.msg.json, which wins. */
+  rewritten: boolean;
+}
+
+/** Messages kept in memory between their 250 and their first delivery attempt, in bytes at most. */
+const RECENT_BYTES = 16 * 1024 * 1024;
+
 /**
- * The durable queue: queue/<MID>.eml holds the message, queue/<MID>.json its envelope. The
- * envelope is written last, so a message counts as queued only once both are on disk (fsynced);
- * that happens before the SMTP 250 reply. The envelopes are read from disk once, at open; after
- * that the engine (the only writer) keeps them in memory too, so a delivery pass reads no files
- * to find what is due.
+ * The durable queue: queue/<MID>.msg holds a message and its envelope (queueFile.ts); it is
+ * written under a temporary name, fsynced and renamed, so a message counts as queued only once
+ * it is whole on disk, before the SMTP 250 reply. Delivery progress rewrites the envelope beside
+ * it, in <MID>.msg.json. The envelopes are read from disk once, at open; after that the engine
+ * (the only writer) keeps them in memory too, so a delivery pass reads no files to find what is
+ * due. Queues written by older versions (<MID>.eml with <MID>.json) are read and delivered as
+ * they are.
+ *
+ * A message's own file calls are synchronous except its open, fsyncs and unlink: writes, close
+ * and rename take microseconds, less than a trip through libuv's thread pool, whose
+ * hand-offs were most of the engine's time per message (bench/profile.ts).
  */
 export class Spool {
   private count = 0;
   private bytes = 0;
-  private readonly envelopes = new Map<number, Envelope>();
+  private readonly entries = new Map<number, Entry>();
+  /** Small messages just received by this process, read once from here by their first attempt (not from disk). */
+  private readonly recent = new Map<number, Buffer>();
+  private recentBytes = 0;
 
   /**
    * `indexed: false` is a listener worker's view: it writes messages into the queue and tells the
@@ -68,48 +89,72 @@ export class Spool {
   ) {}
 
   /**
-   * Scan the queue directory; drop half-written messages left by a crash. Synchronous reads: this
-   * runs once before the engine serves anything, and one promise per small file costs ~10x more.
+   * Scan the queue directory; drop half-written messages left by a crash, set damaged ones aside.
+   * Synchronous reads: this runs once before the engine serves anything, and one promise per small
+   * file costs ~10x more.
    */
   async open(): Promise<string[]> {
     const repairs: string[] = [];
     await ensureDir(this.dir);
     this.count = 0;
     this.bytes = 0;
-    this.envelopes.clear();
-    // Envelopes first: a damaged one is set aside with its message before anything is counted.
-    for (const n of (await readdir(this.dir)).filter((x) => /^\d+\.json$/.test(x))) {
-      const mid = Number(n.slice(0, -5));
-      const envelope = this.readEnvelope(path.join(this.dir, n), mid);
-      const damage = typeof envelope === 'string' ? envelope : this.messageDamage(envelope, statSync(this.messageFile(mid), { throwIfNoEntry: false })?.size);
-      if (damage) repairs.push(this.quarantine(mid, damage));
-      else this.envelopes.set(mid, envelope as Envelope);
+    this.entries.clear();
+    this.forgetRecent();
+    const names = new Set(await readdir(this.dir));
+    for (const n of names) {
+      const single = /^(\d+)\.msg$/.exec(n);
+      const pair = /^(\d+)\.json$/.exec(n);
+      if (!single && !pair) continue;
+      const mid = Number((single ?? pair)![1]);
+      const found = single ? this.readMessageFile(mid, names.has(`${mid}.msg.json`)) : this.readPair(mid);
+      if (typeof found === 'string') repairs.push(this.quarantine(mid, found));
+      else this.index(found);
     }
-    for (const n of await readdir(this.dir)) {
-      const full = path.join(this.dir, n);
-      if (n.endsWith('.tmp') || (/^\d+\.eml$/.test(n) && !this.envelopes.has(Number(n.slice(0, -4))))) {
-        rmSync(full, { force: true });
-      } else if (/^\d+\.eml$/.test(n)) {
-        this.count += 1;
-        this.bytes += statSync(full).size;
+    for (const n of names) {
+      // What a crash left: a message being received, a message file without its envelope (older
+      // versions wrote the envelope last), a rewritten envelope whose message had been removed.
+      const orphanPair = /^(\d+)\.eml$/.exec(n);
+      const orphanRewrite = /^(\d+)\.msg\.json$/.exec(n);
+      if (n.endsWith('.tmp') || (orphanPair && !this.entries.has(Number(orphanPair[1]))) || (orphanRewrite && !this.entries.has(Number(orphanRewrite[1])))) {
+        rmSync(path.join(this.dir, n), { force: true });
       }
     }
     return repairs;
   }
 
-  /** A queue envelope as read at start, or why it cannot be used. */
-  private readEnvelope(file: string, mid: number): Envelope | string {
-    let envelope: Envelope;
+  /** A <MID>.msg at start-up (with its rewritten envelope when there is one), or why it cannot be used. */
+  private readMessageFile(mid: number, rewritten: boolean): Entry | string {
+    const file = path.join(this.dir, `${mid}.msg`);
+    let stored: ReturnType<typeof readEnvelopeAtEnd>;
     try {
-      envelope = JSON.parse(readFileSync(file, 'utf8')) as Envelope;
+      stored = readEnvelopeAtEnd(file);
     } catch (err) {
-      return `not valid JSON (${(err as Error).message})`;
+      return `it cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
     }
-    if (!envelope || typeof envelope !== 'object') return 'not an envelope';
-    if (envelope.mid !== mid) return `it names MID ${String(envelope.mid)}`;
-    if (typeof envelope.from !== 'string' || !Array.isArray(envelope.to) || envelope.to.some((t) => typeof t !== 'string')) return 'its sender or recipients are missing';
-    if (!Number.isSafeInteger(envelope.size) || envelope.size < 0) return 'it gives no message size';
-    return envelope;
+    if (typeof stored === 'string') return stored;
+    let envelope = parseEnvelope(stored.json, mid);
+    if (typeof envelope === 'string') return `its envelope is ${envelope}`;
+    if (rewritten) {
+      const latest = readEnvelopeFile(path.join(this.dir, `${mid}.msg.json`), mid);
+      if (typeof latest === 'string') return `queue/${mid}.msg.json is ${latest}`;
+      envelope = latest;
+    }
+    const damage = this.messageDamage(envelope, stored.messageBytes);
+    return damage ?? { envelope, pair: false, rewritten };
+  }
+
+  /** An older version's <MID>.json with its <MID>.eml, or why they cannot be used. */
+  private readPair(mid: number): Entry | string {
+    const envelope = readEnvelopeFile(path.join(this.dir, `${mid}.json`), mid);
+    if (typeof envelope === 'string') return envelope;
+    const damage = this.messageDamage(envelope, statSync(path.join(this.dir, `${mid}.eml`), { throwIfNoEntry: false })?.size);
+    return damage ?? { envelope, pair: true, rewritten: false };
+  }
+
+  private index(entry: Entry): void {
+    this.entries.set(entry.envelope.mid, entry);
+    this.count += 1;
+    this.bytes += entry.envelope.size;
   }
 
   /** Why a message's data does not match its envelope (missing, cut short, grown), or undefined. */
@@ -124,75 +169,86 @@ export class Spool {
    * damaged envelope at start-up, never sent. Returns the line to log.
    */
   setAside(mid: number, why: string): string {
-    const envelope = this.envelopes.get(mid);
-    if (envelope) {
-      this.envelopes.delete(mid);
-      this.count -= 1;
-      this.bytes -= envelope.size;
-    }
+    const entry = this.entries.get(mid);
+    if (entry) this.unindex(mid, entry);
     return this.quarantine(mid, why);
+  }
+
+  private unindex(mid: number, entry: Entry): void {
+    this.entries.delete(mid);
+    this.count -= 1;
+    this.bytes -= entry.envelope.size;
+    this.takeRecent(mid);
   }
 
   /** Move a damaged message out of the way (queue/corrupt/), so the engine starts and nothing is deleted. */
   private quarantine(mid: number, why: string): string {
     const corrupt = path.join(this.dir, 'corrupt');
     mkdirSync(corrupt, { recursive: true, mode: 0o700 });
-    for (const ext of ['json', 'eml']) {
+    const moved: string[] = [];
+    for (const name of [`${mid}.msg`, `${mid}.msg.json`, `${mid}.json`, `${mid}.eml`]) {
       try {
-        renameSync(path.join(this.dir, `${mid}.${ext}`), path.join(corrupt, `${mid}.${ext}`));
+        renameSync(path.join(this.dir, name), path.join(corrupt, name));
+        moved.push(name);
       } catch {
-        // the data file may be missing
+        // not every message has every file
       }
     }
-    return `queue/${mid}.json of MID ${mid} cannot be used (${why}); moved with its message to queue/corrupt/, nothing was sent`;
+    const what = moved.includes(`${mid}.msg`) ? `queue/${mid}.msg` : `queue/${mid}.json`;
+    const withMessage = moved.includes(`${mid}.eml`) ? 'with its message ' : '';
+    return `${what} of MID ${mid} cannot be used (${why}); moved ${withMessage}to queue/corrupt/, nothing was sent`;
   }
 
   /**
    * Receive a message straight to disk (memory does not grow with its size): chunks go to a
-   * temporary file in the queue directory; `commit` fsyncs it, renames it to <MID>.eml and writes
-   * the envelope (only then is the message queued); `abort` removes it. A crash leaves a .tmp that
-   * `open` removes.
+   * temporary file in the queue directory; `commit` adds the envelope, fsyncs the file and renames
+   * it to <MID>.msg (only then is the message queued); `abort` removes it. A crash leaves a .tmp
+   * that `open` removes.
    */
   async receive(mid: number): Promise<MessageWriter> {
     // The process id in the name lets the engine remove what a worker that died was receiving.
-    const tmp = path.join(this.dir, `.${mid}.eml.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    const fh = await open(tmp, 'wx', 0o600);
-    return new MessageWriter(fh, tmp, async (size, envelope) => {
-      await rename(tmp, this.messageFile(mid));
+    const tmp = path.join(this.dir, `.${mid}.eml.${process.pid}.${(tmpSerial++).toString(16)}.tmp`);
+    const fd = await openFile(tmp, 'wx', 0o600);
+    return new MessageWriter(fd, tmp, async (envelope, whole) => {
+      const file = path.join(this.dir, `${mid}.msg`);
+      renameSync(tmp, file);
       try {
-        await writeFileAtomic(path.join(this.dir, `${mid}.json`), JSON.stringify({ ...envelope, size }) + '\n');
+        // The new name survives a crash (group commit: sessions queueing at once share one sync).
+        await fsyncDir(this.dir);
       } catch (err) {
-        await unlink(this.messageFile(mid)).catch(() => undefined);
+        rmSync(file, { force: true });
         throw err;
       }
-      if (this.options.indexed) this.adopt({ ...envelope, size });
+      if (!this.options.indexed) return;
+      this.adopt(envelope);
+      if (whole && this.recentBytes + whole.length <= RECENT_BYTES) {
+        this.recent.set(mid, whole);
+        this.recentBytes += whole.length;
+      }
     });
   }
 
   /** A message another process (a listener worker) has put in the queue. */
   adopt(envelope: Envelope): void {
-    if (this.envelopes.has(envelope.mid)) return;
-    this.envelopes.set(envelope.mid, structuredClone(envelope));
-    this.count += 1;
-    this.bytes += envelope.size;
+    if (this.entries.has(envelope.mid)) return;
+    this.index({ envelope: structuredClone(envelope), pair: false, rewritten: false });
   }
 
   /**
    * After a listener worker died: messages it queued that the engine was not told of yet (it was
-   * killed between the envelope and its report) are adopted, and what it was still receiving
+   * killed between the rename and its report) are adopted, and what it was still receiving
    * (temporary files named with its pid) is removed. Returns the MIDs adopted.
    */
   async recoverFrom(pid: number): Promise<number[]> {
     const adopted: number[] = [];
     for (const n of await readdir(this.dir)) {
       if (n.endsWith('.tmp') && n.includes(`.eml.${pid}.`)) await unlink(path.join(this.dir, n)).catch(() => undefined);
-      if (!/^\d+\.json$/.test(n)) continue;
-      const mid = Number(n.slice(0, -5));
-      if (this.envelopes.has(mid)) continue;
-      const envelope = this.readEnvelope(path.join(this.dir, n), mid);
-      if (typeof envelope === 'string') continue;
-      this.adopt(envelope);
-      adopted.push(mid);
+      const single = /^(\d+)\.msg$/.exec(n);
+      if (!single || this.entries.has(Number(single[1]))) continue;
+      const found = this.readMessageFile(Number(single[1]), false);
+      if (typeof found === 'string') continue;
+      this.adopt(found.envelope);
+      adopted.push(found.envelope.mid);
     }
     return adopted;
   }
@@ -211,30 +267,62 @@ export class Spool {
 
   /** Rewrite a message's envelope (delivery progress), atomically. */
   async update(envelope: Envelope): Promise<void> {
-    await writeFileAtomic(path.join(this.dir, `${envelope.mid}.json`), JSON.stringify(envelope) + '\n');
-    this.envelopes.set(envelope.mid, structuredClone(envelope));
+    const entry = this.entries.get(envelope.mid);
+    if (!entry) throw new Error(`MID ${envelope.mid} is not queued`);
+    await writeFileAtomic(path.join(this.dir, entry.pair ? `${envelope.mid}.json` : `${envelope.mid}.msg.json`), JSON.stringify(envelope) + '\n');
+    entry.envelope = structuredClone(envelope);
+    entry.rewritten = !entry.pair;
   }
 
-  /** A message every recipient of which is done leaves the queue: envelope first, then the data. */
+  /**
+   * A message every recipient of which is done leaves the queue: the file that makes it queued goes
+   * first (its message; an older version's envelope), then the rest, which `open` also removes.
+   */
   async remove(mid: number): Promise<void> {
-    const size = (await stat(this.messageFile(mid)).catch(() => undefined))?.size ?? 0;
-    await unlink(path.join(this.dir, `${mid}.json`));
-    this.envelopes.delete(mid);
-    await unlink(this.messageFile(mid)).catch(() => undefined);
-    this.count -= 1;
-    this.bytes -= size;
+    const entry = this.entries.get(mid);
+    if (!entry) throw new Error(`MID ${mid} is not queued`);
+    const [first, second] = entry.pair ? [`${mid}.json`, `${mid}.eml`] : [`${mid}.msg`, entry.rewritten ? `${mid}.msg.json` : undefined];
+    // unlink stays on the thread pool: freeing a file's blocks takes the file system far longer than creating it.
+    await unlink(path.join(this.dir, first));
+    this.unindex(mid, entry);
+    if (second) await unlink(path.join(this.dir, second)).catch(() => undefined);
   }
 
   /** A queued message's data; a DamagedMessage when it does not match its envelope (it is never sent short). */
   async read(mid: number): Promise<Buffer> {
-    const data = await readFile(this.messageFile(mid)).catch((err: NodeJS.ErrnoException) => {
+    const recent = this.takeRecent(mid);
+    if (recent) return recent;
+    const entry = this.entries.get(mid);
+    const file = path.join(this.dir, entry?.pair ? `${mid}.eml` : `${mid}.msg`);
+    const data = await readFile(file).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return undefined;
       throw err;
     });
-    const envelope = this.envelopes.get(mid);
-    const damage = envelope && this.messageDamage(envelope, data?.length);
-    if (damage || !data) throw new DamagedMessage(mid, damage ?? 'its message file is missing');
+    if (!data) throw new DamagedMessage(mid, 'its message file is missing');
+    if (!entry) return data;
+    if (entry.pair) {
+      const damage = this.messageDamage(entry.envelope, data.length);
+      if (damage) throw new DamagedMessage(mid, damage);
+      return data;
+    }
+    const stored = envelopeIn(data);
+    const damage = typeof stored === 'string' ? stored : this.messageDamage(entry.envelope, stored.messageBytes);
+    if (damage) throw new DamagedMessage(mid, damage);
+    return data.subarray(0, entry.envelope.size);
+  }
+
+  private takeRecent(mid: number): Buffer | undefined {
+    const data = this.recent.get(mid);
+    if (data) {
+      this.recent.delete(mid);
+      this.recentBytes -= data.length;
+    }
     return data;
+  }
+
+  private forgetRecent(): void {
+    this.recent.clear();
+    this.recentBytes = 0;
   }
 
   get size(): { messages: number; bytes: number } {
@@ -244,20 +332,43 @@ export class Spool {
   /** When the oldest queued message was received (ISO), undefined when the queue is empty. */
   oldestReceivedAt(): string | undefined {
     let oldest: string | undefined;
-    for (const e of this.envelopes.values()) if (oldest === undefined || e.receivedAt < oldest) oldest = e.receivedAt;
+    for (const { envelope: e } of this.entries.values()) if (oldest === undefined || e.receivedAt < oldest) oldest = e.receivedAt;
     return oldest;
   }
 
   /** Queued envelopes (those `keep` accepts), oldest MID first; copies, so a caller's edits count only through update(). */
   async list(keep?: (envelope: Readonly<Envelope>) => boolean): Promise<Envelope[]> {
     // Only the envelopes kept are copied: a pass over thousands of waiting messages copies none of them.
-    const chosen = keep ? [...this.envelopes.values()].filter(keep) : [...this.envelopes.values()];
+    const all = [...this.entries.values()].map((e) => e.envelope);
+    const chosen = keep ? all.filter(keep) : all;
     return chosen.sort((a, b) => a.mid - b.mid).map((e) => structuredClone(e));
   }
+}
 
-  messageFile(mid: number): string {
-    return path.join(this.dir, `${mid}.eml`);
+/** An envelope file (an older version's <MID>.json, a rewritten <MID>.msg.json), or why it cannot be used. */
+function readEnvelopeFile(file: string, mid: number): Envelope | string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return `not readable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
   }
+  return parseEnvelope(text, mid);
+}
+
+/** A queue envelope from its JSON, or why it cannot be used. */
+function parseEnvelope(text: string, mid: number): Envelope | string {
+  let envelope: Envelope;
+  try {
+    envelope = JSON.parse(text) as Envelope;
+  } catch (err) {
+    return `not valid JSON (${(err as Error).message})`;
+  }
+  if (!envelope || typeof envelope !== 'object') return 'not an envelope';
+  if (envelope.mid !== mid) return `it names MID ${String(envelope.mid)}`;
+  if (typeof envelope.from !== 'string' || !Array.isArray(envelope.to) || envelope.to.some((t) => typeof t !== 'string')) return 'its sender or recipients are missing';
+  if (!Number.isSafeInteger(envelope.size) || envelope.size < 0) return 'it gives no message size';
+  return envelope;
 }
 
 /** A queued message whose data does not match its envelope. */
@@ -270,13 +381,15 @@ export class DamagedMessage extends Error {
   }
 }
 
-/** A message being received into the queue (Spool.receive). */
 /** Bytes of a message held in memory before they are written (MessageWriter). */
 const BATCH = 64 * 1024;
 
+/** A message being received into the queue (Spool.receive). */
 export class MessageWriter {
   private size = 0;
   private done = false;
+  /** Nothing written yet: the whole message is in `held`. */
+  private flushed = false;
   /**
    * Chunks not yet written: a message arrives in many small pieces (TLS records, stream chunks),
    * and one write per piece was a tenth of the engine's time for 100 KB messages. They go out
@@ -286,9 +399,10 @@ export class MessageWriter {
   private heldBytes = 0;
 
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fd: number,
     private readonly tmp: string,
-    private readonly publish: (size: number, envelope: Envelope) => Promise<void>,
+    /** Put the written file in the queue; `whole` is the message when it never left memory. */
+    private readonly publish: (envelope: Envelope, whole: Buffer | undefined) => Promise<void>,
   ) {}
 
   get bytes(): number {
@@ -299,32 +413,47 @@ export class MessageWriter {
     this.held.push(chunk);
     this.heldBytes += chunk.length;
     this.size += chunk.length;
-    if (this.heldBytes >= BATCH) await this.flush();
+    if (this.heldBytes >= BATCH) this.flush();
   }
 
-  private async flush(): Promise<void> {
+  private flush(): void {
     if (this.heldBytes === 0) return;
+    this.flushed = true;
     let data = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
     this.held = [];
     this.heldBytes = 0;
-    while (data.length > 0) data = data.subarray((await this.fh.write(data)).bytesWritten);
+    while (data.length > 0) data = data.subarray(writeSync(this.fd, data));
   }
 
-  /** On disk for good (fsync), then queued under its envelope; `size` in the envelope is what was written. */
+  /**
+   * The envelope after the message (its `size` is what was written), one fsync, then queued.
+   * A message that is still all in memory goes out in one write with its envelope.
+   */
   async commit(envelope: Envelope): Promise<void> {
     this.done = true;
+    const stored = { ...envelope, size: this.size };
+    const whole = this.flushed ? undefined : Buffer.concat(this.held, this.heldBytes);
     try {
-      await this.flush();
-      await this.fh.sync();
-      await this.fh.close();
+      const trailer = envelopeTrailer(stored);
+      if (whole) {
+        this.held = [whole, trailer];
+        this.heldBytes = whole.length + trailer.length;
+      } else {
+        this.held.push(trailer);
+        this.heldBytes += trailer.length;
+      }
+      this.flush();
+      await fsync(this.fd);
     } catch (err) {
-      await unlink(this.tmp).catch(() => undefined);
+      closeSync(this.fd);
+      rmSync(this.tmp, { force: true });
       throw err;
     }
+    closeSync(this.fd);
     try {
-      await this.publish(this.size, envelope);
+      await this.publish(stored, whole);
     } catch (err) {
-      await unlink(this.tmp).catch(() => undefined);
+      rmSync(this.tmp, { force: true });
       throw err;
     }
   }
@@ -332,10 +461,20 @@ export class MessageWriter {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
-    await this.fh.close().catch(() => undefined);
-    await unlink(this.tmp).catch(() => undefined);
+    try {
+      closeSync(this.fd);
+    } catch {
+      // closed already
+    }
+    rmSync(this.tmp, { force: true });
   }
 }
+
+/** On the thread pool: fsync waits for the disk, and creating a file waits for the file system's journal while other files' fsyncs commit it. */
+const fsync = promisify(fsyncCallback);
+const openFile = promisify(openCallback);
+/** Temporary file names: unique in this process (the MID and the pid make them unique in the queue). */
+let tmpSerial = 0;
 
 /**
  * Queue a message the appliance wrote itself (a DSN, an alert): a new MID, an envelope that

@@ -1,5 +1,8 @@
 import { statfsSync } from 'node:fs';
 
+const MB = 1024 * 1024;
+const HEADROOM = 1024 * MB;
+
 /**
  * The free-space reserve of the queue's file system (Postfix's queue_minfree): below it the
  * listeners refuse new mail with 452 4.3.1 (a temporary refusal: senders retry), while queued mail
@@ -11,19 +14,32 @@ export class StorageGuard {
     private readonly reserveMb: () => number,
   ) {}
 
-  /** Bytes available to the engine's user; Infinity when the file system cannot be asked. */
+  private last?: { at: number; free: number };
+
+  /**
+   * Bytes available to the engine's user; Infinity when the file system cannot be asked. Asked at
+   * every connection and every MAIL FROM: far above the reserve (by more than HEADROOM) an answer
+   * up to a second old is used, since no queue fills a gigabyte in a second; near the reserve
+   * every question goes to the file system.
+   */
   freeBytes(): number {
+    const now = Date.now();
+    const last = this.last;
+    if (last && now - last.at < 1000 && last.free - this.reserveMb() * MB > HEADROOM) return last.free;
+    let free: number;
     try {
       const s = statfsSync(this.dir);
-      return Number(s.bavail) * Number(s.bsize);
+      free = Number(s.bavail) * Number(s.bsize);
     } catch {
-      return Infinity;
+      free = Infinity;
     }
+    this.last = { at: now, free };
+    return free;
   }
 
   /** Is there room above the reserve for a message of `size` bytes? */
   accepting(size = 0): boolean {
-    return this.freeBytes() - size >= this.reserveMb() * 1024 * 1024;
+    return this.freeBytes() - size >= this.reserveMb() * MB;
   }
 
   /** So little space that even the log cannot be trusted to be written: new connections get 421. */

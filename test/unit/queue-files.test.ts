@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { DamagedMessage, type Envelope, Spool } from '../../src/engine/queue/spool.js';
+
+const envelope = (mid: number, size: number): Envelope => ({ mid, icid: 1, listener: 'L', clientAddress: '127.0.0.1', helo: 'h', from: 'a@b', to: ['c@d', 'e@f'], size, receivedAt: '2026-12-07T00:00:00.000Z', state: 'queued', attempts: 0 });
+const message = (text: string) => Buffer.from(`Subject: ${text}\r\n\r\n${text}\r\n`);
+
+async function queueDir(): Promise<{ dir: string; done: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'mxg-queue-'));
+  return { dir, done: () => rm(dir, { recursive: true, force: true }) };
+}
+
+test('a queued message is one file: its bytes, then its envelope; the message reads back exactly, also after a restart', async () => {
+  const { dir, done } = await queueDir();
+  try {
+    const spool = new Spool(dir);
+    await spool.open();
+    const small = message('small');
+    const big = Buffer.alloc(300 * 1024, 'x'); // written in batches, not all in memory
+    await spool.enqueue(envelope(1, small.length), small);
+    await spool.enqueue(envelope(2, big.length), big);
+    assert.deepEqual((await readdir(dir)).sort(), ['1.msg', '2.msg']);
+    const file = await readFile(path.join(dir, '1.msg'));
+    assert.deepEqual(file.subarray(0, small.length), small, 'the file begins with the message as received');
+    assert.match(file.subarray(small.length).toString(), /^\{"mid":1,.*"size":\d+.*\}\nmxgate-envelope \d{10}\n$/);
+    assert.deepEqual(await spool.read(1), small);
+    assert.deepEqual(await spool.read(1), small, 'read again from disk, not from memory');
+    assert.deepEqual(await spool.read(2), big);
+    const again = new Spool(dir);
+    assert.deepEqual(await again.open(), []);
+    assert.deepEqual(again.size, { messages: 2, bytes: small.length + big.length });
+    assert.deepEqual(await again.read(2), big);
+    assert.deepEqual((await again.list()).map((e) => [e.mid, e.to]), [[1, ['c@d', 'e@f']], [2, ['c@d', 'e@f']]]);
+  } finally {
+    await done();
+  }
+});
+
+test('delivery progress rewrites the envelope beside the message; the rewrite wins after a restart; removal leaves nothing', async () => {
+  const { dir, done } = await queueDir();
+  try {
+    const spool = new Spool(dir);
+    await spool.open();
+    const data = message('progress');
+    await spool.enqueue(envelope(7, data.length), data);
+    const [env] = await spool.list();
+    env!.recipients = [{ status: 'delivered', attempts: 1 }, { status: 'pending', attempts: 1 }];
+    env!.attempts = 1;
+    await spool.update(env!);
+    assert.deepEqual((await readdir(dir)).sort(), ['7.msg', '7.msg.json']);
+    const again = new Spool(dir);
+    await again.open();
+    const [reread] = await again.list();
+    assert.equal(reread!.attempts, 1);
+    assert.equal(reread!.recipients![0]!.status, 'delivered');
+    assert.deepEqual(await again.read(7), data);
+    await again.remove(7);
+    assert.deepEqual(await readdir(dir), []);
+    assert.deepEqual(again.size, { messages: 0, bytes: 0 });
+  } finally {
+    await done();
+  }
+});
+
+test('a crash between removing a message and its rewritten envelope leaves a file the next start removes', async () => {
+  const { dir, done } = await queueDir();
+  try {
+    await writeFile(path.join(dir, '8.msg.json'), JSON.stringify(envelope(8, 3)));
+    await writeFile(path.join(dir, '.9.eml.123.abcdefabcdef.tmp'), 'half a message');
+    const spool = new Spool(dir);
+    assert.deepEqual(await spool.open(), []);
+    assert.deepEqual(await readdir(dir), []);
+    assert.deepEqual(spool.size, { messages: 0, bytes: 0 });
+  } finally {
+    await done();
+  }
+});
+
+test('a message file cut short or with a damaged envelope is set aside at start-up, never counted', async () => {
+  const { dir, done } = await queueDir();
+  try {
+    const spool = new Spool(dir);
+    await spool.open();
+    for (const mid of [1, 2, 3]) await spool.enqueue(envelope(mid, 5), Buffer.from('hello'));
+    await truncate(path.join(dir, '1.msg'), 10);
+    const two = await readFile(path.join(dir, '2.msg'));
+    await writeFile(path.join(dir, '2.msg'), Buffer.from(two.toString().replace('"mid":2', '"mid":9')));
+    const again = new Spool(dir);
+    const repairs = await again.open();
+    assert.equal(repairs.length, 2);
+    assert.match(repairs[0]!, /^queue\/1\.msg of MID 1 cannot be used \(it ends without its envelope \(cut short: 10 bytes\)\); moved to queue\/corrupt\//);
+    assert.match(repairs[1]!, /^queue\/2\.msg of MID 2 cannot be used \(its envelope is it names MID 9\)/);
+    assert.deepEqual(again.size, { messages: 1, bytes: 5 });
+    assert.deepEqual((await readdir(path.join(dir, 'corrupt'))).sort(), ['1.msg', '2.msg']);
+  } finally {
+    await done();
+  }
+});
+
+test('a message damaged after it was queued is refused at delivery, never sent short', async () => {
+  const { dir, done } = await queueDir();
+  try {
+    const spool = new Spool(dir);
+    await spool.open();
+    const data = message('cut later');
+    await spool.enqueue(envelope(4, data.length), data);
+    await spool.read(4); // the first attempt takes it from memory
+    await truncate(path.join(dir, '4.msg'), data.length + 5);
+    await assert.rejects(spool.read(4), (err: unknown) => err instanceof DamagedMessage && /cut short/.test(err.why));
+  } finally {
+    await done();
+  }
+});
+
+test("an older version's queue (<MID>.eml with <MID>.json) is read, updated and removed as it was", async () => {
+  const { dir, done } = await queueDir();
+  try {
+    const data = message('from before');
+    await writeFile(path.join(dir, '3.eml'), data);
+    await writeFile(path.join(dir, '3.json'), JSON.stringify(envelope(3, data.length)));
+    await writeFile(path.join(dir, '4.eml'), 'an orphan: its envelope was never written');
+    const spool = new Spool(dir);
+    assert.deepEqual(await spool.open(), []);
+    assert.deepEqual(spool.size, { messages: 1, bytes: data.length });
+    assert.deepEqual(await spool.read(3), data);
+    const [env] = await spool.list();
+    env!.attempts = 2;
+    await spool.update(env!);
+    assert.equal(JSON.parse(await readFile(path.join(dir, '3.json'), 'utf8')).attempts, 2);
+    await spool.remove(3);
+    assert.deepEqual(await readdir(dir), []);
+  } finally {
+    await done();
+  }
+});
