@@ -2,8 +2,19 @@ const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const two = (n: number) => String(n).padStart(2, '0');
 
+/** The current second's ctime(): every mail log line asks for it, a busy second hundreds of times. */
+let thisSecond: { second: number; text: string } | undefined;
+
 /** C's ctime() layout, as AsyncOS logs use it: `Wed Jul 20 19:47:40 2005` (local time). */
-export function ctime(d: Date = new Date()): string {
+export function ctime(d?: Date): string {
+  if (d) return format(d);
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (thisSecond?.second !== second) thisSecond = { second, text: format(new Date(now)) };
+  return thisSecond.text;
+}
+
+function format(d: Date): string {
   const day = String(d.getDate()).padStart(2, ' ');
   const time = `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
   return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${day} ${time} ${d.getFullYear()}`;
