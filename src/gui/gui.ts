@@ -21,6 +21,8 @@ import { type GuiSession, type GuiSessions, pendingChanges, sameToken } from './
 import type { LoginGuard } from '../access/loginGuard.js';
 import type { AuditLog } from '../access/audit.js';
 import { HSTS } from './tlsProfile.js';
+import { countProblem } from '../store/grammar.js';
+import { ConfigError } from '../store/schema.js';
 import type { FrontEndContext } from '../engine/frontEnds.js';
 
 /** Templates and the style sheet live beside the code, not in a build: gui/ at the package root. */
@@ -85,6 +87,14 @@ export const field = (form: Record<string, unknown>, name: string): string => {
   const v = form[name];
   return typeof v === 'string' ? v.trim() : Array.isArray(v) && typeof v[0] === 'string' ? v[0].trim() : '';
 };
+
+/** A whole-number field in its range; the shell's words (countProblem) when it is not. */
+export function countField(form: Record<string, unknown>, name: string, what: string, limit: { min: number; max: number }): number {
+  const value = field(form, name);
+  const problem = countProblem(value, what, limit);
+  if (problem) throw new ConfigError(problem);
+  return Number(value);
+}
 
 /**
  * The session's draft, brought up to date first: without pending changes a session follows

@@ -1,17 +1,9 @@
 import { addBounceProfile, deleteBounceProfile, editBounceProfile, profileUsers } from '../../store/bounces/edits.js';
 import { BOUNCE_LIMITS, type BounceProfile, isDefaultProfile } from '../../store/bounces/profiles.js';
-import { countProblem, emailProblem } from '../../store/grammar.js';
+import { emailProblem } from '../../store/grammar.js';
 import { byName } from '../../store/named.js';
 import { ConfigError } from '../../store/schema.js';
-import { edit, field, type GuiDeps, render, type Router } from '../gui.js';
-
-/** A whole number from a form field, in the profile's range (the shell's words when it is not). */
-function count(form: Record<string, unknown>, name: string, what: string, limit: { min: number; max: number }): number {
-  const value = field(form, name);
-  const problem = countProblem(value, what, limit);
-  if (problem) throw new ConfigError(problem);
-  return Number(value);
-}
+import { countField as count, edit, field, type GuiDeps, render, type Router } from '../gui.js';
 
 /** The form's settings: delay warnings are off when their interval is left empty. */
 function settingsFrom(form: Record<string, unknown>): Omit<BounceProfile, 'name'> {

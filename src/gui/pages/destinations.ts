@@ -1,19 +1,15 @@
 import { DANE_LABELS, DANE_MODES, DEST_TLS, type Destination, destinationForPattern, inheritedOffByTls, IP_SORT, IP_SORT_LABELS, LIMIT_SCOPE_LABELS, LIMIT_SCOPES, LIMIT_TYPE_LABELS, LIMIT_TYPES, MTA_STS_MODES, TLS_LABELS } from '../../store/destinations/destinations.js';
 import { deleteDestination, parseDaneMode, parseDestinationTls, parseIpSort, parseLimitScope, parseLimitType, parseMtaStsMode, putDestination, setDeliverySetup, setDestinationDefaults } from '../../store/destinations/edits.js';
 import { parseYesNo } from '../../store/answers.js';
-import { countProblem, domainProblem } from '../../store/grammar.js';
+import { domainProblem } from '../../store/grammar.js';
 import { ConfigError } from '../../store/schema.js';
-import { done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
+import { countField, done, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 
 const STS_LABELS = { no: 'No', yes: 'Yes' } as const;
 
 /** A count field: empty means "use the default entry's value". */
 function count(page: Page, name: string, what: string, max: number): number | undefined {
-  const v = field(page.form, name);
-  if (v === '') return undefined;
-  const problem = countProblem(v, what, { min: 1, max });
-  if (problem) throw new ConfigError(problem);
-  return Number(v);
+  return field(page.form, name) === '' ? undefined : countField(page.form, name, what, { min: 1, max });
 }
 
 /** The entry a destination form describes; "default" (or empty) leaves a setting to the default entry. */

@@ -1,7 +1,7 @@
 import { shellTime } from '../../store/dates.js';
 import { ALERT_CLASSES, ALERT_SEVERITIES, CLASS_LABELS } from '../../store/alerts/alerts.js';
 import { deleteAlertRecipient, parseClasses, parseSeverities, putAlertRecipient } from '../../store/alerts/edits.js';
-import { countProblem, emailProblem } from '../../store/grammar.js';
+import { emailProblem } from '../../store/grammar.js';
 import { TLS_LEVELS } from '../../store/listeners/hat.js';
 import { describeHttps, describeSsh, portOrNone, setInterfaceHttps, setInterfaceSsh, setSshSettings, SSH_LIMITS } from '../../store/network/interfaces.js';
 import { addGroupPattern, addRcptDomain, parseTlsLevel, removeGroupPattern, removeRcptDomain, setHatDefaults, setListenerCertificate, setPolicy } from '../../store/listeners/policy.js';
@@ -9,7 +9,7 @@ import { checkRcptDomain, parseYesNo } from '../../store/answers.js';
 import { addListener, deleteListener, parseListenerType, parsePort } from '../../store/listeners/listeners.js';
 import { type FirstSteps, listAnswer, withFirstSteps } from '../../store/listeners/firstSteps.js';
 import { ConfigError } from '../../store/schema.js';
-import { edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
+import { countField, edit, field, type GuiDeps, type Page, render, type Router } from '../gui.js';
 
 const TLS_LEVEL_LABELS = { off: 'No', preferred: 'Preferred', required: 'Required' } as const;
 
@@ -152,11 +152,7 @@ export function settingsRoutes(router: Router, deps: GuiDeps): void {
     '/interfaces/ssh-settings',
     (page) =>
       edit(page, '/interfaces', (d) => {
-        const count = (name: string, what: string, limit: { min: number; max: number }) => {
-          const problem = countProblem(field(page.form, name), what, limit);
-          if (problem) throw new ConfigError(problem);
-          return Number(field(page.form, name));
-        };
+        const count = (name: string, what: string, limit: { min: number; max: number }) => countField(page.form, name, what, limit);
         return setSshSettings(d, {
           passwordAuth: field(page.form, 'passwordAuth') === 'on',
           idleTimeoutMinutes: count('idle', 'The idle timeout', SSH_LIMITS.idleTimeoutMinutes),
