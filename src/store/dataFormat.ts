@@ -10,7 +10,7 @@ import { StartupError } from './versions.js';
  * one, whose files it could misread or damage. A directory without FORMAT but with a committed
  * configuration was written before formats were counted (format 1).
  */
-export const DATA_FORMAT = 2;
+export const DATA_FORMAT = 3;
 
 interface FormatFile {
   format: 'mxgate-data';
@@ -22,10 +22,14 @@ interface FormatFile {
 /**
  * What changes a directory of format N into N+1, indexed by N. Format 2 only adds FORMAT: the
  * configuration, queue envelopes, caches and accounts of format 1 read as they are (the schema
- * fills new settings with their defaults).
+ * fills new settings with their defaults). Format 3 queues each message as one file, <MID>.msg
+ * (engine/queue/queueFile.ts); the <MID>.eml and <MID>.json pairs of formats 1 and 2 are read and
+ * delivered as they are, so nothing is rewritten. The number goes up all the same: a release of
+ * format 2 would not see the new files and leave their messages in the queue, unsent and unsaid.
  */
 const MIGRATIONS: Record<number, (paths: DataPaths) => Promise<void>> = {
   1: async () => {},
+  2: async () => {},
 };
 
 /** Kept out of the copy: what the engine rebuilds (run, cache), the logs, and earlier copies. */

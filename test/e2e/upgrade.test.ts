@@ -41,10 +41,10 @@ test('a data directory of the previous release: migrated after a copy is kept, e
     const started = await mxgate(home, ['engine', 'start']);
     assert.equal(started.code, 0, started.stdout + started.stderr);
     const log = await mailLog(home);
-    const copy = log.match(/Start-up: data directory migrated from format 1 to 2; the directory as it was is kept in (upgrades\/format-1-[\dTZ-]+)/)?.[1];
+    const copy = log.match(/Start-up: data directory migrated from format 1 to 3; the directory as it was is kept in (upgrades\/format-1-[\dTZ-]+)/)?.[1];
     assert.ok(copy, `the migration is logged:\n${log}`);
     assert.match(log, /configuration version 3, 3 message\(s\) in the queue/);
-    assert.deepEqual(JSON.parse(await readFile(path.join(home, 'FORMAT'), 'utf8')), { format: 'mxgate-data', version: 2, release: JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version });
+    assert.deepEqual(JSON.parse(await readFile(path.join(home, 'FORMAT'), 'utf8')), { format: 'mxgate-data', version: 3, release: JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')).version });
     for (const f of ['config/current.json', 'config/history/000002.json', 'queue/1.json', 'queue/3.eml']) {
       assert.equal(await readFile(path.join(home, copy, f), 'utf8'), await readFile(path.join(FIXTURE, f), 'utf8'), `${f} is kept as it was`);
     }
@@ -80,7 +80,7 @@ test('a directory of a newer format is refused with one line and left as it is; 
   await writeFile(path.join(newer, 'FORMAT'), format, { mode: 0o600 });
   const refused = await mxgate(newer, ['engine', 'run']);
   assert.notEqual(refused.code, 0);
-  assert.match(refused.stderr, /is in data format 99, written by a newer mxgate; release [\d.]+ reads format 2 and older: run the newer release/);
+  assert.match(refused.stderr, /is in data format 99, written by a newer mxgate; release [\d.]+ reads format 3 and older: run the newer release/);
   assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace');
   assert.equal(await readFile(path.join(newer, 'FORMAT'), 'utf8'), format);
   assert.equal(await exists(path.join(newer, 'upgrades')), false);
@@ -93,7 +93,7 @@ test('a directory of a newer format is refused with one line and left as it is; 
   await writeFile(path.join(blocked, 'upgrades'), 'in the way\n', { mode: 0o600 });
   const stopped = await mxgate(blocked, ['engine', 'run']);
   assert.notEqual(stopped.code, 0);
-  assert.match(stopped.stderr, /needs migrating from data format 1 to 2, but the copy kept before it could not be written \(.*\); nothing was changed/);
+  assert.match(stopped.stderr, /needs migrating from data format 1 to 3, but the copy kept before it could not be written \(.*\); nothing was changed/);
   assert.equal(await exists(path.join(blocked, 'FORMAT')), false, 'still format 1');
   assert.equal(await readFile(path.join(blocked, 'config', 'current.json'), 'utf8'), await readFile(path.join(FIXTURE, 'config', 'current.json'), 'utf8'));
 });
@@ -102,6 +102,6 @@ test('a new data directory starts in the current format', async () => {
   const home = await tempHome();
   homes.push(home);
   assert.equal((await mxgate(home, ['engine', 'start'])).code, 0);
-  assert.equal(JSON.parse(await readFile(path.join(home, 'FORMAT'), 'utf8')).version, 2);
+  assert.equal(JSON.parse(await readFile(path.join(home, 'FORMAT'), 'utf8')).version, 3);
   assert.equal(await exists(path.join(home, 'upgrades')), false);
 });
