@@ -168,3 +168,42 @@ test('a refused connection is a ConnectFailed with its DCID', async () => {
   const target = { host: '127.0.0.1', port, mxHost: 'peer.test' } as unknown as Target;
   await assert.rejects(open(ctx, target, 'example.test', await preferred(target), false, []), (err: unknown) => err instanceof ConnectFailed && err.dcid > 0 && /ECONNREFUSED/.test(err.reason));
 });
+
+test("DATA escaping: dotStuffing.ts gives nodemailer's DataStream output byte for byte (dots, bare CR and LF, any chunking)", async () => {
+  const { nodemailerDataStream, useFastDotStuffing } = await import('../../src/engine/delivery/dotStuffing.js');
+  const original = (await useFastDotStuffing()) as (this: unknown, chunk: Buffer, enc: string, done: () => void) => void;
+  const DataStream = (await nodemailerDataStream()) as unknown as new () => import('node:stream').Transform & { _transform: typeof original; inByteCount: number; outByteCount: number };
+  assert.notEqual(DataStream.prototype._transform, original, 'the fast escaping is in place');
+  const run = async (chunks: Buffer[], fast: boolean) => {
+    const s = new DataStream();
+    if (!fast) s._transform = original;
+    const out: Buffer[] = [];
+    s.on('data', (d: Buffer) => out.push(d));
+    const ended = new Promise((r) => s.on('end', r));
+    for (const c of chunks) s.write(c);
+    s.end();
+    await ended;
+    return { data: Buffer.concat(out), counts: [s.inByteCount, s.outByteCount] };
+  };
+  // Random messages over the bytes that matter, cut at random places; and the hostile classics.
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const cases: Buffer[][] = [[Buffer.from('.\r\n..\r\n\r.\r\n\n.x\r')], [Buffer.from('a\r'), Buffer.from('.b\n'), Buffer.from('.')], [Buffer.from('\r'), Buffer.from('\n.'), Buffer.from('\r\r\n')]];
+  for (let k = 0; k < 400; k += 1) {
+    const bytes = Buffer.from(Array.from({ length: 1 + random(60) }, () => '\r\n.a'.charCodeAt(random(4))));
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; ) {
+      const n = 1 + random(8);
+      chunks.push(bytes.subarray(i, i + n));
+      i += n;
+    }
+    cases.push(chunks);
+  }
+  for (const chunks of cases) {
+    const [fast, slow] = [await run(chunks, true), await run(chunks, false)];
+    assert.deepEqual(fast, slow, JSON.stringify(Buffer.concat(chunks).toString('latin1')));
+  }
+});

@@ -9,6 +9,7 @@ import { judgeSession, type MxRequirement, type MxTarget, type TlsPolicy } from 
 import type { Observation } from './policy/tlsDecision.js';
 import type { Target } from './route.js';
 import type { TlsOutcome } from './tlsOutcomes.js';
+import { useFastDotStuffing } from './dotStuffing.js';
 
 /**
  * The SMTP client: the only module that uses nodemailer. It opens a connection (STARTTLS and the
@@ -16,6 +17,9 @@ import type { TlsOutcome } from './tlsOutcomes.js';
  * replies into typed outcomes, and closes. What it uses of nodemailer beyond the documented API is
  * described once, in `NodemailerInternals`, and checked by test/unit/smtp-client-internals.test.ts.
  */
+
+// The message's DATA is escaped by dotStuffing.ts, not byte by byte in JavaScript.
+await useFastDotStuffing();
 
 /** What opening a connection needs: who we are and what we present. */
 export interface ClientContext {
