@@ -8,14 +8,18 @@ import { DamagedMessage, type Envelope, Spool } from '../../src/engine/queue/spo
 const envelope = (mid: number, size: number): Envelope => ({ mid, icid: 1, listener: 'L', clientAddress: '127.0.0.1', helo: 'h', from: 'a@b', to: ['c@d', 'e@f'], size, receivedAt: '2026-12-07T00:00:00.000Z', state: 'queued', attempts: 0 });
 const message = (text: string) => Buffer.from(`Subject: ${text}\r\n\r\n${text}\r\n`);
 
-async function queueDir(): Promise<{ dir: string; done: () => Promise<void> }> {
+/** Run `body` on a queue directory of its own, removed afterwards. */
+async function inQueueDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mxg-queue-'));
-  return { dir, done: () => rm(dir, { recursive: true, force: true }) };
+  try {
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
-test('a queued message is one file: its bytes, then its envelope; the message reads back exactly, also after a restart', async () => {
-  const { dir, done } = await queueDir();
-  try {
+test('a queued message is one file: its bytes, then its envelope; the message reads back exactly, also after a restart', () =>
+  inQueueDir(async (dir) => {
     const spool = new Spool(dir);
     await spool.open();
     const small = message('small');
@@ -34,14 +38,10 @@ test('a queued message is one file: its bytes, then its envelope; the message re
     assert.deepEqual(again.size, { messages: 2, bytes: small.length + big.length });
     assert.deepEqual(await again.read(2), big);
     assert.deepEqual((await again.list()).map((e) => [e.mid, e.to]), [[1, ['c@d', 'e@f']], [2, ['c@d', 'e@f']]]);
-  } finally {
-    await done();
-  }
-});
+  }));
 
-test('delivery progress rewrites the envelope beside the message; the rewrite wins after a restart; removal leaves nothing', async () => {
-  const { dir, done } = await queueDir();
-  try {
+test('delivery progress rewrites the envelope beside the message; the rewrite wins after a restart; removal leaves nothing', () =>
+  inQueueDir(async (dir) => {
     const spool = new Spool(dir);
     await spool.open();
     const data = message('progress');
@@ -60,28 +60,20 @@ test('delivery progress rewrites the envelope beside the message; the rewrite wi
     await again.remove(7);
     assert.deepEqual(await readdir(dir), []);
     assert.deepEqual(again.size, { messages: 0, bytes: 0 });
-  } finally {
-    await done();
-  }
-});
+  }));
 
-test('a crash between removing a message and its rewritten envelope leaves a file the next start removes', async () => {
-  const { dir, done } = await queueDir();
-  try {
+test('a crash between removing a message and its rewritten envelope leaves a file the next start removes', () =>
+  inQueueDir(async (dir) => {
     await writeFile(path.join(dir, '8.msg.json'), JSON.stringify(envelope(8, 3)));
     await writeFile(path.join(dir, '.9.eml.123.abcdefabcdef.tmp'), 'half a message');
     const spool = new Spool(dir);
     assert.deepEqual(await spool.open(), []);
     assert.deepEqual(await readdir(dir), []);
     assert.deepEqual(spool.size, { messages: 0, bytes: 0 });
-  } finally {
-    await done();
-  }
-});
+  }));
 
-test('a message file cut short or with a damaged envelope is set aside at start-up, never counted', async () => {
-  const { dir, done } = await queueDir();
-  try {
+test('a message file cut short or with a damaged envelope is set aside at start-up, never counted', () =>
+  inQueueDir(async (dir) => {
     const spool = new Spool(dir);
     await spool.open();
     for (const mid of [1, 2, 3]) await spool.enqueue(envelope(mid, 5), Buffer.from('hello'));
@@ -95,14 +87,10 @@ test('a message file cut short or with a damaged envelope is set aside at start-
     assert.match(repairs[1]!, /^queue\/2\.msg of MID 2 cannot be used \(its envelope is it names MID 9\)/);
     assert.deepEqual(again.size, { messages: 1, bytes: 5 });
     assert.deepEqual((await readdir(path.join(dir, 'corrupt'))).sort(), ['1.msg', '2.msg']);
-  } finally {
-    await done();
-  }
-});
+  }));
 
-test('a message damaged after it was queued is refused at delivery, never sent short', async () => {
-  const { dir, done } = await queueDir();
-  try {
+test('a message damaged after it was queued is refused at delivery, never sent short', () =>
+  inQueueDir(async (dir) => {
     const spool = new Spool(dir);
     await spool.open();
     const data = message('cut later');
@@ -110,14 +98,10 @@ test('a message damaged after it was queued is refused at delivery, never sent s
     await spool.read(4); // the first attempt takes it from memory
     await truncate(path.join(dir, '4.msg'), data.length + 5);
     await assert.rejects(spool.read(4), (err: unknown) => err instanceof DamagedMessage && /cut short/.test(err.why));
-  } finally {
-    await done();
-  }
-});
+  }));
 
-test("an older version's queue (<MID>.eml with <MID>.json) is read, updated and removed as it was", async () => {
-  const { dir, done } = await queueDir();
-  try {
+test("an older version's queue (<MID>.eml with <MID>.json) is read, updated and removed as it was", () =>
+  inQueueDir(async (dir) => {
     const data = message('from before');
     await writeFile(path.join(dir, '3.eml'), data);
     await writeFile(path.join(dir, '3.json'), JSON.stringify(envelope(3, data.length)));
@@ -132,7 +116,4 @@ test("an older version's queue (<MID>.eml with <MID>.json) is read, updated and 
     assert.equal(JSON.parse(await readFile(path.join(dir, '3.json'), 'utf8')).attempts, 2);
     await spool.remove(3);
     assert.deepEqual(await readdir(dir), []);
-  } finally {
-    await done();
-  }
-});
+  }));

@@ -14,7 +14,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
  */
 const MAGIC = 'mxgate-envelope ';
 const DIGITS = 10;
-export const TRAILER_BYTES = MAGIC.length + DIGITS + 1;
+const TRAILER_BYTES = MAGIC.length + DIGITS + 1;
 
 /** What follows the message's bytes in its queue file. */
 export function envelopeTrailer(envelope: object): Buffer {

@@ -300,12 +300,8 @@ export class Spool {
     });
     if (!data) throw new DamagedMessage(mid, 'its message file is missing');
     if (!entry) return data;
-    if (entry.pair) {
-      const damage = this.messageDamage(entry.envelope, data.length);
-      if (damage) throw new DamagedMessage(mid, damage);
-      return data;
-    }
-    const stored = envelopeIn(data);
+    // An older version's <MID>.eml is the message alone; a <MID>.msg ends with its envelope.
+    const stored = entry.pair ? { messageBytes: data.length } : envelopeIn(data);
     const damage = typeof stored === 'string' ? stored : this.messageDamage(entry.envelope, stored.messageBytes);
     if (damage) throw new DamagedMessage(mid, damage);
     return data.subarray(0, entry.envelope.size);
@@ -388,7 +384,7 @@ const BATCH = 64 * 1024;
 export class MessageWriter {
   private size = 0;
   private done = false;
-  /** Nothing written yet: the whole message is in `held`. */
+  /** Some of the message is on disk already (else all of it is in `held`). */
   private flushed = false;
   /**
    * Chunks not yet written: a message arrives in many small pieces (TLS records, stream chunks),
@@ -434,14 +430,11 @@ export class MessageWriter {
     const stored = { ...envelope, size: this.size };
     const whole = this.flushed ? undefined : Buffer.concat(this.held, this.heldBytes);
     try {
+      // The whole message was concatenated already: written from that copy, not concatenated again.
+      if (whole) this.held = [whole];
       const trailer = envelopeTrailer(stored);
-      if (whole) {
-        this.held = [whole, trailer];
-        this.heldBytes = whole.length + trailer.length;
-      } else {
-        this.held.push(trailer);
-        this.heldBytes += trailer.length;
-      }
+      this.held.push(trailer);
+      this.heldBytes += trailer.length;
       this.flush();
       await fsync(this.fd);
     } catch (err) {
