@@ -152,11 +152,10 @@ export function settingsRoutes(router: Router, deps: GuiDeps): void {
     '/interfaces/ssh-settings',
     (page) =>
       edit(page, '/interfaces', (d) => {
-        const count = (name: string, what: string, limit: { min: number; max: number }) => countField(page.form, name, what, limit);
         return setSshSettings(d, {
           passwordAuth: field(page.form, 'passwordAuth') === 'on',
-          idleTimeoutMinutes: count('idle', 'The idle timeout', SSH_LIMITS.idleTimeoutMinutes),
-          maxSessions: count('sessions', 'The number of sessions', SSH_LIMITS.maxSessions),
+          idleTimeoutMinutes: countField(page.form, 'idle', 'The idle timeout', SSH_LIMITS.idleTimeoutMinutes),
+          maxSessions: countField(page.form, 'sessions', 'The number of sessions', SSH_LIMITS.maxSessions),
         });
       }, 'SSH login settings changed.'),
     'administrator',
