@@ -20,7 +20,8 @@ async function appliance() {
   const dead = await freePort();
   const r = await mxgate(home, [
     '-c', `smtproutes new example.net 127.0.0.1:${dead}`,
-    '-c', 'destconfig new example.net --tls no --retry-initial 600 --retry-max 3600',
+    '-c', 'bounceconfig new slow --retry-initial 600 --retry-max 3600',
+    '-c', 'destconfig new example.net --tls no --bounce-profile slow',
     '-c', 'listenerconfig edit InboundMail hostaccess policy ACCEPTED --max-concurrency 1000 --max-messages 1000',
     '-c', 'commit "dead route"',
   ]);
@@ -28,7 +29,8 @@ async function appliance() {
   return { home, port };
 }
 
-const queued = async (home: string) => (await readdir(path.join(home, 'queue'))).filter((f) => f.endsWith('.json')).length;
+/** Messages in the queue: one `<MID>.msg` file each. */
+const queued = async (home: string) => (await readdir(path.join(home, 'queue'))).filter((f) => f.endsWith('.msg')).length;
 
 const empty = await appliance();
 const base = await load(empty.port, SECONDS);

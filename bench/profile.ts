@@ -5,7 +5,8 @@
  *
  *   node --import tsx bench/profile.ts [MODE] [SIZE_KB] [SECONDS] [TOP]
  * MODE as in bench/smtp-load.py (default plain1); the .cpuprofile is kept in test-output/profiles/
- * for a closer look (Chrome DevTools, speedscope).
+ * for a closer look (Chrome DevTools, speedscope). MXGATE_PROFILE_OUTBOUND=tls puts the cost on the
+ * way out: the sink offers STARTTLS, the relay requires TLS with a new connection per message.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { isEngineUp } from '../src/control/client.js';
 import { dataPaths } from '../src/store/paths.js';
 import { load } from './load.js';
 import { discardSink } from './sink.js';
+import { opensslChain } from '../test/pki-fixtures.js';
 
 const [MODE = 'plain1', SIZE = '10', SECONDS = '10', TOP = '30'] = process.argv.slice(2);
 const OUT = path.resolve('test-output/profiles');
@@ -52,13 +54,21 @@ function place(url: string): string {
   return ours ? ours[2]! : url;
 }
 
+/** An ECDSA P-256 certificate for the sink, as in bench/vs-postfix.ts. */
+function sinkCertificate(): { key: string; cert: string } {
+  const chain = opensslChain();
+  const leaf = chain.issueWithKey('mx.example.net', ['mx.example.net'], 3650, { ecdsa: true });
+  return { key: leaf.key, cert: leaf.cert + chain.intermediate };
+}
+
 function print(title: string, totals: Map<string, number>, all: number, top: number): void {
   console.log(`\n${title}`);
   for (const [k, ms] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${((ms / all) * 100).toFixed(1).padStart(5)} %  ${ms.toFixed(0).padStart(6)} ms  ${k}`);
 }
 
 mkdirSync(PROFILES, { recursive: true });
-const sink = await discardSink();
+const OUTBOUND_TLS = process.env.MXGATE_PROFILE_OUTBOUND === 'tls';
+const sink = await discardSink(OUTBOUND_TLS ? { tls: sinkCertificate() } : {});
 const { home, port } = await applianceWithListener();
 try {
   const setup = await mxgate(home, [
@@ -66,6 +76,7 @@ try {
       'listenerconfig edit InboundMail hostaccess default --tls preferred --max-concurrency 1000 --max-messages 1000',
       'listenerconfig edit InboundMail limits --max-concurrency 1000',
       `smtproutes new example.net 127.0.0.1:${sink.port}`,
+      ...(OUTBOUND_TLS ? ['destconfig new example.net --tls required --messages-per-connection 1'] : []),
       'listenerconfig setup --workers 0',
       'commit "profile"',
     ].flatMap((l) => ['-c', l]),

@@ -1,0 +1,36 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * CPU seconds a process tree has used: utime+stime of each process under `root` (by parent links in
+ * /proc) plus cutime+cstime, the children it has reaped, so short-lived processes (Postfix's smtpd,
+ * cleanup, local) count as well as long-lived ones (mxgate's engine and listener workers).
+ */
+export function treeCpuSeconds(root: number): number {
+  const stat = (p: string) => {
+    try {
+      return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    } catch {
+      return undefined; // gone meanwhile
+    }
+  };
+  const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map((p) => ({ pid: Number(p), f: stat(p) })).filter((x) => x.f);
+  const parent = new Map(procs.map((x) => [x.pid, Number(x.f![1])]));
+  const inTree = (pid: number) => {
+    for (let p: number | undefined = pid, hops = 0; p && hops < 64; p = parent.get(p), hops += 1) if (p === root) return true;
+    return false;
+  };
+  // Fields after "pid (comm)": 11-14 are utime, stime, cutime, cstime (clock ticks, 100 per second on Linux).
+  return procs.filter((x) => inTree(x.pid)).reduce((sum, x) => sum + [11, 12, 13, 14].reduce((t, i) => t + Number(x.f![i]), 0), 0) / 100;
+}
+
+/** Wait until the tree stops using CPU (the queue has drained), at most 15 s; its CPU seconds then. */
+export async function settledCpu(root: number): Promise<number> {
+  let last = treeCpuSeconds(root);
+  for (let i = 0; i < 75; i += 1) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = treeCpuSeconds(root);
+    if (now - last < 0.01) return now;
+    last = now;
+  }
+  return last;
+}
