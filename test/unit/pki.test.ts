@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
 import { trustedCas } from '../../src/store/certificates/operations.js';
 import { certInfo, keyMatches, parsePrivateKey } from '../../src/pki/certificate.js';
@@ -39,6 +40,18 @@ test('chain validation: missing intermediate, untrusted root, expired intermedia
   const expired = await validateChain(chain.leaf, [chain.intermediate], [chain.root], later);
   assert.equal(expired.valid, false);
   assert.match(expired.reason!, /expired|not yet valid/i);
+});
+
+test('chain validation remembers a result only until a certificate of it expires', async () => {
+  // The intermediate lives one day: a minute before its end the chain holds, a second after it does
+  // not, although both checks fall within the ten minutes a result is remembered.
+  const end = Date.parse(new X509Certificate(chain.intermediate).validTo);
+  assert.deepEqual(await validateChain(chain.leaf, [chain.intermediate], [chain.root], new Date(end - 60_000)), { valid: true });
+  assert.deepEqual(await validateChain(chain.leaf, [chain.intermediate], [chain.root], new Date(end - 30_000)), { valid: true });
+  assert.equal((await validateChain(chain.leaf, [chain.intermediate], [chain.root], new Date(end + 1000))).valid, false);
+  // Another list of anchors with the same chain is another question.
+  assert.equal((await validateChain(chain.leaf, [chain.intermediate], [chain.otherRoot], new Date(end - 30_000))).valid, false);
+  assert.deepEqual(await validateChain(chain.leaf, [chain.intermediate], [chain.otherRoot, chain.root], new Date(end - 30_000)), { valid: true });
 });
 
 test('chain validation checks the leaf itself: a leaf from another CA with a genuine intermediate fails', async () => {
