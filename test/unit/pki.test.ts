@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { test } from 'node:test';
 import { trustedCas } from '../../src/store/certificates/operations.js';
-import { certInfo, keyMatches, parsePrivateKey } from '../../src/pki/certificate.js';
+import { certInfo, keyMatches, parsePrivateKey, peerCertificate } from '../../src/pki/certificate.js';
 import { validateChain } from '../../src/pki/chain.js';
 import { createSelfSigned } from '../../src/pki/generate.js';
 import { isFqdn } from '../../src/pki/names.js';
@@ -52,6 +52,16 @@ test('chain validation remembers a result only until a certificate of it expires
   // Another list of anchors with the same chain is another question.
   assert.equal((await validateChain(chain.leaf, [chain.intermediate], [chain.otherRoot], new Date(end - 30_000))).valid, false);
   assert.deepEqual(await validateChain(chain.leaf, [chain.intermediate], [chain.otherRoot, chain.root], new Date(end - 30_000)), { valid: true });
+});
+
+test('a peer certificate is parsed once, from PEM or DER, and a broken one still throws', () => {
+  const first = peerCertificate(chain.leaf);
+  assert.equal(peerCertificate(chain.leaf), first, 'the second session reuses the parse');
+  const der = peerCertificate(first.raw);
+  assert.equal(der.fingerprint256, first.fingerprint256);
+  assert.equal(peerCertificate(Buffer.from(first.raw)), der);
+  assert.throws(() => peerCertificate('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'));
+  assert.throws(() => peerCertificate(Buffer.from('not a certificate')));
 });
 
 test('chain validation checks the leaf itself: a leaf from another CA with a genuine intermediate fails', async () => {

@@ -1,5 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import { serverNames } from '../../pki/certificate.js';
+import { peerCertificate, serverNames } from '../../pki/certificate.js';
 import { validateChain } from '../../pki/chain.js';
 import { toPem } from '../../pki/pem.js';
 import { association } from '../../pki/tlsa.js';
@@ -68,7 +68,7 @@ export async function verifyDane(check: DaneCheck): Promise<DaneResult> {
   if (check.chain.length === 0) return { ok: false, reason: 'the server sent no certificate' };
   // Parsed only when needed: a known certificate matching a DANE-EE record is not parsed at all.
   const parsed = new Map<number, X509Certificate>();
-  const cert = (i: number) => parsed.get(i) ?? parsed.set(i, new X509Certificate(check.chain[i]!)).get(i)!;
+  const cert = (i: number) => parsed.get(i) ?? parsed.set(i, peerCertificate(check.chain[i]!)).get(i)!;
   const matchesCert = (r: Tlsa, i: number) => matches(r, check.chain[i]!, () => cert(i));
   const failures: string[] = [];
   for (const r of check.records.filter((x) => x.usage === 3)) {

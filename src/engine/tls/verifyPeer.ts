@@ -1,5 +1,4 @@
-import { X509Certificate } from 'node:crypto';
-import { serverNames } from '../../pki/certificate.js';
+import { peerCertificate, serverNames } from '../../pki/certificate.js';
 import { validateChain } from '../../pki/chain.js';
 import { isFqdn } from '../../pki/names.js';
 import { pkijs } from '../../pki/provider.js';
@@ -39,7 +38,7 @@ const WEAK_SIGNATURES: Record<string, string> = {
  */
 export async function verifyPeer(check: PeerCheck): Promise<PeerResult> {
   if (check.chain.length === 0) return { ok: false, reason: 'the server sent no certificate' };
-  const leaf = new X509Certificate(check.chain[0]!);
+  const leaf = peerCertificate(check.chain[0]!);
   const chain = await validateChain(check.chain[0]!, check.chain.slice(1), check.trusted, check.now);
   if (!chain.valid) return { ok: false, reason: `certificate chain: ${chain.reason}` };
 

@@ -1,5 +1,4 @@
-import { X509Certificate } from 'node:crypto';
-import { serverNames } from '../../../pki/certificate.js';
+import { peerCertificate, serverNames } from '../../../pki/certificate.js';
 import { validateChain } from '../../../pki/chain.js';
 import { toPem } from '../../../pki/pem.js';
 import type { MailLog } from '../../log/mailLog.js';
@@ -23,7 +22,7 @@ export async function stsPeerCheck(peer: PeerSession, mxHost: string, trusted: s
   const pems = peer.chain.map((der) => toPem('CERTIFICATE', der));
   const chain = await validateChain(pems[0]!, pems.slice(1), trusted);
   if (!chain.valid) return { ok: false, reason: `certificate chain: ${chain.reason}` };
-  const { dnsNames } = serverNames(new X509Certificate(pems[0]!));
+  const { dnsNames } = serverNames(peerCertificate(pems[0]!));
   if (!dnsNames.some((n) => nameMatches(n, mxHost))) return { ok: false, reason: `no subjectAltName dNSName (${shortList(dnsNames) || 'none'}) matches ${mxHost}` };
   return { ok: true };
 }
