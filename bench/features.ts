@@ -20,6 +20,7 @@ import { opensslChain } from '../test/pki-fixtures.js';
 import { enforcePolicy, stsPolicyHost } from '../test/sts-host.js';
 import { settledCpu } from './cpu.js';
 import { load } from './load.js';
+import { benchListener } from './listener.js';
 import { discardSink } from './sink.js';
 
 const SECONDS = Number(process.argv[2] ?? 6);
@@ -64,11 +65,7 @@ try {
   writeFileSync(path.join(home, 'configuration', 'ec.key'), leaf.key);
   writeFileSync(path.join(home, 'configuration', 'ec.pem'), leaf.cert + chain.intermediate);
   await shell(
-    'certconfig paste ec --cert ec.pem --key ec.key',
-    'listenerconfig edit InboundMail certificate ec',
-    'listenerconfig edit InboundMail hostaccess default --tls preferred --max-concurrency 1000 --max-messages 1000',
-    'listenerconfig edit InboundMail hostaccess policy ACCEPTED --tls preferred --max-concurrency 1000 --max-messages 1000',
-    'listenerconfig edit InboundMail limits --max-concurrency 1000',
+    ...benchListener,
     `dnsconfig servers ${lab.resolver.host}:${lab.resolver.port}`,
     'dnsconfig validation builtin',
     'dnsconfig trustanchor delete 20326',

@@ -11,10 +11,14 @@ export interface LoadResult {
   errors: number;
 }
 
-/** Run bench/smtp-load.py (its own process) against 127.0.0.1:port; see its header for the modes. */
-export function load(port: number, mode: string, options: { concurrency?: number; seconds: number; sizeKb: number }): Promise<LoadResult> {
+/**
+ * Run bench/smtp-load.py (its own process) against 127.0.0.1:port; see its header for the modes.
+ * `cpus` pins it to those processor cores (taskset -c, e.g. "1").
+ */
+export function load(port: number, mode: string, options: { concurrency?: number; seconds: number; sizeKb: number; cpus?: string }): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', [LOAD, String(port), mode, String(options.concurrency ?? 16), String(options.seconds), String(options.sizeKb)]);
+    const args = [LOAD, String(port), mode, String(options.concurrency ?? 16), String(options.seconds), String(options.sizeKb)];
+    const child = options.cpus ? spawn('taskset', ['-c', options.cpus, 'python3', ...args]) : spawn('python3', args);
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -24,6 +24,7 @@ import { opensslChain } from '../test/pki-fixtures.js';
 import { startPostfix } from '../test/postfix.js';
 import { dataPaths } from '../src/store/paths.js';
 import { load as loadWith } from './load.js';
+import { benchListener } from './listener.js';
 import { discardSink } from './sink.js';
 import { settledCpu } from './cpu.js';
 
@@ -105,11 +106,7 @@ writeFileSync(conf('ec.key'), ecdsa.key);
 writeFileSync(conf('ec.pem'), ecdsa.cert);
 const setup = await mxgate(home, [
   ...[
-    'certconfig paste ec --cert ec.pem --key ec.key',
-    'listenerconfig edit InboundMail certificate ec',
-    'listenerconfig edit InboundMail hostaccess default --tls preferred --max-concurrency 1000 --max-messages 1000',
-    'listenerconfig edit InboundMail hostaccess policy ACCEPTED --tls preferred --max-concurrency 1000 --max-messages 1000',
-    'listenerconfig edit InboundMail limits --max-concurrency 1000',
+    ...benchListener,
     `smtproutes new example.net 127.0.0.1:${sink.port}`,
     // MXGATE_BENCH_WORKERS=0 compares the engine alone with its default of one worker per core besides it.
     `listenerconfig setup --workers ${process.env.MXGATE_BENCH_WORKERS ?? 'auto'}`,
