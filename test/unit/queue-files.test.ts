@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -7,6 +7,9 @@ import { DamagedMessage, type Envelope, Spool } from '../../src/engine/queue/spo
 
 const envelope = (mid: number, size: number): Envelope => ({ mid, icid: 1, listener: 'L', clientAddress: '127.0.0.1', helo: 'h', from: 'a@b', to: ['c@d', 'e@f'], size, receivedAt: '2026-12-07T00:00:00.000Z', state: 'queued', attempts: 0 });
 const message = (text: string) => Buffer.from(`Subject: ${text}\r\n\r\n${text}\r\n`);
+
+/** The queue's message files (not the delivered ones kept for reuse, .free.*.tmp). */
+const messageFiles = async (dir: string) => (await readdir(dir)).filter((n) => !n.startsWith('.free.'));
 
 /** Run `body` on a queue directory of its own, removed afterwards. */
 async function inQueueDir(body: (dir: string) => Promise<void>): Promise<void> {
@@ -40,7 +43,7 @@ test('a queued message is one file: its bytes, then its envelope; the message re
     assert.deepEqual((await again.list()).map((e) => [e.mid, e.to]), [[1, ['c@d', 'e@f']], [2, ['c@d', 'e@f']]]);
   }));
 
-test('delivery progress rewrites the envelope beside the message; the rewrite wins after a restart; removal leaves nothing', () =>
+test('delivery progress rewrites the envelope beside the message; the rewrite wins after a restart; removal leaves no message', () =>
   inQueueDir(async (dir) => {
     const spool = new Spool(dir);
     await spool.open();
@@ -58,7 +61,7 @@ test('delivery progress rewrites the envelope beside the message; the rewrite wi
     assert.equal(reread!.recipients![0]!.status, 'delivered');
     assert.deepEqual(await again.read(7), data);
     await again.remove(7);
-    assert.deepEqual(await readdir(dir), []);
+    assert.deepEqual(await messageFiles(dir), []);
     assert.deepEqual(again.size, { messages: 0, bytes: 0 });
   }));
 
@@ -115,5 +118,53 @@ test("an older version's queue (<MID>.eml with <MID>.json) is read, updated and 
     await spool.update(env!);
     assert.equal(JSON.parse(await readFile(path.join(dir, '3.json'), 'utf8')).attempts, 2);
     await spool.remove(3);
-    assert.deepEqual(await readdir(dir), []);
+    assert.deepEqual(await readdir(dir), [], 'an older version\'s files are not kept for reuse');
+  }));
+
+test("a delivered message's file is written over by the next message: nothing of the old one is left, and a restart removes the kept files", () =>
+  inQueueDir(async (dir) => {
+    const spool = new Spool(dir);
+    await spool.open();
+    const long = Buffer.alloc(200 * 1024, 'o'); // more than one write batch
+    await spool.enqueue(envelope(1, long.length), long);
+    const inode = (await stat(path.join(dir, '1.msg'))).ino;
+    await spool.remove(1);
+    const kept = (await readdir(dir)).filter((n) => n.startsWith('.free.'));
+    assert.equal(kept.length, 1, 'the file is kept, not freed');
+
+    const short = message('short');
+    await spool.enqueue(envelope(2, short.length), short);
+    assert.equal((await stat(path.join(dir, '2.msg'))).ino, inode, 'the kept file was written over');
+    assert.deepEqual(await readdir(dir), ['2.msg'], 'and is no longer kept');
+    const file = await readFile(path.join(dir, '2.msg'));
+    assert.deepEqual(file.subarray(0, short.length), short);
+    assert.match(file.subarray(short.length).toString(), /^\{"mid":2,.*\}\nmxgate-envelope \d{10}\n$/, 'nothing of the longer message is left after the envelope');
+    assert.equal(file.includes('ooo'), false);
+    const again = new Spool(dir);
+    assert.deepEqual(await again.open(), []);
+    assert.deepEqual(await again.read(2), short);
+
+    await again.remove(2);
+    const big = Buffer.alloc(300 * 1024, 'b');
+    await again.enqueue(envelope(3, big.length), big);
+    await again.remove(3);
+    assert.deepEqual(await readdir(dir), [], 'a big message\'s file is freed, not kept');
+    await again.enqueue(envelope(4, short.length), short);
+    await again.remove(4);
+    assert.equal((await readdir(dir)).length, 1);
+    await new Spool(dir).open();
+    assert.deepEqual(await readdir(dir), [], 'the next start removes the kept files');
+  }));
+
+test('a kept file that disappeared is replaced by a new one', () =>
+  inQueueDir(async (dir) => {
+    const spool = new Spool(dir);
+    await spool.open();
+    const data = message('first');
+    await spool.enqueue(envelope(1, data.length), data);
+    await spool.remove(1);
+    for (const n of await readdir(dir)) await rm(path.join(dir, n));
+    await spool.enqueue(envelope(2, data.length), data);
+    assert.deepEqual(await spool.read(2), data);
+    assert.deepEqual(await readdir(dir), ['2.msg']);
   }));

@@ -1,4 +1,4 @@
-import { closeSync, fsync as fsyncCallback, mkdirSync, open as openCallback, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsync as fsyncCallback, ftruncateSync, mkdirSync, open as openCallback, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -69,7 +69,8 @@ const RECENT_BYTES = 16 * 1024 * 1024;
  *
  * A message's own file calls are synchronous except its open, fsyncs and unlink: writes, close
  * and rename take microseconds, less than a trip through libuv's thread pool, whose
- * hand-offs were most of the engine's time per message (bench/profile.ts).
+ * hand-offs were most of the engine's time per message (bench/profile.ts). A delivered message's
+ * file is written over by a later one rather than freed and created anew (`free`).
  */
 export class Spool {
   private count = 0;
@@ -77,6 +78,13 @@ export class Spool {
   private readonly entries = new Map<number, Entry>();
   /** Small messages just received by this process, read once from here by their first attempt (not from disk). */
   private readonly recent = new Map<number, Buffer>();
+  /**
+   * Files of delivered messages kept for the next ones to be written over (queue/.free.N.tmp):
+   * creating a file was the most expensive file call per message (the file system's search for
+   * a free inode), and freeing one the next. Only small files, only in the engine; a crash leaves
+   * them as .tmp files, which `open` removes.
+   */
+  private readonly free: string[] = [];
   private recentBytes = 0;
 
   /**
@@ -100,6 +108,7 @@ export class Spool {
     this.bytes = 0;
     this.entries.clear();
     this.forgetRecent();
+    this.free.length = 0; // removed below with the other .tmp files
     const names = new Set(await readdir(this.dir));
     for (const n of names) {
       const single = /^(\d+)\.msg$/.exec(n);
@@ -208,8 +217,9 @@ export class Spool {
   async receive(mid: number): Promise<MessageWriter> {
     // The process id in the name lets the engine remove what a worker that died was receiving.
     const tmp = path.join(this.dir, `.${mid}.eml.${process.pid}.${(tmpSerial++).toString(16)}.tmp`);
-    const fd = await openFile(tmp, 'wx', 0o600);
-    return new MessageWriter(fd, tmp, async (envelope, whole) => {
+    const reused = this.reuseFreeFile(tmp);
+    const fd = await openFile(tmp, reused ? 'r+' : 'wx', 0o600);
+    return new MessageWriter(fd, tmp, reused, async (envelope, whole) => {
       const file = path.join(this.dir, `${mid}.msg`);
       renameSync(tmp, file);
       try {
@@ -226,6 +236,19 @@ export class Spool {
         this.recentBytes += whole.length;
       }
     });
+  }
+
+  /** Give a kept file the name `tmp`; false when none is kept (or it has gone): a new file is created. */
+  private reuseFreeFile(tmp: string): boolean {
+    for (let spare = this.free.pop(); spare; spare = this.free.pop()) {
+      try {
+        renameSync(spare, tmp);
+        return true;
+      } catch {
+        // removed by someone else: try the next
+      }
+    }
+    return false;
   }
 
   /** A message another process (a listener worker) has put in the queue. */
@@ -282,8 +305,14 @@ export class Spool {
     const entry = this.entries.get(mid);
     if (!entry) throw new Error(`MID ${mid} is not queued`);
     const [first, second] = entry.pair ? [`${mid}.json`, `${mid}.eml`] : [`${mid}.msg`, entry.rewritten ? `${mid}.msg.json` : undefined];
-    // unlink stays on the thread pool: freeing a file's blocks takes the file system far longer than creating it.
-    await unlink(path.join(this.dir, first));
+    if (!entry.pair && this.free.length < FREE_FILES && entry.envelope.size <= FREE_FILE_BYTES) {
+      const spare = path.join(this.dir, `.free.${process.pid}.${(tmpSerial++).toString(16)}.tmp`);
+      renameSync(path.join(this.dir, first), spare);
+      this.free.push(spare);
+    } else {
+      // unlink stays on the thread pool: freeing a file's blocks takes the file system far longer than creating it.
+      await unlink(path.join(this.dir, first));
+    }
     this.unindex(mid, entry);
     if (second) await unlink(path.join(this.dir, second)).catch(() => undefined);
   }
@@ -377,6 +406,10 @@ export class DamagedMessage extends Error {
   }
 }
 
+/** The files kept for reuse (Spool.free): how many, and how large a message's file may be to be kept. */
+const FREE_FILES = 64;
+const FREE_FILE_BYTES = 256 * 1024;
+
 /** Bytes of a message held in memory before they are written (MessageWriter). */
 const BATCH = 64 * 1024;
 
@@ -397,6 +430,8 @@ export class MessageWriter {
   constructor(
     private readonly fd: number,
     private readonly tmp: string,
+    /** The file held an earlier message: what is left of it past this one is cut off at commit. */
+    private readonly reused: boolean,
     /** Put the written file in the queue; `whole` is the message when it never left memory. */
     private readonly publish: (envelope: Envelope, whole: Buffer | undefined) => Promise<void>,
   ) {}
@@ -436,6 +471,7 @@ export class MessageWriter {
       this.held.push(trailer);
       this.heldBytes += trailer.length;
       this.flush();
+      if (this.reused) ftruncateSync(this.fd, this.size + trailer.length);
       await fsync(this.fd);
     } catch (err) {
       closeSync(this.fd);
