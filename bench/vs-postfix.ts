@@ -5,8 +5,10 @@
  * Preferred and relays to a local sink that discards (bench-only, costs next to nothing); Postfix (Debian's, as in the interop suite; run as root)
  * queues and delivers locally. The table gives each rate and the ratio mxgate / Postfix.
  *
- * Each case runs ROUNDS times, mxgate and Postfix taking turns to go first; the table gives the
- * median of each and the range of the per-round ratios (single runs on this machine vary by ±30 %).
+ * Each case runs first for a few seconds on each system unmeasured (a warm-up: a long-running
+ * gateway's code is compiled; Postfix's is from the start), then ROUNDS times, mxgate and Postfix
+ * taking turns to go first; the table gives the median of each and the range of the per-round
+ * ratios (single runs on this machine vary by ±30 %).
  * CPU per operation (message, or connection for the handshake row) is each system's whole process
  * tree (mxgate's engine and workers; Postfix's master and everything it forks), the queue's work
  * after the load included; the load generator is not counted.
@@ -34,7 +36,9 @@ const ONLY = process.argv[4];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const CONCURRENCY = 16;
 
-const load = (port: number, mode: string, sizeKb: number) => loadWith(port, mode, { concurrency: CONCURRENCY, seconds: SECONDS, sizeKb });
+const WARM_UP_SECONDS = 3;
+
+const load = (port: number, mode: string, sizeKb: number, seconds = SECONDS) => loadWith(port, mode, { concurrency: CONCURRENCY, seconds, sizeKb });
 
 /** An ECDSA P-256 server certificate for mx.test.example from the test chain's intermediate. */
 function ecdsaCertificate(chain: ReturnType<typeof opensslChain>): { key: string; cert: string } {
@@ -130,6 +134,10 @@ const rows: string[][] = [];
 const extras: string[] = [];
 try {
   for (const c of CASES.filter((k) => !ONLY || k.mode === ONLY || k.label.includes(ONLY))) {
+    // Warm-up, not measured: mxgate's JavaScript is compiled to machine code while it runs (for the
+    // first seconds of a new kind of load, V8's compiler took up to an eighth of the engine's CPU).
+    await load(port, c.mode, c.size, WARM_UP_SECONDS);
+    await load(postfix.port, c.mode, c.size, WARM_UP_SECONDS);
     const runs: { m: Awaited<ReturnType<typeof measured>>; p: Awaited<ReturnType<typeof measured>> }[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       // Taking turns at going first cancels a drift of the machine within the round.
@@ -146,7 +154,8 @@ try {
     const [mRate, pRate] = [median(runs.map((r) => r.m.rate)), median(runs.map((r) => r.p.rate))];
     const errors = `${runs.reduce((n, r) => n + r.m.errors, 0)}/${runs.reduce((n, r) => n + r.p.errors, 0)}`;
     const [mCpu, pCpu] = [median(runs.map((r) => r.m.cpuMs)), median(runs.map((r) => r.p.cpuMs))];
-    const cpu = `${mCpu.toFixed(2)}/${pCpu.toFixed(2)} (${(mCpu / pCpu).toFixed(2)})`;
+    const cpuRatios = runs.map((r) => r.m.cpuMs / r.p.cpuMs);
+    const cpu = `${mCpu.toFixed(2)}/${pCpu.toFixed(2)} (${(mCpu / pCpu).toFixed(2)}, ${Math.min(...cpuRatios).toFixed(2)}-${Math.max(...cpuRatios).toFixed(2)})`;
     rows.push([c.label, `${mRate}`, `${pRate}`, median(ratios).toFixed(2), `${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`, cpu, `${mid.m.p50}/${mid.m.p99}`, `${mid.p.p50}/${mid.p.p99}`, errors]);
     if (c.mode === 'handshake') {
       const s = await opensslServer(ecdsa);
@@ -174,7 +183,7 @@ try {
   sink.close();
 }
 
-const header = ['case', 'mxgate', 'Postfix', 'ratio', 'ratio range', 'CPU ms/op mxgate/Postfix (ratio)', 'mxgate p50/p99 ms', 'Postfix p50/p99 ms', 'errors'];
+const header = ['case', 'mxgate', 'Postfix', 'ratio', 'ratio range', 'CPU ms/op mxgate/Postfix (ratio, range)', 'mxgate p50/p99 ms', 'Postfix p50/p99 ms', 'errors'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
 console.log(`mxgate vs Postfix, ${CONCURRENCY} concurrent sessions, ${SECONDS} s per case, median of ${ROUNDS} rounds, ECDSA P-256, 10 KB messages unless said`);
