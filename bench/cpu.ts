@@ -23,6 +23,12 @@ export function treeCpuSeconds(root: number): number {
   return procs.filter((x) => inTree(x.pid)).reduce((sum, x) => sum + [11, 12, 13, 14].reduce((t, i) => t + Number(x.f![i]), 0), 0) / 100;
 }
 
+/** CPU seconds of one process alone (all its threads, not its children). */
+export function processCpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 /** Wait until the tree stops using CPU (the queue has drained), at most 15 s; its CPU seconds then. */
 export async function settledCpu(root: number): Promise<number> {
   let last = treeCpuSeconds(root);

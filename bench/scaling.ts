@@ -5,7 +5,9 @@
  * shows what a worker costs when it brings no core of its own (the engine alone on one core is the
  * first point of the curve); on 4+ cores each worker has one, and the unpinned rows show what the
  * second core gives here. Same load generator, certificate (ECDSA P-256) and cases as
- * bench/vs-postfix.ts; medians of ROUNDS runs, CPU per operation of the engine's process tree.
+ * bench/vs-postfix.ts; after a warm-up, medians of ROUNDS runs, CPU per operation of the engine's
+ * process tree (with a worker: the engine's own share after the colon). A last table projects
+ * the curve to more cores from the pinned one-worker row's split of the CPU.
  *
  *   node --import tsx bench/scaling.ts [SECONDS_PER_CASE] [ROUNDS]
  */
@@ -15,7 +17,7 @@ import path from 'node:path';
 import { dataPaths } from '../src/store/paths.js';
 import { applianceWithListener, cleanup, mxgate } from '../test/helpers.js';
 import { opensslChain } from '../test/pki-fixtures.js';
-import { settledCpu } from './cpu.js';
+import { processCpuSeconds, settledCpu } from './cpu.js';
 import { load } from './load.js';
 import { benchListener } from './listener.js';
 import { discardSink } from './sink.js';
@@ -57,6 +59,8 @@ const shell = async (...lines: string[]) => {
   if (r.code !== 0) throw new Error(r.stdout + r.stderr);
 };
 const rows: string[][] = [];
+/** CPU per operation of the engine and of its worker, from the pinned row with one worker. */
+const split = new Map<string, { engineMs: number; workerMs: number }>();
 try {
   writeFileSync(path.join(home, 'configuration', 'ec.key'), leaf.key);
   writeFileSync(path.join(home, 'configuration', 'ec.pem'), leaf.cert + chain.intermediate);
@@ -73,13 +77,20 @@ try {
     execFileSync('taskset', ['-a', '-p', '-c', setup.pinned ? '1' : '0,1', String(process.pid)], { stdio: 'ignore' });
     const row = [setup.label];
     for (const c of CASES) {
-      const runs: { rate: number; cpuMs: number }[] = [];
+      // Warm-up, not measured: a new worker's code is compiled while it runs.
+      await load(port, c.mode, { concurrency: 16, seconds: 3, sizeKb: 10, ...(setup.pinned ? { cpus: '1' } : {}) });
+      const runs: { rate: number; cpuMs: number; engineMs: number }[] = [];
       for (let round = 0; round < ROUNDS; round += 1) {
         const before = await settledCpu(pid);
+        const engineBefore = processCpuSeconds(pid);
         const r = await load(port, c.mode, { concurrency: 16, seconds: SECONDS, sizeKb: 10, ...(setup.pinned ? { cpus: '1' } : {}) });
-        runs.push({ rate: r.rate, cpuMs: r.ops ? ((await settledCpu(pid)) - before) * 1000 / r.ops : 0 });
+        const tree = await settledCpu(pid);
+        const perOp = (seconds: number) => (r.ops ? (seconds * 1000) / r.ops : 0);
+        runs.push({ rate: r.rate, cpuMs: perOp(tree - before), engineMs: perOp(processCpuSeconds(pid) - engineBefore) });
       }
-      row.push(`${median(runs.map((r) => r.rate))} (${median(runs.map((r) => r.cpuMs)).toFixed(2)} ms)`);
+      const [cpuMs, engineMs] = [median(runs.map((r) => r.cpuMs)), median(runs.map((r) => r.engineMs))];
+      row.push(`${median(runs.map((r) => r.rate))} (${cpuMs.toFixed(2)} ms${setup.workers ? `: engine ${engineMs.toFixed(2)}` : ''})`);
+      if (setup.workers && setup.pinned) split.set(c.label, { engineMs, workerMs: cpuMs - engineMs });
     }
     rows.push(row);
   }
@@ -94,3 +105,8 @@ const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ');
 console.log(`Listener workers on this machine: operations/s (engine tree CPU per op), 16 concurrent sessions, ${SECONDS} s per case, median of ${ROUNDS}; the load generator and sink on core 1 in the pinned rows`);
 console.log(line(header));
 for (const r of rows) console.log(line(r));
+console.log('Projection from the pinned one-worker row (not measured): each worker on a core of its own, the engine on one more; operations/s = min(workers x 1000 / worker ms, 1000 / engine ms)');
+for (const [label, { engineMs, workerMs }] of split) {
+  const limit = (n: number) => Math.round(Math.min((n * 1000) / workerMs, 1000 / engineMs));
+  console.log(`  ${label}: engine ${engineMs.toFixed(2)} ms + worker ${workerMs.toFixed(2)} ms per op; 1/2/3/4 workers: ${[1, 2, 3, 4].map(limit).join(' / ')}`);
+}
