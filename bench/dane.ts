@@ -16,6 +16,7 @@ import { startDnssecHierarchy } from '../test/dnssec-hierarchy.js';
 import { applianceWithListener, cleanup, mxgate, stopEngine, TEST_ENV } from '../test/helpers.js';
 import { opensslChain } from '../test/pki-fixtures.js';
 import { smtpSink } from '../test/sink.js';
+import { median } from './report.js';
 
 const COUNT = 300;
 const chain = opensslChain();
@@ -42,7 +43,6 @@ async function round(dane: 'none' | 'opportunistic'): Promise<number> {
 }
 
 const daneSuccesses = async () => (await readFile(path.join(home, 'logs', 'mail_logs', 'mail.current'), 'utf8')).match(/DANE SUCCESS for dane\.lab/g)?.length ?? 0;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** None and Opportunistic in turn, three rounds each after one to warm up; the median of each. */
 async function compare(label: string): Promise<{ plain: number; dane: number }> {

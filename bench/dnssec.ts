@@ -11,6 +11,7 @@ import { DnsCache } from '../src/engine/dns/cache.js';
 import { DnsClient } from '../src/engine/dns/client.js';
 import { parseTrustAnchor } from '../src/store/network/trustAnchors.js';
 import { startDnssecHierarchy } from '../test/dnssec-hierarchy.js';
+import { median } from './report.js';
 
 const TLSA = '_25._tcp.mx IN TLSA 3 1 1 0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6';
 const lab = await startDnssecHierarchy('lab', [], [
@@ -18,7 +19,6 @@ const lab = await startDnssecHierarchy('lab', [], [
   { name: 'rsa.lab', algorithm: 'RSASHA256', records: ['mx IN A 127.0.0.1', TLSA] },
 ]);
 const anchors = [parseTrustAnchor(lab.anchor)];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.99)]!;
 
 async function time(n: number, run: () => Promise<unknown>): Promise<number[]> {

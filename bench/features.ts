@@ -23,11 +23,11 @@ import { settledCpu } from './cpu.js';
 import { load } from './load.js';
 import { benchListener } from './listener.js';
 import { discardSink } from './sink.js';
+import { median, printTable } from './report.js';
 
 const SECONDS = Number(process.argv[2] ?? 6);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const ONLY = process.argv[4];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const CASES = [
   { label: 'STARTTLS handshakes only (conn/s)', mode: 'handshake', size: 10 },
   { label: 'STARTTLS, 1 message per connection', mode: 'tls1', size: 10 },
@@ -115,9 +115,8 @@ try {
   await stsHost.close();
 }
 
-const header = ['case', 'off /s', 'DANE+MTA-STS /s', 'throughput cost', 'CPU ms/op off/on', 'CPU cost', 'CPU cost per round'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ');
-console.log(`DANE and MTA-STS on for the relay's destination, 16 concurrent sessions, ${SECONDS} s per case, median of ${ROUNDS} rounds (goal: cost <= 5 % on every row)`);
-console.log(line(header));
-for (const r of rows) console.log(line(r));
+printTable(
+  `DANE and MTA-STS on for the relay's destination, 16 concurrent sessions, ${SECONDS} s per case, median of ${ROUNDS} rounds (goal: cost <= 5 % on every row)`,
+  ['case', 'off /s', 'DANE+MTA-STS /s', 'throughput cost', 'CPU ms/op off/on', 'CPU cost', 'CPU cost per round'],
+  rows,
+);

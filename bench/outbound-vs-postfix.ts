@@ -22,13 +22,13 @@ import { dataPaths } from '../src/store/paths.js';
 import { settledCpu } from './cpu.js';
 import { load } from './load.js';
 import { discardSink } from './sink.js';
+import { median, printTable } from './report.js';
 
 const MESSAGES = Number(process.argv[2] ?? 1000);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const chain = opensslChain();
 const ecdsa = chain.issueWithKey('mx.example.net', ['mx.example.net'], 3650, { ecdsa: true });
 const tlsSink = () => discardSink({ tls: { key: ecdsa.key, cert: ecdsa.cert + chain.intermediate } });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Run {
   count: number;
@@ -151,9 +151,8 @@ for (const [label, perConnection] of [
     `${mCpu.toFixed(2)}/${pCpu.toFixed(2)} (${(mCpu / pCpu).toFixed(2)})`,
   ]);
 }
-const header = ['outbound deliveries/s', 'mxgate', 'Postfix smtp', 'ratio', 'ratio range', 'CPU ms/msg mxgate/Postfix (ratio)'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-console.log(`Outbound to a STARTTLS discard sink on 127.0.0.1 (ECDSA P-256), ${MESSAGES} messages of 10 KB per run, at most 20 connections, median of ${ROUNDS} rounds`);
-console.log(line(header));
-for (const r of rows) console.log(line(r));
+printTable(
+  `Outbound to a STARTTLS discard sink on 127.0.0.1 (ECDSA P-256), ${MESSAGES} messages of 10 KB per run, at most 20 connections, median of ${ROUNDS} rounds`,
+  ['outbound deliveries/s', 'mxgate', 'Postfix smtp', 'ratio', 'ratio range', 'CPU ms/msg mxgate/Postfix (ratio)'],
+  rows,
+);

@@ -21,10 +21,10 @@ import { processCpuSeconds, settledCpu } from './cpu.js';
 import { load } from './load.js';
 import { benchListener } from './listener.js';
 import { discardSink } from './sink.js';
+import { median, printTable } from './report.js';
 
 const SECONDS = Number(process.argv[2] ?? 6);
 const ROUNDS = Number(process.argv[3] ?? 3);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const CASES = [
   { label: 'STARTTLS handshakes (conn/s)', mode: 'handshake' },
   { label: 'STARTTLS, 1 message per connection', mode: 'tls1' },
@@ -99,12 +99,11 @@ try {
   sink.close();
 }
 
-const header = ['engine placement', ...CASES.map((c) => `${c.label} (CPU/op)`)];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (r: string[]) => r.map((x, i) => x.padEnd(widths[i]!)).join('  ');
-console.log(`Listener workers on this machine: operations/s (engine tree CPU per op), 16 concurrent sessions, ${SECONDS} s per case, median of ${ROUNDS}; the load generator and sink on core 1 in the pinned rows`);
-console.log(line(header));
-for (const r of rows) console.log(line(r));
+printTable(
+  `Listener workers on this machine: operations/s (engine tree CPU per op), 16 concurrent sessions, ${SECONDS} s per case, median of ${ROUNDS}; the load generator and sink on core 1 in the pinned rows`,
+  ['engine placement', ...CASES.map((c) => `${c.label} (CPU/op)`)],
+  rows,
+);
 console.log('Projection from the pinned one-worker row (not measured): each worker on a core of its own, the engine on one more; operations/s = min(workers x 1000 / worker ms, 1000 / engine ms)');
 for (const [label, { engineMs, workerMs }] of split) {
   const limit = (n: number) => Math.round(Math.min((n * 1000) / workerMs, 1000 / engineMs));

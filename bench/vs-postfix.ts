@@ -29,11 +29,11 @@ import { load as loadWith } from './load.js';
 import { benchListener } from './listener.js';
 import { discardSink } from './sink.js';
 import { settledCpu } from './cpu.js';
+import { median, printTable } from './report.js';
 
 const SECONDS = Number(process.argv[2] ?? 8);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const ONLY = process.argv[4];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const CONCURRENCY = 16;
 
 const WARM_UP_SECONDS = 3;
@@ -183,10 +183,9 @@ try {
   sink.close();
 }
 
-const header = ['case', 'mxgate', 'Postfix', 'ratio', 'ratio range', 'CPU ms/op mxgate/Postfix (ratio, range)', 'mxgate p50/p99 ms', 'Postfix p50/p99 ms', 'errors'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-console.log(`mxgate vs Postfix, ${CONCURRENCY} concurrent sessions, ${SECONDS} s per case, median of ${ROUNDS} rounds, ECDSA P-256, 10 KB messages unless said`);
-console.log(line(header));
-for (const r of rows) console.log(line(r));
+printTable(
+  `mxgate vs Postfix, ${CONCURRENCY} concurrent sessions, ${SECONDS} s per case, median of ${ROUNDS} rounds, ECDSA P-256, 10 KB messages unless said`,
+  ['case', 'mxgate', 'Postfix', 'ratio', 'ratio range', 'CPU ms/op mxgate/Postfix (ratio, range)', 'mxgate p50/p99 ms', 'Postfix p50/p99 ms', 'errors'],
+  rows,
+);
 for (const e of extras) console.log(e);
