@@ -6,27 +6,46 @@ import { readdirSync, readFileSync } from 'node:fs';
  * cleanup, local) count as well as long-lived ones (mxgate's engine and listener workers).
  */
 export function treeCpuSeconds(root: number): number {
-  const stat = (p: string) => {
-    try {
-      return readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    } catch {
-      return undefined; // gone meanwhile
-    }
-  };
-  const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map((p) => ({ pid: Number(p), f: stat(p) })).filter((x) => x.f);
-  const parent = new Map(procs.map((x) => [x.pid, Number(x.f![1])]));
+  const procs = processes();
+  const parent = new Map(procs.map((x) => [x.pid, Number(x.f[1])]));
   const inTree = (pid: number) => {
     for (let p: number | undefined = pid, hops = 0; p && hops < 64; p = parent.get(p), hops += 1) if (p === root) return true;
     return false;
   };
   // Fields after "pid (comm)": 11-14 are utime, stime, cutime, cstime (clock ticks, 100 per second on Linux).
-  return procs.filter((x) => inTree(x.pid)).reduce((sum, x) => sum + [11, 12, 13, 14].reduce((t, i) => t + Number(x.f![i]), 0), 0) / 100;
+  return procs.filter((x) => inTree(x.pid)).reduce((sum, x) => sum + [11, 12, 13, 14].reduce((t, i) => t + Number(x.f[i]), 0), 0) / 100;
 }
 
 /** CPU seconds of one process alone (all its threads, not its children). */
 export function processCpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const f = stat(String(pid));
+  if (!f) throw new Error(`process ${pid} is gone`);
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** The processes whose parent is `pid`. */
+export function childrenOf(pid: number): number[] {
+  return processes()
+    .filter((x) => Number(x.f[1]) === pid)
+    .map((x) => x.pid);
+}
+
+/** Every process with the fields of its /proc/PID/stat after "pid (comm)" (1 is the parent's pid). */
+function processes(): { pid: number; f: string[] }[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .flatMap((p) => {
+      const f = stat(p);
+      return f ? [{ pid: Number(p), f }] : [];
+    });
+}
+
+function stat(pid: string): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  } catch {
+    return undefined; // gone meanwhile
+  }
 }
 
 /** Wait until the tree stops using CPU (the queue has drained), at most 15 s; its CPU seconds then. */

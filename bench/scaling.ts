@@ -12,12 +12,12 @@
  *   node --import tsx bench/scaling.ts [SECONDS_PER_CASE] [ROUNDS]
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { dataPaths } from '../src/store/paths.js';
 import { applianceWithListener, cleanup, mxgate } from '../test/helpers.js';
 import { opensslChain } from '../test/pki-fixtures.js';
-import { processCpuSeconds, settledCpu } from './cpu.js';
+import { childrenOf, processCpuSeconds, settledCpu } from './cpu.js';
 import { load } from './load.js';
 import { benchListener } from './listener.js';
 import { discardSink } from './sink.js';
@@ -39,15 +39,7 @@ const SETUPS = [
 
 /** The process and its children (the listener workers), every thread of each, onto `cpus`. */
 function pin(pid: number, cpus: string): void {
-  const parentOf = (p: string) => {
-    try {
-      return Number(readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-    } catch {
-      return 0; // gone meanwhile
-    }
-  };
-  const children = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && parentOf(p) === pid);
-  for (const p of [String(pid), ...children]) execFileSync('taskset', ['-a', '-p', '-c', cpus, p], { stdio: 'ignore' });
+  for (const p of [pid, ...childrenOf(pid)]) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(p)], { stdio: 'ignore' });
 }
 
 const chain = opensslChain();
