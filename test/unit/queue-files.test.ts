@@ -11,6 +11,13 @@ const message = (text: string) => Buffer.from(`Subject: ${text}\r\n\r\n${text}\r
 /** The queue's message files (not the delivered ones kept for reuse, .free.*.tmp). */
 const messageFiles = async (dir: string) => (await readdir(dir)).filter((n) => !n.startsWith('.free.'));
 
+/** A spool on `dir`, opened. */
+async function openSpool(dir: string): Promise<Spool> {
+  const spool = new Spool(dir);
+  await spool.open();
+  return spool;
+}
+
 /** Run `body` on a queue directory of its own, removed afterwards. */
 async function inQueueDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mxg-queue-'));
@@ -23,8 +30,7 @@ async function inQueueDir(body: (dir: string) => Promise<void>): Promise<void> {
 
 test('a queued message is one file: its bytes, then its envelope; the message reads back exactly, also after a restart', () =>
   inQueueDir(async (dir) => {
-    const spool = new Spool(dir);
-    await spool.open();
+    const spool = await openSpool(dir);
     const small = message('small');
     const big = Buffer.alloc(300 * 1024, 'x'); // written in batches, not all in memory
     await spool.enqueue(envelope(1, small.length), small);
@@ -45,8 +51,7 @@ test('a queued message is one file: its bytes, then its envelope; the message re
 
 test('delivery progress rewrites the envelope beside the message; the rewrite wins after a restart; removal leaves no message', () =>
   inQueueDir(async (dir) => {
-    const spool = new Spool(dir);
-    await spool.open();
+    const spool = await openSpool(dir);
     const data = message('progress');
     await spool.enqueue(envelope(7, data.length), data);
     const [env] = await spool.list();
@@ -77,8 +82,7 @@ test('a crash between removing a message and its rewritten envelope leaves a fil
 
 test('a message file cut short or with a damaged envelope is set aside at start-up, never counted', () =>
   inQueueDir(async (dir) => {
-    const spool = new Spool(dir);
-    await spool.open();
+    const spool = await openSpool(dir);
     for (const mid of [1, 2, 3]) await spool.enqueue(envelope(mid, 5), Buffer.from('hello'));
     await truncate(path.join(dir, '1.msg'), 10);
     const two = await readFile(path.join(dir, '2.msg'));
@@ -94,8 +98,7 @@ test('a message file cut short or with a damaged envelope is set aside at start-
 
 test('a message damaged after it was queued is refused at delivery, never sent short', () =>
   inQueueDir(async (dir) => {
-    const spool = new Spool(dir);
-    await spool.open();
+    const spool = await openSpool(dir);
     const data = message('cut later');
     await spool.enqueue(envelope(4, data.length), data);
     await spool.read(4); // the first attempt takes it from memory
@@ -123,8 +126,7 @@ test("an older version's queue (<MID>.eml with <MID>.json) is read, updated and 
 
 test("a delivered message's file is written over by the next message: nothing of the old one is left, and a restart removes the kept files", () =>
   inQueueDir(async (dir) => {
-    const spool = new Spool(dir);
-    await spool.open();
+    const spool = await openSpool(dir);
     const long = Buffer.alloc(200 * 1024, 'o'); // more than one write batch
     await spool.enqueue(envelope(1, long.length), long);
     const inode = (await stat(path.join(dir, '1.msg'))).ino;
@@ -158,8 +160,7 @@ test("a delivered message's file is written over by the next message: nothing of
 
 test('a kept file that disappeared is replaced by a new one', () =>
   inQueueDir(async (dir) => {
-    const spool = new Spool(dir);
-    await spool.open();
+    const spool = await openSpool(dir);
     const data = message('first');
     await spool.enqueue(envelope(1, data.length), data);
     await spool.remove(1);

@@ -78,6 +78,7 @@ export class Spool {
   private readonly entries = new Map<number, Entry>();
   /** Small messages just received by this process, read once from here by their first attempt (not from disk). */
   private readonly recent = new Map<number, Buffer>();
+  private recentBytes = 0;
   /**
    * Files of delivered messages kept for the next ones to be written over (queue/.free.N.tmp):
    * creating a file was the most expensive file call per message (the file system's search for
@@ -85,7 +86,6 @@ export class Spool {
    * them as .tmp files, which `open` removes.
    */
   private readonly free: string[] = [];
-  private recentBytes = 0;
 
   /**
    * `indexed: false` is a listener worker's view: it writes messages into the queue and tells the
@@ -216,7 +216,7 @@ export class Spool {
    */
   async receive(mid: number): Promise<MessageWriter> {
     // The process id in the name lets the engine remove what a worker that died was receiving.
-    const tmp = path.join(this.dir, `.${mid}.eml.${process.pid}.${(tmpSerial++).toString(16)}.tmp`);
+    const tmp = this.tmpPath(`${mid}.eml`);
     const reused = this.reuseFreeFile(tmp);
     const fd = await openFile(tmp, reused ? 'r+' : 'wx', 0o600);
     return new MessageWriter(fd, tmp, reused, async (envelope, whole) => {
@@ -236,6 +236,11 @@ export class Spool {
         this.recentBytes += whole.length;
       }
     });
+  }
+
+  /** A new name .<stem>.<pid>.<serial>.tmp in the queue: unique, and removed by `open` after a crash. */
+  private tmpPath(stem: string): string {
+    return path.join(this.dir, `.${stem}.${process.pid}.${(tmpSerial++).toString(16)}.tmp`);
   }
 
   /** Give a kept file the name `tmp`; false when none is kept (or it has gone): a new file is created. */
@@ -306,7 +311,7 @@ export class Spool {
     if (!entry) throw new Error(`MID ${mid} is not queued`);
     const [first, second] = entry.pair ? [`${mid}.json`, `${mid}.eml`] : [`${mid}.msg`, entry.rewritten ? `${mid}.msg.json` : undefined];
     if (!entry.pair && this.free.length < FREE_FILES && entry.envelope.size <= FREE_FILE_BYTES) {
-      const spare = path.join(this.dir, `.free.${process.pid}.${(tmpSerial++).toString(16)}.tmp`);
+      const spare = this.tmpPath('free');
       renameSync(path.join(this.dir, first), spare);
       this.free.push(spare);
     } else {
