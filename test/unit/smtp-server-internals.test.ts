@@ -214,3 +214,23 @@ test('onTlsFailure: a handshake that fails after STARTTLS is reported', async ()
   assert.ok((await reported) instanceof Error);
   probe.close();
 });
+
+test('createSmtpServer: STARTTLS with a server name (SNI) keeps the listener\'s certificate; the SNI callback hands back no second context', async () => {
+  const answers: unknown[] = [];
+  const { port } = await serve({}, (server) => {
+    // smtp-server's SNI callback for the sockets it makes, as overridden by createSmtpServer.
+    const s = server as unknown as { _resolveSNI(name: string, cb: (err: Error | null, ctx: unknown) => void): void };
+    const resolve = s._resolveSNI.bind(s);
+    s._resolveSNI = (name, cb) => resolve(name, (err, ctx) => (answers.push(ctx), cb(err, ctx)));
+  });
+  for (const servername of ['mx.test', 'another.name.example', 'xn--bcher-kva.example']) {
+    const { probe } = await SmtpProbe.connect(port);
+    await probe.send('EHLO client.test');
+    assert.match(await probe.send('STARTTLS'), /^220/);
+    const secure = await probe.upgrade({ rejectUnauthorized: false, servername });
+    assert.equal(secure.getPeerX509Certificate()?.subject, 'CN=mx.test');
+    assert.match(await probe.send('EHLO client.test'), /^250/);
+    probe.close();
+  }
+  assert.deepEqual(answers, [null, null, null], 'called once per handshake, with no context to switch to');
+});

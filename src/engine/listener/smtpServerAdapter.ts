@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 
@@ -41,6 +42,8 @@ interface ServerInternals {
   _onError(err: Error): void;
   _onClientConnect(data: unknown): void;
   connect(socket: Socket, socketOptions: unknown): void;
+  /** The SNI callback of every TLS socket the server makes (STARTTLS): name → secure context. */
+  _resolveSNI(servername: string, cb: (err: Error | null, context: SecureContext | null) => void): void;
 }
 
 export type { SMTPServer as SmtpServer, SMTPServerSession as SmtpSession } from 'smtp-server';
@@ -57,6 +60,10 @@ const internals = (server: SMTPServer) => server as unknown as ServerInternals;
 export function createSmtpServer(options: SMTPServerOptions): SMTPServer {
   const server = new SMTPServer(options);
   const s = internals(server);
+  // One certificate per listener: the context a STARTTLS socket is made with is the one it keeps.
+  // smtp-server's own callback would normalize the name (punycode), look it up, and hand back that
+  // same context, which OpenSSL then installs on the socket a second time; no context means "keep it".
+  s._resolveSNI = (_servername, cb) => cb(null, null);
   s.connect = (socket, socketOptions) => {
     const connection = new SMTPConnection(server, socket, socketOptions as never) as unknown as ConnectionInternals;
     s.connections.add(connection);
