@@ -131,3 +131,31 @@ test('limits per MX IP: each mail exchanger address gets its own connection limi
   assert.equal(second.received.length, before, 'the second address is not needed');
   assert.equal(first.maxConcurrent!(), 1);
 });
+
+test('limits per MX IP: the recipient limit is counted for each mail exchanger address; past it at every address, recipients wait', async () => {
+  const first = await smtpSink({ host: '127.0.0.2' });
+  const second = await smtpSink({ host: '127.0.0.3' });
+  sinks.push(first, second);
+  await shell(
+    `smtproutes new rateip.test 127.0.0.2:${first.port} 127.0.0.3:${second.port}`,
+    'destconfig new rateip.test --tls no --recipient-limit 2/1 --limit-type mx-ip',
+    'commit "two recipients a minute per address"',
+  );
+  const to = ['a', 'b', 'c', 'd', 'e'].map((l) => `${l}@rateip.test`);
+  const mid = await submit(to, 'five recipients');
+  // The first address takes two, the second the next two (the first has no room left), the fifth waits.
+  await until('four recipients delivered', () => first.received.length + second.received.length === 2 && second.received.length === 1, 15_000);
+  assert.deepEqual(first.received.map((m) => m.to), [['a@rateip.test', 'b@rateip.test']]);
+  assert.deepEqual(second.received.map((m) => m.to), [['c@rateip.test', 'd@rateip.test']]);
+  await until('the fifth held', async () => new RegExp(`Delayed: MID ${mid} RID \\[4\\] - 4\\.4\\.5 recipient limit for rateip\\.test reached at every MX address \\(2 per 1 min, limit per MX IP\\); retry in (\\d+) s`).test(await mailLog()));
+  const log = await mailLog();
+  assert.match(log, /Delivery to rateip\.test via MX\(127\.0\.0\.2\) 127\.0\.0\.2 waits: the recipient limit for that address is reached \(2 per 1 min, limit per MX IP\)/);
+  const wait = Number(new RegExp(`Delayed: MID ${mid} RID \\[4\\] - [^\\n]*every MX address[^\\n]*retry in (\\d+) s`).exec(log)![1]);
+  assert.ok(wait > 30, `the fifth waits for the window to move, not a second (${wait} s)`);
+  const env = await queuedEnvelope(home, mid);
+  assert.deepEqual(env.recipients.map((r: { attempts: number }) => r.attempts), [1, 1, 1, 1, 0], 'holding back is not a delivery attempt');
+  assert.equal(first.received.length + second.received.length, 2, 'no address got more than its two');
+  // One limit for the domain instead: its window (empty: it was never counted) lets the fifth go.
+  await shell('destconfig edit rateip.test --limit-type domain', 'commit "per domain"', 'deliverynow rateip.test');
+  await until('the fifth delivered', () => [...first.received, ...second.received].some((m) => m.to.includes('e@rateip.test')));
+});

@@ -38,3 +38,17 @@ test('slots given back (nothing was offered) are free again; only those taken at
   rate.giveBack('a.test', 9, 999);
   assert.equal(rate.take('a.test', limit, 1, 3000), 0, 'nothing taken at 999: nothing given back');
 });
+
+test('limits per MX IP: each address of a domain has its own window, apart from the domain\'s', () => {
+  const rate = new RecipientRate();
+  const gate = rate.perAddress('a.test', limit);
+  assert.equal(gate.take('192.0.2.1', 5), 3);
+  assert.equal(gate.hasRoom('192.0.2.1'), false);
+  assert.equal(gate.hasRoom('192.0.2.2'), true, 'the second address has room');
+  assert.equal(gate.take('192.0.2.2', 2), 2);
+  assert.ok(gate.waitSeconds('192.0.2.1') > 50, 'the full address frees a slot when its window moves');
+  assert.equal(rate.take('a.test', limit, 3), 3, 'the domain\'s own window (limits per domain) is not touched');
+  assert.equal(rate.perAddress('a.test', limit).hasRoom('192.0.2.1'), false, 'the next delivery sees the same windows');
+  gate.giveBack('192.0.2.2', 2);
+  assert.equal(gate.take('192.0.2.2', 3), 3, 'slots given back (nothing was offered) are free again');
+});

@@ -5,7 +5,8 @@ import type { TlsReportSink } from '../tlsrpt/results.js';
 import type { ConnectionCache } from './connections.js';
 import type { IpConnectionSlots } from './ipSlots.js';
 import { type MessageTls, messageOverride } from './messageTls.js';
-import { local, type Outcome, STATUS } from './outcome.js';
+import { local, localReply, type Outcome, STATUS } from './outcome.js';
+import type { RecipientGate } from './recipientRate.js';
 import { type MxTarget, preparePolicies, requirementForMx, settlePolicies } from './policy/chain.js';
 import { vouchedBy } from './policy/identity.js';
 import { policiesFor } from './policy/policies.js';
@@ -46,8 +47,14 @@ export interface AttemptResult {
   mxHost?: string;
   /** Connections to the domain that carried nothing, by why (tlsreport). */
   failures?: TlsFailureReason[];
-  /** Nothing was tried: every MX address already had its connections (limits per MX IP). Not an attempt. */
+  /**
+   * Nothing was tried: every MX address already had its connections, or its recipients (limits per
+   * MX IP). Not an attempt. `waitSeconds`: when a recipient slot frees, if only recipients were the limit.
+   */
   busy?: boolean;
+  waitSeconds?: number;
+  /** Recipients not offered: the address that took the others had reached its recipient limit (limits per MX IP). */
+  overLimit?: number[];
 }
 
 /** Why nothing was sent on a session the TLS decision deferred. */
@@ -70,6 +77,7 @@ export async function deliverToDomain(
   domain: string,
   message: Buffer,
   handling: MessageTls = {},
+  gate?: RecipientGate,
 ): Promise<AttemptResult> {
   const outcomes = new Map<number, Outcome>();
   const all = (outcome: Outcome) => recipients.forEach((r) => outcomes.set(r.rid, outcome));
@@ -80,16 +88,41 @@ export async function deliverToDomain(
     if (sent === 'clean' && cache) cache.put(domain, session, dest.messagesPerConnection);
     else close(ctx.log, session.opened);
   };
+  // Limits per MX IP with a recipient limit: the address a session goes to grants the recipients
+  // offered on it; the others wait (`overLimit`), for another address or for the window to move.
+  let overLimit: number[] = [];
+  const rateLimit = dest.recipientLimit ? `${dest.recipientLimit.recipients} per ${dest.recipientLimit.minutes} min` : '';
+  const offer = (host: string): Recipients => {
+    if (!gate) return recipients;
+    const granted = gate.take(host, recipients.length);
+    const waiting = recipients.slice(granted);
+    overLimit = waiting.map((r) => r.rid);
+    for (const r of waiting) outcomes.set(r.rid, localReply('temporary', STATUS.congested, `recipient limit for ${domain} at ${host} reached (${rateLimit}, limit per MX IP)`));
+    return recipients.slice(0, granted);
+  };
+  const limits = () => (overLimit.length ? { overLimit } : {});
+  // Kept sessions to addresses without recipient room stay kept, for later messages.
+  const skipped: Session[] = [];
+  const keepSkipped = () => skipped.splice(0).forEach((s) => cache?.put(domain, s, dest.messagesPerConnection));
   for (let kept = cache?.take(domain); kept; kept = cache?.take(domain)) {
-    const sent = await transmit(ctx.log, kept, mid, from, recipients, message, outcomes);
+    const host = kept.opened.host ?? '';
+    if (gate && !gate.hasRoom(host)) {
+      skipped.push(kept);
+      continue;
+    }
+    const offered = offer(host);
+    const sent = await transmit(ctx.log, kept, mid, from, offered, message, outcomes);
     if (sent === 'lost') {
+      gate?.giveBack(host, offered.length);
       close(ctx.log, kept.opened);
       continue;
     }
     finish(kept, sent);
+    keepSkipped();
     const { tls, verifiable, mxHost } = kept.opened;
-    return { outcomes, ...(tls ? { tls } : {}), ...(verifiable ? { verifiable: true } : {}), ...(mxHost ? { mxHost } : {}) };
+    return { outcomes, ...(tls ? { tls } : {}), ...(verifiable ? { verifiable: true } : {}), ...(mxHost ? { mxHost } : {}), ...limits() };
   }
+  keepSkipped();
   const { setting, policies } = policiesFor(ctx, domain, dest, override ?? {});
   if (requireTls) policies.push(requireTlsPolicy(domain));
   if (override && !handling.alert) ctx.log.info(`MID ${mid} to ${domain}: ${override.why}`);
@@ -123,7 +156,13 @@ export async function deliverToDomain(
   });
   const perIp = dest.limitType === 'mx-ip' ? ctx.ipSlots : undefined;
   let busy = 0;
+  let full = 0;
   for (const target of targets) {
+    if (gate && !gate.hasRoom(target.host)) {
+      full += 1;
+      ctx.log.info(`Delivery to ${domain} via MX(${target.mxHost}) ${target.host} waits: the recipient limit for that address is reached (${rateLimit}, limit per MX IP)`);
+      continue;
+    }
     // Limits per MX IP: a slot for this address first (given back when its connection closes).
     const slot = perIp ? perIp.reserve(domain, target.host, dest.maxConcurrency) : () => undefined;
     if (!slot) {
@@ -203,22 +242,30 @@ export async function deliverToDomain(
       }
       opened.tls = tls;
       opened.mxHost = target.mxHost;
+      opened.host = target.host;
       const verifiable = tls === 'tls' && opened.observation?.stage === 'secure' && opened.observation.verification?.ok === true;
       if (verifiable) opened.verifiable = true;
       const session: Session = { opened, messages: 0 };
       // The slot stays taken while this connection is open, kept for the next message or not.
       kept = opened;
       opened.conn.once('end', slot);
-      finish(session, (await transmit(ctx.log, session, mid, from, recipients, message, outcomes, requireTls)) === 'clean' ? 'clean' : 'failed');
+      // Another delivery may have used the address's last recipient slots while this one connected.
+      const offered = offer(target.host);
+      if (!offered.length) {
+        finish(session, 'clean');
+        return { outcomes, busy: true, waitSeconds: gate!.waitSeconds(target.host) };
+      }
+      finish(session, (await transmit(ctx.log, session, mid, from, offered, message, outcomes, requireTls)) === 'clean' ? 'clean' : 'failed');
       // The message found a host: DANE failures of other hosts are not the domain's failure.
-      return { outcomes, tls, mxHost: target.mxHost, ...(verifiable ? { verifiable } : {}), ...(carriedNothing.length ? { failures: carriedNothing } : {}), ...(requiredTlsFailure ? { requiredTlsFailure } : {}) };
+      return { outcomes, tls, mxHost: target.mxHost, ...(verifiable ? { verifiable } : {}), ...(carriedNothing.length ? { failures: carriedNothing } : {}), ...(requiredTlsFailure ? { requiredTlsFailure } : {}), ...limits() };
     } finally {
       if (!kept) slot();
     }
   }
-  if (busy > 0 && busy === targets.length) {
-    all(local('temporary', STATUS.congested, `every MX address of ${domain} has its ${dest.maxConcurrency} connection(s) open (limit per MX IP)`));
-    return { outcomes, busy: true };
+  if (busy + full > 0 && busy + full === targets.length) {
+    if (busy) all(local('temporary', STATUS.congested, `every MX address of ${domain} has its ${dest.maxConcurrency} connection(s) open (limit per MX IP)`));
+    else all(localReply('temporary', STATUS.congested, `recipient limit for ${domain} reached at every MX address (${rateLimit}, limit per MX IP)`));
+    return { outcomes, busy: true, ...(busy === 0 && gate ? { waitSeconds: Math.min(...targets.map((t) => gate.waitSeconds(t.host))) } : {}) };
   }
   if (unqualified === targets.length) last = local('permanent', STATUS.requireTls('permanent'), last.text);
   all(last);

@@ -1,7 +1,23 @@
-/** destconfig recipient limit: at most `recipients` per `minutes`, per destination domain. */
+/** destconfig recipient limit: at most `recipients` per `minutes`, per destination domain (or per MX address). */
 export interface RecipientLimit {
   recipients: number;
   minutes: number;
+}
+
+/**
+ * Limits per MX IP: the recipient limit counted for each mail exchanger address of one domain. The
+ * delivery asks before connecting to an address (`hasRoom`) and takes slots when it offers
+ * recipients on a session to it.
+ */
+export interface RecipientGate {
+  /** May a recipient be offered to `host` now? */
+  hasRoom(host: string): boolean;
+  /** Take up to `wanted` slots for `host` now; returns how many were granted. */
+  take(host: string, wanted: number): number;
+  /** Give back `count` slots of the last take for `host`: nothing was offered (the kept session was gone). */
+  giveBack(host: string, count: number): void;
+  /** Seconds until a slot for `host` frees (at least 1). */
+  waitSeconds(host: string): number;
 }
 
 /**
@@ -29,6 +45,22 @@ export class RecipientRate {
       if (index < 0) return;
       times.splice(index, 1);
     }
+  }
+
+  /** The same windows kept per mail exchanger address of `domain` (limits per MX IP). */
+  perAddress(domain: string, limit: RecipientLimit): RecipientGate {
+    const key = (host: string) => `${domain} ${host}`;
+    const takenAt = new Map<string, number>();
+    return {
+      hasRoom: (host) => this.window(key(host), limit, Date.now()).length < limit.recipients,
+      take: (host, wanted) => {
+        const now = Date.now();
+        takenAt.set(host, now);
+        return this.take(key(host), limit, wanted, now);
+      },
+      giveBack: (host, count) => this.giveBack(key(host), count, takenAt.get(host) ?? 0),
+      waitSeconds: (host) => this.waitSeconds(key(host), limit),
+    };
   }
 
   /** Seconds until the next slot for `domain` frees (at least 1). */

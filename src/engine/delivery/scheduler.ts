@@ -372,7 +372,9 @@ export class DeliveryScheduler implements SchedulerHandle {
     const admission = env.alert ? 'go' : this.dead.admit(domain);
     if (admission === 'wait' && !old) return undefined;
     const takenAt = Date.now();
-    const granted = env.alert ? all.length : this.rate.take(domain, dest.recipientLimit, all.length, takenAt);
+    // Limits per MX IP: the recipient limit is counted per address, as the delivery picks them.
+    const gate = dest.limitType === 'mx-ip' && dest.recipientLimit && !env.alert ? this.rate.perAddress(domain, dest.recipientLimit) : undefined;
+    const granted = env.alert || gate ? all.length : this.rate.take(domain, dest.recipientLimit, all.length, takenAt);
     const recipients = all.slice(0, granted);
     const held = new Set(all.slice(granted).map((r) => r.rid));
     let result: AttemptResult;
@@ -382,17 +384,17 @@ export class DeliveryScheduler implements SchedulerHandle {
         admission === 'wait'
           ? { outcomes: new Map(recipients.map((r) => [r.rid, localReply('temporary', STATUS.noAnswer, `${domain} is down`)])) }
           : recipients.length
-            ? await deliverToDomain(ctx, dest, env.mid, this.envelopeSender(ctx.config, dest, env), recipients, domain, message, env)
+            ? await deliverToDomain(ctx, dest, env.mid, this.envelopeSender(ctx.config, dest, env), recipients, domain, message, env, gate)
             : { outcomes: new Map<number, Outcome>() };
     } finally {
       if (admission === 'probe') this.dead.release(domain);
     }
     if (result.busy) {
-      // Every MX address had its connections (limits per MX IP): nothing was tried, so nothing is
-      // counted or judged; the recipients wait a moment, as for a recipient limit.
+      // Every MX address had its connections or its recipients (limits per MX IP): nothing was
+      // tried, so nothing is counted or judged; the recipients wait, as for a recipient limit.
       for (const r of recipients) held.add(r.rid);
-      if (dest.recipientLimit && !env.alert) this.rate.giveBack(domain, recipients.length, takenAt);
-      return { outcomes: result.outcomes, held, heldWait: 1 };
+      if (dest.recipientLimit && !env.alert && !gate) this.rate.giveBack(domain, recipients.length, takenAt);
+      return { outcomes: result.outcomes, held, heldWait: result.waitSeconds ?? 1 };
     }
     if (admission !== 'wait' && recipients.length) {
       // Whether a destination is down is judged under the configuration in force (a commit may have routed it elsewhere).
@@ -410,7 +412,9 @@ export class DeliveryScheduler implements SchedulerHandle {
     if (!env.alert) await this.alertOn(ctx.config, env.mid, domain, result);
     const limit = dest.recipientLimit;
     for (const rid of held) result.outcomes.set(rid, localReply('temporary', STATUS.congested, `recipient limit for ${domain} reached (${limit!.recipients} per ${limit!.minutes} min)`));
-    return { outcomes: result.outcomes, held };
+    // Recipients an address had no room for (limits per MX IP) try again soon: another address may have it.
+    for (const rid of result.overLimit ?? []) held.add(rid);
+    return { outcomes: result.outcomes, held, ...(result.overLimit?.length ? { heldWait: 1 } : {}) };
   }
 
   /** The MAIL FROM address: tagged (bvconfig) where the destination asks for bounce verification; alerts and bounces are not. */

@@ -70,6 +70,8 @@ export interface Opened {
   verifiable?: boolean;
   /** The MX host name the session went to (tlsreport's evidence for MTA-STS). */
   mxHost?: string;
+  /** The address the session went to (limits per MX IP). */
+  host?: string;
 }
 
 /** An open, ready SMTP session: its TLS decision was made when it was opened. */
