@@ -47,6 +47,15 @@ test('TLS off (the default): STARTTLS is neither advertised nor accepted', async
   assert.match((await send({ tls: 'none' })).response, /^250 /);
 });
 
+test('EHLO and HELO answer with the listener\'s host name alone, as an MTA does (no library\'s "Nice to meet you")', async () => {
+  const { probe, greeting } = await SmtpProbe.connect(port);
+  const name = /^220 (\S+) ESMTP mxgate/.exec(greeting)?.[1];
+  assert.ok(name, greeting);
+  assert.equal((await probe.send('EHLO client.test')).split(/\r?\n/)[0], `250-${name}`);
+  assert.equal(await probe.send('HELO client.test'), `250 ${name}`);
+  probe.close();
+});
+
 test('Required: 530 for everything but NOOP/EHLO/STARTTLS/QUIT before the handshake, mail accepted after', async () => {
   const out = await shell('listenerconfig edit InboundMail hostaccess default --tls required', 'commit required');
   assert.doesNotMatch(out, /demo certificate/);

@@ -122,6 +122,8 @@ export class SmtpListener {
     this.server = createSmtpServer({
       name: current.iface.hostname ?? deps.hostname(),
       banner: 'mxgate',
+      // EHLO/HELO reply: the host name alone, as Postfix and the appliance answer (not "Nice to meet you").
+      heloResponse: '%s',
       size: this.largestMessageSize(),
       disabledCommands: ['AUTH'],
       authOptional: true,
