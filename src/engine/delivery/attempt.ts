@@ -6,7 +6,7 @@ import type { ConnectionCache } from './connections.js';
 import type { IpConnectionSlots } from './ipSlots.js';
 import { type MessageTls, messageOverride } from './messageTls.js';
 import { local, localReply, type Outcome, STATUS } from './outcome.js';
-import type { RecipientGate } from './recipientRate.js';
+import { limitText, type RecipientGate } from './recipientRate.js';
 import { type MxTarget, preparePolicies, requirementForMx, settlePolicies } from './policy/chain.js';
 import { vouchedBy } from './policy/identity.js';
 import { policiesFor } from './policy/policies.js';
@@ -91,13 +91,12 @@ export async function deliverToDomain(
   // Limits per MX IP with a recipient limit: the address a session goes to grants the recipients
   // offered on it; the others wait (`overLimit`), for another address or for the window to move.
   let overLimit: number[] = [];
-  const rateLimit = dest.recipientLimit ? `${dest.recipientLimit.recipients} per ${dest.recipientLimit.minutes} min` : '';
   const offer = (host: string): Recipients => {
     if (!gate) return recipients;
     const granted = gate.take(host, recipients.length);
     const waiting = recipients.slice(granted);
     overLimit = waiting.map((r) => r.rid);
-    for (const r of waiting) outcomes.set(r.rid, localReply('temporary', STATUS.congested, `recipient limit for ${domain} at ${host} reached (${rateLimit}, limit per MX IP)`));
+    for (const r of waiting) outcomes.set(r.rid, localReply('temporary', STATUS.congested, `recipient limit for ${domain} at ${host} reached (${limitText(gate.limit)}, limit per MX IP)`));
     return recipients.slice(0, granted);
   };
   const limits = () => (overLimit.length ? { overLimit } : {});
@@ -160,7 +159,7 @@ export async function deliverToDomain(
   for (const target of targets) {
     if (gate && !gate.hasRoom(target.host)) {
       full += 1;
-      ctx.log.info(`Delivery to ${domain} via MX(${target.mxHost}) ${target.host} waits: the recipient limit for that address is reached (${rateLimit}, limit per MX IP)`);
+      ctx.log.info(`Delivery to ${domain} via MX(${target.mxHost}) ${target.host} waits: the recipient limit for that address is reached (${limitText(gate.limit)}, limit per MX IP)`);
       continue;
     }
     // Limits per MX IP: a slot for this address first (given back when its connection closes).
@@ -263,9 +262,10 @@ export async function deliverToDomain(
     }
   }
   if (busy + full > 0 && busy + full === targets.length) {
+    // Without a busy address, the recipient limit (the gate's) kept every address.
     if (busy) all(local('temporary', STATUS.congested, `every MX address of ${domain} has its ${dest.maxConcurrency} connection(s) open (limit per MX IP)`));
-    else all(localReply('temporary', STATUS.congested, `recipient limit for ${domain} reached at every MX address (${rateLimit}, limit per MX IP)`));
-    return { outcomes, busy: true, ...(busy === 0 && gate ? { waitSeconds: Math.min(...targets.map((t) => gate.waitSeconds(t.host))) } : {}) };
+    else all(localReply('temporary', STATUS.congested, `recipient limit for ${domain} reached at every MX address (${limitText(gate!.limit)}, limit per MX IP)`));
+    return { outcomes, busy: true, ...(busy === 0 ? { waitSeconds: Math.min(...targets.map((t) => gate!.waitSeconds(t.host))) } : {}) };
   }
   if (unqualified === targets.length) last = local('permanent', STATUS.requireTls('permanent'), last.text);
   all(last);

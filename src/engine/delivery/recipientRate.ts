@@ -4,12 +4,17 @@ export interface RecipientLimit {
   minutes: number;
 }
 
+/** "2 per 1 min", as the deferral texts say it. */
+export const limitText = (limit: RecipientLimit): string => `${limit.recipients} per ${limit.minutes} min`;
+
 /**
  * Limits per MX IP: the recipient limit counted for each mail exchanger address of one domain. The
  * delivery asks before connecting to an address (`hasRoom`) and takes slots when it offers
  * recipients on a session to it.
  */
 export interface RecipientGate {
+  /** The limit each address has. */
+  readonly limit: RecipientLimit;
   /** May a recipient be offered to `host` now? */
   hasRoom(host: string): boolean;
   /** Take up to `wanted` slots for `host` now; returns how many were granted. */
@@ -52,6 +57,7 @@ export class RecipientRate {
     const key = (host: string) => `${domain} ${host}`;
     const takenAt = new Map<string, number>();
     return {
+      limit,
       hasRoom: (host) => this.window(key(host), limit, Date.now()).length < limit.recipients,
       take: (host, wanted) => {
         const now = Date.now();

@@ -14,7 +14,7 @@ import { DamagedMessage, type Envelope, recipientStates, type Spool } from '../q
 import { type AttemptContext, type AttemptResult, deliverToDomain } from './attempt.js';
 import { ConnectionCache } from './connections.js';
 import { IpConnectionSlots } from './ipSlots.js';
-import { RecipientRate } from './recipientRate.js';
+import { limitText, RecipientRate } from './recipientRate.js';
 import { DeadDestinations } from './deadDestinations.js';
 import type { DnsClient } from '../dns/client.js';
 import { nextState, expired } from './nextState.js';
@@ -410,8 +410,7 @@ export class DeliveryScheduler implements SchedulerHandle {
       }
     }
     if (!env.alert) await this.alertOn(ctx.config, env.mid, domain, result);
-    const limit = dest.recipientLimit;
-    for (const rid of held) result.outcomes.set(rid, localReply('temporary', STATUS.congested, `recipient limit for ${domain} reached (${limit!.recipients} per ${limit!.minutes} min)`));
+    for (const rid of held) result.outcomes.set(rid, localReply('temporary', STATUS.congested, `recipient limit for ${domain} reached (${limitText(dest.recipientLimit!)})`));
     // Recipients an address had no room for (limits per MX IP) try again soon: another address may have it.
     for (const rid of result.overLimit ?? []) held.add(rid);
     return { outcomes: result.outcomes, held, ...(result.overLimit?.length ? { heldWait: 1 } : {}) };
