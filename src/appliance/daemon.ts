@@ -9,7 +9,7 @@ import { isProcessAlive, runningPid } from '../engine/lock.js';
 import { checkDataDirectory } from '../engine/dataDirectory.js';
 import { UserError } from '../userError.js';
 import { accountEnvironment, accountToRunAs, isRoot, blockingDirectory, dropPrivilegesCommand, handOverDataDirectory, type ServiceAccount } from './privileges.js';
-import { PROGRAM, SERVICE_HOME } from './systemd.js';
+import { ENGINE_NODE_ARGS, PROGRAM, SERVICE_HOME } from './systemd.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,7 +59,7 @@ export async function startEngine(paths: DataPaths, options: StartOptions = {}):
  */
 function engineRunCommand(paths: DataPaths, account: ServiceAccount | undefined): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
   const runAs = account?.name ?? (isRoot() ? 'root' : undefined);
-  const engineRun = [process.execPath, PROGRAM, '--home', paths.home, 'engine', 'run', ...(runAs ? ['--user', runAs] : [])];
+  const engineRun = [process.execPath, ...ENGINE_NODE_ARGS, PROGRAM, '--home', paths.home, 'engine', 'run', ...(runAs ? ['--user', runAs] : [])];
   if (!account) return { command: engineRun[0]!, args: engineRun.slice(1), env: process.env };
   const [command, ...args] = [...dropPrivilegesCommand(account), ...engineRun];
   return { command: command!, args, env: accountEnvironment(account, paths.home) };

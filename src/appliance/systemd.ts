@@ -7,6 +7,11 @@ export const SERVICE_ACCOUNT = 'mxgate';
 export const UNIT_FILE = '/etc/systemd/system/mxgate.service';
 /** This installation's command (bin/mxgate.js), which the unit and a root start run as the account. */
 export const PROGRAM = fileURLToPath(new URL('../../bin/mxgate.js', import.meta.url));
+/**
+ * What node is given before the program when it runs the engine: the engine's OpenSSL settings
+ * (bin/engine-openssl.cnf: one TLS 1.3 session ticket per handshake). Listener workers inherit it.
+ */
+export const ENGINE_NODE_ARGS = [`--openssl-config=${fileURLToPath(new URL('../../bin/engine-openssl.cnf', import.meta.url))}`];
 
 /**
  * sd_notify(3): tell systemd the engine is ready, what it is doing, or that it stops. Node has no
@@ -36,7 +41,7 @@ export function serviceUnit(options: { home?: string; account?: string; node?: s
   const account = options.account ?? SERVICE_ACCOUNT;
   const node = options.node ?? process.execPath;
   const bin = options.bin ?? PROGRAM;
-  const start = `${node} ${bin} --home ${home}`;
+  const start = `${node} ${ENGINE_NODE_ARGS.join(' ')} ${bin} --home ${home}`;
   // ProtectHome hides /home and /root: only when the program is not installed there.
   const programInHome = [node, bin].some((p) => /^\/(home|root|run\/user)\//.test(p));
   const stateDirectory = home.startsWith('/var/lib/') ? `StateDirectory=${home.slice('/var/lib/'.length)}\nStateDirectoryMode=0700\n` : '';

@@ -92,3 +92,23 @@ for (const [name, connect] of [['STARTTLS', starttls], ['HTTPS', https]] as cons
   });
 }
 
+
+test('STARTTLS: a full handshake sends one session ticket (OpenSSL would send two); the engine is started with its OpenSSL settings', async () => {
+  const { socket, tickets } = await starttls();
+  // Tickets come right after the handshake, before anything the server writes next: once the
+  // answer to EHLO is here, every ticket of this handshake has been counted.
+  const answer = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (/^250 /m.test(text)) resolve(text);
+    });
+    socket.on('error', reject);
+    socket.write('EHLO t\r\n');
+  });
+  const reused = socket.isSessionReused();
+  socket.destroy();
+  assert.match(answer, /^250 /m);
+  assert.equal(reused, false, 'a full handshake');
+  assert.equal(tickets.length, 1, 'one NewSessionTicket');
+});
