@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -233,4 +234,28 @@ test('createSmtpServer: STARTTLS with a server name (SNI) keeps the listener\'s 
     probe.close();
   }
   assert.deepEqual(answers, [null, null, null], 'called once per handshake, with no context to switch to');
+});
+
+test('session ids come from a counter of the server, not from 10 random bytes per connection; each session has its own', async () => {
+  const ids: string[] = [];
+  const { port } = await serve({
+    onConnect: (session, cb) => {
+      ids.push(session.id);
+      cb();
+    },
+  });
+  const drawn = { n: 0 };
+  const randomBytes = crypto.randomBytes;
+  crypto.randomBytes = ((...args: Parameters<typeof randomBytes>) => ((drawn.n += 1), randomBytes(...args))) as typeof randomBytes;
+  try {
+    for (let i = 0; i < 3; i += 1) {
+      const { probe } = await SmtpProbe.connect(port);
+      assert.match(await probe.send('EHLO client.test'), /^250/);
+      probe.close();
+    }
+  } finally {
+    crypto.randomBytes = randomBytes;
+  }
+  assert.equal(new Set(ids).size, 3, `three sessions, three ids: ${ids.join(' ')}`);
+  assert.equal(drawn.n, 0, 'no random bytes drawn for session ids');
 });

@@ -7,7 +7,7 @@ import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
  * The one module that knows smtp-server beyond its documented options and callbacks. Every hook
  * mxgate needs (the greeting without smtp-server's 100 ms pause, per-connection message size and REQUIRETLS,
  * command and transfer deadlines, the RFC 3207 gate before STARTTLS, TLS failures, sockets
- * accepted paused for the listener workers, the pipelining fix) is a function here, written
+ * accepted paused for the listener workers, the pipelining fix, session ids without random bytes) is a function here, written
  * against the single description of smtp-server's internals below; each has its own test in
  * test/unit/smtp-server-internals.test.ts, which fails if an upgrade changes what it relies on.
  */
@@ -42,6 +42,11 @@ interface ServerInternals {
   _onError(err: Error): void;
   _onClientConnect(data: unknown): void;
   connect(socket: Socket, socketOptions: unknown): void;
+  /**
+   * Called with each accepted socket before a connection is made: reads a PROXY header when the
+   * options ask for one, and hands back the connection's options (its session id) on a later turn.
+   */
+  _handleProxy(socket: Socket, callback: (err: Error | null, socketOptions: { id: string }) => void): void;
   /** The SNI callback of every TLS socket the server makes (STARTTLS): name → secure context. */
   _resolveSNI(servername: string, cb: (err: Error | null, context: SecureContext | null) => void): void;
 }
@@ -64,6 +69,14 @@ export function createSmtpServer(options: SMTPServerOptions): SMTPServer {
   // smtp-server's own callback would normalize the name (punycode), look it up, and hand back that
   // same context, which OpenSSL then installs on the socket a second time; no context means "keep it".
   s._resolveSNI = (_servername, cb) => cb(null, null);
+  // Session ids: smtp-server draws 10 random bytes per connection and formats them through a BigInt
+  // (about 1 % of a STARTTLS session's CPU); the listener only needs them as keys among its own open
+  // sessions, so a counter does. mxgate sets neither useProxy nor ignoredHosts, which the original handles.
+  let sessions = 0;
+  s._handleProxy = (_socket, callback) => {
+    sessions += 1;
+    setImmediate(callback, null, { id: sessions.toString(36) });
+  };
   s.connect = (socket, socketOptions) => {
     const connection = new SMTPConnection(server, socket, socketOptions as never) as unknown as ConnectionInternals;
     s.connections.add(connection);
