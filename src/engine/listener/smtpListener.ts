@@ -14,6 +14,7 @@ import { recipientAllowed } from './rcptAccess.js';
 import { checkTag } from '../bounceTags.js';
 import { INVALID_BOUNCE_HEADER, type InvalidBounceAction, type TaggingKey } from '../../store/bounces/verification.js';
 import { unmappedAddress } from '../../store/grammar.js';
+import { HEADER_SEARCH_BYTES, headerBlock } from './headerBlock.js';
 
 export interface ListenerDeps {
   /** The mail log (in a listener worker: lines passed to the engine's). */
@@ -432,7 +433,7 @@ export class SmtpListener {
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (headBytes < 64 * 1024) {
+        if (headBytes < HEADER_SEARCH_BYTES) {
           head.push(chunk);
           headBytes += chunk.length;
         }
@@ -453,7 +454,7 @@ export class SmtpListener {
       this.abandon(conn, 'Message size exceeds the limit');
       throw smtpError(552, `5.3.4 Message size exceeds fixed maximum message size (${max} bytes)`);
     }
-    const headers = headerBlock(Buffer.concat(head));
+    const headers = headerBlock(head);
     const requireTls = conn.requireTls === true;
     const tlsOptional = !requireTls && tlsRequiredNo(headers);
     // RFC 8689 §5: "TLS-Required: No" asks delivery to ignore TLS requirements. Only our own users may
@@ -553,10 +554,4 @@ function withEnhancedCodes(code: number, text: string): string {
 /** Does the header block carry "TLS-Required: No" (RFC 8689 §5)? */
 function tlsRequiredNo(headers: string): boolean {
   return /^tls-required:[ \t]*no[ \t]*$/im.test(headers);
-}
-
-function headerBlock(body: Buffer): string {
-  const text = body.subarray(0, 64 * 1024).toString('latin1');
-  const end = text.search(/\r?\n\r?\n/);
-  return end < 0 ? text : text.slice(0, end);
 }
