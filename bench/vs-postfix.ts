@@ -5,7 +5,7 @@
  * Preferred and relays to a local sink that discards (bench-only, costs next to nothing); Postfix (Debian's, as in the interop suite; run as root)
  * queues and delivers locally. The table gives each rate and the ratio mxgate / Postfix.
  *
- * Each case runs first for a few seconds on each system unmeasured (a warm-up: a long-running
+ * Each case runs first for 20 seconds on each system unmeasured (a warm-up: a long-running
  * gateway's code is compiled; Postfix's is from the start), then ROUNDS times, mxgate and Postfix
  * taking turns to go first; the table gives the median of each and the range of the per-round
  * ratios (single runs on this machine vary by ±30 %).
@@ -36,7 +36,12 @@ const ROUNDS = Number(process.argv[3] ?? 3);
 const ONLY = process.argv[4];
 const CONCURRENCY = 16;
 
-const WARM_UP_SECONDS = 3;
+/**
+ * Long enough for V8 to have compiled the row's code: after 3 s of a row, its optimizing compiler was
+ * still 11 % of the engine's CPU over the next 7 s (tls1; 5 % on the handshake row), after 15 s 2.7 %,
+ * after 40 s 0.5 % (perf samples of the engine). A gateway runs for days; Postfix's code is compiled.
+ */
+const WARM_UP_SECONDS = 20;
 
 const load = (port: number, mode: string, sizeKb: number, seconds = SECONDS) => loadWith(port, mode, { concurrency: CONCURRENCY, seconds, sizeKb });
 
@@ -134,8 +139,7 @@ const rows: string[][] = [];
 const extras: string[] = [];
 try {
   for (const c of CASES.filter((k) => !ONLY || k.mode === ONLY || k.label.includes(ONLY))) {
-    // Warm-up, not measured: mxgate's JavaScript is compiled to machine code while it runs (for the
-    // first seconds of a new kind of load, V8's compiler took up to an eighth of the engine's CPU).
+    // Warm-up, not measured: mxgate's JavaScript is compiled to machine code while it runs (see WARM_UP_SECONDS).
     await load(port, c.mode, c.size, WARM_UP_SECONDS);
     await load(postfix.port, c.mode, c.size, WARM_UP_SECONDS);
     const runs: { m: Awaited<ReturnType<typeof measured>>; p: Awaited<ReturnType<typeof measured>> }[] = [];
