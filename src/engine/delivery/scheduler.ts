@@ -178,9 +178,18 @@ export class DeliveryScheduler implements SchedulerHandle {
     // One configuration and one delivery context for the whole pass.
     const config = this.deps.config();
     const ctx = await this.contextFor(config);
+    // Asked several times per message and, while a destination is at its connection limit, for every
+    // message behind it at each turn of a worker: computed once per message and pass (a message's
+    // recipients change only by its own attempt, after which this pass does not look at it again).
+    const domainsOf = new Map<number, string[]>();
     const pendingDomains = (env: Readonly<Envelope>) => {
-      const states = recipientStates(env);
-      return [...new Set(env.to.filter((_, rid) => states[rid]!.status === 'pending').map(domainOf))];
+      let domains = domainsOf.get(env.mid);
+      if (!domains) {
+        const states = recipientStates(env);
+        domains = [...new Set(env.to.filter((_, rid) => states[rid]!.status === 'pending').map(domainOf))];
+        domainsOf.set(env.mid, domains);
+      }
+      return domains;
     };
     // Mail for a destination that is down waits untouched (no connection, no envelope write),
     // unless it has been in the queue too long: then it is bounced. This runs over the whole queue
@@ -207,12 +216,16 @@ export class DeliveryScheduler implements SchedulerHandle {
     });
     if (due.length === 0) return;
     const inFlight = new Map<string, number>();
+    // While a destination is at its connection limit, each turn of a worker looks at every message
+    // behind it: its settings are resolved once per pass, not once per message and turn.
+    const destinations = new Map<string, ReturnType<typeof destinationFor>>();
+    const destinationOf = (d: string) => destinations.get(d) ?? destinations.set(d, destinationFor(config.delivery, d)).get(d)!;
     const worker = async () => {
       for (;;) {
         if (this.stopped) return;
         // Limits per MX IP are counted at each connection (attempt.ts), not per domain here.
         const admits = (d: string) => {
-          const dest = destinationFor(config.delivery, d);
+          const dest = destinationOf(d);
           return dest.limitType === 'mx-ip' || (inFlight.get(d) ?? 0) < dest.maxConcurrency;
         };
         const index = due.findIndex((env) => pendingDomains(env).every(admits));
@@ -239,7 +252,9 @@ export class DeliveryScheduler implements SchedulerHandle {
       }
     };
     // Messages delivered at the same time, each on its own connection (queueconfig --max-deliveries).
-    await Promise.all(Array.from({ length: config.queue.maxDeliveries }, worker));
+    // No more workers than due messages: a pass often finds one or two, and each worker is an async
+    // function with its closures (50 of them per pass were the delivery side's largest allocation).
+    await Promise.all(Array.from({ length: Math.min(config.queue.maxDeliveries, due.length) }, worker));
   }
 
   /**
