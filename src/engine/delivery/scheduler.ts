@@ -220,14 +220,14 @@ export class DeliveryScheduler implements SchedulerHandle {
     // behind it: its settings are resolved once per pass, not once per message and turn.
     const destinations = new Map<string, ReturnType<typeof destinationFor>>();
     const destinationOf = (d: string) => destinations.get(d) ?? destinations.set(d, destinationFor(config.delivery, d)).get(d)!;
+    // Limits per MX IP are counted at each connection (attempt.ts), not per domain here.
+    const admits = (d: string) => {
+      const dest = destinationOf(d);
+      return dest.limitType === 'mx-ip' || (inFlight.get(d) ?? 0) < dest.maxConcurrency;
+    };
     const worker = async () => {
       for (;;) {
         if (this.stopped) return;
-        // Limits per MX IP are counted at each connection (attempt.ts), not per domain here.
-        const admits = (d: string) => {
-          const dest = destinationOf(d);
-          return dest.limitType === 'mx-ip' || (inFlight.get(d) ?? 0) < dest.maxConcurrency;
-        };
         const index = due.findIndex((env) => pendingDomains(env).every(admits));
         if (index < 0) {
           if (due.length) this.again = true; // held back by a concurrency limit: next pass

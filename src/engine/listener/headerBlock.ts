@@ -17,7 +17,7 @@ export function headerBlock(chunks: readonly Buffer[]): string {
   if (inFirst !== undefined || chunks.length < 2 || first.length >= HEADER_SEARCH_BYTES) {
     return first.toString('latin1', 0, inFirst ?? Math.min(first.length, HEADER_SEARCH_BYTES));
   }
-  const head = Buffer.concat(chunks as Buffer[]);
+  const head = Buffer.concat(chunks);
   const limit = Math.min(head.length, HEADER_SEARCH_BYTES);
   return head.toString('latin1', 0, headerEnd(head, limit) ?? limit);
 }
