@@ -84,7 +84,7 @@ test('the systemd unit passes systemd-analyze verify, and the same unit with a p
   for (const line of ['Type=notify', 'User=mxgate', 'AmbientCapabilities=CAP_NET_BIND_SERVICE', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/mxgate', 'PrivateTmp=yes', 'StateDirectory=mxgate', 'ExecReload=/bin/kill -HUP $MAINPID']) {
     assert.match(unit.stdout, new RegExp(`^${line.replace(/[$]/g, '\\$')}$`, 'm'), line);
   }
-  assert.match(unit.stdout, /^ExecStart=\S+node --openssl-config=\S+engine-openssl\.cnf \S+mxgate\.js --home \/var\/lib\/mxgate engine run --user mxgate$/m);
+  assert.match(unit.stdout, /^ExecStart=\S+node --openssl-config=\S+engine-openssl\.cnf --heap-growing-percent=100 \S+mxgate\.js --home \/var\/lib\/mxgate engine run --user mxgate$/m);
   const file = path.join(dir, 'mxgate.service');
   await writeFile(file, unit.stdout);
   const verify = await runProgram('systemd-analyze', ['verify', file]);

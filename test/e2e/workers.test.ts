@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { applianceWithListener, cleanup, mxgate, sendMail, shellOk, until } from '../helpers.js';
 import { SmtpProbe } from '../smtp-probe.js';
+import { dataPaths } from '../../src/store/paths.js';
 
 /** Listener workers: sessions served by child processes of the engine keep every guarantee. */
 let home: string;
@@ -82,6 +83,16 @@ test('"auto" starts workers from the third core on; setup changes the count, bad
   // The tests below run with one worker beside the engine.
   await shellOk(home, 'listenerconfig setup --workers 1', 'commit one worker');
   await until(home, 'one worker', async () => (await workerPids()).length === 1);
+});
+
+test("the engine and its worker run with the engine's node settings: OpenSSL configuration and heap growth", async () => {
+  const engine = Number((await readFile(dataPaths(home).pidFile, 'utf8')).trim());
+  const [worker] = await workerPids();
+  for (const pid of [engine, worker!]) {
+    const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+    assert.ok(args.some((a) => /^--openssl-config=.*engine-openssl\.cnf$/.test(a)), `pid ${pid}: ${args.join(' ')}`);
+    assert.ok(args.includes('--heap-growing-percent=100'), `pid ${pid}: ${args.join(' ')}`);
+  }
 });
 
 test("a policy's per-host limit counts the sessions of the engine and its worker together", async () => {
