@@ -169,3 +169,28 @@ test('a kept file that disappeared is replaced by a new one', () =>
     assert.deepEqual(await spool.read(2), data);
     assert.deepEqual(await readdir(dir), ['2.msg']);
   }));
+
+test('a message received in chunks is written as it came, not copied together first; tiny chunks past the system\'s limit per write are all written, in order', () =>
+  inQueueDir(async (dir) => {
+    const spool = await openSpool(dir);
+    const concat = Buffer.concat;
+    let copied = 0;
+    Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+      copied += 1;
+      return concat(list, total);
+    }) as typeof Buffer.concat;
+    const chunks = [
+      ...Array.from({ length: 3000 }, (_, i) => Buffer.from([0x41 + (i % 26)])), // 3000 one-byte chunks: more than IOV_MAX (1024)
+      ...Array.from({ length: 12 }, (_, i) => Buffer.alloc(10 * 1024, 0x61 + i)),
+    ];
+    const whole = concat(chunks);
+    try {
+      const writer = await spool.receive(7);
+      for (const c of chunks) await writer.write(c);
+      await writer.commit(envelope(7, 0));
+    } finally {
+      Buffer.concat = concat;
+    }
+    assert.equal(copied, 0, 'no Buffer.concat of the message');
+    assert.deepEqual(await spool.read(7), whole);
+  }));

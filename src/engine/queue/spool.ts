@@ -1,4 +1,4 @@
-import { closeSync, fsync as fsyncCallback, ftruncateSync, mkdirSync, open as openCallback, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsync as fsyncCallback, ftruncateSync, mkdirSync, open as openCallback, readFileSync, renameSync, rmSync, statSync, writevSync } from 'node:fs';
 import { readdir, readFile, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import path from 'node:path';
@@ -418,6 +418,14 @@ const FREE_FILE_BYTES = 256 * 1024;
 /** Bytes of a message held in memory before they are written (MessageWriter). */
 const BATCH = 64 * 1024;
 
+/** What is left of `chunks` once their first `written` bytes are on disk. */
+function unwritten(chunks: Buffer[], written: number): Buffer[] {
+  let i = 0;
+  while (i < chunks.length && written >= chunks[i]!.length) written -= chunks[i++]!.length;
+  if (i === chunks.length) return [];
+  return [chunks[i]!.subarray(written), ...chunks.slice(i + 1)];
+}
+
 /** A message being received into the queue (Spool.receive). */
 export class MessageWriter {
   private size = 0;
@@ -452,13 +460,14 @@ export class MessageWriter {
     if (this.heldBytes >= BATCH) this.flush();
   }
 
+  /** The held chunks in one writev, not copied together first (a short write is continued). */
   private flush(): void {
     if (this.heldBytes === 0) return;
     this.flushed = true;
-    let data = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
+    let chunks = this.held;
     this.held = [];
     this.heldBytes = 0;
-    while (data.length > 0) data = data.subarray(writeSync(this.fd, data));
+    while (chunks.length > 0) chunks = unwritten(chunks, writevSync(this.fd, chunks));
   }
 
   /**
