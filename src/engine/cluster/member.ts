@@ -1,6 +1,6 @@
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
-import { Etcd3, type Watcher } from 'etcd3';
+import type { Etcd3, Watcher } from 'etcd3';
 import type { DataPaths } from '../../store/paths.js';
 import { type Config, ConfigError, validateConfig } from '../../store/schema.js';
 import { credentialRefs, readKey, storeCredential } from '../../store/certificates/keys.js';
@@ -12,7 +12,7 @@ import type { PendingConfirmation } from '../../control/status.js';
 import { unconfirmedReason } from '../commitConfirmation.js';
 import { UserError } from '../../userError.js';
 import type { ClusterMachine, ClusterStatus, Inconsistency } from '../../control/status.js';
-import { ClusterStore, ClusterUnavailable, type MemberReport, parseJoinOffer } from './clusterStore.js';
+import { ClusterStore, ClusterUnavailable, etcdClient, type MemberReport, parseJoinOffer } from './clusterStore.js';
 import { etcdMemberLabel, findInconsistencies } from './consistency.js';
 import type { SharedTlsStatistics } from '../delivery/domainTlsStatistics.js';
 import { sharedStsCache, sharedTlsReports, sharedTlsStatistics } from './sharedState.js';
@@ -144,8 +144,8 @@ export class ClusterMember {
     this.tlsStatistics = sharedTlsStatistics(store, membership.machine);
   }
 
-  private static connect(membership: Membership, secrets: MemberSecrets, endpoints = membership.endpoints): ClusterStore {
-    return new ClusterStore(endpoints, { credentials: { rootCertificate: Buffer.from(secrets.caCertificate) }, auth: { username: 'root', password: secrets.rootPassword } });
+  private static connect(membership: Membership, secrets: MemberSecrets, endpoints = membership.endpoints): Promise<ClusterStore> {
+    return ClusterStore.connect(endpoints, { credentials: { rootCertificate: Buffer.from(secrets.caCertificate) }, auth: { username: 'root', password: secrets.rootPassword } });
   }
 
   /** At engine start: a machine with cluster files starts its etcd member and catches up. */
@@ -154,7 +154,7 @@ export class ClusterMember {
     if (!found) return undefined;
     const etcd = new EtcdProcess(host.paths, found.membership);
     await etcd.start({ initialCluster: [`${found.membership.machine}=${peerUrl(found.membership)}`], state: 'existing' });
-    const member = new ClusterMember(host, found.membership, found.secrets, etcd, ClusterMember.connect(found.membership, found.secrets));
+    const member = new ClusterMember(host, found.membership, found.secrets, etcd, await ClusterMember.connect(found.membership, found.secrets));
     member.applied = Number.NaN; // unknown until the first version is applied
     await member.begin();
     return member;
@@ -182,7 +182,7 @@ export class ClusterMember {
     try {
       await etcd.start({ initialCluster: [`${machine}=${peerUrl(membership)}`], state: 'new' });
       // A new etcd has no accounts: make root, then turn authentication on.
-      const bare = new Etcd3({ hosts: membership.endpoints, credentials: { rootCertificate: Buffer.from(secrets.caCertificate) } });
+      const bare = await etcdClient({ hosts: membership.endpoints, credentials: { rootCertificate: Buffer.from(secrets.caCertificate) } });
       try {
         await waitFor(() => bare.get('/mxgate/version').string(), 'the new etcd member to answer');
         await bare.user('root').create(secrets.rootPassword);
@@ -191,7 +191,7 @@ export class ClusterMember {
       } finally {
         bare.close();
       }
-      const member = new ClusterMember(host, membership, secrets, etcd, ClusterMember.connect(membership, secrets));
+      const member = new ClusterMember(host, membership, secrets, etcd, await ClusterMember.connect(membership, secrets));
       await member.uploadKeys(config);
       const doc = newCluster(name, machine, config, { user, time: new Date().toISOString() });
       if (!(await member.store.create(doc))) throw new UserError('This etcd already holds a cluster.');
@@ -216,7 +216,7 @@ export class ClusterMember {
     const ca = await pinnedCa(remote.ip, remote.clientPort, token.caHash);
     const remoteUrl = clientUrl(remote);
     // The token's own etcd account may read its bundle and nothing else.
-    const guest = new Etcd3({ hosts: [remoteUrl], credentials: { rootCertificate: Buffer.from(ca) }, auth: { username: JOIN_USER(token.id), password: token.secret } });
+    const guest = await etcdClient({ hosts: [remoteUrl], credentials: { rootCertificate: Buffer.from(ca) }, auth: { username: JOIN_USER(token.id), password: token.secret } });
     let bundle: JoinBundle;
     try {
       const text = await guest.get(`/mxgate/join/${token.id}`).string();
@@ -235,7 +235,7 @@ export class ClusterMember {
     const own = await issueMemberCertificate({ certificatePem: bundle.caCertificate, privateKeyPem: bundle.caKey }, machine, certificateAddresses(ip));
     const secrets: MemberSecrets = { clusterKey: bundle.clusterKey, rootPassword: bundle.rootPassword, caCertificate: bundle.caCertificate, caKey: bundle.caKey, memberCertificate: own.certificatePem, memberKey: own.privateKeyPem };
     const membership: Membership = { cluster: bundle.cluster, machine, ip, peerPort, clientPort, endpoints: [remoteUrl] };
-    const root = ClusterMember.connect(membership, secrets, [remoteUrl]);
+    const root = await ClusterMember.connect(membership, secrets, [remoteUrl]);
     let etcd: EtcdProcess | undefined;
     try {
       if (!(await root.takeJoinBundle(token.id))) throw new UserError('The join token was used by another machine a moment ago: make a new one.');
@@ -253,7 +253,7 @@ export class ClusterMember {
       await writeMembership(host.paths, { ...membership, endpoints }, secrets);
       etcd = new EtcdProcess(host.paths, { ...membership, endpoints });
       await etcd.start({ initialCluster: initial, state: 'existing' });
-      const member = new ClusterMember(host, { ...membership, endpoints }, secrets, etcd, ClusterMember.connect({ ...membership, endpoints }, secrets));
+      const member = new ClusterMember(host, { ...membership, endpoints }, secrets, etcd, await ClusterMember.connect({ ...membership, endpoints }, secrets));
       await waitFor(() => member.store.document(), 'this machine\'s etcd member to join');
       // Add this machine to the document (a commit like any other, retried if another commit came first).
       for (;;) {
@@ -623,7 +623,7 @@ export class ClusterMember {
     // Removing our own etcd member stops it while it answers: ask the others, so the answer is not lost
     // (the library would retry elsewhere and be told "member not found" about a removal that worked).
     const others = members.filter((m) => m !== etcdMember).flatMap((m) => m.clientURLs);
-    const via = machine === this.membership.machine && others.length ? ClusterMember.connect(this.membership, this.secrets, others) : this.store;
+    const via = machine === this.membership.machine && others.length ? await ClusterMember.connect(this.membership, this.secrets, others) : this.store;
     try {
       await via.client.cluster.memberRemove({ ID: etcdMember.ID });
     } catch (err) {
