@@ -1,5 +1,5 @@
 import { createPrivateKey, webcrypto as nodeWebcrypto } from 'node:crypto';
-import forge from 'node-forge';
+import type forge from 'node-forge';
 import * as asn1js from 'asn1js';
 import { parseCertificate } from './certificate.js';
 import { toPem } from './pem.js';
@@ -35,7 +35,8 @@ export async function importPkcs12(data: Buffer, passphrase: string): Promise<Pk
     found = await readWithPkijs(data, passphrase);
   } catch (err) {
     if (err instanceof Pkcs12Error) throw err;
-    found = readWithForge(data, passphrase);
+    // Loaded only for such a file: node-forge is ~2 MB of heap the engine otherwise never uses.
+    found = readWithForge((await import('node-forge')).default, data, passphrase);
   }
   if (found.keys.length === 0) throw new Pkcs12Error('The PKCS#12 file holds no private key.');
   if (found.certs.length === 0) throw new Pkcs12Error('The PKCS#12 file holds no certificate.');
@@ -93,11 +94,11 @@ async function readWithPkijs(data: Buffer, passphrase: string): Promise<{ keys: 
   return { keys, certs };
 }
 
-function readWithForge(data: Buffer, passphrase: string): { keys: Buffer[]; certs: Buffer[] } {
+function readWithForge(lib: typeof forge, data: Buffer, passphrase: string): { keys: Buffer[]; certs: Buffer[] } {
   let p12: forge.pkcs12.Pkcs12Pfx;
   try {
-    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(data.toString('binary')));
-    p12 = forge.pkcs12.pkcs12FromAsn1(asn1, true, passphrase);
+    const asn1 = lib.asn1.fromDer(lib.util.createBuffer(data.toString('binary')));
+    p12 = lib.pkcs12.pkcs12FromAsn1(asn1, true, passphrase);
   } catch (err) {
     const msg = (err as Error).message ?? String(err);
     throw new Pkcs12Error(/mac|password/i.test(msg) ? `${WRONG} (the integrity check failed).` : `${WRONG} (${msg}).`);
@@ -105,11 +106,11 @@ function readWithForge(data: Buffer, passphrase: string): { keys: Buffer[]; cert
   // forge models RSA only; for other keys and certificates it keeps the ASN.1, which is all we need.
   const der = (bag: forge.pkcs12.Bag): Buffer => {
     const asn1 = bag.cert
-      ? forge.pki.certificateToAsn1(bag.cert)
+      ? lib.pki.certificateToAsn1(bag.cert)
       : bag.key
-        ? forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key))
+        ? lib.pki.wrapRsaPrivateKey(lib.pki.privateKeyToAsn1(bag.key))
         : bag.asn1;
-    return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+    return Buffer.from(lib.asn1.toDer(asn1).getBytes(), 'binary');
   };
   const bags = (type: string) => p12.getBags({ bagType: type })[type] ?? [];
   return {
