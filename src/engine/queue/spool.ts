@@ -479,8 +479,6 @@ export class MessageWriter {
     const stored = { ...envelope, size: this.size };
     const whole = this.flushed ? undefined : Buffer.concat(this.held, this.heldBytes);
     try {
-      // The whole message was concatenated already: written from that copy, not concatenated again.
-      if (whole) this.held = [whole];
       const trailer = envelopeTrailer(stored);
       this.held.push(trailer);
       this.heldBytes += trailer.length;
