@@ -19,6 +19,7 @@ import {
   setServerOptions,
   type SmtpServer,
 } from '../../src/engine/listener/smtpServerAdapter.js';
+import { feedDataStream } from '../../src/engine/listener/dataTerminator.js';
 import { SmtpProbe } from '../smtp-probe.js';
 
 /**
@@ -130,6 +131,36 @@ test('later: three pipelined transactions in one write, with handlers that call 
   const replies: string[] = [];
   for (let i = 0; i < 9; i++) replies.push(await probe.reply());
   assert.deepEqual(replies.map((r) => r.slice(0, 3)), ['250', '250', '250', '354', '250', '250', '250', '354', '250']);
+  probe.close();
+});
+
+test('createSmtpServer: the DATA scan is dataTerminator\'s, in the plaintext session and after STARTTLS', async () => {
+  const messages: string[] = [];
+  const { server, port } = await serve({
+    onMailFrom: (_a, _s, cb) => later(cb)(),
+    onRcptTo: (_a, _s, cb) => later(cb)(),
+    onData: (stream, _s, cb) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => (messages.push(Buffer.concat(chunks).toString()), cb()));
+    },
+  });
+  const scan = () => [...(server as unknown as { connections: Set<{ _parser: { _feedDataStream: unknown } }> }).connections].map((c) => c._parser._feedDataStream);
+  const { probe } = await SmtpProbe.connect(port);
+  const send = async () => {
+    await probe.send('EHLO client.test');
+    await probe.send('MAIL FROM:<a@client.test>');
+    await probe.send('RCPT TO:<b@mx.test>');
+    assert.match(await probe.send('DATA'), /^354/);
+    assert.match(await probe.send('one\r\n..two\r\n.'), /^250/);
+  };
+  await send();
+  assert.deepEqual(scan(), [feedDataStream]);
+  assert.match(await probe.send('STARTTLS'), /^220/);
+  await probe.upgrade({ rejectUnauthorized: false });
+  await send();
+  assert.deepEqual(scan(), [feedDataStream], 'the parser made for the TLS socket too');
+  assert.deepEqual(messages, ['one\r\n.two\r\n', 'one\r\n.two\r\n']);
   probe.close();
 });
 
