@@ -18,6 +18,22 @@ async function openSpool(dir: string): Promise<Spool> {
   return spool;
 }
 
+/** How many times `body` calls Buffer.concat (each a copy of what it is given). */
+async function concatsDuring(body: () => Promise<void>): Promise<number> {
+  const concat = Buffer.concat;
+  let calls = 0;
+  Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+    calls += 1;
+    return concat(list, total);
+  }) as typeof Buffer.concat;
+  try {
+    await body();
+  } finally {
+    Buffer.concat = concat;
+  }
+  return calls;
+}
+
 /** Run `body` on a queue directory of its own, removed afterwards. */
 async function inQueueDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mxg-queue-'));
@@ -173,24 +189,32 @@ test('a kept file that disappeared is replaced by a new one', () =>
 test('a message received in chunks is written as it came, not copied together first; tiny chunks past the system\'s limit per write are all written, in order', () =>
   inQueueDir(async (dir) => {
     const spool = await openSpool(dir);
-    const concat = Buffer.concat;
-    let copied = 0;
-    Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
-      copied += 1;
-      return concat(list, total);
-    }) as typeof Buffer.concat;
     const chunks = [
       ...Array.from({ length: 3000 }, (_, i) => Buffer.from([0x41 + (i % 26)])), // 3000 one-byte chunks: more than IOV_MAX (1024)
       ...Array.from({ length: 12 }, (_, i) => Buffer.alloc(10 * 1024, 0x61 + i)),
     ];
-    const whole = concat(chunks);
-    try {
+    const whole = Buffer.concat(chunks);
+    const copied = await concatsDuring(async () => {
       const writer = await spool.receive(7);
       for (const c of chunks) await writer.write(c);
       await writer.commit(envelope(7, 0));
-    } finally {
-      Buffer.concat = concat;
-    }
+    });
     assert.equal(copied, 0, 'no Buffer.concat of the message');
     assert.deepEqual(await spool.read(7), whole);
+  }));
+
+test('messages kept in memory for their first delivery are copied together only while the cache has room', () =>
+  inQueueDir(async (dir) => {
+    const spool = await openSpool(dir);
+    const message = (i: number) => [Buffer.alloc(30 * 1024, 0x41 + (i % 26)), Buffer.alloc(30 * 1024, 0x61 + (i % 26))];
+    const copies: number[] = [];
+    // 290 messages of 60 KB, each in memory until its commit: the cache (16 MB) takes 273 of them
+    for (let i = 1; i <= 290; i++) {
+      const writer = await spool.receive(i);
+      for (const c of message(i)) await writer.write(c);
+      copies.push(await concatsDuring(() => writer.commit(envelope(i, 0))));
+    }
+    assert.deepEqual(copies.slice(0, 273), Array(273).fill(1), 'copied once for the cache');
+    assert.deepEqual(copies.slice(273), Array(17).fill(0), 'not copied once the cache is full');
+    for (const i of [1, 273, 274, 290]) assert.deepEqual(await spool.read(i), Buffer.concat(message(i)), `message ${i} reads back`);
   }));

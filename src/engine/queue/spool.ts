@@ -231,9 +231,10 @@ export class Spool {
       }
       if (!this.options.indexed) return;
       this.adopt(envelope);
-      if (whole && this.recentBytes + whole.length <= RECENT_BYTES) {
-        this.recent.set(mid, whole);
-        this.recentBytes += whole.length;
+      // Copied together only when the cache has room for it.
+      if (whole && this.recentBytes + envelope.size <= RECENT_BYTES) {
+        this.recent.set(mid, whole());
+        this.recentBytes += envelope.size;
       }
     });
   }
@@ -427,6 +428,8 @@ function unwritten(chunks: Buffer[], written: number): Buffer[] {
 }
 
 /** A message being received into the queue (Spool.receive). */
+const inOneBuffer = (chunks: Buffer[], bytes: number) => () => Buffer.concat(chunks, bytes);
+
 export class MessageWriter {
   private size = 0;
   private done = false;
@@ -445,8 +448,8 @@ export class MessageWriter {
     private readonly tmp: string,
     /** The file held an earlier message: what is left of it past this one is cut off at commit. */
     private readonly reused: boolean,
-    /** Put the written file in the queue; `whole` is the message when it never left memory. */
-    private readonly publish: (envelope: Envelope, whole: Buffer | undefined) => Promise<void>,
+    /** Put the written file in the queue; `whole` makes the message when it never left memory. */
+    private readonly publish: (envelope: Envelope, whole: (() => Buffer) | undefined) => Promise<void>,
   ) {}
 
   get bytes(): number {
@@ -477,7 +480,7 @@ export class MessageWriter {
   async commit(envelope: Envelope): Promise<void> {
     this.done = true;
     const stored = { ...envelope, size: this.size };
-    const whole = this.flushed ? undefined : Buffer.concat(this.held, this.heldBytes);
+    const whole = this.flushed ? undefined : inOneBuffer(this.held.slice(), this.heldBytes);
     try {
       const trailer = envelopeTrailer(stored);
       this.held.push(trailer);
