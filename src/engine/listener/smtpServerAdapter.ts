@@ -99,7 +99,7 @@ export function createSmtpServer(options: SMTPServerOptions): SMTPServer {
 
 /** The connection's parsers, this one and the one after STARTTLS, find the end of DATA with dataTerminator.ts. */
 function scanDataFaster(connection: ConnectionInternals): void {
-  const faster = <P extends NonNullable<ConnectionInternals['_parser']>>(parser: P): P => {
+  const faster = (parser: NonNullable<ConnectionInternals['_parser']>) => {
     parser._feedDataStream = feedDataStream;
     return parser;
   };

@@ -427,9 +427,10 @@ function unwritten(chunks: Buffer[], written: number): Buffer[] {
   return [chunks[i]!.subarray(written), ...chunks.slice(i + 1)];
 }
 
-/** A message being received into the queue (Spool.receive). */
+/** The message's chunks copied into one buffer, when called (the recent-message cache may not take it). */
 const inOneBuffer = (chunks: Buffer[], bytes: number) => () => Buffer.concat(chunks, bytes);
 
+/** A message being received into the queue (Spool.receive). */
 export class MessageWriter {
   private size = 0;
   private done = false;
