@@ -71,7 +71,7 @@ export function cidrProblem(value: string): string | undefined {
 /** `10.1.` style partial IPv4 (one to three leading octets, ending in a dot). */
 const PARTIAL_IPV4 = /^(\d{1,3}\.){1,3}$/;
 /** `10.1.1.1-50`: an IPv4 address whose last octet is a range. */
-const LAST_OCTET_RANGE = /^((?:\d{1,3}\.){3})(\d{1,3})-(\d{1,3})$/;
+export const LAST_OCTET_RANGE = /^((?:\d{1,3}\.){3})(\d{1,3})-(\d{1,3})$/;
 
 const octetsOk = (octets: string[]) => octets.every((o) => Number(o) <= 255);
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { feedDataStream } from '../../src/engine/listener/dataTerminator.js';
+import { seededRandom } from '../seeded-random.js';
 
 /**
  * dataTerminator.ts against the smtp-server scan it replaces: the same input, cut into the same
@@ -45,17 +46,6 @@ async function transcript(segments: Buffer[], replaced: boolean, maxBytes = 0): 
   return out;
 }
 
-/** A deterministic generator, so that a failure can be replayed from its seed. */
-function random(seed: number): (n: number) => number {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) % n;
-  };
-}
-
 const PIECES = ['a', 'text ', '.', '..', '\r', '\n', '\r\n', '\r\n.', '\n.', '\r\n..', '\r\n.\r\n', '\n.\r\n', '\r\n.\n', '.\r\n', 'x'.repeat(300), 'NOOP\r\n', 'DATA\r\n'];
 
 function session(rnd: (n: number) => number): Buffer {
@@ -83,7 +73,7 @@ function cut(data: Buffer, rnd: (n: number) => number): Buffer[] {
 
 test('random sessions in random segments: the same messages and commands as smtp-server\'s scan', async () => {
   for (let seed = 1; seed <= 1500; seed++) {
-    const rnd = random(seed);
+    const rnd = seededRandom(seed);
     const data = session(rnd);
     const segments = seed % 10 === 0 ? [data] : cut(data, rnd);
     const maxBytes = seed % 7 === 0 ? 50 : 0;

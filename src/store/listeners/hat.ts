@@ -2,6 +2,7 @@ import net from 'node:net';
 import { z } from 'zod';
 import { entryCovers } from '../domainMatch.js';
 import { inLastOctetRange, LIMITS, senderPatternKind, senderPatternProblem, unmappedAddress } from '../grammar.js';
+import { compileSenderGroup, type SenderGroupMatcher } from './senderGroupMatcher.js';
 
 /**
  * The host access table (HAT) of a listener: sender groups, checked in order, map the connecting
@@ -152,11 +153,27 @@ export function patternMatches(pattern: string, ip: string, hostname?: string): 
   }
 }
 
+/** Each sender group's compiled entries, with the entries they were compiled from. */
+const matchers = new WeakMap<readonly string[], { source: string[]; matcher: SenderGroupMatcher }>();
+
+/**
+ * The group's matcher, compiled on first use. A committed configuration is never changed in place
+ * (each edit works on a copy: store/edit.ts), but a HAT built in code may be, so the entries are
+ * compared with those compiled (the same strings: a comparison of references, not of text).
+ */
+function matcherOf(patterns: readonly string[]): SenderGroupMatcher {
+  const cached = matchers.get(patterns);
+  if (cached && cached.source.length === patterns.length && cached.source.every((p, i) => p === patterns[i])) return cached.matcher;
+  const matcher = compileSenderGroup(patterns);
+  matchers.set(patterns, { source: [...patterns], matcher });
+  return matcher;
+}
+
 /** The first sender group that matches, and its policy with defaults applied. */
 export function classify(hat: Hat, ip: string, hostname?: string): { group: string; policy: EffectivePolicy } | undefined {
   const address = unmappedAddress(ip);
   for (const group of hat.senderGroups) {
-    if (group.patterns.some((p) => patternMatches(p, address, hostname))) {
+    if (matcherOf(group.patterns).matches(address, hostname)) {
       const policy = findPolicy(hat, group.policy);
       if (policy) return { group: group.name, policy: effectivePolicy(hat, policy) };
     }
@@ -188,5 +205,5 @@ export function hatOffersTls(hat: Hat): boolean {
 
 /** Does any sender group name hosts (so the client's host name must be looked up)? */
 export function hatUsesHostnames(hat: Hat): boolean {
-  return hat.senderGroups.some((g) => g.patterns.some((p) => senderPatternKind(p) === 'name'));
+  return hat.senderGroups.some((g) => matcherOf(g.patterns).hasNames);
 }
