@@ -1,14 +1,17 @@
 /**
- * Sender groups are matched by their compiled form (store/listeners/senderGroupMatcher.ts): the
- * same answers as checking `patternMatches` entry by entry, for every kind of entry, and work per
- * connection that does not grow with the number of entries.
+ * Sender groups and recipient access tables are matched in their compiled form
+ * (store/listeners/senderGroupMatcher.ts, engine/listener/rcptAccess.ts): the same answers as
+ * checking `patternMatches` or `entryCovers` entry by entry, for every kind of entry, and work per
+ * client that does not grow with the number of entries.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { senderPatternProblem } from '../../src/store/grammar.js';
-import { classify, defaultHat, hatUsesHostnames, patternMatches } from '../../src/store/listeners/hat.js';
+import { compileHat, defaultHat, patternMatches } from '../../src/store/listeners/hat.js';
 import { compileSenderGroup } from '../../src/store/listeners/senderGroupMatcher.js';
+import { compileRecipientAccess } from '../../src/engine/listener/rcptAccess.js';
+import { entryCovers } from '../../src/store/domainMatch.js';
 import { seededRandom } from '../seeded-random.js';
 
 /** Entries of every kind around a few addresses and names, so that random clients often fall on their edges. */
@@ -93,7 +96,7 @@ test('a connection is matched without work per entry: 2000 entries, no BlockList
   const hat = defaultHat('public');
   const allow = hat.senderGroups.find((g) => g.name === 'ALLOWLIST')!;
   for (let i = 0; i < 2000; i += 1) allow.patterns.push(i % 2 ? `10.${i >> 8}.${i & 255}.0/24` : `2001:db8:${i.toString(16)}::/48`);
-  assert.equal(classify(hat, '10.3.4.5')!.group, 'ALL', 'compiled on first use');
+  const compiled = compileHat(hat);
   // Matching entry by entry built a BlockList with one rule for each address or CIDR entry, for each client.
   const proto = net.BlockList.prototype;
   const calls = { addAddress: 0, addSubnet: 0, check: 0 };
@@ -107,9 +110,9 @@ test('a connection is matched without work per entry: 2000 entries, no BlockList
   }
   try {
     for (let i = 0; i < 20; i += 1) {
-      assert.equal(classify(hat, `10.${i % 8}.1.1`)!.group, 'ALLOWLIST');
-      assert.equal(classify(hat, '2001:db8:2::1')!.group, 'ALLOWLIST');
-      assert.equal(classify(hat, '192.0.2.1')!.group, 'ALL');
+      assert.equal(compiled.classify(`10.${i % 8}.1.1`)!.group, 'ALLOWLIST');
+      assert.equal(compiled.classify('2001:db8:2::1')!.group, 'ALLOWLIST');
+      assert.equal(compiled.classify('192.0.2.1')!.group, 'ALL');
     }
   } finally {
     Object.assign(proto, originals);
@@ -117,18 +120,43 @@ test('a connection is matched without work per entry: 2000 entries, no BlockList
   assert.deepEqual(calls, { addAddress: 0, addSubnet: 0, check: 20 }, 'BlockList calls while 60 clients were classified');
 });
 
-test('a HAT changed in place after a classification is matched as it is now', () => {
+test('a compiled HAT: the first matching group with a policy, its policy with defaults applied and shared unchanged, and whether names are looked up', () => {
   const hat = defaultHat('public');
-  const block = hat.senderGroups.find((g) => g.name === 'BLOCKLIST')!;
-  block.patterns.push('192.0.2.1');
-  assert.equal(classify(hat, '192.0.2.1')!.group, 'BLOCKLIST');
-  block.patterns[0] = '192.0.2.2';
-  assert.equal(classify(hat, '192.0.2.1')!.group, 'ALL', 'an entry replaced');
-  assert.equal(classify(hat, '192.0.2.2')!.group, 'BLOCKLIST');
-  block.patterns.length = 0;
-  assert.equal(classify(hat, '192.0.2.2')!.group, 'ALL', 'the entries removed');
-  assert.equal(hatUsesHostnames(hat), false);
-  block.patterns.push('.example.com');
-  assert.equal(hatUsesHostnames(hat), true, 'a name added: host names are looked up');
-  assert.equal(classify(hat, '192.0.2.2', 'mx.example.com')!.group, 'BLOCKLIST');
+  hat.defaults.tls = 'required';
+  hat.senderGroups.find((g) => g.name === 'BLOCKLIST')!.patterns.push('192.0.2.0/24');
+  hat.senderGroups.find((g) => g.name === 'SUSPECTLIST')!.patterns.push('192.0.2.7', '.example.com');
+  hat.senderGroups.find((g) => g.name === 'ALLOWLIST')!.policy = 'NOSUCHPOLICY';
+  hat.senderGroups.find((g) => g.name === 'ALLOWLIST')!.patterns.push('ALL');
+  const compiled = compileHat(hat);
+  assert.equal(compiled.usesHostnames, true);
+  assert.equal(compileHat(defaultHat('public')).usesHostnames, false);
+  assert.deepEqual(compiled.classify('192.0.2.7'), { group: 'BLOCKLIST', policy: { ...hat.defaults, name: 'BLOCKED', action: 'reject' } }, 'ALLOWLIST has no policy: skipped');
+  assert.equal(compiled.classify('::ffff:198.51.100.1', 'MX.Example.com')!.group, 'SUSPECTLIST');
+  const policy = compiled.classify('198.51.100.1')!.policy;
+  assert.equal(policy.tls, 'required');
+  assert.equal(compiled.classify('198.51.100.2')!.policy, policy, 'one policy object for every client of the group');
+  assert.throws(() => {
+    (policy as { tls: string }).tls = 'off';
+  }, TypeError);
+  hat.senderGroups.find((g) => g.name === 'BLOCKLIST')!.patterns.length = 0;
+  assert.equal(compiled.classify('192.0.2.7')!.group, 'BLOCKLIST', 'a snapshot: the listener compiles again at each commit');
+});
+
+test('a compiled recipient access table answers as its entries do one by one: domains, .domains, ALL, case, trailing dots, literals', () => {
+  const pool = ['example.com', '.example.com', 'EXAMPLE.net', '.Sub.Example.NET', 'all', 'ALL', 'test', '.test', '192.0.2.1', 'mail.test'];
+  const addresses = ['a@example.com', 'a@x.example.com', 'a@EXAMPLE.COM.', 'a@badexample.com', 'a@sub.example.net', 'a@y.sub.example.net', 'a@example.net', 'a@test', 'a@b.test', 'a@[192.0.2.1]', 'postmaster', 'a@mail.test.', '"a@b"@c.test'];
+  let allowed = 0;
+  for (let seed = 1; seed <= 300; seed += 1) {
+    const pick = seededRandom(seed);
+    const table = Array.from({ length: pick(5) }, () => pool[pick(pool.length)]!);
+    const allows = compileRecipientAccess(table);
+    for (const address of addresses) {
+      const at = address.lastIndexOf('@');
+      const domain = address.slice(at + 1).replace(/^\[|\]$/g, '');
+      const expected = at >= 0 && table.some((entry) => entry.toLowerCase() === 'all' || entryCovers(entry, domain));
+      assert.equal(allows(address), expected, `[${table.join(', ')}] ~ ${address}`);
+      if (expected) allowed += 1;
+    }
+  }
+  assert.ok(allowed > 300 && allowed < 300 * addresses.length - 300, `${allowed} allowed`);
 });

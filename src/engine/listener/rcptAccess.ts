@@ -1,12 +1,21 @@
-import { entryCovers } from '../../store/domainMatch.js';
+import { domainEntrySet } from '../../store/domainMatch.js';
 
 /**
  * Recipient access table: may a listener accept mail for this address? Entries are domains,
- * ".domain" for every subdomain, or ALL. An empty table accepts nothing (no open relay).
+ * ".domain" for every subdomain, or ALL. An empty table accepts nothing (no open relay). Compiled
+ * once (a listener does at each commit): a RCPT does not pay for the table's size.
  */
+export function compileRecipientAccess(table: readonly string[]): (address: string) => boolean {
+  const all = table.some((entry) => entry.toLowerCase() === 'all');
+  const domains = domainEntrySet(table);
+  return (address) => {
+    const at = address.lastIndexOf('@');
+    if (at < 0) return false;
+    return all || domains.covers(address.slice(at + 1).replace(/^\[|\]$/g, ''));
+  };
+}
+
+/** One address against a table (compileRecipientAccess for more than one). */
 export function recipientAllowed(table: readonly string[], address: string): boolean {
-  const at = address.lastIndexOf('@');
-  if (at < 0) return false;
-  const domain = address.slice(at + 1).replace(/^\[|\]$/g, '');
-  return table.some((entry) => entry.toLowerCase() === 'all' || entryCovers(entry, domain));
+  return compileRecipientAccess(table)(address);
 }

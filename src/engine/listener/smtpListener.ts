@@ -2,7 +2,7 @@ import { SERVER_SECURE_OPTIONS } from '../../pki/tlsServerOptions.js';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { classify, type EffectivePolicy, hatUsesHostnames } from '../../store/listeners/hat.js';
+import { type CompiledHat, compileHat, type EffectivePolicy } from '../../store/listeners/hat.js';
 import type { Interface, Listener } from '../../store/schema.js';
 import type { IdKind } from '../ids.js';
 import type { MailLog } from '../log/mailLog.js';
@@ -10,7 +10,7 @@ import type { HostSlots } from './hostSlots.js';
 import { applyDeadlines } from './deadlines.js';
 import { acceptPaused, closeSessions, createSmtpServer, later, serverName, sessionCount, sessionHooks, setServerOptions, type SmtpServer, type SmtpSession } from './smtpServerAdapter.js';
 import type { Envelope, MessageWriter } from '../queue/spool.js';
-import { recipientAllowed } from './rcptAccess.js';
+import { compileRecipientAccess } from './rcptAccess.js';
 import { checkTag } from '../bounceTags.js';
 import { INVALID_BOUNCE_HEADER, type InvalidBounceAction, type TaggingKey } from '../../store/bounces/verification.js';
 import { unmappedAddress } from '../../store/grammar.js';
@@ -96,6 +96,13 @@ interface Connection {
   tlsFailed?: boolean;
 }
 
+interface Access {
+  hat: CompiledHat;
+  recipientAllowed: (address: string) => boolean;
+}
+
+const compileAccess = (listener: Listener): Access => ({ hat: compileHat(listener.hat), recipientAllowed: compileRecipientAccess(listener.rcptAccess) });
+
 /** Listeners are keyed by address and port (a commit that keeps both updates the listener in place). */
 export const listenerKey = (ip: string, port: number): string => `${ip}|${port}`;
 
@@ -115,11 +122,14 @@ export class SmtpListener {
   private readonly connections = new Map<string, Connection>();
   /** Sessions that closed while their admission was still looking up the client's name. */
   private readonly gone = new Set<string>();
+  /** The HAT and recipient access table of `current`, compiled (a client does not pay for their sizes). */
+  private access: Access;
 
   constructor(
     public current: ListenerState,
     private readonly deps: ListenerDeps,
   ) {
+    this.access = compileAccess(current.listener);
     this.server = createSmtpServer({
       name: current.iface.hostname ?? deps.hostname(),
       banner: 'mxgate',
@@ -201,6 +211,7 @@ export class SmtpListener {
   update(next: ListenerState): void {
     const certChanged = next.tls && (next.tls.key !== this.current.tls?.key || next.tls.cert !== this.current.tls?.cert || next.ciphers !== this.current.ciphers);
     this.current = next;
+    this.access = compileAccess(next.listener);
     setServerOptions(this.server, { name: next.iface.hostname ?? this.deps.hostname(), maxClients: next.listener.limits.maxConcurrency, size: this.largestMessageSize() });
     // New connections get the new certificate; sessions already running keep theirs.
     if (certChanged) {
@@ -252,9 +263,10 @@ export class SmtpListener {
       throw smtpError(421, '4.3.2 System not accepting network messages, try again later');
     }
     const { iface, listener, tls } = this.current;
+    const { hat } = this.access;
     const address = unmappedAddress(session.remoteAddress);
     // Host names are looked up only when a sender group names hosts.
-    const name = hatUsesHostnames(listener.hat) && this.deps.reverse ? await this.deps.reverse(address) : undefined;
+    const name = hat.usesHostnames && this.deps.reverse ? await this.deps.reverse(address) : undefined;
     if (this.gone.delete(session.id)) throw smtpError(421, '4.4.2 Connection closed');
     this.deps.log.info(
       `New SMTP ICID ${icid} interface ${iface.name} (${iface.ip}) address ${address} reverse dns host ${name?.host ?? 'unknown'} verified ${name?.verified ? 'yes' : 'no'}`,
@@ -265,7 +277,7 @@ export class SmtpListener {
     if (!this.deps.log.healthy) this.deps.log.flush();
     if (!this.deps.log.healthy || this.deps.storage?.exhausted()) throw smtpError(421, '4.3.2 System not accepting network messages, try again later');
     // Only a forward-confirmed name can put a host in a sender group (a PTR alone is the sender's say-so).
-    const match = classify(listener.hat, address, name?.verified ? name.host : undefined);
+    const match = hat.classify(address, name?.verified ? name.host : undefined);
     if (!match || match.policy.action === 'reject') {
       this.deps.log.info(`ICID ${icid} REJECT SG ${match?.group ?? 'None'} match ${address} SBRS None`);
       this.deps.log.info(`ICID ${icid} close`);
@@ -368,7 +380,7 @@ export class SmtpListener {
     }
     // Taken anyway (SETUP "header"): to the address without its tag, as a valid one would be.
     const address = verified.address;
-    if (conn.policy.action !== 'relay' && !recipientAllowed(this.current.listener.rcptAccess, address)) {
+    if (conn.policy.action !== 'relay' && !this.access.recipientAllowed(address)) {
       this.deps.log.info(`MID ${conn.mid} ICID ${conn.icid} RID ${conn.rcpts} To: <${to}> Rejected by RAT`);
       return cb(smtpError(550, '5.7.1 Recipient address rejected: relaying denied'));
     }

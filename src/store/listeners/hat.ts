@@ -2,7 +2,7 @@ import net from 'node:net';
 import { z } from 'zod';
 import { entryCovers } from '../domainMatch.js';
 import { inLastOctetRange, LIMITS, senderPatternKind, senderPatternProblem, unmappedAddress } from '../grammar.js';
-import { compileSenderGroup, type SenderGroupMatcher } from './senderGroupMatcher.js';
+import { compileSenderGroup } from './senderGroupMatcher.js';
 
 /**
  * The host access table (HAT) of a listener: sender groups, checked in order, map the connecting
@@ -153,32 +153,33 @@ export function patternMatches(pattern: string, ip: string, hostname?: string): 
   }
 }
 
-/** Each sender group's compiled entries, with the entries they were compiled from. */
-const matchers = new WeakMap<readonly string[], { source: string[]; matcher: SenderGroupMatcher }>();
-
-/**
- * The group's matcher, compiled on first use. A committed configuration is never changed in place
- * (each edit works on a copy: store/edit.ts), but a HAT built in code may be, so the entries are
- * compared with those compiled (the same strings: a comparison of references, not of text).
- */
-function matcherOf(patterns: readonly string[]): SenderGroupMatcher {
-  const cached = matchers.get(patterns);
-  if (cached && cached.source.length === patterns.length && cached.source.every((p, i) => p === patterns[i])) return cached.matcher;
-  const matcher = compileSenderGroup(patterns);
-  matchers.set(patterns, { source: [...patterns], matcher });
-  return matcher;
+/** A HAT ready for connections: what a client costs does not grow with the sender groups' sizes. */
+export interface CompiledHat {
+  /** The first sender group that matches, and its policy with defaults applied (shared: never changed). */
+  classify(ip: string, hostname?: string): { group: string; policy: EffectivePolicy } | undefined;
+  /** Does any sender group name hosts (so the client's host name must be looked up)? */
+  readonly usesHostnames: boolean;
 }
 
-/** The first sender group that matches, and its policy with defaults applied. */
+/** Compile a HAT once (a listener does at each commit); it is not read again. */
+export function compileHat(hat: Hat): CompiledHat {
+  const groups = hat.senderGroups.map((group) => {
+    const policy = findPolicy(hat, group.policy);
+    return { name: group.name, matcher: compileSenderGroup(group.patterns), policy: policy && Object.freeze(effectivePolicy(hat, policy)) };
+  });
+  return {
+    usesHostnames: groups.some((g) => g.matcher.hasNames),
+    classify(ip, hostname) {
+      const address = unmappedAddress(ip);
+      const group = groups.find((g) => g.policy && g.matcher.matches(address, hostname));
+      return group && { group: group.name, policy: group.policy! };
+    },
+  };
+}
+
+/** The first sender group that matches, and its policy with defaults applied (compileHat for more than one client). */
 export function classify(hat: Hat, ip: string, hostname?: string): { group: string; policy: EffectivePolicy } | undefined {
-  const address = unmappedAddress(ip);
-  for (const group of hat.senderGroups) {
-    if (matcherOf(group.patterns).matches(address, hostname)) {
-      const policy = findPolicy(hat, group.policy);
-      if (policy) return { group: group.name, policy: effectivePolicy(hat, policy) };
-    }
-  }
-  return undefined;
+  return compileHat(hat).classify(ip, hostname);
 }
 
 /** Problems that span the table: unknown policies, duplicate names. */
@@ -201,9 +202,4 @@ export function hatProblems(hat: Hat): string[] {
 /** Does any policy that lets hosts in offer TLS? */
 export function hatOffersTls(hat: Hat): boolean {
   return hat.policies.some((p) => p.action !== 'reject' && (p.tls ?? hat.defaults.tls) !== 'off');
-}
-
-/** Does any sender group name hosts (so the client's host name must be looked up)? */
-export function hatUsesHostnames(hat: Hat): boolean {
-  return hat.senderGroups.some((g) => matcherOf(g.patterns).hasNames);
 }
