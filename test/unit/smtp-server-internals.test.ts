@@ -290,3 +290,33 @@ test('session ids come from a counter of the server, not from 10 random bytes pe
   assert.equal(new Set(ids).size, 3, `three sessions, three ids: ${ids.join(' ')}`);
   assert.equal(drawn.n, 0, 'no random bytes drawn for session ids');
 });
+
+test('sessionHooks finds a session\'s connection without going through every open connection', async () => {
+  const { server, port } = await serve({
+    onConnect: (session, cb) => {
+      // An smtp-server connection set that refuses to be walked: the lookup must not need it.
+      const connections = (server as unknown as { connections: Set<unknown> }).connections;
+      const walk = connections[Symbol.iterator];
+      connections[Symbol.iterator] = () => {
+        throw new Error('every open connection was walked');
+      };
+      try {
+        const hooks = sessionHooks(server, session);
+        cb(hooks ? null : new Error('no hooks'));
+      } catch (err) {
+        cb(err as Error);
+      } finally {
+        connections[Symbol.iterator] = walk;
+      }
+    },
+  });
+  const greeting = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('data', (d) => {
+      resolve(d.toString());
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
+  assert.match(greeting, /^220 /);
+});

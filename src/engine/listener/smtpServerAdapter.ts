@@ -58,6 +58,9 @@ export type { SMTPServer as SmtpServer, SMTPServerSession as SmtpSession } from 
 
 const internals = (server: SMTPServer) => server as unknown as ServerInternals;
 
+/** Each session's connection, so that sessionHooks finds it without a scan of every open connection. */
+const connectionOf = new WeakMap<SMTPServerSession, ConnectionInternals>();
+
 /**
  * An SMTP server that greets at once. smtp-server waits a fixed 100 ms before every banner to
  * catch clients that talk first; that pause was most of the time a new session took (a banner
@@ -83,6 +86,7 @@ export function createSmtpServer(options: SMTPServerOptions): SMTPServer {
   s.connect = (socket, socketOptions) => {
     const connection = new SMTPConnection(server, socket, socketOptions as never) as unknown as ConnectionInternals;
     scanDataFaster(connection);
+    connectionOf.set(connection.session, connection);
     s.connections.add(connection);
     connection.on('error', (err: Error) => s._onError(err));
     connection.on('connect', (data: unknown) => s._onClientConnect(data));
@@ -186,10 +190,8 @@ export interface SessionHooks {
 
 /** The hooks of the session `session` of `server`; undefined once it has gone. */
 export function sessionHooks(server: SMTPServer, session: SMTPServerSession): SessionHooks | undefined {
-  let conn: ConnectionInternals | undefined;
-  for (const c of internals(server).connections) if (c.session === session) conn = c;
-  if (!conn) return undefined;
-  const c = conn;
+  const c = connectionOf.get(session);
+  if (!c || !internals(server).connections.has(c)) return undefined;
   return {
     reply: (code, text) => c.send(code, text),
     inData: () => c._parser?._dataMode === true,
