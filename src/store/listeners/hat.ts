@@ -161,7 +161,7 @@ export interface CompiledHat {
   readonly usesHostnames: boolean;
 }
 
-/** Compile a HAT once (a listener does at each commit); it is not read again. */
+/** Compile a HAT (a listener does at each commit): the result never reads `hat` again, so later changes to it are not seen. */
 export function compileHat(hat: Hat): CompiledHat {
   const groups = hat.senderGroups.map((group) => {
     const policy = findPolicy(hat, group.policy);
