@@ -37,10 +37,50 @@ export function domainEntrySet(entries: readonly string[]): DomainEntrySet {
   };
 }
 
+interface DomainIndex {
+  /** The entries and their domains as indexed. */
+  entries: readonly { domain: string }[];
+  domains: string[];
+  /** The first entry of each lower-case domain. */
+  byDomain: Map<string, { domain: string }>;
+}
+
+/**
+ * Each list's index, made on first use: a delivery looks its destination and route up in a few map
+ * lookups, not by scanning every entry. A committed configuration is never changed in place, but a
+ * draft is during an edit (store/edit.ts), so each use checks that the list still holds the same
+ * entries with the same domains (comparisons of references, not of text).
+ */
+const indexes = new WeakMap<readonly { domain: string }[], DomainIndex>();
+
+function indexOf(entries: readonly { domain: string }[]): DomainIndex {
+  const index = indexes.get(entries);
+  if (index && unchanged(index, entries)) return index;
+  const byDomain = new Map<string, { domain: string }>();
+  for (const e of entries) if (!byDomain.has(e.domain.toLowerCase())) byDomain.set(e.domain.toLowerCase(), e);
+  const made = { entries: [...entries], domains: entries.map((e) => e.domain), byDomain };
+  indexes.set(entries, made);
+  return made;
+}
+
+function unchanged(index: DomainIndex, entries: readonly { domain: string }[]): boolean {
+  if (index.entries.length !== entries.length) return false;
+  for (let i = 0; i < entries.length; i += 1) if (entries[i] !== index.entries[i] || entries[i]!.domain !== index.domains[i]) return false;
+  return true;
+}
+
 /** The entry that applies to `name`: an exact one, else the longest ".domain" that covers it. */
 export function mostSpecificEntry<T extends { domain: string }>(entries: readonly T[], name: string): T | undefined {
   const n = canonicalName(name);
-  return entries.find((e) => e.domain.toLowerCase() === n) ?? entries.filter((e) => e.domain.startsWith('.') && entryCovers(e.domain, n)).sort((a, b) => b.domain.length - a.domain.length)[0];
+  const { byDomain } = indexOf(entries);
+  const exact = byDomain.get(n);
+  if (exact) return exact as T;
+  // ".example.com" covers the names that end with it; the leftmost dot gives the longest such entry.
+  for (let dot = n.indexOf('.'); dot >= 0; dot = n.indexOf('.', dot + 1)) {
+    const below = byDomain.get(n.slice(dot));
+    if (below) return below as T;
+  }
+  return undefined;
 }
 
 /**
