@@ -13,6 +13,18 @@ export function entryCovers(entry: string, name: string): boolean {
   return e.startsWith('.') ? n.endsWith(e) : n === e;
 }
 
+/**
+ * ".example.com" covers the names that end with it: `lookup`'s first answer for the name's dotted
+ * endings, longest first ("a.b.c": ".b.c", then ".c"; a name that starts with a dot is one itself).
+ */
+function longestEnding<T>(name: string, lookup: (ending: string) => T | undefined): T | undefined {
+  for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
+    const found = lookup(name.slice(dot));
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** Entries compiled for `entryCovers` lookups that take the same time however many there are. */
 export interface DomainEntrySet {
   /** Does any entry cover `name`? */
@@ -28,11 +40,7 @@ export function domainEntrySet(entries: readonly string[]): DomainEntrySet {
     size: exact.size + below.size,
     covers(name) {
       const n = canonicalName(name);
-      if (exact.has(n)) return true;
-      if (below.size === 0) return false;
-      // ".example.com" covers every name that ends with it: try each of the name's dotted endings.
-      for (let dot = n.indexOf('.'); dot >= 0; dot = n.indexOf('.', dot + 1)) if (below.has(n.slice(dot))) return true;
-      return false;
+      return exact.has(n) || (below.size > 0 && (longestEnding(n, (ending) => below.has(ending) || undefined) ?? false));
     },
   };
 }
@@ -73,14 +81,7 @@ function unchanged(index: DomainIndex, entries: readonly { domain: string }[]): 
 export function mostSpecificEntry<T extends { domain: string }>(entries: readonly T[], name: string): T | undefined {
   const n = canonicalName(name);
   const { byDomain } = indexOf(entries);
-  const exact = byDomain.get(n);
-  if (exact) return exact as T;
-  // ".example.com" covers the names that end with it; the leftmost dot gives the longest such entry.
-  for (let dot = n.indexOf('.'); dot >= 0; dot = n.indexOf('.', dot + 1)) {
-    const below = byDomain.get(n.slice(dot));
-    if (below) return below as T;
-  }
-  return undefined;
+  return (byDomain.get(n) ?? longestEnding(n, (ending) => byDomain.get(ending))) as T | undefined;
 }
 
 /**

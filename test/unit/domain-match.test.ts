@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { entryCovers, entryForPattern, mostSpecificEntry } from '../../src/store/domainMatch.js';
+import { canonicalName, entryCovers, entryForPattern, mostSpecificEntry } from '../../src/store/domainMatch.js';
 import { destinationForPattern } from '../../src/store/destinations/destinations.js';
 import { seededRandom } from '../seeded-random.js';
 
@@ -35,7 +35,7 @@ test('the entry of a pattern itself: ".domain" is never answered by an entry for
 
 /** mostSpecificEntry as it was, a scan of every entry: the reference the indexed lookup must answer as. */
 const byScan = <T extends { domain: string }>(entries: readonly T[], name: string): T | undefined => {
-  const n = name.toLowerCase().replace(/\.$/, '');
+  const n = canonicalName(name);
   return entries.find((e) => e.domain.toLowerCase() === n) ?? entries.filter((e) => e.domain.startsWith('.') && entryCovers(e.domain, n)).sort((a, b) => b.domain.length - a.domain.length)[0];
 };
 

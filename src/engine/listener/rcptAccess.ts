@@ -14,8 +14,3 @@ export function compileRecipientAccess(table: readonly string[]): (address: stri
     return all || domains.covers(address.slice(at + 1).replace(/^\[|\]$/g, ''));
   };
 }
-
-/** One address against a table (compileRecipientAccess for more than one). */
-export function recipientAllowed(table: readonly string[], address: string): boolean {
-  return compileRecipientAccess(table)(address);
-}

@@ -177,11 +177,6 @@ export function compileHat(hat: Hat): CompiledHat {
   };
 }
 
-/** The first sender group that matches, and its policy with defaults applied (compileHat for more than one client). */
-export function classify(hat: Hat, ip: string, hostname?: string): { group: string; policy: EffectivePolicy } | undefined {
-  return compileHat(hat).classify(ip, hostname);
-}
-
 /** Problems that span the table: unknown policies, duplicate names. */
 export function hatProblems(hat: Hat): string[] {
   const problems: string[] = [];
